@@ -1,0 +1,241 @@
+import Foundation
+
+/// The subset of Distribution's `config.yml` that Berth implements, with Distribution's
+/// defaults, plus Berth's own defaults for running with no configuration file.
+public struct RegistryConfiguration: Sendable {
+    public enum StorageBackend: Sendable, Equatable {
+        case filesystem(rootDirectory: String)
+        case inMemory
+    }
+
+    public struct UploadPurging: Sendable, Equatable {
+        public var enabled = true
+        public var age: Double = 168 * 3600
+        public var interval: Double = 24 * 3600
+        public var dryRun = false
+    }
+
+    public struct TLS: Sendable, Equatable {
+        public var certificate: String
+        public var key: String
+    }
+
+    public enum IndexPlatforms: String, Sendable {
+        case all, none, list
+    }
+
+    public var version = "0.1"
+    public var logLevel = "info"
+    public var logFormatter = "text"
+    public var accessLogDisabled = false
+    public var logFields: [(String, String)] = []
+
+    public var storage: StorageBackend = .filesystem(rootDirectory: "./data")
+    public var deleteEnabled = true
+    public var readOnly = false
+    public var uploadPurging = UploadPurging()
+
+    public var httpAddr = ":5000"
+    public var httpHost: String?
+    public var httpPrefix = "/"
+    public var httpSecret: String?
+    public var relativeURLs = false
+    public var httpHeaders: [(String, [String])] = []
+    public var tls: TLS?
+
+    public var catalogMaxEntries = 1000
+    public var tagsMaxTags = 1000
+    public var validationDisabled = false
+    public var indexPlatforms: IndexPlatforms = .all
+
+    /// Problems worth telling the operator that do not stop the registry (unknown keys).
+    public var warnings: [String] = []
+
+    /// Berth's configuration when none is given: filesystem storage under ./data on :5000.
+    public init() {}
+
+    /// Parses a Distribution-style YAML document, applying `REGISTRY_*` overrides from `environment`.
+    public init(yaml: String, environment: [String: String] = [:]) throws {
+        var tree = try ConfigNode.parse(yaml: yaml)
+        guard case .map = tree else { throw ConfigError("configuration must be a YAML mapping") }
+        EnvironmentOverrides.apply(environment, to: &tree)
+        try self.init(tree: tree, requireVersion: true)
+    }
+
+    /// The embedded default, with `REGISTRY_*` overrides from `environment` applied.
+    public static func embeddedDefault(environment: [String: String] = [:]) throws -> RegistryConfiguration {
+        var tree = ConfigNode.map([])
+        EnvironmentOverrides.apply(environment, to: &tree)
+        if case .map(let pairs) = tree, pairs.isEmpty { return RegistryConfiguration() }
+        var config = try RegistryConfiguration(tree: tree, requireVersion: false)
+        if tree["storage"]?["delete"] == nil { config.deleteEnabled = true }
+        if tree["storage"] == nil { config.storage = .filesystem(rootDirectory: "./data") }
+        return config
+    }
+
+    init(tree: ConfigNode, requireVersion: Bool) throws {
+        let r = ConfigReader(tree)
+        if let v = try r.string("version") {
+            version = v
+        } else if requireVersion {
+            throw ConfigError("version: the configuration must declare a version (0.1)")
+        }
+        if let level = try r.string("log.level") ?? r.string("loglevel") {
+            let allowed = ["error", "warn", "info", "debug"]
+            guard allowed.contains(level.lowercased()) else {
+                throw ConfigError("log.level: must be one of \(allowed.joined(separator: ", ")), got \(level)")
+            }
+            logLevel = level.lowercased()
+        }
+        if let formatter = try r.string("log.formatter") {
+            guard ["text", "json"].contains(formatter.lowercased()) else {
+                throw ConfigError("log.formatter: must be text or json, got \(formatter)")
+            }
+            logFormatter = formatter.lowercased()
+        }
+        accessLogDisabled = try r.bool("log.accesslog.disabled") ?? false
+        r.consume("log.fields")
+        if case .map(let pairs)? = r.node("log.fields") {
+            logFields = pairs.compactMap { if case .scalar(let v) = $0.value { ($0.key, v) } else { nil } }
+        }
+
+        // Storage: exactly one driver, plus Distribution's reserved keys.
+        let reserved: Set<String> = ["maintenance", "cache", "delete", "redirect", "tag"]
+        var drivers: [String] = []
+        if case .map(let pairs)? = r.node("storage") {
+            drivers = pairs.map { $0.key.lowercased() }.filter { !reserved.contains($0) }
+        }
+        if drivers.count > 1 {
+            throw ConfigError("storage: exactly one driver must be configured, found \(drivers.joined(separator: ", "))")
+        }
+        switch drivers.first {
+        case "filesystem":
+            storage = .filesystem(rootDirectory: try r.string("storage.filesystem.rootdirectory") ?? "/var/lib/registry")
+            _ = try r.int("storage.filesystem.maxthreads")
+        case "inmemory":
+            r.consume("storage.inmemory")
+            storage = .inMemory
+        case nil:
+            if requireVersion { throw ConfigError("storage: no storage driver configured (filesystem or inmemory)") }
+        case let other?:
+            throw ConfigError("storage.\(other): storage driver not supported by Berth yet (filesystem, inmemory)")
+        }
+        deleteEnabled = try r.bool("storage.delete.enabled") ?? (requireVersion ? false : true)
+        readOnly = try r.bool("storage.maintenance.readonly.enabled") ?? false
+        if let enabled = try r.bool("storage.maintenance.uploadpurging.enabled") { uploadPurging.enabled = enabled }
+        if let age = try r.duration("storage.maintenance.uploadpurging.age") { uploadPurging.age = age }
+        if let interval = try r.duration("storage.maintenance.uploadpurging.interval") { uploadPurging.interval = interval }
+        if let dryRun = try r.bool("storage.maintenance.uploadpurging.dryrun") { uploadPurging.dryRun = dryRun }
+        if uploadPurging.enabled, uploadPurging.interval <= 0 || uploadPurging.age <= 0 {
+            throw ConfigError("storage.maintenance.uploadpurging: age and interval must be positive")
+        }
+
+        if let addr = try r.string("http.addr") { httpAddr = addr }
+        if let net = try r.string("http.net"), net != "tcp" {
+            throw ConfigError("http.net: only tcp is supported, got \(net)")
+        }
+        if let host = try r.string("http.host") {
+            guard let url = URL(string: host), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+                throw ConfigError("http.host: must be an absolute http(s) URL, got \(host)")
+            }
+            httpHost = host.hasSuffix("/") ? String(host.dropLast()) : host
+        }
+        if var prefix = try r.string("http.prefix") {
+            if !prefix.hasPrefix("/") { prefix = "/" + prefix }
+            if !prefix.hasSuffix("/") { prefix += "/" }
+            httpPrefix = prefix
+        }
+        httpSecret = try r.string("http.secret")
+        relativeURLs = try r.bool("http.relativeurls") ?? false
+        r.consume("http.headers")
+        if let headers = r.node("http.headers") {
+            guard case .map(let pairs) = headers else { throw ConfigError("http.headers: expected a mapping of header names to lists") }
+            httpHeaders = try pairs.map { pair in
+                switch pair.value {
+                case .scalar(let s): return (pair.key, [s])
+                case .list(let items):
+                    return (pair.key, try items.map {
+                        guard case .scalar(let s) = $0 else { throw ConfigError("http.headers.\(pair.key): expected strings") }
+                        return s
+                    })
+                default: throw ConfigError("http.headers.\(pair.key): expected a list of strings")
+                }
+            }
+        }
+        let certificate = try r.string("http.tls.certificate")
+        let key = try r.string("http.tls.key")
+        switch (certificate, key) {
+        case (let c?, let k?): tls = TLS(certificate: c, key: k)
+        case (nil, nil): break
+        default: throw ConfigError("http.tls: both certificate and key are required")
+        }
+
+        if let n = try r.int("catalog.maxentries") {
+            guard n > 0 else { throw ConfigError("catalog.maxentries: must be positive") }
+            catalogMaxEntries = n
+        }
+        if let n = try r.int("tags.maxtags") {
+            guard n > 0 else { throw ConfigError("tags.maxtags: must be positive") }
+            tagsMaxTags = n
+        }
+        validationDisabled = try r.bool("validation.disabled") ?? false
+        if let platforms = try r.string("validation.manifests.indexes.platforms") {
+            guard let value = IndexPlatforms(rawValue: platforms.lowercased()) else {
+                throw ConfigError("validation.manifests.indexes.platforms: must be all, none or list")
+            }
+            indexPlatforms = value
+        }
+        // Layers with foreign URLs are accepted; the allow/deny lists are read for compatibility.
+        _ = try r.stringList("validation.manifests.urls.allow")
+        _ = try r.stringList("validation.manifests.urls.deny")
+
+        warnings = r.unknownKeys().map { "unknown or unsupported configuration key ignored: \($0)" }
+    }
+
+    /// The listen address as host and port; `:5000` means all interfaces.
+    public func listenAddress() throws -> (host: String, port: Int) {
+        guard let colon = httpAddr.lastIndex(of: ":"), let port = Int(httpAddr[httpAddr.index(after: colon)...]),
+              (0...65535).contains(port) else {
+            throw ConfigError("http.addr: expected HOST:PORT, got \(httpAddr)")
+        }
+        var host = String(httpAddr[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host.isEmpty ? "0.0.0.0" : host, port)
+    }
+
+    /// The effective configuration as YAML, with secrets masked.
+    public func effectiveYAML() -> String {
+        func s(_ v: String) -> ConfigNode { .scalar(v) }
+        func b(_ v: Bool) -> ConfigNode { .scalar(v ? "true" : "false") }
+        let storageNode: (key: String, value: ConfigNode)
+        switch storage {
+        case .filesystem(let root): storageNode = ("filesystem", .map([("rootdirectory", s(root))]))
+        case .inMemory: storageNode = ("inmemory", .map([]))
+        }
+        var http: [(key: String, value: ConfigNode)] = [("addr", s(httpAddr)), ("prefix", s(httpPrefix))]
+        if let httpHost { http.append(("host", s(httpHost))) }
+        http.append(("secret", s(httpSecret == nil ? "(generated)" : "********")))
+        http.append(("relativeurls", b(relativeURLs)))
+        if !httpHeaders.isEmpty { http.append(("headers", .map(httpHeaders.map { ($0.0, .list($0.1.map(s))) }))) }
+        if let tls { http.append(("tls", .map([("certificate", s(tls.certificate)), ("key", s(tls.key))]))) }
+        let tree = ConfigNode.map([
+            ("version", s(version)),
+            ("log", .map([("level", s(logLevel)), ("formatter", s(logFormatter)), ("accesslog", .map([("disabled", b(accessLogDisabled))]))])),
+            ("storage", .map([
+                storageNode,
+                ("delete", .map([("enabled", b(deleteEnabled))])),
+                ("maintenance", .map([
+                    ("uploadpurging", .map([("enabled", b(uploadPurging.enabled)), ("age", s("\(Int(uploadPurging.age))s")),
+                                            ("interval", s("\(Int(uploadPurging.interval))s")), ("dryrun", b(uploadPurging.dryRun))])),
+                    ("readonly", .map([("enabled", b(readOnly))])),
+                ])),
+            ])),
+            ("http", .map(http)),
+            ("catalog", .map([("maxentries", s(String(catalogMaxEntries)))])),
+            ("tags", .map([("maxtags", s(String(tagsMaxTags)))])),
+            ("validation", .map([("disabled", b(validationDisabled)),
+                                 ("manifests", .map([("indexes", .map([("platforms", s(indexPlatforms.rawValue))]))]))])),
+        ])
+        return tree.yaml()
+    }
+}

@@ -1,0 +1,24 @@
+import Foundation
+
+/// Media types the registry understands for manifests.
+public enum MediaType {
+    public static let dockerManifest = "application/vnd.docker.distribution.manifest.v2+json"
+    public static let dockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
+    public static let ociManifest = "application/vnd.oci.image.manifest.v1+json"
+    public static let ociIndex = "application/vnd.oci.image.index.v1+json"
+    public static let dockerSchema1Signed = "application/vnd.docker.distribution.manifest.v1+prettyjws"
+    public static let dockerSchema1 = "application/vnd.docker.distribution.manifest.v1+json"
+    public static let ociEmptyJSON = "application/vnd.oci.empty.v1+json"
+    public static let octetStream = "application/octet-stream"
+
+    /// Manifest media types accepted on PUT.
+    public static let manifestTypes: Set<String> = [dockerManifest, dockerManifestList, ociManifest, ociIndex]
+
+    public static func isIndex(_ type: String) -> Bool { type == dockerManifestList || type == ociIndex }
+
+    /// Strips parameters and whitespace: `application/json; charset=utf-8` → `application/json`.
+    public static func essence(_ headerValue: String) -> String {
+        let base = headerValue.split(separator: ";", maxSplits: 1).first.map(String.init) ?? ""
+        return base.trimmingCharacters(in: .whitespaces).lowercased()
+    }
+}

@@ -1,0 +1,112 @@
+import HTTPTypes
+import Config
+import Crypto
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
+import Logging
+import NIOCore
+import OCI
+import ServiceLifecycle
+import Storage
+
+/// Assembles a running registry from a configuration.
+public enum BerthServer {
+    public static func makeStore(_ config: RegistryConfiguration, logger: Logger) throws -> RegistryStore {
+        let driver: any StorageDriver
+        switch config.storage {
+        case .filesystem(let root): driver = try FilesystemDriver(rootDirectory: root)
+        case .inMemory: driver = InMemoryDriver()
+        }
+        let options = RegistryOptions(
+            deleteEnabled: config.deleteEnabled,
+            readOnly: config.readOnly,
+            requireIndexChildren: !config.validationDisabled && config.indexPlatforms != .none)
+        return RegistryStore(driver: driver, options: options, logger: logger)
+    }
+
+    public static func apiOptions(_ config: RegistryConfiguration) -> APIOptions {
+        var options = APIOptions()
+        options.prefix = config.httpPrefix
+        options.host = config.httpHost
+        options.relativeURLs = config.relativeURLs
+        options.extraHeaders = config.httpHeaders
+        options.catalogMaxEntries = config.catalogMaxEntries
+        options.tagsMaxTags = config.tagsMaxTags
+        options.accessLog = !config.accessLogDisabled
+        options.servesTLS = config.tls != nil
+        return options
+    }
+
+    /// The secret that signs upload state: `http.secret`, else one generated once and kept
+    /// in the storage, so uploads survive restarts and replicas sharing storage agree.
+    public static func uploadSecret(_ config: RegistryConfiguration, store: RegistryStore) async throws -> [UInt8] {
+        if let secret = config.httpSecret, !secret.isEmpty { return Array(secret.utf8) }
+        return try await store.sharedSecret()
+    }
+
+    public static func makeResponder(store: RegistryStore, options: APIOptions, secret: [UInt8], logger: Logger) -> some HTTPResponder<BerthRequestContext> {
+        BerthResponder(api: RegistryAPI(store: store, options: options, secret: secret, logger: logger), logger: logger)
+    }
+
+    public static func makeApplication(_ config: RegistryConfiguration, logger: Logger,
+                                       onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws -> some ApplicationProtocol {
+        let store = try makeStore(config, logger: logger)
+        let secret = try await uploadSecret(config, store: store)
+        let responder = makeResponder(store: store, options: apiOptions(config), secret: secret, logger: logger)
+        let (host, port) = try config.listenAddress()
+        let http1 = HTTPServerBuilder.http1(configuration: .init(
+            additionalChannelHandlers: [Expect100ContinueHandler()], idleTimeout: .seconds(300)))
+        let server: HTTPServerBuilder
+        if let tls = config.tls {
+            let certificates = try NIOSSLCertificate.fromPEMFile(tls.certificate).map { NIOSSLCertificateSource.certificate($0) }
+            let key = try NIOSSLPrivateKey(file: tls.key, format: .pem)
+            server = try .tls(http1, tlsConfiguration: TLSConfiguration.makeServerConfiguration(
+                certificateChain: certificates, privateKey: .privateKey(key)))
+        } else {
+            server = http1
+        }
+        var services: [any Service] = []
+        if config.uploadPurging.enabled {
+            services.append(UploadPurger(store: store, age: config.uploadPurging.age, interval: config.uploadPurging.interval,
+                                         dryRun: config.uploadPurging.dryRun, logger: logger))
+        }
+        return Application(
+            responder: responder,
+            server: server,
+            configuration: .init(address: .hostname(host, port: port), serverName: nil),
+            services: services,
+            onServerRunning: onServerRunning,
+            logger: logger)
+    }
+}
+
+/// Removes abandoned uploads on a schedule (`storage.maintenance.uploadpurging`).
+struct UploadPurger: Service {
+    let store: RegistryStore
+    let age: Double
+    let interval: Double
+    let dryRun: Bool
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: .seconds(interval))
+            } catch {
+                return
+            }
+            do {
+                let purged = try await store.purgeUploads(startedBefore: Date(timeIntervalSinceNow: -age), dryRun: dryRun)
+                if !purged.isEmpty {
+                    logger.info(dryRun ? "uploads that would be purged" : "purged abandoned uploads",
+                                metadata: ["count": .stringConvertible(purged.count)])
+                }
+            } catch {
+                logger.error("upload purge failed", metadata: ["error": .string(String(describing: error))])
+            }
+        }
+    }
+}

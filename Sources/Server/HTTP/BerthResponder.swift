@@ -1,0 +1,72 @@
+import HTTPTypes
+import Foundation
+import Hummingbird
+import Logging
+import OCI
+import Storage
+
+/// The outermost responder: strips `http.prefix`, dispatches to the registry API, turns
+/// every error into the spec's JSON format, adds the headers every response carries, and
+/// writes the access log.
+struct BerthResponder: HTTPResponder {
+    typealias Context = BerthRequestContext
+    let api: RegistryAPI
+    let logger: Logger
+
+    func respond(to request: Request, context: BerthRequestContext) async throws -> Response {
+        let started = ContinuousClock.now
+        var response = await dispatch(request, context)
+        response.headers[.dockerDistributionAPIVersion] = "registry/2.0"
+        for (name, values) in api.options.extraHeaders {
+            guard let field = HTTPField.Name(name) else { continue }
+            response.headers[field] = nil
+            for value in values { response.headers.append(HTTPField(name: field, value: value)) }
+        }
+        if api.options.accessLog {
+            let elapsed = ContinuousClock.now - started
+            logger.info("request", metadata: [
+                "method": .string(request.method.rawValue),
+                "path": .string(request.uri.path),
+                "status": .stringConvertible(response.status.code),
+                "duration_ms": .string(String(format: "%.2f", Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)),
+                "remote": .string(context.remoteAddress?.ipAddress ?? "-"),
+                "request_id": .string(context.id),
+            ])
+        }
+        return response
+    }
+
+    private func dispatch(_ request: Request, _ context: BerthRequestContext) async -> Response {
+        let prefix = String(api.options.prefix.dropLast())
+        var path = request.uri.path
+        guard path.hasPrefix(prefix + "/") || path == prefix else {
+            return RegistryError(.unsupported, message: "not found", status: 404).response
+        }
+        path = String(path.dropFirst(prefix.count))
+        guard let route = RegistryRoute(path: path) else {
+            return RegistryError(.unsupported, message: "unknown API endpoint", status: 404).response
+        }
+        do {
+            return try await api.handle(route, request, context)
+        } catch let error as RegistryError {
+            return error.response
+        } catch let error as StorageError {
+            switch error {
+            case .notFound:
+                return RegistryError(.blobUnknown, message: "content not found").response
+            case .invalidPath:
+                return RegistryError(.nameInvalid, message: "invalid path").response
+            case .invalidOffset(_, let actual):
+                return RegistryError(.rangeInvalid, message: "invalid content range: upload is at offset \(actual)").response
+            case .io:
+                logger.error("storage failure", metadata: ["error": .string(error.description), "request_id": .string(context.id)])
+                return RegistryError(.unknown, message: "storage error").response
+            }
+        } catch let error as HTTPError {
+            return RegistryError(.unknown, message: error.body ?? "request failed", status: Int(error.status.code)).response
+        } catch {
+            logger.error("request failed", metadata: ["error": .string(String(describing: error)), "request_id": .string(context.id)])
+            return RegistryError(.unknown, message: "request failed").response
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import HTTPTypes
+/// A single `Range: bytes=…` request resolved against a known size.
+enum ByteRange: Equatable {
+    /// Serve the whole entity (no Range, or one we choose to ignore such as multiple ranges).
+    case full
+    case partial(Range<Int64>)
+    case unsatisfiable
+
+    init(header: String?, size: Int64) {
+        guard let header = header?.trimmingCharacters(in: .whitespaces), header.lowercased().hasPrefix("bytes=") else {
+            self = .full
+            return
+        }
+        let spec = header.dropFirst(6).trimmingCharacters(in: .whitespaces)
+        // Multiple ranges are legal to ignore (RFC 9110 §14.2): answer with the full body.
+        guard !spec.contains(","), let dash = spec.firstIndex(of: "-") else {
+            self = .full
+            return
+        }
+        let first = spec[..<dash].trimmingCharacters(in: .whitespaces)
+        let last = spec[spec.index(after: dash)...].trimmingCharacters(in: .whitespaces)
+        if first.isEmpty {
+            guard let suffix = Int64(last), suffix >= 0 else { self = .full; return }
+            if suffix == 0 || size == 0 { self = .unsatisfiable; return }
+            self = .partial(max(0, size - suffix)..<size)
+            return
+        }
+        guard let start = Int64(first), start >= 0 else { self = .full; return }
+        var end = size - 1
+        if !last.isEmpty {
+            guard let e = Int64(last), e >= start else { self = .full; return }
+            end = min(e, size - 1)
+        }
+        self = start < size ? .partial(start..<(end + 1)) : .unsatisfiable
+    }
+}
+
+import Foundation

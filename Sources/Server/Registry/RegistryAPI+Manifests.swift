@@ -1,0 +1,61 @@
+import HTTPTypes
+import Hummingbird
+import OCI
+import Storage
+
+extension RegistryAPI {
+    func getManifest(_ repository: RepositoryName, _ reference: Reference, _ request: Request) async throws -> Response {
+        let manifest = try await store.manifest(repository, reference)
+        let accepted = request.headers[values: .accept].flatMap { $0.split(separator: ",") }.map { MediaType.essence(String($0)) }
+        if !Self.accepts(accepted, manifest.mediaType) {
+            throw RegistryError(.manifestUnknown,
+                                message: "manifest of type \(manifest.mediaType) found, but the Accept header does not allow it",
+                                detailJSON: RegistryError.detail(["name": repository.value, "reference": reference.description]))
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = manifest.mediaType
+        headers[.dockerContentDigest] = manifest.digest.description
+        headers[.eTag] = "\"\(manifest.digest)\""
+        headers[.contentLength] = String(manifest.bytes.count)
+        if let match = request.headers[.ifNoneMatch], ETag.matches(match, manifest.digest) {
+            headers[.contentLength] = "0"
+            return Response(status: .notModified, headers: headers, body: ResponseBody())
+        }
+        if request.method == .head {
+            return Response(status: .ok, headers: headers, body: ResponseBody())
+        }
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: manifest.bytes)))
+    }
+
+    /// Distribution's negotiation, made lenient where it helps clients: no Accept header,
+    /// or a wildcard, takes whatever is stored.
+    static func accepts(_ accepted: [String], _ mediaType: String) -> Bool {
+        if accepted.isEmpty { return true }
+        return accepted.contains { $0 == mediaType || $0 == "*/*" || $0 == "application/*" || $0 == "application/json" }
+    }
+
+    func putManifest(_ repository: RepositoryName, _ reference: Reference, _ request: Request,
+                     _ context: BerthRequestContext) async throws -> Response {
+        let limit = store.options.maxManifestSize
+        let tooLarge = RegistryError(.manifestInvalid, message: "manifest too large: limit is \(limit) bytes", status: 413)
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit { throw tooLarge }
+        var bytes: [UInt8] = []
+        for try await chunk in request.body {
+            guard bytes.count + chunk.readableBytes <= limit else { throw tooLarge }
+            bytes.append(contentsOf: chunk.readableBytesView)
+        }
+        let result = try await store.putManifest(repository, reference, bytes: bytes,
+                                                 contentType: request.headers[.contentType])
+        var headers: HTTPFields = [
+            .location: url("/v2/\(repository)/manifests/\(result.digest)", request),
+            .dockerContentDigest: result.digest.description,
+        ]
+        if let subject = result.subject { headers[.ociSubject] = subject.description }
+        return emptyResponse(.created, headers)
+    }
+
+    func deleteManifest(_ repository: RepositoryName, _ reference: Reference) async throws -> Response {
+        try await store.deleteManifest(repository, reference)
+        return emptyResponse(.accepted)
+    }
+}

@@ -1,0 +1,95 @@
+import HTTPTypes
+import Hummingbird
+import OCI
+import Storage
+
+extension RegistryAPI {
+    func startUpload(_ repository: RepositoryName, _ request: Request, _ context: BerthRequestContext) async throws -> Response {
+        let query = request.uri.queryParameters
+        if let mount = query["mount"], let from = query["from"],
+           let digest = try? Digest(parsing: mount), let source = try? RepositoryName(from),
+           try await store.mountBlob(repository, from: source, digest) != nil {
+            return blobCreated(repository, digest, request)
+        }
+        if let digestText = query["digest"] {
+            // Single-request monolithic upload (OCI end-4b).
+            let digest = try Digest(parsing: digestText)
+            let id = try await store.startUpload(repository)
+            do {
+                _ = try await store.appendUpload(repository, id, at: 0, from: request.body)
+                _ = try await store.completeUpload(repository, id, digest: digest)
+            } catch {
+                try? await store.cancelUpload(repository, id)
+                throw error
+            }
+            return blobCreated(repository, digest, request)
+        }
+        let id = try await store.startUpload(repository)
+        return uploadResponse(.accepted, repository, id, size: 0, request)
+    }
+
+    func patchUpload(_ repository: RepositoryName, _ id: UploadID, _ request: Request) async throws -> Response {
+        let offset = try chunkOffset(request)
+        let size = try await store.appendUpload(repository, id, at: offset, from: request.body)
+        return uploadResponse(.accepted, repository, id, size: size, request)
+    }
+
+    func finishUpload(_ repository: RepositoryName, _ id: UploadID, _ request: Request) async throws -> Response {
+        guard let digestText = request.uri.queryParameters["digest"] else {
+            throw RegistryError(.digestInvalid, message: "digest query parameter is required to complete an upload")
+        }
+        let digest = try Digest(parsing: digestText)
+        let hasBody = request.headers[.contentLength].map { $0 != "0" } ?? (request.headers[.transferEncoding] != nil)
+        if hasBody {
+            let offset = try chunkOffset(request)
+            _ = try await store.appendUpload(repository, id, at: offset, from: request.body)
+        }
+        _ = try await store.completeUpload(repository, id, digest: digest)
+        return blobCreated(repository, digest, request)
+    }
+
+    func uploadStatus(_ repository: RepositoryName, _ id: UploadID, _ request: Request) async throws -> Response {
+        let status = try await store.uploadStatus(repository, id)
+        return uploadResponse(.noContent, repository, id, size: status.size, request)
+    }
+
+    func cancelUpload(_ repository: RepositoryName, _ id: UploadID) async throws -> Response {
+        try await store.cancelUpload(repository, id)
+        return emptyResponse(.noContent, [.dockerUploadUUID: id.value])
+    }
+
+    /// The chunk's starting offset from `Content-Range: <start>-<end>`, checked against
+    /// `Content-Length`; nil when no Content-Range was sent (stream append).
+    func chunkOffset(_ request: Request) throws -> Int64? {
+        guard var text = request.headers[.contentRange] else { return nil }
+        text = text.trimmingCharacters(in: .whitespaces)
+        if text.hasPrefix("bytes=") { text.removeFirst(6) } else if text.hasPrefix("bytes ") { text.removeFirst(6) }
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, let start = Int64(parts[0]), let end = Int64(parts[1]), start >= 0, end >= start else {
+            throw RegistryError(.rangeInvalid, message: "invalid content range: expected <start>-<end>")
+        }
+        if let lengthText = request.headers[.contentLength], let length = Int64(lengthText), length != end - start + 1 {
+            throw RegistryError(.sizeInvalid, message: "Content-Length \(length) does not match Content-Range \(start)-\(end)")
+        }
+        return start
+    }
+
+    func uploadResponse(_ status: HTTPResponse.Status, _ repository: RepositoryName, _ id: UploadID, size: Int64,
+                        _ request: Request) -> Response {
+        let state = uploadState.state(repository: repository, id: id)
+        return emptyResponse(status, [
+            .location: url("/v2/\(repository)/blobs/uploads/\(id)?_state=\(state)", request),
+            .range: "0-\(max(size - 1, 0))",
+            .dockerUploadUUID: id.value,
+        ])
+    }
+
+    func blobCreated(_ repository: RepositoryName, _ digest: Digest, _ request: Request) -> Response {
+        emptyResponse(.created, [
+            .location: url("/v2/\(repository)/blobs/\(digest)", request),
+            .dockerContentDigest: digest.description,
+        ])
+    }
+}
+
+import Foundation

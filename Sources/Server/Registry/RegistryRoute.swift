@@ -1,0 +1,60 @@
+import HTTPTypes
+import Foundation
+
+/// The Distribution API endpoint a request path names. Names are not validated here; a
+/// path is split from the end, as the route patterns `…/{name}/manifests/{reference}`
+/// are matched, so repository names may themselves contain `blobs` or `manifests`.
+enum RegistryRoute: Equatable {
+    case base
+    case catalog
+    case tags(name: String)
+    case manifest(name: String, reference: String)
+    case blob(name: String, digest: String)
+    case uploadStart(name: String)
+    case upload(name: String, id: String)
+    case referrers(name: String, digest: String)
+
+    /// `path` is the request path with any `http.prefix` removed, starting at `/v2`.
+    init?(path: String) {
+        guard path == "/v2" || path.hasPrefix("/v2/") else { return nil }
+        var components = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst(2).map(String.init)
+        // A trailing slash is tolerated everywhere, as Distribution's StrictSlash router does.
+        if components.last == "" { components.removeLast() }
+        // Percent-encoded components are decoded; a decoded `/` then fails name validation.
+        components = components.map { $0.removingPercentEncoding ?? $0 }
+        let n = components.count
+        func name(dropping k: Int) -> String? {
+            let parts = components.prefix(n - k)
+            return parts.isEmpty ? nil : parts.joined(separator: "/")
+        }
+        if n == 0 { self = .base; return }
+        if n == 1, components[0] == "_catalog" { self = .catalog; return }
+        guard n >= 2 else { return nil }
+        if components[n - 2] == "tags", components[n - 1] == "list", let name = name(dropping: 2) {
+            self = .tags(name: name)
+        } else if components[n - 2] == "blobs", components[n - 1] == "uploads", let name = name(dropping: 2) {
+            self = .uploadStart(name: name)
+        } else if n >= 3, components[n - 3] == "blobs", components[n - 2] == "uploads", let name = name(dropping: 3) {
+            self = .upload(name: name, id: components[n - 1])
+        } else if components[n - 2] == "manifests", let name = name(dropping: 2) {
+            self = .manifest(name: name, reference: components[n - 1])
+        } else if components[n - 2] == "blobs", let name = name(dropping: 2) {
+            self = .blob(name: name, digest: components[n - 1])
+        } else if components[n - 2] == "referrers", let name = name(dropping: 2) {
+            self = .referrers(name: name, digest: components[n - 1])
+        } else {
+            return nil
+        }
+    }
+
+    /// Methods each endpoint answers; anything else is 405.
+    var allowedMethods: [String] {
+        switch self {
+        case .base, .catalog, .tags, .referrers: ["GET", "HEAD"]
+        case .manifest: ["GET", "HEAD", "PUT", "DELETE"]
+        case .blob: ["GET", "HEAD", "DELETE"]
+        case .uploadStart: ["POST"]
+        case .upload: ["GET", "HEAD", "PATCH", "PUT", "DELETE"]
+        }
+    }
+}

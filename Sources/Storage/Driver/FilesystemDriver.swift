@@ -1,0 +1,177 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// Stores files under a root directory, as Distribution's `filesystem` driver does.
+/// Blocking system calls run on a thread pool so they never stall the event loops.
+public struct FilesystemDriver: StorageDriver {
+    public let rootDirectory: String
+    /// Temporary files live beside the `docker/` tree, on the same file system (so renames
+    /// are atomic) but outside anything Distribution walks.
+    let temporaryDirectory: String
+    let pool: NIOThreadPool
+    static let readChunkSize = 1 << 20
+    static let writeBatchSize = 1 << 20
+
+    public var name: String { "filesystem" }
+
+    public init(rootDirectory: String, threadPool: NIOThreadPool = .singleton) throws {
+        var root = rootDirectory
+        while root.count > 1, root.hasSuffix("/") { root.removeLast() }
+        if !root.hasPrefix("/") {
+            root = FileManager.default.currentDirectoryPath + "/" + root
+        }
+        self.rootDirectory = root
+        temporaryDirectory = root + "/.berth-tmp"
+        pool = threadPool
+        try POSIXFiles.makeDirectories(temporaryDirectory)
+        // Temporary files left by a crash are never referenced: drop them.
+        for name in (try? POSIXFiles.list(temporaryDirectory)) ?? [] {
+            try? POSIXFiles.removeTree(temporaryDirectory + "/" + name)
+        }
+    }
+
+    func fullPath(_ path: StoragePath) -> String {
+        path.components.isEmpty ? rootDirectory : rootDirectory + "/" + path.description
+    }
+
+    private func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await pool.runIfActive(body)
+    }
+
+    public func getContent(_ path: StoragePath, maxSize: Int) async throws -> [UInt8] {
+        let full = fullPath(path)
+        return try await run { try POSIXFiles.readAll(full, maxSize: maxSize) }
+    }
+
+    public func putContent(_ path: StoragePath, _ content: [UInt8]) async throws {
+        let full = fullPath(path)
+        let temporary = temporaryDirectory + "/" + UUID().uuidString
+        try await run { try POSIXFiles.atomicWrite(content, to: full, temporary: temporary) }
+    }
+
+    public func stat(_ path: StoragePath) async throws -> StorageFileInfo {
+        let full = fullPath(path)
+        return try await run { try POSIXFiles.info(full) }
+    }
+
+    public func list(_ path: StoragePath) async throws -> [String] {
+        let full = fullPath(path)
+        let isRoot = path.components.isEmpty
+        return try await run {
+            let names = try POSIXFiles.list(full)
+            return isRoot ? names.filter { $0 != ".berth-tmp" } : names
+        }
+    }
+
+    public func move(from source: StoragePath, to destination: StoragePath) async throws {
+        let from = fullPath(source), to = fullPath(destination)
+        try await run { try POSIXFiles.rename(from, to: to) }
+    }
+
+    public func delete(_ path: StoragePath) async throws {
+        let full = fullPath(path)
+        try await run { try POSIXFiles.removeTree(full) }
+    }
+
+    public func read(_ path: StoragePath, range: Range<Int64>?,
+                     into consumer: (ByteBuffer) async throws -> Void) async throws {
+        let full = fullPath(path)
+        let fd = try await run { () throws -> Int32 in
+            let fd = open(full, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw POSIXFiles.error("open", full) }
+            return fd
+        }
+        defer { close(fd) }
+        var offset = range?.lowerBound ?? 0
+        let end = range?.upperBound ?? Int64.max
+        let allocator = ByteBufferAllocator()
+        while offset < end {
+            let want = Int(min(Int64(Self.readChunkSize), end - offset))
+            let at = offset
+            let chunk = try await run { () throws -> ByteBuffer in
+                var buffer = allocator.buffer(capacity: want)
+                var failure: Int32 = 0
+                buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: want) { ptr in
+                    while true {
+                        let n = pread(fd, ptr.baseAddress!, want, off_t(at))
+                        if n < 0, errno == EINTR { continue }
+                        if n < 0 { failure = errno; return 0 }
+                        return n
+                    }
+                }
+                if failure != 0 { throw POSIXFiles.error("read", full, failure) }
+                return buffer
+            }
+            if chunk.readableBytes == 0 { break }
+            offset += Int64(chunk.readableBytes)
+            try await consumer(chunk)
+        }
+    }
+
+    public func append<Chunks: AsyncSequence>(
+        to path: StoragePath, at offset: Int64, from chunks: Chunks,
+        observe: (ByteBuffer) -> Void
+    ) async throws -> Int64 where Chunks.Element == ByteBuffer {
+        let full = fullPath(path)
+        let fd = try await run { () throws -> Int32 in
+            if offset == 0, let slash = full.lastIndex(of: "/") {
+                try POSIXFiles.makeDirectories(String(full[..<slash]))
+            }
+            let flags = O_WRONLY | O_CLOEXEC | (offset == 0 ? O_CREAT : 0)
+            let fd = open(full, flags, 0o644)
+            guard fd >= 0 else { throw POSIXFiles.error("open", full) }
+            var st = Glibc.stat()
+            guard fstat(fd, &st) == 0 else { close(fd); throw POSIXFiles.error("fstat", full) }
+            guard Int64(st.st_size) == offset else {
+                close(fd)
+                throw StorageError.invalidOffset(expected: offset, actual: Int64(st.st_size))
+            }
+            return fd
+        }
+        defer { close(fd) }
+
+        var position = offset
+        var batch: [ByteBuffer] = []
+        var batchBytes = 0
+        func flush() async throws {
+            guard batchBytes > 0 else { return }
+            let buffers = batch, at = position
+            try await run { () throws in
+                var cursor = at
+                for buffer in buffers {
+                    try buffer.withUnsafeReadableBytes { (bytes) throws in
+                        try POSIXFiles.writeFully(fd, bytes, at: cursor, path: full)
+                    }
+                    cursor += Int64(buffer.readableBytes)
+                }
+            }
+            position += Int64(batchBytes)
+            batch.removeAll(keepingCapacity: true)
+            batchBytes = 0
+        }
+        do {
+            for try await chunk in chunks {
+                observe(chunk)
+                batch.append(chunk)
+                batchBytes += chunk.readableBytes
+                if batchBytes >= Self.writeBatchSize { try await flush() }
+            }
+            try await flush()
+        } catch {
+            // Keep what arrived intact so the client can resume from the reported offset.
+            try? await flush()
+            _ = try? await run { fsync(fd) }
+            throw error
+        }
+        try await run { () throws in
+            guard fsync(fd) == 0 else { throw POSIXFiles.error("fsync", full) }
+        }
+        return position
+    }
+}

@@ -1,0 +1,16 @@
+public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
+    case notFound(String)
+    case invalidPath(String)
+    /// A write at `offset` was asked of a file whose current size is `actual`.
+    case invalidOffset(expected: Int64, actual: Int64)
+    case io(String)
+
+    public var description: String {
+        switch self {
+        case .notFound(let p): "path not found: \(p)"
+        case .invalidPath(let p): "invalid storage path: \(p.prefix(300))"
+        case .invalidOffset(let e, let a): "invalid write offset \(e), current size \(a)"
+        case .io(let m): "storage I/O error: \(m)"
+        }
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import OCI
+
+extension RegistryStore {
+    /// The digest a tag currently points at, or nil.
+    public func resolveTag(_ repository: RepositoryName, _ tag: Tag) async throws -> Digest? {
+        try await readLink(Layout.tagCurrentLink(repository, tag))
+    }
+
+    /// Fetches a manifest by tag or digest, or MANIFEST_UNKNOWN.
+    public func manifest(_ repository: RepositoryName, _ reference: Reference) async throws -> StoredManifest {
+        let unknown = RegistryError(.manifestUnknown, detailJSON: RegistryError.detail(["name": repository.value, "reference": reference.description]))
+        let digest: Digest
+        switch reference {
+        case .digest(let d): digest = d
+        case .tag(let t):
+            guard let d = try await resolveTag(repository, t) else { throw unknown }
+            digest = d
+        }
+        guard try await driver.exists(Layout.revisionLink(repository, digest)) else { throw unknown }
+        return try await loadManifest(digest) ?? { throw unknown }()
+    }
+
+    /// Reads a manifest's bytes by digest from the blob store, through the cache.
+    func loadManifest(_ digest: Digest) async throws -> StoredManifest? {
+        if let cached = await manifestCache.get(digest) { return cached }
+        let bytes: [UInt8]
+        do {
+            bytes = try await driver.getContent(Layout.blobData(digest), maxSize: max(options.maxManifestSize, 4 << 20))
+        } catch StorageError.notFound {
+            return nil
+        }
+        let stored = StoredManifest(bytes: bytes, digest: digest)
+        await manifestCache.put(stored)
+        return stored
+    }
+
+    public struct PutManifestResult: Sendable {
+        public var digest: Digest
+        public var subject: Digest?
+    }
+
+    /// Validates and stores a manifest pushed under `reference`.
+    public func putManifest(_ repository: RepositoryName, _ reference: Reference, bytes: [UInt8],
+                            contentType: String?) async throws -> PutManifestResult {
+        try requireWritable()
+        guard bytes.count <= options.maxManifestSize else {
+            throw RegistryError(.manifestInvalid, message: "manifest too large: limit is \(options.maxManifestSize) bytes", status: 413)
+        }
+        let digest = Digest.compute(bytes, algorithm: reference.digest?.algorithm ?? .sha256)
+        if let expected = reference.digest, expected != digest {
+            throw RegistryError(.digestInvalid, message: "manifest digest does not match the digest in the URL",
+                                detailJSON: RegistryError.detail(["expected": expected.description, "actual": digest.description]))
+        }
+        let manifest = try Manifest(parsing: bytes, contentType: contentType)
+        try await validateReferences(of: manifest, in: repository)
+
+        // Content first, then the links that make it reachable: a crash in between leaves
+        // only unreferenced data for garbage collection, never a dangling link.
+        if !(try await driver.exists(Layout.blobData(digest))) {
+            try await driver.putContent(Layout.blobData(digest), bytes)
+        }
+        try await writeLink(Layout.revisionLink(repository, digest), digest)
+        if case .tag(let tag) = reference {
+            try await writeLink(Layout.tagIndexLink(repository, tag, digest), digest)
+            try await writeLink(Layout.tagCurrentLink(repository, tag), digest)
+        }
+        await repositoryIndex.insert(repository)
+        let stored = StoredManifest(bytes: bytes, digest: digest)
+        await manifestCache.put(stored)
+        if let subject = manifest.subject {
+            await referrersIndex.add(repository, subject: subject.digest, referrer: stored.referrerDescriptor)
+        }
+        return PutManifestResult(digest: digest, subject: manifest.subject?.digest)
+    }
+
+    private func validateReferences(of manifest: Manifest, in repository: RepositoryName) async throws {
+        var missing: [Digest] = []
+        for blob in manifest.requiredBlobs {
+            // Only blobs linked into this repository count: knowing a digest pushed elsewhere
+            // must not be a way to obtain it.
+            if (try? await blobSize(repository, blob.digest)) == nil { missing.append(blob.digest) }
+        }
+        if options.requireIndexChildren {
+            for child in manifest.manifests {
+                if !(try await driver.exists(Layout.revisionLink(repository, child.digest))) {
+                    missing.append(child.digest)
+                }
+            }
+        }
+        if let first = missing.first {
+            throw RegistryError(.manifestBlobUnknown, message: "blob unknown to registry: \(first)",
+                                detailJSON: RegistryError.detail(["digest": first.description]))
+        }
+    }
+
+    /// Deletes a tag (untag) or a manifest revision and every tag pointing at it.
+    public func deleteManifest(_ repository: RepositoryName, _ reference: Reference) async throws {
+        try requireDeletable()
+        let unknown = RegistryError(.manifestUnknown, detailJSON: RegistryError.detail(["name": repository.value, "reference": reference.description]))
+        switch reference {
+        case .tag(let tag):
+            guard try await driver.exists(Layout.tag(repository, tag)) else { throw unknown }
+            try await driver.delete(Layout.tag(repository, tag))
+        case .digest(let digest):
+            guard try await driver.exists(Layout.revisionLink(repository, digest)) else { throw unknown }
+            for name in try await driver.listIfPresent(Layout.tags(repository)) {
+                guard let tag = try? Tag(name), try await resolveTag(repository, tag) == digest else { continue }
+                try? await driver.delete(Layout.tag(repository, tag))
+            }
+            try await driver.delete(Layout.revisionDirectory(repository, digest))
+            await referrersIndex.remove(repository, referrer: digest)
+        }
+    }
+
+    /// Manifests in `repository` whose subject is `subject`, optionally of one artifact type.
+    public func referrers(_ repository: RepositoryName, subject: Digest, artifactType: String?) async throws -> [Descriptor] {
+        if !(await referrersIndex.isLoaded(repository)) {
+            var entries: [(subject: Digest, referrer: Descriptor)] = []
+            for digest in try await revisionDigests(repository) {
+                guard let stored = try await loadManifest(digest), let subject = stored.subject else { continue }
+                entries.append((subject.digest, stored.referrerDescriptor))
+            }
+            await referrersIndex.load(repository, entries)
+        }
+        var result: [Descriptor] = []
+        for descriptor in await referrersIndex.referrers(repository, subject: subject) {
+            if let artifactType, descriptor.artifactType != artifactType { continue }
+            guard try await driver.exists(Layout.revisionLink(repository, descriptor.digest)) else { continue }
+            result.append(descriptor)
+        }
+        return result
+    }
+
+    /// Every manifest digest linked in a repository.
+    public func revisionDigests(_ repository: RepositoryName) async throws -> [Digest] {
+        var out: [Digest] = []
+        for algorithm in try await driver.listIfPresent(Layout.revisions(repository)) {
+            guard let alg = DigestAlgorithm(rawValue: algorithm) else { continue }
+            for hex in try await driver.listIfPresent(try Layout.revisions(repository).appending(algorithm)) {
+                if let d = try? Digest(algorithm: alg, hex: hex) { out.append(d) }
+            }
+        }
+        return out
+    }
+}

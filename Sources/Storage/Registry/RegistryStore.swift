@@ -1,0 +1,133 @@
+import Foundation
+import Logging
+import NIOCore
+import OCI
+
+/// The registry's content model (repositories, blobs, uploads, manifests, tags, referrers)
+/// on top of any `StorageDriver`, in Distribution's layout. Everything the HTTP layer needs
+/// and nothing about HTTP.
+public final class RegistryStore: Sendable {
+    public let driver: any StorageDriver
+    public let options: RegistryOptions
+    let logger: Logger
+    let manifestCache = ManifestCache()
+    let repositoryIndex: RepositoryIndex
+    let referrersIndex = ReferrersIndex()
+    let uploadHashes = UploadHashCache()
+
+    public init(driver: any StorageDriver, options: RegistryOptions = .init(),
+                logger: Logger = Logger(label: "berth.storage")) {
+        self.driver = driver
+        self.options = options
+        self.logger = logger
+        repositoryIndex = RepositoryIndex(driver: driver)
+    }
+
+    func requireWritable() throws(RegistryError) {
+        if options.readOnly {
+            throw RegistryError(.unsupported, message: "the registry is in read-only mode")
+        }
+    }
+
+    func requireDeletable() throws(RegistryError) {
+        try requireWritable()
+        guard options.deleteEnabled else {
+            throw RegistryError(.unsupported, message: "deletes are disabled on this registry")
+        }
+    }
+
+    /// Reads a `link` file and parses the digest it holds.
+    func readLink(_ path: StoragePath) async throws -> Digest? {
+        do {
+            let bytes = try await driver.getContent(path, maxSize: 512)
+            let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            return try? Digest(parsing: text)
+        } catch StorageError.notFound {
+            return nil
+        }
+    }
+
+    func writeLink(_ path: StoragePath, _ digest: Digest) async throws {
+        try await driver.putContent(path, Array(digest.description.utf8))
+    }
+
+    public func repositoryExists(_ name: RepositoryName) async throws -> Bool {
+        try await driver.exists(Layout.repository(name))
+    }
+
+    // MARK: Blobs
+
+    /// Size of a blob linked into `repository`, or BLOB_UNKNOWN.
+    public func blobSize(_ repository: RepositoryName, _ digest: Digest) async throws -> Int64 {
+        guard try await driver.exists(Layout.layerLink(repository, digest)) else {
+            throw RegistryError(.blobUnknown, detailJSON: RegistryError.detail(["digest": digest.description]))
+        }
+        do {
+            return try await driver.stat(Layout.blobData(digest)).size
+        } catch StorageError.notFound {
+            throw RegistryError(.blobUnknown, detailJSON: RegistryError.detail(["digest": digest.description]))
+        }
+    }
+
+    public func readBlob(_ digest: Digest, range: Range<Int64>?,
+                         into consumer: (ByteBuffer) async throws -> Void) async throws {
+        try await driver.read(Layout.blobData(digest), range: range, into: consumer)
+    }
+
+    /// Unlinks a blob from a repository; the data stays until garbage collection.
+    public func deleteBlob(_ repository: RepositoryName, _ digest: Digest) async throws {
+        try requireDeletable()
+        guard try await driver.exists(Layout.layerLink(repository, digest)) else {
+            throw RegistryError(.blobUnknown, detailJSON: RegistryError.detail(["digest": digest.description]))
+        }
+        guard let parent = Layout.layerLink(repository, digest).parent else { return }
+        do { try await driver.delete(parent) } catch StorageError.notFound {}
+    }
+
+    /// Links a blob that `source` already has into `repository`; nil when `source` lacks it.
+    public func mountBlob(_ repository: RepositoryName, from source: RepositoryName, _ digest: Digest) async throws -> Int64? {
+        try requireWritable()
+        guard let size = try? await blobSize(source, digest) else { return nil }
+        try await writeLink(Layout.layerLink(repository, digest), digest)
+        await repositoryIndex.insert(repository)
+        return size
+    }
+
+    // MARK: Catalog and tags
+
+    public func catalog(after last: String?, limit: Int) async throws -> (names: [String], more: Bool) {
+        try await repositoryIndex.page(after: last, limit: limit)
+    }
+
+    public func allRepositories() async throws -> [String] {
+        try await repositoryIndex.all()
+    }
+
+    /// Tags of a repository in lexical order, or NAME_UNKNOWN.
+    public func tags(_ repository: RepositoryName) async throws -> [String] {
+        do {
+            return try await driver.list(Layout.tags(repository)).filter(Tag.isValid)
+        } catch StorageError.notFound {
+            guard try await repositoryExists(repository) else {
+                throw RegistryError(.nameUnknown, detailJSON: RegistryError.detail(["name": repository.value]))
+            }
+            return []
+        }
+    }
+}
+
+extension RegistryStore {
+    static let secretPath = StoragePath(unchecked: ["berth", "http-secret"])
+
+    /// A random secret kept in the storage itself, created on first use.
+    public func sharedSecret() async throws -> [UInt8] {
+        if let existing = try? await driver.getContent(Self.secretPath, maxSize: 1024), existing.count >= 32 {
+            return existing
+        }
+        var generator = SystemRandomNumberGenerator()
+        let secret = Array((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }.map { String(format: "%02x", $0) }.joined().utf8)
+        try await driver.putContent(Self.secretPath, secret)
+        // Another replica may have won the race; everyone converges on what is stored.
+        return try await driver.getContent(Self.secretPath, maxSize: 1024)
+    }
+}

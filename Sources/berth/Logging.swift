@@ -1,0 +1,50 @@
+import Config
+import Foundation
+import Logging
+
+enum Logging {
+    static func make(_ config: RegistryConfiguration) -> Logger {
+        let json = config.logFormatter == "json"
+        let fields = config.logFields
+        LoggingSystem.bootstrap { label in
+            var handler: any LogHandler = json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+            for (key, value) in fields { handler[metadataKey: key] = .string(value) }
+            return handler
+        }
+        var logger = Logger(label: "berth")
+        logger.logLevel = switch config.logLevel {
+        case "debug": .debug
+        case "warn": .warning
+        case "error": .error
+        default: .info
+        }
+        return logger
+    }
+}
+
+/// One JSON object per line on standard error, for log collectors.
+struct JSONLogHandler: LogHandler {
+    let label: String
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .info
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var object: [String: String] = [
+            "time": ISO8601DateFormatter().string(from: Date()),
+            "level": event.level.rawValue,
+            "msg": event.message.description,
+            "logger": label,
+        ]
+        for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) {
+            object[key] = value.description
+        }
+        guard var data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+        data.append(0x0A)
+        FileHandle.standardError.write(data)
+    }
+}

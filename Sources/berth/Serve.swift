@@ -1,0 +1,60 @@
+import ArgumentParser
+import Config
+import Foundation
+import Hummingbird
+import Logging
+import Server
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the registry.")
+
+    @Option(name: .shortAndLong, help: "A Distribution-style config.yml. Without one, Berth serves on :5000 and stores under ./data.")
+    var config: String?
+
+    @Argument(help: "The configuration file, as `registry serve FILE` takes it.")
+    var configFile: String?
+
+    func run() async throws {
+        let configuration: RegistryConfiguration
+        do {
+            configuration = try ConfigLoading.load(config ?? configFile)
+        } catch {
+            throw ValidationError("configuration error: \(error)")
+        }
+        let logger = Logging.make(configuration)
+        for warning in configuration.warnings { logger.warning("\(warning)") }
+        let app = try await BerthServer.makeApplication(configuration, logger: logger) { channel in
+            logger.info("listening", metadata: ["address": .string(channel.localAddress?.description ?? "?")])
+        }
+        try await app.runService()
+    }
+}
+
+struct CheckConfig: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Validate a configuration file and print the effective configuration (secrets masked).")
+
+    @Argument(help: "The configuration file.")
+    var file: String
+
+    func run() throws {
+        let configuration: RegistryConfiguration
+        do {
+            configuration = try ConfigLoading.load(file)
+        } catch {
+            var stderr = StandardError()
+            print("invalid configuration: \(error)", to: &stderr)
+            throw ExitCode(1)
+        }
+        var stderr = StandardError()
+        for warning in configuration.warnings { print("warning: \(warning)", to: &stderr) }
+        print(configuration.effectiveYAML(), terminator: "")
+    }
+}
+
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) {
+        FileHandle.standardError.write(Data(string.utf8))
+    }
+}
