@@ -35,6 +35,8 @@ public struct RepositoryName: Sendable, Hashable, Comparable, CustomStringConver
     }
 
     /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`
+    public static func isValidComponent(_ text: String) -> Bool { isValidComponent(Array(text.utf8)) }
+
     static func isValidComponent(_ c: [UInt8]) -> Bool {
         var i = 0
         func alnumRun() -> Bool {

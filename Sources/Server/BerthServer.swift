@@ -51,9 +51,9 @@ public enum BerthServer {
         BerthResponder(api: RegistryAPI(store: store, options: options, secret: secret, logger: logger), logger: logger)
     }
 
-    public static func makeApplication(_ config: RegistryConfiguration, logger: Logger,
+    public static func makeApplication(_ config: RegistryConfiguration, store: RegistryStore? = nil, logger: Logger,
                                        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws -> some ApplicationProtocol {
-        let store = try makeStore(config, logger: logger)
+        let store = try store ?? makeStore(config, logger: logger)
         let secret = try await uploadSecret(config, store: store)
         let responder = makeResponder(store: store, options: apiOptions(config), secret: secret, logger: logger)
         let (host, port) = try config.listenAddress()

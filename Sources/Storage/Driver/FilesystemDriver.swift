@@ -40,8 +40,20 @@ public struct FilesystemDriver: StorageDriver {
         path.components.isEmpty ? rootDirectory : rootDirectory + "/" + path.description
     }
 
+    /// Runs blocking work on the thread pool. Errors name paths relative to the root, so
+    /// nothing about the host's directories reaches clients or logs of other layers.
     private func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await pool.runIfActive(body)
+        do {
+            return try await pool.runIfActive(body)
+        } catch StorageError.notFound(let full) {
+            throw StorageError.notFound(relative(full))
+        } catch StorageError.io(let message) {
+            throw StorageError.io(message.replacingOccurrences(of: rootDirectory + "/", with: ""))
+        }
+    }
+
+    private func relative(_ full: String) -> String {
+        full.hasPrefix(rootDirectory + "/") ? String(full.dropFirst(rootDirectory.count + 1)) : full
     }
 
     public func getContent(_ path: StoragePath, maxSize: Int) async throws -> [UInt8] {
@@ -77,6 +89,19 @@ public struct FilesystemDriver: StorageDriver {
     public func delete(_ path: StoragePath) async throws {
         let full = fullPath(path)
         try await run { try POSIXFiles.removeTree(full) }
+    }
+
+    public func walk(_ path: StoragePath, visit: @escaping @Sendable (_ relative: [String], _ children: [String]) -> [String]) async throws {
+        let full = fullPath(path)
+        try await run {
+            var pending: [[String]] = [[]]
+            while let relative = pending.popLast() {
+                let directory = relative.isEmpty ? full : full + "/" + relative.joined(separator: "/")
+                let children: [String]
+                do { children = try POSIXFiles.list(directory) } catch StorageError.notFound { continue }
+                for child in visit(relative, children).reversed() { pending.append(relative + [child]) }
+            }
+        }
     }
 
     public func read(_ path: StoragePath, range: Range<Int64>?,

@@ -44,6 +44,11 @@ public protocol StorageDriver: Sendable {
         to path: StoragePath, at offset: Int64, from chunks: Chunks,
         observe: (ByteBuffer) -> Void
     ) async throws -> Int64 where Chunks.Element == ByteBuffer
+
+    /// Walks the directory tree under `path`. `visit` gets each directory's path relative
+    /// to `path` and its children's names, and returns the children to descend into.
+    /// Drivers override this when they can walk faster than one `list` per directory.
+    func walk(_ path: StoragePath, visit: @escaping @Sendable (_ relative: [String], _ children: [String]) -> [String]) async throws
 }
 
 extension StorageDriver {
@@ -57,6 +62,14 @@ extension StorageDriver {
             return true
         } catch StorageError.notFound {
             return false
+        }
+    }
+
+    public func walk(_ path: StoragePath, visit: @escaping @Sendable (_ relative: [String], _ children: [String]) -> [String]) async throws {
+        var pending: [[String]] = [[]]
+        while let relative = pending.popLast() {
+            let children = try await listIfPresent(StoragePath(path.components + relative))
+            for child in visit(relative, children).reversed() { pending.append(relative + [child]) }
         }
     }
 

@@ -102,7 +102,13 @@ extension RegistryStore {
     /// with `dryRun`, would be) removed.
     public func purgeUploads(startedBefore cutoff: Date, dryRun: Bool) async throws -> [String] {
         var purged: [String] = []
-        for name in try await allRepositories() {
+        // Walk the layout itself: a repository may hold nothing but abandoned uploads.
+        let withUploads = FoundNames()
+        try await driver.walk(Layout.repositories) { relative, children in
+            if !relative.isEmpty, children.contains("_uploads") { withUploads.append(relative.joined(separator: "/")) }
+            return children.filter { !$0.hasPrefix("_") && RepositoryName.isValidComponent($0) }
+        }
+        for name in withUploads.names {
             guard let repository = try? RepositoryName(name) else { continue }
             for entry in try await driver.listIfPresent(Layout.uploads(repository)) {
                 guard let id = try? UploadID(entry) else { continue }

@@ -12,13 +12,28 @@ actor RepositoryIndex {
     private var names: [String] = []
     private var builtAt: Double?
     private var rebuilding: Task<Void, any Error>?
+    private var insertedDuringRebuild: Set<String> = []
 
-    init(driver: any StorageDriver, maxAge: Double = 300) {
+    private let walkRefresh: Double
+
+    init(driver: any StorageDriver, maxAge: Double = 60, walkRefresh: Double = 2) {
         self.driver = driver
         self.maxAge = maxAge
+        self.walkRefresh = walkRefresh
+    }
+
+    private func rebuildNow() async throws {
+        if let rebuilding {
+            try await rebuilding.value
+            return
+        }
+        let task = Task { try await self.rebuild() }
+        rebuilding = task
+        try await task.value
     }
 
     func insert(_ name: RepositoryName) {
+        if rebuilding != nil { insertedDuringRebuild.insert(name.value) }
         guard builtAt != nil else { return }
         let index = lowerBound(name.value)
         if index == names.count || names[index] != name.value {
@@ -26,8 +41,13 @@ actor RepositoryIndex {
         }
     }
 
-    /// Up to `limit` names sorted after `last`, and whether more follow.
+    /// Up to `limit` names sorted after `last`, and whether more follow. A new walk (no
+    /// `last`) re-reads the layout when the list is older than `walkRefresh`, so a client
+    /// listing the catalog sees repositories other processes created.
     func page(after last: String?, limit: Int) async throws -> (names: [String], more: Bool) {
+        if last == nil, let builtAt, Date().timeIntervalSince1970 - builtAt > walkRefresh {
+            try await rebuildNow()
+        }
         try await ensureFresh()
         var start = 0
         if let last {
@@ -51,36 +71,28 @@ actor RepositoryIndex {
             }
             return
         }
-        if let rebuilding {
-            try await rebuilding.value
-            return
-        }
-        let task = Task { try await self.rebuild() }
-        rebuilding = task
-        try await task.value
+        try await rebuildNow()
     }
 
     private func rebuild() async throws {
         defer { rebuilding = nil }
         let started = Date().timeIntervalSince1970
-        var found: [String] = []
-        try await Self.walk(driver: driver, path: Layout.repositories, prefix: "", into: &found)
-        // Names inserted while the walk ran are kept.
-        let merged = Set(found).union(names)
-        names = merged.sorted()
+        let found = try await Self.walk(driver: driver)
+        // Names inserted while the walk ran may have been missed by it.
+        names = Set(found).union(insertedDuringRebuild).sorted()
+        insertedDuringRebuild = []
         builtAt = started
     }
 
-    static func walk(driver: any StorageDriver, path: StoragePath, prefix: String, into found: inout [String]) async throws {
-        let children = try await driver.listIfPresent(path)
-        if !prefix.isEmpty, children.contains("_manifests") || children.contains("_layers") {
-            found.append(prefix)
+    static func walk(driver: any StorageDriver) async throws -> [String] {
+        let found = FoundNames()
+        try await driver.walk(Layout.repositories) { relative, children in
+            if !relative.isEmpty, children.contains("_manifests") || children.contains("_layers") {
+                found.append(relative.joined(separator: "/"))
+            }
+            return children.filter { !$0.hasPrefix("_") && RepositoryName.isValidComponent($0) }
         }
-        for child in children where !child.hasPrefix("_") {
-            let name = prefix.isEmpty ? child : prefix + "/" + child
-            guard (try? RepositoryName(name)) != nil else { continue }
-            try await walk(driver: driver, path: try path.appending(child), prefix: name, into: &found)
-        }
+        return found.names
     }
 
     private func lowerBound(_ key: String) -> Int {
@@ -90,5 +102,21 @@ actor RepositoryIndex {
             if names[mid] < key { lo = mid + 1 } else { hi = mid }
         }
         return lo
+    }
+}
+
+/// Collects names from the walk's visitor, which may run on another thread.
+final class FoundNames: @unchecked Sendable {
+    private let lock = NSLock()
+    private var storage: [String] = []
+
+    func append(_ name: String) {
+        lock.lock(); defer { lock.unlock() }
+        storage.append(name)
+    }
+
+    var names: [String] {
+        lock.lock(); defer { lock.unlock() }
+        return storage
     }
 }

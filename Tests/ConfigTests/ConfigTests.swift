@@ -1,0 +1,120 @@
+import Config
+import Testing
+
+@Suite struct ConfigTests {
+    static let distributionConfig = """
+    version: 0.1
+    log:
+      level: debug
+      formatter: json
+      accesslog:
+        disabled: true
+      fields:
+        service: registry
+    storage:
+      filesystem:
+        rootdirectory: /var/lib/registry
+      delete:
+        enabled: true
+      cache:
+        blobdescriptor: inmemory
+      maintenance:
+        uploadpurging:
+          enabled: true
+          age: 168h
+          interval: 24h
+          dryrun: false
+        readonly:
+          enabled: false
+    http:
+      addr: :5000
+      prefix: /registry
+      secret: asecretforlocaldevelopment
+      headers:
+        X-Content-Type-Options: [nosniff]
+    catalog:
+      maxentries: 500
+    notifications:
+      endpoints: []
+    health:
+      storagedriver:
+        enabled: true
+    """
+
+    @Test func readsDistributionConfig() throws {
+        let c = try RegistryConfiguration(yaml: Self.distributionConfig)
+        #expect(c.logLevel == "debug")
+        #expect(c.logFormatter == "json")
+        #expect(c.accessLogDisabled)
+        #expect(c.storage == .filesystem(rootDirectory: "/var/lib/registry"))
+        #expect(c.deleteEnabled)
+        #expect(c.uploadPurging.age == 168 * 3600)
+        #expect(c.httpPrefix == "/registry/")
+        #expect(c.httpSecret == "asecretforlocaldevelopment")
+        #expect(c.httpHeaders.first?.0 == "X-Content-Type-Options")
+        #expect(c.catalogMaxEntries == 500)
+        #expect(try c.listenAddress() == ("0.0.0.0", 5000))
+    }
+
+    @Test func reportsEveryUnknownKey() throws {
+        let c = try RegistryConfiguration(yaml: Self.distributionConfig)
+        let unknown = c.warnings.joined(separator: "\n")
+        #expect(unknown.contains("storage.cache.blobdescriptor"))
+        #expect(unknown.contains("notifications.endpoints"))
+        #expect(unknown.contains("health.storagedriver.enabled"))
+        #expect(!unknown.contains("storage.filesystem"))
+        #expect(!unknown.contains("http.headers"))
+    }
+
+    @Test func environmentOverridesApplyAsDistributionDoes() throws {
+        let c = try RegistryConfiguration(yaml: Self.distributionConfig, environment: [
+            "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY": "/srv/data",
+            "REGISTRY_HTTP_ADDR": "127.0.0.1:6000",
+            "REGISTRY_STORAGE_DELETE_ENABLED": "false",
+            "REGISTRY_VERSION": "9.9",
+            "REGISTRY_LOG_LEVEL": "warn",
+            "UNRELATED": "x",
+        ])
+        #expect(c.storage == .filesystem(rootDirectory: "/srv/data"))
+        #expect(try c.listenAddress() == ("127.0.0.1", 6000))
+        #expect(!c.deleteEnabled)
+        #expect(c.version == "0.1")
+        #expect(c.logLevel == "warn")
+    }
+
+    @Test func embeddedDefaultNeedsNoFile() throws {
+        let c = try RegistryConfiguration.embeddedDefault(environment: ["REGISTRY_HTTP_ADDR": "127.0.0.1:7000"])
+        #expect(c.storage == .filesystem(rootDirectory: "./data"))
+        #expect(c.deleteEnabled)
+        #expect(try c.listenAddress() == ("127.0.0.1", 7000))
+    }
+
+    @Test(arguments: [
+        "storage:\n  filesystem: {}\n",  // no version
+        "version: 0.1\n",  // no storage
+        "version: 0.1\nstorage:\n  filesystem: {}\n  inmemory: {}\n",
+        "version: 0.1\nstorage:\n  inmemory:\nlog:\n  level: loud\n",
+        "version: 0.1\nstorage:\n  inmemory:\nstorage2: [\n",
+        "version: 0.1\nstorage:\n  inmemory:\n  delete:\n    enabled: maybe\n",
+        "version: 0.1\nstorage:\n  inmemory:\n  maintenance:\n    uploadpurging:\n      age: soon\n",
+        "version: 0.1\nstorage:\n  inmemory:\nhttp:\n  tls:\n    certificate: /x.pem\n",
+        "version: 0.1\nstorage:\n  swift: {}\n",
+        "- a list\n",
+    ])
+    func rejectsInvalidConfigs(_ yaml: String) {
+        #expect(throws: (any Error).self) { try RegistryConfiguration(yaml: yaml) }
+    }
+
+    @Test func effectiveConfigMasksSecrets() throws {
+        let yaml = try RegistryConfiguration(yaml: Self.distributionConfig).effectiveYAML()
+        #expect(!yaml.contains("asecretforlocaldevelopment"))
+        #expect(yaml.contains("rootdirectory: /var/lib/registry"))
+    }
+
+    @Test func goDurations() {
+        #expect(GoDuration.seconds("1h30m") == 5400)
+        #expect(GoDuration.seconds("500ms") == 0.5)
+        #expect(GoDuration.seconds("10") == 10e-9)
+        #expect(GoDuration.seconds("abc") == nil)
+    }
+}

@@ -1,0 +1,243 @@
+import Foundation
+import NIOCore
+import OCI
+import Storage
+import Testing
+
+/// The registry's content model, run against every storage driver.
+@Suite struct RegistryStoreSuite {
+    let repo = try! RepositoryName("team/app")
+
+    func push(_ store: RegistryStore, _ repo: RepositoryName, _ bytes: [UInt8], algorithm: DigestAlgorithm = .sha256) async throws -> Digest {
+        let id = try await store.startUpload(repo)
+        _ = try await store.appendUpload(repo, id, at: 0, from: Chunks(parts: [bytes]))
+        let digest = Digest.compute(bytes, algorithm: algorithm)
+        _ = try await store.completeUpload(repo, id, digest: digest)
+        return digest
+    }
+
+    func imageManifest(config: Digest, configSize: Int, layers: [(Digest, Int)], subject: Digest? = nil, artifactType: String? = nil) -> [UInt8] {
+        var json = #"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","#
+        if let artifactType { json += #""artifactType":"\#(artifactType)","# }
+        json += #""config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"\#(config)","size":\#(configSize)},"#
+        json += #""layers":[\#(layers.map { #"{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"\#($0.0)","size":\#($0.1)}"# }.joined(separator: ","))]"#
+        if let subject { json += #","subject":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"\#(subject)","size":1}"# }
+        return Array((json + "}").utf8)
+    }
+
+    @Test(arguments: DriverKind.allCases)
+    func chunkedUploadBecomesALinkedBlob(_ kind: DriverKind) async throws {
+        try await kind.with { make in
+            let store = RegistryStore(driver: try make())
+            let bytes = randomBytes(300_000)
+            let id = try await store.startUpload(repo)
+            #expect(try await store.appendUpload(repo, id, at: 0, from: Chunks(parts: [Array(bytes[..<100_000])])) == 100_000)
+            await #expect(throws: RegistryError(.rangeInvalid, message: "invalid content range: upload is at offset 100000, chunk starts at 0")) {
+                _ = try await store.appendUpload(repo, id, at: 0, from: Chunks(parts: [[1]]))
+            }
+            #expect(try await store.appendUpload(repo, id, at: 100_000, from: Chunks(parts: [Array(bytes[100_000...])])) == 300_000)
+            let digest = Digest.compute(bytes)
+            #expect(try await store.completeUpload(repo, id, digest: digest) == 300_000)
+            #expect(try await store.blobSize(repo, digest) == 300_000)
+            var back: [UInt8] = []
+            try await store.readBlob(digest, range: nil) { back += Array($0.readableBytesView) }
+            #expect(back == bytes)
+            await #expect(throws: RegistryError.self) { try await store.uploadStatus(repo, id) }
+            // Linked only where it was pushed.
+            await #expect(throws: RegistryError.self) { try await store.blobSize(try RepositoryName("other"), digest) }
+        }
+    }
+
+    @Test(arguments: DriverKind.allCases)
+    func wrongDigestStoresNothing(_ kind: DriverKind) async throws {
+        try await kind.with { make in
+            let driver = try make()
+            let store = RegistryStore(driver: driver)
+            let id = try await store.startUpload(repo)
+            _ = try await store.appendUpload(repo, id, at: 0, from: Chunks(parts: [[1, 2, 3]]))
+            let claimed = Digest.compute([9, 9, 9])
+            do {
+                _ = try await store.completeUpload(repo, id, digest: claimed)
+                Issue.record("a wrong digest was accepted")
+            } catch let error as RegistryError {
+                #expect(error.code == .digestInvalid)
+            }
+            #expect(try await driver.exists(Layout.blobData(claimed)) == false)
+            #expect(try await driver.exists(Layout.blobData(Digest.compute([1, 2, 3]))) == false)
+            #expect(try await driver.listIfPresent(Layout.uploads(repo)).isEmpty)
+        }
+    }
+
+    @Test(arguments: DriverKind.allCases)
+    func uploadsResumeAfterRestartAndSupportSHA512(_ kind: DriverKind) async throws {
+        try await kind.with { make in
+            let bytes = randomBytes(50_000, seed: 7)
+            let first = RegistryStore(driver: try make())
+            let id = try await first.startUpload(repo)
+            // The client disconnects after one chunk; what arrived stays.
+            await #expect(throws: Chunks.DisconnectError.self) {
+                _ = try await first.appendUpload(repo, id, at: 0, from: Chunks(parts: [Array(bytes[..<20_000]), [0]], failAfter: 1))
+            }
+            let restarted = RegistryStore(driver: try make())
+            let status = try await restarted.uploadStatus(repo, id)
+            #expect(status.size == 20_000)
+            #expect(status.startedAt != nil)
+            _ = try await restarted.appendUpload(repo, id, at: status.size, from: Chunks(parts: [Array(bytes[20_000...])]))
+            let digest = Digest.compute(bytes, algorithm: .sha512)
+            _ = try await restarted.completeUpload(repo, id, digest: digest)
+            #expect(try await restarted.blobSize(repo, digest) == 50_000)
+        }
+    }
+
+    @Test(arguments: DriverKind.allCases)
+    func concurrentUploadsOfOneBlobAreSafe(_ kind: DriverKind) async throws {
+        try await kind.with { make in
+            let store = RegistryStore(driver: try make())
+            let bytes = randomBytes(200_000, seed: 3)
+            let repo = self.repo
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        let id = try await store.startUpload(repo)
+                        _ = try await store.appendUpload(repo, id, at: 0, from: Chunks(parts: [Array(bytes[..<100_000]), Array(bytes[100_000...])]))
+                        _ = try await store.completeUpload(repo, id, digest: Digest.compute(bytes))
+                    }
+                }
+                try await group.waitForAll()
+            }
+            var back: [UInt8] = []
+            try await store.readBlob(Digest.compute(bytes), range: nil) { back += Array($0.readableBytesView) }
+            #expect(back == bytes)
+        }
+    }
+
+    @Test(arguments: DriverKind.allCases)
+    func manifestsTagsAndDeletes(_ kind: DriverKind) async throws {
+        try await kind.with { make in
+            let driver = try make()
+            let store = RegistryStore(driver: driver)
+            let config = Array(#"{"architecture":"amd64","os":"linux"}"#.utf8)
+            let layer = randomBytes(1000)
+            let configDigest = try await push(store, repo, config)
+            let layerDigest = try await push(store, repo, layer)
+            let manifest = imageManifest(config: configDigest, configSize: config.count, layers: [(layerDigest, layer.count)])
+
+            // Missing blobs are refused and leave no trace.
+            let other = try RepositoryName("other/app")
+            do {
+                _ = try await store.putManifest(other, .tag(try Tag("v1")), bytes: manifest, contentType: MediaType.ociManifest)
+                Issue.record("manifest with unknown blobs accepted")
+            } catch let error as RegistryError {
+                #expect(error.code == .manifestBlobUnknown)
+            }
+            #expect(try await driver.exists(Layout.repository(other)) == false)
+
+            // A digest reference that does not match the body is refused.
+            await #expect(throws: RegistryError.self) {
+                _ = try await store.putManifest(repo, .digest(Digest.compute([1])), bytes: manifest, contentType: MediaType.ociManifest)
+            }
+
+            let result = try await store.putManifest(repo, .tag(try Tag("v1")), bytes: manifest, contentType: MediaType.ociManifest)
+            #expect(result.digest == Digest.compute(manifest))
+            _ = try await store.putManifest(repo, .tag(try Tag("v2")), bytes: manifest, contentType: MediaType.ociManifest)
+            let byTag = try await store.manifest(repo, .tag(try Tag("v1")))
+            #expect(byTag.bytes == manifest)
+            #expect(byTag.mediaType == MediaType.ociManifest)
+            #expect(try await store.manifest(repo, .digest(result.digest)).digest == result.digest)
+            #expect(try await store.tags(repo) == ["v1", "v2"])
+            // Distribution's layout, exactly.
+            #expect(try await driver.getContent(Layout.tagCurrentLink(repo, try Tag("v1"))) == Array(result.digest.description.utf8))
+            #expect(try await driver.exists(Layout.tagIndexLink(repo, try Tag("v1"), result.digest)))
+
+            try await store.deleteManifest(repo, .tag(try Tag("v1")))
+            #expect(try await store.tags(repo) == ["v2"])
+            #expect(try await store.manifest(repo, .digest(result.digest)).digest == result.digest)
+            try await store.deleteManifest(repo, .digest(result.digest))
+            #expect(try await store.tags(repo) == [])
+            await #expect(throws: RegistryError.self) { try await store.manifest(repo, .digest(result.digest)) }
+            await #expect(throws: RegistryError.self) { try await store.deleteManifest(repo, .tag(try Tag("v1"))) }
+            await #expect(throws: RegistryError.self) { try await store.tags(try RepositoryName("never/pushed")) }
+        }
+    }
+
+    @Test(arguments: DriverKind.allCases)
+    func referrersFollowPushesAndDeletes(_ kind: DriverKind) async throws {
+        try await kind.with { make in
+            let store = RegistryStore(driver: try make())
+            let empty = Array("{}".utf8)
+            let emptyDigest = try await push(store, repo, empty)
+            let subject = imageManifest(config: emptyDigest, configSize: 2, layers: [])
+            let subjectDigest = try await store.putManifest(repo, .tag(try Tag("base")), bytes: subject, contentType: MediaType.ociManifest).digest
+            let sbom = imageManifest(config: emptyDigest, configSize: 2, layers: [], subject: subjectDigest, artifactType: "application/spdx+json")
+            let sig = imageManifest(config: emptyDigest, configSize: 2, layers: [], subject: subjectDigest, artifactType: "application/vnd.dev.cosign")
+            let r1 = try await store.putManifest(repo, .digest(Digest.compute(sbom)), bytes: sbom, contentType: MediaType.ociManifest)
+            #expect(r1.subject == subjectDigest)
+            _ = try await store.putManifest(repo, .digest(Digest.compute(sig)), bytes: sig, contentType: MediaType.ociManifest)
+
+            // A fresh store (a restart) rebuilds the index from the layout.
+            let restarted = RegistryStore(driver: store.driver)
+            for s in [store, restarted] {
+                #expect(try await s.referrers(repo, subject: subjectDigest, artifactType: nil).count == 2)
+                let filtered = try await s.referrers(repo, subject: subjectDigest, artifactType: "application/spdx+json")
+                #expect(filtered.map(\.digest) == [Digest.compute(sbom)])
+                #expect(filtered.first?.artifactType == "application/spdx+json")
+            }
+            try await store.deleteManifest(repo, .digest(Digest.compute(sig)))
+            #expect(try await store.referrers(repo, subject: subjectDigest, artifactType: nil).count == 1)
+            // The other instance re-checks the layout and does not report the deleted one.
+            #expect(try await restarted.referrers(repo, subject: subjectDigest, artifactType: nil).count == 1)
+            #expect(try await store.referrers(repo, subject: Digest.compute([7]), artifactType: nil).isEmpty)
+        }
+    }
+
+    @Test(arguments: DriverKind.allCases)
+    func catalogPagesAndSeesOtherWriters(_ kind: DriverKind) async throws {
+        try await kind.with { make in
+            let driver = try make()
+            let store = RegistryStore(driver: driver)
+            for name in ["b", "a/x", "a", "c/d/e", "a/y"] {
+                _ = try await push(store, try RepositoryName(name), [1])
+            }
+            let first = try await store.catalog(after: nil, limit: 2)
+            #expect(first.names == ["a", "a/x"])
+            #expect(first.more)
+            let second = try await store.catalog(after: "a/x", limit: 10)
+            #expect(second.names == ["a/y", "b", "c/d/e"])
+            #expect(!second.more)
+            // Another process writes the same layout: a new walk sees it.
+            let other = RegistryStore(driver: driver)
+            _ = try await push(other, try RepositoryName("zzz"), [2])
+            try await Task.sleep(for: .seconds(2.2))
+            #expect(try await store.catalog(after: nil, limit: 100).names.last == "zzz")
+        }
+    }
+
+    @Test(arguments: DriverKind.allCases)
+    func readOnlyAndDeleteSwitches(_ kind: DriverKind) async throws {
+        try await kind.with { make in
+            let driver = try make()
+            let writable = RegistryStore(driver: driver, options: .init(deleteEnabled: false))
+            let digest = try await push(writable, repo, [5])
+            await #expect(throws: RegistryError.self) { try await writable.deleteBlob(repo, digest) }
+            let readOnly = RegistryStore(driver: driver, options: .init(readOnly: true))
+            await #expect(throws: RegistryError.self) { _ = try await readOnly.startUpload(repo) }
+            #expect(try await readOnly.blobSize(repo, digest) == 1)
+            let deletable = RegistryStore(driver: driver)
+            try await deletable.deleteBlob(repo, digest)
+            await #expect(throws: RegistryError.self) { try await deletable.blobSize(repo, digest) }
+        }
+    }
+
+    @Test(arguments: DriverKind.allCases)
+    func purgesOnlyOldUploads(_ kind: DriverKind) async throws {
+        try await kind.with { make in
+            let store = RegistryStore(driver: try make())
+            let old = try await store.startUpload(repo)
+            #expect(try await store.purgeUploads(startedBefore: Date(timeIntervalSinceNow: 60), dryRun: true).count == 1)
+            #expect(try await store.uploadStatus(repo, old).size == 0)
+            #expect(try await store.purgeUploads(startedBefore: Date(timeIntervalSinceNow: -60), dryRun: false).isEmpty)
+            #expect(try await store.purgeUploads(startedBefore: Date(timeIntervalSinceNow: 60), dryRun: false).count == 1)
+            await #expect(throws: RegistryError.self) { try await store.uploadStatus(repo, old) }
+        }
+    }
+}

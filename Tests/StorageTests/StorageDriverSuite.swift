@@ -1,0 +1,142 @@
+import NIOCore
+import Storage
+import Testing
+
+/// Behaviour every `StorageDriver` must have, as Distribution's driver `testsuites`.
+@Suite struct StorageDriverSuite {
+    func path(_ s: String) throws -> StoragePath { try StoragePath(s) }
+
+    @Test(arguments: DriverKind.allCases)
+    func putGetAndOverwrite(_ kind: DriverKind) async throws {
+        try await kind.with { make in
+            let d = try make()
+            try await d.putContent(try path("a/b/c"), Array("one".utf8))
+            #expect(try await d.getContent(try path("a/b/c")) == Array("one".utf8))
+            try await d.putContent(try path("a/b/c"), Array("two!".utf8))
+            #expect(try await d.getContent(try path("a/b/c")) == Array("two!".utf8))
+            #expect(try await d.stat(try path("a/b/c")).size == 4)
+            #expect(try await d.stat(try path("a/b")).isDirectory)
+            try await d.putContent(try path("empty"), [])
+            #expect(try await d.getContent(try path("empty")) == [])
+        }
+    }
+
+    @Test(arguments: DriverKind.allCases)
+    func missingPathsThrowNotFound(_ kind: DriverKind) async throws {
+        try await kind.with { make in
+            let d = try make()
+            let missing = try path("no/such/file")
+            await #expect(throws: StorageError.notFound(missing.description)) { try await d.getContent(missing) }
+            await #expect(throws: StorageError.self) { try await d.stat(missing) }
+            await #expect(throws: StorageError.self) { try await d.list(missing) }
+            await #expect(throws: StorageError.self) { try await d.delete(missing) }
+            await #expect(throws: StorageError.self) { try await d.move(from: missing, to: try path("x")) }
+            await #expect(throws: StorageError.self) { try await d.read(missing, range: nil) { _ in } }
+            #expect(try await d.exists(missing) == false)
+        }
+    }
+
+    @Test(arguments: DriverKind.allCases)
+    func listIsSortedAndShallow(_ kind: DriverKind) async throws {
+        try await kind.with { make in
+            let d = try make()
+            for p in ["dir/b", "dir/a/x", "dir/c/y/z", "dir/a/w"] { try await d.putContent(try path(p), [1]) }
+            #expect(try await d.list(try path("dir")) == ["a", "b", "c"])
+            #expect(try await d.list(try path("dir/a")) == ["w", "x"])
+        }
+    }
+
+    @Test(arguments: DriverKind.allCases)
+    func deleteRemovesTrees(_ kind: DriverKind) async throws {
+        try await kind.with { make in
+            let d = try make()
+            for p in ["t/a/1", "t/a/2/3", "t/b"] { try await d.putContent(try path(p), [1]) }
+            try await d.delete(try path("t/a"))
+            #expect(try await d.list(try path("t")) == ["b"])
+            #expect(try await d.exists(try path("t/a/2/3")) == false)
+        }
+    }
+
+    @Test(arguments: DriverKind.allCases)
+    func moveReplacesAtomically(_ kind: DriverKind) async throws {
+        try await kind.with { make in
+            let d = try make()
+            try await d.putContent(try path("src"), [1, 2, 3])
+            try await d.putContent(try path("deep/dst"), [9])
+            try await d.move(from: try path("src"), to: try path("deep/dst"))
+            #expect(try await d.getContent(try path("deep/dst")) == [1, 2, 3])
+            #expect(try await d.exists(try path("src")) == false)
+            try await d.putContent(try path("src2"), [4])
+            try await d.move(from: try path("src2"), to: try path("new/parent/dir/file"))
+            #expect(try await d.getContent(try path("new/parent/dir/file")) == [4])
+        }
+    }
+
+    @Test(arguments: DriverKind.allCases)
+    func appendChecksOffsetsAndKeepsPrefixOnDisconnect(_ kind: DriverKind) async throws {
+        try await kind.with { make in
+            let d = try make()
+            let p = try path("up/data")
+            var seen = 0
+            let size = try await d.append(to: p, at: 0, from: Chunks(parts: [[1, 2], [3]])) { seen += $0.readableBytes }
+            #expect(size == 3)
+            #expect(seen == 3)
+            await #expect(throws: StorageError.invalidOffset(expected: 1, actual: 3)) {
+                _ = try await d.append(to: p, at: 1, from: Chunks(parts: [[9]])) { _ in }
+            }
+            await #expect(throws: Chunks.DisconnectError.self) {
+                _ = try await d.append(to: p, at: 3, from: Chunks(parts: [[4, 5], [6]], failAfter: 1)) { _ in }
+            }
+            #expect(try await d.getContent(p) == [1, 2, 3, 4, 5])
+            let empty = try path("up/empty")
+            #expect(try await d.append(to: empty, at: 0, from: Chunks(parts: [])) { _ in } == 0)
+            #expect(try await d.stat(empty).size == 0)
+        }
+    }
+
+    @Test(arguments: DriverKind.allCases)
+    func readStreamsRangesOfLargeFiles(_ kind: DriverKind) async throws {
+        try await kind.with { make in
+            let d = try make()
+            let bytes = randomBytes(3 * 1024 * 1024 + 17)
+            try await d.putContent(try path("big"), bytes)
+            var all: [UInt8] = []
+            var chunks = 0
+            try await d.read(try path("big"), range: nil) { all += Array($0.readableBytesView); chunks += 1 }
+            #expect(all == bytes)
+            #expect(chunks > 1)
+            var part: [UInt8] = []
+            try await d.read(try path("big"), range: 1_000_000..<2_500_000) { part += Array($0.readableBytesView) }
+            #expect(part == Array(bytes[1_000_000..<2_500_000]))
+        }
+    }
+
+    @Test(arguments: DriverKind.allCases)
+    func walkVisitsChosenDirectories(_ kind: DriverKind) async throws {
+        try await kind.with { make in
+            let d = try make()
+            for p in ["r/a/_m/x", "r/a/b/_m/x", "r/_skip/_m/x", "r/c/file"] { try await d.putContent(try path(p), [1]) }
+            let found = Box()
+            try await d.walk(try path("r")) { relative, children in
+                if children.contains("_m") { found.add(relative.joined(separator: "/")) }
+                return children.filter { !$0.hasPrefix("_") }
+            }
+            #expect(found.values.sorted() == ["a", "a/b"])
+        }
+    }
+
+    @Test func pathsCannotEscapeTheRoot() {
+        for bad in ["../x", "a/../b", "a//b", "/abs", "a/./b", "a\u{0}b", ""] {
+            #expect(throws: StorageError.self) { try StoragePath(bad) }
+        }
+    }
+}
+
+final class Box: @unchecked Sendable {
+    private var items: [String] = []
+    private let lock = NSLock()
+    func add(_ s: String) { lock.lock(); items.append(s); lock.unlock() }
+    var values: [String] { lock.lock(); defer { lock.unlock() }; return items }
+}
+
+import Foundation
