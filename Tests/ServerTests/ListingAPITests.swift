@@ -1,0 +1,113 @@
+import HTTPTypes
+import HummingbirdTesting
+import OCI
+import Testing
+
+@Suite struct ListingAPITests {
+    @Test func tagsArePaginatedLexically() async throws {
+        try await APIFixture().run { c, _ in
+            let (manifest, _) = try await c.pushImage("l/tags", tag: "v3")
+            for tag in ["v1", "v10", "v2", "latest"] {
+                _ = try await c.send(.put, "/v2/l/tags/manifests/\(tag)", headers: [.contentType: MediaType.ociManifest], body: manifest)
+            }
+            let all = try await c.send(.get, "/v2/l/tags/tags/list")
+            #expect(all.text == #"{"name":"l/tags","tags":["latest","v1","v10","v2","v3"]}"#)
+            #expect(all.header("Link") == nil)
+            let page = try await c.send(.get, "/v2/l/tags/tags/list?n=2")
+            #expect(page.text == #"{"name":"l/tags","tags":["latest","v1"]}"#)
+            #expect(page.header("Link") == #"</v2/l/tags/tags/list?last=v1&n=2>; rel="next""#)
+            let next = try await c.send(.get, "/v2/l/tags/tags/list?n=2&last=v1")
+            #expect(next.text == #"{"name":"l/tags","tags":["v10","v2"]}"#)
+            let tail = try await c.send(.get, "/v2/l/tags/tags/list?n=2&last=v2")
+            #expect(tail.text == #"{"name":"l/tags","tags":["v3"]}"#)
+            #expect(tail.header("Link") == nil)
+            let none = try await c.send(.get, "/v2/l/tags/tags/list?n=0")
+            #expect(none.text == #"{"name":"l/tags","tags":[]}"#)
+            #expect(none.header("Link") == nil)
+            for bad in ["-1", "x", "1.5"] {
+                let r = try await c.send(.get, "/v2/l/tags/tags/list?n=\(bad)")
+                #expect(r.errorCode == "PAGINATION_NUMBER_INVALID")
+            }
+            let unknown = try await c.send(.get, "/v2/l/none/tags/list")
+            #expect(unknown.status == .notFound)
+            #expect(unknown.errorCode == "NAME_UNKNOWN")
+        }
+    }
+
+    @Test func catalogIsPaginatedWithLinks() async throws {
+        try await APIFixture { $0.catalogMaxEntries = 50 }.run { c, _ in
+            for name in ["c/b", "c/a", "c/c/d", "a"] { try await c.pushBlob(name, [1]) }
+            let first = try await c.send(.get, "/v2/_catalog?n=2")
+            #expect(first.text == #"{"repositories":["a","c/a"]}"#)
+            #expect(first.header("Link") == #"</v2/_catalog?last=c/a&n=2>; rel="next""#)
+            let second = try await c.send(.get, "/v2/_catalog?n=2&last=c/a")
+            #expect(second.text == #"{"repositories":["c/b","c/c/d"]}"#)
+            #expect(second.header("Link") == nil)
+            #expect(try await c.send(.get, "/v2/_catalog?n=51").errorCode == "PAGINATION_NUMBER_INVALID")
+            #expect(try await c.send(.get, "/v2/_catalog?n=0").text == #"{"repositories":[]}"#)
+        }
+    }
+}
+
+@Suite struct BadInputTests {
+    @Test func invalidNamesReferencesAndDigests() async throws {
+        try await APIFixture().run { c, store in
+            let cases: [(HTTPRequest.Method, String, String)] = [
+                (.get, "/v2/UPPER/tags/list", "NAME_INVALID"),
+                (.get, "/v2/a..b/tags/list", "NAME_INVALID"),
+                (.get, "/v2/%2e%2e/%2e%2e/tags/list", "NAME_INVALID"),
+                (.get, "/v2/a%2F..%2Fb/manifests/latest", "NAME_INVALID"),
+                (.get, "/v2/\(String(repeating: "a", count: 256))/tags/list", "NAME_INVALID"),
+                (.get, "/v2/ok/manifests/-bad", "TAG_INVALID"),
+                (.get, "/v2/ok/manifests/..", "TAG_INVALID"),
+                (.put, "/v2/ok/manifests/\(String(repeating: "t", count: 129))", "TAG_INVALID"),
+                (.get, "/v2/ok/manifests/sha256:totallywrong", "DIGEST_INVALID"),
+                (.get, "/v2/ok/blobs/sha256:totallywrong", "DIGEST_INVALID"),
+                (.get, "/v2/ok/blobs/sha256:..%2F..%2Fetc%2Fpasswd", "DIGEST_INVALID"),
+                (.post, "/v2/ok/blobs/uploads/?digest=sha256:short", "DIGEST_INVALID"),
+                (.post, "/v2/Bad/blobs/uploads/", "NAME_INVALID"),
+            ]
+            for (method, path, code) in cases {
+                let r = try await c.send(method, path, body: method == .get ? nil : [1])
+                #expect(r.status == .badRequest, "\(path)")
+                #expect(r.errorCode == code, "\(path): \(r.text)")
+            }
+            #expect(try await store.allRepositories().isEmpty)
+        }
+    }
+
+    @Test func wrongMethodsAndUnknownEndpoints() async throws {
+        try await APIFixture().run { c, _ in
+            let patch = try await c.send(.patch, "/v2/x/manifests/latest")
+            #expect(patch.status == .methodNotAllowed)
+            #expect(patch.header("Allow") == "GET, HEAD, PUT, DELETE")
+            #expect(try await c.send(.post, "/v2/_catalog").status == .methodNotAllowed)
+            #expect(try await c.send(.get, "/v2/x/blobs/uploads/").status == .methodNotAllowed)
+            let unknown = try await c.send(.get, "/v2/x/unknown/thing")
+            #expect(unknown.status == .notFound)
+            #expect(unknown.header("Docker-Distribution-API-Version") == "registry/2.0")
+            #expect(try await c.send(.get, "/elsewhere").status == .notFound)
+        }
+    }
+
+    @Test func prefixHeadersAndReadOnly() async throws {
+        try await APIFixture {
+            $0.httpPrefix = "/registry/"
+            $0.httpHeaders = [("X-Content-Type-Options", ["nosniff"])]
+            $0.relativeURLs = true
+        }.run { c, _ in
+            let ping = try await c.send(.get, "/registry/v2/")
+            #expect(ping.status == .ok)
+            #expect(ping.header("X-Content-Type-Options") == "nosniff")
+            #expect(try await c.send(.get, "/v2/").status == .notFound)
+            let start = try await c.send(.post, "/registry/v2/p/blobs/uploads/")
+            #expect(start.header("Location")?.hasPrefix("/registry/v2/p/blobs/uploads/") == true)
+        }
+        try await APIFixture { $0.readOnly = true }.run { c, _ in
+            let r = try await c.send(.post, "/v2/ro/blobs/uploads/")
+            #expect(r.status == .methodNotAllowed)
+            #expect(r.errorCode == "UNSUPPORTED")
+            #expect(try await c.send(.get, "/v2/_catalog").status == .ok)
+        }
+    }
+}
