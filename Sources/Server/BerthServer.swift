@@ -92,6 +92,11 @@ struct UploadPurger: Service {
     let logger: Logger
 
     func run() async throws {
+        // Sleeping between runs must not hold up a graceful shutdown.
+        try? await cancelWhenGracefulShutdown { try await loop() }
+    }
+
+    private func loop() async throws {
         while !Task.isCancelled {
             do {
                 try await Task.sleep(for: .seconds(interval))

@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# End-to-end tests: a real `berth serve` on free loopback ports, driven by real clients
+# (skopeo, curl) and checked against Debian's docker-registry (CNCF Distribution 2.8)
+# sharing the same data directory.
+set -uo pipefail
+
+BERTH=${BERTH:-"$(cd "$(dirname "$0")/../.." && pwd)/.build/debug/berth"}
+MAKE_IMAGE="$(cd "$(dirname "$0")/../.." && pwd)/scripts/make-oci-image.py"
+WORK=$(mktemp -d /tmp/berth-e2e.XXXXXX)
+PIDS=()
+FAILED=0
+PASSED=0
+
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+    wait 2>/dev/null
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+pass() { PASSED=$((PASSED + 1)); echo "  ok   $1"; }
+fail() { FAILED=$((FAILED + 1)); echo "  FAIL $1"; [ -n "${2:-}" ] && echo "$2" | sed 's/^/       /' | head -20; }
+check() { local name=$1; shift; local out; if out=$("$@" 2>&1); then pass "$name"; else fail "$name" "$out"; fi; }
+expect_eq() { if [ "$2" == "$3" ]; then pass "$1"; else fail "$1" "expected: $3"$'\n'"actual:   $2"; fi; }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+wait_ready() { # url
+    for _ in $(seq 1 100); do
+        curl -sk -o /dev/null "$1" && return 0
+        sleep 0.1
+    done
+    echo "server at $1 did not start"; return 1
+}
+
+start_berth() { # dir port [config]; sets BERTH_PID
+    local dir=$1 port=$2 config=${3:-}
+    if [ -n "$config" ]; then
+        (cd "$dir" && exec "$BERTH" serve --config "$config") >>"$dir/berth.log" 2>&1 &
+    else
+        (cd "$dir" && REGISTRY_HTTP_ADDR=127.0.0.1:$port exec "$BERTH" serve) >>"$dir/berth.log" 2>&1 &
+    fi
+    BERTH_PID=$!
+    PIDS+=("$BERTH_PID")
+    wait_ready "http://127.0.0.1:$port/v2/" || { cat "$dir/berth.log"; exit 1; }
+}
+
+SK="skopeo --insecure-policy"
+sha() { echo "sha256:$(sha256sum "$1" | cut -d' ' -f1)"; }
+
+echo "== images"
+python3 "$MAKE_IMAGE" "$WORK/img" v1 --layers 3 --size 200000 --seed 1 >/dev/null
+python3 "$MAKE_IMAGE" "$WORK/img" multi --index --seed 2 >/dev/null
+python3 "$MAKE_IMAGE" "$WORK/img" v2 --seed 3 >/dev/null
+
+echo "== berth serve with no configuration"
+mkdir -p "$WORK/default"
+PORT=$(free_port)
+start_berth "$WORK/default" "$PORT"
+R="127.0.0.1:$PORT"
+check "ping answers 200 {} with the API version header" bash -c "
+    curl -si http://$R/v2/ | tr -d '\r' | grep -q '^Docker-Distribution-API-Version: registry/2.0' &&
+    [ \"\$(curl -s http://$R/v2/)\" = '{}' ]"
+check "skopeo pushes a single-arch OCI image" $SK copy --dest-tls-verify=false "oci:$WORK/img:v1" "docker://$R/team/app:v1"
+check "data lives under ./data in Distribution's layout" test -f "$WORK/default/data/docker/registry/v2/repositories/team/app/_manifests/tags/v1/current/link"
+check "skopeo pushes a multi-arch OCI index" $SK copy --all --dest-tls-verify=false "oci:$WORK/img:multi" "docker://$R/team/app:multi"
+check "skopeo pushes a Docker v2 schema 2 image" $SK copy --format v2s2 --dest-tls-verify=false "oci:$WORK/img:v2" "docker://$R/team/docker:v2"
+check "skopeo copies between repositories (cross-repository mount)" $SK copy --src-tls-verify=false --dest-tls-verify=false "docker://$R/team/app:v1" "docker://$R/other/app:copied"
+expected=$(python3 -c "import json;print([m['digest'] for m in json.load(open('$WORK/img/index.json'))['manifests'] if m['annotations']['org.opencontainers.image.ref.name']=='v1'][0])")
+expect_eq "skopeo inspect reports the pushed digest" "$($SK inspect --tls-verify=false "docker://$R/team/app:v1" | python3 -c 'import json,sys;print(json.load(sys.stdin)["Digest"])')" "$expected"
+check "skopeo pulls the index with every platform" $SK copy --all --src-tls-verify=false "docker://$R/team/app:multi" "oci:$WORK/pulled:multi"
+check "pulled blobs are byte-identical" bash -c "for f in $WORK/pulled/blobs/sha256/*; do cmp -s \$f $WORK/img/blobs/sha256/\$(basename \$f) || exit 1; done"
+expect_eq "the Docker image keeps its media type" "$(curl -s -o /dev/null -w '%{content_type}' -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' http://$R/v2/team/docker/manifests/v2)" "application/vnd.docker.distribution.manifest.v2+json"
+expect_eq "tags list" "$(curl -s http://$R/v2/team/app/tags/list)" '{"name":"team/app","tags":["multi","v1"]}'
+expect_eq "catalog" "$(curl -s http://$R/v2/_catalog)" '{"repositories":["other/app","team/app","team/docker"]}'
+
+echo "== artifacts and referrers"
+subject=$(curl -sI -H 'Accept: application/vnd.oci.image.manifest.v1+json' http://$R/v2/team/app/manifests/v1 | tr -d '\r' | awk -F': ' 'tolower($1)=="docker-content-digest"{print $2}')
+printf '{}' > "$WORK/empty.json"
+curl -s -o /dev/null -X POST "http://$R/v2/team/app/blobs/uploads/?digest=$(sha "$WORK/empty.json")" --data-binary @"$WORK/empty.json"
+printf '{"spdxVersion":"SPDX-2.3"}' > "$WORK/sbom.json"
+curl -s -o /dev/null -X POST "http://$R/v2/team/app/blobs/uploads/?digest=$(sha "$WORK/sbom.json")" --data-binary @"$WORK/sbom.json"
+cat > "$WORK/artifact.json" <<JSON
+{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/spdx+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"$(sha "$WORK/empty.json")","size":2},"layers":[{"mediaType":"application/spdx+json","digest":"$(sha "$WORK/sbom.json")","size":$(stat -c %s "$WORK/sbom.json")}],"subject":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"$subject","size":1},"annotations":{"org.example":"sbom"}}
+JSON
+headers=$(curl -s -D - -o /dev/null -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' --data-binary @"$WORK/artifact.json" "http://$R/v2/team/app/manifests/$(sha "$WORK/artifact.json")" | tr -d '\r')
+check "artifact push answers 201 with OCI-Subject" bash -c "echo '$headers' | grep -q '^HTTP/1.1 201' && echo '$headers' | grep -qi '^OCI-Subject: $subject'"
+referrers=$(curl -s "http://$R/v2/team/app/referrers/$subject?artifactType=application/spdx%2Bjson")
+check "referrers lists the artifact with its type and annotations" bash -c "echo '$referrers' | python3 -c '
+import json,sys; d=json.load(sys.stdin); m=d[\"manifests\"]
+assert d[\"mediaType\"]==\"application/vnd.oci.image.index.v1+json\" and len(m)==1, d
+assert m[0][\"artifactType\"]==\"application/spdx+json\" and m[0][\"annotations\"]=={\"org.example\":\"sbom\"}, m'"
+
+echo "== wire details"
+head -c 3000000 /dev/urandom > "$WORK/3mb.bin"
+loc=$(curl -s -D - -o /dev/null -X POST http://$R/v2/wire/test/blobs/uploads/ | tr -d '\r' | awk -F': ' 'tolower($1)=="location"{print $2}')
+t=$(curl -s -o /dev/null -w '%{time_total}' -X PUT -H 'Expect: 100-continue' -T "$WORK/3mb.bin" "$loc&digest=$(sha "$WORK/3mb.bin")")
+check "Expect: 100-continue is answered at once (took ${t}s)" python3 -c "assert $t < 0.8"
+expect_eq "HEAD reports the blob length" "$(curl -sI http://$R/v2/wire/test/blobs/$(sha "$WORK/3mb.bin") | tr -d '\r' | awk -F': ' 'tolower($1)=="content-length"{print $2}')" "3000000"
+expect_eq "suffix range returns the last bytes" "$(curl -s -H 'Range: bytes=-100' http://$R/v2/wire/test/blobs/$(sha "$WORK/3mb.bin") | sha256sum | cut -c1-64)" "$(tail -c 100 "$WORK/3mb.bin" | sha256sum | cut -c1-64)"
+expect_eq "unsatisfiable range is 416" "$(curl -s -o /dev/null -w '%{http_code}' -H 'Range: bytes=3000000-' http://$R/v2/wire/test/blobs/$(sha "$WORK/3mb.bin"))" "416"
+expect_eq "wrong method is 405" "$(curl -s -o /dev/null -w '%{http_code}' -X POST http://$R/v2/wire/test/tags/list)" "405"
+expect_eq "path traversal in a name is NAME_INVALID" "$(curl -s --path-as-is http://$R/v2/../../etc/tags/list | python3 -c 'import json,sys;print(json.load(sys.stdin)["errors"][0]["code"])')" "NAME_INVALID"
+big=$(python3 -c "print(\"a\"*100000)")
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $big" http://$R/v2/)
+check "oversized headers are refused, not served (got $code)" bash -c "[ '$code' != 200 ] && curl -s -o /dev/null http://$R/v2/"
+
+echo "== a client that disconnects mid-upload leaves no blob"
+head -c 20000000 /dev/urandom > "$WORK/20mb.bin"
+D20=$(sha "$WORK/20mb.bin")
+curl -s -o /dev/null --limit-rate 2M -m 2 -X POST "http://$R/v2/wire/abort/blobs/uploads/?digest=$D20" --data-binary @"$WORK/20mb.bin"
+sleep 0.5
+check "no blob data for the interrupted upload" test ! -e "$WORK/default/data/docker/registry/v2/blobs/sha256/${D20:7:2}/${D20:7}"
+expect_eq "the blob is unknown" "$(curl -s -o /dev/null -w '%{http_code}' -I http://$R/v2/wire/abort/blobs/$D20)" "404"
+check "registry still serves after the disconnect" curl -sf -o /dev/null http://$R/v2/
+
+echo "== uploads resume across a restart"
+head -c 1000000 /dev/urandom > "$WORK/1mb.bin"
+head -c 400000 "$WORK/1mb.bin" > "$WORK/part1"; tail -c 600000 "$WORK/1mb.bin" > "$WORK/part2"
+loc=$(curl -s -D - -o /dev/null -X POST http://$R/v2/resume/me/blobs/uploads/ | tr -d '\r' | awk -F': ' 'tolower($1)=="location"{print $2}')
+loc=$(curl -s -D - -o /dev/null -X PATCH -H 'Content-Range: 0-399999' --data-binary @"$WORK/part1" "$loc" | tr -d '\r' | awk -F': ' 'tolower($1)=="location"{print $2}')
+kill "$BERTH_PID"; wait "$BERTH_PID" 2>/dev/null
+start_berth "$WORK/default" "$PORT"
+expect_eq "upload status after restart" "$(curl -s -D - -o /dev/null "$loc" | tr -d '\r' | awk -F': ' 'tolower($1)=="range"{print $2}')" "0-399999"
+curl -s -o /dev/null -X PATCH -H 'Content-Range: 400000-999999' --data-binary @"$WORK/part2" "$loc"
+expect_eq "completing the resumed upload" "$(curl -s -o /dev/null -w '%{http_code}' -X PUT "$loc&digest=$(sha "$WORK/1mb.bin")")" "201"
+expect_eq "images survive the restart" "$($SK inspect --tls-verify=false "docker://$R/team/app:v1" | python3 -c 'import json,sys;print(json.load(sys.stdin)["Digest"])')" "$expected"
+
+echo "== concurrent pushes"
+for i in 1 2 3 4 5 6; do $SK copy --dest-tls-verify=false "oci:$WORK/img:v1" "docker://$R/parallel/app:t$i" >"$WORK/par$i.log" 2>&1 & done
+wait_ok=0; for job in $(jobs -p); do [ "$job" = "$BERTH_PID" ] && continue; wait "$job" || wait_ok=1; done
+expect_eq "six concurrent pushes of one image" "$wait_ok:$(curl -s http://$R/v2/parallel/app/tags/list)" '0:{"name":"parallel/app","tags":["t1","t2","t3","t4","t5","t6"]}'
+
+echo "== delete"
+check "skopeo delete removes the manifest" $SK delete --tls-verify=false "docker://$R/other/app:copied"
+expect_eq "the deleted tag is gone" "$(curl -s -o /dev/null -w '%{http_code}' http://$R/v2/other/app/manifests/copied)" "404"
+
+echo "== Distribution 2.8 on the same directory"
+if command -v docker-registry >/dev/null; then
+    DPORT=$(free_port)
+    cat > "$WORK/distribution.yml" <<YAML
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $WORK/default/data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$DPORT
+YAML
+    docker-registry serve "$WORK/distribution.yml" >"$WORK/distribution.log" 2>&1 &
+    PIDS+=($!)
+    wait_ready "http://127.0.0.1:$DPORT/v2/" || cat "$WORK/distribution.log"
+    DR="127.0.0.1:$DPORT"
+    expect_eq "Distribution serves an image Berth stored" "$($SK inspect --tls-verify=false "docker://$DR/team/app:v1" | python3 -c 'import json,sys;print(json.load(sys.stdin)["Digest"])')" "$expected"
+    check "Distribution serves Berth's multi-arch index" $SK copy --all --src-tls-verify=false "docker://$DR/team/app:multi" "oci:$WORK/from-dist:multi"
+    check "Distribution serves Berth's Docker image" $SK copy --src-tls-verify=false "docker://$DR/team/docker:v2" "oci:$WORK/from-dist:v2"
+    check "skopeo pushes through Distribution" $SK copy --dest-tls-verify=false "oci:$WORK/img:v2" "docker://$DR/pushed/by-distribution:v2"
+    check "Berth serves what Distribution stored" $SK copy --src-tls-verify=false "docker://$R/pushed/by-distribution:v2" "oci:$WORK/from-berth:v2"
+    check "Berth's catalog shows the repository Distribution created" bash -c "curl -s http://$R/v2/_catalog | grep -q pushed/by-distribution"
+else
+    fail "docker-registry (Debian package) is not installed"
+fi
+
+echo "== configuration"
+cat > "$WORK/config.yml" <<YAML
+version: 0.1
+log:
+  level: info
+  formatter: json
+storage:
+  filesystem:
+    rootdirectory: $WORK/configured
+  delete:
+    enabled: true
+  cache:
+    blobdescriptor: inmemory
+  maintenance:
+    uploadpurging:
+      enabled: true
+      age: 2s
+      interval: 1s
+http:
+  addr: 127.0.0.1:1
+  prefix: /reg
+  secret: topsecretvalue
+  headers:
+    X-Content-Type-Options: [nosniff]
+YAML
+out=$("$BERTH" check-config "$WORK/config.yml" 2>&1)
+check "check-config warns about each unknown key" bash -c "echo '$out' | grep -q 'storage.cache.blobdescriptor'"
+check "check-config masks secrets" bash -c "! echo '$out' | grep -q topsecretvalue"
+check "check-config rejects an invalid file" bash -c "printf 'version: 0.1\nstorage:\n  filesystem: {}\n  inmemory: {}\n' > $WORK/bad.yml; ! '$BERTH' check-config $WORK/bad.yml"
+CPORT=$(free_port)
+mkdir -p "$WORK/cfg"
+(cd "$WORK/cfg" && REGISTRY_HTTP_ADDR=127.0.0.1:$CPORT exec "$BERTH" serve --config "$WORK/config.yml") >"$WORK/cfg/berth.log" 2>&1 &
+PIDS+=($!)
+wait_ready "http://127.0.0.1:$CPORT/reg/v2/"
+check "REGISTRY_HTTP_ADDR overrides http.addr and http.prefix is honoured" curl -sf -o /dev/null "http://127.0.0.1:$CPORT/reg/v2/"
+check "http.headers are added" bash -c "curl -sI http://127.0.0.1:$CPORT/reg/v2/ | grep -qi '^X-Content-Type-Options: nosniff'"
+check "logs are JSON lines" bash -c "head -1 $WORK/cfg/berth.log | python3 -c 'import json,sys; json.loads(sys.stdin.readline())'"
+curl -s -o /dev/null -X POST "http://127.0.0.1:$CPORT/reg/v2/purge/me/blobs/uploads/"
+sleep 4
+check "abandoned uploads are purged" bash -c "[ -z \"\$(ls -A $WORK/configured/docker/registry/v2/repositories/purge/me/_uploads 2>/dev/null)\" ]"
+
+echo "== TLS"
+openssl req -x509 -nodes -newkey rsa:2048 -keyout "$WORK/tls.key" -out "$WORK/tls.crt" -days 2 -subj /CN=localhost \
+    -addext subjectAltName=DNS:localhost,IP:127.0.0.1 >/dev/null 2>&1
+TPORT=$(free_port)
+mkdir -p "$WORK/tls"
+cat > "$WORK/tls.yml" <<YAML
+version: 0.1
+storage:
+  inmemory: {}
+http:
+  addr: 127.0.0.1:$TPORT
+  tls:
+    certificate: $WORK/tls.crt
+    key: $WORK/tls.key
+YAML
+(cd "$WORK/tls" && exec "$BERTH" serve "$WORK/tls.yml") >"$WORK/tls/berth.log" 2>&1 &
+PIDS+=($!)
+wait_ready "https://127.0.0.1:$TPORT/v2/"
+check "HTTPS with a verified certificate" curl -sf --cacert "$WORK/tls.crt" -o /dev/null "https://localhost:$TPORT/v2/"
+mkdir -p "$WORK/certs"; cp "$WORK/tls.crt" "$WORK/certs/ca.crt"
+check "skopeo pushes over verified TLS" $SK copy --dest-cert-dir "$WORK/certs" "oci:$WORK/img:v2" "docker://localhost:$TPORT/secure/app:v2"
+
+echo
+echo "e2e: $PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]

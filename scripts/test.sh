@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need on a fresh Debian machine, builds, runs
+# the unit and API suites, then the end-to-end tests against real clients.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+for tool in skopeo:skopeo docker-registry:docker-registry openssl:openssl curl:curl python3:python3; do
+    command -v "${tool%%:*}" >/dev/null || missing+=("${tool##*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+swift build --build-tests
+swift test --skip-build --parallel
+Tests/e2e/e2e.sh
