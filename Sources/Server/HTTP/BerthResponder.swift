@@ -62,6 +62,11 @@ struct BerthResponder: HTTPResponder {
                 logger.error("storage failure", metadata: ["error": .string(error.description), "request_id": .string(context.id)])
                 return RegistryError(.unknown, message: "storage error").response
             }
+        } catch let error as ClientDisconnected {
+            // The response will not reach anyone; 499 in the access log says what happened.
+            logger.info("client disconnected during the request body", metadata: [
+                "error": .string(error.underlying), "request_id": .string(context.id)])
+            return RegistryError(.blobUploadInvalid, message: "request body incomplete", status: 499).response
         } catch let error as HTTPError {
             return RegistryError(.unknown, message: error.body ?? "request failed", status: Int(error.status.code)).response
         } catch {

@@ -16,7 +16,7 @@ extension RegistryAPI {
             let digest = try Digest(parsing: digestText)
             let id = try await store.startUpload(repository)
             do {
-                _ = try await store.appendUpload(repository, id, at: 0, from: request.body)
+                _ = try await store.appendUpload(repository, id, at: 0, from: request.bodyStream)
                 _ = try await store.completeUpload(repository, id, digest: digest)
             } catch {
                 try? await store.cancelUpload(repository, id)
@@ -30,7 +30,7 @@ extension RegistryAPI {
 
     func patchUpload(_ repository: RepositoryName, _ id: UploadID, _ request: Request) async throws -> Response {
         let offset = try chunkOffset(request)
-        let size = try await store.appendUpload(repository, id, at: offset, from: request.body)
+        let size = try await store.appendUpload(repository, id, at: offset, from: request.bodyStream)
         return uploadResponse(.accepted, repository, id, size: size, request)
     }
 
@@ -42,7 +42,7 @@ extension RegistryAPI {
         let hasBody = request.headers[.contentLength].map { $0 != "0" } ?? (request.headers[.transferEncoding] != nil)
         if hasBody {
             let offset = try chunkOffset(request)
-            _ = try await store.appendUpload(repository, id, at: offset, from: request.body)
+            _ = try await store.appendUpload(repository, id, at: offset, from: request.bodyStream)
         }
         _ = try await store.completeUpload(repository, id, digest: digest)
         return blobCreated(repository, digest, request)

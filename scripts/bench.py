@@ -1,0 +1,271 @@
+#!/usr/bin/env python3
+"""Benchmarks Berth against Debian's docker-registry (CNCF Distribution 2.8) in one run and
+prints each figure side by side. Not part of the tests.
+
+    scripts/bench.py [--berth .build/release/berth] [--blob-mib 1024] [--repos 10000] [--tags 5000]
+
+Needs: docker-registry and wrk (apt-get install docker-registry wrk). Everything runs on
+loopback with fresh data directories under $TMPDIR."""
+import argparse, hashlib, http.client, json, os, random, re, shutil, socket, subprocess, sys, tempfile, threading, time
+from concurrent.futures import ThreadPoolExecutor
+
+CHUNK = 1 << 20
+
+
+def free_port():
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
+
+
+class Server:
+    def __init__(self, kind, binary, root, work):
+        self.kind, self.port = kind, free_port()
+        self.log = open(os.path.join(work, f"{kind}-{self.port}.log"), "w")
+        if kind == "berth":
+            cfg = os.path.join(work, f"berth-{self.port}.yml")
+            with open(cfg, "w") as f:
+                f.write(f"version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\n"
+                        f"storage:\n  filesystem:\n    rootdirectory: {root}\n  delete:\n    enabled: true\n"
+                        f"http:\n  addr: 127.0.0.1:{self.port}\n  secret: benchsecret\n")
+            cmd = [binary, "serve", "--config", cfg]
+        else:
+            cfg = os.path.join(work, f"dist-{self.port}.yml")
+            with open(cfg, "w") as f:
+                f.write(f"version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
+                        f"storage:\n  filesystem:\n    rootdirectory: {root}\n  delete:\n    enabled: true\n"
+                        f"http:\n  addr: 127.0.0.1:{self.port}\n  secret: benchsecret\n")
+            cmd = ["docker-registry", "serve", cfg]
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log)
+        for _ in range(200):
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2); c.request("GET", "/v2/"); c.getresponse().read(); c.close(); return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"{kind} did not start")
+
+    def rss_mib(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        return 0
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+class RSSSampler:
+    def __init__(self, server):
+        self.server, self.peak, self.base, self.stop_flag = server, 0, server.rss_mib(), False
+        self.thread = threading.Thread(target=self.run, daemon=True); self.thread.start()
+
+    def run(self):
+        while not self.stop_flag:
+            self.peak = max(self.peak, self.server.rss_mib()); time.sleep(0.02)
+
+    def growth(self):
+        self.stop_flag = True; self.thread.join(); return max(0, self.peak - self.base)
+
+
+def conn(port):
+    return http.client.HTTPConnection("127.0.0.1", port, timeout=600, blocksize=CHUNK)
+
+
+def location_path(resp):
+    loc = resp.getheader("Location")
+    return re.sub(r"^https?://[^/]+", "", loc)
+
+
+def start_upload(port, repo):
+    c = conn(port); c.request("POST", f"/v2/{repo}/blobs/uploads/", headers={"Content-Length": "0"})
+    r = c.getresponse(); r.read(); assert r.status == 202, r.status
+    return c, location_path(r)
+
+
+def push_monolithic(port, repo, path, digest):
+    c, loc = start_upload(port, repo)
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        c.request("PUT", f"{loc}&digest={digest}", body=f, headers={"Content-Length": str(size), "Content-Type": "application/octet-stream"})
+        r = c.getresponse(); r.read(); assert r.status == 201, (r.status, r.read())
+    c.close()
+
+
+def push_chunked(port, repo, path, digest, chunk):
+    c, loc = start_upload(port, repo)
+    size, offset = os.path.getsize(path), 0
+    with open(path, "rb") as f:
+        while offset < size:
+            n = min(chunk, size - offset)
+            c.request("PATCH", loc, body=LimitedReader(f, n), headers={
+                "Content-Length": str(n), "Content-Range": f"{offset}-{offset + n - 1}", "Content-Type": "application/octet-stream"})
+            r = c.getresponse(); r.read(); assert r.status == 202, r.status
+            loc = location_path(r); offset += n
+    c.request("PUT", f"{loc}&digest={digest}", headers={"Content-Length": "0"})
+    r = c.getresponse(); r.read(); assert r.status == 201, r.status
+    c.close()
+
+
+class LimitedReader:
+    def __init__(self, f, n): self.f, self.left = f, n
+    def read(self, size=-1):
+        if self.left <= 0: return b""
+        size = self.left if size < 0 else min(size, self.left)
+        data = self.f.read(size); self.left -= len(data); return data
+
+
+def pull(port, repo, digest):
+    c = conn(port); c.request("GET", f"/v2/{repo}/blobs/{digest}")
+    r = c.getresponse(); assert r.status == 200, r.status
+    h, total = hashlib.sha256(), 0
+    while True:
+        b = r.read(CHUNK)
+        if not b: break
+        total += len(b)
+    c.close(); return total
+
+
+def put_blob(c, repo, data):
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    c.request("POST", f"/v2/{repo}/blobs/uploads/", headers={"Content-Length": "0"})
+    r = c.getresponse(); r.read(); assert r.status == 202
+    c.request("PUT", f"{location_path(r)}&digest={digest}", body=data, headers={"Content-Type": "application/octet-stream"})
+    r = c.getresponse(); r.read(); assert r.status == 201, r.status
+    return digest
+
+
+def push_small_image(port, repo, tag, seed):
+    c = conn(port)
+    rnd = random.Random(seed)
+    layer = rnd.randbytes(20000)
+    config = json.dumps({"architecture": "amd64", "os": "linux", "seed": seed}).encode()
+    ld, cd = put_blob(c, repo, layer), put_blob(c, repo, config)
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                           "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": len(config)},
+                           "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": ld, "size": len(layer)}]}).encode()
+    c.request("PUT", f"/v2/{repo}/manifests/{tag}", body=manifest, headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+    r = c.getresponse(); r.read(); assert r.status == 201, r.status
+    c.close()
+
+
+def walk(port, first):
+    c, path, count = conn(port), first, 0
+    while path:
+        c.request("GET", path); r = c.getresponse(); body = json.loads(r.read()); assert r.status == 200, (r.status, body)
+        count += len(body.get("repositories", body.get("tags", [])))
+        link = r.getheader("Link")
+        path = re.match(r"<([^>]+)>", link).group(1) if link else None
+    c.close(); return count
+
+
+def populate_layout(root, repos, tags):
+    """Writes repositories and tags straight into Distribution's layout, identically for both servers."""
+    base = os.path.join(root, "docker/registry/v2")
+    blob = b"x"
+    d = hashlib.sha256(blob).hexdigest()
+    os.makedirs(f"{base}/blobs/sha256/{d[:2]}/{d}", exist_ok=True)
+    open(f"{base}/blobs/sha256/{d[:2]}/{d}/data", "wb").write(blob)
+    for i in range(repos):
+        p = f"{base}/repositories/ns{i % 100:02d}/repo{i:05d}/_layers/sha256/{d}"
+        os.makedirs(p, exist_ok=True); open(f"{p}/link", "w").write("sha256:" + d)
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                           "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "sha256:" + d, "size": 1},
+                           "layers": []}).encode()
+    md = hashlib.sha256(manifest).hexdigest()
+    os.makedirs(f"{base}/blobs/sha256/{md[:2]}/{md}", exist_ok=True)
+    open(f"{base}/blobs/sha256/{md[:2]}/{md}/data", "wb").write(manifest)
+    repo = f"{base}/repositories/many/tags"
+    os.makedirs(f"{repo}/_layers/sha256/{d}", exist_ok=True); open(f"{repo}/_layers/sha256/{d}/link", "w").write("sha256:" + d)
+    os.makedirs(f"{repo}/_manifests/revisions/sha256/{md}", exist_ok=True)
+    open(f"{repo}/_manifests/revisions/sha256/{md}/link", "w").write("sha256:" + md)
+    for t in range(tags):
+        tp = f"{repo}/_manifests/tags/t{t:05d}"
+        os.makedirs(f"{tp}/current", exist_ok=True); open(f"{tp}/current/link", "w").write("sha256:" + md)
+        os.makedirs(f"{tp}/index/sha256/{md}", exist_ok=True); open(f"{tp}/index/sha256/{md}/link", "w").write("sha256:" + md)
+
+
+def wrk_manifest(port, seconds):
+    script = "wrk.headers['Accept'] = 'application/vnd.oci.image.manifest.v1+json'\n"
+    path = os.path.join(tempfile.gettempdir(), "berth-bench.lua"); open(path, "w").write(script)
+    out = subprocess.run(["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency", "-s", path,
+                          f"http://127.0.0.1:{port}/v2/many/tags/manifests/t00001"], capture_output=True, text=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    def lat(p):
+        m = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", out)
+        v, u = float(m.group(1)), m.group(2)
+        return v / 1000 if u == "us" else v * 1000 if u == "s" else v
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return rps, lat("50"), lat("99"), int(non2xx.group(1)) if non2xx else 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--berth", default=os.path.join(os.path.dirname(__file__), "../.build/release/berth"))
+    ap.add_argument("--blob-mib", type=int, default=1024)
+    ap.add_argument("--repos", type=int, default=10000)
+    ap.add_argument("--tags", type=int, default=5000)
+    ap.add_argument("--wrk-seconds", type=int, default=10)
+    a = ap.parse_args()
+    for tool in ("docker-registry", "wrk"):
+        if not shutil.which(tool): sys.exit(f"{tool} is required: apt-get install {tool}")
+    work = tempfile.mkdtemp(prefix="berth-bench-")
+    results = {}
+    try:
+        blob = os.path.join(work, "blob.bin")
+        h = hashlib.sha256()
+        with open(blob, "wb") as f:
+            for _ in range(a.blob_mib):
+                b = os.urandom(CHUNK); h.update(b); f.write(b)
+        digest = "sha256:" + h.hexdigest()
+        size = a.blob_mib * CHUNK
+        listing = os.path.join(work, "listing")
+        populate_layout(listing, a.repos, a.tags)
+        for kind in ("berth", "distribution"):
+            r = results[kind] = {}
+            root = os.path.join(work, f"{kind}-data")
+            s = Server(kind, os.path.abspath(a.berth), root, work)
+            try:
+                sampler = RSSSampler(s)
+                t = time.time(); push_monolithic(s.port, "bench/big", blob, digest); r["push 1 GiB monolithic (MB/s)"] = size / (time.time() - t) / 1e6
+                r["peak RSS growth during push (MiB)"] = sampler.growth()
+                r["- blob verified on disk"] = os.path.getsize(f"{root}/docker/registry/v2/blobs/sha256/{digest[7:9]}/{digest[7:]}/data") == size
+                t = time.time(); push_chunked(s.port, "bench/chunked", blob, digest, 64 * CHUNK); r["push 1 GiB in 64 MiB chunks (MB/s)"] = size / (time.time() - t) / 1e6
+                sampler = RSSSampler(s)
+                t = time.time(); n = pull(s.port, "bench/big", digest); r["pull 1 GiB (MB/s)"] = n / (time.time() - t) / 1e6
+                r["peak RSS growth during pull (MiB)"] = sampler.growth()
+                t = time.time()
+                with ThreadPoolExecutor(16) as pool:
+                    list(pool.map(lambda i: push_small_image(s.port, f"small/img{i % 20}", f"v{i}", i), range(200)))
+                r["200 small images, 16 workers (s)"] = time.time() - t
+            finally:
+                s.stop()
+            s = Server(kind, os.path.abspath(a.berth), listing, work)
+            try:
+                walk(s.port, "/v2/_catalog?n=100")  # warm-up, as a client's second walk
+                t = time.time(); n = walk(s.port, "/v2/_catalog?n=100"); r[f"catalog walk, {n} repos, n=100 (s)"] = time.time() - t
+                t = time.time(); n = walk(s.port, "/v2/many/tags/tags/list"); r[f"tags list, {n} tags (s)"] = time.time() - t
+                rps, p50, p99, errors = wrk_manifest(s.port, a.wrk_seconds)
+                r["manifest GET, 64 connections (req/s)"] = rps
+                r["manifest GET p50 (ms)"] = p50
+                r["manifest GET p99 (ms)"] = p99
+                r["- manifest GET non-2xx"] = errors
+            finally:
+                s.stop()
+        print(f"\n{'scenario':44} {'Berth':>12} {'Dist 2.8':>12} {'ratio':>8}")
+        for key in results["berth"]:
+            b, d = results["berth"][key], results["distribution"].get(key)
+            ratio = ""
+            if isinstance(b, float) and isinstance(d, float) and d and b:
+                ratio = f"{(b / d if ('MB/s' in key or 'req/s' in key) else d / b):.2f}x"
+            fmt = lambda v: f"{v:12.3f}" if isinstance(v, float) else f"{str(v):>12}"
+            print(f"{key:44} {fmt(b)} {fmt(d) if d is not None else '':>12} {ratio:>8}")
+        print("\nratio > 1 means Berth is better (faster or smaller).")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+main()
