@@ -111,3 +111,27 @@ import Testing
         }
     }
 }
+
+@Suite struct LocationTests {
+    @Test func locationsFollowProxyHeadersAndHTTPHost() async throws {
+        try await APIFixture().run { c, _ in
+            let proxied = try await c.send(.post, "/v2/loc/a/blobs/uploads/", headers: [
+                HTTPField.Name("X-Forwarded-Proto")!: "https", HTTPField.Name("X-Forwarded-Host")!: "registry.example.com",
+            ])
+            #expect(proxied.header("Location")?.hasPrefix("https://registry.example.com/v2/loc/a/blobs/uploads/") == true)
+            let forwarded = try await c.send(.post, "/v2/loc/a/blobs/uploads/", headers: [
+                HTTPField.Name("Forwarded")!: "for=10.0.0.1;proto=https;host=\"reg.internal:8443\"",
+            ])
+            #expect(forwarded.header("Location")?.hasPrefix("https://reg.internal:8443/v2/") == true)
+            let injected = try await c.send(.post, "/v2/loc/a/blobs/uploads/", headers: [
+                HTTPField.Name("X-Forwarded-Host")!: "evil.example.com/\r\nX-Injected: 1", HTTPField.Name("X-Forwarded-Proto")!: "javascript",
+            ])
+            #expect(injected.header("Location")?.hasPrefix("http://") == true)
+            #expect(injected.header("Location")?.contains("evil") == false)
+        }
+        try await APIFixture { $0.httpHost = "https://registry.corp:5443" }.run { c, _ in
+            let r = try await c.send(.post, "/v2/loc/b/blobs/uploads/", headers: [HTTPField.Name("X-Forwarded-Host")!: "other"])
+            #expect(r.header("Location")?.hasPrefix("https://registry.corp:5443/v2/loc/b/blobs/uploads/") == true)
+        }
+    }
+}
