@@ -161,6 +161,30 @@ import Testing
     }
 
     @Test(arguments: DriverKind.allCases)
+    func concurrentTagUpdatesLeaveOneValidTag(_ kind: DriverKind) async throws {
+        try await kind.with { make in
+            let store = RegistryStore(driver: try make())
+            let empty = Array("{}".utf8)
+            let config = try await push(store, repo, empty)
+            let manifests = (0..<12).map { i in
+                imageManifest(config: config, configSize: 2, layers: [], artifactType: "application/x-\(i)")
+            }
+            let repo = self.repo
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for manifest in manifests {
+                    group.addTask {
+                        _ = try await store.putManifest(repo, .tag(try Tag("moving")), bytes: manifest, contentType: MediaType.ociManifest)
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let current = try await store.manifest(repo, .tag(try Tag("moving")))
+            #expect(manifests.contains(current.bytes))
+            #expect(try await store.revisionDigests(repo).count == 12)
+        }
+    }
+
+    @Test(arguments: DriverKind.allCases)
     func referrersFollowPushesAndDeletes(_ kind: DriverKind) async throws {
         try await kind.with { make in
             let store = RegistryStore(driver: try make())

@@ -131,6 +131,16 @@ for i in 1 2 3 4 5 6; do $SK copy --dest-tls-verify=false "oci:$WORK/img:v1" "do
 wait_ok=0; for job in $(jobs -p); do [ "$job" = "$BERTH_PID" ] && continue; wait "$job" || wait_ok=1; done
 expect_eq "six concurrent pushes of one image" "$wait_ok:$(curl -s http://$R/v2/parallel/app/tags/list)" '0:{"name":"parallel/app","tags":["t1","t2","t3","t4","t5","t6"]}'
 
+echo "== a crash mid-push leaves a consistent store"
+python3 "$MAKE_IMAGE" "$WORK/crash" big --layers 4 --size 3000000 --seed 9 >/dev/null
+for i in 1 2 3 4; do $SK copy --dest-tls-verify=false "oci:$WORK/crash:big" "docker://$R/crash/app$i:big" >/dev/null 2>&1 & done
+sleep 0.7
+kill -9 "$BERTH_PID"; wait "$BERTH_PID" 2>/dev/null
+for job in $(jobs -p); do wait "$job" 2>/dev/null; done
+check "layout is consistent after kill -9 during pushes" python3 "$(dirname "$0")/check-layout.py" "$WORK/default/data"
+start_berth "$WORK/default" "$PORT"
+check "pushes succeed after the crash" $SK copy --dest-tls-verify=false "oci:$WORK/crash:big" "docker://$R/crash/app1:big"
+
 echo "== delete"
 check "skopeo delete removes the manifest" $SK delete --tls-verify=false "docker://$R/other/app:copied"
 expect_eq "the deleted tag is gone" "$(curl -s -o /dev/null -w '%{http_code}' http://$R/v2/other/app/manifests/copied)" "404"
