@@ -145,6 +145,28 @@ echo "== delete"
 check "skopeo delete removes the manifest" $SK delete --tls-verify=false "docker://$R/other/app:copied"
 expect_eq "the deleted tag is gone" "$(curl -s -o /dev/null -w '%{http_code}' http://$R/v2/other/app/manifests/copied)" "404"
 
+echo "== the docker CLI"
+if command -v dockerd >/dev/null && [ "$(id -u)" -eq 0 ]; then
+    D="$WORK/dockerd"; mkdir -p "$D"
+    dockerd --storage-driver=vfs --bridge=none --iptables=false --ip6tables=false --data-root "$D/root" --exec-root "$D/exec" \
+        -H "unix://$D/docker.sock" --pidfile "$D/docker.pid" >"$D/dockerd.log" 2>&1 &
+    PIDS+=($!)
+    export DOCKER_HOST="unix://$D/docker.sock"
+    for _ in $(seq 1 100); do docker version >/dev/null 2>&1 && break; sleep 0.2; done
+    if docker version >/dev/null 2>&1; then
+        check "an image is loaded into docker" $SK copy "oci:$WORK/img:v2" "docker-daemon:$R/dockercli/app:v2" --dest-daemon-host "$DOCKER_HOST"
+        check "docker push" docker push "$R/dockercli/app:v2"
+        docker rmi "$R/dockercli/app:v2" >/dev/null 2>&1
+        check "docker pull" docker pull "$R/dockercli/app:v2"
+        check "docker pull by digest" docker pull "$R/dockercli/app@$(curl -sI -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' http://$R/v2/dockercli/app/manifests/v2 | tr -d '\r' | awk -F': ' 'tolower($1)=="docker-content-digest"{print $2}')"
+    else
+        fail "dockerd did not start" "$(tail -5 "$D/dockerd.log")"
+    fi
+    unset DOCKER_HOST
+else
+    echo "  skip docker CLI (needs dockerd from Debian's docker.io, run as root)"
+fi
+
 echo "== Distribution 2.8 on the same directory"
 if command -v docker-registry >/dev/null; then
     DPORT=$(free_port)

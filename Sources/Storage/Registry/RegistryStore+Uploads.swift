@@ -15,7 +15,6 @@ extension RegistryStore {
         let started = ISO8601DateFormatter().string(from: Date())
         try await driver.putContent(Layout.uploadStartedAt(repository, id), Array(started.utf8))
         try await driver.putContent(Layout.uploadData(repository, id), [])
-        await repositoryIndex.insert(repository)
         return id
     }
 
