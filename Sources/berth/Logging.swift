@@ -35,7 +35,7 @@ struct JSONLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         var object: [String: String] = [
-            "time": ISO8601DateFormatter().string(from: Date()),
+            "time": Date().formatted(.iso8601.time(includingFractionalSeconds: true).year().month().day().dateSeparator(.dash).timeSeparator(.colon)),
             "level": event.level.rawValue,
             "msg": event.message.description,
             "logger": label,

@@ -66,7 +66,7 @@ extension RegistryStore {
             try await writeLink(Layout.tagCurrentLink(repository, tag), digest)
         }
         await repositoryIndex.insert(repository)
-        let stored = StoredManifest(bytes: bytes, digest: digest)
+        let stored = StoredManifest(bytes: bytes, digest: digest, manifest: manifest)
         await manifestCache.put(stored)
         if let subject = manifest.subject {
             await referrersIndex.add(repository, subject: subject.digest, referrer: stored.referrerDescriptor)

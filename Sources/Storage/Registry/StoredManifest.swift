@@ -33,6 +33,16 @@ public struct StoredManifest: Sendable {
         init(from decoder: any Decoder) throws {}
     }
 
+    /// A manifest just validated on push: no need to decode it again.
+    public init(bytes: [UInt8], digest: Digest, manifest: Manifest) {
+        self.bytes = bytes
+        self.digest = digest
+        mediaType = manifest.mediaType
+        subject = manifest.subject
+        annotations = manifest.annotations
+        artifactType = manifest.effectiveArtifactType
+    }
+
     /// Reads back what is stored, leniently: content written by other registries (schema1,
     /// manifests without `mediaType`) is still served with the best media type available.
     public init(bytes: [UInt8], digest: Digest) {
