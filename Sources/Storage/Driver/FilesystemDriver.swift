@@ -161,23 +161,40 @@ public struct FilesystemDriver: StorageDriver {
         }
         defer { close(fd) }
 
+        // Receiving (and hashing) the next batch overlaps with writing the previous one;
+        // at most two batches are held in memory.
         var position = offset
+        var written = offset
         var batch: [ByteBuffer] = []
         var batchBytes = 0
-        func flush() async throws {
-            guard batchBytes > 0 else { return }
-            let buffers = batch, at = position
-            try await run { () throws in
-                var cursor = at
-                for buffer in buffers {
-                    try buffer.withUnsafeReadableBytes { (bytes) throws in
-                        try POSIXFiles.writeFully(fd, bytes, at: cursor, path: full)
+        var inFlight: Task<Void, any Error>?
+        // After a failed write, nothing more may be written: a later batch would land past
+        // a gap and the file would no longer be a prefix of the blob.
+        var writeFailed = false
+        let pool = self.pool
+        func write(_ buffers: [ByteBuffer], at start: Int64) -> Task<Void, any Error> {
+            Task {
+                try await pool.runIfActive {
+                    var cursor = start
+                    for buffer in buffers {
+                        try buffer.withUnsafeReadableBytes { bytes in
+                            try POSIXFiles.writeFully(fd, bytes, at: cursor, path: full)
+                        }
+                        cursor += Int64(buffer.readableBytes)
                     }
-                    cursor += Int64(buffer.readableBytes)
                 }
             }
+        }
+        func flush() async throws {
+            if let previous = inFlight {
+                inFlight = nil
+                do { try await previous.value } catch { writeFailed = true; throw error }
+                written = position
+            }
+            guard batchBytes > 0 else { return }
+            inFlight = write(batch, at: position)
             position += Int64(batchBytes)
-            batch.removeAll(keepingCapacity: true)
+            batch = []
             batchBytes = 0
         }
         do {
@@ -188,12 +205,15 @@ public struct FilesystemDriver: StorageDriver {
                 if batchBytes >= Self.writeBatchSize { try await flush() }
             }
             try await flush()
+            try await flush()
         } catch {
             // Keep what arrived intact so the client can resume from the reported offset.
-            try? await flush()
+            if let previous = inFlight, (try? await previous.value) == nil { writeFailed = true }
+            if !writeFailed, batchBytes > 0 { _ = try? await write(batch, at: position).value }
             _ = try? await run { fsync(fd) }
             throw error
         }
+        assert(written == position)
         try await run { () throws in
             guard fsync(fd) == 0 else { throw POSIXFiles.error("fsync", full) }
         }
