@@ -211,6 +211,10 @@ import Testing
             // The other instance re-checks the layout and does not report the deleted one.
             #expect(try await restarted.referrers(repo, subject: subjectDigest, artifactType: nil).count == 1)
             #expect(try await store.referrers(repo, subject: Digest.compute([7]), artifactType: nil).isEmpty)
+            // A referrer pushed through one instance is seen at once by another sharing the storage.
+            let late = imageManifest(config: emptyDigest, configSize: 2, layers: [], subject: subjectDigest, artifactType: "application/x-late")
+            _ = try await store.putManifest(repo, .digest(Digest.compute(late)), bytes: late, contentType: MediaType.ociManifest)
+            #expect(try await restarted.referrers(repo, subject: subjectDigest, artifactType: "application/x-late").count == 1)
         }
     }
 

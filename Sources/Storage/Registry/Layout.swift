@@ -58,6 +58,16 @@ public enum Layout {
         StoragePath(unchecked: self.tag(name, tag).components + ["index", d.algorithm.rawValue, d.hex, "link"])
     }
 
+    /// Berth's referrers index, kept inside the repository so every replica sharing the
+    /// storage sees it. Distribution skips `_`-prefixed directories it does not know.
+    public static func referrers(_ name: RepositoryName, subject: Digest) -> StoragePath {
+        StoragePath(unchecked: repository(name).components + ["_referrers", subject.algorithm.rawValue, subject.hex])
+    }
+
+    public static func referrerLink(_ name: RepositoryName, subject: Digest, referrer: Digest) -> StoragePath {
+        StoragePath(unchecked: referrers(name, subject: subject).components + [referrer.algorithm.rawValue, referrer.hex, "link"])
+    }
+
     public static func uploads(_ name: RepositoryName) -> StoragePath {
         StoragePath(unchecked: repository(name).components + ["_uploads"])
     }

@@ -60,6 +60,9 @@ extension RegistryStore {
         if !(try await driver.exists(Layout.blobData(digest))) {
             try await driver.putContent(Layout.blobData(digest), bytes)
         }
+        if let subject = manifest.subject {
+            try await writeLink(Layout.referrerLink(repository, subject: subject.digest, referrer: digest), digest)
+        }
         try await writeLink(Layout.revisionLink(repository, digest), digest)
         if case .tag(let tag) = reference {
             try await writeLink(Layout.tagIndexLink(repository, tag, digest), digest)
@@ -68,9 +71,6 @@ extension RegistryStore {
         await repositoryIndex.insert(repository)
         let stored = StoredManifest(bytes: bytes, digest: digest, manifest: manifest)
         await manifestCache.put(stored)
-        if let subject = manifest.subject {
-            await referrersIndex.add(repository, subject: subject.digest, referrer: stored.referrerDescriptor)
-        }
         return PutManifestResult(digest: digest, subject: manifest.subject?.digest)
     }
 
@@ -108,28 +108,39 @@ extension RegistryStore {
                 guard let tag = try? Tag(name), try await resolveTag(repository, tag) == digest else { continue }
                 try? await driver.delete(Layout.tag(repository, tag))
             }
+            let subject = try? await loadManifest(digest)?.subject
             try await driver.delete(Layout.revisionDirectory(repository, digest))
-            await referrersIndex.remove(repository, referrer: digest)
+            if let subject, let link = Layout.referrerLink(repository, subject: subject.digest, referrer: digest).parent {
+                try? await driver.delete(link)
+            }
         }
     }
 
     /// Manifests in `repository` whose subject is `subject`, optionally of one artifact type.
+    /// Entries whose revision is gone (deleted by another process) are skipped.
     public func referrers(_ repository: RepositoryName, subject: Digest, artifactType: String?) async throws -> [Descriptor] {
-        if !(await referrersIndex.isLoaded(repository)) {
-            var entries: [(subject: Digest, referrer: Descriptor)] = []
+        if await referrersBackfill.needsBackfill(repository) {
             for digest in try await revisionDigests(repository) {
-                guard let stored = try await loadManifest(digest), let subject = stored.subject else { continue }
-                entries.append((subject.digest, stored.referrerDescriptor))
+                guard let stored = try await loadManifest(digest), let s = stored.subject else { continue }
+                let link = Layout.referrerLink(repository, subject: s.digest, referrer: digest)
+                if !(try await driver.exists(link)) { try await writeLink(link, digest) }
             }
-            await referrersIndex.load(repository, entries)
+            await referrersBackfill.markDone(repository)
         }
         var result: [Descriptor] = []
-        for descriptor in await referrersIndex.referrers(repository, subject: subject) {
-            if let artifactType, descriptor.artifactType != artifactType { continue }
-            guard try await driver.exists(Layout.revisionLink(repository, descriptor.digest)) else { continue }
-            result.append(descriptor)
+        let directory = Layout.referrers(repository, subject: subject)
+        for algorithm in try await driver.listIfPresent(directory) {
+            guard let alg = DigestAlgorithm(rawValue: algorithm) else { continue }
+            for hex in try await driver.listIfPresent(try directory.appending(algorithm)) {
+                guard let digest = try? Digest(algorithm: alg, hex: hex),
+                      try await driver.exists(Layout.revisionLink(repository, digest)),
+                      let stored = try await loadManifest(digest) else { continue }
+                let descriptor = stored.referrerDescriptor
+                if let artifactType, descriptor.artifactType != artifactType { continue }
+                result.append(descriptor)
+            }
         }
-        return result
+        return result.sorted { $0.digest < $1.digest }
     }
 
     /// Every manifest digest linked in a repository.

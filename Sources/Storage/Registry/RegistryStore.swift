@@ -12,7 +12,7 @@ public final class RegistryStore: Sendable {
     let logger: Logger
     let manifestCache = ManifestCache()
     let repositoryIndex: RepositoryIndex
-    let referrersIndex = ReferrersIndex()
+    let referrersBackfill = ReferrersBackfill()
     let uploadHashes = UploadHashCache()
 
     public init(driver: any StorageDriver, options: RegistryOptions = .init(),
