@@ -47,6 +47,8 @@ public struct RegistryConfiguration: Sendable {
     public var tagsMaxTags = 1000
     public var validationDisabled = false
     public var indexPlatforms: IndexPlatforms = .all
+    public var urlAllow: [String] = []
+    public var urlDeny: [String] = []
 
     /// Problems worth telling the operator that do not stop the registry (unknown keys).
     public var warnings: [String] = []
@@ -185,9 +187,11 @@ public struct RegistryConfiguration: Sendable {
             }
             indexPlatforms = value
         }
-        // Layers with foreign URLs are accepted; the allow/deny lists are read for compatibility.
-        _ = try r.stringList("validation.manifests.urls.allow")
-        _ = try r.stringList("validation.manifests.urls.deny")
+        urlAllow = try r.stringList("validation.manifests.urls.allow") ?? []
+        urlDeny = try r.stringList("validation.manifests.urls.deny") ?? []
+        for pattern in urlAllow + urlDeny where (try? NSRegularExpression(pattern: pattern)) == nil {
+            throw ConfigError("validation.manifests.urls: invalid regular expression \(pattern)")
+        }
 
         warnings = r.unknownKeys().map { "unknown or unsupported configuration key ignored: \($0)" }
     }

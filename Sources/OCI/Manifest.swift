@@ -100,13 +100,9 @@ public struct Manifest: Sendable {
         return nil
     }
 
-    /// Blobs (config and layers) this manifest requires to be present in its repository;
-    /// non-distributable layers with URLs are exempt.
-    public var requiredBlobs: [Descriptor] {
-        var out: [Descriptor] = []
-        if let config { out.append(config) }
-        out += layers.filter { ($0.urls ?? []).isEmpty }
-        return out
+    /// Blobs (config and layers) this manifest references.
+    public var referencedBlobs: [Descriptor] {
+        (config.map { [$0] } ?? []) + layers
     }
 
     private static func describe(_ error: any Error) -> String {

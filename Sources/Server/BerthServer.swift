@@ -23,7 +23,8 @@ public enum BerthServer {
         let options = RegistryOptions(
             deleteEnabled: config.deleteEnabled,
             readOnly: config.readOnly,
-            requireIndexChildren: !config.validationDisabled && config.indexPlatforms != .none)
+            requireIndexChildren: !config.validationDisabled && config.indexPlatforms != .none,
+            layerURLPolicy: LayerURLPolicy(allow: config.urlAllow, deny: config.urlDeny))
         return RegistryStore(driver: driver, options: options, logger: logger)
     }
 

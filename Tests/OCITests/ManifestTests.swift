@@ -9,7 +9,7 @@ import Testing
         let json = #"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":\#(Self.config),"layers":[\#(Self.layer)]}"#
         let m = try Manifest(parsing: Array(json.utf8), contentType: MediaType.ociManifest)
         #expect(m.kind == .image)
-        #expect(m.requiredBlobs.count == 2)
+        #expect(m.referencedBlobs.count == 2)
         #expect(m.effectiveArtifactType == "application/vnd.oci.image.config.v1+json")
     }
 

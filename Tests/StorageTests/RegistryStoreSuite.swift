@@ -269,3 +269,33 @@ import Testing
         }
     }
 }
+
+@Suite struct LayerURLPolicyTests {
+    @Test func foreignLayersNeedAnAllowedURL() async throws {
+        let policy = LayerURLPolicy(allow: ["^https://mcr\\.microsoft\\.com/"], deny: ["/forbidden/"])
+        #expect(policy.permits("https://mcr.microsoft.com/layer.tar"))
+        #expect(!policy.permits("https://mcr.microsoft.com/forbidden/layer.tar"))
+        #expect(!policy.permits("https://example.com/layer.tar"))
+        #expect(!policy.permits("https://mcr.microsoft.com/layer.tar#frag"))
+        #expect(!policy.permits("ftp://mcr.microsoft.com/layer.tar"))
+        #expect(!LayerURLPolicy().permits("https://mcr.microsoft.com/layer.tar"))
+
+        let repo = try RepositoryName("foreign/layers")
+        let driver = InMemoryDriver()
+        let config = Array("{}".utf8)
+        let configDigest = Digest.compute(config)
+        func manifest(_ url: String) -> [UInt8] {
+            Array(#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"\#(configDigest)","size":2},"layers":[{"mediaType":"application/vnd.oci.image.layer.nondistributable.v1.tar+gzip","digest":"\#(Digest.compute([1]))","size":1,"urls":["\#(url)"]}]}"#.utf8)
+        }
+        for (options, url, accepted) in [(RegistryOptions(layerURLPolicy: policy), "https://mcr.microsoft.com/l", true),
+                                         (RegistryOptions(layerURLPolicy: policy), "https://example.com/l", false),
+                                         (RegistryOptions(), "https://mcr.microsoft.com/l", false)] {
+            let store = RegistryStore(driver: driver, options: options)
+            let id = try await store.startUpload(repo)
+            _ = try await store.appendUpload(repo, id, at: 0, from: Chunks(parts: [config]))
+            _ = try await store.completeUpload(repo, id, digest: configDigest)
+            let result = try? await store.putManifest(repo, .tag(try Tag("t")), bytes: manifest(url), contentType: MediaType.ociManifest)
+            #expect((result != nil) == accepted, "\(url)")
+        }
+    }
+}

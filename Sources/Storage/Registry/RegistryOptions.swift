@@ -8,12 +8,39 @@ public struct RegistryOptions: Sendable {
     public var requireIndexChildren: Bool
     /// Largest manifest accepted, in bytes.
     public var maxManifestSize: Int
+    /// `validation.manifests.urls`: which foreign layer URLs excuse a layer from being present.
+    public var layerURLPolicy: LayerURLPolicy = .init()
 
     public init(deleteEnabled: Bool = true, readOnly: Bool = false, requireIndexChildren: Bool = true,
-                maxManifestSize: Int = 4 * 1024 * 1024) {
+                maxManifestSize: Int = 4 * 1024 * 1024, layerURLPolicy: LayerURLPolicy = .init()) {
+        self.layerURLPolicy = layerURLPolicy
         self.deleteEnabled = deleteEnabled
         self.readOnly = readOnly
         self.requireIndexChildren = requireIndexChildren
         self.maxManifestSize = maxManifestSize
     }
 }
+
+/// Distribution's `validation.manifests.urls.allow/deny`: a layer whose every URL is
+/// http(s), has no fragment, matches an allow pattern and no deny pattern need not be pushed.
+/// With no allow patterns, no URL is trusted and every layer must be present.
+public struct LayerURLPolicy: Sendable {
+    public var allow: [String]
+    public var deny: [String]
+
+    public init(allow: [String] = [], deny: [String] = []) {
+        self.allow = allow
+        self.deny = deny
+    }
+
+    public func permits(_ url: String) -> Bool {
+        guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(),
+              scheme == "http" || scheme == "https", parsed.fragment == nil else { return false }
+        func matches(_ pattern: String) -> Bool {
+            (try? NSRegularExpression(pattern: pattern))?.firstMatch(in: url, range: NSRange(url.startIndex..., in: url)) != nil
+        }
+        return allow.contains(where: matches) && !deny.contains(where: matches)
+    }
+}
+
+import Foundation

@@ -76,7 +76,8 @@ extension RegistryStore {
 
     private func validateReferences(of manifest: Manifest, in repository: RepositoryName) async throws {
         var missing: [Digest] = []
-        for blob in manifest.requiredBlobs {
+        for blob in manifest.referencedBlobs {
+            if let urls = blob.urls, !urls.isEmpty, urls.allSatisfy(options.layerURLPolicy.permits) { continue }
             // Only blobs linked into this repository count: knowing a digest pushed elsewhere
             // must not be a way to obtain it.
             if (try? await blobSize(repository, blob.digest)) == nil { missing.append(blob.digest) }
