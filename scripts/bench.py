@@ -71,6 +71,11 @@ class RSSSampler:
         self.stop_flag = True; self.thread.join(); return max(0, self.peak - self.base)
 
 
+def settle():
+    """Flushes earlier writes so one scenario's writeback does not slow the next."""
+    os.sync(); time.sleep(1)
+
+
 def conn(port):
     return http.client.HTTPConnection("127.0.0.1", port, timeout=600, blocksize=CHUNK)
 
@@ -215,12 +220,15 @@ def main():
     work = tempfile.mkdtemp(prefix="berth-bench-")
     results = {}
     try:
-        blob = os.path.join(work, "blob.bin")
-        h = hashlib.sha256()
-        with open(blob, "wb") as f:
-            for _ in range(a.blob_mib):
-                b = os.urandom(CHUNK); h.update(b); f.write(b)
-        digest = "sha256:" + h.hexdigest()
+        def make_blob(name):
+            path, h = os.path.join(work, name), hashlib.sha256()
+            with open(path, "wb") as f:
+                for _ in range(a.blob_mib):
+                    b = os.urandom(CHUNK); h.update(b); f.write(b)
+            return path, "sha256:" + h.hexdigest()
+        # Two different blobs, so the chunked push is a real new blob, not a duplicate.
+        blob, digest = make_blob("blob.bin")
+        blob2, digest2 = make_blob("blob2.bin")
         size = a.blob_mib * CHUNK
         listing = os.path.join(work, "listing")
         populate_layout(listing, a.repos, a.tags)
@@ -229,15 +237,15 @@ def main():
             root = os.path.join(work, f"{kind}-data")
             s = Server(kind, os.path.abspath(a.berth), root, work)
             try:
-                sampler = RSSSampler(s)
+                settle(); sampler = RSSSampler(s)
                 t = time.time(); push_monolithic(s.port, "bench/big", blob, digest); r["push 1 GiB monolithic (MB/s)"] = size / (time.time() - t) / 1e6
                 r["peak RSS growth during push (MiB)"] = sampler.growth()
                 r["- blob verified on disk"] = os.path.getsize(f"{root}/docker/registry/v2/blobs/sha256/{digest[7:9]}/{digest[7:]}/data") == size
-                t = time.time(); push_chunked(s.port, "bench/chunked", blob, digest, 64 * CHUNK); r["push 1 GiB in 64 MiB chunks (MB/s)"] = size / (time.time() - t) / 1e6
-                sampler = RSSSampler(s)
+                settle(); t = time.time(); push_chunked(s.port, "bench/chunked", blob2, digest2, 64 * CHUNK); r["push 1 GiB in 64 MiB chunks (MB/s)"] = size / (time.time() - t) / 1e6
+                settle(); sampler = RSSSampler(s)
                 t = time.time(); n = pull(s.port, "bench/big", digest); r["pull 1 GiB (MB/s)"] = n / (time.time() - t) / 1e6
                 r["peak RSS growth during pull (MiB)"] = sampler.growth()
-                t = time.time()
+                settle(); t = time.time()
                 with ThreadPoolExecutor(16) as pool:
                     list(pool.map(lambda i: push_small_image(s.port, f"small/img{i % 20}", f"v{i}", i), range(200)))
                 r["200 small images, 16 workers (s)"] = time.time() - t

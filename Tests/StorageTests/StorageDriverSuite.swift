@@ -32,6 +32,7 @@ import Testing
             await #expect(throws: StorageError.self) { try await d.delete(missing) }
             await #expect(throws: StorageError.self) { try await d.move(from: missing, to: try path("x")) }
             await #expect(throws: StorageError.self) { try await d.read(missing, range: nil) { _ in } }
+            await #expect(throws: StorageError.self) { try await d.sync(missing) }
             #expect(try await d.exists(missing) == false)
         }
     }
@@ -88,6 +89,7 @@ import Testing
                 _ = try await d.append(to: p, at: 3, from: Chunks(parts: [[4, 5], [6]], failAfter: 1)) { _ in }
             }
             #expect(try await d.getContent(p) == [1, 2, 3, 4, 5])
+            try await d.sync(p)
             let empty = try path("up/empty")
             #expect(try await d.append(to: empty, at: 0, from: Chunks(parts: [])) { _ in } == 0)
             #expect(try await d.stat(empty).size == 0)

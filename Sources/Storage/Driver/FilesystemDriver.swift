@@ -17,6 +17,7 @@ public struct FilesystemDriver: StorageDriver {
     let pool: NIOThreadPool
     static let readChunkSize = 1 << 20
     static let writeBatchSize = 1 << 20
+    static let syncInterval: Int64 = 32 << 20
 
     public var name: String { "filesystem" }
 
@@ -104,6 +105,16 @@ public struct FilesystemDriver: StorageDriver {
         }
     }
 
+    public func sync(_ path: StoragePath) async throws {
+        let full = fullPath(path)
+        try await run {
+            let fd = open(full, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw POSIXFiles.error("open", full) }
+            defer { close(fd) }
+            guard fsync(fd) == 0 else { throw POSIXFiles.error("fsync", full) }
+        }
+    }
+
     public func read(_ path: StoragePath, range: Range<Int64>?,
                      into consumer: (ByteBuffer) async throws -> Void) async throws {
         let full = fullPath(path)
@@ -171,6 +182,13 @@ public struct FilesystemDriver: StorageDriver {
         // After a failed write, nothing more may be written: a later batch would land past
         // a gap and the file would no longer be a prefix of the blob.
         var writeFailed = false
+        // With lots of memory the kernel starts writeback late, so a large blob would be
+        // flushed all at once by the final fsync. Syncing in the background every
+        // `syncInterval` bytes lets the disk work while the rest is still arriving.
+        // The sync works on its own duplicate descriptor and may outlive this call; at most
+        // one runs per upload at a time.
+        let backgroundSync = BackgroundSync()
+        var unsynced: Int64 = 0
         let pool = self.pool
         func write(_ buffers: [ByteBuffer], at start: Int64) -> Task<Void, any Error> {
             Task {
@@ -189,7 +207,18 @@ public struct FilesystemDriver: StorageDriver {
             if let previous = inFlight {
                 inFlight = nil
                 do { try await previous.value } catch { writeFailed = true; throw error }
+                unsynced += position - written
                 written = position
+                if unsynced >= Self.syncInterval, backgroundSync.begin() {
+                    unsynced = 0
+                    let duplicate = dup(fd)
+                    Task {
+                        _ = try? await pool.runIfActive {
+                            if duplicate >= 0 { _ = fdatasync(duplicate); close(duplicate) }
+                        }
+                        backgroundSync.end()
+                    }
+                }
             }
             guard batchBytes > 0 else { return }
             inFlight = write(batch, at: position)
@@ -210,13 +239,27 @@ public struct FilesystemDriver: StorageDriver {
             // Keep what arrived intact so the client can resume from the reported offset.
             if let previous = inFlight, (try? await previous.value) == nil { writeFailed = true }
             if !writeFailed, batchBytes > 0 { _ = try? await write(batch, at: position).value }
-            _ = try? await run { fsync(fd) }
             throw error
         }
         assert(written == position)
-        try await run { () throws in
-            guard fsync(fd) == 0 else { throw POSIXFiles.error("fsync", full) }
-        }
         return position
+    }
+}
+
+/// Whether a background sync of one upload is running.
+final class BackgroundSync: @unchecked Sendable {
+    private let lock = NSLock()
+    private var running = false
+
+    func begin() -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        if running { return false }
+        running = true
+        return true
+    }
+
+    func end() {
+        lock.lock(); defer { lock.unlock() }
+        running = false
     }
 }

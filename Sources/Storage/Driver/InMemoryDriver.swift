@@ -93,6 +93,7 @@ public final class InMemoryDriver: StorageDriver {
         try await state.move(source, destination)
     }
     public func delete(_ path: StoragePath) async throws { try await state.delete(path) }
+    public func sync(_ path: StoragePath) async throws { _ = try await state.stat(path) }
 
     public func read(_ path: StoragePath, range: Range<Int64>?,
                      into consumer: (ByteBuffer) async throws -> Void) async throws {

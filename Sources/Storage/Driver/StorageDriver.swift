@@ -38,12 +38,16 @@ public protocol StorageDriver: Sendable {
 
     /// Appends `chunks` to the file at `path` (created if `offset` is 0), which must
     /// currently be exactly `offset` bytes long. `observe` sees each chunk before it is
-    /// written. Data is durable when this returns. Returns the new size.
+    /// written. Returns the new size. Call `sync` before relying on the data surviving a
+    /// power loss.
     /// If `chunks` throws, bytes received so far stay written (a resumable prefix).
     func append<Chunks: AsyncSequence>(
         to path: StoragePath, at offset: Int64, from chunks: Chunks,
         observe: (ByteBuffer) -> Void
     ) async throws -> Int64 where Chunks.Element == ByteBuffer
+
+    /// Makes a file's content durable.
+    func sync(_ path: StoragePath) async throws
 
     /// Walks the directory tree under `path`. `visit` gets each directory's path relative
     /// to `path` and its children's names, and returns the children to descend into.

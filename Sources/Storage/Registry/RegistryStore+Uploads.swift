@@ -79,6 +79,7 @@ extension RegistryStore {
         if try await driver.exists(Layout.blobData(digest)) {
             try? await driver.delete(Layout.upload(repository, id))
         } else {
+            try await driver.sync(Layout.uploadData(repository, id))
             try await driver.move(from: Layout.uploadData(repository, id), to: Layout.blobData(digest))
             try? await driver.delete(Layout.upload(repository, id))
         }
