@@ -17,7 +17,7 @@ extension RegistryStore {
             guard let d = try await resolveTag(repository, t) else { throw unknown }
             digest = d
         }
-        guard try await driver.exists(Layout.revisionLink(repository, digest)) else { throw unknown }
+        guard try await readLink(Layout.revisionLink(repository, digest)) == digest else { throw unknown }
         return try await loadManifest(digest) ?? { throw unknown }()
     }
 
@@ -98,6 +98,16 @@ extension RegistryStore {
     /// Deletes a tag (untag) or a manifest revision and every tag pointing at it.
     public func deleteManifest(_ repository: RepositoryName, _ reference: Reference) async throws {
         try requireDeletable()
+        do {
+            try await removeManifest(repository, reference)
+        } catch {
+            await linkCache.invalidate(repository: Layout.repository(repository))
+            throw error
+        }
+        await linkCache.invalidate(repository: Layout.repository(repository))
+    }
+
+    private func removeManifest(_ repository: RepositoryName, _ reference: Reference) async throws {
         let unknown = RegistryError(.manifestUnknown, detailJSON: RegistryError.detail(["name": repository.value, "reference": reference.description]))
         switch reference {
         case .tag(let tag):
@@ -106,7 +116,7 @@ extension RegistryStore {
         case .digest(let digest):
             guard try await driver.exists(Layout.revisionLink(repository, digest)) else { throw unknown }
             for name in try await driver.listIfPresent(Layout.tags(repository)) {
-                guard let tag = try? Tag(name), try await resolveTag(repository, tag) == digest else { continue }
+                guard let tag = try? Tag(name), try await readLinkUncached(Layout.tagCurrentLink(repository, tag)) == digest else { continue }
                 try? await driver.delete(Layout.tag(repository, tag))
             }
             let subject = try? await loadManifest(digest)?.subject

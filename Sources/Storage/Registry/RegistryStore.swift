@@ -14,6 +14,7 @@ public final class RegistryStore: Sendable {
     let repositoryIndex: RepositoryIndex
     let referrersBackfill = ReferrersBackfill()
     let uploadHashes = UploadHashCache()
+    let linkCache = LinkCache()
 
     public init(driver: any StorageDriver, options: RegistryOptions = .init(),
                 logger: Logger = Logger(label: "berth.storage")) {
@@ -36,8 +37,15 @@ public final class RegistryStore: Sendable {
         }
     }
 
-    /// Reads a `link` file and parses the digest it holds.
+    /// Reads a `link` file and parses the digest it holds, through the short-lived cache.
     func readLink(_ path: StoragePath) async throws -> Digest? {
+        if let cached = await linkCache.lookup(path) { return cached }
+        let digest = try await readLinkUncached(path)
+        await linkCache.store(path, digest)
+        return digest
+    }
+
+    func readLinkUncached(_ path: StoragePath) async throws -> Digest? {
         do {
             let bytes = try await driver.getContent(path, maxSize: 512)
             let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -49,6 +57,7 @@ public final class RegistryStore: Sendable {
 
     func writeLink(_ path: StoragePath, _ digest: Digest) async throws {
         try await driver.putContent(path, Array(digest.description.utf8))
+        await linkCache.invalidate(path)
     }
 
     public func repositoryExists(_ name: RepositoryName) async throws -> Bool {
