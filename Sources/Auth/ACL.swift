@@ -1,0 +1,137 @@
+import Foundation
+
+/// One entry of a docker_auth ACL.
+public struct ACLRule: Sendable, Codable, Equatable {
+    public struct Match: Sendable, Codable, Equatable {
+        public var account: String?
+        public var type: String?
+        public var name: String?
+        public var ip: String?
+        public var service: String?
+        public var labels: [String: String]?
+
+        public init(account: String? = nil, type: String? = nil, name: String? = nil, ip: String? = nil,
+                    service: String? = nil, labels: [String: String]? = nil) {
+            self.account = account
+            self.type = type
+            self.name = name
+            self.ip = ip
+            self.service = service
+            self.labels = labels
+        }
+    }
+
+    public var match: Match
+    /// `["*"]` grants whatever is asked; `[]` denies; nil (absent) also denies.
+    public var actions: [String]?
+    public var comment: String?
+
+    public init(match: Match, actions: [String]?, comment: String? = nil) {
+        self.match = match
+        self.actions = actions
+        self.comment = comment
+    }
+}
+
+/// docker_auth's ACL: ordered rules, the first whose `match` fits decides.
+public struct ACL: Sendable {
+    public let rules: [ACLRule]
+
+    public init(_ rules: [ACLRule]) throws(AuthError) {
+        for rule in rules {
+            let m = rule.match
+            for pattern in [m.account, m.type, m.name, m.service].compactMap({ $0 }) + (m.labels.map { Array($0.values) } ?? []) {
+                // Placeholders are substituted per request; validate the pattern's own syntax.
+                try Pattern.validate(pattern.replacingOccurrences(of: "${", with: "_{"))
+            }
+            if let ip = m.ip, CIDR(ip) == nil {
+                throw AuthError.configuration("invalid ip match \(ip)")
+            }
+        }
+        self.rules = rules
+    }
+
+    /// The granted actions (requested ∩ allowed, sorted), or nil when no rule matches.
+    public func authorize(_ request: AccessRequest) -> [String]? {
+        for rule in rules where Self.matches(rule.match, request) {
+            let allowed = rule.actions ?? []
+            if allowed.contains("*") { return request.actions.sorted() }
+            return Set(request.actions).intersection(allowed).sorted()
+        }
+        return nil
+    }
+
+    static func matches(_ m: ACLRule.Match, _ r: AccessRequest) -> Bool {
+        var captures: [String: [String]] = [:]
+        let fields: [(String, String?, String)] = [
+            ("account", m.account, r.account), ("type", m.type, r.type), ("name", m.name, r.name), ("service", m.service, r.service),
+        ]
+        // Capture groups of each field's own regex, for `${field:N}` elsewhere.
+        for (key, pattern, value) in fields {
+            if let pattern, Pattern.isRegex(pattern), !pattern.contains("${"),
+               let groups = Pattern.regexMatch(String(pattern.dropFirst().dropLast()), value) {
+                captures[key] = groups
+            }
+        }
+        for (_, pattern, value) in fields {
+            guard let pattern else { continue }
+            if !expansions(pattern, r, captures).contains(where: { Pattern.matches($0, value) }) { return false }
+        }
+        if let ip = m.ip {
+            guard let cidr = CIDR(ip), let address = r.ip, cidr.contains(address) else { return false }
+        }
+        for (label, pattern) in m.labels ?? [:] {
+            let values = r.labels[label] ?? []
+            let candidates = expansions(pattern, r, captures)
+            guard values.contains(where: { value in candidates.contains { Pattern.matches($0, value) } }) else { return false }
+        }
+        return true
+    }
+
+    /// A pattern with its placeholders substituted. `${labels:KEY}` yields one candidate per
+    /// label value (every combination when several appear). Substituted values are escaped
+    /// for the pattern kind they land in.
+    static func expansions(_ pattern: String, _ r: AccessRequest, _ captures: [String: [String]]) -> [String] {
+        guard pattern.contains("${") else { return [pattern] }
+        let regex = Pattern.isRegex(pattern)
+        func escape(_ value: String) -> String {
+            if regex { return NSRegularExpression.escapedPattern(for: value) }
+            var out = ""
+            for c in value {
+                if "*?[]\\".contains(c) { out.append("\\") }
+                out.append(c)
+            }
+            return out
+        }
+        var results = [""]
+        var rest = Substring(pattern)
+        while let start = rest.range(of: "${") {
+            let literal = String(rest[..<start.lowerBound])
+            results = results.map { $0 + literal }
+            guard let end = rest[start.upperBound...].firstIndex(of: "}") else {
+                results = results.map { $0 + String(rest[start.lowerBound...]) }
+                return results
+            }
+            let key = String(rest[start.upperBound..<end])
+            var values: [String]
+            switch key {
+            case "account": values = [r.account]
+            case "name": values = [r.name]
+            case "type": values = [r.type]
+            case "service": values = [r.service]
+            default:
+                if key.hasPrefix("labels:") {
+                    values = r.labels[String(key.dropFirst("labels:".count))] ?? []
+                } else if let colon = key.firstIndex(of: ":"), let index = Int(key[key.index(after: colon)...]),
+                          let groups = captures[String(key[..<colon])], index < groups.count {
+                    values = [groups[index]]
+                } else {
+                    values = []
+                }
+            }
+            results = results.flatMap { prefix in values.map { prefix + escape($0) } }
+            rest = rest[rest.index(after: end)...]
+        }
+        return results.map { $0 + rest }
+    }
+}

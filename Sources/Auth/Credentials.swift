@@ -1,0 +1,83 @@
+import Crypto
+import Foundation
+import HummingbirdBcrypt
+import NIOPosix
+
+/// Who a request authenticated as.
+public struct Identity: Sendable, Equatable {
+    public var account: String
+    public var labels: [String: [String]]
+
+    public static let anonymous = Identity(account: "", labels: [:])
+}
+
+/// A source of accounts: static users, htpasswd, a database, LDAP...
+public protocol IdentityBackend: Sendable {
+    /// `.some(identity)` when the password is right, `nil` when this backend does not know
+    /// the user (the next backend is asked); throws `AuthError.unauthorized` for a wrong one.
+    func authenticate(user: String, password: String) async throws -> Identity?
+}
+
+enum BcryptCheck {
+    /// bcrypt with `$2y$` (htpasswd -B) accepted: it is the same algorithm as `$2b$`.
+    static func verify(_ password: String, hash: String) -> Bool {
+        let normalized = hash.hasPrefix("$2y$") ? "$2b$" + hash.dropFirst(4) : hash
+        guard normalized.hasPrefix("$2a$") || normalized.hasPrefix("$2b$"), password.utf8.count <= 72 * 4 else { return false }
+        return Bcrypt.verify(password, hash: normalized)
+    }
+}
+
+/// Remembers successful bcrypt checks for a short time, keyed by a hash of user, stored
+/// hash and password, so repeated token requests (docker sends credentials on every one)
+/// cost a SHA-256 instead of a bcrypt. No password is kept; failures are never cached.
+actor VerifiedCredentialCache {
+    private var entries: [SHA256Digest: ContinuousClock.Instant] = [:]
+    private let lifetime: Duration
+
+    init(lifetime: Duration = .seconds(300)) { self.lifetime = lifetime }
+
+    static func key(_ user: String, _ hash: String, _ password: String) -> SHA256Digest {
+        var h = SHA256()
+        for part in [user, hash, password] {
+            h.update(data: Array(part.utf8))
+            h.update(data: [0])
+        }
+        return h.finalize()
+    }
+
+    func isFresh(_ key: SHA256Digest) -> Bool {
+        guard let expires = entries[key] else { return false }
+        if expires < .now { entries.removeValue(forKey: key); return false }
+        return true
+    }
+
+    func remember(_ key: SHA256Digest) {
+        if entries.count > 100_000 { entries.removeAll() }
+        entries[key] = .now + lifetime
+    }
+}
+
+/// The `users` map of docker_auth: bcrypt passwords and labels; `""` enables anonymous.
+public struct StaticUsers: IdentityBackend {
+    let users: [String: AuthConfiguration.User]
+    let cache = VerifiedCredentialCache()
+
+    public init(_ users: [String: AuthConfiguration.User]) {
+        self.users = users
+    }
+
+    public var allowsAnonymous: Bool { users[""] != nil }
+
+    public func authenticate(user: String, password: String) async throws -> Identity? {
+        guard let entry = users[user] else { return nil }
+        let labels = entry.labels ?? [:]
+        if user.isEmpty { return Identity(account: "", labels: labels) }
+        guard let hash = entry.password else { throw AuthError.unauthorized("no password set") }
+        let key = VerifiedCredentialCache.key(user, hash, password)
+        if await cache.isFresh(key) { return Identity(account: user, labels: labels) }
+        let ok = try await NIOThreadPool.singleton.runIfActive { BcryptCheck.verify(password, hash: hash) }
+        guard ok else { throw AuthError.unauthorized("wrong password") }
+        await cache.remember(key)
+        return Identity(account: user, labels: labels)
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+
+/// A docker_auth match pattern: `/regex/` (unanchored, as Go's `regexp.Match`) or a glob
+/// with Go `path.Match` semantics (`*` and `?` do not cross `/`, `[...]` classes).
+enum Pattern {
+    static func isRegex(_ pattern: String) -> Bool {
+        pattern.count >= 2 && pattern.hasPrefix("/") && pattern.hasSuffix("/")
+    }
+
+    /// Validates a pattern at load time.
+    static func validate(_ pattern: String) throws(AuthError) {
+        if isRegex(pattern) {
+            guard (try? NSRegularExpression(pattern: String(pattern.dropFirst().dropLast()))) != nil else {
+                throw AuthError.configuration("invalid regular expression \(pattern)")
+            }
+        } else if globMatch(Array(pattern.unicodeScalars), Array("".unicodeScalars)) == nil {
+            throw AuthError.configuration("invalid glob pattern \(pattern)")
+        }
+    }
+
+    static func matches(_ pattern: String, _ value: String) -> Bool {
+        if isRegex(pattern) {
+            return regexMatch(String(pattern.dropFirst().dropLast()), value) != nil
+        }
+        return globMatch(Array(pattern.unicodeScalars), Array(value.unicodeScalars)) ?? false
+    }
+
+    /// Capture groups of a `/regex/` pattern against `value` (index 0 is the whole match).
+    static func regexMatch(_ regex: String, _ value: String) -> [String]? {
+        guard let expression = try? NSRegularExpression(pattern: regex),
+              let match = expression.firstMatch(in: value, range: NSRange(value.startIndex..., in: value)) else { return nil }
+        return (0..<match.numberOfRanges).map { i in
+            Range(match.range(at: i), in: value).map { String(value[$0]) } ?? ""
+        }
+    }
+
+    /// Go's `path.Match`; nil when the pattern is malformed.
+    static func globMatch(_ p: [Unicode.Scalar], _ s: [Unicode.Scalar]) -> Bool? {
+        var pi = 0, si = 0
+        var starP = -1, starS = -1
+        var malformed = false
+        func classMatch(_ at: Int, _ c: Unicode.Scalar) -> (matched: Bool, end: Int)? {
+            var i = at + 1
+            var negate = false
+            if i < p.count, p[i] == "^" || p[i] == "!" { negate = true; i += 1 }
+            var matched = false
+            var first = true
+            while i < p.count, p[i] != "]" || first {
+                first = false
+                var lo = p[i]
+                if lo == "\\" { i += 1; guard i < p.count else { return nil }; lo = p[i] }
+                var hi = lo
+                if i + 2 < p.count, p[i + 1] == "-", p[i + 2] != "]" {
+                    hi = p[i + 2]
+                    if hi == "\\" { guard i + 3 < p.count else { return nil }; hi = p[i + 3]; i += 1 }
+                    i += 2
+                }
+                if lo.value <= c.value && c.value <= hi.value { matched = true }
+                i += 1
+            }
+            guard i < p.count else { return nil }
+            return (matched != negate, i + 1)
+        }
+        while si < s.count {
+            if pi < p.count {
+                switch p[pi] {
+                case "*":
+                    starP = pi; starS = si; pi += 1; continue
+                case "?":
+                    if s[si] != "/" { pi += 1; si += 1; continue }
+                case "[":
+                    guard let (ok, end) = classMatch(pi, s[si]) else { malformed = true; break }
+                    if ok && s[si] != "/" { pi = end; si += 1; continue }
+                case "\\":
+                    if pi + 1 < p.count, p[pi + 1] == s[si] { pi += 2; si += 1; continue }
+                    if pi + 1 >= p.count { malformed = true }
+                default:
+                    if p[pi] == s[si] { pi += 1; si += 1; continue }
+                }
+            }
+            if malformed { return nil }
+            // Backtrack: let the last `*` absorb one more character, but never a `/`.
+            if starP >= 0, s[starS] != "/" {
+                starS += 1; si = starS; pi = starP + 1; continue
+            }
+            return false
+        }
+        while pi < p.count, p[pi] == "*" { pi += 1 }
+        if pi < p.count {
+            // Go still reports syntax errors in the unmatched rest of the pattern.
+            if p[pi...].contains("[") && !p[pi...].contains("]") { return nil }
+            return false
+        }
+        return true
+    }
+}

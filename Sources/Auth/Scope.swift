@@ -1,0 +1,59 @@
+/// One resource a client asks access to, as in `repository:team/app:pull,push`.
+public struct ResourceScope: Sendable, Hashable, Codable, CustomStringConvertible {
+    public var type: String
+    public var name: String
+    public var actions: [String]
+
+    public init(type: String, name: String, actions: [String]) {
+        self.type = type
+        self.name = name
+        self.actions = actions
+    }
+
+    /// Parses one scope: `type[(class)]:name:actions`, where the name may itself hold one
+    /// `:` (a registry host:port). Actions are de-duplicated and sorted, as docker_auth does.
+    public init(parsing input: some StringProtocol) throws(AuthError) {
+        let text = String(input)
+        let parts: [String] = text.split(separator: ":", omittingEmptySubsequences: false).map { String($0) }
+        guard text.utf8.count <= 1024, parts.count == 3 || parts.count == 4 else {
+            throw AuthError.badRequest("invalid scope: \(text.prefix(100))")
+        }
+        var type = parts[0]
+        if let open = type.firstIndex(of: "("), type.hasSuffix(")") { type = String(type[..<open]) }
+        let lowerAlnum: (UInt8) -> Bool = { c in (c >= 97 && c <= 122) || (c >= 48 && c <= 57) }
+        guard !type.isEmpty, type.utf8.allSatisfy(lowerAlnum) else {
+            throw AuthError.badRequest("invalid scope type: \(parts[0].prefix(40))")
+        }
+        let name = parts.count == 4 ? parts[1] + ":" + parts[2] : parts[1]
+        guard !name.isEmpty else { throw AuthError.badRequest("invalid scope: empty resource name") }
+        self.type = type
+        self.name = name
+        let requested: [String] = parts[parts.count - 1].split(separator: ",").map { String($0) }
+        actions = Array(Set(requested)).sorted()
+    }
+
+    /// Every scope in a `scope` parameter (several may be space-separated).
+    public static func parseAll(_ values: [String]) throws(AuthError) -> [ResourceScope] {
+        var out: [ResourceScope] = []
+        for value in values {
+            for part in value.split(separator: " ") { out.append(try ResourceScope(parsing: part)) }
+        }
+        return out
+    }
+
+    public var description: String { "\(type):\(name):\(actions.joined(separator: ","))" }
+}
+
+public enum AuthError: Error, Sendable, Equatable, CustomStringConvertible {
+    case badRequest(String)
+    case unauthorized(String)
+    case tooManyRequests
+    case configuration(String)
+
+    public var description: String {
+        switch self {
+        case .badRequest(let m), .unauthorized(let m), .configuration(let m): m
+        case .tooManyRequests: "too many failed attempts; try again later"
+        }
+    }
+}

@@ -1,0 +1,113 @@
+@testable import Auth
+import Testing
+
+@Suite struct PatternTests {
+    @Test(arguments: [
+        ("*", "ubuntu", true), ("*", "team/app", false), ("team/*", "team/app", true), ("team/*", "team/a/b", false),
+        ("test-*", "test-app", true), ("?x", "ax", true), ("?x", "/x", false), ("[a-c]*", "box", true), ("[^a-c]*", "box", false),
+        ("/.+/", "anyone", true), ("/.+/", "", false), ("/^team\\/.+$/", "team/a/b", true), ("/app/", "my-app-x", true),
+        ("ubuntu", "ubuntu", true), ("ubuntu", "ubuntu2", false),
+    ])
+    func matchesLikeDockerAuth(_ pattern: String, _ value: String, _ expected: Bool) {
+        #expect(Pattern.matches(pattern, value) == expected)
+    }
+
+    @Test func rejectsBadPatterns() {
+        #expect(throws: AuthError.self) { try Pattern.validate("/([/") }
+        #expect(throws: AuthError.self) { try Pattern.validate("[abc") }
+    }
+
+    @Test func scopesParse() throws {
+        let s = try ResourceScope(parsing: "repository:team/app:push,pull,pull")
+        #expect(s == ResourceScope(type: "repository", name: "team/app", actions: ["pull", "push"]))
+        let port = try ResourceScope(parsing: "repository:localhost:5000/app:pull")
+        #expect(port.name == "localhost:5000/app")
+        #expect(try ResourceScope(parsing: "repository(plugin):x:pull").type == "repository")
+        #expect(try ResourceScope(parsing: "registry:catalog:*").actions == ["*"])
+        #expect(try ResourceScope.parseAll(["repository:a:pull repository:b:push"]).count == 2)
+        for bad in ["repository", "repository:a", "a:b:c:d:e", "Repo:x:pull", "repository::pull"] {
+            #expect(throws: AuthError.self) { try ResourceScope(parsing: bad) }
+        }
+    }
+
+    @Test func ipAddressesAndCIDRs() throws {
+        #expect(CIDR("127.0.0.0/8")!.contains(IPAddress("127.1.2.3")!))
+        #expect(!CIDR("127.0.0.0/8")!.contains(IPAddress("128.0.0.1")!))
+        #expect(CIDR("::1")!.contains(IPAddress("::1")!))
+        #expect(CIDR("10.0.0.0/8")!.contains(IPAddress("::ffff:10.1.1.1")!))
+        #expect(CIDR("fd00::/8")!.contains(IPAddress("fd12:3456::1")!))
+        #expect(CIDR("300.0.0.1") == nil)
+        #expect(CIDR("10.0.0.0/33") == nil)
+    }
+}
+
+/// The ACL of the seed posts (000: docker_auth's reference example) plus per-user prefixes,
+/// labels, regex captures and address rules, evaluated for every account × repository × action.
+@Suite struct ACLMatrixTests {
+    static let acl = try! ACL([
+        ACLRule(match: .init(ip: "172.17.0.1"), actions: ["*"], comment: "the docker bridge may do anything"),
+        ACLRule(match: .init(account: "admin"), actions: ["*"]),
+        ACLRule(match: .init(account: "hussien", name: "ubuntu"), actions: ["*"]),
+        ACLRule(match: .init(account: "test"), actions: []),
+        ACLRule(match: .init(account: "/.+/", name: "${account}/*"), actions: ["*"], comment: "own namespace"),
+        ACLRule(match: .init(account: "/^(.+)@corp\\.com$/", name: "${account:1}-*"), actions: ["pull", "push"]),
+        ACLRule(match: .init(account: "/.+/", name: "${labels:project}/*", labels: ["group": "dev*"]), actions: ["pull", "push"]),
+        ACLRule(match: .init(account: "reader"), actions: ["pull"]),
+        ACLRule(match: .init(account: "/.+/", type: "registry", name: "catalog"), actions: ["*"]),
+        ACLRule(match: .init(account: "/.+/", name: "secret/*"), actions: []),
+        ACLRule(match: .init(account: "/.+/"), actions: ["pull"]),
+        ACLRule(match: .init(account: "", name: "hello-world"), actions: ["pull"]),
+    ])
+
+    func grant(_ account: String, _ name: String, _ actions: [String], labels: [String: [String]] = [:], ip: String = "10.0.0.5",
+               type: String = "repository") -> [String]? {
+        Self.acl.authorize(AccessRequest(account: account, labels: labels, type: type, name: name, service: "Docker registry",
+                                         ip: IPAddress(ip), actions: actions))
+    }
+
+    @Test(arguments: [
+        // account, repository, requested, granted (nil = no rule matched: denied)
+        ("admin", "anything/at/all", ["pull", "push", "delete"], ["delete", "pull", "push"]),
+        ("hussien", "ubuntu", ["pull", "push"], ["pull", "push"]),
+        ("hussien", "fedora", ["pull", "push"], ["pull"]),
+        ("test", "ubuntu", ["pull"], []),
+        ("test", "test/own", ["pull", "push"], []),
+        ("alice", "alice/app", ["pull", "push", "delete"], ["delete", "pull", "push"]),
+        ("alice", "alice/deep/app", ["pull", "push"], ["pull"]),
+        ("alice", "bob/app", ["pull", "push"], ["pull"]),
+        ("bob@corp.com", "bob-tools", ["pull", "push", "delete"], ["pull", "push"]),
+        ("bob@corp.com", "alice-tools", ["push"], []),
+        ("reader", "any", ["pull", "push"], ["pull"]),
+        ("alice", "secret/keys", ["pull"], []),
+        ("", "hello-world", ["pull", "push"], ["pull"]),
+        ("", "ubuntu", ["pull"], nil),
+        ("", "alice/app", ["pull"], nil),
+    ] as [(String, String, [String], [String]?)])
+    func matrix(_ account: String, _ name: String, _ requested: [String], _ expected: [String]?) {
+        #expect(grant(account, name, requested) == expected, "\(account) \(name) \(requested)")
+    }
+
+    @Test func labelsSubstituteEveryValue() {
+        let dev = ["group": ["developers"], "project": ["alpha", "beta"]]
+        #expect(grant("carol", "beta/svc", ["pull", "push"], labels: dev) == ["pull", "push"])
+        #expect(grant("carol", "alpha/svc", ["push"], labels: dev) == ["push"])
+        #expect(grant("carol", "gamma/svc", ["push"], labels: dev) == [])
+        #expect(grant("carol", "beta/svc", ["push"], labels: ["group": ["ops"], "project": ["beta"]]) == [])
+    }
+
+    @Test func addressesAndTypes() {
+        #expect(grant("", "whatever", ["push"], ip: "172.17.0.1") == ["push"])
+        #expect(grant("alice", "catalog", ["*"], type: "registry") == ["*"])
+        #expect(grant("", "catalog", ["*"], type: "registry") == nil)
+    }
+
+    @Test func substitutedValuesCannotWidenAPattern() {
+        // An account named like a glob must not match other namespaces through ${account}.
+        #expect(grant("*", "bob/app", ["push"]) == [])
+    }
+
+    @Test func invalidRulesAreRejectedAtLoad() {
+        #expect(throws: AuthError.self) { try ACL([ACLRule(match: .init(name: "/([/"), actions: ["*"])]) }
+        #expect(throws: AuthError.self) { try ACL([ACLRule(match: .init(ip: "not-an-ip"), actions: ["*"])]) }
+    }
+}
