@@ -72,7 +72,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
-        .testTarget(name: "AuthTests", dependencies: ["Auth", .product(name: "X509", package: "swift-certificates"), .product(name: "JWTKit", package: "jwt-kit"), .product(name: "_CryptoExtras", package: "swift-crypto")]),
+        .testTarget(name: "AuthTests", dependencies: ["Auth", .product(name: "X509", package: "swift-certificates"), .product(name: "JWTKit", package: "jwt-kit"), .product(name: "_CryptoExtras", package: "swift-crypto"), .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"), .product(name: "SwiftASN1", package: "swift-asn1")]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "OCI"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "ServerTests", dependencies: [

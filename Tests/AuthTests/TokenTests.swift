@@ -1,0 +1,127 @@
+@testable import Auth
+import Crypto
+import Foundation
+import JWTKit
+import Testing
+import X509
+import _CryptoExtras
+
+@Suite struct TokenTests {
+    static let access = [ResourceScope(type: "repository", name: "team/app", actions: ["pull", "push"])]
+
+    func rsaKey() throws -> SigningKey {
+        let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+        let name = try DistinguishedName { CommonName("rsa signer") }
+        let cert = try Certificate(version: .v3, serialNumber: .init(), publicKey: .init(key.publicKey),
+                                   notValidBefore: Date() - 3600, notValidAfter: Date() + 86400, issuer: name, subject: name,
+                                   signatureAlgorithm: .sha256WithRSAEncryption, extensions: try Certificate.Extensions {
+                                       Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
+                                   }, issuerPrivateKey: .init(key))
+        return try SigningKey(key: .rsa(key), certificates: [cert])
+    }
+
+    @Test(arguments: ["ES256", "RS256"])
+    func issuedTokensVerify(_ algorithm: String) async throws {
+        let key = algorithm == "ES256" ? try SigningKey.generate() : try rsaKey()
+        #expect(key.algorithm == algorithm)
+        let issuer = try await TokenIssuer(issuer: "Berth", expiration: 300, signingKey: key)
+        let (token, expiresIn, _) = try await issuer.issue(subject: "alice", audience: "registry", access: Self.access)
+        #expect(expiresIn == 300)
+        let header = try JSONSerialization.jsonObject(with: TokenVerifier.base64URL(token.split(separator: ".")[0])!) as! [String: Any]
+        #expect(header["alg"] as? String == algorithm)
+        #expect(header["kid"] as? String == key.libtrustKeyID)
+        #expect((header["x5c"] as? [String])?.count == 1)
+        let verifier = try await TokenVerifier(issuer: "Berth", service: "registry", roots: key.certificates)
+        let claims = try await verifier.verify(token)
+        #expect(claims.sub == "alice")
+        #expect(claims.grants(type: "repository", name: "team/app", action: "push"))
+        #expect(!claims.grants(type: "repository", name: "team/other", action: "pull"))
+    }
+
+    @Test func libtrustKeyIDFormat() throws {
+        let id = try SigningKey.generate().libtrustKeyID
+        #expect(id.count == 59)
+        #expect(id.split(separator: ":").count == 12)
+        #expect(id.allSatisfy { "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567:".contains($0) })
+    }
+
+    /// Builds a token by hand, to forge what a real issuer never would.
+    func forge(header: [String: Any], claims: [String: Any], sign: (Data) throws -> Data) rethrows -> String {
+        func b64(_ d: Data) -> String {
+            d.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        }
+        let h = b64(try! JSONSerialization.data(withJSONObject: header)), c = b64(try! JSONSerialization.data(withJSONObject: claims))
+        return "\(h).\(c).\(b64(try sign(Data("\(h).\(c)".utf8))))"
+    }
+
+    func claims(iss: String = "Berth", aud: Any = "registry", exp: Int = 300, nbf: Int = -10) -> [String: Any] {
+        let now = Int(Date().timeIntervalSince1970)
+        return ["iss": iss, "sub": "mallory", "aud": aud, "exp": now + exp, "nbf": now + nbf, "iat": now, "jti": "1",
+                "access": [["type": "repository", "name": "team/app", "actions": ["pull", "push"]]]]
+    }
+
+    @Test func refusesForgedExpiredAndMisdirectedTokens() async throws {
+        let key = try SigningKey.generate()
+        guard case .ecdsaP256(let ec) = key.key else { return }
+        let verifier = try await TokenVerifier(issuer: "Berth", service: "registry", roots: key.certificates)
+        let kid = key.libtrustKeyID
+        let es256: (Data) throws -> Data = { try ec.signature(for: $0).rawRepresentation }
+        let good = try forge(header: ["alg": "ES256", "kid": kid], claims: claims(), sign: es256)
+        #expect(try await verifier.verify(good).sub == "mallory")
+        // Array audiences (Distribution 3 style) are understood.
+        #expect(try await verifier.verify(try forge(header: ["alg": "ES256", "kid": kid], claims: claims(aud: ["x", "registry"]), sign: es256)).sub == "mallory")
+
+        let other = P256.Signing.PrivateKey()
+        let publicDER = key.certificates[0].publicKey
+        var serializer = DER.Serializer(); try serializer.serialize(publicDER)
+        let hmacWithPublicKey: (Data) -> Data = { Data(HMAC<SHA256>.authenticationCode(for: $0, using: SymmetricKey(data: serializer.serializedBytes))) }
+        let rejected: [(String, String)] = [
+            ("alg none", forge(header: ["alg": "none", "kid": kid], claims: claims()) { _ in Data() }),
+            ("HS256 keyed with the public key", forge(header: ["alg": "HS256", "kid": kid], claims: claims(), sign: hmacWithPublicKey)),
+            ("RS256 header on an EC key", try forge(header: ["alg": "RS256", "kid": kid], claims: claims(), sign: es256)),
+            ("expired", try forge(header: ["alg": "ES256", "kid": kid], claims: claims(exp: -61), sign: es256)),
+            ("not yet valid", try forge(header: ["alg": "ES256", "kid": kid], claims: claims(nbf: 61), sign: es256)),
+            ("wrong issuer", try forge(header: ["alg": "ES256", "kid": kid], claims: claims(iss: "Evil"), sign: es256)),
+            ("wrong audience", try forge(header: ["alg": "ES256", "kid": kid], claims: claims(aud: "other"), sign: es256)),
+            ("unknown key", try forge(header: ["alg": "ES256", "kid": kid], claims: claims()) { try other.signature(for: $0).rawRepresentation }),
+            ("unknown kid", try forge(header: ["alg": "ES256", "kid": "AAAA"], claims: claims(), sign: es256)),
+            ("tampered payload", {
+                var parts = good.split(separator: ".").map(String.init)
+                parts[1] = try! forge(header: [:], claims: claims(exp: 99999)) { _ in Data() }.split(separator: ".")[1].description
+                return parts.joined(separator: ".")
+            }()),
+            ("malformed", "not.a-token"),
+            ("garbage", "a.b.c"),
+        ]
+        for (name, token) in rejected {
+            await #expect(throws: TokenVerifier.Failure.self, "\(name)") { _ = try await verifier.verify(token) }
+        }
+    }
+
+    @Test func x5cChainsMustLeadToATrustedRoot() async throws {
+        let trusted = try SigningKey.generate()
+        let stranger = try SigningKey.generate()
+        let verifier = try await TokenVerifier(issuer: "Berth", service: "registry", roots: trusted.certificates)
+        let forged = try await TokenIssuer(issuer: "Berth", expiration: 60, signingKey: stranger)
+            .issue(subject: "x", audience: "registry", access: Self.access).token
+        await #expect(throws: TokenVerifier.Failure.self) { _ = try await verifier.verify(forged) }
+    }
+
+    @Test func bcryptAcceptsHtpasswdPrefixes() async throws {
+        let hash = HummingbirdBcryptHash.make("s3cret")
+        let users = StaticUsers(["ci": .init(password: "$2y$" + hash.dropFirst(4), labels: ["team": ["build"]]), "": .init()])
+        #expect(try await users.authenticate(user: "ci", password: "s3cret")?.labels == ["team": ["build"]])
+        // A second time comes from the verified-credential cache.
+        #expect(try await users.authenticate(user: "ci", password: "s3cret")?.account == "ci")
+        await #expect(throws: AuthError.self) { _ = try await users.authenticate(user: "ci", password: "wrong") }
+        #expect(try await users.authenticate(user: "nobody", password: "x") == nil)
+        #expect(try await users.authenticate(user: "", password: "")?.account == "")
+    }
+}
+
+import HummingbirdBcrypt
+import SwiftASN1
+
+enum HummingbirdBcryptHash {
+    static func make(_ password: String) -> String { Bcrypt.hash(password, cost: 4) }
+}
