@@ -55,7 +55,7 @@ let package = Package(
         ]),
         // Thin Hummingbird handlers translating HTTP to registry calls.
         .target(name: "Server", dependencies: [
-            "OCI", "Storage", "Config",
+            "OCI", "Storage", "Config", "Auth",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -76,8 +76,9 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage", "OCI"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "ServerTests", dependencies: [
-            "Server", "Storage", "OCI", "Config",
+            "Server", "Storage", "OCI", "Config", "Auth",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
         ]),
     ],
     swiftLanguageModes: [.v6]

@@ -11,6 +11,7 @@ import _CryptoExtras
 /// `exp`/`nbf` hold within 60 s of leeway. The algorithm is pinned to the key's type:
 /// `none` and HMAC are never accepted.
 public struct TokenVerifier: Sendable {
+    public typealias Root = Certificate
     public let issuer: String
     public let service: String
     let roots: [Certificate]

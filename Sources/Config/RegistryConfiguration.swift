@@ -50,6 +50,30 @@ public struct RegistryConfiguration: Sendable {
     public var urlAllow: [String] = []
     public var urlDeny: [String] = []
 
+    /// `auth.token`: clients need a bearer token from `realm`; tokens are verified against
+    /// `rootcertbundle`, or against Berth's own key when Berth is the token server.
+    public struct TokenAuth: Sendable, Equatable {
+        public var realm: String?
+        public var service: String
+        public var issuer: String?
+        public var rootCertBundle: String?
+        public var autoRedirect = false
+        /// Berth's built-in token server, as a docker_auth `auth_config.yml` document.
+        public var serverYAML: String?
+
+        public init(realm: String? = nil, service: String, issuer: String? = nil, rootCertBundle: String? = nil,
+                    autoRedirect: Bool = false, serverYAML: String? = nil) {
+            self.realm = realm
+            self.service = service
+            self.issuer = issuer
+            self.rootCertBundle = rootCertBundle
+            self.autoRedirect = autoRedirect
+            self.serverYAML = serverYAML
+        }
+    }
+
+    public var tokenAuth: TokenAuth?
+
     /// Problems worth telling the operator that do not stop the registry (unknown keys).
     public var warnings: [String] = []
 
@@ -193,7 +217,42 @@ public struct RegistryConfiguration: Sendable {
             throw ConfigError("validation.manifests.urls: invalid regular expression \(pattern)")
         }
 
+        try readAuth(r)
+
         warnings = r.unknownKeys().map { "unknown or unsupported configuration key ignored: \($0)" }
+    }
+
+    private mutating func readAuth(_ r: ConfigReader) throws {
+        guard case .map(let methods)? = r.node("auth") else {
+            r.consume("auth")
+            return
+        }
+        for method in methods.map({ $0.key.lowercased() }) where method != "token" && method != "none" {
+            // Never start an open registry because an access control method was not understood.
+            throw ConfigError("auth.\(method): not supported by Berth yet (token, none)")
+        }
+        r.consume("auth.none")
+        guard r.has("auth.token") else { return }
+        var token = TokenAuth(service: try r.string("auth.token.service") ?? "Berth registry")
+        token.realm = try r.string("auth.token.realm")
+        token.issuer = try r.string("auth.token.issuer")
+        token.rootCertBundle = try r.string("auth.token.rootcertbundle")
+        token.autoRedirect = try r.bool("auth.token.autoredirect") ?? false
+        if let path = try r.string("auth.token.authconfig") {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ConfigError("auth.token.authconfig: cannot read \(path)")
+            }
+            token.serverYAML = String(decoding: data, as: UTF8.self)
+        } else if let server = r.node("auth.token.server") {
+            r.consume("auth.token.server")
+            token.serverYAML = server.yaml()
+        }
+        if token.serverYAML == nil {
+            guard token.realm != nil, token.issuer != nil, token.rootCertBundle != nil else {
+                throw ConfigError("auth.token: realm, issuer and rootcertbundle are required unless Berth is the token server (auth.token.server or auth.token.authconfig)")
+            }
+        }
+        tokenAuth = token
     }
 
     /// The listen address as host and port; `:5000` means all interfaces.
@@ -237,6 +296,12 @@ public struct RegistryConfiguration: Sendable {
             ("http", .map(http)),
             ("catalog", .map([("maxentries", s(String(catalogMaxEntries)))])),
             ("tags", .map([("maxtags", s(String(tagsMaxTags)))])),
+            ("auth", tokenAuth.map { t in .map([("token", .map([
+                ("realm", s(t.realm ?? "(this server)/auth/token")), ("service", s(t.service)),
+                ("issuer", s(t.issuer ?? "(from the token server)")),
+                ("rootcertbundle", s(t.rootCertBundle ?? "(Berth's own signing certificate)")),
+                ("server", s(t.serverYAML == nil ? "external" : "built in")),
+            ]))]) } ?? .map([("none", .map([]))])),
             ("validation", .map([("disabled", b(validationDisabled)),
                                  ("manifests", .map([("indexes", .map([("platforms", s(indexPlatforms.rawValue))]))]))])),
         ])

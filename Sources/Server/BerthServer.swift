@@ -48,15 +48,18 @@ public enum BerthServer {
         return try await store.sharedSecret()
     }
 
-    public static func makeResponder(store: RegistryStore, options: APIOptions, secret: [UInt8], logger: Logger) -> some HTTPResponder<BerthRequestContext> {
-        BerthResponder(api: RegistryAPI(store: store, options: options, secret: secret, logger: logger), logger: logger)
+    static func makeResponder(store: RegistryStore, options: APIOptions, secret: [UInt8], auth: AuthSetup,
+                              logger: Logger) -> some HTTPResponder<BerthRequestContext> {
+        BerthResponder(api: RegistryAPI(store: store, options: options, secret: secret, authorizer: auth.authorizer, logger: logger),
+                       tokenEndpoint: auth.tokenEndpoint, logger: logger)
     }
 
     public static func makeApplication(_ config: RegistryConfiguration, store: RegistryStore? = nil, logger: Logger,
                                        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws -> some ApplicationProtocol {
         let store = try store ?? makeStore(config, logger: logger)
         let secret = try await uploadSecret(config, store: store)
-        let responder = makeResponder(store: store, options: apiOptions(config), secret: secret, logger: logger)
+        let auth = try await AuthSetup.make(config, store: store)
+        let responder = makeResponder(store: store, options: apiOptions(config), secret: secret, auth: auth, logger: logger)
         let (host, port) = try config.listenAddress()
         let http1 = HTTPServerBuilder.http1(configuration: .init(
             additionalChannelHandlers: [Expect100ContinueHandler()], idleTimeout: .seconds(300)))

@@ -11,6 +11,7 @@ import Storage
 struct BerthResponder: HTTPResponder {
     typealias Context = BerthRequestContext
     let api: RegistryAPI
+    let tokenEndpoint: TokenEndpoint?
     let logger: Logger
 
     func respond(to request: Request, context: BerthRequestContext) async throws -> Response {
@@ -43,6 +44,9 @@ struct BerthResponder: HTTPResponder {
             return RegistryError(.unsupported, message: "not found", status: 404).response
         }
         path = String(path.dropFirst(prefix.count))
+        if let tokenEndpoint, path == "/auth" || path == "/auth/token" {
+            return await tokenEndpoint.respond(request, context: context)
+        }
         guard let route = RegistryRoute(path: path) else {
             return RegistryError(.unsupported, message: "unknown API endpoint", status: 404).response
         }

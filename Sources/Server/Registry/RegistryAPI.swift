@@ -26,12 +26,14 @@ public struct RegistryAPI: Sendable {
     let store: RegistryStore
     let options: APIOptions
     let uploadState: UploadStateSigner
+    let authorizer: RegistryAuthorizer?
     let logger: Logger
 
-    public init(store: RegistryStore, options: APIOptions, secret: [UInt8], logger: Logger) {
+    init(store: RegistryStore, options: APIOptions, secret: [UInt8], authorizer: RegistryAuthorizer?, logger: Logger) {
         self.store = store
         self.options = options
         self.uploadState = UploadStateSigner(secret: secret)
+        self.authorizer = authorizer
         self.logger = logger
     }
 
@@ -41,6 +43,14 @@ public struct RegistryAPI: Sendable {
             var response = RegistryError(.unsupported, message: "method \(method) not allowed on this endpoint", status: 405).response
             response.headers[.allow] = route.allowedMethods.joined(separator: ", ")
             return response
+        }
+        if let authorizer {
+            var query: [String: String] = [:]
+            for (key, value) in request.uri.queryParameters where key == "from" || key == "mount" { query[String(key)] = String(value) }
+            let required = route.requiredAccess(method: request.method, query: query)
+            if case .challenge(let response) = await authorizer.authorize(request, required: required, realmBase: url("", request)) {
+                return response
+            }
         }
         switch route {
         case .base:

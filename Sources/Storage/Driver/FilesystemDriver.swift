@@ -68,6 +68,12 @@ public struct FilesystemDriver: StorageDriver {
         try await run { try POSIXFiles.atomicWrite(content, to: full, temporary: temporary) }
     }
 
+    public func putPrivateContent(_ path: StoragePath, _ content: [UInt8]) async throws {
+        let full = fullPath(path)
+        let temporary = temporaryDirectory + "/" + UUID().uuidString
+        try await run { try POSIXFiles.atomicWrite(content, to: full, temporary: temporary, mode: 0o600) }
+    }
+
     public func stat(_ path: StoragePath) async throws -> StorageFileInfo {
         let full = fullPath(path)
         return try await run { try POSIXFiles.info(full) }

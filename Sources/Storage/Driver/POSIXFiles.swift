@@ -74,8 +74,8 @@ enum POSIXFiles {
     }
 
     /// Writes `content` to a fresh temporary file, fsyncs it and renames it over `path`.
-    static func atomicWrite(_ content: [UInt8], to path: String, temporary: String) throws {
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+    static func atomicWrite(_ content: [UInt8], to path: String, temporary: String, mode: mode_t = 0o644) throws {
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw error("create", temporary) }
         var ok = false
         defer {

@@ -24,6 +24,8 @@ public protocol StorageDriver: Sendable {
 
     func getContent(_ path: StoragePath, maxSize: Int) async throws -> [UInt8]
     func putContent(_ path: StoragePath, _ content: [UInt8]) async throws
+    /// As `putContent`, for secrets (keys): readable by the registry's own user only.
+    func putPrivateContent(_ path: StoragePath, _ content: [UInt8]) async throws
     func stat(_ path: StoragePath) async throws -> StorageFileInfo
     func list(_ path: StoragePath) async throws -> [String]
     /// Atomically replaces `destination` with `source`.
@@ -56,6 +58,10 @@ public protocol StorageDriver: Sendable {
 }
 
 extension StorageDriver {
+    public func putPrivateContent(_ path: StoragePath, _ content: [UInt8]) async throws {
+        try await putContent(path, content)
+    }
+
     public func getContent(_ path: StoragePath) async throws -> [UInt8] {
         try await getContent(path, maxSize: 64 * 1024 * 1024)
     }

@@ -135,7 +135,7 @@ extension RegistryStore {
         }
         var generator = SystemRandomNumberGenerator()
         let secret = Array((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }.map { String(format: "%02x", $0) }.joined().utf8)
-        try await driver.putContent(Self.secretPath, secret)
+        try await driver.putPrivateContent(Self.secretPath, secret)
         // Another replica may have won the race; everyone converges on what is stored.
         return try await driver.getContent(Self.secretPath, maxSize: 1024)
     }

@@ -1,0 +1,90 @@
+import Foundation
+
+/// A token request as the HTTP layer hands it over.
+public struct TokenRequest: Sendable {
+    public var service: String
+    public var scopes: [String]
+    public var account: String?
+    /// Credentials from Basic auth or the OAuth2 form; nil for an anonymous request.
+    public var credentials: (user: String, password: String)?
+    public var clientIP: IPAddress?
+
+    public init(service: String, scopes: [String], account: String?, credentials: (user: String, password: String)?, clientIP: IPAddress?) {
+        self.service = service
+        self.scopes = scopes
+        self.account = account
+        self.credentials = credentials
+        self.clientIP = clientIP
+    }
+}
+
+public struct TokenResponse: Sendable, Encodable {
+    public var token: String
+    public var access_token: String
+    public var expires_in: Int
+    public var issued_at: String
+}
+
+/// docker_auth's token flow: authenticate, authorize every requested scope through the
+/// ACL (a partial or empty grant is not an error), sign.
+public struct TokenService: Sendable {
+    public let issuer: TokenIssuer
+    let backends: [any IdentityBackend]
+    let acl: ACL
+    let allowsAnonymous: Bool
+
+    public init(issuer: TokenIssuer, backends: [any IdentityBackend], acl: ACL, allowsAnonymous: Bool) {
+        self.issuer = issuer
+        self.backends = backends
+        self.acl = acl
+        self.allowsAnonymous = allowsAnonymous
+    }
+
+    /// Builds the service a docker_auth configuration describes.
+    public static func make(_ config: AuthConfiguration, signingKey: SigningKey) async throws -> TokenService {
+        let users = StaticUsers(config.users ?? [:])
+        let issuer = try await TokenIssuer(issuer: config.token.issuer, expiration: config.token.expiration, signingKey: signingKey)
+        return TokenService(issuer: issuer, backends: [users], acl: try ACL(config.acl ?? []), allowsAnonymous: users.allowsAnonymous)
+    }
+
+    public func authenticate(_ request: TokenRequest) async throws(AuthError) -> Identity {
+        guard let credentials = request.credentials else {
+            guard allowsAnonymous else { throw AuthError.unauthorized("authentication required") }
+            return .anonymous
+        }
+        if let account = request.account, !account.isEmpty, account != credentials.user {
+            throw AuthError.badRequest("account does not match the authenticated user")
+        }
+        guard credentials.user.utf8.count <= 256, credentials.password.utf8.count <= 1024 else {
+            throw AuthError.unauthorized("invalid credentials")
+        }
+        for backend in backends {
+            do {
+                if let identity = try await backend.authenticate(user: credentials.user, password: credentials.password) {
+                    return identity
+                }
+            } catch let error as AuthError {
+                throw error
+            } catch {
+                throw AuthError.unauthorized("authentication failed")
+            }
+        }
+        throw AuthError.unauthorized("invalid credentials")
+    }
+
+    public func issueToken(_ request: TokenRequest) async throws -> TokenResponse {
+        guard request.service.utf8.count <= 256 else { throw AuthError.badRequest("service name too long") }
+        let scopes = try ResourceScope.parseAll(request.scopes)
+        guard scopes.count <= 64 else { throw AuthError.badRequest("too many scopes") }
+        let identity = try await authenticate(request)
+        let granted = scopes.map { scope in
+            let actions = acl.authorize(AccessRequest(account: identity.account, labels: identity.labels, type: scope.type,
+                                                      name: scope.name, service: request.service, ip: request.clientIP,
+                                                      actions: scope.actions)) ?? []
+            return ResourceScope(type: scope.type, name: scope.name, actions: actions)
+        }
+        let (token, expiresIn, issuedAt) = try await issuer.issue(subject: identity.account, audience: request.service, access: granted)
+        return TokenResponse(token: token, access_token: token, expires_in: expiresIn,
+                             issued_at: issuedAt.formatted(.iso8601))
+    }
+}

@@ -1,0 +1,64 @@
+import Auth
+import Config
+import Foundation
+import Storage
+
+/// The token server and the registry's token check, assembled from the configuration.
+struct AuthSetup: Sendable {
+    var authorizer: RegistryAuthorizer?
+    var tokenEndpoint: TokenEndpoint?
+
+    static func make(_ config: RegistryConfiguration, store: RegistryStore) async throws -> AuthSetup {
+        guard let tokenAuth = config.tokenAuth else { return AuthSetup() }
+        var setup = AuthSetup()
+        var roots: [TokenVerifier.Root] = []
+        var issuer = tokenAuth.issuer
+        if let yaml = tokenAuth.serverYAML {
+            let authConfig = try AuthConfiguration.parse(yaml: yaml)
+            let key = try await signingKey(authConfig, store: store)
+            let service = try await TokenService.make(authConfig, signingKey: key)
+            setup.tokenEndpoint = TokenEndpoint(service: service)
+            issuer = issuer ?? authConfig.token.issuer
+            roots = key.certificates
+        }
+        if let bundle = tokenAuth.rootCertBundle {
+            guard let pem = FileManager.default.contents(atPath: bundle) else {
+                throw AuthError.configuration("auth.token.rootcertbundle: cannot read \(bundle)")
+            }
+            roots += try TokenVerifier.loadRoots(pem: String(decoding: pem, as: UTF8.self))
+        }
+        let verifier = try await TokenVerifier(issuer: issuer ?? "", service: tokenAuth.service, roots: roots)
+        setup.authorizer = RegistryAuthorizer(verifier: verifier, realm: tokenAuth.realm, service: tokenAuth.service)
+        return setup
+    }
+
+    /// `token.certificate`/`token.key` (falling back to `server.*` as docker_auth does), or a
+    /// key generated on first run and kept in the storage.
+    static func signingKey(_ config: AuthConfiguration, store: RegistryStore) async throws -> SigningKey {
+        let certificate = config.token.certificate ?? config.server?.certificate
+        let key = config.token.key ?? config.server?.key
+        if let certificate, let key {
+            guard let certPEM = FileManager.default.contents(atPath: certificate),
+                  let keyPEM = FileManager.default.contents(atPath: key) else {
+                throw AuthError.configuration("token: cannot read \(certificate) or \(key)")
+            }
+            return try SigningKey.load(keyPEM: String(decoding: keyPEM, as: UTF8.self),
+                                       certificatePEM: String(decoding: certPEM, as: UTF8.self))
+        }
+        return try await storedSigningKey(store)
+    }
+
+    /// Kept in the storage so every replica sharing it signs with the same key.
+    static func storedSigningKey(_ store: RegistryStore) async throws -> SigningKey {
+        let keyPath = try StoragePath("berth/token/key.pem"), certPath = try StoragePath("berth/token/certificate.pem")
+        if let key = try? await store.driver.getContent(keyPath, maxSize: 64 * 1024),
+           let certificate = try? await store.driver.getContent(certPath, maxSize: 64 * 1024) {
+            return try SigningKey.load(keyPEM: String(decoding: key, as: UTF8.self), certificatePEM: String(decoding: certificate, as: UTF8.self))
+        }
+        let generated = try SigningKey.generate()
+        try await store.driver.putContent(certPath, Array(try generated.certificatesPEM().utf8))
+        try await store.driver.putPrivateContent(keyPath, Array(generated.keyPEM.utf8))
+        return generated
+    }
+}
+

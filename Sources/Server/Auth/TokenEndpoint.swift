@@ -1,0 +1,84 @@
+import Auth
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import OCI
+
+/// `GET|POST /auth` and `/auth/token`: the Docker token protocol in front of `TokenService`.
+struct TokenEndpoint: Sendable {
+    let service: TokenService
+    /// The `Basic realm` sent with a 401, as docker_auth uses the issuer.
+    var basicRealm: String { service.issuer.issuer }
+
+    func respond(_ request: Request, context: BerthRequestContext) async -> Response {
+        guard request.method == .get || request.method == .post else {
+            return RegistryError(.unsupported, message: "use GET or POST", status: 405).response
+        }
+        var parameters: [(String, String)] = request.uri.queryParameters.map { (String($0.key), String($0.value)) }
+        if request.method == .post {
+            var body = ByteBuffer()
+            do {
+                for try await chunk in request.body {
+                    guard body.readableBytes + chunk.readableBytes <= 64 * 1024 else { return error(.badRequest("request body too large")) }
+                    body.writeImmutableBuffer(chunk)
+                }
+            } catch {
+                return self.error(.badRequest("request body incomplete"))
+            }
+            var components = URLComponents()
+            components.percentEncodedQuery = String(buffer: body).replacingOccurrences(of: "+", with: "%20")
+            parameters += (components.queryItems ?? []).map { ($0.name, $0.value ?? "") }
+        }
+        func first(_ name: String) -> String? { parameters.first { $0.0 == name }?.1 }
+        var credentials = Self.basicCredentials(request.headers[.authorization])
+        if credentials == nil, request.headers[.authorization] != nil {
+            // Credentials that cannot be read are refused, never treated as anonymous.
+            return error(.unauthorized("unreadable credentials"))
+        }
+        if credentials == nil, request.method == .post, let user = first("username"), let password = first("password") {
+            credentials = (user, password)
+        }
+        if let grant = first("grant_type"), grant != "password" {
+            return error(.badRequest("unsupported grant_type \(grant.prefix(40))"))
+        }
+        let tokenRequest = TokenRequest(
+            service: first("service") ?? "", scopes: parameters.filter { $0.0 == "scope" }.map(\.1),
+            account: first("account"), credentials: credentials,
+            clientIP: context.remoteAddress?.ipAddress.flatMap(IPAddress.init))
+        do {
+            let response = try await service.issueToken(tokenRequest)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            headers[.cacheControl] = "no-store"
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: try encoder.encode(response))))
+        } catch let failure as AuthError {
+            return error(failure)
+        } catch {
+            return self.error(.badRequest("token request failed"))
+        }
+    }
+
+    private func error(_ failure: AuthError) -> Response {
+        switch failure {
+        case .unauthorized:
+            var response = RegistryError(.unauthorized, message: "authentication failed").response
+            response.headers[.wwwAuthenticate] = "Basic realm=\"\(basicRealm.replacingOccurrences(of: "\"", with: ""))\""
+            return response
+        case .tooManyRequests:
+            return RegistryError(.tooManyRequests).response
+        case .badRequest(let message), .configuration(let message):
+            return RegistryError(.unsupported, message: message, status: 400).response
+        }
+    }
+
+    static func basicCredentials(_ header: String?) -> (user: String, password: String)? {
+        guard let header, header.count > 6, header.prefix(6).lowercased() == "basic ",
+              header.utf8.count <= 4096,
+              let data = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+              let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":") else { return nil }
+        return (String(text[..<colon]), String(text[text.index(after: colon)...]))
+    }
+}

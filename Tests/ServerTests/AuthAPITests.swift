@@ -1,0 +1,126 @@
+import Config
+import Foundation
+import HTTPTypes
+import HummingbirdBcrypt
+import HummingbirdTesting
+import OCI
+import Testing
+
+@Suite struct AuthAPITests {
+    static let password = "correct horse"
+    static let serverYAML = """
+    token:
+      issuer: "Berth test"
+      expiration: 900
+    users:
+      alice:
+        password: "\(Bcrypt.hash(password, cost: 4))"
+      reader:
+        password: "\(Bcrypt.hash(password, cost: 4))"
+      "": {}
+    acl:
+      - match: {account: "alice"}
+        actions: ["*"]
+      - match: {account: "reader"}
+        actions: ["pull"]
+      - match: {account: "", name: "public/*"}
+        actions: ["pull"]
+    """
+
+    func fixture() -> APIFixture {
+        APIFixture {
+            $0.tokenAuth = .init(service: "test registry", serverYAML: Self.serverYAML)
+        }
+    }
+
+    static func basic(_ user: String, _ password: String = AuthAPITests.password) -> String {
+        "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
+    }
+
+    func token(_ c: APIFixture.Client, _ scope: String?, as user: String?) async throws -> String {
+        var uri = "/auth/token?service=test%20registry"
+        if let scope { uri += "&scope=\(scope)" }
+        var headers = HTTPFields()
+        if let user { headers[.authorization] = Self.basic(user) }
+        let r = try await c.send(.get, uri, headers: headers)
+        #expect(r.status == .ok, "\(r.text)")
+        struct Body: Decodable { var token: String; var access_token: String; var expires_in: Int; var issued_at: String }
+        let body = try JSONDecoder().decode(Body.self, from: Data(r.text.utf8))
+        #expect(body.token == body.access_token)
+        #expect(body.expires_in == 900)
+        return body.token
+    }
+
+    @Test func challengesFollowDistribution() async throws {
+        try await fixture().run { c, _ in
+            let ping = try await c.send(.get, "/v2/")
+            #expect(ping.status == .unauthorized)
+            #expect(ping.header("WWW-Authenticate") == #"Bearer realm="http://localhost/auth/token",service="test registry""#)
+            #expect(ping.errorCode == "UNAUTHORIZED")
+            let push = try await c.send(.post, "/v2/alice/app/blobs/uploads/?mount=\(Digest.compute([1]))&from=base/img")
+            #expect(push.header("WWW-Authenticate") == #"Bearer realm="http://localhost/auth/token",service="test registry",scope="repository:alice/app:pull,push repository:base/img:pull""#)
+            #expect(push.text.contains(#"{"Type":"repository","Class":"","Name":"alice/app","Action":"push"}"#))
+            let catalog = try await c.send(.get, "/v2/_catalog")
+            #expect(catalog.header("WWW-Authenticate")?.hasSuffix(#"scope="registry:catalog:*""#) == true)
+            let bogus = try await c.send(.get, "/v2/", headers: [.authorization: "Bearer not.a.token"])
+            #expect(bogus.header("WWW-Authenticate")?.hasSuffix(#",error="invalid_token""#) == true)
+        }
+    }
+
+    @Test func tokensGrantWhatTheACLAllows() async throws {
+        try await fixture().run { c, _ in
+            // docker login: no scope, credentials checked, a token good for /v2/.
+            let login = try await token(c, nil, as: "alice")
+            #expect(try await c.send(.get, "/v2/", headers: [.authorization: "Bearer \(login)"]).status == .ok)
+
+            let alice = try await token(c, "repository:alice/app:pull,push", as: "alice")
+            let bytes = Array("layer".utf8)
+            let push = try await c.send(.post, "/v2/alice/app/blobs/uploads/?digest=\(Digest.compute(bytes))",
+                                        headers: [.authorization: "Bearer \(alice)"], body: bytes)
+            #expect(push.status == .created)
+            // The same token does not open another repository.
+            let elsewhere = try await c.send(.get, "/v2/bob/app/tags/list", headers: [.authorization: "Bearer \(alice)"])
+            #expect(elsewhere.status == .unauthorized)
+            #expect(elsewhere.header("WWW-Authenticate")?.hasSuffix(#"error="insufficient_scope""#) == true)
+
+            // reader asks for push and gets only pull: a 200 with less, as docker_auth does.
+            let reader = try await token(c, "repository:alice/app:pull,push", as: "reader")
+            let readerPush = try await c.send(.post, "/v2/alice/app/blobs/uploads/", headers: [.authorization: "Bearer \(reader)"])
+            #expect(readerPush.status == .unauthorized)
+            let readerPull = try await c.send(.head, "/v2/alice/app/blobs/\(Digest.compute(bytes))", headers: [.authorization: "Bearer \(reader)"])
+            #expect(readerPull.status == .ok)
+
+            // Anonymous: only what the "" rules allow.
+            let anonymous = try await token(c, "repository:public/img:pull,push", as: nil)
+            let anonPull = try await c.send(.get, "/v2/public/img/tags/list", headers: [.authorization: "Bearer \(anonymous)"])
+            #expect(anonPull.status == .notFound)  // allowed through, the repository simply does not exist
+            let anonPush = try await c.send(.post, "/v2/public/img/blobs/uploads/", headers: [.authorization: "Bearer \(anonymous)"])
+            #expect(anonPush.status == .unauthorized)
+        }
+    }
+
+    @Test func badCredentialsAndRequests() async throws {
+        try await fixture().run { c, _ in
+            for header in [Self.basic("alice", "wrong"), Self.basic("nobody"), "Basic !!!notbase64", Self.basic(String(repeating: "x", count: 5000))] {
+                let r = try await c.send(.get, "/auth/token?service=test%20registry", headers: [.authorization: header])
+                #expect(r.status == .unauthorized)
+                #expect(r.header("WWW-Authenticate") == #"Basic realm="Berth test""#)
+            }
+            let mismatch = try await c.send(.get, "/auth/token?service=s&account=reader", headers: [.authorization: Self.basic("alice")])
+            #expect(mismatch.status == .badRequest)
+            let badScope = try await c.send(.get, "/auth/token?service=s&scope=nonsense", headers: [.authorization: Self.basic("alice")])
+            #expect(badScope.status == .badRequest)
+            // OAuth2 password grant, as containerd and newer docker clients use.
+            let form = "grant_type=password&service=test+registry&client_id=test&username=alice&password=correct+horse&scope=repository%3Aalice%2Fapp%3Apull"
+            let oauth = try await c.send(.post, "/auth/token", headers: [.contentType: "application/x-www-form-urlencoded"], body: Array(form.utf8))
+            #expect(oauth.status == .ok)
+            #expect(oauth.text.contains("access_token"))
+            // A token for another service (audience) is not accepted here.
+            let otherService = try await c.send(.get, "/auth/token?service=elsewhere", headers: [.authorization: Self.basic("alice")])
+            struct Body: Decodable { var token: String }
+            let foreign = try JSONDecoder().decode(Body.self, from: Data(otherService.text.utf8)).token
+            let r = try await c.send(.get, "/v2/", headers: [.authorization: "Bearer \(foreign)"])
+            #expect(r.header("WWW-Authenticate")?.contains(#"error="invalid_token""#) == true)
+        }
+    }
+}
