@@ -81,3 +81,11 @@ public struct StaticUsers: IdentityBackend {
         return Identity(account: user, labels: labels)
     }
 }
+
+public enum PasswordHash {
+    /// A bcrypt hash in the `$2y$` form htpasswd -B writes (the same algorithm as `$2b$`).
+    public static func make(_ password: String, cost: UInt8 = 10) -> String {
+        let hash = Bcrypt.hash(password, cost: cost)
+        return hash.hasPrefix("$2b$") ? "$2y$" + hash.dropFirst(4) : hash
+    }
+}

@@ -38,7 +38,7 @@ import Testing
     }
 
     func token(_ c: APIFixture.Client, _ scope: String?, as user: String?) async throws -> String {
-        var uri = "/auth/token?service=test%20registry"
+        var uri = "/auth/token?service=test+registry"  // form encoding, as docker and skopeo send it
         if let scope { uri += "&scope=\(scope)" }
         var headers = HTTPFields()
         if let user { headers[.authorization] = Self.basic(user) }

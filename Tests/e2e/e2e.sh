@@ -158,6 +158,7 @@ if command -v dockerd >/dev/null && [ "$(id -u)" -eq 0 ]; then
         check "docker push" docker push "$R/dockercli/app:v2"
         docker rmi "$R/dockercli/app:v2" >/dev/null 2>&1
         check "docker pull" docker pull "$R/dockercli/app:v2"
+        DOCKER_CLI_OK=1
         check "docker pull by digest" docker pull "$R/dockercli/app@$(curl -sI -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' http://$R/v2/dockercli/app/manifests/v2 | tr -d '\r' | awk -F': ' 'tolower($1)=="docker-content-digest"{print $2}')"
     else
         fail "dockerd did not start" "$(tail -5 "$D/dockerd.log")"
@@ -196,6 +197,103 @@ YAML
     check "Berth's catalog shows the repository Distribution created" bash -c "curl -s http://$R/v2/_catalog | grep -q pushed/by-distribution"
 else
     fail "docker-registry (Debian package) is not installed"
+fi
+
+echo "== token auth: Berth as registry and token server"
+A="$WORK/auth"; mkdir -p "$A"
+openssl ecparam -name prime256v1 -genkey -noout -out "$A/token.key" 2>/dev/null
+openssl req -new -x509 -key "$A/token.key" -out "$A/token.crt" -days 2 -subj "/CN=Berth e2e token signer" 2>/dev/null
+ALICE_HASH=$(echo -n "alice-secret" | "$BERTH" hash-password --cost 5)
+BOB_HASH=$(echo -n "bob-secret" | "$BERTH" hash-password --cost 5)
+# A cesanta/docker_auth auth_config.yml, unchanged.
+cat > "$A/auth_config.yml" <<YAML
+server:
+  addr: ":5001"
+token:
+  issuer: "Berth e2e"
+  expiration: 900
+  certificate: "$A/token.crt"
+  key: "$A/token.key"
+users:
+  "alice":
+    password: "$ALICE_HASH"
+  "bob":
+    password: "$BOB_HASH"
+  "": {}
+acl:
+  - match: {account: "alice"}
+    actions: ["*"]
+  - match: {account: "/.+/", name: "\${account}/*"}
+    actions: ["*"]
+  - match: {account: "/.+/"}
+    actions: ["pull"]
+  - match: {account: "", name: "public/*"}
+    actions: ["pull"]
+YAML
+APORT=$(free_port)
+cat > "$A/config.yml" <<YAML
+version: 0.1
+storage:
+  filesystem:
+    rootdirectory: $A/data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$APORT
+auth:
+  token:
+    service: "Berth registry"
+    authconfig: $A/auth_config.yml
+YAML
+(cd "$A" && exec "$BERTH" serve --config "$A/config.yml") >"$A/berth.log" 2>&1 &
+PIDS+=($!)
+wait_ready "http://127.0.0.1:$APORT/v2/"
+AR="127.0.0.1:$APORT"
+expect_eq "unauthenticated ping is challenged" "$(curl -s -D - -o /dev/null http://$AR/v2/ | tr -d '\r' | awk -F': ' 'tolower($1)=="www-authenticate"{print $2}')" "Bearer realm=\"http://$AR/auth/token\",service=\"Berth registry\""
+check "skopeo login with a wrong password fails" bash -c "! $SK login --tls-verify=false --authfile $A/auth.json -u alice -p wrong $AR"
+check "skopeo login" $SK login --tls-verify=false --authfile "$A/auth.json" -u alice -p alice-secret "$AR"
+check "alice pushes anywhere" $SK copy --dest-tls-verify=false --authfile "$A/auth.json" "oci:$WORK/img:v1" "docker://$AR/public/app:v1"
+check "bob pushes into his namespace" $SK copy --dest-tls-verify=false --dest-creds bob:bob-secret "oci:$WORK/img:v2" "docker://$AR/bob/app:v2"
+out=$($SK copy --dest-tls-verify=false --dest-creds bob:bob-secret "oci:$WORK/img:v2" "docker://$AR/alice/app:v2" 2>&1)
+check "bob cannot push into alice's namespace" bash -c "echo '$out' | grep -qi 'requested access to the resource is denied\|unauthorized\|authentication required'"
+check "bob pulls alice's image" $SK copy --src-tls-verify=false --src-creds bob:bob-secret "docker://$AR/public/app:v1" "oci:$WORK/auth-pull:v1"
+check "anonymous pull where the ACL allows it" $SK copy --src-tls-verify=false --src-no-creds "docker://$AR/public/app:v1" "oci:$WORK/anon-pull:v1"
+check "anonymous push is refused" bash -c "! $SK copy --dest-tls-verify=false --dest-no-creds oci:$WORK/img:v2 docker://$AR/public/anon:v2 2>/dev/null"
+check "anonymous pull of a private image is refused" bash -c "! $SK inspect --tls-verify=false --no-creds docker://$AR/bob/app:v2 2>/dev/null"
+if [ -n "${DOCKER_CLI_OK:-}" ]; then
+    export DOCKER_HOST="unix://$WORK/dockerd/docker.sock"
+    export DOCKER_CONFIG="$A/docker-config"
+    check "docker login" bash -c "echo alice-secret | docker login -u alice --password-stdin $AR"
+    docker tag "$R/dockercli/app:v2" "$AR/alice/dockercli:v2" >/dev/null 2>&1
+    check "docker push with token auth" docker push "$AR/alice/dockercli:v2"
+    unset DOCKER_HOST DOCKER_CONFIG
+fi
+
+if command -v docker-registry >/dev/null; then
+    DPORT2=$(free_port)
+    cat > "$A/distribution.yml" <<YAML
+version: 0.1
+log:
+  level: error
+storage:
+  filesystem:
+    rootdirectory: $A/distribution-data
+http:
+  addr: 127.0.0.1:$DPORT2
+auth:
+  token:
+    realm: http://$AR/auth/token
+    service: "Berth registry"
+    issuer: "Berth e2e"
+    rootcertbundle: $A/token.crt
+YAML
+    docker-registry serve "$A/distribution.yml" >"$A/distribution.log" 2>&1 &
+    PIDS+=($!)
+    sleep 1
+    DR2="127.0.0.1:$DPORT2"
+    check "Distribution 2.8 accepts Berth's tokens for a push" $SK copy --dest-tls-verify=false --dest-creds bob:bob-secret "oci:$WORK/img:v2" "docker://$DR2/bob/app:v2"
+    check "Distribution 2.8 accepts Berth's tokens for a pull" $SK copy --src-tls-verify=false --src-creds bob:bob-secret "docker://$DR2/bob/app:v2" "oci:$WORK/dist-token-pull:v2"
+    check "Distribution 2.8 refuses what Berth's ACL refuses" bash -c "! $SK copy --dest-tls-verify=false --dest-creds bob:bob-secret oci:$WORK/img:v2 docker://$DR2/alice/app:v2 2>/dev/null"
 fi
 
 echo "== configuration"

@@ -15,7 +15,8 @@ struct TokenEndpoint: Sendable {
         guard request.method == .get || request.method == .post else {
             return RegistryError(.unsupported, message: "use GET or POST", status: 405).response
         }
-        var parameters: [(String, String)] = request.uri.queryParameters.map { (String($0.key), String($0.value)) }
+        // Token requests are form-encoded (`+` is a space), in the query and in POST bodies.
+        var parameters = Self.formDecode(request.uri.query ?? "")
         if request.method == .post {
             var body = ByteBuffer()
             do {
@@ -26,9 +27,7 @@ struct TokenEndpoint: Sendable {
             } catch {
                 return self.error(.badRequest("request body incomplete"))
             }
-            var components = URLComponents()
-            components.percentEncodedQuery = String(buffer: body).replacingOccurrences(of: "+", with: "%20")
-            parameters += (components.queryItems ?? []).map { ($0.name, $0.value ?? "") }
+            parameters += Self.formDecode(String(buffer: body))
         }
         func first(_ name: String) -> String? { parameters.first { $0.0 == name }?.1 }
         var credentials = Self.basicCredentials(request.headers[.authorization])
@@ -71,6 +70,16 @@ struct TokenEndpoint: Sendable {
             return RegistryError(.tooManyRequests).response
         case .badRequest(let message), .configuration(let message):
             return RegistryError(.unsupported, message: message, status: 400).response
+        }
+    }
+
+    static func formDecode(_ text: String) -> [(String, String)] {
+        text.split(separator: "&").compactMap { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map {
+                $0.replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+            }
+            guard let name = parts.first ?? nil else { return nil }
+            return (name, parts.count > 1 ? (parts[1] ?? "") : "")
         }
     }
 
