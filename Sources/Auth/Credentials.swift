@@ -16,6 +16,9 @@ public protocol IdentityBackend: Sendable {
     /// `.some(identity)` when the password is right, `nil` when this backend does not know
     /// the user (the next backend is asked); throws `AuthError.unauthorized` for a wrong one.
     func authenticate(user: String, password: String) async throws -> Identity?
+    /// The account as it is now, without a password: for refresh tokens, which stop
+    /// working when the account is removed.
+    func lookup(user: String) async throws -> Identity?
 }
 
 enum BcryptCheck {
@@ -67,6 +70,11 @@ public struct StaticUsers: IdentityBackend {
     }
 
     public var allowsAnonymous: Bool { users[""] != nil }
+
+    public func lookup(user: String) async throws -> Identity? {
+        guard !user.isEmpty, let entry = users[user] else { return nil }
+        return Identity(account: user, labels: entry.labels ?? [:])
+    }
 
     public func authenticate(user: String, password: String) async throws -> Identity? {
         guard let entry = users[user] else { return nil }

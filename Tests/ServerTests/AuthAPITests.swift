@@ -124,3 +124,43 @@ import Testing
         }
     }
 }
+
+@Suite struct RefreshTokenTests {
+    struct Body: Decodable { var token: String; var refresh_token: String? }
+
+    @Test func dockerLoginIdentityTokens() async throws {
+        try await AuthAPITests().fixture().run { c, store in
+            // docker login: GET with offline_token=true and no scope.
+            let login = try await c.send(.get, "/auth/token?account=alice&client_id=docker&offline_token=true&service=test+registry",
+                                         headers: [.authorization: AuthAPITests.basic("alice")])
+            let refresh = try #require(try JSONDecoder().decode(Body.self, from: Data(login.text.utf8)).refresh_token)
+            #expect(refresh.hasPrefix("brt_"))
+            // No refresh token unless asked, and never for anonymous requests.
+            let plain = try await c.send(.get, "/auth/token?service=test+registry", headers: [.authorization: AuthAPITests.basic("alice")])
+            #expect(try JSONDecoder().decode(Body.self, from: Data(plain.text.utf8)).refresh_token == nil)
+            let anonymous = try await c.send(.get, "/auth/token?service=test+registry&offline_token=true")
+            #expect(try JSONDecoder().decode(Body.self, from: Data(anonymous.text.utf8)).refresh_token == nil)
+            // Only a hash of the token is stored.
+            let stored = try await store.driver.list(try .init("berth/refresh-tokens"))
+            #expect(stored.count == 1)
+            #expect(!stored[0].contains(refresh))
+
+            // The identity token is exchanged with OAuth2, as docker does on push.
+            let form = "grant_type=refresh_token&service=test+registry&client_id=docker&refresh_token=\(refresh)&scope=repository%3Aalice%2Fapp%3Apull%2Cpush"
+            let exchanged = try await c.send(.post, "/auth/token", headers: [.contentType: "application/x-www-form-urlencoded"], body: Array(form.utf8))
+            #expect(exchanged.status == .ok)
+            let access = try JSONDecoder().decode(Body.self, from: Data(exchanged.text.utf8)).token
+            let push = try await c.send(.post, "/v2/alice/app/blobs/uploads/", headers: [.authorization: "Bearer \(access)"])
+            #expect(push.status == .accepted)
+
+            let forged = "grant_type=refresh_token&service=test+registry&refresh_token=brt_forged"
+            #expect(try await c.send(.post, "/auth/token", body: Array(forged.utf8)).status == .unauthorized)
+            let missing = "grant_type=refresh_token&service=test+registry"
+            #expect(try await c.send(.post, "/auth/token", body: Array(missing.utf8)).status == .badRequest)
+
+            // Revoked: the file is gone and the token stops working.
+            try await store.driver.delete(try .init("berth/refresh-tokens/\(stored[0])"))
+            #expect(try await c.send(.post, "/auth/token", body: Array(form.utf8)).status == .unauthorized)
+        }
+    }
+}

@@ -246,7 +246,7 @@ auth:
     authconfig: $A/auth_config.yml
 YAML
 (cd "$A" && exec "$BERTH" serve --config "$A/config.yml") >"$A/berth.log" 2>&1 &
-PIDS+=($!)
+AUTH_PID=$!; PIDS+=($AUTH_PID)
 wait_ready "http://127.0.0.1:$APORT/v2/"
 AR="127.0.0.1:$APORT"
 expect_eq "unauthenticated ping is challenged" "$(curl -s -D - -o /dev/null http://$AR/v2/ | tr -d '\r' | awk -F': ' 'tolower($1)=="www-authenticate"{print $2}')" "Bearer realm=\"http://$AR/auth/token\",service=\"Berth registry\""
@@ -266,6 +266,13 @@ if [ -n "${DOCKER_CLI_OK:-}" ]; then
     check "docker login" bash -c "echo alice-secret | docker login -u alice --password-stdin $AR"
     docker tag "$R/dockercli/app:v2" "$AR/alice/dockercli:v2" >/dev/null 2>&1
     check "docker push with token auth" docker push "$AR/alice/dockercli:v2"
+    check "docker login stored an identity (refresh) token, not the password" bash -c "grep -q identitytoken $A/docker-config/config.json && ! grep -q $(echo -n alice:alice-secret | base64) $A/docker-config/config.json"
+    kill "$AUTH_PID"; wait "$AUTH_PID" 2>/dev/null
+    (cd "$A" && exec "$BERTH" serve --config "$A/config.yml") >>"$A/berth.log" 2>&1 &
+    AUTH_PID=$!; PIDS+=($AUTH_PID)
+    wait_ready "http://127.0.0.1:$APORT/v2/"
+    docker tag "$R/dockercli/app:v2" "$AR/alice/after-restart:v2" >/dev/null 2>&1
+    check "the identity token still works after a restart" docker push "$AR/alice/after-restart:v2"
     unset DOCKER_HOST DOCKER_CONFIG
 fi
 

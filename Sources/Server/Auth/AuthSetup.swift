@@ -16,7 +16,7 @@ struct AuthSetup: Sendable {
         if let yaml = tokenAuth.serverYAML {
             let authConfig = try AuthConfiguration.parse(yaml: yaml)
             let key = try await signingKey(authConfig, store: store)
-            let service = try await TokenService.make(authConfig, signingKey: key)
+            let service = try await TokenService.make(authConfig, signingKey: key, refreshTokens: StorageRefreshTokenStore(driver: store.driver))
             setup.tokenEndpoint = TokenEndpoint(service: service)
             issuer = issuer ?? authConfig.token.issuer
             roots = key.certificates

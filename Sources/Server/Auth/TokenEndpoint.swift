@@ -38,13 +38,22 @@ struct TokenEndpoint: Sendable {
         if credentials == nil, request.method == .post, let user = first("username"), let password = first("password") {
             credentials = (user, password)
         }
-        if let grant = first("grant_type"), grant != "password" {
+        var refreshToken: String?
+        switch first("grant_type") {
+        case nil, "password": break
+        case "refresh_token":
+            guard let token = first("refresh_token") else { return error(.badRequest("refresh_token is required")) }
+            refreshToken = token
+            credentials = nil
+        case let grant?:
             return error(.badRequest("unsupported grant_type \(grant.prefix(40))"))
         }
         let tokenRequest = TokenRequest(
             service: first("service") ?? "", scopes: parameters.filter { $0.0 == "scope" }.map(\.1),
-            account: first("account"), credentials: credentials,
-            clientIP: context.remoteAddress?.ipAddress.flatMap(IPAddress.init))
+            account: first("account") ?? (request.method == .post ? first("username") : nil), credentials: credentials,
+            clientIP: context.remoteAddress?.ipAddress.flatMap(IPAddress.init),
+            wantsRefreshToken: first("offline_token") == "true" || first("access_type") == "offline",
+            refreshToken: refreshToken, clientID: first("client_id"))
         do {
             let response = try await service.issueToken(tokenRequest)
             let encoder = JSONEncoder()

@@ -1,0 +1,37 @@
+import Auth
+import Foundation
+import Storage
+
+/// Refresh tokens kept in the registry's storage (`berth/refresh-tokens/<sha256>`), so they
+/// survive restarts and every replica sharing the storage honours them.
+struct StorageRefreshTokenStore: RefreshTokenStore {
+    let driver: any StorageDriver
+
+    private func path(_ id: String) throws -> StoragePath {
+        guard id.utf8.count == 64, id.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) else {
+            throw AuthError.unauthorized("invalid refresh token")
+        }
+        return try StoragePath(["berth", "refresh-tokens", id])
+    }
+
+    func save(_ record: RefreshTokenRecord, id: String) async throws {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        try await driver.putPrivateContent(try path(id), Array(try encoder.encode(record)))
+    }
+
+    func load(id: String) async throws -> RefreshTokenRecord? {
+        do {
+            let bytes = try await driver.getContent(try path(id), maxSize: 4096)
+            let decoder = JSONDecoder()
+            decoder.dateDecodingStrategy = .iso8601
+            return try? decoder.decode(RefreshTokenRecord.self, from: Data(bytes))
+        } catch StorageError.notFound {
+            return nil
+        }
+    }
+
+    func delete(id: String) async throws {
+        do { try await driver.delete(try path(id)) } catch StorageError.notFound {}
+    }
+}
