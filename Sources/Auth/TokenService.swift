@@ -43,9 +43,12 @@ public struct TokenService: Sendable {
     let acl: ACL
     let allowsAnonymous: Bool
     let refreshTokens: any RefreshTokenStore
+    let limiter: FailedLoginLimiter
 
     public init(issuer: TokenIssuer, backends: [any IdentityBackend], acl: ACL, allowsAnonymous: Bool,
-                refreshTokens: any RefreshTokenStore = InMemoryRefreshTokenStore()) {
+                refreshTokens: any RefreshTokenStore = InMemoryRefreshTokenStore(),
+                limiter: FailedLoginLimiter = FailedLoginLimiter()) {
+        self.limiter = limiter
         self.issuer = issuer
         self.backends = backends
         self.acl = acl
@@ -93,18 +96,21 @@ public struct TokenService: Sendable {
         guard credentials.user.utf8.count <= 256, credentials.password.utf8.count <= 1024 else {
             throw AuthError.unauthorized("invalid credentials")
         }
-        for backend in backends {
-            do {
+        if await limiter.isBlocked(account: credentials.user, address: request.clientIP) {
+            throw AuthError.tooManyRequests
+        }
+        do {
+            for backend in backends {
                 if let identity = try await backend.authenticate(user: credentials.user, password: credentials.password) {
                     return identity
                 }
-            } catch let error as AuthError {
-                throw error
-            } catch {
-                throw AuthError.unauthorized("authentication failed")
             }
+            throw AuthError.unauthorized("invalid credentials")
+        } catch {
+            await limiter.recordFailure(account: credentials.user, address: request.clientIP)
+            if let error = error as? AuthError { throw error }
+            throw AuthError.unauthorized("authentication failed")
         }
-        throw AuthError.unauthorized("invalid credentials")
     }
 
     public func issueToken(_ request: TokenRequest) async throws -> TokenResponse {

@@ -125,3 +125,26 @@ import SwiftASN1
 enum HummingbirdBcryptHash {
     static func make(_ password: String) -> String { Bcrypt.hash(password, cost: 4) }
 }
+
+@Suite struct FailedLoginTests {
+    @Test func repeatedFailuresAreThrottledPerAccountAndAddress() async throws {
+        let users = StaticUsers(["ci": .init(password: Bcrypt.hash("pw", cost: 4))])
+        let service = TokenService(issuer: try await TokenIssuer(issuer: "t", expiration: 60, signingKey: try SigningKey.generate()),
+                                   backends: [users], acl: try ACL([]), allowsAnonymous: false,
+                                   limiter: FailedLoginLimiter(limits: .init(perAccount: 3, perAddress: 5)))
+        func attempt(_ user: String, _ password: String, from ip: String) async -> AuthError? {
+            do {
+                _ = try await service.issueToken(TokenRequest(service: "s", scopes: [], account: nil, credentials: (user, password), clientIP: IPAddress(ip)))
+                return nil
+            } catch { return error as? AuthError }
+        }
+        #expect(await attempt("ci", "pw", from: "10.0.0.1") == nil)
+        for _ in 0..<3 { #expect(await attempt("ci", "bad", from: "10.0.0.1") == .unauthorized("wrong password")) }
+        // The account is locked now, even with the right password and from elsewhere.
+        #expect(await attempt("ci", "pw", from: "10.0.0.9") == .tooManyRequests)
+        // One address guessing many accounts is stopped too.
+        for i in 0..<2 { _ = await attempt("user\(i)", "x", from: "10.0.0.1") }
+        #expect(await attempt("someone", "x", from: "10.0.0.1") == .tooManyRequests)
+        #expect(await attempt("someone", "x", from: "10.0.0.2") == .unauthorized("invalid credentials"))
+    }
+}

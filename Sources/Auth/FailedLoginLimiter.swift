@@ -1,0 +1,42 @@
+import Foundation
+
+/// Slows password guessing: too many failed logins for one account, or from one client
+/// address, within `window` refuse further attempts (429) until the window has passed.
+/// Only failures count; nothing about a password is kept.
+public actor FailedLoginLimiter {
+    public struct Limits: Sendable {
+        public var perAccount: Int
+        public var perAddress: Int
+        public var window: Duration
+
+        public init(perAccount: Int = 30, perAddress: Int = 20, window: Duration = .seconds(300)) {
+            self.perAccount = perAccount
+            self.perAddress = perAddress
+            self.window = window
+        }
+    }
+
+    private let limits: Limits
+    private var failures: [String: [ContinuousClock.Instant]] = [:]
+
+    public init(limits: Limits = .init()) { self.limits = limits }
+
+    private func recent(_ key: String) -> Int {
+        let cutoff = ContinuousClock.now - limits.window
+        let kept = (failures[key] ?? []).filter { $0 > cutoff }
+        failures[key] = kept.isEmpty ? nil : kept
+        return kept.count
+    }
+
+    public func isBlocked(account: String, address: IPAddress?) -> Bool {
+        if recent("account:" + account) >= limits.perAccount { return true }
+        if let address, recent("address:\(address)") >= limits.perAddress { return true }
+        return false
+    }
+
+    public func recordFailure(account: String, address: IPAddress?) {
+        if failures.count > 100_000 { failures.removeAll() }
+        failures["account:" + account, default: []].append(.now)
+        if let address { failures["address:\(address)", default: []].append(.now) }
+    }
+}
