@@ -301,6 +301,20 @@ YAML
     check "Distribution 2.8 accepts Berth's tokens for a push" $SK copy --dest-tls-verify=false --dest-creds bob:bob-secret "oci:$WORK/img:v2" "docker://$DR2/bob/app:v2"
     check "Distribution 2.8 accepts Berth's tokens for a pull" $SK copy --src-tls-verify=false --src-creds bob:bob-secret "docker://$DR2/bob/app:v2" "oci:$WORK/dist-token-pull:v2"
     check "Distribution 2.8 refuses what Berth's ACL refuses" bash -c "! $SK copy --dest-tls-verify=false --dest-creds bob:bob-secret oci:$WORK/img:v2 docker://$DR2/alice/app:v2 2>/dev/null"
+
+    # berth auth-server alone, in front of Distribution: the seed posts' two-service setup.
+    SPORT=$(free_port)
+    sed "s/addr: \":5001\"/addr: \"127.0.0.1:$SPORT\"/" "$A/auth_config.yml" > "$A/standalone.yml"
+    "$BERTH" auth-server --config "$A/standalone.yml" --data "$A/standalone-data" >"$A/auth-server.log" 2>&1 &
+    PIDS+=($!)
+    DPORT3=$(free_port)
+    sed -e "s#realm: .*#realm: http://127.0.0.1:$SPORT/auth#" -e "s#addr: 127.0.0.1:$DPORT2#addr: 127.0.0.1:$DPORT3#" \
+        -e "s#distribution-data#distribution-data3#" "$A/distribution.yml" > "$A/distribution3.yml"
+    docker-registry serve "$A/distribution3.yml" >"$A/distribution3.log" 2>&1 &
+    PIDS+=($!)
+    wait_ready "http://127.0.0.1:$SPORT/auth" >/dev/null; sleep 1
+    check "berth auth-server issues tokens Distribution 2.8 accepts" $SK copy --dest-tls-verify=false --dest-creds alice:alice-secret "oci:$WORK/img:v2" "docker://127.0.0.1:$DPORT3/any/where:v2"
+    expect_eq "berth auth-server answers bad credentials with Basic realm" "$(curl -s -D - -o /dev/null -u alice:nope "http://127.0.0.1:$SPORT/auth?service=x" | tr -d '\r' | awk -F': ' 'tolower($1)=="www-authenticate"{print $2}')" 'Basic realm="Berth e2e"'
 fi
 
 echo "== configuration"

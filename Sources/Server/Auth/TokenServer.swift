@@ -1,0 +1,63 @@
+import Auth
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import Logging
+import NIOCore
+import NIOSSL
+import OCI
+import Storage
+
+/// `berth auth-server`: only the token endpoint, configured by a docker_auth
+/// `auth_config.yml`, for registries that run elsewhere (e.g. an existing `registry:2`).
+public enum TokenServer {
+    struct Responder: HTTPResponder {
+        typealias Context = BerthRequestContext
+        let endpoint: TokenEndpoint
+        let prefix: String
+        let logger: Logger
+
+        func respond(to request: Request, context: BerthRequestContext) async throws -> Response {
+            let path = request.uri.path
+            guard path == prefix + "/auth" || path == prefix + "/auth/token" else {
+                return RegistryError(.unsupported, message: "not found", status: 404).response
+            }
+            let response = await endpoint.respond(request, context: context)
+            logger.info("token request", metadata: [
+                "method": .string(request.method.rawValue), "status": .stringConvertible(response.status.code),
+                "remote": .string(context.remoteAddress?.ipAddress ?? "-"), "request_id": .string(context.id),
+            ])
+            return response
+        }
+    }
+
+    public static func makeApplication(configYAML: String, dataDirectory: String, logger: Logger,
+                                       onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws -> some ApplicationProtocol {
+        let config = try AuthConfiguration.parse(yaml: configYAML)
+        let driver = try FilesystemDriver(rootDirectory: dataDirectory)
+        let store = RegistryStore(driver: driver)
+        let key = try await AuthSetup.signingKey(config, store: store)
+        let service = try await TokenService.make(config, signingKey: key, refreshTokens: StorageRefreshTokenStore(driver: driver))
+        var prefix = config.server?.path_prefix ?? ""
+        while prefix.hasSuffix("/") { prefix.removeLast() }
+        let addr = config.server?.addr ?? ":5001"
+        guard let colon = addr.lastIndex(of: ":"), let port = Int(addr[addr.index(after: colon)...]) else {
+            throw AuthError.configuration("server.addr: expected HOST:PORT, got \(addr)")
+        }
+        let host = addr[..<colon].isEmpty ? "0.0.0.0" : String(addr[..<colon])
+        let http1 = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: [Expect100ContinueHandler()]))
+        let server: HTTPServerBuilder
+        if let certificate = config.server?.certificate, let keyFile = config.server?.key {
+            let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
+            server = try .tls(http1, tlsConfiguration: TLSConfiguration.makeServerConfiguration(
+                certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: keyFile, format: .pem))))
+        } else {
+            server = http1
+        }
+        return Application(
+            responder: Responder(endpoint: TokenEndpoint(service: service), prefix: prefix, logger: logger),
+            server: server, configuration: .init(address: .hostname(host, port: port)),
+            onServerRunning: onServerRunning, logger: logger)
+    }
+}
