@@ -22,6 +22,11 @@ public struct AuthConfiguration: Sendable, Decodable {
     public struct User: Sendable, Decodable {
         public var password: String?
         public var labels: [String: [String]]?
+
+        public init(password: String? = nil, labels: [String: [String]]? = nil) {
+            self.password = password
+            self.labels = labels
+        }
     }
 
     public var server: Server?

@@ -60,6 +60,15 @@ public struct RegistryConfiguration: Sendable {
         public var autoRedirect = false
         /// Berth's built-in token server, as a docker_auth `auth_config.yml` document.
         public var serverYAML: String?
+        /// The zero-configuration token server: an `admin` account kept in the storage.
+        public var builtInAccounts = false
+
+        /// Token auth with Berth as its own token server and an `admin` account.
+        public static let builtIn: TokenAuth = {
+            var auth = TokenAuth(service: "Berth registry", issuer: "Berth")
+            auth.builtInAccounts = true
+            return auth
+        }()
 
         public init(realm: String? = nil, service: String, issuer: String? = nil, rootCertBundle: String? = nil,
                     autoRedirect: Bool = false, serverYAML: String? = nil) {
@@ -92,10 +101,15 @@ public struct RegistryConfiguration: Sendable {
     public static func embeddedDefault(environment: [String: String] = [:]) throws -> RegistryConfiguration {
         var tree = ConfigNode.map([])
         EnvironmentOverrides.apply(environment, to: &tree)
-        if case .map(let pairs) = tree, pairs.isEmpty { return RegistryConfiguration() }
+        if case .map(let pairs) = tree, pairs.isEmpty {
+            var config = RegistryConfiguration()
+            config.tokenAuth = .builtIn
+            return config
+        }
         var config = try RegistryConfiguration(tree: tree, requireVersion: false)
         if tree["storage"]?["delete"] == nil { config.deleteEnabled = true }
         if tree["storage"] == nil { config.storage = .filesystem(rootDirectory: "./data") }
+        if tree["auth"] == nil { config.tokenAuth = .builtIn }
         return config
     }
 
@@ -300,7 +314,7 @@ public struct RegistryConfiguration: Sendable {
                 ("realm", s(t.realm ?? "(this server)/auth/token")), ("service", s(t.service)),
                 ("issuer", s(t.issuer ?? "(from the token server)")),
                 ("rootcertbundle", s(t.rootCertBundle ?? "(Berth's own signing certificate)")),
-                ("server", s(t.serverYAML == nil ? "external" : "built in")),
+                ("server", s(t.builtInAccounts ? "built in, accounts in the storage" : t.serverYAML == nil ? "external" : "built in")),
             ]))]) } ?? .map([("none", .map([]))])),
             ("validation", .map([("disabled", b(validationDisabled)),
                                  ("manifests", .map([("indexes", .map([("platforms", s(indexPlatforms.rawValue))]))]))])),

@@ -87,6 +87,39 @@ import Testing
         #expect(c.storage == .filesystem(rootDirectory: "./data"))
         #expect(c.deleteEnabled)
         #expect(try c.listenAddress() == ("127.0.0.1", 7000))
+        #expect(c.tokenAuth?.builtInAccounts == true)
+        let open = try RegistryConfiguration.embeddedDefault(environment: ["REGISTRY_AUTH_NONE": "true"])
+        #expect(open.tokenAuth == nil)
+    }
+
+    @Test func tokenAuthSection() throws {
+        let external = try RegistryConfiguration(yaml: """
+            version: 0.1
+            storage: {inmemory: {}}
+            auth:
+              token:
+                realm: https://auth.example.com/auth
+                service: Docker registry
+                issuer: Auth Service
+                rootcertbundle: /certs/bundle.pem
+            """)
+        #expect(external.tokenAuth?.realm == "https://auth.example.com/auth")
+        #expect(external.tokenAuth?.serverYAML == nil)
+        let builtIn = try RegistryConfiguration(yaml: """
+            version: 0.1
+            storage: {inmemory: {}}
+            auth:
+              token:
+                service: Docker registry
+                server:
+                  token: {issuer: Berth, expiration: 900}
+                  users: {"": {}}
+                  acl: [{match: {account: ""}, actions: [pull]}]
+            """)
+        #expect(builtIn.tokenAuth?.serverYAML?.contains("expiration") == true)
+        // Access control Berth cannot apply must stop the start, never leave the registry open.
+        #expect(throws: (any Error).self) { try RegistryConfiguration(yaml: "version: 0.1\nstorage: {inmemory: {}}\nauth:\n  htpasswd: {realm: r, path: /x}\n") }
+        #expect(throws: (any Error).self) { try RegistryConfiguration(yaml: "version: 0.1\nstorage: {inmemory: {}}\nauth:\n  token: {service: s}\n") }
     }
 
     @Test(arguments: [

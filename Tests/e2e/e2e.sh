@@ -38,7 +38,7 @@ start_berth() { # dir port [config]; sets BERTH_PID
     if [ -n "$config" ]; then
         (cd "$dir" && exec "$BERTH" serve --config "$config") >>"$dir/berth.log" 2>&1 &
     else
-        (cd "$dir" && REGISTRY_HTTP_ADDR=127.0.0.1:$port exec "$BERTH" serve) >>"$dir/berth.log" 2>&1 &
+        (cd "$dir" && REGISTRY_HTTP_ADDR=127.0.0.1:$port REGISTRY_AUTH_NONE=true exec "$BERTH" serve) >>"$dir/berth.log" 2>&1 &
     fi
     BERTH_PID=$!
     PIDS+=("$BERTH_PID")
@@ -53,7 +53,30 @@ python3 "$MAKE_IMAGE" "$WORK/img" v1 --layers 3 --size 200000 --seed 1 >/dev/nul
 python3 "$MAKE_IMAGE" "$WORK/img" multi --index --seed 2 >/dev/null
 python3 "$MAKE_IMAGE" "$WORK/img" v2 --seed 3 >/dev/null
 
-echo "== berth serve with no configuration"
+echo "== berth serve with no configuration: token auth and an admin account"
+mkdir -p "$WORK/zero"
+ZPORT=$(free_port)
+(cd "$WORK/zero" && REGISTRY_HTTP_ADDR=127.0.0.1:$ZPORT exec "$BERTH" serve) >"$WORK/zero/out.log" 2>"$WORK/zero/err.log" &
+ZPID=$!; PIDS+=($ZPID)
+wait_ready "http://127.0.0.1:$ZPORT/v2/"
+Z="127.0.0.1:$ZPORT"
+ADMIN_PW=$(grep -A2 'with the password' "$WORK/zero/out.log" | tail -1 | tr -d ' ')
+check "the admin password is printed once on first run" test ${#ADMIN_PW} -eq 24
+check "the password is not in the log" bash -c "! grep -q '$ADMIN_PW' $WORK/zero/err.log"
+check "only a bcrypt hash is kept, readable by the owner only" bash -c "grep -qF '\$2y\$10\$' $WORK/zero/data/berth/accounts/admin.bcrypt && [ \$(stat -c %a $WORK/zero/data/berth/accounts/admin.bcrypt) = 600 ] && [ \$(stat -c %a $WORK/zero/data/berth/token/key.pem) = 600 ] && ! grep -rq '$ADMIN_PW' $WORK/zero/data"
+expect_eq "anonymous access is off" "$(curl -s -o /dev/null -w '%{http_code}' http://$Z/v2/)" "401"
+check "anonymous push is refused" bash -c "! $SK copy --dest-tls-verify=false --dest-no-creds oci:$WORK/img:v1 docker://$Z/team/app:v1 2>/dev/null"
+check "skopeo login as admin" $SK login --tls-verify=false --authfile "$WORK/zero/auth.json" -u admin -p "$ADMIN_PW" "$Z"
+check "admin pushes" $SK copy --dest-tls-verify=false --authfile "$WORK/zero/auth.json" "oci:$WORK/img:v1" "docker://$Z/team/app:v1"
+kill "$ZPID"; wait "$ZPID" 2>/dev/null
+(cd "$WORK/zero" && REGISTRY_HTTP_ADDR=127.0.0.1:$ZPORT exec "$BERTH" serve) >"$WORK/zero/out2.log" 2>>"$WORK/zero/err.log" &
+ZPID=$!; PIDS+=($ZPID)
+wait_ready "http://127.0.0.1:$ZPORT/v2/"
+check "after a restart no new password is printed" bash -c "! grep -q 'with the password' $WORK/zero/out2.log"
+check "the same key and account work after a restart" $SK copy --src-tls-verify=false --authfile "$WORK/zero/auth.json" "docker://$Z/team/app:v1" "oci:$WORK/zero/pulled:v1"
+kill "$ZPID"; wait "$ZPID" 2>/dev/null
+
+echo "== berth serve with auth: none"
 mkdir -p "$WORK/default"
 PORT=$(free_port)
 start_berth "$WORK/default" "$PORT"

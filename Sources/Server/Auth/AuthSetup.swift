@@ -13,7 +13,17 @@ struct AuthSetup: Sendable {
         var setup = AuthSetup()
         var roots: [TokenVerifier.Root] = []
         var issuer = tokenAuth.issuer
-        if let yaml = tokenAuth.serverYAML {
+        if tokenAuth.builtInAccounts {
+            let key = try await storedSigningKey(store)
+            let admin = try await BuiltInAccounts.adminHash(store)
+            let service = TokenService(
+                issuer: try await TokenIssuer(issuer: issuer ?? "Berth", expiration: 900, signingKey: key),
+                backends: [StaticUsers(["admin": .init(password: admin)])],
+                acl: try ACL([ACLRule(match: .init(account: "admin"), actions: ["*"])]), allowsAnonymous: false,
+                refreshTokens: StorageRefreshTokenStore(driver: store.driver))
+            setup.tokenEndpoint = TokenEndpoint(service: service)
+            roots = key.certificates
+        } else if let yaml = tokenAuth.serverYAML {
             let authConfig = try AuthConfiguration.parse(yaml: yaml)
             let key = try await signingKey(authConfig, store: store)
             let service = try await TokenService.make(authConfig, signingKey: key, refreshTokens: StorageRefreshTokenStore(driver: store.driver))
@@ -62,3 +72,32 @@ struct AuthSetup: Sendable {
     }
 }
 
+
+/// The zero-configuration accounts: `admin`, created on first run with a random password
+/// that is printed once and kept only as a bcrypt hash in the storage.
+enum BuiltInAccounts {
+    static func adminHash(_ store: RegistryStore) async throws -> String {
+        let path = try StoragePath("berth/accounts/admin.bcrypt")
+        if let existing = try? await store.driver.getContent(path, maxSize: 1024), !existing.isEmpty {
+            return String(decoding: existing, as: UTF8.self)
+        }
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+        let password = String((0..<24).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
+        let hash = PasswordHash.make(password, cost: 10)
+        try await store.driver.putPrivateContent(path, Array(hash.utf8))
+        // Standard output, not the log: the password must not end up in log collectors.
+        FileHandle.standardOutput.write(Data("""
+            ================================================================
+            Berth created the account "admin" with the password:
+
+                \(password)
+
+            It is shown only this once; only its bcrypt hash is kept.
+            Log in with:  docker login -u admin <this host>:<port>
+            ================================================================
+
+            """.utf8))
+        return hash
+    }
+}
