@@ -83,6 +83,23 @@ public struct RegistryConfiguration: Sendable {
 
     public var tokenAuth: TokenAuth?
 
+    /// `auth.htpasswd` (Basic auth), with Berth's `readers`/`writers` lists.
+    public struct HtpasswdAuth: Sendable, Equatable {
+        public var realm: String
+        public var path: String
+        public var readers: [String]?
+        public var writers: [String]?
+
+        public init(realm: String, path: String, readers: [String]? = nil, writers: [String]? = nil) {
+            self.realm = realm
+            self.path = path
+            self.readers = readers
+            self.writers = writers
+        }
+    }
+
+    public var htpasswdAuth: HtpasswdAuth?
+
     /// Problems worth telling the operator that do not stop the registry (unknown keys).
     public var warnings: [String] = []
 
@@ -241,9 +258,19 @@ public struct RegistryConfiguration: Sendable {
             r.consume("auth")
             return
         }
-        for method in methods.map({ $0.key.lowercased() }) where method != "token" && method != "none" {
+        let configured = methods.map { $0.key.lowercased() }
+        if configured.filter({ $0 != "none" }).count > 1 {
+            throw ConfigError("auth: configure one access control method, found \(configured.joined(separator: ", "))")
+        }
+        if configured.contains("htpasswd") {
+            guard let path = try r.string("auth.htpasswd.path") else { throw ConfigError("auth.htpasswd.path is required") }
+            htpasswdAuth = HtpasswdAuth(realm: try r.string("auth.htpasswd.realm") ?? "Berth registry", path: path,
+                                        readers: try r.stringList("auth.htpasswd.readers"), writers: try r.stringList("auth.htpasswd.writers"))
+            return
+        }
+        for method in configured where method != "token" && method != "none" {
             // Never start an open registry because an access control method was not understood.
-            throw ConfigError("auth.\(method): not supported by Berth yet (token, none)")
+            throw ConfigError("auth.\(method): not supported by Berth yet (token, htpasswd, none)")
         }
         r.consume("auth.none")
         guard r.has("auth.token") else { return }

@@ -118,7 +118,7 @@ import Testing
             """)
         #expect(builtIn.tokenAuth?.serverYAML?.contains("expiration") == true)
         // Access control Berth cannot apply must stop the start, never leave the registry open.
-        #expect(throws: (any Error).self) { try RegistryConfiguration(yaml: "version: 0.1\nstorage: {inmemory: {}}\nauth:\n  htpasswd: {realm: r, path: /x}\n") }
+        #expect(throws: (any Error).self) { try RegistryConfiguration(yaml: "version: 0.1\nstorage: {inmemory: {}}\nauth:\n  silly: {realm: r, service: s}\n") }
         #expect(throws: (any Error).self) { try RegistryConfiguration(yaml: "version: 0.1\nstorage: {inmemory: {}}\nauth:\n  token: {service: s}\n") }
     }
 

@@ -164,3 +164,36 @@ import Testing
         }
     }
 }
+
+@Suite struct HtpasswdAPITests {
+    @Test func everyonePullsOnlyCIPushes() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("htpasswd-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let hash = Bcrypt.hash("pw", cost: 4)
+        try "# users\nci:\("$2y$" + hash.dropFirst(4))\nbob:\(hash)\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let fixture = APIFixture {
+            $0.htpasswdAuth = .init(realm: "Docker Registry", path: file, readers: ["*"], writers: ["ci"])
+        }
+        try await fixture.run { c, _ in
+            let anonymous = try await c.send(.get, "/v2/")
+            #expect(anonymous.status == .unauthorized)
+            #expect(anonymous.header("WWW-Authenticate") == #"Basic realm="Docker Registry""#)
+            #expect(try await c.send(.get, "/v2/", headers: [.authorization: AuthAPITests.basic("bob", "wrong")]).status == .unauthorized)
+            #expect(try await c.send(.get, "/v2/", headers: [.authorization: AuthAPITests.basic("bob", "pw")]).status == .ok)
+            let bobPush = try await c.send(.post, "/v2/app/blobs/uploads/", headers: [.authorization: AuthAPITests.basic("bob", "pw")])
+            #expect(bobPush.status == .forbidden)
+            #expect(bobPush.errorCode == "DENIED")
+            let ciPush = try await c.send(.post, "/v2/app/blobs/uploads/", headers: [.authorization: AuthAPITests.basic("ci", "pw")])
+            #expect(ciPush.status == .accepted)
+            #expect(try await c.send(.get, "/v2/_catalog", headers: [.authorization: AuthAPITests.basic("bob", "pw")]).status == .ok)
+        }
+    }
+
+    @Test func htpasswdFilesHoldBcryptOnly() {
+        #expect(throws: AuthError.self) { try Htpasswd.parse("alice:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\n") }
+        #expect(throws: AuthError.self) { try Htpasswd.parse("no-colon-here\n") }
+        #expect(try! Htpasswd.parse("\n# c\na:$2y$05$abc\n").keys.sorted() == ["a"])
+    }
+}
+
+import Auth

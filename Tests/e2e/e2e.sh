@@ -74,6 +74,7 @@ ZPID=$!; PIDS+=($ZPID)
 wait_ready "http://127.0.0.1:$ZPORT/v2/"
 check "after a restart no new password is printed" bash -c "! grep -q 'with the password' $WORK/zero/out2.log"
 check "the same key and account work after a restart" $SK copy --src-tls-verify=false --authfile "$WORK/zero/auth.json" "docker://$Z/team/app:v1" "oci:$WORK/zero/pulled:v1"
+check "berth keys export prints the signing certificate" bash -c "'$BERTH' keys export --data $WORK/zero/data | openssl x509 -noout -subject | grep -q 'Berth token signing'"
 kill "$ZPID"; wait "$ZPID" 2>/dev/null
 
 echo "== berth serve with auth: none"
@@ -339,6 +340,34 @@ YAML
     check "berth auth-server issues tokens Distribution 2.8 accepts" $SK copy --dest-tls-verify=false --dest-creds alice:alice-secret "oci:$WORK/img:v2" "docker://127.0.0.1:$DPORT3/any/where:v2"
     expect_eq "berth auth-server answers bad credentials with Basic realm" "$(curl -s -D - -o /dev/null -u alice:nope "http://127.0.0.1:$SPORT/auth?service=x" | tr -d '\r' | awk -F': ' 'tolower($1)=="www-authenticate"{print $2}')" 'Basic realm="Berth e2e"'
 fi
+
+echo "== htpasswd: everyone authenticated pulls, only ci pushes (seed 003, without Apache)"
+H="$WORK/htpasswd"; mkdir -p "$H"
+printf 'ci:%s\nbob:%s\n' "$(echo -n ci-secret | "$BERTH" hash-password --cost 5)" "$(echo -n bob-secret | "$BERTH" hash-password --cost 5)" > "$H/htpasswd"
+HPORT=$(free_port)
+cat > "$H/config.yml" <<YAML
+version: 0.1
+storage:
+  filesystem:
+    rootdirectory: $H/data
+http:
+  addr: 127.0.0.1:$HPORT
+auth:
+  htpasswd:
+    realm: Docker Registry
+    path: $H/htpasswd
+    readers: ["*"]
+    writers: [ci]
+YAML
+(cd "$H" && exec "$BERTH" serve --config "$H/config.yml") >"$H/berth.log" 2>&1 &
+PIDS+=($!)
+wait_ready "http://127.0.0.1:$HPORT/v2/"
+HR="127.0.0.1:$HPORT"
+expect_eq "Basic challenge" "$(curl -s -D - -o /dev/null http://$HR/v2/ | tr -d '\r' | awk -F': ' 'tolower($1)=="www-authenticate"{print $2}')" 'Basic realm="Docker Registry"'
+check "ci pushes" $SK copy --dest-tls-verify=false --dest-creds ci:ci-secret "oci:$WORK/img:v1" "docker://$HR/team/app:v1"
+check "bob pulls" $SK copy --src-tls-verify=false --src-creds bob:bob-secret "docker://$HR/team/app:v1" "oci:$H/pulled:v1"
+check "bob cannot push" bash -c "! $SK copy --dest-tls-verify=false --dest-creds bob:bob-secret oci:$WORK/img:v2 docker://$HR/team/app:v2 2>/dev/null"
+check "a wrong password cannot pull" bash -c "! $SK inspect --tls-verify=false --creds bob:nope docker://$HR/team/app:v1 2>/dev/null"
 
 echo "== configuration"
 cat > "$WORK/config.yml" <<YAML

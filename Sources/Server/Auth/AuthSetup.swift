@@ -5,10 +5,18 @@ import Storage
 
 /// The token server and the registry's token check, assembled from the configuration.
 struct AuthSetup: Sendable {
-    var authorizer: RegistryAuthorizer?
+    var authorizer: (any RequestAuthorizer)?
     var tokenEndpoint: TokenEndpoint?
 
     static func make(_ config: RegistryConfiguration, store: RegistryStore) async throws -> AuthSetup {
+        if let htpasswd = config.htpasswdAuth {
+            guard let text = FileManager.default.contents(atPath: htpasswd.path) else {
+                throw AuthError.configuration("auth.htpasswd.path: cannot read \(htpasswd.path)")
+            }
+            let users = try Htpasswd.parse(String(decoding: text, as: UTF8.self))
+            return AuthSetup(authorizer: BasicAuthorizer(users: StaticUsers(users), realm: htpasswd.realm,
+                                                         readers: htpasswd.readers.map(Set.init), writers: htpasswd.writers.map(Set.init)))
+        }
         guard let tokenAuth = config.tokenAuth else { return AuthSetup() }
         var setup = AuthSetup()
         var roots: [TokenVerifier.Root] = []

@@ -7,18 +7,13 @@ import OCI
 /// The registry side of token auth: every request must carry a bearer token from the
 /// configured issuer that grants what the request needs; otherwise a 401 with the exact
 /// `WWW-Authenticate` challenge Docker clients follow.
-struct RegistryAuthorizer: Sendable {
+struct RegistryAuthorizer: RequestAuthorizer {
     let verifier: TokenVerifier
     /// The token endpoint; nil means "this server's own /auth/token".
     let realm: String?
     let service: String
 
-    enum Outcome {
-        case allowed(subject: String)
-        case challenge(Response)
-    }
-
-    func authorize(_ request: Request, required: [ResourceScope], realmBase: String) async -> Outcome {
+    func authorize(_ request: Request, _ context: BerthRequestContext, required: [ResourceScope], realmBase: String) async -> AuthorizationOutcome {
         guard let header = request.headers[.authorization], header.count > 7,
               header.prefix(7).lowercased() == "bearer " else {
             return .challenge(challenge(required, realmBase: realmBase, error: nil, message: "authentication required"))

@@ -26,10 +26,10 @@ public struct RegistryAPI: Sendable {
     let store: RegistryStore
     let options: APIOptions
     let uploadState: UploadStateSigner
-    let authorizer: RegistryAuthorizer?
+    let authorizer: (any RequestAuthorizer)?
     let logger: Logger
 
-    init(store: RegistryStore, options: APIOptions, secret: [UInt8], authorizer: RegistryAuthorizer?, logger: Logger) {
+    init(store: RegistryStore, options: APIOptions, secret: [UInt8], authorizer: (any RequestAuthorizer)?, logger: Logger) {
         self.store = store
         self.options = options
         self.uploadState = UploadStateSigner(secret: secret)
@@ -48,7 +48,7 @@ public struct RegistryAPI: Sendable {
             var query: [String: String] = [:]
             for (key, value) in request.uri.queryParameters where key == "from" || key == "mount" { query[String(key)] = String(value) }
             let required = route.requiredAccess(method: request.method, query: query)
-            if case .challenge(let response) = await authorizer.authorize(request, required: required, realmBase: url("", request)) {
+            if case .challenge(let response) = await authorizer.authorize(request, context, required: required, realmBase: url("", request)) {
                 return response
             }
         }
