@@ -20,8 +20,10 @@ public struct TokenVerifier: Sendable {
     static let leeway: Int64 = 60
     static let allowedAlgorithms = ["RS256": "RSA", "RS384": "RSA", "RS512": "RSA", "ES256": "EC", "ES384": "EC", "ES512": "EC"]
 
-    public init(issuer: String, service: String, roots: [Certificate]) async throws {
-        guard !roots.isEmpty else { throw AuthError.configuration("token verification needs at least one trusted certificate") }
+    public init(issuer: String, service: String, roots: [Certificate], jwksJSON: String? = nil) async throws {
+        guard !roots.isEmpty || jwksJSON != nil else {
+            throw AuthError.configuration("token verification needs at least one trusted certificate or JWKS key")
+        }
         self.issuer = issuer
         self.service = service
         self.roots = roots
@@ -40,6 +42,22 @@ public struct TokenVerifier: Sendable {
                 }
             }
         }
+        if let jwksJSON {
+            // Distribution 3's `jwks`: keys trusted by their `kid`.
+            struct Set: Decodable { struct Key: Decodable { var kid: String?; var kty: String? }; var keys: [Key] }
+            guard let parsed = try? JSONDecoder().decode(Set.self, from: Data(jwksJSON.utf8)) else {
+                throw AuthError.configuration("jwks: not a JSON Web Key Set")
+            }
+            try await keys.add(jwksJSON: jwksJSON)
+            for key in parsed.keys {
+                guard let kid = key.kid else { throw AuthError.configuration("jwks: every key needs a kid") }
+                switch key.kty {
+                case "RSA": families[kid] = "RSA"
+                case "EC": families[kid] = "EC"
+                default: throw AuthError.configuration("jwks: key \(kid) is neither RSA nor EC")
+                }
+            }
+        }
         keysByID = keys
         familyByID = families
     }
@@ -54,9 +72,11 @@ public struct TokenVerifier: Sendable {
     }
 
     private struct Header: Decodable {
+        struct EmbeddedKey: Decodable { var kid: String?; var x5c: [String]? }
         var alg: String?
         var kid: String?
         var x5c: [String]?
+        var jwk: EmbeddedKey?
     }
 
     public func verify(_ token: String, now: Date = Date()) async throws(Failure) -> TokenClaims {
@@ -71,9 +91,13 @@ public struct TokenVerifier: Sendable {
         }
         let claims: TokenClaims
         do {
-            if let x5c = header.x5c, !x5c.isEmpty {
+            // As Distribution: an x5c chain first, then an embedded jwk (only by a trusted
+            // key id; its own key material is never trusted), then kid.
+            let kid = header.jwk?.kid ?? header.kid
+            if let x5c = header.x5c ?? header.jwk?.x5c, !x5c.isEmpty {
+                guard !roots.isEmpty else { throw Failure.invalid("no trusted certificates for an x5c chain") }
                 claims = try await X5CVerifier(rootCertificates: roots).verifyJWS(token, as: TokenClaims.self)
-            } else if let kid = header.kid, let keyFamily = familyByID[kid] {
+            } else if let kid, let keyFamily = familyByID[kid] {
                 guard keyFamily == family else { throw Failure.invalid("algorithm \(alg) does not fit the key") }
                 claims = try await keysByID.verify(token, as: TokenClaims.self)
             } else {

@@ -57,6 +57,8 @@ public struct RegistryConfiguration: Sendable {
         public var service: String
         public var issuer: String?
         public var rootCertBundle: String?
+        /// Distribution 3's `jwks`: a JSON Web Key Set file whose keys are trusted by `kid`.
+        public var jwks: String?
         public var autoRedirect = false
         /// Berth's built-in token server, as a docker_auth `auth_config.yml` document.
         public var serverYAML: String?
@@ -279,6 +281,7 @@ public struct RegistryConfiguration: Sendable {
         token.issuer = try r.string("auth.token.issuer")
         token.rootCertBundle = try r.string("auth.token.rootcertbundle")
         token.autoRedirect = try r.bool("auth.token.autoredirect") ?? false
+        token.jwks = try r.string("auth.token.jwks")
         if let path = try r.string("auth.token.authconfig") {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw ConfigError("auth.token.authconfig: cannot read \(path)")
@@ -289,8 +292,8 @@ public struct RegistryConfiguration: Sendable {
             token.serverYAML = server.yaml()
         }
         if token.serverYAML == nil {
-            guard token.realm != nil, token.issuer != nil, token.rootCertBundle != nil else {
-                throw ConfigError("auth.token: realm, issuer and rootcertbundle are required unless Berth is the token server (auth.token.server or auth.token.authconfig)")
+            guard token.realm != nil || token.autoRedirect, token.issuer != nil, token.rootCertBundle != nil || token.jwks != nil else {
+                throw ConfigError("auth.token: realm, issuer and rootcertbundle (or jwks) are required unless Berth is the token server (auth.token.server or auth.token.authconfig)")
             }
         }
         tokenAuth = token

@@ -148,3 +148,25 @@ enum HummingbirdBcryptHash {
         #expect(await attempt("someone", "x", from: "10.0.0.2") == .unauthorized("invalid credentials"))
     }
 }
+
+@Suite struct JWKSTests {
+    @Test func keysFromAJWKSAreTrustedByKid() async throws {
+        let key = P256.Signing.PrivateKey()
+        let raw = Array(key.publicKey.x963Representation.dropFirst())
+        let jwks = #"{"keys":[{"kty":"EC","crv":"P-256","kid":"jwks-key-1","x":"\#(KeyID.b64(Array(raw[0..<32])))","y":"\#(KeyID.b64(Array(raw[32...])))"}]}"#
+        let verifier = try await TokenVerifier(issuer: "Berth", service: "registry", roots: [], jwksJSON: jwks)
+        let t = TokenTests()
+        let sign: (Data) throws -> Data = { try key.signature(for: $0).rawRepresentation }
+        let good = try t.forge(header: ["alg": "ES256", "kid": "jwks-key-1"], claims: t.claims(), sign: sign)
+        #expect(try await verifier.verify(good).sub == "mallory")
+        let wrongAlg = try t.forge(header: ["alg": "RS256", "kid": "jwks-key-1"], claims: t.claims(), sign: sign)
+        await #expect(throws: TokenVerifier.Failure.self) { _ = try await verifier.verify(wrongAlg) }
+        let unknownKid = try t.forge(header: ["alg": "ES256", "kid": "other"], claims: t.claims(), sign: sign)
+        await #expect(throws: TokenVerifier.Failure.self) { _ = try await verifier.verify(unknownKid) }
+        // With no certificates configured, an x5c chain is never trusted.
+        let chained = try await TokenIssuer(issuer: "Berth", expiration: 60, signingKey: try SigningKey.generate())
+            .issue(subject: "x", audience: "registry", access: []).token
+        await #expect(throws: TokenVerifier.Failure.self) { _ = try await verifier.verify(chained) }
+        await #expect(throws: (any Error).self) { _ = try await TokenVerifier(issuer: "B", service: "s", roots: [], jwksJSON: "{}") }
+    }
+}

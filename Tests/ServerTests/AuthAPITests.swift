@@ -67,6 +67,23 @@ import Testing
         }
     }
 
+    @Test func autoRedirectBuildsTheRealmFromTheRequest() async throws {
+        let key = try SigningKey.generate()
+        let bundle = FileManager.default.temporaryDirectory.appendingPathComponent("bundle-\(UUID().uuidString).pem").path
+        defer { try? FileManager.default.removeItem(atPath: bundle) }
+        try key.certificatesPEM().write(toFile: bundle, atomically: true, encoding: .utf8)
+        try await APIFixture {
+            $0.tokenAuth = .init(realm: "https://ignored.example/auth", service: "svc", issuer: "ext", rootCertBundle: bundle, autoRedirect: true)
+        }.run { c, _ in
+            let r = try await c.send(.get, "/v2/")
+            #expect(r.header("WWW-Authenticate") == #"Bearer realm="https://localhost/auth/token",service="svc""#)
+            // No token endpoint here: Berth only verifies tokens of the external issuer.
+            #expect(try await c.send(.get, "/auth/token").status == .notFound)
+            let token = try await TokenIssuer(issuer: "ext", expiration: 60, signingKey: key).issue(subject: "u", audience: "svc", access: []).token
+            #expect(try await c.send(.get, "/v2/", headers: [.authorization: "Bearer \(token)"]).status == .ok)
+        }
+    }
+
     @Test func tokensGrantWhatTheACLAllows() async throws {
         try await fixture().run { c, _ in
             // docker login: no scope, credentials checked, a token good for /v2/.

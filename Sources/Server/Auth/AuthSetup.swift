@@ -45,8 +45,16 @@ struct AuthSetup: Sendable {
             }
             roots += try TokenVerifier.loadRoots(pem: String(decoding: pem, as: UTF8.self))
         }
-        let verifier = try await TokenVerifier(issuer: issuer ?? "", service: tokenAuth.service, roots: roots)
-        setup.authorizer = RegistryAuthorizer(verifier: verifier, realm: tokenAuth.realm, service: tokenAuth.service)
+        var jwks: String?
+        if let path = tokenAuth.jwks {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw AuthError.configuration("auth.token.jwks: cannot read \(path)")
+            }
+            jwks = String(decoding: data, as: UTF8.self)
+        }
+        let verifier = try await TokenVerifier(issuer: issuer ?? "", service: tokenAuth.service, roots: roots, jwksJSON: jwks)
+        setup.authorizer = RegistryAuthorizer(verifier: verifier, realm: tokenAuth.autoRedirect ? nil : tokenAuth.realm,
+                                              service: tokenAuth.service, autoRedirect: tokenAuth.autoRedirect)
         return setup
     }
 

@@ -12,8 +12,16 @@ struct RegistryAuthorizer: RequestAuthorizer {
     /// The token endpoint; nil means "this server's own /auth/token".
     let realm: String?
     let service: String
+    /// Distribution's `autoredirect`: the realm is `<X-Forwarded-Proto or https>://<Host>/auth/token`.
+    var autoRedirect = false
 
     func authorize(_ request: Request, _ context: BerthRequestContext, required: [ResourceScope], realmBase: String) async -> AuthorizationOutcome {
+        var realmBase = realmBase
+        if autoRedirect {
+            let proto = request.headers[HTTPField.Name("X-Forwarded-Proto")!] == "http" ? "http" : "https"
+            let host = request.head.authority.flatMap { RegistryAPI.isSafeHost($0) ? $0 : nil } ?? "localhost"
+            realmBase = "\(proto)://\(host)"
+        }
         guard let header = request.headers[.authorization], header.count > 7,
               header.prefix(7).lowercased() == "bearer " else {
             return .challenge(challenge(required, realmBase: realmBase, error: nil, message: "authentication required"))
