@@ -10,6 +10,7 @@ public struct AuthConfiguration: Sendable, Decodable {
         public var key: String?
         public var path_prefix: String?
         public var real_ip_header: String?
+        public var real_ip_pos: Int?
     }
 
     public struct Token: Sendable, Decodable {

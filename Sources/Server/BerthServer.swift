@@ -61,17 +61,7 @@ public enum BerthServer {
         let auth = try await AuthSetup.make(config, store: store)
         let responder = makeResponder(store: store, options: apiOptions(config), secret: secret, auth: auth, logger: logger)
         let (host, port) = try config.listenAddress()
-        let http1 = HTTPServerBuilder.http1(configuration: .init(
-            additionalChannelHandlers: [Expect100ContinueHandler()], idleTimeout: .seconds(300)))
-        let server: HTTPServerBuilder
-        if let tls = config.tls {
-            let certificates = try NIOSSLCertificate.fromPEMFile(tls.certificate).map { NIOSSLCertificateSource.certificate($0) }
-            let key = try NIOSSLPrivateKey(file: tls.key, format: .pem)
-            server = try .tls(http1, tlsConfiguration: TLSConfiguration.makeServerConfiguration(
-                certificateChain: certificates, privateKey: .privateKey(key)))
-        } else {
-            server = http1
-        }
+        let server = try ServerChannel.make(certificate: config.tls?.certificate, key: config.tls?.key)
         var services: [any Service] = []
         if config.uploadPurging.enabled {
             services.append(UploadPurger(store: store, age: config.uploadPurging.age, interval: config.uploadPurging.interval,

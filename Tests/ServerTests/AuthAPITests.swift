@@ -67,6 +67,36 @@ import Testing
         }
     }
 
+    @Test func realIPHeaderFeedsIPRules() async throws {
+        let yaml = """
+        server:
+          addr: ":5001"
+          real_ip_header: X-Forwarded-For
+          real_ip_pos: -1
+        token: {issuer: t, expiration: 60}
+        users: {"": {}}
+        acl:
+          - match: {ip: "10.1.0.0/16"}
+            actions: ["*"]
+        """
+        try await APIFixture { $0.tokenAuth = .init(service: "s", serverYAML: yaml) }.run { c, _ in
+            struct Body: Decodable { var token: String }
+            func grantedPush(_ forwarded: String) async throws -> Bool {
+                let r = try await c.send(.get, "/auth/token?service=s&scope=repository:x:push", headers: [HTTPField.Name("X-Forwarded-For")!: forwarded])
+                let token = try JSONDecoder().decode(Body.self, from: Data(r.text.utf8)).token
+                let payload = String(token.split(separator: ".")[1])
+                var b64 = payload.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+                while b64.count % 4 != 0 { b64 += "=" }
+                return String(decoding: Data(base64Encoded: b64)!, as: UTF8.self).contains(#""actions":["push"]"#)
+            }
+            let lastHopInside = try await grantedPush("192.168.1.1, 10.1.2.3")
+            let lastHopOutside = try await grantedPush("10.1.2.3, 192.168.1.1")
+            #expect(lastHopInside)
+            #expect(!lastHopOutside)
+            #expect(try await c.send(.get, "/auth/token?service=s").status == .badRequest)
+        }
+    }
+
     @Test func autoRedirectBuildsTheRealmFromTheRequest() async throws {
         let key = try SigningKey.generate()
         let bundle = FileManager.default.temporaryDirectory.appendingPathComponent("bundle-\(UUID().uuidString).pem").path

@@ -35,7 +35,7 @@ struct AuthSetup: Sendable {
             let authConfig = try AuthConfiguration.parse(yaml: yaml)
             let key = try await signingKey(authConfig, store: store)
             let service = try await TokenService.make(authConfig, signingKey: key, refreshTokens: StorageRefreshTokenStore(driver: store.driver))
-            setup.tokenEndpoint = TokenEndpoint(service: service)
+            setup.tokenEndpoint = TokenEndpoint(service: service, realIPHeader: authConfig.server?.real_ip_header, realIPPosition: authConfig.server?.real_ip_pos ?? 0)
             issuer = issuer ?? authConfig.token.issuer
             roots = key.certificates
         }

@@ -8,6 +8,9 @@ import OCI
 /// `GET|POST /auth` and `/auth/token`: the Docker token protocol in front of `TokenService`.
 struct TokenEndpoint: Sendable {
     let service: TokenService
+    /// docker_auth's `server.real_ip_header`/`real_ip_pos`: the client address behind a proxy.
+    var realIPHeader: String?
+    var realIPPosition = 0
     /// The `Basic realm` sent with a 401, as docker_auth uses the issuer.
     var basicRealm: String { service.issuer.issuer }
 
@@ -48,10 +51,19 @@ struct TokenEndpoint: Sendable {
         case let grant?:
             return error(.badRequest("unsupported grant_type \(grant.prefix(40))"))
         }
+        var clientIP = context.remoteAddress?.ipAddress.flatMap(IPAddress.init)
+        if let realIPHeader, let name = HTTPField.Name(realIPHeader) {
+            let addresses = (request.headers[name] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let index = realIPPosition >= 0 ? realIPPosition : addresses.count + realIPPosition
+            guard addresses.indices.contains(index), let address = IPAddress(addresses[index]) else {
+                return error(.badRequest("client address not provided"))
+            }
+            clientIP = address
+        }
         let tokenRequest = TokenRequest(
             service: first("service") ?? "", scopes: parameters.filter { $0.0 == "scope" }.map(\.1),
             account: first("account") ?? (request.method == .post ? first("username") : nil), credentials: credentials,
-            clientIP: context.remoteAddress?.ipAddress.flatMap(IPAddress.init),
+            clientIP: clientIP,
             wantsRefreshToken: first("offline_token") == "true" || first("access_type") == "offline",
             refreshToken: refreshToken, clientID: first("client_id"))
         do {

@@ -46,17 +46,9 @@ public enum TokenServer {
             throw AuthError.configuration("server.addr: expected HOST:PORT, got \(addr)")
         }
         let host = addr[..<colon].isEmpty ? "0.0.0.0" : String(addr[..<colon])
-        let http1 = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: [Expect100ContinueHandler()]))
-        let server: HTTPServerBuilder
-        if let certificate = config.server?.certificate, let keyFile = config.server?.key {
-            let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
-            server = try .tls(http1, tlsConfiguration: TLSConfiguration.makeServerConfiguration(
-                certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: keyFile, format: .pem))))
-        } else {
-            server = http1
-        }
+        let server = try ServerChannel.make(certificate: config.server?.certificate, key: config.server?.key)
         return Application(
-            responder: Responder(endpoint: TokenEndpoint(service: service), prefix: prefix, logger: logger),
+            responder: Responder(endpoint: TokenEndpoint(service: service, realIPHeader: config.server?.real_ip_header, realIPPosition: config.server?.real_ip_pos ?? 0), prefix: prefix, logger: logger),
             server: server, configuration: .init(address: .hostname(host, port: port)),
             onServerRunning: onServerRunning, logger: logger)
     }

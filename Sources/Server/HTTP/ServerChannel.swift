@@ -1,0 +1,18 @@
+import HummingbirdCore
+import HummingbirdTLS
+import NIOCore
+import NIOSSL
+
+enum ServerChannel {
+    /// HTTP/1.1 with `Expect: 100-continue` answered, over TLS when a certificate and key
+    /// are given (PEM files).
+    static func make(certificate: String?, key: String?) throws -> HTTPServerBuilder {
+        let http1 = HTTPServerBuilder.http1(configuration: .init(
+            additionalChannelHandlers: [Expect100ContinueHandler()], idleTimeout: .seconds(300)))
+        guard let certificate, let key else { return http1 }
+        let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
+        let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
+        return try .tls(http1, tlsConfiguration: TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain, privateKey: .privateKey(privateKey)))
+    }
+}
