@@ -17,4 +17,4 @@ fi
 
 swift build --build-tests
 swift test --skip-build --parallel
-Tests/e2e/e2e.sh
+timeout 2400 Tests/e2e/e2e.sh

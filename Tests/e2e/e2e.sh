@@ -75,6 +75,30 @@ wait_ready "http://127.0.0.1:$ZPORT/v2/"
 check "after a restart no new password is printed" bash -c "! grep -q 'with the password' $WORK/zero/out2.log"
 check "the same key and account work after a restart" $SK copy --src-tls-verify=false --authfile "$WORK/zero/auth.json" "docker://$Z/team/app:v1" "oci:$WORK/zero/pulled:v1"
 check "berth keys export prints the signing certificate" bash -c "'$BERTH' keys export --data $WORK/zero/data | openssl x509 -noout -subject | grep -q 'Berth token signing'"
+if command -v docker-registry >/dev/null; then
+    "$BERTH" keys export --data "$WORK/zero/data" > "$WORK/zero/bundle.pem"
+    ZDPORT=$(free_port)
+    cat > "$WORK/zero/distribution.yml" <<YAML
+version: 0.1
+log:
+  level: error
+storage:
+  filesystem:
+    rootdirectory: $WORK/zero/distribution-data
+http:
+  addr: 127.0.0.1:$ZDPORT
+auth:
+  token:
+    realm: http://$Z/auth/token
+    service: Berth registry
+    issuer: Berth
+    rootcertbundle: $WORK/zero/bundle.pem
+YAML
+    docker-registry serve "$WORK/zero/distribution.yml" >"$WORK/zero/distribution.log" 2>&1 &
+    PIDS+=($!)
+    sleep 1
+    check "Distribution 2.8 trusts a zero-configuration Berth's exported certificate" $SK copy --dest-tls-verify=false --dest-creds "admin:$ADMIN_PW" "oci:$WORK/img:v2" "docker://127.0.0.1:$ZDPORT/team/app:v2"
+fi
 kill "$ZPID"; wait "$ZPID" 2>/dev/null
 
 echo "== berth serve with auth: none"
@@ -151,16 +175,18 @@ expect_eq "completing the resumed upload" "$(curl -s -o /dev/null -w '%{http_cod
 expect_eq "images survive the restart" "$($SK inspect --tls-verify=false "docker://$R/team/app:v1" | python3 -c 'import json,sys;print(json.load(sys.stdin)["Digest"])')" "$expected"
 
 echo "== concurrent pushes"
-for i in 1 2 3 4 5 6; do $SK copy --dest-tls-verify=false "oci:$WORK/img:v1" "docker://$R/parallel/app:t$i" >"$WORK/par$i.log" 2>&1 & done
-wait_ok=0; for job in $(jobs -p); do [ "$job" = "$BERTH_PID" ] && continue; wait "$job" || wait_ok=1; done
+PUSHERS=()
+for i in 1 2 3 4 5 6; do $SK copy --dest-tls-verify=false "oci:$WORK/img:v1" "docker://$R/parallel/app:t$i" >"$WORK/par$i.log" 2>&1 & PUSHERS+=($!); done
+wait_ok=0; for job in "${PUSHERS[@]}"; do wait "$job" || wait_ok=1; done
 expect_eq "six concurrent pushes of one image" "$wait_ok:$(curl -s http://$R/v2/parallel/app/tags/list)" '0:{"name":"parallel/app","tags":["t1","t2","t3","t4","t5","t6"]}'
 
 echo "== a crash mid-push leaves a consistent store"
 python3 "$MAKE_IMAGE" "$WORK/crash" big --layers 4 --size 3000000 --seed 9 >/dev/null
-for i in 1 2 3 4; do $SK copy --dest-tls-verify=false "oci:$WORK/crash:big" "docker://$R/crash/app$i:big" >/dev/null 2>&1 & done
+PUSHERS=()
+for i in 1 2 3 4; do $SK copy --dest-tls-verify=false "oci:$WORK/crash:big" "docker://$R/crash/app$i:big" >/dev/null 2>&1 & PUSHERS+=($!); done
 sleep 0.7
 kill -9 "$BERTH_PID"; wait "$BERTH_PID" 2>/dev/null
-for job in $(jobs -p); do wait "$job" 2>/dev/null; done
+for job in "${PUSHERS[@]}"; do wait "$job" 2>/dev/null; done
 check "layout is consistent after kill -9 during pushes" python3 "$(dirname "$0")/check-layout.py" "$WORK/default/data"
 start_berth "$WORK/default" "$PORT"
 check "pushes succeed after the crash" $SK copy --dest-tls-verify=false "oci:$WORK/crash:big" "docker://$R/crash/app1:big"
@@ -297,6 +323,10 @@ if [ -n "${DOCKER_CLI_OK:-}" ]; then
     wait_ready "http://127.0.0.1:$APORT/v2/"
     docker tag "$R/dockercli/app:v2" "$AR/alice/after-restart:v2" >/dev/null 2>&1
     check "the identity token still works after a restart" docker push "$AR/alice/after-restart:v2"
+    check "berth tokens list shows alice's token" bash -c "'$BERTH' tokens list --data $A/data | grep -q ' alice '"
+    check "berth tokens revoke" bash -c "'$BERTH' tokens revoke --data $A/data --account alice | grep -q 'revoked 1'"
+    docker tag "$R/dockercli/app:v2" "$AR/alice/after-revoke:v2" >/dev/null 2>&1
+    check "a revoked identity token no longer works" bash -c "! docker push $AR/alice/after-revoke:v2 >/dev/null 2>&1"
     unset DOCKER_HOST DOCKER_CONFIG
 fi
 
