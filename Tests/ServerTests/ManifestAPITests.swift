@@ -82,6 +82,13 @@ import Testing
                 let back = try await c.send(.get, "/v2/m/multi/manifests/all", headers: [.accept: type])
                 #expect(back.header("Content-Type") == type)
             }
+            // A client that only reads single-image manifests gets the list's linux/amd64 image by tag.
+            let old = try await c.send(.get, "/v2/m/multi/manifests/all", headers: [.accept: MediaType.ociManifest])
+            #expect(old.status == .ok)
+            #expect(old.header("Docker-Content-Digest") == childDigest.description)
+            let listDigest = Digest.compute(index([(childDigest, child.count)], type: MediaType.dockerManifestList))
+            let byDigest = try await c.send(.get, "/v2/m/multi/manifests/\(listDigest)", headers: [.accept: MediaType.ociManifest])
+            #expect(byDigest.status == .notFound)
         }
         try await APIFixture { $0.indexPlatforms = .none }.run { c, _ in
             let body = Array(#"{"schemaVersion":2,"mediaType":"\#(MediaType.ociIndex)","manifests":[{"mediaType":"\#(MediaType.ociManifest)","digest":"\#(Digest.compute([3]))","size":1}]}"#.utf8)

@@ -5,8 +5,15 @@ import Storage
 
 extension RegistryAPI {
     func getManifest(_ repository: RepositoryName, _ reference: Reference, _ request: Request) async throws -> Response {
-        let manifest = try await store.manifest(repository, reference)
+        var manifest = try await store.manifest(repository, reference)
         let accepted = request.headers[values: .accept].flatMap { $0.split(separator: ",") }.map { MediaType.essence(String($0)) }
+        // As Distribution: a client that cannot read manifest lists, asking by tag, gets the
+        // linux/amd64 image of the list.
+        if !Self.accepts(accepted, manifest.mediaType), manifest.mediaType == MediaType.dockerManifestList, reference.tag != nil,
+           let child = try await store.platformManifest(repository, of: manifest, os: "linux", architecture: "amd64"),
+           Self.accepts(accepted, child.mediaType) {
+            manifest = child
+        }
         if !Self.accepts(accepted, manifest.mediaType) {
             throw RegistryError(.manifestUnknown,
                                 message: "manifest of type \(manifest.mediaType) found, but the Accept header does not allow it",

@@ -21,6 +21,15 @@ extension RegistryStore {
         return try await loadManifest(digest) ?? { throw unknown }()
     }
 
+    /// The child of a manifest list for one platform, from the same repository.
+    public func platformManifest(_ repository: RepositoryName, of index: StoredManifest, os: String, architecture: String) async throws -> StoredManifest? {
+        guard MediaType.isIndex(index.mediaType), let parsed = try? Manifest(parsing: index.bytes, contentType: index.mediaType),
+              let child = parsed.manifests.first(where: { $0.platform?.os == os && $0.platform?.architecture == architecture }) else {
+            return nil
+        }
+        return try? await manifest(repository, .digest(child.digest))
+    }
+
     /// Reads a manifest's bytes by digest from the blob store, through the cache.
     func loadManifest(_ digest: Digest) async throws -> StoredManifest? {
         if let cached = await manifestCache.get(digest) { return cached }
