@@ -90,6 +90,16 @@ import Testing
         }
     }
 
+    @Test func healthProbesNeedNoCredentials() async throws {
+        try await AuthAPITests().fixture().run { c, _ in
+            #expect(try await c.send(.get, "/v2/").status == .unauthorized)
+            let live = try await c.send(.get, "/livez")
+            #expect(live.status == .ok)
+            #expect(live.text == #"{"status":"ok"}"#)
+            #expect(try await c.send(.get, "/readyz").status == .ok)
+        }
+    }
+
     @Test func prefixHeadersAndReadOnly() async throws {
         try await APIFixture {
             $0.httpPrefix = "/registry/"

@@ -37,6 +37,26 @@ struct BerthResponder: HTTPResponder {
         return response
     }
 
+    /// Load balancer probes, without authentication: `/livez` answers while the process
+    /// serves; `/readyz` also needs the storage to answer.
+    private func health(ready: Bool) async -> Response {
+        var status = HTTPResponse.Status.ok
+        var body = #"{"status":"ok"}"#
+        if ready {
+            do {
+                _ = try await api.store.driver.listIfPresent(Layout.repositories)
+            } catch {
+                logger.error("readiness check failed", metadata: ["error": .string(String(describing: error))])
+                status = .serviceUnavailable
+                body = #"{"status":"unavailable","reason":"storage"}"#
+            }
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        headers[.cacheControl] = "no-store"
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+    }
+
     private func dispatch(_ request: Request, _ context: BerthRequestContext) async -> Response {
         let prefix = String(api.options.prefix.dropLast())
         var path = request.uri.path
@@ -44,6 +64,9 @@ struct BerthResponder: HTTPResponder {
             return RegistryError(.unsupported, message: "not found", status: 404).response
         }
         path = String(path.dropFirst(prefix.count))
+        if path == "/livez" || path == "/readyz" {
+            return await health(ready: path == "/readyz")
+        }
         if let tokenEndpoint, path == "/auth" || path == "/auth/token" {
             return await tokenEndpoint.respond(request, context: context)
         }
