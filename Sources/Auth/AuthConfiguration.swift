@@ -35,6 +35,27 @@ public struct AuthConfiguration: Sendable, Decodable {
     public var users: [String: User]?
     public var acl: [ACLRule]?
 
+    /// docker_auth keys this parser reads; anything else in a file is reported, not ignored.
+    static let knownKeys: [String: Set<String>] = [
+        "server": ["addr", "certificate", "key", "path_prefix", "real_ip_header", "real_ip_pos"],
+        "token": ["issuer", "expiration", "certificate", "key"],
+        "users": [], "acl": [],
+    ]
+
+    /// Keys of a docker_auth document that Berth does not implement (e.g. `ldap_auth`, or
+    /// `server.letsencrypt`): users of those backends would silently fail to log in.
+    public static func unsupportedKeys(yaml: String) -> [String] {
+        guard let document = try? Yams.load(yaml: yaml) as? [String: Any] else { return [] }
+        var unknown: [String] = []
+        for (key, value) in document {
+            guard let known = knownKeys[key] else { unknown.append(key); continue }
+            if !known.isEmpty, let section = value as? [String: Any] {
+                unknown += section.keys.filter { !known.contains($0) }.map { "\(key).\($0)" }
+            }
+        }
+        return unknown.sorted()
+    }
+
     public static func parse(yaml: String) throws -> AuthConfiguration {
         let config: AuthConfiguration
         do {

@@ -59,6 +59,7 @@ public enum BerthServer {
         let store = try store ?? makeStore(config, logger: logger)
         let secret = try await uploadSecret(config, store: store)
         let auth = try await AuthSetup.make(config, store: store)
+        for warning in auth.warnings { logger.warning("\(warning)") }
         let responder = makeResponder(store: store, options: apiOptions(config), secret: secret, auth: auth, logger: logger)
         let (host, port) = try config.listenAddress()
         let server = try ServerChannel.make(certificate: config.tls?.certificate, key: config.tls?.key)

@@ -111,3 +111,38 @@ import Testing
         #expect(throws: AuthError.self) { try ACL([ACLRule(match: .init(ip: "not-an-ip"), actions: ["*"])]) }
     }
 }
+
+@Suite struct AuthConfigurationTests {
+    @Test func readsDockerAuthFilesAndReportsWhatItCannotDo() throws {
+        let yaml = """
+        server:
+          addr: ":5001"
+          certificate: "/ssl/server.pem"
+          key: "/ssl/server.key"
+          letsencrypt: {email: a@b.c}
+        token:
+          issuer: "Auth Service"
+          expiration: 900
+        users:
+          "admin":
+            password: "$2y$05$LO.vzwpWC5LZGqThvEfznu8qhb5SGqvBSWY1J3yZ4AxtMRZ3kN5jC"
+            labels: {group: [admins]}
+          "": {}
+        ldap_auth:
+          addr: ldap.example.com:636
+        acl:
+          - match: {account: "admin"}
+            actions: ["*"]
+          - match: {account: "", name: "hello-world"}
+            actions: ["pull"]
+        """
+        let config = try AuthConfiguration.parse(yaml: yaml)
+        #expect(config.token.issuer == "Auth Service")
+        #expect(config.users?["admin"]?.labels == ["group": ["admins"]])
+        #expect(config.acl?.count == 2)
+        #expect(AuthConfiguration.unsupportedKeys(yaml: yaml) == ["ldap_auth", "server.letsencrypt"])
+        #expect(throws: (any Error).self) { try AuthConfiguration.parse(yaml: "token: {issuer: x, expiration: 0}\nusers: {}\nacl: []\n") }
+        #expect(throws: (any Error).self) { try AuthConfiguration.parse(yaml: "token: {issuer: x, expiration: 60}\nacl: []\n") }
+        #expect(throws: (any Error).self) { try AuthConfiguration.parse(yaml: "token: {issuer: x, expiration: 60}\nusers: {}\n") }
+    }
+}

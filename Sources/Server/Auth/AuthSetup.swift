@@ -7,6 +7,7 @@ import Storage
 struct AuthSetup: Sendable {
     var authorizer: (any RequestAuthorizer)?
     var tokenEndpoint: TokenEndpoint?
+    var warnings: [String] = []
 
     static func make(_ config: RegistryConfiguration, store: RegistryStore) async throws -> AuthSetup {
         if let htpasswd = config.htpasswdAuth {
@@ -33,6 +34,7 @@ struct AuthSetup: Sendable {
             roots = key.certificates
         } else if let yaml = tokenAuth.serverYAML {
             let authConfig = try AuthConfiguration.parse(yaml: yaml)
+            setup.warnings = AuthConfiguration.unsupportedKeys(yaml: yaml).map { "auth configuration key not supported by Berth, ignored: \($0)" }
             let key = try await signingKey(authConfig, store: store)
             let service = try await TokenService.make(authConfig, signingKey: key, refreshTokens: StorageRefreshTokenStore(driver: store.driver))
             setup.tokenEndpoint = TokenEndpoint(service: service, realIPHeader: authConfig.server?.real_ip_header, realIPPosition: authConfig.server?.real_ip_pos ?? 0)

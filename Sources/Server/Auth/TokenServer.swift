@@ -35,6 +35,9 @@ public enum TokenServer {
     public static func makeApplication(configYAML: String, dataDirectory: String, logger: Logger,
                                        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws -> some ApplicationProtocol {
         let config = try AuthConfiguration.parse(yaml: configYAML)
+        for key in AuthConfiguration.unsupportedKeys(yaml: configYAML) {
+            logger.warning("auth configuration key not supported by Berth, ignored: \(key)")
+        }
         let driver = try FilesystemDriver(rootDirectory: dataDirectory)
         let store = RegistryStore(driver: driver)
         let key = try await AuthSetup.signingKey(config, store: store)
