@@ -43,6 +43,12 @@ public struct RegistryConfiguration: Sendable {
     public var httpHeaders: [(String, [String])] = []
     public var tls: TLS?
 
+    /// `http.debug.addr`: a second listener for metrics; without it metrics (when enabled)
+    /// are served on the main port.
+    public var debugAddr: String?
+    public var prometheusEnabled = false
+    public var prometheusPath = "/metrics"
+
     public var catalogMaxEntries = 1000
     public var tagsMaxTags = 1000
     public var validationDisabled = false
@@ -220,6 +226,12 @@ public struct RegistryConfiguration: Sendable {
                 default: throw ConfigError("http.headers.\(pair.key): expected a list of strings")
                 }
             }
+        }
+        debugAddr = try r.string("http.debug.addr")
+        prometheusEnabled = try r.bool("http.debug.prometheus.enabled") ?? false
+        if let path = try r.string("http.debug.prometheus.path") {
+            guard path.hasPrefix("/"), !path.hasPrefix("/v2") else { throw ConfigError("http.debug.prometheus.path: must start with / and not be under /v2") }
+            prometheusPath = path
         }
         let certificate = try r.string("http.tls.certificate")
         let key = try r.string("http.tls.key")

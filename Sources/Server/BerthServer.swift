@@ -49,9 +49,12 @@ public enum BerthServer {
     }
 
     static func makeResponder(store: RegistryStore, options: APIOptions, secret: [UInt8], auth: AuthSetup,
-                              logger: Logger) -> some HTTPResponder<BerthRequestContext> {
-        BerthResponder(api: RegistryAPI(store: store, options: options, secret: secret, authorizer: auth.authorizer, logger: logger),
-                       tokenEndpoint: auth.tokenEndpoint, logger: logger)
+                              metrics: RegistryMetrics?, logger: Logger) -> some HTTPResponder<BerthRequestContext> {
+        var tokenEndpoint = auth.tokenEndpoint
+        tokenEndpoint?.metrics = metrics
+        return BerthResponder(api: RegistryAPI(store: store, options: options, secret: secret, authorizer: auth.authorizer,
+                                               metrics: metrics, logger: logger),
+                              tokenEndpoint: tokenEndpoint, logger: logger)
     }
 
     public static func makeApplication(_ config: RegistryConfiguration, store: RegistryStore? = nil, logger: Logger,
@@ -60,10 +63,16 @@ public enum BerthServer {
         let secret = try await uploadSecret(config, store: store)
         let auth = try await AuthSetup.make(config, store: store)
         for warning in auth.warnings { logger.warning("\(warning)") }
-        let responder = makeResponder(store: store, options: apiOptions(config), secret: secret, auth: auth, logger: logger)
+        let metrics = config.prometheusEnabled ? RegistryMetrics() : nil
+        var options = apiOptions(config)
+        if config.debugAddr == nil, config.prometheusEnabled { options.metricsPath = config.prometheusPath }
+        let responder = makeResponder(store: store, options: options, secret: secret, auth: auth, metrics: metrics, logger: logger)
         let (host, port) = try config.listenAddress()
         let server = try ServerChannel.make(certificate: config.tls?.certificate, key: config.tls?.key)
         var services: [any Service] = []
+        if let debugAddr = config.debugAddr, let metrics {
+            services.append(try MetricsServer.make(address: debugAddr, path: config.prometheusPath, metrics: metrics, logger: logger))
+        }
         if config.uploadPurging.enabled {
             services.append(UploadPurger(store: store, age: config.uploadPurging.age, interval: config.uploadPurging.interval,
                                          dryRun: config.uploadPurging.dryRun, logger: logger))

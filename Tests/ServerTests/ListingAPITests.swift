@@ -145,3 +145,34 @@ import Testing
         }
     }
 }
+
+@Suite struct MetricsTests {
+    @Test func prometheusMetricsCountRequestsBytesAndTokens() async throws {
+        var fixture = AuthAPITests().fixture()
+        fixture.config.prometheusEnabled = true
+        try await fixture.run { c, _ in
+            #expect(try await c.send(.get, "/metrics").status == .ok)
+            _ = try await c.send(.get, "/v2/")
+            _ = try await c.send(.get, "/auth/token?service=test+registry", headers: [.authorization: AuthAPITests.basic("alice", "wrong")])
+            let token = try await AuthAPITests().token(c, "repository:alice/app:pull,push", as: "alice")
+            let bytes = [UInt8](repeating: 7, count: 1234)
+            _ = try await c.send(.post, "/v2/alice/app/blobs/uploads/?digest=\(Digest.compute(bytes))",
+                                 headers: [.authorization: "Bearer \(token)"], body: bytes)
+            let text = try await c.send(.get, "/metrics").text
+            #expect(text.contains(#"berth_http_requests_total{route="base",method="GET",status="401"} 1"#))
+            #expect(text.contains(#"berth_http_requests_total{route="upload_start",method="POST",status="201"} 1"#))
+            #expect(text.contains(#"berth_token_requests_total{result="unauthorized"} 1"#))
+            #expect(text.contains(#"berth_token_requests_total{result="issued"} 1"#))
+            #expect(text.contains("berth_http_request_body_bytes_total 1234"))
+            #expect(text.contains("berth_uploads_in_progress 0"))
+            #expect(text.contains("berth_http_request_duration_seconds_bucket"))
+            // Repository names never become labels.
+            #expect(!text.contains("alice/app"))
+        }
+        // Off unless enabled.
+        try await APIFixture().run { c, _ in
+            let r = try await c.send(.get, "/metrics")
+            #expect(r.status == .notFound)
+        }
+    }
+}

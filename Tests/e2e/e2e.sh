@@ -400,6 +400,7 @@ check "bob cannot push" bash -c "! $SK copy --dest-tls-verify=false --dest-creds
 check "a wrong password cannot pull" bash -c "! $SK inspect --tls-verify=false --creds bob:nope docker://$HR/team/app:v1 2>/dev/null"
 
 echo "== configuration"
+MPORT=$(free_port)
 cat > "$WORK/config.yml" <<YAML
 version: 0.1
 log:
@@ -419,6 +420,10 @@ storage:
       interval: 1s
 http:
   addr: 127.0.0.1:1
+  debug:
+    addr: 127.0.0.1:$MPORT
+    prometheus:
+      enabled: true
   prefix: /reg
   secret: topsecretvalue
   headers:
@@ -435,6 +440,7 @@ PIDS+=($!)
 wait_ready "http://127.0.0.1:$CPORT/reg/v2/"
 check "REGISTRY_HTTP_ADDR overrides http.addr and http.prefix is honoured" curl -sf -o /dev/null "http://127.0.0.1:$CPORT/reg/v2/"
 check "http.headers are added" bash -c "curl -sI http://127.0.0.1:$CPORT/reg/v2/ | grep -qi '^X-Content-Type-Options: nosniff'"
+check "metrics on the debug address" bash -c "curl -sf http://127.0.0.1:$MPORT/metrics | grep -q 'berth_http_requests_total{route=\"base\"'"
 check "logs are JSON lines" bash -c "head -1 $WORK/cfg/berth.log | python3 -c 'import json,sys; json.loads(sys.stdin.readline())'"
 curl -s -o /dev/null -X POST "http://127.0.0.1:$CPORT/reg/v2/purge/me/blobs/uploads/"
 sleep 4

@@ -11,6 +11,7 @@ struct TokenEndpoint: Sendable {
     /// docker_auth's `server.real_ip_header`/`real_ip_pos`: the client address behind a proxy.
     var realIPHeader: String?
     var realIPPosition = 0
+    var metrics: RegistryMetrics?
     /// The `Basic realm` sent with a 401, as docker_auth uses the issuer.
     var basicRealm: String { service.issuer.issuer }
 
@@ -68,6 +69,7 @@ struct TokenEndpoint: Sendable {
             refreshToken: refreshToken, clientID: first("client_id"))
         do {
             let response = try await service.issueToken(tokenRequest)
+            metrics?.tokenRequest(result: "issued")
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             var headers = HTTPFields()
@@ -82,6 +84,13 @@ struct TokenEndpoint: Sendable {
     }
 
     private func error(_ failure: AuthError) -> Response {
+        metrics?.tokenRequest(result: {
+            switch failure {
+            case .unauthorized: "unauthorized"
+            case .tooManyRequests: "throttled"
+            case .badRequest, .configuration: "bad_request"
+            }
+        }())
         switch failure {
         case .unauthorized:
             var response = RegistryError(.unauthorized, message: "authentication failed").response

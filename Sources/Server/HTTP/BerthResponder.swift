@@ -17,6 +17,11 @@ struct BerthResponder: HTTPResponder {
     func respond(to request: Request, context: BerthRequestContext) async throws -> Response {
         let started = ContinuousClock.now
         var response = await dispatch(request, context)
+        if let metrics = api.metrics {
+            metrics.request(route: routeKind(request), method: request.method.rawValue, status: response.status.code,
+                            duration: ContinuousClock.now - started,
+                            responseBytes: request.method == .head ? 0 : response.headers[.contentLength].flatMap(Int.init))
+        }
         response.headers[.dockerDistributionAPIVersion] = "registry/2.0"
         for (name, values) in api.options.extraHeaders {
             guard let field = HTTPField.Name(name) else { continue }
@@ -57,7 +62,19 @@ struct BerthResponder: HTTPResponder {
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
     }
 
+    private func routeKind(_ request: Request) -> String {
+        let path = String(request.uri.path.dropFirst(api.options.prefix.count - 1))
+        if let route = RegistryRoute(path: path) { return route.kind }
+        if path == "/auth" || path == "/auth/token" { return "token" }
+        if path == "/livez" || path == "/readyz" { return "health" }
+        return "other"
+    }
+
     private func dispatch(_ request: Request, _ context: BerthRequestContext) async -> Response {
+        if let metricsPath = api.options.metricsPath, let metrics = api.metrics, request.uri.path == metricsPath {
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
+        }
         let prefix = String(api.options.prefix.dropLast())
         var path = request.uri.path
         guard path.hasPrefix(prefix + "/") || path == prefix else {
@@ -86,6 +103,7 @@ struct BerthResponder: HTTPResponder {
             case .invalidOffset(_, let actual):
                 return RegistryError(.rangeInvalid, message: "invalid content range: upload is at offset \(actual)").response
             case .io:
+                api.metrics?.storageError()
                 logger.error("storage failure", metadata: ["error": .string(error.description), "request_id": .string(context.id)])
                 return RegistryError(.unknown, message: "storage error").response
             }

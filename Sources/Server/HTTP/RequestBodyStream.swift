@@ -7,20 +7,24 @@ import NIOCore
 struct RequestBodyStream: AsyncSequence, Sendable {
     typealias Element = ByteBuffer
     let body: RequestBody
+    let metrics: RegistryMetrics?
 
     struct AsyncIterator: AsyncIteratorProtocol {
         var base: RequestBody.AsyncIterator
+        let metrics: RegistryMetrics?
 
         mutating func next() async throws -> ByteBuffer? {
             do {
-                return try await base.next()
+                let chunk = try await base.next()
+                if let chunk { metrics?.received(chunk.readableBytes) }
+                return chunk
             } catch {
                 throw ClientDisconnected(underlying: String(describing: error))
             }
         }
     }
 
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: body.makeAsyncIterator()) }
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: body.makeAsyncIterator(), metrics: metrics) }
 }
 
 struct ClientDisconnected: Error {
@@ -28,5 +32,5 @@ struct ClientDisconnected: Error {
 }
 
 extension Request {
-    var bodyStream: RequestBodyStream { RequestBodyStream(body: body) }
+    func bodyStream(_ metrics: RegistryMetrics?) -> RequestBodyStream { RequestBodyStream(body: body, metrics: metrics) }
 }

@@ -47,7 +47,7 @@ extension RegistryAPI {
         let tooLarge = RegistryError(.manifestInvalid, message: "manifest too large: limit is \(limit) bytes", status: 413)
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit { throw tooLarge }
         var bytes: [UInt8] = []
-        for try await chunk in request.bodyStream {
+        for try await chunk in request.bodyStream(metrics) {
             guard bytes.count + chunk.readableBytes <= limit else { throw tooLarge }
             bytes.append(contentsOf: chunk.readableBytesView)
         }

@@ -14,9 +14,11 @@ extension RegistryAPI {
         if let digestText = query["digest"] {
             // Single-request monolithic upload (OCI end-4b).
             let digest = try Digest(parsing: digestText)
+            metrics?.uploadStarted()
+            defer { metrics?.uploadFinished() }
             let id = try await store.startUpload(repository)
             do {
-                _ = try await store.appendUpload(repository, id, at: 0, from: request.bodyStream)
+                _ = try await store.appendUpload(repository, id, at: 0, from: request.bodyStream(metrics))
                 _ = try await store.completeUpload(repository, id, digest: digest)
             } catch {
                 try? await store.cancelUpload(repository, id)
@@ -29,8 +31,10 @@ extension RegistryAPI {
     }
 
     func patchUpload(_ repository: RepositoryName, _ id: UploadID, _ request: Request) async throws -> Response {
+        metrics?.uploadStarted()
+        defer { metrics?.uploadFinished() }
         let offset = try chunkOffset(request)
-        let size = try await store.appendUpload(repository, id, at: offset, from: request.bodyStream)
+        let size = try await store.appendUpload(repository, id, at: offset, from: request.bodyStream(metrics))
         return uploadResponse(.accepted, repository, id, size: size, request)
     }
 
@@ -39,10 +43,12 @@ extension RegistryAPI {
             throw RegistryError(.digestInvalid, message: "digest query parameter is required to complete an upload")
         }
         let digest = try Digest(parsing: digestText)
+        metrics?.uploadStarted()
+        defer { metrics?.uploadFinished() }
         let hasBody = request.headers[.contentLength].map { $0 != "0" } ?? (request.headers[.transferEncoding] != nil)
         if hasBody {
             let offset = try chunkOffset(request)
-            _ = try await store.appendUpload(repository, id, at: offset, from: request.bodyStream)
+            _ = try await store.appendUpload(repository, id, at: offset, from: request.bodyStream(metrics))
         }
         _ = try await store.completeUpload(repository, id, digest: digest)
         return blobCreated(repository, digest, request)

@@ -16,6 +16,8 @@ public struct APIOptions: Sendable {
     public var tagsMaxTags = 1000
     public var accessLog = true
     public var servesTLS = false
+    /// Serve Prometheus metrics at this path of the main port.
+    public var metricsPath: String?
 
     public init() {}
 }
@@ -27,9 +29,12 @@ public struct RegistryAPI: Sendable {
     let options: APIOptions
     let uploadState: UploadStateSigner
     let authorizer: (any RequestAuthorizer)?
+    let metrics: RegistryMetrics?
     let logger: Logger
 
-    init(store: RegistryStore, options: APIOptions, secret: [UInt8], authorizer: (any RequestAuthorizer)?, logger: Logger) {
+    init(store: RegistryStore, options: APIOptions, secret: [UInt8], authorizer: (any RequestAuthorizer)?,
+         metrics: RegistryMetrics?, logger: Logger) {
+        self.metrics = metrics
         self.store = store
         self.options = options
         self.uploadState = UploadStateSigner(secret: secret)

@@ -47,6 +47,20 @@ enum RegistryRoute: Equatable {
         }
     }
 
+    /// A bounded label for metrics.
+    var kind: String {
+        switch self {
+        case .base: "base"
+        case .catalog: "catalog"
+        case .tags: "tags"
+        case .manifest: "manifest"
+        case .blob: "blob"
+        case .uploadStart: "upload_start"
+        case .upload: "upload"
+        case .referrers: "referrers"
+        }
+    }
+
     /// Methods each endpoint answers; anything else is 405.
     var allowedMethods: [String] {
         switch self {

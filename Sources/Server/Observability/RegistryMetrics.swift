@@ -1,0 +1,44 @@
+import Prometheus
+
+/// The registry's Prometheus metrics. Labels are bounded (route kinds, methods, status
+/// codes): never repository names, which are unbounded.
+public final class RegistryMetrics: Sendable {
+    public let registry = PrometheusCollectorRegistry()
+    private let bytesIn: Counter
+    private let bytesOut: Counter
+    private let uploadsInProgress: Gauge
+    private let storageErrors: Counter
+    static let latencyBuckets: [Duration] = [.milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+                                             .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+                                             .seconds(1), .seconds(2.5), .seconds(5), .seconds(10), .seconds(30), .seconds(60)]
+
+    static var requests: MetricNameDescriptor { name("http_requests", "total", "HTTP requests by route kind, method and status.") }
+    static var durations: MetricNameDescriptor { name("http_request_duration", "seconds", "Time to the response head, by route kind and method.") }
+    static var tokens: MetricNameDescriptor { name("token_requests", "total", "Token requests by result: issued, unauthorized, throttled, bad_request.") }
+
+    static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "berth", metricName: metric, unitName: unit, helpText: help)
+    }
+
+    public init() {
+        bytesIn = registry.makeCounter(descriptor: Self.name("http_request_body", "bytes_total", "Bytes received in request bodies."))
+        bytesOut = registry.makeCounter(descriptor: Self.name("http_response_body", "bytes_total", "Bytes announced in response bodies."))
+        uploadsInProgress = registry.makeGauge(descriptor: Self.name("uploads_in_progress", "", "Upload request bodies being received."))
+        storageErrors = registry.makeCounter(descriptor: Self.name("storage_errors", "total", "Storage operations that failed."))
+    }
+
+    func request(route: String, method: String, status: Int, duration: Duration, responseBytes: Int?) {
+        registry.makeCounter(descriptor: Self.requests, labels: [("route", route), ("method", method), ("status", String(status))]).increment()
+        registry.makeDurationHistogram(descriptor: Self.durations, labels: [("route", route), ("method", method)],
+                                       buckets: Self.latencyBuckets).record(duration)
+        if let responseBytes { bytesOut.increment(by: Int64(responseBytes)) }
+    }
+
+    func received(_ bytes: Int) { bytesIn.increment(by: Int64(bytes)) }
+    func uploadStarted() { uploadsInProgress.increment() }
+    func uploadFinished() { uploadsInProgress.decrement() }
+    func storageError() { storageErrors.increment() }
+    func tokenRequest(result: String) { registry.makeCounter(descriptor: Self.tokens, labels: [("result", result)]).increment() }
+
+    public func exposition() -> [UInt8] { registry.emitToBuffer() }
+}
