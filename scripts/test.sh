@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-for tool in skopeo:skopeo docker-registry:docker-registry dockerd:docker.io openssl:openssl curl:curl python3:python3; do
+for tool in skopeo:skopeo docker-registry:docker-registry dockerd:docker.io nginx:nginx openssl:openssl curl:curl python3:python3; do
     command -v "${tool%%:*}" >/dev/null || missing+=("${tool##*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -468,6 +468,50 @@ check "HTTPS with a verified certificate" curl -sf --cacert "$WORK/tls.crt" -o /
 mkdir -p "$WORK/certs"; cp "$WORK/tls.crt" "$WORK/certs/ca.crt"
 check "skopeo pushes over verified TLS" $SK copy --dest-cert-dir "$WORK/certs" "oci:$WORK/img:v2" "docker://localhost:$TPORT/secure/app:v2"
 
+echo "== behind nginx terminating TLS (seed 002), with token auth"
+if command -v nginx >/dev/null; then
+    N="$WORK/nginx"; mkdir -p "$N/logs"
+    NPORT=$(free_port)
+    cat > "$N/nginx.conf" <<CONF
+worker_processes 1;
+pid $N/nginx.pid;
+error_log $N/logs/error.log;
+events {}
+http {
+    access_log off;
+    client_body_temp_path $N/body;
+    proxy_temp_path $N/proxy;
+    fastcgi_temp_path $N/fastcgi;
+    uwsgi_temp_path $N/uwsgi;
+    scgi_temp_path $N/scgi;
+    client_max_body_size 0;
+    server {
+        listen 127.0.0.1:$NPORT ssl;
+        ssl_certificate $WORK/tls.crt;
+        ssl_certificate_key $WORK/tls.key;
+        location / {
+            proxy_pass http://127.0.0.1:$APORT;
+            proxy_http_version 1.1;
+            proxy_request_buffering off;
+            proxy_buffering off;
+            proxy_set_header Host \$http_host;
+            proxy_set_header X-Forwarded-Proto https;
+            proxy_read_timeout 900;
+        }
+    }
+}
+CONF
+    nginx -c "$N/nginx.conf" -p "$N" -g 'daemon off;' >"$N/logs/stdout.log" 2>&1 &
+    PIDS+=($!)
+    wait_ready "https://localhost:$NPORT/v2/"
+    expect_eq "the realm names the proxy's https address" "$(curl -s --cacert $WORK/tls.crt -D - -o /dev/null https://localhost:$NPORT/v2/ | tr -d '\r' | awk -F': ' 'tolower($1)=="www-authenticate"{print $2}')" "Bearer realm=\"https://localhost:$NPORT/auth/token\",service=\"Berth registry\""
+    check "skopeo pushes through nginx with token auth" $SK copy --dest-cert-dir "$WORK/certs" --dest-creds alice:alice-secret "oci:$WORK/img:v1" "docker://localhost:$NPORT/proxied/app:v1"
+    check "skopeo pulls through nginx" $SK copy --src-cert-dir "$WORK/certs" --src-creds bob:bob-secret "docker://localhost:$NPORT/proxied/app:v1" "oci:$N/pulled:v1"
+    expect_eq "upload Locations point at the proxy" "$(curl -s --cacert $WORK/tls.crt -D - -o /dev/null -X POST -H "Authorization: Bearer $(curl -s --cacert $WORK/tls.crt -u alice:alice-secret "https://localhost:$NPORT/auth/token?service=Berth+registry&scope=repository:proxied/app:push,pull" | python3 -c 'import json,sys;print(json.load(sys.stdin)["token"])')" https://localhost:$NPORT/v2/proxied/app/blobs/uploads/ | tr -d '\r' | awk -F': ' 'tolower($1)=="location"{print $2}' | cut -d/ -f1-3)" "https://localhost:$NPORT"
+else
+    echo "  skip nginx (not installed)"
+fi
+
 echo
 echo "e2e: $PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
