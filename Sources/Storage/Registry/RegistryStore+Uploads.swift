@@ -18,6 +18,15 @@ extension RegistryStore {
         return id
     }
 
+    /// The bytes received so far; BLOB_UPLOAD_UNKNOWN when there is no such upload.
+    func uploadSize(_ repository: RepositoryName, _ id: UploadID) async throws -> Int64 {
+        do {
+            return try await driver.stat(Layout.uploadData(repository, id)).size
+        } catch StorageError.notFound {
+            throw RegistryError(.blobUploadUnknown)
+        }
+    }
+
     public func uploadStatus(_ repository: RepositoryName, _ id: UploadID) async throws -> UploadStatus {
         do {
             let size = try await driver.stat(Layout.uploadData(repository, id)).size
@@ -35,7 +44,7 @@ extension RegistryStore {
         _ repository: RepositoryName, _ id: UploadID, at offset: Int64?, from chunks: Chunks
     ) async throws -> Int64 where Chunks.Element == ByteBuffer {
         try requireWritable()
-        let current = try await uploadStatus(repository, id).size
+        let current = try await uploadSize(repository, id)
         if let offset, offset != current {
             throw RegistryError(.rangeInvalid, message: "invalid content range: upload is at offset \(current), chunk starts at \(offset)")
         }
@@ -58,9 +67,9 @@ extension RegistryStore {
     /// On a mismatch the upload is discarded and nothing is stored.
     public func completeUpload(_ repository: RepositoryName, _ id: UploadID, digest: Digest) async throws -> Int64 {
         try requireWritable()
-        let status = try await uploadStatus(repository, id)
+        let size = try await uploadSize(repository, id)
         let actual: Digest
-        if digest.algorithm == .sha256, let hasher = await uploadHashes.hasher(for: id, at: status.size) {
+        if digest.algorithm == .sha256, let hasher = await uploadHashes.hasher(for: id, at: size) {
             actual = hasher.finalize()
         } else {
             var hasher = DigestHasher(algorithm: digest.algorithm)
@@ -86,7 +95,7 @@ extension RegistryStore {
         await uploadHashes.remove(id)
         try await writeLink(Layout.layerLink(repository, digest), digest)
         await repositoryIndex.insert(repository)
-        return status.size
+        return size
     }
 
     public func cancelUpload(_ repository: RepositoryName, _ id: UploadID) async throws {
