@@ -126,8 +126,5 @@ public enum KeyID {
         return a.isEmpty ? [0] : a
     }
 
-    static func b64(_ bytes: [UInt8]) -> String {
-        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-    }
+    static func b64(_ bytes: [UInt8]) -> String { Base64URL.encode(bytes) }
 }

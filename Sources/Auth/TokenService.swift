@@ -80,10 +80,6 @@ public struct TokenService: Sendable {
         throw AuthError.unauthorized("the account of this refresh token no longer exists")
     }
 
-    /// Revokes one refresh token.
-    public func revoke(refreshToken: String) async throws {
-        try await refreshTokens.delete(id: RefreshTokens.id(of: refreshToken))
-    }
 
     public func authenticate(_ request: TokenRequest) async throws(AuthError) -> Identity {
         guard let credentials = request.credentials else {

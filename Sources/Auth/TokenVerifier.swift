@@ -116,9 +116,5 @@ public struct TokenVerifier: Sendable {
         return claims
     }
 
-    static func base64URL(_ s: Substring) -> Data? {
-        var b = s.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while b.count % 4 != 0 { b += "=" }
-        return Data(base64Encoded: b)
-    }
+    static func base64URL(_ s: Substring) -> Data? { Base64URL.decode(s) }
 }

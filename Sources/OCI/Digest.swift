@@ -34,9 +34,6 @@ public struct Digest: Sendable, Hashable, Comparable, CustomStringConvertible, C
 
     public var description: String { "\(algorithm.rawValue):\(hex)" }
 
-    /// The form used by the referrers tag schema: `<alg>-<hex>`.
-    public var tagSchemaForm: String { "\(algorithm.rawValue)-\(hex)" }
-
     public static func < (lhs: Digest, rhs: Digest) -> Bool { lhs.description < rhs.description }
 
     public init(from decoder: any Decoder) throws {

@@ -1,24 +1,26 @@
 import ArgumentParser
 import Foundation
+import Server
+import Storage
 
-struct Keys: ParsableCommand {
+struct Keys: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Token signing keys.",
         subcommands: [Export.self])
 
-    struct Export: ParsableCommand {
+    struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print the token signing certificate, for a registry's auth.token.rootcertbundle.")
 
         @Option(help: "The data directory of `berth serve` (its storage root).")
         var data = "./data"
 
-        func run() throws {
-            let path = data + "/berth/token/certificate.pem"
-            guard let pem = FileManager.default.contents(atPath: path) else {
-                throw ValidationError("no signing certificate at \(path): run `berth serve` once, or configure token.certificate")
+        func run() async throws {
+            let driver = try FilesystemDriver(rootDirectory: data)
+            guard let pem = try? await driver.getContent(AuthSetup.signingCertificatePath, maxSize: 64 * 1024) else {
+                throw ValidationError("no signing certificate under \(data): run `berth serve` once, or configure token.certificate")
             }
-            FileHandle.standardOutput.write(pem)
+            FileHandle.standardOutput.write(Data(pem))
         }
     }
 }

@@ -1,8 +1,10 @@
 import ArgumentParser
 import Auth
 import Foundation
+import Server
+import Storage
 
-struct Tokens: ParsableCommand {
+struct Tokens: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Refresh tokens (what `docker login` keeps as its identity token).",
         subcommands: [List.self, Revoke.self])
@@ -11,32 +13,23 @@ struct Tokens: ParsableCommand {
         @Option(help: "The data directory of `berth serve` (its storage root).")
         var data = "./data"
 
-        var directory: String { data + "/berth/refresh-tokens" }
-
-        func records() throws -> [(id: String, record: RefreshTokenRecord)] {
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-            let decoder = JSONDecoder()
-            decoder.dateDecodingStrategy = .iso8601
-            return names.sorted().compactMap { name in
-                guard let data = FileManager.default.contents(atPath: directory + "/" + name),
-                      let record = try? decoder.decode(RefreshTokenRecord.self, from: data) else { return nil }
-                return (name, record)
-            }
+        func store() throws -> StorageRefreshTokenStore {
+            StorageRefreshTokenStore(driver: try FilesystemDriver(rootDirectory: data))
         }
     }
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List refresh tokens by account (never the tokens themselves).")
         @OptionGroup var options: Options
 
-        func run() throws {
-            for (id, record) in try options.records() {
+        func run() async throws {
+            for (id, record) in try await options.store().all() {
                 print("\(id.prefix(12))  \(record.account)  \(record.issuedAt.formatted(.iso8601))  \(record.clientID ?? "-")")
             }
         }
     }
 
-    struct Revoke: ParsableCommand {
+    struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Revoke refresh tokens; the next use is refused.")
         @OptionGroup var options: Options
         @Option(help: "Revoke every token of this account.") var account: String?
@@ -50,12 +43,13 @@ struct Tokens: ParsableCommand {
             if let id, id.count < 8 { throw ValidationError("--id needs at least 8 characters") }
         }
 
-        func run() throws {
+        func run() async throws {
+            let store = try options.store()
             let hashed = token.map(RefreshTokens.id(of:))
             var revoked = 0
-            for (name, record) in try options.records()
-            where record.account == account || (id.map { name.hasPrefix($0) } ?? false) || name == hashed {
-                try FileManager.default.removeItem(atPath: options.directory + "/" + name)
+            for (tokenID, record) in try await store.all()
+            where record.account == account || (id.map { tokenID.hasPrefix($0) } ?? false) || tokenID == hashed {
+                try await store.delete(id: tokenID)
                 revoked += 1
             }
             print("revoked \(revoked) refresh token\(revoked == 1 ? "" : "s")")

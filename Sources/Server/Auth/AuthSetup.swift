@@ -4,7 +4,7 @@ import Foundation
 import Storage
 
 /// The token server and the registry's token check, assembled from the configuration.
-struct AuthSetup: Sendable {
+public struct AuthSetup: Sendable {
     var authorizer: (any RequestAuthorizer)?
     var tokenEndpoint: TokenEndpoint?
     var warnings: [String] = []
@@ -77,8 +77,10 @@ struct AuthSetup: Sendable {
     }
 
     /// Kept in the storage so every replica sharing it signs with the same key.
+    public static let signingCertificatePath = try! StoragePath("berth/token/certificate.pem")
+
     static func storedSigningKey(_ store: RegistryStore) async throws -> SigningKey {
-        let keyPath = try StoragePath("berth/token/key.pem"), certPath = try StoragePath("berth/token/certificate.pem")
+        let keyPath = try StoragePath("berth/token/key.pem"), certPath = signingCertificatePath
         if let key = try? await store.driver.getContent(keyPath, maxSize: 64 * 1024),
            let certificate = try? await store.driver.getContent(certPath, maxSize: 64 * 1024) {
             return try SigningKey.load(keyPEM: String(decoding: key, as: UTF8.self), certificatePEM: String(decoding: certificate, as: UTF8.self))

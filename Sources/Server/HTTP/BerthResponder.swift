@@ -16,9 +16,10 @@ struct BerthResponder: HTTPResponder {
 
     func respond(to request: Request, context: BerthRequestContext) async throws -> Response {
         let started = ContinuousClock.now
-        var response = await dispatch(request, context)
+        let target = target(request)
+        var response = await dispatch(request, context, to: target)
         if let metrics = api.metrics {
-            metrics.request(route: routeKind(request), method: request.method.rawValue, status: response.status.code,
+            metrics.request(route: target.kind, method: request.method.rawValue, status: response.status.code,
                             duration: ContinuousClock.now - started,
                             responseBytes: request.method == .head ? 0 : response.headers[.contentLength].flatMap(Int.init))
         }
@@ -62,33 +63,47 @@ struct BerthResponder: HTTPResponder {
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
     }
 
-    private func routeKind(_ request: Request) -> String {
-        let path = String(request.uri.path.dropFirst(api.options.prefix.count - 1))
-        if let route = RegistryRoute(path: path) { return route.kind }
-        if path == "/auth" || path == "/auth/token" { return "token" }
-        if path == "/livez" || path == "/readyz" { return "health" }
-        return "other"
+    /// What a request path addresses, decided once per request.
+    private enum Target {
+        case metrics, health(ready: Bool), token, registry(RegistryRoute), unknown(String)
+
+        var kind: String {
+            switch self {
+            case .metrics: "metrics"
+            case .health: "health"
+            case .token: "token"
+            case .registry(let route): route.kind
+            case .unknown: "other"
+            }
+        }
     }
 
-    private func dispatch(_ request: Request, _ context: BerthRequestContext) async -> Response {
-        if let metricsPath = api.options.metricsPath, let metrics = api.metrics, request.uri.path == metricsPath {
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
-        }
+    private func target(_ request: Request) -> Target {
+        if let metricsPath = api.options.metricsPath, api.metrics != nil, request.uri.path == metricsPath { return .metrics }
         let prefix = String(api.options.prefix.dropLast())
         var path = request.uri.path
-        guard path.hasPrefix(prefix + "/") || path == prefix else {
-            return RegistryError(.unsupported, message: "not found", status: 404).response
-        }
+        guard path.hasPrefix(prefix + "/") || path == prefix else { return .unknown("not found") }
         path = String(path.dropFirst(prefix.count))
-        if path == "/livez" || path == "/readyz" {
-            return await health(ready: path == "/readyz")
-        }
-        if let tokenEndpoint, path == "/auth" || path == "/auth/token" {
-            return await tokenEndpoint.respond(request, context: context)
-        }
-        guard let route = RegistryRoute(path: path) else {
-            return RegistryError(.unsupported, message: "unknown API endpoint", status: 404).response
+        if path == "/livez" || path == "/readyz" { return .health(ready: path == "/readyz") }
+        if tokenEndpoint != nil, path == "/auth" || path == "/auth/token" { return .token }
+        guard let route = RegistryRoute(path: path) else { return .unknown("unknown API endpoint") }
+        return .registry(route)
+    }
+
+    private func dispatch(_ request: Request, _ context: BerthRequestContext, to target: Target) async -> Response {
+        let route: RegistryRoute
+        switch target {
+        case .metrics:
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: api.metrics?.exposition() ?? [])))
+        case .health(let ready):
+            return await health(ready: ready)
+        case .token:
+            return await tokenEndpoint?.respond(request, context: context) ?? RegistryError(.unsupported, status: 404).response
+        case .unknown(let message):
+            return RegistryError(.unsupported, message: message, status: 404).response
+        case .registry(let r):
+            route = r
         }
         do {
             return try await api.handle(route, request, context)

@@ -1,4 +1,5 @@
 import HTTPTypes
+import Auth
 import Crypto
 import Foundation
 import OCI
@@ -16,16 +17,13 @@ struct UploadStateSigner: Sendable {
 
     func state(repository: RepositoryName, id: UploadID) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Array("\(repository.value)\n\(id.value)".utf8), using: key)
-        return Data(mac).base64EncodedString().replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        return Base64URL.encode(Data(mac))
     }
 
     /// A missing state is accepted (the id alone is unguessable); a present one must verify.
     func verify(_ state: String?, repository: RepositoryName, id: UploadID) throws(RegistryError) {
         guard let state else { return }
-        var base64 = state.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        guard state.utf8.count <= 128, let given = Data(base64Encoded: base64),
+        guard state.utf8.count <= 128, let given = Base64URL.decode(state),
               HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: Array("\(repository.value)\n\(id.value)".utf8), using: key)
         else {
             throw RegistryError(.blobUploadInvalid, message: "blob upload invalid: upload state does not verify")

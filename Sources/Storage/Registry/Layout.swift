@@ -14,20 +14,12 @@ public enum Layout {
         StoragePath(unchecked: blobs.components + [d.algorithm.rawValue, String(d.hex.prefix(2)), d.hex, "data"])
     }
 
-    public static func blobDirectory(_ d: Digest) -> StoragePath {
-        StoragePath(unchecked: blobs.components + [d.algorithm.rawValue, String(d.hex.prefix(2)), d.hex])
-    }
-
     public static func repository(_ name: RepositoryName) -> StoragePath {
         StoragePath(unchecked: repositories.components + name.components.map(String.init))
     }
 
     public static func layerLink(_ name: RepositoryName, _ d: Digest) -> StoragePath {
         StoragePath(unchecked: repository(name).components + ["_layers", d.algorithm.rawValue, d.hex, "link"])
-    }
-
-    public static func layers(_ name: RepositoryName) -> StoragePath {
-        StoragePath(unchecked: repository(name).components + ["_layers"])
     }
 
     public static func revisions(_ name: RepositoryName) -> StoragePath {

@@ -108,10 +108,6 @@ public final class RegistryStore: Sendable {
         try await repositoryIndex.page(after: last, limit: limit)
     }
 
-    public func allRepositories() async throws -> [String] {
-        try await repositoryIndex.all()
-    }
-
     /// Tags of a repository in lexical order, or NAME_UNKNOWN.
     public func tags(_ repository: RepositoryName) async throws -> [String] {
         do {

@@ -58,11 +58,6 @@ actor RepositoryIndex {
         return (Array(names[start..<end]), end < names.count)
     }
 
-    func all() async throws -> [String] {
-        try await ensureFresh()
-        return names
-    }
-
     private func ensureFresh() async throws {
         let now = Date().timeIntervalSince1970
         if let builtAt {
