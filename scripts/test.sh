@@ -18,3 +18,4 @@ fi
 swift build --build-tests
 swift test --skip-build --parallel
 timeout 2400 Tests/e2e/e2e.sh
+timeout 1200 Tests/e2e/operations.sh

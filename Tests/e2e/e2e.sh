@@ -4,49 +4,7 @@
 # sharing the same data directory.
 set -uo pipefail
 
-BERTH=${BERTH:-"$(cd "$(dirname "$0")/../.." && pwd)/.build/debug/berth"}
-MAKE_IMAGE="$(cd "$(dirname "$0")/../.." && pwd)/scripts/make-oci-image.py"
-WORK=$(mktemp -d /tmp/berth-e2e.XXXXXX)
-PIDS=()
-FAILED=0
-PASSED=0
-
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-pass() { PASSED=$((PASSED + 1)); echo "  ok   $1"; }
-fail() { FAILED=$((FAILED + 1)); echo "  FAIL $1"; [ -n "${2:-}" ] && echo "$2" | sed 's/^/       /' | head -20; }
-check() { local name=$1; shift; local out; if out=$("$@" 2>&1); then pass "$name"; else fail "$name" "$out"; fi; }
-expect_eq() { if [ "$2" == "$3" ]; then pass "$1"; else fail "$1" "expected: $3"$'\n'"actual:   $2"; fi; }
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-wait_ready() { # url
-    for _ in $(seq 1 100); do
-        curl -sk -o /dev/null "$1" && return 0
-        sleep 0.1
-    done
-    echo "server at $1 did not start"; return 1
-}
-
-start_berth() { # dir port [config]; sets BERTH_PID
-    local dir=$1 port=$2 config=${3:-}
-    if [ -n "$config" ]; then
-        (cd "$dir" && exec "$BERTH" serve --config "$config") >>"$dir/berth.log" 2>&1 &
-    else
-        (cd "$dir" && REGISTRY_HTTP_ADDR=127.0.0.1:$port REGISTRY_AUTH_NONE=true exec "$BERTH" serve) >>"$dir/berth.log" 2>&1 &
-    fi
-    BERTH_PID=$!
-    PIDS+=("$BERTH_PID")
-    wait_ready "http://127.0.0.1:$port/v2/" || { cat "$dir/berth.log"; exit 1; }
-}
-
-SK="skopeo --insecure-policy"
-sha() { echo "sha256:$(sha256sum "$1" | cut -d' ' -f1)"; }
+source "$(dirname "$0")/lib.sh"
 
 echo "== images"
 python3 "$MAKE_IMAGE" "$WORK/img" v1 --layers 3 --size 200000 --seed 1 >/dev/null
@@ -512,6 +470,4 @@ else
     echo "  skip nginx (not installed)"
 fi
 
-echo
-echo "e2e: $PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+finish

@@ -104,6 +104,11 @@ public final class RegistryStore: Sendable {
 
     // MARK: Catalog and tags
 
+    /// Every repository in the layout, read afresh (not from the catalog index).
+    public func allRepositories() async throws -> [String] {
+        try await RepositoryIndex.walk(driver: driver).sorted()
+    }
+
     public func catalog(after last: String?, limit: Int) async throws -> (names: [String], more: Bool) {
         try await repositoryIndex.page(after: last, limit: limit)
     }

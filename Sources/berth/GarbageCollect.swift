@@ -1,0 +1,71 @@
+import ArgumentParser
+import Config
+import Foundation
+import Logging
+import Server
+import Storage
+
+struct GarbageCollect: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gc",
+        abstract: "Delete blobs (and optionally untagged manifests) nothing references.",
+        discussion: """
+        Safe while `berth serve` runs on the same storage: blobs and manifests younger than \
+        the grace period are never collected, and a blob a push starts referencing during \
+        the run is kept. Also accepts Distribution's `registry garbage-collect` arguments.
+        """,
+        aliases: ["garbage-collect"])
+
+    @Option(name: .shortAndLong, help: "The registry's config.yml (its storage section is used).")
+    var config: String?
+
+    @Argument(help: "The configuration file, as `registry garbage-collect FILE` takes it.")
+    var configFile: String?
+
+    @Flag(name: [.customShort("d"), .long], help: "Report what would be deleted; change nothing.")
+    var dryRun = false
+
+    @Flag(name: [.customShort("m"), .long], help: "Also delete manifests no tag reaches (index children and referrers of kept manifests stay).")
+    var deleteUntagged = false
+
+    @Option(help: "Keep anything written more recently than this (Go duration, e.g. 1h, 30m).")
+    var grace = "1h"
+
+    @Option(help: "How long to let pushes in flight finish before deleting (Go duration).")
+    var settle = "5s"
+
+    @Flag(help: "Print the report as JSON.")
+    var json = false
+
+    func run() async throws {
+        guard let graceSeconds = GoDuration.seconds(grace), graceSeconds >= 0 else { throw ValidationError("--grace: not a duration: \(grace)") }
+        guard let settleSeconds = GoDuration.seconds(settle), settleSeconds >= 0 else { throw ValidationError("--settle: not a duration: \(settle)") }
+        let configuration = try ConfigLoading.load(config ?? configFile)
+        if case .inMemory = configuration.storage {
+            throw ValidationError("the configuration uses in-memory storage: there is nothing on disk to collect")
+        }
+        let store = try BerthServer.makeStore(configuration, logger: Logger(label: "berth.gc"))
+        let progress = TerminalProgress()
+        let collector = GarbageCollector(store: store, options: .init(
+            dryRun: dryRun, deleteUntagged: deleteUntagged, gracePeriod: graceSeconds, settleTime: settleSeconds))
+        let report = try await collector.run { phase, done, total in
+            progress.update(phase.rawValue, done, total)
+        }
+        progress.finish()
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            return
+        }
+        let verb = dryRun ? "would delete" : "deleted"
+        for manifest in report.deletedManifests { print("\(verb) manifest \(manifest)") }
+        for blob in report.deletedBlobs { print("\(verb) blob \(blob)") }
+        print("""
+            \(report.repositories) repositories, \(report.manifestsMarked) manifests and \(report.blobsMarked) blobs in use; \
+            \(verb) \(report.deletedManifests.count) manifests and \(report.deletedBlobs.count) of \(report.blobsScanned) blobs \
+            (\(formatBytes(report.bytesFreed))); kept \(report.blobsTooYoung) younger than \(grace)\
+            \(report.rescuedBlobs.isEmpty ? "" : ", \(report.rescuedBlobs.count) referenced by pushes during the run")
+            """)
+    }
+}
