@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // Digests, names, references, manifests: pure values, no I/O.
@@ -68,8 +69,18 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
+        // A registry API client (anonymous, Basic or token auth; docker/podman credential
+        // files) used by the CLI, notifications and the tests.
+        .target(name: "Client", dependencies: [
+            "OCI",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "berth", dependencies: [
-            "Server", "Config", "Storage", "Auth",
+            "Server", "Config", "Storage", "Auth", "Client",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -77,6 +88,7 @@ let package = Package(
         .testTarget(name: "AuthTests", dependencies: ["Auth", .product(name: "X509", package: "swift-certificates"), .product(name: "JWTKit", package: "jwt-kit"), .product(name: "_CryptoExtras", package: "swift-crypto"), .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"), .product(name: "SwiftASN1", package: "swift-asn1")]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "OCI"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
+        .testTarget(name: "ClientTests", dependencies: ["Client", "OCI"]),
         .testTarget(name: "ServerTests", dependencies: [
             "Server", "Storage", "OCI", "Config", "Auth",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

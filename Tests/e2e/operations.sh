@@ -71,4 +71,81 @@ if command -v docker-registry >/dev/null; then
 fi
 expect_eq "a dry run after it has nothing to do" "$("$BERTH" gc --config "$OPS/config.yml" --grace 0s --dry-run --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d["deletedBlobs"]), d["dryRun"])')" "0 True"
 
+echo "== berth ls / inspect / rm against berth serve"
+printf '{}' > "$OPS/empty.json"; printf '{"spdxVersion":"SPDX-2.3"}' > "$OPS/sbom.json"
+for f in empty.json sbom.json; do curl -s -o /dev/null -X POST "http://$R/v2/keep/app/blobs/uploads/?digest=$(sha "$OPS/$f")" --data-binary @"$OPS/$f"; done
+S1=$(curl -sI -H 'Accept: application/vnd.oci.image.manifest.v1+json' http://$R/v2/keep/app/manifests/s1 | tr -d '\r' | awk -F': ' 'tolower($1)=="docker-content-digest"{print $2}')
+cat > "$OPS/sbom-manifest.json" <<JSON
+{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/spdx+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"$(sha "$OPS/empty.json")","size":2},"layers":[{"mediaType":"application/spdx+json","digest":"$(sha "$OPS/sbom.json")","size":$(stat -c %s "$OPS/sbom.json")}],"subject":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"$S1","size":1}}
+JSON
+curl -s -o /dev/null -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' --data-binary @"$OPS/sbom-manifest.json" "http://$R/v2/keep/app/manifests/$(sha "$OPS/sbom-manifest.json")"
+expect_eq "berth ls lists repositories" "$("$BERTH" ls "$R" | tr '\n' ' ')" "busy/app3 busy/app4 busy/app5 busy/app6 busy/app7 busy/app8 gone/app keep/app "
+expect_eq "berth ls REPO --json gives tags, digests, platforms and sizes" "$("$BERTH" ls "$R/keep/app" --json | python3 -c '
+import json,sys
+for t in json.load(sys.stdin): print(t["tag"], t["digest"][:7], ",".join(t["platforms"]), t["size"] > 600000 if t["tag"]=="s1" else t["size"] > 0)' | tr '\n' ' ')" "multi sha256: linux/amd64,linux/arm64 True s1 sha256: linux/amd64 True "
+check "berth ls REPO prints a table" bash -c "'$BERTH' ls $R/keep/app | grep -E '^s1 +sha256:[0-9a-f]{12} +oci image +linux/amd64 +[0-9.]+ KiB'"
+expect_eq "berth inspect --json: digest and referrers" "$("$BERTH" inspect "$R/keep/app:s1" --json | python3 -c '
+import json,sys; d=json.load(sys.stdin); print(d["digest"], d["config"]["os"], [r["artifactType"] for r in d["referrers"]])')" "$S1 linux ['application/spdx+json']"
+check "berth inspect shows layers and referrers" bash -c "'$BERTH' inspect $R/keep/app:s1 | grep -A1 '^Referrers:' | grep -q 'application/spdx+json' && '$BERTH' inspect $R/keep/app:s1 | grep -c '^  sha256:' | grep -q 3"
+check "berth rm without a terminal or --yes refuses" bash -c "! '$BERTH' rm $R/busy/app3:s3 </dev/null 2>$OPS/rm.err && grep -q 'pass --yes' $OPS/rm.err"
+check "berth rm --yes deletes a tag" bash -c "'$BERTH' rm --yes $R/busy/app3:s3 && [ \$(curl -s -o /dev/null -w '%{http_code}' http://$R/v2/busy/app3/manifests/s3) = 404 ]"
+check "berth rm REPO@DIGEST deletes a manifest" bash -c "'$BERTH' rm --yes $R/keep/app@$(sha "$OPS/sbom-manifest.json") && [ \$(curl -s -o /dev/null -w '%{http_code}' http://$R/v2/keep/app/manifests/$(sha "$OPS/sbom-manifest.json")) = 404 ]"
+check "an unknown tag is a clear error" bash -c "! '$BERTH' inspect $R/keep/app:nope 2>$OPS/err.txt && grep -q MANIFEST_UNKNOWN $OPS/err.txt"
+
+echo "== berth ls / inspect / rm with token auth and saved credentials"
+T="$WORK/token"; mkdir -p "$T"
+TPORT=$(free_port); TR="127.0.0.1:$TPORT"
+(cd "$T" && REGISTRY_HTTP_ADDR=$TR exec "$BERTH" serve) >"$T/out.log" 2>"$T/err.log" &
+PIDS+=($!)
+wait_ready "http://$TR/v2/"
+TPW=$(grep -A2 'with the password' "$T/out.log" | tail -1 | tr -d ' ')
+$SK copy --dest-tls-verify=false --dest-creds "admin:$TPW" "oci:$WORK/img:s1" "docker://$TR/secure/app:s1" >/dev/null 2>&1
+check "anonymous ls is refused with a clear message" bash -c "! HOME=$T '$BERTH' ls $TR 2>$T/anon.err && grep -qi 'authentication' $T/anon.err"
+expect_eq "ls with --username/--password" "$(HOME=$T "$BERTH" ls "$TR/secure/app" -u admin -p "$TPW" --json | python3 -c 'import json,sys; print([t["tag"] for t in json.load(sys.stdin)])')" "['s1']"
+expect_eq "ls with BERTH_USERNAME/BERTH_PASSWORD" "$(HOME=$T BERTH_USERNAME=admin BERTH_PASSWORD=$TPW "$BERTH" ls "$TR")" "secure/app"
+$SK login --tls-verify=false --authfile "$T/auth.json" -u admin -p "$TPW" "$TR" >/dev/null 2>&1
+expect_eq "ls with credentials saved by skopeo login (--authfile)" "$(HOME=$T "$BERTH" ls "$TR" --authfile "$T/auth.json")" "secure/app"
+REFRESH=$(curl -s -X POST -d "grant_type=password&username=admin&password=$TPW&service=Berth+registry&client_id=e2e&access_type=offline" "http://$TR/auth/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["refresh_token"])')
+mkdir -p "$T/.docker"; printf '{"auths":{"%s":{"auth":"","identitytoken":"%s"}}}' "$TR" "$REFRESH" > "$T/.docker/config.json"
+expect_eq "inspect with docker's identity token from ~/.docker/config.json" "$(HOME=$T "$BERTH" inspect "$TR/secure/app:s1" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["mediaType"])')" "application/vnd.oci.image.manifest.v1+json"
+check "rm with docker's identity token" bash -c "HOME=$T '$BERTH' rm --yes $TR/secure/app:s1"
+check "a wrong password is refused" bash -c "! HOME=$T '$BERTH' ls $TR -u admin -p wrong 2>$T/wrong.err && grep -qi 'refused' $T/wrong.err"
+
+echo "== berth ls / inspect / rm against Distribution 2.8 (htpasswd Basic auth)"
+if command -v docker-registry >/dev/null; then
+    DD="$WORK/dist"; mkdir -p "$DD"
+    echo "ci:$(echo -n ci-secret | "$BERTH" hash-password --cost 5)" > "$DD/htpasswd"
+    DPORT=$(free_port); DR="127.0.0.1:$DPORT"
+    cat > "$DD/config.yml" <<YAML
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $DD/data
+  delete:
+    enabled: true
+http:
+  addr: $DR
+auth:
+  htpasswd:
+    realm: e2e
+    path: $DD/htpasswd
+YAML
+    docker-registry serve "$DD/config.yml" >"$DD/log" 2>&1 &
+    PIDS+=($!)
+    sleep 1
+    $SK copy --dest-tls-verify=false --dest-creds ci:ci-secret "oci:$WORK/img:s1" "docker://$DR/dist/app:s1" >/dev/null 2>&1
+    $SK copy --dest-tls-verify=false --dest-creds ci:ci-secret "oci:$WORK/img:s1" "docker://$DR/dist/app:also" >/dev/null 2>&1
+    $SK copy --all --dest-tls-verify=false --dest-creds ci:ci-secret "oci:$WORK/img:multi" "docker://$DR/dist/app:multi" >/dev/null 2>&1
+    expect_eq "ls against Distribution" "$("$BERTH" ls "$DR" -u ci -p ci-secret)" "dist/app"
+    check "ls REPO against Distribution shows platforms" bash -c "'$BERTH' ls $DR/dist/app -u ci -p ci-secret | grep -E '^multi +sha256:[0-9a-f]{12} +oci index +linux/amd64,linux/arm64'"
+    check "inspect against Distribution says it has no referrers API" bash -c "'$BERTH' inspect $DR/dist/app:s1 -u ci -p ci-secret | grep -q 'no referrers API'"
+    check "rm of a tag on Distribution deletes its manifest and names the other tags" bash -c "'$BERTH' rm --yes $DR/dist/app:s1 -u ci -p ci-secret | grep -q 'also removing tags also' && [ \"\$('$BERTH' ls $DR/dist/app -u ci -p ci-secret --json | python3 -c 'import json,sys; print([t[\"tag\"] for t in json.load(sys.stdin)])')\" = \"['multi']\" ]"
+else
+    fail "docker-registry (Debian package) is not installed"
+fi
+
 finish

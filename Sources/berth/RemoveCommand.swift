@@ -1,0 +1,69 @@
+import ArgumentParser
+import Client
+import Foundation
+import OCI
+
+struct RemoveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rm",
+        abstract: "Delete a tag, or a manifest by digest (with every tag pointing at it).",
+        discussion: """
+        Registries that cannot delete a tag alone (Distribution 2.8) delete the manifest the \
+        tag points at instead, which also removes every other tag on it: the confirmation \
+        names them. Blobs are freed by a later `berth gc`.
+        """)
+
+    @Argument(help: "HOST[:PORT]/REPOSITORY:TAG or HOST[:PORT]/REPOSITORY@DIGEST.")
+    var target: String
+
+    @Flag(name: [.short, .long], help: "Do not ask for confirmation.")
+    var yes = false
+
+    @OptionGroup var remote: RemoteOptions
+
+    func run() async throws {
+        let reference = try ImageReference(parsing: target)
+        guard let repository = reference.repository, let ref = reference.reference else {
+            throw ValidationError("rm needs a tag or digest: HOST/REPOSITORY:TAG or HOST/REPOSITORY@DIGEST")
+        }
+        try await withRegistry(remote, reference) { client in
+            let digest = try await client.resolve(repository, ref)
+            // Which other tags share the manifest: deleting by digest removes them too.
+            var sharing: [String] = []
+            for tag in (try? await client.tags(repository)) ?? [] where ref.tag?.value != tag {
+                if let t = try? Tag(tag), (try? await client.resolve(repository, .tag(t))) == digest { sharing.append(tag) }
+            }
+            if case .tag = ref {
+                if try confirm("Delete tag \(reference)?") {
+                    do {
+                        try await client.deleteManifest(repository, ref)
+                        print("deleted tag \(reference)")
+                        return
+                    } catch let error as ClientError where error.status == 405 || error.has(.unsupported) || error.has(.digestInvalid) {
+                        // Distribution 2.8 answers DIGEST_INVALID: it deletes manifests by digest only.
+                    }
+                } else {
+                    throw ExitCode(1)
+                }
+                if !sharing.isEmpty, !(try confirm("The registry cannot delete a tag alone. Delete manifest \(digest), also removing tags \(sharing.joined(separator: ", "))?")) {
+                    throw ExitCode(1)
+                }
+            } else {
+                let also = sharing.isEmpty ? "" : " and its tags \(sharing.joined(separator: ", "))"
+                guard try confirm("Delete manifest \(repository.value)@\(digest)\(also)?") else { throw ExitCode(1) }
+            }
+            try await client.deleteManifest(repository, .digest(digest))
+            print("deleted manifest \(repository.value)@\(digest)" + (sharing.isEmpty ? "" : ", also removing tags \(sharing.joined(separator: ", "))"))
+        }
+    }
+
+    private func confirm(_ question: String) throws -> Bool {
+        if yes { return true }
+        guard isatty(STDIN_FILENO) == 1 else {
+            throw CLIFailure("\(question) Refusing without a terminal to ask on; pass --yes.")
+        }
+        FileHandle.standardError.write(Data("\(question) [y/N] ".utf8))
+        let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased()
+        return answer == "y" || answer == "yes"
+    }
+}
