@@ -57,7 +57,7 @@ let package = Package(
         ]),
         // Thin Hummingbird handlers translating HTTP to registry calls.
         .target(name: "Server", dependencies: [
-            "OCI", "Storage", "Config", "Auth",
+            "OCI", "Storage", "Config", "Auth", "Notifications",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -79,6 +79,15 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Registry events in Distribution's webhook format, queued on disk and retried.
+        .target(name: "Notifications", dependencies: [
+            "Storage",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .executableTarget(name: "berth", dependencies: [
             "Server", "Config", "Storage", "Auth", "Client",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -89,6 +98,11 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage", "OCI"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "ClientTests", dependencies: ["Client", "OCI"]),
+        .testTarget(name: "NotificationsTests", dependencies: [
+            "Notifications", "Storage",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "ServerTests", dependencies: [
             "Server", "Storage", "OCI", "Config", "Auth",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -108,6 +108,9 @@ public struct RegistryConfiguration: Sendable {
 
     public var htpasswdAuth: HtpasswdAuth?
 
+    public var notificationEndpoints: [NotificationEndpoint] = []
+    public var notificationIncludeReferences = false
+
     /// Problems worth telling the operator that do not stop the registry (unknown keys).
     public var warnings: [String] = []
 
@@ -263,8 +266,9 @@ public struct RegistryConfiguration: Sendable {
         }
 
         try readAuth(r)
+        let endpointWarnings = try readNotifications(r)
 
-        warnings = r.unknownKeys().map { "unknown or unsupported configuration key ignored: \($0)" }
+        warnings = r.unknownKeys().map { "unknown or unsupported configuration key ignored: \($0)" } + endpointWarnings
     }
 
     private mutating func readAuth(_ r: ConfigReader) throws {
@@ -358,6 +362,16 @@ public struct RegistryConfiguration: Sendable {
                 ("rootcertbundle", s(t.rootCertBundle ?? "(Berth's own signing certificate)")),
                 ("server", s(t.builtInAccounts ? "built in, accounts in the storage" : t.serverYAML == nil ? "external" : "built in")),
             ]))]) } ?? .map([("none", .map([]))])),
+            ("notifications", .map([
+                ("events", .map([("includereferences", b(notificationIncludeReferences))])),
+                ("endpoints", .list(notificationEndpoints.map { e in .map([
+                    ("name", s(e.name)), ("disabled", b(e.disabled)), ("url", s(e.url)),
+                    // Header values often carry credentials.
+                    ("headers", .map(e.headers.keys.sorted().map { ($0, .list([s("********")])) })),
+                    ("timeout", s("\(e.timeout)s")), ("threshold", s(String(e.threshold))), ("backoff", s("\(e.backoff)s")),
+                    ("ignore", .map([("mediatypes", .list(e.ignoredMediaTypes.map(s))), ("actions", .list(e.ignoredActions.map(s)))])),
+                ]) })),
+            ])),
             ("validation", .map([("disabled", b(validationDisabled)),
                                  ("manifests", .map([("indexes", .map([("platforms", s(indexPlatforms.rawValue))]))]))])),
         ])

@@ -7,6 +7,7 @@ import HummingbirdCore
 import HummingbirdTLS
 import NIOSSL
 import Logging
+import Notifications
 import NIOCore
 import OCI
 import ServiceLifecycle
@@ -49,11 +50,11 @@ public enum BerthServer {
     }
 
     static func makeResponder(store: RegistryStore, options: APIOptions, secret: [UInt8], auth: AuthSetup,
-                              metrics: RegistryMetrics?, logger: Logger) -> some HTTPResponder<BerthRequestContext> {
+                              metrics: RegistryMetrics?, notifier: Notifier?, logger: Logger) -> some HTTPResponder<BerthRequestContext> {
         var tokenEndpoint = auth.tokenEndpoint
         tokenEndpoint?.metrics = metrics
         return BerthResponder(api: RegistryAPI(store: store, options: options, secret: secret, authorizer: auth.authorizer,
-                                               metrics: metrics, logger: logger),
+                                               metrics: metrics, notifier: notifier, logger: logger),
                               tokenEndpoint: tokenEndpoint, logger: logger)
     }
 
@@ -66,10 +67,13 @@ public enum BerthServer {
         let metrics = config.prometheusEnabled ? RegistryMetrics() : nil
         var options = apiOptions(config)
         if config.debugAddr == nil, config.prometheusEnabled { options.metricsPath = config.prometheusPath }
-        let responder = makeResponder(store: store, options: options, secret: secret, auth: auth, metrics: metrics, logger: logger)
         let (host, port) = try config.listenAddress()
+        let notifier = try makeNotifier(config, store: store, port: port, logger: logger)
+        let responder = makeResponder(store: store, options: options, secret: secret, auth: auth, metrics: metrics,
+                                      notifier: notifier, logger: logger)
         let server = try ServerChannel.make(certificate: config.tls?.certificate, key: config.tls?.key)
         var services: [any Service] = []
+        if let notifier { services.append(notifier) }
         if let debugAddr = config.debugAddr, let metrics {
             services.append(try MetricsServer.make(address: debugAddr, path: config.prometheusPath, metrics: metrics, logger: logger))
         }
@@ -84,6 +88,21 @@ public enum BerthServer {
             services: services,
             onServerRunning: onServerRunning,
             logger: logger)
+    }
+}
+
+extension BerthServer {
+    /// The webhook notifier for `notifications.endpoints`, or nil when none is enabled.
+    /// Undelivered events wait in the storage under `berth/notifications/`.
+    static func makeNotifier(_ config: RegistryConfiguration, store: RegistryStore, port: Int, logger: Logger) throws -> Notifier? {
+        let endpoints = config.notificationEndpoints.filter { !$0.disabled }.map { e in
+            Notifier.Endpoint(settings: .init(name: e.name, url: e.url, headers: e.headers, timeout: e.timeout,
+                                              threshold: e.threshold, backoff: e.backoff),
+                              ignoredMediaTypes: e.ignoredMediaTypes, ignoredActions: e.ignoredActions)
+        }
+        guard !endpoints.isEmpty else { return nil }
+        return try Notifier(endpoints: endpoints, driver: store.driver, sourceAddress: "\(ProcessInfo.processInfo.hostName):\(port)",
+                            includeReferences: config.notificationIncludeReferences, logger: logger)
     }
 }
 

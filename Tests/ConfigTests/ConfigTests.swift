@@ -60,10 +60,59 @@ import Testing
         let c = try RegistryConfiguration(yaml: Self.distributionConfig)
         let unknown = c.warnings.joined(separator: "\n")
         #expect(unknown.contains("storage.cache.blobdescriptor"))
-        #expect(unknown.contains("notifications.endpoints"))
+        #expect(!unknown.contains("notifications"))
         #expect(unknown.contains("health.storagedriver.enabled"))
         #expect(!unknown.contains("storage.filesystem"))
         #expect(!unknown.contains("http.headers"))
+    }
+
+    @Test func readsNotificationEndpoints() throws {
+        let c = try RegistryConfiguration(yaml: """
+        version: 0.1
+        storage:
+          inmemory: {}
+        notifications:
+          events:
+            includereferences: true
+          endpoints:
+            - name: alistener
+              disabled: false
+              url: https://my.listener.com/event
+              headers:
+                Authorization: [Bearer secret-token]
+              timeout: 500ms
+              threshold: 5
+              backoff: 1s
+              ignoredmediatypes:
+                - application/octet-stream
+              ignore:
+                mediatypes:
+                  - application/vnd.docker.container.image.rootfs.diff+x-gtar
+                actions:
+                  - pull
+              sendtimeout: 3s
+            - name: defaults
+              url: http://127.0.0.1:9000/hook
+        """)
+        #expect(c.notificationIncludeReferences)
+        #expect(c.notificationEndpoints.count == 2)
+        let first = c.notificationEndpoints[0]
+        #expect(first.name == "alistener" && first.url == "https://my.listener.com/event")
+        #expect(first.headers == ["Authorization": ["Bearer secret-token"]])
+        #expect(first.timeout == 0.5 && first.threshold == 5 && first.backoff == 1)
+        #expect(first.ignoredMediaTypes == ["application/octet-stream", "application/vnd.docker.container.image.rootfs.diff+x-gtar"])
+        #expect(first.ignoredActions == ["pull"])
+        let defaults = c.notificationEndpoints[1]
+        #expect(defaults.timeout == 1 && defaults.threshold == 10 && defaults.backoff == 1)
+        #expect(c.warnings == ["unknown or unsupported configuration key ignored: notifications.endpoints[0].sendtimeout"])
+        #expect(!c.effectiveYAML().contains("Bearer"))
+
+        #expect(throws: ConfigError.self) {
+            try RegistryConfiguration(yaml: "version: 0.1\nstorage: {inmemory: {}}\nnotifications: {endpoints: [{name: a, url: ftp://x}]}")
+        }
+        #expect(throws: ConfigError.self) {
+            try RegistryConfiguration(yaml: "version: 0.1\nstorage: {inmemory: {}}\nnotifications: {endpoints: [{name: a, url: http://x, ignore: {actions: [push, fetch]}}]}")
+        }
     }
 
     @Test func environmentOverridesApplyAsDistributionDoes() throws {

@@ -148,4 +148,80 @@ else
     fail "docker-registry (Debian package) is not installed"
 fi
 
+echo "== webhooks: Distribution's events, a receiver that fails for a while, a restart in between"
+W="$WORK/hooks"; mkdir -p "$W"
+echo "ci:$(echo -n ci-secret | "$BERTH" hash-password --cost 5)" > "$W/htpasswd"
+WPORT=$(free_port); HPORT=$(free_port)
+cat > "$W/config.yml" <<YAML
+version: 0.1
+log:
+  level: info
+storage:
+  filesystem:
+    rootdirectory: $W/data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$WPORT
+auth:
+  htpasswd:
+    realm: hooks
+    path: $W/htpasswd
+notifications:
+  events:
+    includereferences: true
+  endpoints:
+    - name: audit
+      url: http://127.0.0.1:$HPORT/events
+      headers:
+        Authorization: [Bearer hook-secret]
+      timeout: 2s
+      threshold: 3
+      backoff: 500ms
+    - name: pushes-only
+      disabled: true
+      url: http://127.0.0.1:1/never
+YAML
+python3 "$(dirname "$0")/webhook-receiver.py" "$HPORT" 4 "$W/events.jsonl" & RECEIVER=$!; PIDS+=($RECEIVER)
+start_berth "$W" "$WPORT" "$W/config.yml"
+WR="127.0.0.1:$WPORT"
+check "push while the receiver fails" $SK copy --dest-tls-verify=false --dest-creds ci:ci-secret "oci:$WORK/img:s1" "docker://$WR/hooked/app:s1"
+check "pull" $SK copy --src-tls-verify=false --src-creds ci:ci-secret "docker://$WR/hooked/app:s1" "oci:$W/pulled:s1"
+check "delete" $SK delete --tls-verify=false --creds ci:ci-secret "docker://$WR/hooked/app:s1"
+wait_events() { # count
+    for _ in $(seq 1 100); do [ "$(wc -l < "$W/events.jsonl" 2>/dev/null || echo 0)" -ge "$1" ] && return 0; sleep 0.1; done; return 1
+}
+check "every event arrives after the receiver recovers" wait_events 8
+summary=$(python3 - "$W/events.jsonl" <<'PY'
+import json, sys
+events = [json.loads(l) for l in open(sys.argv[1])]
+def kinds(action, media): return sum(1 for e in events if e["action"] == action and e["target"].get("mediaType") == media)
+manifest = "application/vnd.oci.image.manifest.v1+json"
+layer = "application/vnd.docker.container.image.rootfs.diff+x-gtar"
+push = next(e for e in events if e["action"] == "push" and e["target"]["mediaType"] == manifest)
+assert push["target"]["tag"] == "s1" and push["target"]["repository"] == "hooked/app", push
+assert push["target"]["length"] == push["target"]["size"] and push["target"]["url"].startswith("http://")
+assert len(push["target"]["references"]) == 3, push["target"]
+assert push["actor"]["name"] == "ci" and push["request"]["method"] == "PUT" and push["request"]["useragent"]
+assert push["source"]["instanceID"] and push["id"] and push["timestamp"]
+assert all(e["_received"]["contentType"] == "application/vnd.docker.distribution.events.v1+json" for e in events)
+assert all(e["_received"]["authorization"] == "Bearer hook-secret" for e in events)
+delete = [e for e in events if e["action"] == "delete"]
+assert len(delete) == 1 and set(delete[0]["target"]) == {"digest", "repository"}, delete
+assert len({e["id"] for e in events}) == len(events), "duplicates"
+print(kinds("push", layer), kinds("push", manifest), kinds("pull", manifest), kinds("pull", layer), len(delete))
+PY
+)
+expect_eq "events: layer pushes, manifest push, pulls (skopeo delete GETs the manifest too), delete" "$summary" "3 1 2 3 1"
+kill "$RECEIVER"; wait "$RECEIVER" 2>/dev/null
+: > "$W/events.jsonl"
+check "push while the receiver is down" $SK copy --dest-tls-verify=false --dest-creds ci:ci-secret "oci:$WORK/img:s2" "docker://$WR/hooked/app:s2"
+sleep 0.5
+kill -TERM "$BERTH_PID"; wait "$BERTH_PID" 2>/dev/null
+check "undelivered events are kept on disk across the restart" bash -c "ls $W/data/berth/notifications/*/ | grep -q json"
+python3 "$(dirname "$0")/webhook-receiver.py" "$HPORT" 0 "$W/events.jsonl" & PIDS+=($!)
+start_berth "$W" "$WPORT" "$W/config.yml"
+check "after the restart they are delivered" wait_events 4
+expect_eq "nothing is left queued" "$(ls "$W"/data/berth/notifications/*/ 2>/dev/null | grep -c json)" "0"
+
 finish

@@ -1,10 +1,11 @@
 import HTTPTypes
 import Hummingbird
+import Notifications
 import OCI
 import Storage
 
 extension RegistryAPI {
-    func getBlob(_ repository: RepositoryName, _ digest: Digest, _ request: Request) async throws -> Response {
+    func getBlob(_ repository: RepositoryName, _ digest: Digest, _ request: Request, _ events: RequestEvents) async throws -> Response {
         let size = try await store.blobSize(repository, digest)
         var headers = HTTPFields()
         headers[.eTag] = "\"\(digest)\""
@@ -35,6 +36,7 @@ extension RegistryAPI {
         if request.method == .head {
             return Response(status: status, headers: headers, body: ResponseBody())
         }
+        events.emit(.pull, blobTarget(repository, digest, size: size, mediaType: Event.layerMediaType, request))
         let store = self.store
         return Response(status: status, headers: headers, body: ResponseBody(contentLength: Int(length)) { writer in
             try await store.readBlob(digest, range: range) { chunk in try await writer.write(chunk) }
@@ -42,8 +44,9 @@ extension RegistryAPI {
         })
     }
 
-    func deleteBlob(_ repository: RepositoryName, _ digest: Digest) async throws -> Response {
+    func deleteBlob(_ repository: RepositoryName, _ digest: Digest, _ events: RequestEvents) async throws -> Response {
         try await store.deleteBlob(repository, digest)
+        events.emit(.delete, Event.Target(digest: digest.description, repository: repository.value))
         return emptyResponse(.accepted, [.dockerContentDigest: digest.description])
     }
 }

@@ -1,10 +1,12 @@
 import HTTPTypes
 import Hummingbird
+import Notifications
 import OCI
 import Storage
 
 extension RegistryAPI {
-    func getManifest(_ repository: RepositoryName, _ reference: Reference, _ request: Request) async throws -> Response {
+    func getManifest(_ repository: RepositoryName, _ reference: Reference, _ request: Request,
+                     _ events: RequestEvents) async throws -> Response {
         var manifest = try await store.manifest(repository, reference)
         let accepted = request.headers[values: .accept].flatMap { $0.split(separator: ",") }.map { MediaType.essence(String($0)) }
         // As Distribution: a client that cannot read manifest lists, asking by tag, gets the
@@ -31,6 +33,9 @@ extension RegistryAPI {
         if request.method == .head {
             return Response(status: .ok, headers: headers, body: ResponseBody())
         }
+        events.emit(.pull, manifestTarget(repository, digest: manifest.digest, mediaType: manifest.mediaType, size: manifest.size,
+                                          tag: reference.tag, manifest: events.includeReferences ? try? Manifest(parsing: manifest.bytes, contentType: manifest.mediaType) : nil,
+                                          request, events))
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: manifest.bytes)))
     }
 
@@ -42,7 +47,7 @@ extension RegistryAPI {
     }
 
     func putManifest(_ repository: RepositoryName, _ reference: Reference, _ request: Request,
-                     _ context: BerthRequestContext) async throws -> Response {
+                     _ events: RequestEvents) async throws -> Response {
         let limit = store.options.maxManifestSize
         let tooLarge = RegistryError(.manifestInvalid, message: "manifest too large: limit is \(limit) bytes", status: 413)
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit { throw tooLarge }
@@ -58,11 +63,19 @@ extension RegistryAPI {
             .dockerContentDigest: result.digest.description,
         ]
         if let subject = result.subject { headers[.ociSubject] = subject.description }
+        events.emit(.push, manifestTarget(repository, digest: result.digest, mediaType: result.manifest.mediaType, size: result.size,
+                                          tag: reference.tag, manifest: result.manifest, request, events))
         return emptyResponse(.created, headers)
     }
 
-    func deleteManifest(_ repository: RepositoryName, _ reference: Reference) async throws -> Response {
+    func deleteManifest(_ repository: RepositoryName, _ reference: Reference, _ events: RequestEvents) async throws -> Response {
+        // Distribution's delete events carry the digest; a tag delete names the tag too.
+        var digest = reference.digest
+        if case .tag(let tag) = reference, events.notifier != nil { digest = try await store.resolveTag(repository, tag) }
         try await store.deleteManifest(repository, reference)
+        if let digest {
+            events.emit(.delete, Event.Target(digest: digest.description, repository: repository.value, tag: reference.tag?.value))
+        }
         return emptyResponse(.accepted)
     }
 }

@@ -1,14 +1,16 @@
 import HTTPTypes
 import Hummingbird
+import Notifications
 import OCI
 import Storage
 
 extension RegistryAPI {
-    func startUpload(_ repository: RepositoryName, _ request: Request, _ context: BerthRequestContext) async throws -> Response {
+    func startUpload(_ repository: RepositoryName, _ request: Request, _ events: RequestEvents) async throws -> Response {
         let query = request.uri.queryParameters
         if let mount = query["mount"], let from = query["from"],
            let digest = try? Digest(parsing: mount), let source = try? RepositoryName(from),
-           try await store.mountBlob(repository, from: source, digest) != nil {
+           let size = try await store.mountBlob(repository, from: source, digest) {
+            events.emit(.mount, blobTarget(repository, digest, size: size, mediaType: Event.layerMediaType, from: source, request))
             return blobCreated(repository, digest, request)
         }
         if let digestText = query["digest"] {
@@ -17,13 +19,15 @@ extension RegistryAPI {
             metrics?.uploadStarted()
             defer { metrics?.uploadFinished() }
             let id = try await store.startUpload(repository)
+            let size: Int64
             do {
                 _ = try await store.appendUpload(repository, id, at: 0, from: request.bodyStream(metrics))
-                _ = try await store.completeUpload(repository, id, digest: digest)
+                size = try await store.completeUpload(repository, id, digest: digest)
             } catch {
                 try? await store.cancelUpload(repository, id)
                 throw error
             }
+            events.emit(.push, blobTarget(repository, digest, size: size, mediaType: Event.layerMediaType, request))
             return blobCreated(repository, digest, request)
         }
         let id = try await store.startUpload(repository)
@@ -38,7 +42,7 @@ extension RegistryAPI {
         return uploadResponse(.accepted, repository, id, size: size, request)
     }
 
-    func finishUpload(_ repository: RepositoryName, _ id: UploadID, _ request: Request) async throws -> Response {
+    func finishUpload(_ repository: RepositoryName, _ id: UploadID, _ request: Request, _ events: RequestEvents) async throws -> Response {
         guard let digestText = request.uri.queryParameters["digest"] else {
             throw RegistryError(.digestInvalid, message: "digest query parameter is required to complete an upload")
         }
@@ -50,7 +54,8 @@ extension RegistryAPI {
             let offset = try chunkOffset(request)
             _ = try await store.appendUpload(repository, id, at: offset, from: request.bodyStream(metrics))
         }
-        _ = try await store.completeUpload(repository, id, digest: digest)
+        let size = try await store.completeUpload(repository, id, digest: digest)
+        events.emit(.push, blobTarget(repository, digest, size: size, mediaType: Event.layerMediaType, request))
         return blobCreated(repository, digest, request)
     }
 

@@ -2,6 +2,7 @@ import HTTPTypes
 import Foundation
 import Hummingbird
 import Logging
+import Notifications
 import OCI
 import Storage
 
@@ -30,11 +31,13 @@ public struct RegistryAPI: Sendable {
     let uploadState: UploadStateSigner
     let authorizer: (any RequestAuthorizer)?
     let metrics: RegistryMetrics?
+    let notifier: Notifier?
     let logger: Logger
 
     init(store: RegistryStore, options: APIOptions, secret: [UInt8], authorizer: (any RequestAuthorizer)?,
-         metrics: RegistryMetrics?, logger: Logger) {
+         metrics: RegistryMetrics?, notifier: Notifier? = nil, logger: Logger) {
         self.metrics = metrics
+        self.notifier = notifier
         self.store = store
         self.options = options
         self.uploadState = UploadStateSigner(secret: secret)
@@ -49,14 +52,17 @@ public struct RegistryAPI: Sendable {
             response.headers[.allow] = route.allowedMethods.joined(separator: ", ")
             return response
         }
+        var actor: String?
         if let authorizer {
             var query: [String: String] = [:]
             for (key, value) in request.uri.queryParameters where key == "from" || key == "mount" { query[String(key)] = String(value) }
             let required = route.requiredAccess(method: request.method, query: query)
-            if case .challenge(let response) = await authorizer.authorize(request, context, required: required, realmBase: url("", request)) {
-                return response
+            switch await authorizer.authorize(request, context, required: required, realmBase: url("", request)) {
+            case .challenge(let response): return response
+            case .allowed(let subject): actor = subject.isEmpty ? nil : subject
             }
         }
+        let events = notifier.map { RequestEvents(notifier: $0, request, context, actor: actor) } ?? .none
         switch route {
         case .base:
             return jsonResponse("{}")
@@ -68,24 +74,24 @@ public struct RegistryAPI: Sendable {
             let repository = try RepositoryName(name)
             let reference = try Reference(parsing: reference)
             switch request.method {
-            case .put: return try await putManifest(repository, reference, request, context)
-            case .delete: return try await deleteManifest(repository, reference)
-            default: return try await getManifest(repository, reference, request)
+            case .put: return try await putManifest(repository, reference, request, events)
+            case .delete: return try await deleteManifest(repository, reference, events)
+            default: return try await getManifest(repository, reference, request, events)
             }
         case .blob(let name, let digest):
             let repository = try RepositoryName(name)
             let digest = try Digest(parsing: digest)
-            if request.method == .delete { return try await deleteBlob(repository, digest) }
-            return try await getBlob(repository, digest, request)
+            if request.method == .delete { return try await deleteBlob(repository, digest, events) }
+            return try await getBlob(repository, digest, request, events)
         case .uploadStart(let name):
-            return try await startUpload(try RepositoryName(name), request, context)
+            return try await startUpload(try RepositoryName(name), request, events)
         case .upload(let name, let id):
             let repository = try RepositoryName(name)
             let id = try UploadID(id)
             try uploadState.verify(request.uri.queryParameters["_state"].map(String.init), repository: repository, id: id)
             switch request.method {
             case .patch: return try await patchUpload(repository, id, request)
-            case .put: return try await finishUpload(repository, id, request)
+            case .put: return try await finishUpload(repository, id, request, events)
             case .delete: return try await cancelUpload(repository, id)
             default: return try await uploadStatus(repository, id, request)
             }

@@ -47,6 +47,8 @@ extension RegistryStore {
     public struct PutManifestResult: Sendable {
         public var digest: Digest
         public var subject: Digest?
+        public var manifest: Manifest
+        public var size: Int64
     }
 
     /// Validates and stores a manifest pushed under `reference`.
@@ -80,7 +82,7 @@ extension RegistryStore {
         await repositoryIndex.insert(repository)
         let stored = StoredManifest(bytes: bytes, digest: digest, manifest: manifest)
         await manifestCache.put(stored)
-        return PutManifestResult(digest: digest, subject: manifest.subject?.digest)
+        return PutManifestResult(digest: digest, subject: manifest.subject?.digest, manifest: manifest, size: Int64(bytes.count))
     }
 
     private func validateReferences(of manifest: Manifest, in repository: RepositoryName) async throws {

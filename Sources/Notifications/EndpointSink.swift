@@ -1,0 +1,213 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// Delivers events to one webhook endpoint. `publish` never waits: events go to an
+/// in-memory inbox, a writer moves them to the on-disk queue in batches, and a sender posts
+/// the oldest batch until the endpoint takes it, backing off after `threshold` failures in
+/// a row (as Distribution's retrying sink does), forever.
+public final class EndpointSink: Sendable {
+    public struct Settings: Sendable {
+        public var name: String
+        public var url: String
+        public var headers: [String: [String]]
+        public var timeout: TimeInterval
+        public var threshold: Int
+        public var backoff: TimeInterval
+        public var maxBatch = 100
+
+        public init(name: String, url: String, headers: [String: [String]] = [:], timeout: TimeInterval = 1,
+                    threshold: Int = 10, backoff: TimeInterval = 1) {
+            self.name = name
+            self.url = url
+            self.headers = headers
+            self.timeout = timeout
+            self.threshold = threshold
+            self.backoff = backoff
+        }
+    }
+
+    public let settings: Settings
+    let queue: EventQueue
+    let http: HTTPClient
+    let logger: Logger
+    let inbox = Inbox(limit: 100_000)
+    let wakeSender: AsyncStream<Void>.Continuation
+    let senderWakeups: AsyncStream<Void>
+    let stats = DeliveryStats()
+
+    public init(settings: Settings, queue: EventQueue, http: HTTPClient, logger: Logger) {
+        self.settings = settings
+        self.queue = queue
+        self.http = http
+        self.logger = logger
+        (senderWakeups, wakeSender) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    public func publish(_ event: Event) {
+        if !inbox.put(event) {
+            stats.recordDrop()
+            logger.warning("notification dropped: the queue to the endpoint is full", metadata: ["endpoint": .string(settings.name)])
+        }
+    }
+
+    /// Runs the writer and the sender until the task is cancelled; the writer then saves
+    /// what is still in memory before returning.
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.writeLoop() }
+            group.addTask { await self.sendLoop() }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Ends the inbox: the writer drains it to disk and `run` returns.
+    public func finish() {
+        inbox.finish()
+    }
+
+    /// Everything that arrived while the previous batch was written goes into the next
+    /// one, so a burst of pulls makes a few files, not one per event.
+    private func writeLoop() async {
+        while let events = await inbox.takeAll() {
+            var start = 0
+            while start < events.count {
+                let batch = Array(events[start..<min(start + settings.maxBatch, events.count)])
+                do {
+                    try await queue.append(batch)
+                    start += batch.count
+                    wakeSender.yield()
+                } catch {
+                    logger.error("cannot queue notifications on disk", metadata: ["endpoint": .string(settings.name), "error": .string("\(error)")])
+                    try? await Task.sleep(nanoseconds: 1_000_000_000)
+                }
+            }
+        }
+    }
+
+    private func sendLoop() async {
+        var failures = 0
+        var wakeups = senderWakeups.makeAsyncIterator()
+        while !Task.isCancelled {
+            let names = (try? await queue.pending()) ?? []
+            if names.isEmpty {
+                // Wait for the writer, but look again now and then (another process or a
+                // restart may have left batches).
+                _ = await withTaskGroup(of: Void.self) { group in
+                    group.addTask { try? await Task.sleep(nanoseconds: 5_000_000_000) }
+                    _ = await wakeups.next()
+                    group.cancelAll()
+                }
+                continue
+            }
+            for name in names {
+                guard !Task.isCancelled else { return }
+                guard let batch = try? await queue.read(name) else { continue }
+                while !Task.isCancelled {
+                    if await deliver(batch) {
+                        failures = 0
+                        try? await queue.remove(name)
+                        stats.recordDelivery()
+                        break
+                    }
+                    failures += 1
+                    stats.recordFailure()
+                    let pause = failures >= settings.threshold ? settings.backoff : min(settings.backoff, 0.05 * Double(failures))
+                    try? await Task.sleep(nanoseconds: UInt64(pause * 1e9))
+                }
+            }
+        }
+    }
+
+    private func deliver(_ batch: EventQueue.Batch) async -> Bool {
+        var request = HTTPClientRequest(url: settings.url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: Event.envelopeMediaType)
+        for (name, values) in settings.headers.sorted(by: { $0.key < $1.key }) {
+            for value in values { request.headers.add(name: name, value: value) }
+        }
+        request.body = .bytes(ByteBuffer(bytes: batch.body))
+        do {
+            let response = try await http.execute(request, timeout: .milliseconds(Int64(settings.timeout * 1000)))
+            _ = try? await response.body.collect(upTo: 1 << 20)
+            // Distribution counts 2xx and 3xx as delivered.
+            guard (200..<400).contains(response.status.code) else {
+                logger.warning("notification endpoint refused events", metadata: [
+                    "endpoint": .string(settings.name), "status": .stringConvertible(response.status.code)])
+                return false
+            }
+            return true
+        } catch {
+            if Task.isCancelled { return false }
+            logger.warning("notification delivery failed", metadata: ["endpoint": .string(settings.name), "error": .string("\(error)")])
+            return false
+        }
+    }
+}
+
+/// Counters for tests and metrics.
+public final class DeliveryStats: @unchecked Sendable {
+    private let lock = NSLock()
+    private var delivered = 0, failed = 0, dropped = 0
+
+    func recordDelivery() { lock.withLock { delivered += 1 } }
+    func recordFailure() { lock.withLock { failed += 1 } }
+    func recordDrop() { lock.withLock { dropped += 1 } }
+
+    public var snapshot: (delivered: Int, failed: Int, dropped: Int) {
+        lock.withLock { (delivered, failed, dropped) }
+    }
+}
+
+/// Events waiting for the writer. `put` never blocks; beyond `limit` events are refused.
+final class Inbox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var events: [Event] = []
+    private var finished = false
+    private var waiter: CheckedContinuation<Void, Never>?
+    let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    func put(_ event: Event) -> Bool {
+        let (accepted, waiter): (Bool, CheckedContinuation<Void, Never>?) = lock.withLock {
+            guard !finished, events.count < limit else { return (false, nil) }
+            events.append(event)
+            defer { self.waiter = nil }
+            return (true, self.waiter)
+        }
+        waiter?.resume()
+        return accepted
+    }
+
+    func finish() {
+        let waiter: CheckedContinuation<Void, Never>? = lock.withLock {
+            finished = true
+            defer { self.waiter = nil }
+            return self.waiter
+        }
+        waiter?.resume()
+    }
+
+    /// Waits for events and takes them all; nil once finished and empty.
+    func takeAll() async -> [Event]? {
+        while true {
+            let taken: [Event]? = lock.withLock {
+                if !events.isEmpty { defer { events = [] }; return events }
+                return finished ? [] : nil
+            }
+            if let taken { return taken.isEmpty ? nil : taken }
+            await withCheckedContinuation { continuation in
+                let resumeNow: Bool = lock.withLock {
+                    if !events.isEmpty || finished { return true }
+                    waiter = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import Storage
+
+/// Batches of events waiting for delivery to one endpoint, kept in the storage
+/// (`berth/notifications/<endpoint>/`) so a restart loses none. Files are named by the
+/// time they were written, so listing them gives delivery order.
+public struct EventQueue: Sendable {
+    let driver: any StorageDriver
+    let directory: StoragePath
+
+    public init(driver: any StorageDriver, endpoint: String) throws {
+        self.driver = driver
+        // Endpoint names are free text; a hex encoding keeps them one safe path component.
+        let key = endpoint.utf8.map { String(format: "%02x", $0) }.joined()
+        directory = try StoragePath(["berth", "notifications", String(key.prefix(200))])
+    }
+
+    public struct Batch: Sendable {
+        public var name: String
+        public var body: [UInt8]
+    }
+
+    public func append(_ events: [Event]) async throws {
+        let body = try JSONEncoder.events.encode(Envelope(events: events))
+        let stamp = UInt64(Date().timeIntervalSince1970 * 1e9)
+        let name = String(format: "%020llu", stamp) + "-" + String(UInt32.random(in: 0...UInt32.max), radix: 16) + ".json"
+        try await driver.putContent(try directory.appending(name), Array(body))
+    }
+
+    /// The oldest waiting batches, at most `limit`.
+    public func pending(limit: Int = 64) async throws -> [String] {
+        Array(try await driver.listIfPresent(directory).filter { $0.hasSuffix(".json") }.prefix(limit))
+    }
+
+    public func read(_ name: String) async throws -> Batch {
+        Batch(name: name, body: try await driver.getContent(try directory.appending(name), maxSize: 64 << 20))
+    }
+
+    public func remove(_ name: String) async throws {
+        do { try await driver.delete(try directory.appending(name)) } catch StorageError.notFound {}
+    }
+
+    public func count() async throws -> Int {
+        try await driver.listIfPresent(directory).filter { $0.hasSuffix(".json") }.count
+    }
+}
+
+extension JSONEncoder {
+    static let events: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return encoder
+    }()
+}

@@ -1,0 +1,67 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import ServiceLifecycle
+import Storage
+
+/// Fans registry events out to the configured webhook endpoints, applying each endpoint's
+/// ignore rules. A service: on graceful shutdown it stops sending and saves every event
+/// still in memory to the on-disk queues.
+public final class Notifier: Service, Sendable {
+    public struct Endpoint: Sendable {
+        public var settings: EndpointSink.Settings
+        public var ignoredMediaTypes: Set<String>
+        public var ignoredActions: Set<Event.Action>
+
+        public init(settings: EndpointSink.Settings, ignoredMediaTypes: [String] = [], ignoredActions: [String] = []) {
+            self.settings = settings
+            self.ignoredMediaTypes = Set(ignoredMediaTypes)
+            self.ignoredActions = Set(ignoredActions.compactMap(Event.Action.init(rawValue:)))
+        }
+    }
+
+    let sinks: [(endpoint: Endpoint, sink: EndpointSink)]
+    let http: HTTPClient
+    public let source: Event.Source
+    public let includeReferences: Bool
+    let logger: Logger
+
+    public init(endpoints: [Endpoint], driver: any StorageDriver, sourceAddress: String,
+                includeReferences: Bool = false, logger: Logger) throws {
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        configuration.timeout = .init(connect: .seconds(5))
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        self.http = http
+        sinks = try endpoints.map { endpoint in
+            (endpoint, EndpointSink(settings: endpoint.settings, queue: try EventQueue(driver: driver, endpoint: endpoint.settings.name),
+                                    http: http, logger: logger))
+        }
+        source = Event.Source(addr: sourceAddress, instanceID: UUID().uuidString.lowercased())
+        self.includeReferences = includeReferences
+        self.logger = logger
+    }
+
+    public func publish(_ action: Event.Action, _ target: Event.Target, request: Event.Request, actor: String?) {
+        let event = Event(action: action, target: target, request: request, actor: Event.Actor(name: actor), source: source)
+        for (endpoint, sink) in sinks {
+            if endpoint.ignoredActions.contains(action) { continue }
+            if let type = target.mediaType, endpoint.ignoredMediaTypes.contains(type) { continue }
+            sink.publish(event)
+        }
+    }
+
+    public var stats: [String: (delivered: Int, failed: Int, dropped: Int)] {
+        Dictionary(uniqueKeysWithValues: sinks.map { ($0.endpoint.settings.name, $0.sink.stats.snapshot) })
+    }
+
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                for (_, sink) in sinks { group.addTask { await sink.run() } }
+            }
+        } onGracefulShutdown: {
+            for (_, sink) in self.sinks { sink.finish() }
+        }
+        try await http.shutdown()
+    }
+}
