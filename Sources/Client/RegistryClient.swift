@@ -54,6 +54,8 @@ public final class RegistryClient: Sendable {
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .follow(max: 5, allowCycles: false))
         configuration.timeout = .init(connect: .seconds(10), read: .seconds(Int64(options.timeout)))
         configuration.decompression = .disabled
+        // A command-line tool should say at once that nothing listens, not retry for seconds.
+        configuration.connectionPool.retryConnectionEstablishment = false
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
 
         let schemes: [ImageReference.Scheme]
@@ -64,7 +66,7 @@ public final class RegistryClient: Sendable {
         for scheme in schemes {
             let client = RegistryClient(host: host, baseURL: "\(scheme.rawValue)://\(host)", credentials: credentials, options: options, http: http)
             do {
-                _ = try await client.send(.GET, "/v2/", scope: nil, accept: [])
+                _ = try await client.send(.GET, "/v2/", scope: nil, accept: [], deadline: 10)
                 return client
             } catch let error as ClientError {
                 if case .transport = error { lastError = error; continue }
@@ -100,11 +102,11 @@ public final class RegistryClient: Sendable {
     /// Non-2xx answers become `ClientError.registry` unless listed in `allow`.
     public func send(_ method: HTTPMethod, _ path: String, scope: String?, accept: [String],
                      body: [UInt8]? = nil, contentType: String? = nil, maxBody: Int = 16 << 20,
-                     allow: Set<Int> = []) async throws -> Response {
+                     allow: Set<Int> = [], deadline: TimeInterval? = nil) async throws -> Response {
         var authorization = await tokens.authorization(for: scope ?? "")
         for attempt in 0..<2 {
             let response = try await perform(method, path, accept: accept, body: body, contentType: contentType,
-                                             authorization: authorization, maxBody: maxBody)
+                                             authorization: authorization, maxBody: maxBody, deadline: deadline ?? options.timeout)
             if response.status == 401, attempt == 0,
                let header = response.header("WWW-Authenticate"), let challenge = AuthChallenge(header: header) {
                 authorization = try await answer(challenge, scope: scope)
@@ -121,7 +123,7 @@ public final class RegistryClient: Sendable {
     }
 
     func perform(_ method: HTTPMethod, _ path: String, accept: [String], body: [UInt8]?, contentType: String?,
-                 authorization: String?, maxBody: Int) async throws -> Response {
+                 authorization: String?, maxBody: Int, deadline: TimeInterval) async throws -> Response {
         var request = HTTPClientRequest(url: path.hasPrefix("http://") || path.hasPrefix("https://") ? path : baseURL + path)
         request.method = method
         request.headers.add(name: "User-Agent", value: options.userAgent)
@@ -132,7 +134,8 @@ public final class RegistryClient: Sendable {
             if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
         }
         do {
-            let response = try await http.execute(request, timeout: .seconds(Int64(options.timeout)))
+            // AsyncHTTPClient retries refused connections until this deadline.
+            let response = try await http.execute(request, timeout: .milliseconds(Int64(deadline * 1000)))
             let collected = method == .HEAD ? ByteBuffer() : try await response.body.collect(upTo: maxBody)
             return Response(status: Int(response.status.code), headers: response.headers, body: collected)
         } catch let error as NIOTooManyBytesError {

@@ -30,6 +30,8 @@ public final class Notifier: Service, Sendable {
                 includeReferences: Bool = false, logger: Logger) throws {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
         configuration.timeout = .init(connect: .seconds(5))
+        // The endpoint sink counts failures and backs off itself.
+        configuration.connectionPool.retryConnectionEstablishment = false
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         self.http = http
         sinks = try endpoints.map { endpoint in

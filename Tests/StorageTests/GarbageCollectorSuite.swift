@@ -53,6 +53,10 @@ import Testing
                     #expect(present != nil, "\(name)@\(digest) lost child \(child.digest)")
                 }
             }
+            for tag in try await store.tags(repository) {
+                let present = try? await store.manifest(repository, .tag(try Tag(tag)))
+                #expect(present != nil, "\(name):\(tag) points at a missing manifest")
+            }
         }
     }
 

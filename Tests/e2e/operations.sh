@@ -224,4 +224,58 @@ start_berth "$W" "$WPORT" "$W/config.yml"
 check "after the restart they are delivered" wait_events 4
 expect_eq "nothing is left queued" "$(ls "$W"/data/berth/notifications/*/ 2>/dev/null | grep -c json)" "0"
 
+echo "== berth backup while pushes run, berth restore into an empty store"
+PUSHERS=()
+for seed in 5 6 7 8; do
+    $SK copy --dest-tls-verify=false "oci:$WORK/img:s$seed" "docker://$R/during-backup/app:s$seed" >/dev/null 2>&1 & PUSHERS+=($!)
+done
+check "berth backup while pushes run" "$BERTH" backup "$OPS/backup" --config "$OPS/config.yml"
+for job in "${PUSHERS[@]}"; do wait "$job"; done
+check "the backup is a consistent Distribution layout" python3 "$(dirname "$0")/check-layout.py" "$OPS/backup"
+expect_eq "a second backup copies only new blobs" "$("$BERTH" backup "$OPS/backup" --config "$OPS/config.yml" --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["blobsPresent"] > 0, d["skipped"])')" "True []"
+cat > "$OPS/restored.yml" <<YAML
+version: 0.1
+log:
+  level: info
+storage:
+  filesystem:
+    rootdirectory: $OPS/restored
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$(free_port)
+YAML
+check "berth restore into an empty store" "$BERTH" restore "$OPS/backup" --config "$OPS/restored.yml"
+check "a restore into a store with repositories is refused" bash -c "! '$BERTH' restore $OPS/backup --config $OPS/restored.yml 2>$OPS/merge.err && grep -q 'already holds repositories' $OPS/merge.err"
+RPORT=$(grep addr "$OPS/restored.yml" | cut -d: -f3)
+mkdir -p "$OPS/restored-run"
+start_berth "$OPS/restored-run" "$RPORT" "$OPS/restored.yml"
+RR="127.0.0.1:$RPORT"
+check "the restored registry serves a multi-arch image byte for byte" bash -c "$SK copy --all --src-tls-verify=false docker://$RR/keep/app:multi oci:$OPS/restored-pull:multi && for f in $OPS/restored-pull/blobs/sha256/*; do cmp -s \$f $WORK/img/blobs/sha256/\$(basename \$f) || exit 1; done"
+# gone/app holds nothing since gc (its only image was deleted): nothing of it to restore.
+expect_eq "the restored catalog matches the source's" "$(curl -s http://$RR/v2/_catalog?n=100 | python3 -c 'import json,sys; print(sorted(json.load(sys.stdin)["repositories"]))')" "$(curl -s http://$R/v2/_catalog?n=100 | python3 -c 'import json,sys; print(sorted(r for r in json.load(sys.stdin)["repositories"] if r != "gone/app"))')"
+cp -r "$OPS/backup" "$OPS/corrupt"
+victim=$(find "$OPS/corrupt/docker/registry/v2/blobs" -name data -size +10k | head -1)
+printf 'X' | dd of="$victim" bs=1 seek=100 conv=notrunc 2>/dev/null
+sed "s#$OPS/restored\$#$OPS/restored-corrupt#" "$OPS/restored.yml" > "$OPS/restored-corrupt.yml"
+check "restore refuses a blob that does not match its digest" bash -c "! '$BERTH' restore $OPS/corrupt --config $OPS/restored-corrupt.yml 2>$OPS/corrupt.err && grep -q 'does not match its digest' $OPS/corrupt.err && [ ! -e $OPS/restored-corrupt/docker/registry/v2/blobs/sha256/\$(basename \$(dirname $victim) | cut -c1-2)/\$(basename \$(dirname $victim))/data ]"
+if command -v docker-registry >/dev/null; then
+    BPORT=$(free_port)
+    sed -e "s#rootdirectory: .*#rootdirectory: $OPS/backup#" -e "s#addr: .*#addr: 127.0.0.1:$BPORT#" "$OPS/config.yml" > "$OPS/backup-dist.yml"
+    docker-registry serve "$OPS/backup-dist.yml" >"$OPS/backup-dist.log" 2>&1 & PIDS+=($!)
+    wait_ready "http://127.0.0.1:$BPORT/v2/"
+    check "Distribution 2.8 serves the backup directory as is" $SK copy --src-tls-verify=false "docker://127.0.0.1:$BPORT/keep/app:s1" "oci:$OPS/from-backup:s1"
+fi
+$SK copy --dest-tls-verify=false --dest-creds "admin:$TPW" "oci:$WORK/img:s2" "docker://$TR/secure/app:s2" >/dev/null 2>&1
+check "berth backup of a zero-configuration Berth (./data)" bash -c "cd $T && '$BERTH' backup $T/backup"
+mkdir -p "$T/restored"
+check "berth restore into a new zero-configuration home" bash -c "cd $T/restored && '$BERTH' restore $T/backup"
+T2PORT=$(free_port)
+(cd "$T/restored" && REGISTRY_HTTP_ADDR=127.0.0.1:$T2PORT exec "$BERTH" serve) >"$T/restored/out.log" 2>&1 &
+PIDS+=($!)
+wait_ready "http://127.0.0.1:$T2PORT/v2/"
+check "the restored Berth keeps its admin account (no new password printed)" bash -c "! grep -q 'with the password' $T/restored/out.log"
+check "the admin's password works on the restored Berth" $SK copy --src-tls-verify=false --src-creds "admin:$TPW" "docker://127.0.0.1:$T2PORT/secure/app:s2" "oci:$T/restored-pull:s2"
+check "account files stay readable by the owner only" test "$(stat -c %a "$T/backup/berth/accounts/admin.bcrypt")" = 600
+
 finish

@@ -46,13 +46,7 @@ public final class RegistryStore: Sendable {
     }
 
     func readLinkUncached(_ path: StoragePath) async throws -> Digest? {
-        do {
-            let bytes = try await driver.getContent(path, maxSize: 512)
-            let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            return try? Digest(parsing: text)
-        } catch StorageError.notFound {
-            return nil
-        }
+        try await driver.readLinkDigest(path)
     }
 
     func writeLink(_ path: StoragePath, _ digest: Digest) async throws {
@@ -139,5 +133,17 @@ extension RegistryStore {
         try await driver.putPrivateContent(Self.secretPath, secret)
         // Another replica may have won the race; everyone converges on what is stored.
         return try await driver.getContent(Self.secretPath, maxSize: 1024)
+    }
+}
+
+extension StorageDriver {
+    /// The digest a `link` file holds, or nil when it is missing or unreadable.
+    func readLinkDigest(_ path: StoragePath) async throws -> Digest? {
+        do {
+            let text = String(decoding: try await getContent(path, maxSize: 512), as: UTF8.self)
+            return try? Digest(parsing: text.trimmingCharacters(in: .whitespacesAndNewlines))
+        } catch StorageError.notFound {
+            return nil
+        }
     }
 }

@@ -1,0 +1,237 @@
+import Foundation
+import NIOCore
+import OCI
+
+/// Copies a registry from one storage to another in Distribution's layout: what
+/// `berth backup` and `berth restore` do. Safe while the source is serving:
+/// - blobs are copied first, each verified against its digest while streaming and moved
+///   into place only when complete;
+/// - then each repository's manifests, copied only once every blob and child they reference
+///   is in the destination (copied on demand if it arrived during the run), then layer
+///   links, then tags pointing at copied manifests; so the copy never references a missing
+///   blob, whatever is pushed or deleted meanwhile.
+/// Blobs the destination already holds are skipped (they are content-addressed), so a
+/// second backup into the same place copies only what is new.
+public struct RegistryCopier: Sendable {
+    public struct Report: Sendable, Codable {
+        public var repositories = 0
+        public var blobsCopied = 0
+        public var blobsPresent = 0
+        public var bytesCopied: Int64 = 0
+        public var manifests = 0
+        public var tags = 0
+        public var layerLinks = 0
+        public var accountFiles = 0
+        /// Things left out, each with the reason (e.g. a manifest deleted during the run).
+        public var skipped: [String] = []
+    }
+
+    public enum Phase: String, Sendable {
+        case blobs = "copying blobs"
+        case repositories = "copying repositories"
+    }
+
+    public typealias Progress = @Sendable (_ phase: Phase, _ done: Int, _ total: Int?) -> Void
+
+    let source: any StorageDriver
+    let destination: any StorageDriver
+    /// Berth's own state under `berth/` worth keeping: accounts, signing key, upload secret,
+    /// refresh tokens (not queued notifications, which belong to the running instance).
+    static let stateDirectories = ["accounts", "token", "refresh-tokens"]
+    static let stateFiles = ["http-secret"]
+    static let window: Int64 = 4 << 20
+    static let staging = StoragePath(unchecked: ["berth", "copy-in-progress"])
+
+    public init(from source: any StorageDriver, to destination: any StorageDriver) {
+        self.source = source
+        self.destination = destination
+    }
+
+    public func run(progress: Progress? = nil) async throws -> Report {
+        // Partial blobs of an interrupted earlier run.
+        try? await destination.delete(Self.staging)
+        var report = Report()
+        var copied = Set<Digest>()
+
+        let blobs = try await sourceBlobs()
+        for (i, digest) in blobs.enumerated() {
+            progress?(.blobs, i, blobs.count)
+            _ = try await ensureBlob(digest, copied: &copied, report: &report)
+        }
+        progress?(.blobs, blobs.count, blobs.count)
+
+        let repositories = try await RepositoryIndex.walk(driver: source).sorted()
+        report.repositories = repositories.count
+        for (i, name) in repositories.enumerated() {
+            progress?(.repositories, i, repositories.count)
+            guard let repository = try? RepositoryName(name) else { continue }
+            try await copyRepository(repository, copied: &copied, report: &report)
+        }
+        progress?(.repositories, repositories.count, repositories.count)
+        try await copyState(&report)
+        return report
+    }
+
+    private func sourceBlobs() async throws -> [Digest] {
+        var result: [Digest] = []
+        for algorithm in try await source.listIfPresent(Layout.blobs) {
+            guard let alg = DigestAlgorithm(rawValue: algorithm) else { continue }
+            let algDir = try Layout.blobs.appending(algorithm)
+            for prefix in try await source.listIfPresent(algDir) {
+                for hex in try await source.listIfPresent(try algDir.appending(prefix)) {
+                    if let digest = try? Digest(algorithm: alg, hex: hex) { result.append(digest) }
+                }
+            }
+        }
+        return result
+    }
+
+    /// Makes sure the destination holds `digest`; false when the source no longer has it.
+    private func ensureBlob(_ digest: Digest, copied: inout Set<Digest>, report: inout Report) async throws -> Bool {
+        if copied.contains(digest) { return true }
+        let target = Layout.blobData(digest)
+        if try await destination.exists(target) {
+            copied.insert(digest)
+            report.blobsPresent += 1
+            return true
+        }
+        let size: Int64
+        do {
+            size = try await source.stat(target).size
+        } catch StorageError.notFound {
+            return false
+        }
+        let staging = try Self.staging.appending(UUID().uuidString)
+        do {
+            var hasher = DigestHasher(algorithm: digest.algorithm)
+            var offset: Int64 = 0
+            try await destination.putContent(staging, [])
+            while offset < size {
+                var window: [ByteBuffer] = []
+                try await source.read(target, range: offset..<min(offset + Self.window, size)) { window.append($0) }
+                guard !window.isEmpty else { break }
+                offset = try await destination.append(to: staging, at: offset, from: BufferSequence(buffers: window)) { chunk in
+                    chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+                }
+            }
+            guard offset == size, hasher.finalize() == digest else {
+                throw CopyError.corruptBlob(digest)
+            }
+            try await destination.sync(staging)
+            try await destination.move(from: staging, to: target)
+        } catch {
+            try? await destination.delete(staging)
+            throw error
+        }
+        copied.insert(digest)
+        report.blobsCopied += 1
+        report.bytesCopied += size
+        return true
+    }
+
+    private func copyRepository(_ repository: RepositoryName, copied: inout Set<Digest>, report: inout Report) async throws {
+        var manifests: [Digest: ManifestReferences] = [:]
+        for digest in try await RegistryStore(driver: source).revisionDigests(repository) {
+            guard try await source.readLinkDigest(Layout.revisionLink(repository, digest)) == digest,
+                  try await ensureBlob(digest, copied: &copied, report: &report) else {
+                report.skipped.append("\(repository.value)@\(digest): deleted during the copy")
+                continue
+            }
+            let bytes = try await destination.getContent(Layout.blobData(digest), maxSize: 16 << 20)
+            guard let references = try? ManifestReferences(parsing: bytes) else {
+                report.skipped.append("\(repository.value)@\(digest): not a readable manifest")
+                continue
+            }
+            manifests[digest] = references
+        }
+        // Manifests before the indexes that list them: a pass writes every manifest whose
+        // children are written, until a pass makes no progress.
+        var written = Set<Digest>()
+        var pending = manifests
+        var progressed = true
+        while progressed, !pending.isEmpty {
+            progressed = false
+            for (digest, references) in pending.sorted(by: { $0.key < $1.key }) where references.children.allSatisfy(written.contains) {
+                pending.removeValue(forKey: digest)
+                progressed = true
+                var complete = true
+                for blob in references.blobs where !(try await ensureBlob(blob, copied: &copied, report: &report)) {
+                    complete = false
+                }
+                guard complete else {
+                    report.skipped.append("\(repository.value)@\(digest): references blobs that are gone from the source")
+                    continue
+                }
+                try await destination.putContent(Layout.revisionLink(repository, digest), Array(digest.description.utf8))
+                if let subject = references.subject {
+                    try await destination.putContent(Layout.referrerLink(repository, subject: subject, referrer: digest), Array(digest.description.utf8))
+                }
+                written.insert(digest)
+                report.manifests += 1
+            }
+        }
+        for digest in pending.keys.sorted() {
+            report.skipped.append("\(repository.value)@\(digest): lists manifests that are gone from the source")
+        }
+
+        let layers = StoragePath(unchecked: Layout.repository(repository).components + ["_layers"])
+        for algorithm in try await source.listIfPresent(layers) {
+            guard let alg = DigestAlgorithm(rawValue: algorithm) else { continue }
+            for hex in try await source.listIfPresent(try layers.appending(algorithm)) {
+                guard let digest = try? Digest(algorithm: alg, hex: hex),
+                      try await ensureBlob(digest, copied: &copied, report: &report) else { continue }
+                try await destination.putContent(Layout.layerLink(repository, digest), Array(digest.description.utf8))
+                report.layerLinks += 1
+            }
+        }
+
+        for name in try await source.listIfPresent(Layout.tags(repository)) {
+            guard let tag = try? Tag(name), let digest = try await source.readLinkDigest(Layout.tagCurrentLink(repository, tag)) else { continue }
+            guard written.contains(digest) else {
+                report.skipped.append("\(repository.value):\(name): its manifest was not copied")
+                continue
+            }
+            try await destination.putContent(Layout.tagIndexLink(repository, tag, digest), Array(digest.description.utf8))
+            try await destination.putContent(Layout.tagCurrentLink(repository, tag), Array(digest.description.utf8))
+            report.tags += 1
+        }
+    }
+
+    /// Accounts, keys and secrets, readable by the owner only at the destination too.
+    private func copyState(_ report: inout Report) async throws {
+        let berth = StoragePath(unchecked: ["berth"])
+        var files: [StoragePath] = Self.stateFiles.map { StoragePath(unchecked: ["berth", $0]) }
+        for directory in Self.stateDirectories {
+            let path = StoragePath(unchecked: ["berth", directory])
+            for name in try await source.listIfPresent(path) { files.append(try path.appending(name)) }
+        }
+        for file in files where file.hasPrefix(berth) {
+            guard let content = try? await source.getContent(file, maxSize: 1 << 20) else { continue }
+            try await destination.putPrivateContent(file, content)
+            report.accountFiles += 1
+        }
+    }
+}
+
+public enum CopyError: Error, CustomStringConvertible {
+    case corruptBlob(Digest)
+
+    public var description: String {
+        switch self {
+        case .corruptBlob(let digest): "blob \(digest) does not match its digest; nothing was written for it"
+        }
+    }
+}
+
+/// A few buffers already in memory, as the async sequence `append` takes.
+struct BufferSequence: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+    let buffers: [ByteBuffer]
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var remaining: ArraySlice<ByteBuffer>
+        mutating func next() async -> ByteBuffer? { remaining.popFirst() }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(remaining: buffers[...]) }
+}

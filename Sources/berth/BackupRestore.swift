@@ -1,0 +1,96 @@
+import ArgumentParser
+import Config
+import Foundation
+import Logging
+import Server
+import Storage
+
+/// Options shared by backup and restore: which registry storage to use.
+struct StorageOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "The registry's config.yml (its storage section is used); without one, ./data.")
+    var config: String?
+
+    func driver() throws -> any StorageDriver {
+        let configuration = try ConfigLoading.load(config)
+        if case .inMemory = configuration.storage {
+            throw CLIFailure("the configuration uses in-memory storage: there is nothing on disk to back up or restore")
+        }
+        return try BerthServer.makeStore(configuration, logger: Logger(label: "berth")).driver
+    }
+}
+
+func printCopyReport(_ report: RegistryCopier.Report, json: Bool, verb: String) throws {
+    if json {
+        try printJSON(encodable: report)
+        return
+    }
+    for line in report.skipped { print("skipped \(line)") }
+    print("""
+        \(verb) \(report.repositories) repositories: \(report.manifests) manifests, \(report.tags) tags, \
+        \(report.blobsCopied) blobs (\(formatBytes(report.bytesCopied))) copied, \(report.blobsPresent) already present, \
+        \(report.accountFiles) account and key files
+        """)
+}
+
+struct Backup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Copy the registry into a directory, consistently, while it serves.",
+        discussion: """
+        DEST gets Distribution's layout (any registry can serve it) plus Berth's accounts and \
+        keys (readable by the owner only). Blobs are copied and verified first, manifests \
+        and tags after, so the backup never references a missing blob. Running it again \
+        into the same DEST copies only new blobs.
+        """)
+
+    @Argument(help: "The backup directory (created if needed).")
+    var destination: String
+
+    @OptionGroup var storage: StorageOptions
+
+    @Flag(help: "Print the report as JSON.")
+    var json = false
+
+    func run() async throws {
+        let source = try storage.driver()
+        let target = try FilesystemDriver(rootDirectory: destination)
+        let progress = TerminalProgress()
+        let report = try await RegistryCopier(from: source, to: target).run { phase, done, total in
+            progress.update(phase.rawValue, done, total)
+        }
+        progress.finish()
+        try printCopyReport(report, json: json, verb: "backed up")
+    }
+}
+
+struct Restore: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Restore a backup into the registry's storage, verifying every blob's digest.",
+        discussion: "The storage must hold no repositories, unless --merge is given.")
+
+    @Argument(help: "A directory written by `berth backup` (or any Distribution data directory).")
+    var source: String
+
+    @OptionGroup var storage: StorageOptions
+
+    @Flag(help: "Restore into a storage that already holds repositories, adding to them.")
+    var merge = false
+
+    @Flag(help: "Print the report as JSON.")
+    var json = false
+
+    func run() async throws {
+        guard FileManager.default.fileExists(atPath: "\(source)/docker/registry/v2") else {
+            throw CLIFailure("\(source) does not hold a registry (no docker/registry/v2 inside)")
+        }
+        let target = try storage.driver()
+        if !merge, !(try await RegistryStore(driver: target).allRepositories().isEmpty) {
+            throw CLIFailure("the target storage already holds repositories; restore into an empty one or pass --merge")
+        }
+        let progress = TerminalProgress()
+        let report = try await RegistryCopier(from: try FilesystemDriver(rootDirectory: source), to: target).run { phase, done, total in
+            progress.update(phase.rawValue, done, total)
+        }
+        progress.finish()
+        try printCopyReport(report, json: json, verb: "restored")
+    }
+}
