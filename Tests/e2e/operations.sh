@@ -110,6 +110,8 @@ mkdir -p "$T/.docker"; printf '{"auths":{"%s":{"auth":"","identitytoken":"%s"}}}
 expect_eq "inspect with docker's identity token from ~/.docker/config.json" "$(HOME=$T "$BERTH" inspect "$TR/secure/app:s1" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["mediaType"])')" "application/vnd.oci.image.manifest.v1+json"
 check "rm with docker's identity token" bash -c "HOME=$T '$BERTH' rm --yes $TR/secure/app:s1"
 check "a wrong password is refused" bash -c "! HOME=$T '$BERTH' ls $TR -u admin -p wrong 2>$T/wrong.err && grep -qi 'refused' $T/wrong.err"
+expect_eq "a proxy's X-Request-Id is echoed" "$(curl -s -D - -o /dev/null -H 'X-Request-Id: e2e-req-42' -u admin:not-the-password "http://$TR/auth/token?service=Berth+registry" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-request-id"{print $2}')" "e2e-req-42"
+check "every log line of that request carries its id, none the password" bash -c "[ \$(grep -c 'e2e-req-42' $T/err.log) -ge 2 ] && grep 'e2e-req-42' $T/err.log | grep -q 'token refused' && ! grep -q 'not-the-password' $T/err.log"
 
 echo "== berth ls / inspect / rm against Distribution 2.8 (htpasswd Basic auth)"
 if command -v docker-registry >/dev/null; then
@@ -277,5 +279,31 @@ wait_ready "http://127.0.0.1:$T2PORT/v2/"
 check "the restored Berth keeps its admin account (no new password printed)" bash -c "! grep -q 'with the password' $T/restored/out.log"
 check "the admin's password works on the restored Berth" $SK copy --src-tls-verify=false --src-creds "admin:$TPW" "docker://127.0.0.1:$T2PORT/secure/app:s2" "oci:$T/restored-pull:s2"
 check "account files stay readable by the owner only" test "$(stat -c %a "$T/backup/berth/accounts/admin.bcrypt")" = 600
+
+echo "== graceful shutdown: an upload in flight finishes, and stays resumable across the restart"
+G="$WORK/graceful"; mkdir -p "$G"; GPORT=$(free_port); GR="127.0.0.1:$GPORT"
+start_berth "$G" "$GPORT"
+head -c 30000000 /dev/urandom > "$G/30mb"
+loc=$(curl -s -D - -o /dev/null -X POST "http://$GR/v2/slow/app/blobs/uploads/" | tr -d '\r' | awk -F': ' 'tolower($1)=="location"{print $2}')
+curl -s -o /dev/null -w '%{http_code}' --limit-rate 8M -X PATCH -H 'Content-Type: application/octet-stream' --data-binary @"$G/30mb" "$loc" > "$G/patch.code" &
+CURL=$!
+sleep 1.5
+kill -TERM "$BERTH_PID"
+check "the server is still serving the upload after SIGTERM" kill -0 "$BERTH_PID"
+wait "$CURL"
+expect_eq "the in-flight PATCH completes" "$(cat "$G/patch.code")" "202"
+for _ in $(seq 1 50); do kill -0 "$BERTH_PID" 2>/dev/null || break; sleep 0.1; done
+check "berth exits once the request is done" bash -c "! kill -0 $BERTH_PID 2>/dev/null"
+start_berth "$G" "$GPORT"
+expect_eq "after the restart the upload is still there" "$(curl -s -D - -o /dev/null "$loc" | tr -d '\r' | awk -F': ' 'tolower($1)=="range"{print $2}')" "0-29999999"
+expect_eq "and completes" "$(curl -s -o /dev/null -w '%{http_code}' -X PUT "$loc&digest=$(sha "$G/30mb")")" "201"
+
+echo "== berth keys generate"
+check "key and certificate files for auth_config.yml" bash -c "'$BERTH' keys generate --key $WORK/k.pem --certificate $WORK/c.pem && [ \$(stat -c %a $WORK/k.pem) = 600 ] && openssl x509 -in $WORK/c.pem -noout -subject | grep -q 'Berth token signing'"
+check "existing files are not overwritten without --force" bash -c "! '$BERTH' keys generate --key $WORK/k.pem --certificate $WORK/c.pem 2>/dev/null"
+check "a key for berth serve's data directory" "$BERTH" keys generate --data "$G/data"
+before=$("$BERTH" keys export --data "$G/data" | sha256sum)
+check "rotating the stored key needs --force" bash -c "! '$BERTH' keys generate --data $G/data 2>/dev/null && '$BERTH' keys generate --data $G/data --force"
+check "the exported certificate changed" bash -c "[ \"\$('$BERTH' keys export --data $G/data | sha256sum)\" != '$before' ]"
 
 finish

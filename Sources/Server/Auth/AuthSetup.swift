@@ -79,16 +79,23 @@ public struct AuthSetup: Sendable {
     /// Kept in the storage so every replica sharing it signs with the same key.
     public static let signingCertificatePath = try! StoragePath("berth/token/certificate.pem")
 
+    public static let signingKeyPath = try! StoragePath("berth/token/key.pem")
+
     static func storedSigningKey(_ store: RegistryStore) async throws -> SigningKey {
-        let keyPath = try StoragePath("berth/token/key.pem"), certPath = signingCertificatePath
-        if let key = try? await store.driver.getContent(keyPath, maxSize: 64 * 1024),
-           let certificate = try? await store.driver.getContent(certPath, maxSize: 64 * 1024) {
+        if let key = try? await store.driver.getContent(signingKeyPath, maxSize: 64 * 1024),
+           let certificate = try? await store.driver.getContent(signingCertificatePath, maxSize: 64 * 1024) {
             return try SigningKey.load(keyPEM: String(decoding: key, as: UTF8.self), certificatePEM: String(decoding: certificate, as: UTF8.self))
         }
         let generated = try SigningKey.generate()
-        try await store.driver.putContent(certPath, Array(try generated.certificatesPEM().utf8))
-        try await store.driver.putPrivateContent(keyPath, Array(generated.keyPEM.utf8))
+        try await storeSigningKey(generated, in: store.driver)
         return generated
+    }
+
+    /// Writes the key (owner-readable only) before the certificate, so a certificate in the
+    /// storage always has its key.
+    public static func storeSigningKey(_ key: SigningKey, in driver: any StorageDriver) async throws {
+        try await driver.putPrivateContent(signingKeyPath, Array(key.keyPEM.utf8))
+        try await driver.putContent(signingCertificatePath, Array(try key.certificatesPEM().utf8))
     }
 }
 

@@ -70,6 +70,8 @@ struct TokenEndpoint: Sendable {
         do {
             let response = try await service.issueToken(tokenRequest)
             metrics?.tokenRequest(result: "issued")
+            context.logger.debug("token issued", metadata: [
+                "account": .string(tokenRequest.account ?? "-"), "scope": .string(tokenRequest.scopes.joined(separator: " "))])
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             var headers = HTTPFields()
@@ -77,6 +79,9 @@ struct TokenEndpoint: Sendable {
             headers[.cacheControl] = "no-store"
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: try encoder.encode(response))))
         } catch let failure as AuthError {
+            // The account name helps find brute force attempts; the password is never logged.
+            context.logger.info("token refused", metadata: [
+                "account": .string(String((tokenRequest.account ?? credentials?.0 ?? "-").prefix(64))), "reason": .string("\(failure)")])
             return error(failure)
         } catch {
             return self.error(.badRequest("token request failed"))

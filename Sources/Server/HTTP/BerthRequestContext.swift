@@ -2,14 +2,27 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// Per-request context: Hummingbird's core storage plus the peer address.
+/// Per-request context: Hummingbird's core storage, the peer address and the request id
+/// every log line and event of the request carries.
 public struct BerthRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
+    /// Hummingbird's id, or the `X-Request-Id` a proxy in front of Berth set.
+    public var requestID: String
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
+        requestID = ""
+        requestID = id
+    }
+
+    /// A proxy's request id is kept only when it is short and plain, so it cannot forge
+    /// log lines or headers.
+    static func acceptableRequestID(_ value: String) -> Bool {
+        !value.isEmpty && value.utf8.count <= 128 && value.utf8.allSatisfy {
+            ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E
+        }
     }
 
     /// Bodies are streamed; handlers that collect one set their own, smaller limits.

@@ -16,8 +16,16 @@ struct BerthResponder: HTTPResponder {
 
     func respond(to request: Request, context: BerthRequestContext) async throws -> Response {
         let started = ContinuousClock.now
+        var context = context
+        if let forwarded = request.headers[.xRequestID], BerthRequestContext.acceptableRequestID(forwarded) {
+            context.requestID = forwarded
+        }
+        var logger = self.logger
+        logger[metadataKey: "request_id"] = .string(context.requestID)
+        context.logger = logger
         let target = target(request)
-        var response = await dispatch(request, context, to: target)
+        var response = await dispatch(request, context, to: target, logger: logger)
+        response.headers[.xRequestID] = context.requestID
         if let metrics = api.metrics {
             metrics.request(route: target.kind, method: request.method.rawValue, status: response.status.code,
                             duration: ContinuousClock.now - started,
@@ -37,7 +45,6 @@ struct BerthResponder: HTTPResponder {
                 "status": .stringConvertible(response.status.code),
                 "duration_ms": .string(String(format: "%.2f", Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)),
                 "remote": .string(context.remoteAddress?.ipAddress ?? "-"),
-                "request_id": .string(context.id),
             ])
         }
         return response
@@ -45,7 +52,7 @@ struct BerthResponder: HTTPResponder {
 
     /// Load balancer probes, without authentication: `/livez` answers while the process
     /// serves; `/readyz` also needs the storage to answer.
-    private func health(ready: Bool) async -> Response {
+    private func health(ready: Bool, logger: Logger) async -> Response {
         var status = HTTPResponse.Status.ok
         var body = #"{"status":"ok"}"#
         if ready {
@@ -90,14 +97,15 @@ struct BerthResponder: HTTPResponder {
         return .registry(route)
     }
 
-    private func dispatch(_ request: Request, _ context: BerthRequestContext, to target: Target) async -> Response {
+    /// `logger` carries the request id, so every line about this request names it.
+    private func dispatch(_ request: Request, _ context: BerthRequestContext, to target: Target, logger: Logger) async -> Response {
         let route: RegistryRoute
         switch target {
         case .metrics:
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: ResponseBody(byteBuffer: ByteBuffer(bytes: api.metrics?.exposition() ?? [])))
         case .health(let ready):
-            return await health(ready: ready)
+            return await health(ready: ready, logger: logger)
         case .token:
             return await tokenEndpoint?.respond(request, context: context) ?? RegistryError(.unsupported, status: 404).response
         case .unknown(let message):
@@ -119,19 +127,22 @@ struct BerthResponder: HTTPResponder {
                 return RegistryError(.rangeInvalid, message: "invalid content range: upload is at offset \(actual)").response
             case .io:
                 api.metrics?.storageError()
-                logger.error("storage failure", metadata: ["error": .string(error.description), "request_id": .string(context.id)])
+                logger.error("storage failure", metadata: ["error": .string(error.description)])
                 return RegistryError(.unknown, message: "storage error").response
             }
         } catch let error as ClientDisconnected {
             // The response will not reach anyone; 499 in the access log says what happened.
-            logger.info("client disconnected during the request body", metadata: [
-                "error": .string(error.underlying), "request_id": .string(context.id)])
+            logger.info("client disconnected during the request body", metadata: ["error": .string(error.underlying)])
             return RegistryError(.blobUploadInvalid, message: "request body incomplete", status: 499).response
         } catch let error as HTTPError {
             return RegistryError(.unknown, message: error.body ?? "request failed", status: Int(error.status.code)).response
         } catch {
-            logger.error("request failed", metadata: ["error": .string(String(describing: error)), "request_id": .string(context.id)])
+            logger.error("request failed", metadata: ["error": .string(String(describing: error))])
             return RegistryError(.unknown, message: "request failed").response
         }
     }
+}
+
+extension HTTPField.Name {
+    static let xRequestID = HTTPField.Name("X-Request-Id")!
 }

@@ -20,7 +20,7 @@ struct RequestEvents: Sendable {
     init(notifier: Notifier?, _ request: Request, _ context: BerthRequestContext, actor: String?) {
         self.notifier = notifier
         let addr = context.remoteAddress.map { "\($0.ipAddress ?? "-"):\($0.port ?? 0)" } ?? "-"
-        self.request = Event.Request(id: context.id, addr: addr, host: request.head.authority ?? "",
+        self.request = Event.Request(id: context.requestID, addr: addr, host: request.head.authority ?? "",
                                      method: request.method.rawValue, useragent: request.headers[.userAgent] ?? "")
         self.actor = actor
     }
