@@ -37,8 +37,11 @@ public final class EndpointSink: Sendable {
     let wakeSender: AsyncStream<Void>.Continuation
     let senderWakeups: AsyncStream<Void>
     let stats = DeliveryStats()
+    let observe: (@Sendable (_ endpoint: String, _ outcome: DeliveryOutcome) -> Void)?
 
-    public init(settings: Settings, queue: EventQueue, http: HTTPClient, logger: Logger) {
+    public init(settings: Settings, queue: EventQueue, http: HTTPClient, logger: Logger,
+                observe: (@Sendable (_ endpoint: String, _ outcome: DeliveryOutcome) -> Void)? = nil) {
+        self.observe = observe
         self.settings = settings
         self.queue = queue
         self.http = http
@@ -49,6 +52,7 @@ public final class EndpointSink: Sendable {
     public func publish(_ event: Event) {
         if !inbox.put(event) {
             stats.recordDrop()
+            observe?(settings.name, .dropped)
             logger.warning("notification dropped: the queue to the endpoint is full", metadata: ["endpoint": .string(settings.name)])
         }
     }
@@ -111,10 +115,12 @@ public final class EndpointSink: Sendable {
                         failures = 0
                         try? await queue.remove(name)
                         stats.recordDelivery()
+                        observe?(settings.name, .delivered)
                         break
                     }
                     failures += 1
                     stats.recordFailure()
+                    observe?(settings.name, .failed)
                     let pause = failures >= settings.threshold ? settings.backoff : min(settings.backoff, 0.05 * Double(failures))
                     try? await Task.sleep(nanoseconds: UInt64(pause * 1e9))
                 }
@@ -146,6 +152,11 @@ public final class EndpointSink: Sendable {
             return false
         }
     }
+}
+
+/// What happened to a batch (delivered, failed attempt) or an event (dropped).
+public enum DeliveryOutcome: String, Sendable {
+    case delivered, failed, dropped
 }
 
 /// Counters for tests and metrics.

@@ -27,7 +27,8 @@ public final class Notifier: Service, Sendable {
     let logger: Logger
 
     public init(endpoints: [Endpoint], driver: any StorageDriver, sourceAddress: String,
-                includeReferences: Bool = false, logger: Logger) throws {
+                includeReferences: Bool = false, logger: Logger,
+                observe: (@Sendable (_ endpoint: String, _ outcome: DeliveryOutcome) -> Void)? = nil) throws {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
         configuration.timeout = .init(connect: .seconds(5))
         // The endpoint sink counts failures and backs off itself.
@@ -36,7 +37,7 @@ public final class Notifier: Service, Sendable {
         self.http = http
         sinks = try endpoints.map { endpoint in
             (endpoint, EndpointSink(settings: endpoint.settings, queue: try EventQueue(driver: driver, endpoint: endpoint.settings.name),
-                                    http: http, logger: logger))
+                                    http: http, logger: logger, observe: observe))
         }
         source = Event.Source(addr: sourceAddress, instanceID: UUID().uuidString.lowercased())
         self.includeReferences = includeReferences

@@ -68,7 +68,7 @@ public enum BerthServer {
         var options = apiOptions(config)
         if config.debugAddr == nil, config.prometheusEnabled { options.metricsPath = config.prometheusPath }
         let (host, port) = try config.listenAddress()
-        let notifier = try makeNotifier(config, store: store, port: port, logger: logger)
+        let notifier = try makeNotifier(config, store: store, port: port, metrics: metrics, logger: logger)
         let responder = makeResponder(store: store, options: options, secret: secret, auth: auth, metrics: metrics,
                                       notifier: notifier, logger: logger)
         let server = try ServerChannel.make(certificate: config.tls?.certificate, key: config.tls?.key)
@@ -94,15 +94,21 @@ public enum BerthServer {
 extension BerthServer {
     /// The webhook notifier for `notifications.endpoints`, or nil when none is enabled.
     /// Undelivered events wait in the storage under `berth/notifications/`.
-    static func makeNotifier(_ config: RegistryConfiguration, store: RegistryStore, port: Int, logger: Logger) throws -> Notifier? {
+    static func makeNotifier(_ config: RegistryConfiguration, store: RegistryStore, port: Int, metrics: RegistryMetrics?,
+                             logger: Logger) throws -> Notifier? {
         let endpoints = config.notificationEndpoints.filter { !$0.disabled }.map { e in
             Notifier.Endpoint(settings: .init(name: e.name, url: e.url, headers: e.headers, timeout: e.timeout,
                                               threshold: e.threshold, backoff: e.backoff),
                               ignoredMediaTypes: e.ignoredMediaTypes, ignoredActions: e.ignoredActions)
         }
         guard !endpoints.isEmpty else { return nil }
+        var observe: (@Sendable (String, DeliveryOutcome) -> Void)?
+        if let metrics {
+            observe = { endpoint, outcome in metrics.notification(endpoint: endpoint, result: outcome.rawValue) }
+        }
         return try Notifier(endpoints: endpoints, driver: store.driver, sourceAddress: "\(ProcessInfo.processInfo.hostName):\(port)",
-                            includeReferences: config.notificationIncludeReferences, logger: logger)
+                            includeReferences: config.notificationIncludeReferences, logger: logger,
+                            observe: observe)
     }
 }
 

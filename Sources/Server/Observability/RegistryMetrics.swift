@@ -14,6 +14,7 @@ public final class RegistryMetrics: Sendable {
 
     static var requests: MetricNameDescriptor { name("http_requests", "total", "HTTP requests by route kind, method and status.") }
     static var durations: MetricNameDescriptor { name("http_request_duration", "seconds", "Time to the response head, by route kind and method.") }
+    static var notifications: MetricNameDescriptor { name("notification_batches", "total", "Webhook batches delivered or failed, and events dropped, by endpoint.") }
     static var tokens: MetricNameDescriptor { name("token_requests", "total", "Token requests by result: issued, unauthorized, throttled, bad_request.") }
 
     static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
@@ -39,6 +40,10 @@ public final class RegistryMetrics: Sendable {
     func uploadFinished() { uploadsInProgress.decrement() }
     func storageError() { storageErrors.increment() }
     func tokenRequest(result: String) { registry.makeCounter(descriptor: Self.tokens, labels: [("result", result)]).increment() }
+
+    func notification(endpoint: String, result: String) {
+        registry.makeCounter(descriptor: Self.notifications, labels: [("endpoint", endpoint), ("result", result)]).increment()
+    }
 
     public func exposition() -> [UInt8] { registry.emitToBuffer() }
 }
