@@ -214,31 +214,19 @@ public struct GarbageCollector: Sendable {
         var result: [Digest: [LayerLink]] = [:]
         for name in repositories {
             guard let repository = try? RepositoryName(name) else { continue }
-            let layers = StoragePath(unchecked: Layout.repository(repository).components + ["_layers"])
-            for algorithm in try await driver.listIfPresent(layers) {
-                guard let alg = DigestAlgorithm(rawValue: algorithm) else { continue }
-                for hex in try await driver.listIfPresent(try layers.appending(algorithm)) {
-                    guard let digest = try? Digest(algorithm: alg, hex: hex) else { continue }
-                    let link = Layout.layerLink(repository, digest)
-                    let modified = (try? await driver.stat(link).modifiedAt) ?? 0
-                    result[digest, default: []].append(LayerLink(directory: link.parent ?? link, repository: repository, modifiedAt: modified))
-                }
+            for digest in try await driver.layerDigests(repository) {
+                let link = Layout.layerLink(repository, digest)
+                let modified = (try? await driver.stat(link).modifiedAt) ?? 0
+                result[digest, default: []].append(LayerLink(directory: link.parent ?? link, repository: repository, modifiedAt: modified))
             }
         }
         return result
     }
 
     private func forEachBlob(_ body: (Digest, StorageFileInfo) async throws -> Void) async throws {
-        for algorithm in try await driver.listIfPresent(Layout.blobs) {
-            guard let alg = DigestAlgorithm(rawValue: algorithm) else { continue }
-            let algDir = try Layout.blobs.appending(algorithm)
-            for prefix in try await driver.listIfPresent(algDir) {
-                for hex in try await driver.listIfPresent(try algDir.appending(prefix)) {
-                    guard let digest = try? Digest(algorithm: alg, hex: hex),
-                          let info = try? await driver.stat(Layout.blobData(digest)) else { continue }
-                    try await body(digest, info)
-                }
-            }
+        for digest in try await driver.blobDigests() {
+            guard let info = try? await driver.stat(Layout.blobData(digest)) else { continue }
+            try await body(digest, info)
         }
     }
 

@@ -53,7 +53,7 @@ public struct RegistryCopier: Sendable {
         var report = Report()
         var copied = Set<Digest>()
 
-        let blobs = try await sourceBlobs()
+        let blobs = try await source.blobDigests()
         for (i, digest) in blobs.enumerated() {
             progress?(.blobs, i, blobs.count)
             _ = try await ensureBlob(digest, copied: &copied, report: &report)
@@ -70,20 +70,6 @@ public struct RegistryCopier: Sendable {
         progress?(.repositories, repositories.count, repositories.count)
         try await copyState(&report)
         return report
-    }
-
-    private func sourceBlobs() async throws -> [Digest] {
-        var result: [Digest] = []
-        for algorithm in try await source.listIfPresent(Layout.blobs) {
-            guard let alg = DigestAlgorithm(rawValue: algorithm) else { continue }
-            let algDir = try Layout.blobs.appending(algorithm)
-            for prefix in try await source.listIfPresent(algDir) {
-                for hex in try await source.listIfPresent(try algDir.appending(prefix)) {
-                    if let digest = try? Digest(algorithm: alg, hex: hex) { result.append(digest) }
-                }
-            }
-        }
-        return result
     }
 
     /// Makes sure the destination holds `digest`; false when the source no longer has it.
@@ -174,15 +160,9 @@ public struct RegistryCopier: Sendable {
             report.skipped.append("\(repository.value)@\(digest): lists manifests that are gone from the source")
         }
 
-        let layers = StoragePath(unchecked: Layout.repository(repository).components + ["_layers"])
-        for algorithm in try await source.listIfPresent(layers) {
-            guard let alg = DigestAlgorithm(rawValue: algorithm) else { continue }
-            for hex in try await source.listIfPresent(try layers.appending(algorithm)) {
-                guard let digest = try? Digest(algorithm: alg, hex: hex),
-                      try await ensureBlob(digest, copied: &copied, report: &report) else { continue }
-                try await destination.putContent(Layout.layerLink(repository, digest), Array(digest.description.utf8))
-                report.layerLinks += 1
-            }
+        for digest in try await source.layerDigests(repository) where try await ensureBlob(digest, copied: &copied, report: &report) {
+            try await destination.putContent(Layout.layerLink(repository, digest), Array(digest.description.utf8))
+            report.layerLinks += 1
         }
 
         for name in try await source.listIfPresent(Layout.tags(repository)) {

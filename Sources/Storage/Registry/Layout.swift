@@ -76,3 +76,33 @@ public enum Layout {
         StoragePath(unchecked: upload(name, id).components + ["startedat"])
     }
 }
+
+extension StorageDriver {
+    /// Every digest in the blob store (`blobs/<algorithm>/<xx>/<hex>`).
+    func blobDigests() async throws -> [Digest] {
+        var result: [Digest] = []
+        for algorithm in try await listIfPresent(Layout.blobs) {
+            guard let alg = DigestAlgorithm(rawValue: algorithm) else { continue }
+            let algDir = try Layout.blobs.appending(algorithm)
+            for prefix in try await listIfPresent(algDir) {
+                for hex in try await listIfPresent(try algDir.appending(prefix)) {
+                    if let digest = try? Digest(algorithm: alg, hex: hex) { result.append(digest) }
+                }
+            }
+        }
+        return result
+    }
+
+    /// The blobs linked into a repository (`_layers/<algorithm>/<hex>`).
+    func layerDigests(_ repository: RepositoryName) async throws -> [Digest] {
+        let layers = StoragePath(unchecked: Layout.repository(repository).components + ["_layers"])
+        var result: [Digest] = []
+        for algorithm in try await listIfPresent(layers) {
+            guard let alg = DigestAlgorithm(rawValue: algorithm) else { continue }
+            for hex in try await listIfPresent(try layers.appending(algorithm)) {
+                if let digest = try? Digest(algorithm: alg, hex: hex) { result.append(digest) }
+            }
+        }
+        return result
+    }
+}
