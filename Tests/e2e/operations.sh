@@ -96,7 +96,7 @@ echo "== berth ls / inspect / rm with token auth and saved credentials"
 T="$WORK/token"; mkdir -p "$T"
 TPORT=$(free_port); TR="127.0.0.1:$TPORT"
 (cd "$T" && REGISTRY_HTTP_ADDR=$TR exec "$BERTH" serve) >"$T/out.log" 2>"$T/err.log" &
-PIDS+=($!)
+TPID=$!; PIDS+=($TPID)
 wait_ready "http://$TR/v2/"
 TPW=$(grep -A2 'with the password' "$T/out.log" | tail -1 | tr -d ' ')
 $SK copy --dest-tls-verify=false --dest-creds "admin:$TPW" "oci:$WORK/img:s1" "docker://$TR/secure/app:s1" >/dev/null 2>&1
@@ -283,6 +283,25 @@ wait_ready "http://127.0.0.1:$T2PORT/v2/"
 check "the restored Berth keeps its admin account (no new password printed)" bash -c "! grep -q 'with the password' $T/restored/out.log"
 check "the admin's password works on the restored Berth" $SK copy --src-tls-verify=false --src-creds "admin:$TPW" "docker://127.0.0.1:$T2PORT/secure/app:s2" "oci:$T/restored-pull:s2"
 check "account files stay readable by the owner only" test "$(stat -c %a "$T/backup/berth/accounts/admin.bcrypt")" = 600
+
+echo "== progress on a terminal, quiet when piped"
+check "backup draws a progress line on a terminal" bash -c "cd $T && script -qec '$BERTH backup $T/backup-tty' /dev/null | grep -q 'copying blobs'"
+check "and prints only its report when piped" bash -c "cd $T && '$BERTH' backup $T/backup-piped 2>$T/piped.err >/dev/null && [ ! -s $T/piped.err ]"
+
+echo "== key rotation on a running zero-configuration Berth"
+kill "$TPID"; wait "$TPID" 2>/dev/null
+check "berth keys generate --force replaces the stored key" bash -c "cd $T && '$BERTH' keys generate --force"
+(cd "$T" && REGISTRY_HTTP_ADDR=$TR exec "$BERTH" serve) >>"$T/out.log" 2>>"$T/err.log" &
+PIDS+=($!)
+wait_ready "http://$TR/v2/"
+check "after a restart tokens are signed with the new key" bash -c "
+    token=\$(curl -s -u admin:$TPW 'http://$TR/auth/token?service=Berth+registry&scope=repository:secure/app:pull' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"token\"])')
+    cd $T && '$BERTH' keys export | openssl x509 -noout -pubkey > $T/new.pub
+    python3 -c '
+import base64, json, sys
+header = json.loads(base64.urlsafe_b64decode(sys.argv[1].split(\".\")[0] + \"==\"))
+print(header[\"x5c\"][0])' \$token | base64 -d | openssl x509 -inform der -noout -pubkey | cmp -s - $T/new.pub"
+check "and clients keep working" $SK copy --src-tls-verify=false --src-creds "admin:$TPW" "docker://$TR/secure/app:s2" "oci:$T/after-rotation:s2"
 
 echo "== graceful shutdown: an upload in flight finishes, and stays resumable across the restart"
 G="$WORK/graceful"; mkdir -p "$G"; GPORT=$(free_port); GR="127.0.0.1:$GPORT"
