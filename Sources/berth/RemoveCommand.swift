@@ -28,33 +28,35 @@ struct RemoveCommand: AsyncParsableCommand {
         }
         try await withRegistry(remote, reference) { client in
             let digest = try await client.resolve(repository, ref)
-            // Which other tags share the manifest: deleting by digest removes them too.
-            var sharing: [String] = []
-            for tag in (try? await client.tags(repository)) ?? [] where ref.tag?.value != tag {
-                if let t = try? Tag(tag), (try? await client.resolve(repository, .tag(t))) == digest { sharing.append(tag) }
-            }
             if case .tag = ref {
-                if try confirm("Delete tag \(reference)?") {
-                    do {
-                        try await client.deleteManifest(repository, ref)
-                        print("deleted tag \(reference)")
-                        return
-                    } catch let error as ClientError where error.status == 405 || error.has(.unsupported) || error.has(.digestInvalid) {
-                        // Distribution 2.8 answers DIGEST_INVALID: it deletes manifests by digest only.
-                    }
-                } else {
-                    throw ExitCode(1)
+                guard try confirm("Delete tag \(reference)?") else { throw ExitCode(1) }
+                do {
+                    try await client.deleteManifest(repository, ref)
+                    print("deleted tag \(reference)")
+                    return
+                } catch let error as ClientError where error.status == 405 || error.has(.unsupported) || error.has(.digestInvalid) {
+                    // Distribution 2.8 answers DIGEST_INVALID: it deletes manifests by digest only.
                 }
-                if !sharing.isEmpty, !(try confirm("The registry cannot delete a tag alone. Delete manifest \(digest), also removing tags \(sharing.joined(separator: ", "))?")) {
-                    throw ExitCode(1)
-                }
-            } else {
-                let also = sharing.isEmpty ? "" : " and its tags \(sharing.joined(separator: ", "))"
-                guard try confirm("Delete manifest \(repository.value)@\(digest)\(also)?") else { throw ExitCode(1) }
+            }
+            // Deleting by digest also removes every tag on the manifest: name them first.
+            let sharing = try await tagsSharing(digest, in: repository, except: ref.tag, client: client)
+            let question = ref.tag == nil
+                ? "Delete manifest \(repository.value)@\(digest)\(sharing.isEmpty ? "" : " and its tags \(sharing.joined(separator: ", "))")?"
+                : "The registry cannot delete a tag alone. Delete manifest \(digest)\(sharing.isEmpty ? "" : ", also removing tags \(sharing.joined(separator: ", "))")?"
+            if ref.tag == nil || !sharing.isEmpty {
+                guard try confirm(question) else { throw ExitCode(1) }
             }
             try await client.deleteManifest(repository, .digest(digest))
             print("deleted manifest \(repository.value)@\(digest)" + (sharing.isEmpty ? "" : ", also removing tags \(sharing.joined(separator: ", "))"))
         }
+    }
+
+    private func tagsSharing(_ digest: Digest, in repository: RepositoryName, except: Tag?, client: RegistryClient) async throws -> [String] {
+        var sharing: [String] = []
+        for tag in (try? await client.tags(repository)) ?? [] where except?.value != tag {
+            if let t = try? Tag(tag), (try? await client.resolve(repository, .tag(t))) == digest { sharing.append(tag) }
+        }
+        return sharing
     }
 
     private func confirm(_ question: String) throws -> Bool {
