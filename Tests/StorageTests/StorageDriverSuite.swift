@@ -127,6 +127,21 @@ import Testing
         }
     }
 
+    /// `berth gc` or `backup` opening the storage while `berth serve` writes must not remove
+    /// the server's temporary files; only ones a crash left long ago.
+    @Test func anotherProcessOpeningTheRootKeepsFreshTemporaryFiles() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("berth-tmp-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        _ = try FilesystemDriver(rootDirectory: root)
+        let fresh = root + "/.berth-tmp/in-flight", stale = root + "/.berth-tmp/left-by-a-crash"
+        FileManager.default.createFile(atPath: fresh, contents: Data([1]))
+        FileManager.default.createFile(atPath: stale, contents: Data([2]))
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -2 * 3600)], ofItemAtPath: stale)
+        _ = try FilesystemDriver(rootDirectory: root)
+        #expect(FileManager.default.fileExists(atPath: fresh))
+        #expect(!FileManager.default.fileExists(atPath: stale))
+    }
+
     @Test func pathsCannotEscapeTheRoot() {
         for bad in ["../x", "a/../b", "a//b", "/abs", "a/./b", "a\u{0}b", ""] {
             #expect(throws: StorageError.self) { try StoragePath(bad) }

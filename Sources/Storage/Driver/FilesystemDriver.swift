@@ -31,11 +31,20 @@ public struct FilesystemDriver: StorageDriver {
         temporaryDirectory = root + "/.berth-tmp"
         pool = threadPool
         try POSIXFiles.makeDirectories(temporaryDirectory)
-        // Temporary files left by a crash are never referenced: drop them.
+        // Temporary files left by a crash are never referenced: drop them. Only old ones:
+        // another process on the same root (`berth serve` while `berth gc` or `backup`
+        // starts) may be between writing one and renaming it into place.
+        let cutoff = Date().timeIntervalSince1970 - Self.staleTemporaryAge
         for name in (try? POSIXFiles.list(temporaryDirectory)) ?? [] {
-            try? POSIXFiles.removeTree(temporaryDirectory + "/" + name)
+            let path = temporaryDirectory + "/" + name
+            if let info = try? POSIXFiles.info(path), info.modifiedAt < cutoff {
+                try? POSIXFiles.removeTree(path)
+            }
         }
     }
+
+    /// Temporary files live milliseconds; one this old was left by a crash.
+    static let staleTemporaryAge: TimeInterval = 3600
 
     func fullPath(_ path: StoragePath) -> String {
         path.components.isEmpty ? rootDirectory : rootDirectory + "/" + path.description
