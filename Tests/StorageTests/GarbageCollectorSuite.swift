@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import OCI
 import Storage
 import Testing
@@ -203,6 +204,83 @@ import Testing
             #expect(outcomes.filter { $0 == "pushed" }.count == 20)
             #expect(outcomes.filter { $0 == "reused" || $0 == "refused" }.count == 20)
             try await expectConsistent(RegistryStore(driver: driver, options: .init(deleteEnabled: true)))
+        }
+    }
+}
+
+/// Forwards to another driver, running `beforePut` before each `putContent`: a way to
+/// interleave another process's work at an exact point of a write sequence.
+struct InterleavingDriver: StorageDriver {
+    let base: any StorageDriver
+    let beforePut: @Sendable (StoragePath) async throws -> Void
+    var name: String { "interleaving" }
+
+    func getContent(_ path: StoragePath, maxSize: Int) async throws -> [UInt8] { try await base.getContent(path, maxSize: maxSize) }
+    func putContent(_ path: StoragePath, _ content: [UInt8]) async throws {
+        try await beforePut(path)
+        try await base.putContent(path, content)
+    }
+    func stat(_ path: StoragePath) async throws -> StorageFileInfo { try await base.stat(path) }
+    func list(_ path: StoragePath) async throws -> [String] { try await base.list(path) }
+    func move(from source: StoragePath, to destination: StoragePath) async throws { try await base.move(from: source, to: destination) }
+    func delete(_ path: StoragePath) async throws { try await base.delete(path) }
+    func read(_ path: StoragePath, range: Range<Int64>?, into consumer: (ByteBuffer) async throws -> Void) async throws {
+        try await base.read(path, range: range, into: consumer)
+    }
+    func append<Chunks: AsyncSequence>(to path: StoragePath, at offset: Int64, from chunks: Chunks,
+                                       observe: (ByteBuffer) -> Void) async throws -> Int64 where Chunks.Element == ByteBuffer {
+        try await base.append(to: path, at: offset, from: chunks, observe: observe)
+    }
+    func sync(_ path: StoragePath) async throws { try await base.sync(path) }
+}
+
+extension GarbageCollectorSuite {
+    /// The collector unlinks a layer after a manifest push validated it but before the push
+    /// wrote its revision: the push must withdraw rather than store a manifest whose blob is
+    /// about to be deleted.
+    @Test func aPushThatLosesItsBlobMidwayWithdraws() async throws {
+        let base = InMemoryDriver()
+        let plain = RegistryStore(driver: base)
+        let config = Array(#"{"c":2}"#.utf8), layer = randomBytes(3000, seed: 77)
+        let configDigest = try await helpers.push(plain, repo, config)
+        let layerDigest = try await helpers.push(plain, repo, layer)
+        let bytes = helpers.imageManifest(config: configDigest, configSize: config.count, layers: [(layerDigest, layer.count)])
+        let manifestDigest = Digest.compute(bytes)
+        let revision = Layout.revisionLink(repo, manifestDigest)
+        let interleaved = RegistryStore(driver: InterleavingDriver(base: base) { path in
+            if path == revision { try await base.delete(Layout.layerLink(repo, layerDigest).parent!) }
+        })
+        await #expect(throws: RegistryError.self) {
+            _ = try await interleaved.putManifest(repo, .tag(try Tag("v1")), bytes: bytes, contentType: MediaType.ociManifest)
+        }
+        #expect(try await base.exists(revision) == false)
+        #expect(try await plain.resolveTag(repo, try Tag("v1")) == nil)
+    }
+
+    /// An index pushed while its untagged children are being deleted gets them back.
+    @Test(arguments: DriverKind.allCases)
+    func childrenListedByAnIndexPushedDuringTheRunAreRestored(_ kind: DriverKind) async throws {
+        try await kind.with { make in
+            let driver = try make()
+            let store = RegistryStore(driver: driver, options: .init(deleteEnabled: true))
+            let child = try await pushImage(store, repo, tag: nil, seed: 60)
+            let options = GarbageCollector.Options(deleteUntagged: true, gracePeriod: 3600, settleTime: 1, now: later)
+            async let report = GarbageCollector(store: store, options: options).run()
+            // Wait for the collector to delete the child, then store an index listing it, as a
+            // push that validated just before the delete would.
+            while try await driver.exists(Layout.revisionLink(repo, child.manifest)) {
+                try await Task.sleep(nanoseconds: 5_000_000)
+            }
+            let entry = #"{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"\#(child.manifest)","size":1}"#
+            let index = Array(#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[\#(entry)]}"#.utf8)
+            let indexDigest = Digest.compute(index)
+            try await driver.putContent(Layout.blobData(indexDigest), index)
+            try await driver.putContent(Layout.revisionLink(repo, indexDigest), Array(indexDigest.description.utf8))
+            try await driver.putContent(Layout.tagCurrentLink(repo, try Tag("multi")), Array(indexDigest.description.utf8))
+            let finished = try await report
+            #expect(finished.rescuedManifests == ["\(repo.value)@\(child.manifest)"])
+            #expect(finished.deletedManifests.isEmpty)
+            try await expectConsistent(RegistryStore(driver: driver))
         }
     }
 }

@@ -46,6 +46,8 @@ public struct GarbageCollector: Sendable {
         public var bytesFreed: Int64 = 0
         /// Candidates a concurrent push referenced or re-uploaded during the sweep.
         public var rescuedBlobs: [String] = []
+        /// Untagged manifests deleted, then put back because an index pushed meanwhile lists them.
+        public var rescuedManifests: [String] = []
         public var dryRun = false
     }
 
@@ -75,10 +77,11 @@ public struct GarbageCollector: Sendable {
         let repositories = try await store.allRepositories()
         report.repositories = repositories.count
         var marked = Set<Digest>()
+        var deleted: [DeletedManifest] = []
         for (i, name) in repositories.enumerated() {
             progress?(.markManifests, i, repositories.count)
             guard let repository = try? RepositoryName(name) else { continue }
-            let kept = try await keptManifests(repository, cutoff: cutoff, report: &report)
+            let kept = try await keptManifests(repository, cutoff: cutoff, deleted: &deleted, report: &report)
             report.manifestsMarked += kept.count
             for digest in kept { try await mark(digest, into: &marked) }
         }
@@ -111,6 +114,7 @@ public struct GarbageCollector: Sendable {
         if options.settleTime > 0 {
             try await Task.sleep(nanoseconds: UInt64(options.settleTime * 1e9))
         }
+        try await restoreListedManifests(&deleted, report: &report)
         try await rescue(&candidates, previousLinks: links, report: &report)
 
         for (i, (digest, size)) in candidates.sorted(by: { $0.key < $1.key }).enumerated() {
@@ -127,7 +131,8 @@ public struct GarbageCollector: Sendable {
     }
 
     /// Manifests of `repository` to keep; with `deleteUntagged`, deletes the others.
-    private func keptManifests(_ repository: RepositoryName, cutoff: Double, report: inout Report) async throws -> Set<Digest> {
+    private func keptManifests(_ repository: RepositoryName, cutoff: Double, deleted: inout [DeletedManifest],
+                               report: inout Report) async throws -> Set<Digest> {
         let revisions = try await store.revisionDigests(repository)
         guard options.deleteUntagged else { return Set(revisions) }
 
@@ -168,6 +173,7 @@ public struct GarbageCollector: Sendable {
                    let link = Layout.referrerLink(repository, subject: subject, referrer: digest).parent {
                     try? await driver.delete(link)
                 }
+                deleted.append(DeletedManifest(repository: repository, digest: digest, subject: manifests[digest]?.subject))
             }
             report.deletedManifests.append("\(repository.value)@\(digest)")
         }
@@ -227,6 +233,39 @@ public struct GarbageCollector: Sendable {
         for digest in try await driver.blobDigests() {
             guard let info = try? await driver.stat(Layout.blobData(digest)) else { continue }
             try await body(digest, info)
+        }
+    }
+
+    struct DeletedManifest {
+        var repository: RepositoryName
+        var digest: Digest
+        var subject: Digest?
+    }
+
+    /// After the settle step: an index pushed while untagged manifests were being deleted
+    /// may list one of them (its push validated before the delete). Such manifests get their
+    /// revision back, and their blobs are then kept by `rescue`.
+    private func restoreListedManifests(_ deleted: inout [DeletedManifest], report: inout Report) async throws {
+        var restoredAny = true
+        while restoredAny, !deleted.isEmpty {
+            restoredAny = false
+            for repository in Set(deleted.map(\.repository)) {
+                var listed = Set<Digest>()
+                for digest in try await store.revisionDigests(repository) {
+                    if let references = try await references(of: digest) { listed.formUnion(references.children) }
+                }
+                for entry in deleted where entry.repository == repository && listed.contains(entry.digest) {
+                    try await store.writeLink(Layout.revisionLink(repository, entry.digest), entry.digest)
+                    if let subject = entry.subject {
+                        try await store.writeLink(Layout.referrerLink(repository, subject: subject, referrer: entry.digest), entry.digest)
+                    }
+                    let name = "\(repository.value)@\(entry.digest)"
+                    report.deletedManifests.removeAll { $0 == name }
+                    report.rescuedManifests.append(name)
+                    restoredAny = true
+                }
+                deleted.removeAll { $0.repository == repository && listed.contains($0.digest) }
+            }
         }
     }
 

@@ -71,10 +71,26 @@ extension RegistryStore {
         if !(try await driver.exists(Layout.blobData(digest))) {
             try await driver.putContent(Layout.blobData(digest), bytes)
         }
+        let revisionExisted = try await driver.exists(Layout.revisionLink(repository, digest))
         if let subject = manifest.subject {
             try await writeLink(Layout.referrerLink(repository, subject: subject.digest, referrer: digest), digest)
         }
         try await writeLink(Layout.revisionLink(repository, digest), digest)
+        // `berth gc` in another process unlinks what it is about to collect, then looks for
+        // manifests written meanwhile. Checking again after the revision is written closes
+        // the gap: either the collector sees this manifest and keeps its content, or this
+        // push sees the content going and withdraws (the client uploads it again).
+        if let missing = try await firstMissingReference(of: manifest, in: repository) {
+            if !revisionExisted {
+                try? await driver.delete(Layout.revisionDirectory(repository, digest))
+                if let subject = manifest.subject, let link = Layout.referrerLink(repository, subject: subject.digest, referrer: digest).parent {
+                    try? await driver.delete(link)
+                }
+                await linkCache.invalidate(repository: Layout.repository(repository))
+            }
+            throw RegistryError(.manifestBlobUnknown, message: "blob unknown to registry: \(missing)",
+                                detailJSON: RegistryError.detail(["digest": missing.description]))
+        }
         if case .tag(let tag) = reference {
             try await writeLink(Layout.tagIndexLink(repository, tag, digest), digest)
             try await writeLink(Layout.tagCurrentLink(repository, tag), digest)
@@ -86,24 +102,25 @@ extension RegistryStore {
     }
 
     private func validateReferences(of manifest: Manifest, in repository: RepositoryName) async throws {
-        var missing: [Digest] = []
+        if let missing = try await firstMissingReference(of: manifest, in: repository) {
+            throw RegistryError(.manifestBlobUnknown, message: "blob unknown to registry: \(missing)",
+                                detailJSON: RegistryError.detail(["digest": missing.description]))
+        }
+    }
+
+    private func firstMissingReference(of manifest: Manifest, in repository: RepositoryName) async throws -> Digest? {
         for blob in manifest.referencedBlobs {
             if let urls = blob.urls, !urls.isEmpty, urls.allSatisfy(options.layerURLPolicy.permits) { continue }
             // Only blobs linked into this repository count: knowing a digest pushed elsewhere
             // must not be a way to obtain it.
-            if (try? await blobSize(repository, blob.digest)) == nil { missing.append(blob.digest) }
+            if (try? await blobSize(repository, blob.digest)) == nil { return blob.digest }
         }
         if options.requireIndexChildren {
-            for child in manifest.manifests {
-                if !(try await driver.exists(Layout.revisionLink(repository, child.digest))) {
-                    missing.append(child.digest)
-                }
+            for child in manifest.manifests where !(try await driver.exists(Layout.revisionLink(repository, child.digest))) {
+                return child.digest
             }
         }
-        if let first = missing.first {
-            throw RegistryError(.manifestBlobUnknown, message: "blob unknown to registry: \(first)",
-                                detailJSON: RegistryError.detail(["digest": first.description]))
-        }
+        return nil
     }
 
     /// Deletes a tag (untag) or a manifest revision and every tag pointing at it.
