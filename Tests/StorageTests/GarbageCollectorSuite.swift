@@ -257,13 +257,14 @@ extension GarbageCollectorSuite {
         #expect(try await plain.resolveTag(repo, try Tag("v1")) == nil)
     }
 
-    /// An index pushed while its untagged children are being deleted gets them back.
+    /// An index pushed, or a tag set, while untagged manifests are being deleted gets them back.
     @Test(arguments: DriverKind.allCases)
-    func childrenListedByAnIndexPushedDuringTheRunAreRestored(_ kind: DriverKind) async throws {
+    func manifestsAnIndexOrTagReachesDuringTheRunAreRestored(_ kind: DriverKind) async throws {
         try await kind.with { make in
             let driver = try make()
             let store = RegistryStore(driver: driver, options: .init(deleteEnabled: true))
             let child = try await pushImage(store, repo, tag: nil, seed: 60)
+            let retagged = try await pushImage(store, repo, tag: nil, seed: 61)
             let options = GarbageCollector.Options(deleteUntagged: true, gracePeriod: 3600, settleTime: 1, now: later)
             async let report = GarbageCollector(store: store, options: options).run()
             // Wait for the collector to delete the child, then store an index listing it, as a
@@ -277,8 +278,13 @@ extension GarbageCollectorSuite {
             try await driver.putContent(Layout.blobData(indexDigest), index)
             try await driver.putContent(Layout.revisionLink(repo, indexDigest), Array(indexDigest.description.utf8))
             try await driver.putContent(Layout.tagCurrentLink(repo, try Tag("multi")), Array(indexDigest.description.utf8))
+            // And a tag set on another just-deleted manifest.
+            while try await driver.exists(Layout.revisionLink(repo, retagged.manifest)) {
+                try await Task.sleep(nanoseconds: 5_000_000)
+            }
+            try await driver.putContent(Layout.tagCurrentLink(repo, try Tag("late")), Array(retagged.manifest.description.utf8))
             let finished = try await report
-            #expect(finished.rescuedManifests == ["\(repo.value)@\(child.manifest)"])
+            #expect(Set(finished.rescuedManifests) == ["\(repo.value)@\(child.manifest)", "\(repo.value)@\(retagged.manifest)"])
             #expect(finished.deletedManifests.isEmpty)
             try await expectConsistent(RegistryStore(driver: driver))
         }

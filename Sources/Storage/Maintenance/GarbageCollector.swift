@@ -242,9 +242,9 @@ public struct GarbageCollector: Sendable {
         var subject: Digest?
     }
 
-    /// After the settle step: an index pushed while untagged manifests were being deleted
-    /// may list one of them (its push validated before the delete). Such manifests get their
-    /// revision back, and their blobs are then kept by `rescue`.
+    /// After the settle step: an index pushed, or a tag set, while untagged manifests were
+    /// being deleted may point at one of them (its push validated before the delete). Such
+    /// manifests get their revision back, and their blobs are then kept by `rescue`.
     private func restoreListedManifests(_ deleted: inout [DeletedManifest], report: inout Report) async throws {
         var restoredAny = true
         while restoredAny, !deleted.isEmpty {
@@ -253,6 +253,11 @@ public struct GarbageCollector: Sendable {
                 var listed = Set<Digest>()
                 for digest in try await store.revisionDigests(repository) {
                     if let references = try await references(of: digest) { listed.formUnion(references.children) }
+                }
+                for name in try await driver.listIfPresent(Layout.tags(repository)) {
+                    if let tag = try? Tag(name), let digest = try await store.readLinkUncached(Layout.tagCurrentLink(repository, tag)) {
+                        listed.insert(digest)
+                    }
                 }
                 for entry in deleted where entry.repository == repository && listed.contains(entry.digest) {
                     try await store.writeLink(Layout.revisionLink(repository, entry.digest), entry.digest)
