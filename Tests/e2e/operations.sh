@@ -321,6 +321,13 @@ start_berth "$G" "$GPORT"
 expect_eq "after the restart the upload is still there" "$(curl -s -D - -o /dev/null "$loc" | tr -d '\r' | awk -F': ' 'tolower($1)=="range"{print $2}')" "0-29999999"
 expect_eq "and completes" "$(curl -s -o /dev/null -w '%{http_code}' -X PUT "$loc&digest=$(sha "$G/30mb")")" "201"
 
+echo "== readiness follows the storage"
+expect_eq "ready while the storage answers" "$(curl -s -o /dev/null -w '%{http_code}' http://$GR/readyz)" "200"
+mv "$G/data/docker/registry/v2/repositories" "$G/repositories.moved" && touch "$G/data/docker/registry/v2/repositories"
+expect_eq "not ready when it fails, still live" "$(curl -s -o /dev/null -w '%{http_code}' http://$GR/readyz) $(curl -s -o /dev/null -w '%{http_code}' http://$GR/livez)" "503 200"
+rm "$G/data/docker/registry/v2/repositories" && mv "$G/repositories.moved" "$G/data/docker/registry/v2/repositories"
+expect_eq "ready again once it recovers" "$(curl -s -o /dev/null -w '%{http_code}' http://$GR/readyz)" "200"
+
 echo "== berth keys generate"
 check "key and certificate files for auth_config.yml" bash -c "'$BERTH' keys generate --key $WORK/k.pem --certificate $WORK/c.pem && [ \$(stat -c %a $WORK/k.pem) = 600 ] && openssl x509 -in $WORK/c.pem -noout -subject | grep -q 'Berth token signing'"
 check "existing files are not overwritten without --force" bash -c "! '$BERTH' keys generate --key $WORK/k.pem --certificate $WORK/c.pem 2>/dev/null"

@@ -57,7 +57,7 @@ struct BerthResponder: HTTPResponder {
         var body = #"{"status":"ok"}"#
         if ready {
             do {
-                _ = try await api.store.driver.listIfPresent(Layout.repositories)
+                try await api.store.checkReadable()
             } catch {
                 logger.error("readiness check failed", metadata: ["error": .string(String(describing: error))])
                 status = .serviceUnavailable

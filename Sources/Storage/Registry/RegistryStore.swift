@@ -54,6 +54,15 @@ public final class RegistryStore: Sendable {
         await linkCache.invalidate(path)
     }
 
+    /// For readiness probes: the storage answers, and the layout's root is a directory.
+    public func checkReadable() async throws {
+        _ = try await driver.list(.root)
+        if let info = try? await driver.stat(Layout.repositories), !info.isDirectory {
+            throw StorageError.io("\(Layout.repositories) is not a directory")
+        }
+        _ = try await driver.listIfPresent(Layout.repositories)
+    }
+
     public func repositoryExists(_ name: RepositoryName) async throws -> Bool {
         try await driver.exists(Layout.repository(name))
     }
