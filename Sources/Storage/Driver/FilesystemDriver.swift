@@ -15,6 +15,10 @@ public struct FilesystemDriver: StorageDriver {
     /// are atomic) but outside anything Distribution walks.
     let temporaryDirectory: String
     let pool: NIOThreadPool
+    /// Uploads with a background sync running, shared by every append to the same file:
+    /// chunked uploads append once per PATCH, and overlapping syncs of one file would tie up
+    /// the thread pool that the writes need.
+    let backgroundSyncs = BackgroundSyncs()
     static let readChunkSize = 1 << 20
     static let writeBatchSize = 1 << 20
     static let syncInterval: Int64 = 32 << 20
@@ -202,7 +206,7 @@ public struct FilesystemDriver: StorageDriver {
         // `syncInterval` bytes lets the disk work while the rest is still arriving.
         // The sync works on its own duplicate descriptor and may outlive this call; at most
         // one runs per upload at a time.
-        let backgroundSync = BackgroundSync()
+        let backgroundSyncs = self.backgroundSyncs
         var unsynced: Int64 = 0
         let pool = self.pool
         func write(_ buffers: [ByteBuffer], at start: Int64) -> Task<Void, any Error> {
@@ -224,14 +228,14 @@ public struct FilesystemDriver: StorageDriver {
                 do { try await previous.value } catch { writeFailed = true; throw error }
                 unsynced += position - written
                 written = position
-                if unsynced >= Self.syncInterval, backgroundSync.begin() {
+                if unsynced >= Self.syncInterval, backgroundSyncs.begin(full) {
                     unsynced = 0
                     let duplicate = dup(fd)
                     Task {
                         _ = try? await pool.runIfActive {
                             if duplicate >= 0 { _ = fdatasync(duplicate); close(duplicate) }
                         }
-                        backgroundSync.end()
+                        backgroundSyncs.end(full)
                     }
                 }
             }
@@ -261,20 +265,18 @@ public struct FilesystemDriver: StorageDriver {
     }
 }
 
-/// Whether a background sync of one upload is running.
-final class BackgroundSync: @unchecked Sendable {
+/// The files with a background sync running: at most one per file at a time.
+final class BackgroundSyncs: @unchecked Sendable {
     private let lock = NSLock()
-    private var running = false
+    private var running: Set<String> = []
 
-    func begin() -> Bool {
+    func begin(_ path: String) -> Bool {
         lock.lock(); defer { lock.unlock() }
-        if running { return false }
-        running = true
-        return true
+        return running.insert(path).inserted
     }
 
-    func end() {
+    func end(_ path: String) {
         lock.lock(); defer { lock.unlock() }
-        running = false
+        running.remove(path)
     }
 }
