@@ -40,3 +40,21 @@ public actor FailedLoginLimiter {
         if let address { failures["address:\(address)", default: []].append(.now) }
     }
 }
+
+extension FailedLoginLimiter {
+    /// Runs one password check for `account` unless it, or `address`, is blocked (then
+    /// `AuthError.tooManyRequests`); a check that returns nil or throws counts as a failure.
+    public nonisolated func attempt<Identity: Sendable>(
+        account: String, address: IPAddress?, _ check: @Sendable () async throws -> Identity?
+    ) async throws -> Identity? {
+        if await isBlocked(account: account, address: address) { throw AuthError.tooManyRequests }
+        do {
+            if let identity = try await check() { return identity }
+        } catch {
+            await recordFailure(account: account, address: address)
+            throw error
+        }
+        await recordFailure(account: account, address: address)
+        return nil
+    }
+}

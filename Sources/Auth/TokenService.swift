@@ -92,21 +92,24 @@ public struct TokenService: Sendable {
         guard credentials.user.utf8.count <= 256, credentials.password.utf8.count <= 1024 else {
             throw AuthError.unauthorized("invalid credentials")
         }
-        if await limiter.isBlocked(account: credentials.user, address: request.clientIP) {
-            throw AuthError.tooManyRequests
-        }
+        let backends = self.backends
+        let identity: Identity?
         do {
-            for backend in backends {
-                if let identity = try await backend.authenticate(user: credentials.user, password: credentials.password) {
-                    return identity
+            identity = try await limiter.attempt(account: credentials.user, address: request.clientIP) {
+                for backend in backends {
+                    if let identity = try await backend.authenticate(user: credentials.user, password: credentials.password) {
+                        return identity
+                    }
                 }
+                return nil
             }
-            throw AuthError.unauthorized("invalid credentials")
+        } catch let error as AuthError {
+            throw error
         } catch {
-            await limiter.recordFailure(account: credentials.user, address: request.clientIP)
-            if let error = error as? AuthError { throw error }
             throw AuthError.unauthorized("authentication failed")
         }
+        guard let identity else { throw AuthError.unauthorized("invalid credentials") }
+        return identity
     }
 
     public func issueToken(_ request: TokenRequest) async throws -> TokenResponse {

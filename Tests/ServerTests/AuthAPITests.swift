@@ -233,6 +233,14 @@ import Testing
             let ciPush = try await c.send(.post, "/v2/app/blobs/uploads/", headers: [.authorization: AuthAPITests.basic("ci", "pw")])
             #expect(ciPush.status == .accepted)
             #expect(try await c.send(.get, "/v2/_catalog", headers: [.authorization: AuthAPITests.basic("bob", "pw")]).status == .ok)
+
+            // Password guessing against one account is slowed down; other accounts are not.
+            for _ in 0..<30 {
+                _ = try await c.send(.get, "/v2/", headers: [.authorization: AuthAPITests.basic("bob", "guess")])
+            }
+            let throttled = try await c.send(.get, "/v2/", headers: [.authorization: AuthAPITests.basic("bob", "pw")])
+            #expect(throttled.status == .tooManyRequests)
+            #expect(try await c.send(.get, "/v2/", headers: [.authorization: AuthAPITests.basic("ci", "pw")]).status == .ok)
         }
     }
 

@@ -19,15 +19,16 @@ struct BasicAuthorizer: RequestAuthorizer {
             return .challenge(challenge("authentication required"))
         }
         let address = context.remoteAddress?.ipAddress.flatMap(IPAddress.init)
-        if await limiter.isBlocked(account: credentials.user, address: address) {
-            return .challenge(RegistryError(.tooManyRequests).response)
-        }
+        let users = self.users
         do {
-            guard try await users.authenticate(user: credentials.user, password: credentials.password) != nil else {
-                throw AuthError.unauthorized("unknown user")
+            guard try await limiter.attempt(account: credentials.user, address: address, {
+                try await users.authenticate(user: credentials.user, password: credentials.password)
+            }) != nil else {
+                return .challenge(challenge("authentication failed"))
             }
+        } catch AuthError.tooManyRequests {
+            return .challenge(RegistryError(.tooManyRequests).response)
         } catch {
-            await limiter.recordFailure(account: credentials.user, address: address)
             return .challenge(challenge("authentication failed"))
         }
         let writes = required.contains { $0.actions.contains("push") || $0.actions.contains("delete") }
