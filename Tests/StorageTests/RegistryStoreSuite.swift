@@ -266,6 +266,12 @@ import Testing
             #expect(try await store.purgeUploads(startedBefore: Date(timeIntervalSinceNow: -60), dryRun: false).isEmpty)
             #expect(try await store.purgeUploads(startedBefore: Date(timeIntervalSinceNow: 60), dryRun: false).count == 1)
             await #expect(throws: RegistryError.self) { try await store.uploadStatus(repo, old) }
+
+            // An upload Distribution started: `startedat` in Go's RFC 3339 with nanoseconds.
+            let theirs = try await store.startUpload(repo)
+            try await store.driver.putContent(Layout.uploadStartedAt(repo, theirs), Array("2026-01-02T03:04:05.123456789Z\n".utf8))
+            #expect(try await store.uploadStatus(repo, theirs).startedAt == Date(timeIntervalSince1970: 1_767_323_045.123))
+            #expect(try await store.purgeUploads(startedBefore: Date(timeIntervalSince1970: 1_767_323_046), dryRun: false).count == 1)
         }
     }
 }

@@ -31,7 +31,7 @@ extension RegistryStore {
         do {
             let size = try await driver.stat(Layout.uploadData(repository, id)).size
             let started = try? await driver.getContent(Layout.uploadStartedAt(repository, id), maxSize: 128)
-            let date = started.flatMap { ISO8601DateFormatter().date(from: String(decoding: $0, as: UTF8.self)) }
+            let date = started.flatMap { Self.parseStartedAt(String(decoding: $0, as: UTF8.self)) }
             return UploadStatus(id: id, size: size, startedAt: date)
         } catch StorageError.notFound {
             throw RegistryError(.blobUploadUnknown)
@@ -96,6 +96,16 @@ extension RegistryStore {
         try await writeLink(Layout.layerLink(repository, digest), digest)
         await repositoryIndex.insert(repository)
         return size
+    }
+
+    /// Berth writes `startedat` in whole seconds; Distribution writes Go's RFC 3339 with
+    /// nanoseconds (`2026-11-22T10:00:00.123456789Z`).
+    static func parseStartedAt(_ text: String) -> Date? {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let formatter = ISO8601DateFormatter()
+        if let date = formatter.date(from: trimmed) { return date }
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: trimmed)
     }
 
     public func cancelUpload(_ repository: RepositoryName, _ id: UploadID) async throws {
