@@ -17,6 +17,9 @@ public final class EndpointSink: Sendable {
         public var threshold: Int
         public var backoff: TimeInterval
         public var maxBatch = 100
+        /// Batches kept on disk while the endpoint is down; beyond it the oldest are dropped
+        /// (Distribution would keep them in memory without a bound).
+        public var maxQueuedBatches = 20_000
 
         public init(name: String, url: String, headers: [String: [String]] = [:], timeout: TimeInterval = 1,
                     threshold: Int = 10, backoff: TimeInterval = 1) {
@@ -76,6 +79,7 @@ public final class EndpointSink: Sendable {
     /// Everything that arrived while the previous batch was written goes into the next
     /// one, so a burst of pulls makes a few files, not one per event.
     private func writeLoop() async {
+        var written = 0
         while let events = await inbox.takeAll() {
             var start = 0
             while start < events.count {
@@ -84,12 +88,21 @@ public final class EndpointSink: Sendable {
                     try await queue.append(batch)
                     start += batch.count
                     wakeSender.yield()
+                    written += 1
+                    if written.isMultiple(of: 256) { await trimQueue() }
                 } catch {
                     logger.error("cannot queue notifications on disk", metadata: ["endpoint": .string(settings.name), "error": .string("\(error)")])
                     try? await Task.sleep(nanoseconds: 1_000_000_000)
                 }
             }
         }
+    }
+
+    private func trimQueue() async {
+        guard let dropped = try? await queue.trim(toAtMost: settings.maxQueuedBatches), dropped > 0 else { return }
+        for _ in 0..<dropped { observe?(settings.name, .dropped) }
+        logger.warning("notification queue full: oldest batches dropped", metadata: [
+            "endpoint": .string(settings.name), "batches": .stringConvertible(dropped)])
     }
 
     private func sendLoop() async {

@@ -40,6 +40,14 @@ public struct EventQueue: Sendable {
         do { try await driver.delete(try directory.appending(name)) } catch StorageError.notFound {}
     }
 
+    /// Removes the oldest batches beyond `limit`; returns how many went.
+    public func trim(toAtMost limit: Int) async throws -> Int {
+        let names = try await driver.listIfPresent(directory).filter { $0.hasSuffix(".json") }
+        guard names.count > limit else { return 0 }
+        for name in names.prefix(names.count - limit) { try await remove(name) }
+        return names.count - limit
+    }
+
     public func count() async throws -> Int {
         try await driver.listIfPresent(directory).filter { $0.hasSuffix(".json") }.count
     }

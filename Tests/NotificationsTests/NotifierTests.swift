@@ -141,6 +141,20 @@ final class Receiver: @unchecked Sendable {
         #expect(receiver.events.allSatisfy { $0.action == .pull && $0.actor.name == nil })
     }
 
+    @Test func aFullQueueDropsItsOldestBatches() async throws {
+        let queue = try EventQueue(driver: InMemoryDriver(), endpoint: "down for days")
+        for i in 0..<10 { try await queue.append([Event(action: .pull, target: target(i), request: request, actor: .init(name: nil), source: .init(addr: "a", instanceID: "b"))]) }
+        #expect(try await queue.trim(toAtMost: 3) == 7)
+        let kept = try await queue.pending()
+        var tags: [String?] = []
+        for name in kept {
+            let envelope = try JSONDecoder().decode(Envelope.self, from: Data(try await queue.read(name).body))
+            tags += envelope.events.map(\.target.tag)
+        }
+        #expect(tags == ["t7", "t8", "t9"])
+        #expect(try await queue.trim(toAtMost: 3) == 0)
+    }
+
     @Test func ignoreRulesFilterActionsAndMediaTypes() async throws {
         let receiver = Receiver(failFirst: 0)
         try await receiver.serving { url in
