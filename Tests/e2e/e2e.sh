@@ -281,6 +281,7 @@ if [ -n "${DOCKER_CLI_OK:-}" ]; then
     wait_ready "http://127.0.0.1:$APORT/v2/"
     docker tag "$R/dockercli/app:v2" "$AR/alice/after-restart:v2" >/dev/null 2>&1
     check "the identity token still works after a restart" docker push "$AR/alice/after-restart:v2"
+    check "berth ls uses the credentials docker login saved" bash -c "'$BERTH' ls $AR/alice/after-restart | grep -qE '^v2 +sha256:'"
     check "berth tokens list shows alice's token" bash -c "'$BERTH' tokens list --data $A/data | grep -q ' alice '"
     check "berth tokens revoke" bash -c "'$BERTH' tokens revoke --data $A/data --account alice | grep -q 'revoked 1'"
     docker tag "$R/dockercli/app:v2" "$AR/alice/after-revoke:v2" >/dev/null 2>&1
