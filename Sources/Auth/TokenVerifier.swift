@@ -17,6 +17,20 @@ public struct TokenVerifier: Sendable {
     let roots: [Certificate]
     let keysByID: JWTKeyCollection
     let familyByID: [String: String]
+    /// Trusted root keys by libtrust id, for tokens that carry only an embedded `jwk`.
+    let rootKeysByLibtrustID: [String: TrustedKey]
+
+    enum TrustedKey: Sendable {
+        case ec(ES256PublicKey)
+        case rsa(JWTKit.Insecure.RSA.PublicKey)
+
+        var family: String {
+            switch self {
+            case .ec: "EC"
+            case .rsa: "RSA"
+            }
+        }
+    }
     static let leeway: Int64 = 60
     static let allowedAlgorithms = ["RS256": "RSA", "RS384": "RSA", "RS512": "RSA", "ES256": "EC", "ES384": "EC", "ES512": "EC"]
 
@@ -29,19 +43,24 @@ public struct TokenVerifier: Sendable {
         self.roots = roots
         let keys = JWTKeyCollection()
         var families: [String: String] = [:]
+        var byLibtrustID: [String: TrustedKey] = [:]
         for root in roots {
             let spki = try SigningKey.spki(root)
-            let ids = [KeyID.libtrust(spki: spki), KeyID.thumbprint(root)].compactMap { $0 }
+            let libtrustID = KeyID.libtrust(spki: spki)
+            let ids = [libtrustID, KeyID.thumbprint(root)].compactMap { $0 }
             for id in ids {
                 if let ec = P256.Signing.PublicKey(root.publicKey) {
                     await keys.add(ecdsa: try ES256PublicKey(backing: ec), kid: JWKIdentifier(string: id))
                     families[id] = "EC"
+                    byLibtrustID[libtrustID] = .ec(try ES256PublicKey(backing: ec))
                 } else if let rsa = _RSA.Signing.PublicKey(root.publicKey) {
                     await keys.add(rsa: try Insecure.RSA.PublicKey(backing: rsa), digestAlgorithm: .sha256, kid: JWKIdentifier(string: id))
                     families[id] = "RSA"
+                    byLibtrustID[libtrustID] = .rsa(try JWTKit.Insecure.RSA.PublicKey(backing: rsa))
                 }
             }
         }
+        rootKeysByLibtrustID = byLibtrustID
         if let jwksJSON {
             // Distribution 3's `jwks`: keys trusted by their `kid`.
             struct Set: Decodable { struct Key: Decodable { var kid: String?; var kty: String? }; var keys: [Key] }
@@ -72,7 +91,16 @@ public struct TokenVerifier: Sendable {
     }
 
     private struct Header: Decodable {
-        struct EmbeddedKey: Decodable { var kid: String?; var x5c: [String]? }
+        struct EmbeddedKey: Decodable {
+            var kid: String?
+            var x5c: [String]?
+            var kty: String?
+            var crv: String?
+            var x: String?
+            var y: String?
+            var n: String?
+            var e: String?
+        }
         var alg: String?
         var kid: String?
         var x5c: [String]?
@@ -100,6 +128,16 @@ public struct TokenVerifier: Sendable {
             } else if let kid, let keyFamily = familyByID[kid] {
                 guard keyFamily == family else { throw Failure.invalid("algorithm \(alg) does not fit the key") }
                 claims = try await keysByID.verify(token, as: TokenClaims.self)
+            } else if let jwk = header.jwk, let id = Self.libtrustID(of: jwk), let trusted = rootKeysByLibtrustID[id] {
+                // Distribution 2.8 accepts an embedded key whose libtrust id is trusted; the
+                // signature is checked with the trusted key, never the embedded one.
+                guard trusted.family == family else { throw Failure.invalid("algorithm \(alg) does not fit the key") }
+                let single = JWTKeyCollection()
+                switch trusted {
+                case .ec(let key): await single.add(ecdsa: key)
+                case .rsa(let key): await single.add(rsa: key, digestAlgorithm: Self.rsaDigest(alg))
+                }
+                claims = try await single.verify(token, as: TokenClaims.self)
             } else {
                 throw Failure.invalid("token signed by an untrusted key")
             }
@@ -117,4 +155,29 @@ public struct TokenVerifier: Sendable {
     }
 
     static func base64URL(_ s: Substring) -> Data? { Base64URL.decode(s) }
+
+    static func rsaDigest(_ alg: String) -> DigestAlgorithm {
+        switch alg {
+        case "RS384": .sha384
+        case "RS512": .sha512
+        default: .sha256
+        }
+    }
+
+    /// The libtrust key id of an embedded JWK (EC P-256 or RSA), from its key material.
+    private static func libtrustID(of jwk: Header.EmbeddedKey) -> String? {
+        switch jwk.kty {
+        case "EC":
+            guard jwk.crv == "P-256", let x = jwk.x.flatMap({ Base64URL.decode(Substring($0)) }),
+                  let y = jwk.y.flatMap({ Base64URL.decode(Substring($0)) }), x.count == 32, y.count == 32,
+                  let key = try? P256.Signing.PublicKey(rawRepresentation: x + y) else { return nil }
+            return KeyID.libtrust(spki: Array(key.derRepresentation))
+        case "RSA":
+            guard let n = jwk.n.flatMap({ Base64URL.decode(Substring($0)) }), let e = jwk.e.flatMap({ Base64URL.decode(Substring($0)) }),
+                  let key = try? _RSA.Signing.PublicKey(n: n, e: e) else { return nil }
+            return KeyID.libtrust(spki: Array(key.derRepresentation))
+        default:
+            return nil
+        }
+    }
 }

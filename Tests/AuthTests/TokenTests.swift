@@ -60,6 +60,28 @@ import _CryptoExtras
                 "access": [["type": "repository", "name": "team/app", "actions": ["pull", "push"]]]]
     }
 
+    /// Distribution 2.8 accepts a token whose only key reference is an embedded `jwk`, when
+    /// that key's libtrust id is trusted; the embedded key itself is never trusted.
+    @Test func embeddedJWKOnlyByATrustedKeyID() async throws {
+        let key = try SigningKey.generate()
+        guard case .ecdsaP256(let ec) = key.key else { return }
+        let verifier = try await TokenVerifier(issuer: "Berth", service: "registry", roots: key.certificates)
+        func jwk(_ publicKey: P256.Signing.PublicKey) -> [String: Any] {
+            let raw = Array(publicKey.rawRepresentation)
+            return ["kty": "EC", "crv": "P-256", "x": KeyID.b64(Array(raw[0..<32])), "y": KeyID.b64(Array(raw[32...]))]
+        }
+        let trusted = try forge(header: ["alg": "ES256", "jwk": jwk(ec.publicKey)], claims: claims()) { try ec.signature(for: $0).rawRepresentation }
+        #expect(try await verifier.verify(trusted).sub == "mallory")
+
+        let attacker = P256.Signing.PrivateKey()
+        let ownKey = try forge(header: ["alg": "ES256", "jwk": jwk(attacker.publicKey)], claims: claims()) { try attacker.signature(for: $0).rawRepresentation }
+        let borrowedKey = try forge(header: ["alg": "ES256", "jwk": jwk(ec.publicKey)], claims: claims()) { try attacker.signature(for: $0).rawRepresentation }
+        let wrongFamily = try forge(header: ["alg": "RS256", "jwk": jwk(ec.publicKey)], claims: claims()) { try ec.signature(for: $0).rawRepresentation }
+        for token in [ownKey, borrowedKey, wrongFamily] {
+            await #expect(throws: TokenVerifier.Failure.self) { _ = try await verifier.verify(token) }
+        }
+    }
+
     @Test func refusesForgedExpiredAndMisdirectedTokens() async throws {
         let key = try SigningKey.generate()
         guard case .ecdsaP256(let ec) = key.key else { return }
