@@ -33,6 +33,22 @@ import Testing
         }
     }
 
+    /// A realm written for docker_auth with `server.path_prefix` keeps working when Berth
+    /// serves the same auth_config.yml itself.
+    @Test func docker_authPathPrefixIsServedToo() async throws {
+        let fixture = APIFixture {
+            $0.tokenAuth = .init(service: "test registry", serverYAML: "server:\n  path_prefix: /token-svc/\n" + Self.serverYAML)
+        }
+        try await fixture.run { c, _ in
+            let query = "?service=test+registry&scope=repository:public/app:pull"
+            for path in ["/token-svc/auth", "/token-svc/auth/token", "/auth"] {
+                let response = try await c.send(.get, path + query, headers: [.authorization: Self.basic("alice")])
+                #expect(response.status == .ok, "\(path)")
+            }
+            #expect(try await c.send(.get, "/other-svc/auth" + query).status == .notFound)
+        }
+    }
+
     static func basic(_ user: String, _ password: String = AuthAPITests.password) -> String {
         "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
     }

@@ -37,7 +37,9 @@ public struct AuthSetup: Sendable {
             setup.warnings = AuthConfiguration.unsupportedKeys(yaml: yaml).map { "auth configuration key not supported by Berth, ignored: \($0)" }
             let key = try await signingKey(authConfig, store: store)
             let service = try await TokenService.make(authConfig, signingKey: key, refreshTokens: StorageRefreshTokenStore(driver: store.driver))
-            setup.tokenEndpoint = TokenEndpoint(service: service, realIPHeader: authConfig.server?.real_ip_header, realIPPosition: authConfig.server?.real_ip_pos ?? 0)
+            setup.tokenEndpoint = TokenEndpoint(service: service, realIPHeader: authConfig.server?.real_ip_header,
+                                                realIPPosition: authConfig.server?.real_ip_pos ?? 0,
+                                                pathPrefix: TokenEndpoint.normalizedPrefix(authConfig.server?.path_prefix))
             issuer = issuer ?? authConfig.token.issuer
             roots = key.certificates
         }

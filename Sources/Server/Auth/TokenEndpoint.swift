@@ -12,8 +12,24 @@ struct TokenEndpoint: Sendable {
     var realIPHeader: String?
     var realIPPosition = 0
     var metrics: RegistryMetrics?
+    /// docker_auth's `server.path_prefix`, so realms written for docker_auth keep working.
+    var pathPrefix = ""
     /// The `Basic realm` sent with a 401, as docker_auth uses the issuer.
     var basicRealm: String { service.issuer.issuer }
+
+    /// Whether `path` (below `http.prefix`) is this endpoint: `/auth`, `/auth/token`, or
+    /// either under docker_auth's `path_prefix`.
+    func serves(_ path: String) -> Bool {
+        let relative = !pathPrefix.isEmpty && path.hasPrefix(pathPrefix + "/") ? String(path.dropFirst(pathPrefix.count)) : path
+        return relative == "/auth" || relative == "/auth/token"
+    }
+
+    static func normalizedPrefix(_ prefix: String?) -> String {
+        var prefix = prefix ?? ""
+        while prefix.hasSuffix("/") { prefix.removeLast() }
+        if !prefix.isEmpty, !prefix.hasPrefix("/") { prefix = "/" + prefix }
+        return prefix
+    }
 
     func respond(_ request: Request, context: BerthRequestContext) async -> Response {
         guard request.method == .get || request.method == .post else {

@@ -42,8 +42,7 @@ public enum TokenServer {
         let store = RegistryStore(driver: driver)
         let key = try await AuthSetup.signingKey(config, store: store)
         let service = try await TokenService.make(config, signingKey: key, refreshTokens: StorageRefreshTokenStore(driver: driver))
-        var prefix = config.server?.path_prefix ?? ""
-        while prefix.hasSuffix("/") { prefix.removeLast() }
+        let prefix = TokenEndpoint.normalizedPrefix(config.server?.path_prefix)
         let addr = config.server?.addr ?? ":5001"
         guard let colon = addr.lastIndex(of: ":"), let port = Int(addr[addr.index(after: colon)...]) else {
             throw AuthError.configuration("server.addr: expected HOST:PORT, got \(addr)")

@@ -92,7 +92,7 @@ struct BerthResponder: HTTPResponder {
         guard path.hasPrefix(prefix + "/") || path == prefix else { return .unknown("not found") }
         path = String(path.dropFirst(prefix.count))
         if path == "/livez" || path == "/readyz" { return .health(ready: path == "/readyz") }
-        if tokenEndpoint != nil, path == "/auth" || path == "/auth/token" { return .token }
+        if let tokenEndpoint, tokenEndpoint.serves(path) { return .token }
         guard let route = RegistryRoute(path: path) else { return .unknown("unknown API endpoint") }
         return .registry(route)
     }
