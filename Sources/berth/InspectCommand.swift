@@ -37,7 +37,7 @@ struct InspectCommand: AsyncParsableCommand {
                     "mediaType": fetched.mediaType,
                     "manifest": try JSONSerialization.jsonObject(with: Data(fetched.bytes)),
                     "config": try configBytes.map { try JSONSerialization.jsonObject(with: Data($0)) } ?? NSNull(),
-                    "referrers": try referrers.map { try JSONSerialization.jsonObject(with: JSONEncoder().encode($0)) } ?? NSNull(),
+                    "referrers": try referrers.map { try JSONSerialization.jsonObject(with: JSONEncoder().encode($0.manifests)) } ?? NSNull(),
                 ] as [String: Any])
                 return
             }
@@ -46,7 +46,7 @@ struct InspectCommand: AsyncParsableCommand {
     }
 
     private func printReadable(_ reference: ImageReference, _ fetched: RegistryClient.FetchedManifest,
-                               _ configBytes: [UInt8]?, _ referrers: [Descriptor]?) {
+                               _ configBytes: [UInt8]?, _ referrers: RegistryClient.Referrers?) {
         let manifest = fetched.parsed
         print("Reference:   \(reference)")
         print("Digest:      \(fetched.digest)")
@@ -80,11 +80,12 @@ struct InspectCommand: AsyncParsableCommand {
             for (key, value) in annotations.sorted(by: { $0.key < $1.key }) { print("  \(key)=\(value)") }
         }
         guard let referrers else {
-            print("Referrers:   (the registry has no referrers API)")
+            print("Referrers:   none (the registry has no referrers API and no referrers tag)")
             return
         }
-        print("Referrers:\(referrers.isEmpty ? "   none" : "")")
-        for referrer in referrers {
+        let source = referrers.fromTagSchema ? " (from the referrers tag)" : ""
+        print("Referrers:\(referrers.manifests.isEmpty ? "   none" : source)")
+        for referrer in referrers.manifests {
             print("  \(referrer.digest)  \(referrer.artifactType ?? referrer.mediaType)")
         }
     }
