@@ -39,12 +39,11 @@ public final class EndpointSink: Sendable {
     let inbox = Inbox(limit: 100_000)
     let wakeSender: AsyncStream<Void>.Continuation
     let senderWakeups: AsyncStream<Void>
-    let stats = DeliveryStats()
-    let observe: (@Sendable (_ endpoint: String, _ outcome: DeliveryOutcome) -> Void)?
+    let stats: DeliveryStats
 
     public init(settings: Settings, queue: EventQueue, http: HTTPClient, logger: Logger,
                 observe: (@Sendable (_ endpoint: String, _ outcome: DeliveryOutcome) -> Void)? = nil) {
-        self.observe = observe
+        stats = DeliveryStats(endpoint: settings.name, observe: observe)
         self.settings = settings
         self.queue = queue
         self.http = http
@@ -53,10 +52,13 @@ public final class EndpointSink: Sendable {
     }
 
     public func publish(_ event: Event) {
-        if !inbox.put(event) {
-            stats.recordDrop()
-            observe?(settings.name, .dropped)
-            logger.warning("notification dropped: the queue to the endpoint is full", metadata: ["endpoint": .string(settings.name)])
+        guard !inbox.put(event) else { return }
+        // Once the inbox is full every request would log: say it on the first drop and then
+        // every 10,000th.
+        let dropped = stats.record(.dropped)
+        if dropped % 10_000 == 1 {
+            logger.warning("notification events dropped: the queue to the endpoint is full", metadata: [
+                "endpoint": .string(settings.name), "dropped_so_far": .stringConvertible(dropped)])
         }
     }
 
@@ -100,7 +102,7 @@ public final class EndpointSink: Sendable {
 
     private func trimQueue() async {
         guard let dropped = try? await queue.trim(toAtMost: settings.maxQueuedBatches), dropped > 0 else { return }
-        for _ in 0..<dropped { observe?(settings.name, .dropped) }
+        for _ in 0..<dropped { stats.record(.trimmed) }
         logger.warning("notification queue full: oldest batches dropped", metadata: [
             "endpoint": .string(settings.name), "batches": .stringConvertible(dropped)])
     }
@@ -127,13 +129,11 @@ public final class EndpointSink: Sendable {
                     if await deliver(batch) {
                         failures = 0
                         try? await queue.remove(name)
-                        stats.recordDelivery()
-                        observe?(settings.name, .delivered)
+                        stats.record(.delivered)
                         break
                     }
                     failures += 1
-                    stats.recordFailure()
-                    observe?(settings.name, .failed)
+                    stats.record(.failed)
                     let pause = failures >= settings.threshold ? settings.backoff : min(settings.backoff, 0.05 * Double(failures))
                     try? await Task.sleep(nanoseconds: UInt64(pause * 1e9))
                 }
@@ -167,22 +167,37 @@ public final class EndpointSink: Sendable {
     }
 }
 
-/// What happened to a batch (delivered, failed attempt) or an event (dropped).
-public enum DeliveryOutcome: String, Sendable {
-    case delivered, failed, dropped
+/// What happened to a batch (delivered, a failed attempt, trimmed from a full queue) or to
+/// an event (dropped by a full inbox).
+public enum DeliveryOutcome: String, Sendable, CaseIterable {
+    case delivered, failed, dropped, trimmed
 }
 
-/// Counters for tests and metrics.
+/// Counts outcomes per endpoint and passes each to an observer (the metrics).
 public final class DeliveryStats: @unchecked Sendable {
     private let lock = NSLock()
-    private var delivered = 0, failed = 0, dropped = 0
+    private var counts: [DeliveryOutcome: Int] = [:]
+    let endpoint: String
+    let observe: (@Sendable (_ endpoint: String, _ outcome: DeliveryOutcome) -> Void)?
 
-    func recordDelivery() { lock.withLock { delivered += 1 } }
-    func recordFailure() { lock.withLock { failed += 1 } }
-    func recordDrop() { lock.withLock { dropped += 1 } }
+    init(endpoint: String, observe: (@Sendable (_ endpoint: String, _ outcome: DeliveryOutcome) -> Void)?) {
+        self.endpoint = endpoint
+        self.observe = observe
+    }
 
-    public var snapshot: (delivered: Int, failed: Int, dropped: Int) {
-        lock.withLock { (delivered, failed, dropped) }
+    /// Returns the new count of `outcome`.
+    @discardableResult
+    func record(_ outcome: DeliveryOutcome) -> Int {
+        let count = lock.withLock {
+            counts[outcome, default: 0] += 1
+            return counts[outcome, default: 0]
+        }
+        observe?(endpoint, outcome)
+        return count
+    }
+
+    public func count(_ outcome: DeliveryOutcome) -> Int {
+        lock.withLock { counts[outcome, default: 0] }
     }
 }
 

@@ -53,8 +53,9 @@ public final class Notifier: Service, Sendable {
         }
     }
 
-    public var stats: [String: (delivered: Int, failed: Int, dropped: Int)] {
-        Dictionary(uniqueKeysWithValues: sinks.map { ($0.endpoint.settings.name, $0.sink.stats.snapshot) })
+    /// Delivery counts by endpoint name.
+    public var stats: [String: DeliveryStats] {
+        Dictionary(uniqueKeysWithValues: sinks.map { ($0.endpoint.settings.name, $0.sink.stats) })
     }
 
     public func run() async throws {

@@ -20,6 +20,7 @@ import Testing
             let signature = try await gc.pushImage(source, repo, tag: nil, seed: 4, subject: v1.manifest)
             _ = try await gc.pushImage(source, try RepositoryName("other"), tag: "latest", seed: 5)
             try await sourceDriver.putPrivateContent(try StoragePath("berth/accounts/admin.bcrypt"), Array("$2y$10$hash".utf8))
+            let empty = try await gc.helpers.push(source, repo, [])
 
             let destinationDriver = InMemoryDriver()
             let report = try await RegistryCopier(from: sourceDriver, to: destinationDriver).run()
@@ -28,7 +29,8 @@ import Testing
             #expect(report.tags == 3)
             #expect(report.skipped.isEmpty)
             #expect(report.accountFiles == 1)
-            #expect(report.blobsCopied == 16)
+            #expect(report.blobsCopied == 17)
+            #expect(try await destinationDriver.getContent(Layout.blobData(empty)) == [])
 
             let copy = RegistryStore(driver: destinationDriver)
             #expect(try await copy.resolveTag(repo, try Tag("v1")) == v1.manifest)
@@ -41,7 +43,7 @@ import Testing
             _ = try await gc.pushImage(source, repo, tag: "v2", seed: 6)
             let again = try await RegistryCopier(from: sourceDriver, to: destinationDriver).run()
             #expect(again.blobsCopied == 3)
-            #expect(again.blobsPresent == 16)
+            #expect(again.blobsPresent == 17)
             #expect(try await copy.tags(repo) == ["multi", "v1", "v2"])
         }
     }

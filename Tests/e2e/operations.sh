@@ -211,7 +211,7 @@ wait_events() { # count
     for _ in $(seq 1 100); do [ "$(wc -l < "$W/events.jsonl" 2>/dev/null || echo 0)" -ge "$1" ] && return 0; sleep 0.1; done; return 1
 }
 check "every event arrives after the receiver recovers" wait_events 8
-check "metrics count failed and delivered batches per endpoint" bash -c "curl -s http://$WR/metrics | grep -E '^berth_notification_batches_total\{endpoint=\"audit\",result=\"failed\"\} [1-9]' && curl -s http://$WR/metrics | grep -qE '^berth_notification_batches_total\{endpoint=\"audit\",result=\"delivered\"\} [1-9]'"
+check "metrics count failed and delivered batches per endpoint" bash -c "curl -s http://$WR/metrics | grep -E '^berth_notification_outcomes_total\{endpoint=\"audit\",result=\"failed\"\} [1-9]' && curl -s http://$WR/metrics | grep -qE '^berth_notification_outcomes_total\{endpoint=\"audit\",result=\"delivered\"\} [1-9]'"
 summary=$(python3 - "$W/events.jsonl" <<'PY'
 import json, sys
 events = [json.loads(l) for l in open(sys.argv[1])]

@@ -14,7 +14,7 @@ public final class RegistryMetrics: Sendable {
 
     static var requests: MetricNameDescriptor { name("http_requests", "total", "HTTP requests by route kind, method and status.") }
     static var durations: MetricNameDescriptor { name("http_request_duration", "seconds", "Time to the response head, by route kind and method.") }
-    static var notifications: MetricNameDescriptor { name("notification_batches", "total", "Webhook batches delivered or failed, and events dropped, by endpoint.") }
+    static var notifications: MetricNameDescriptor { name("notification_outcomes", "total", "Webhook outcomes by endpoint: batches delivered, failed (attempts) or trimmed from a full queue; events dropped by a full inbox.") }
     static var tokens: MetricNameDescriptor { name("token_requests", "total", "Token requests by result: issued, unauthorized, throttled, bad_request.") }
 
     static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {

@@ -143,10 +143,7 @@ public struct GarbageCollector: Sendable {
             let linkAge = try? await driver.stat(Layout.revisionLink(repository, digest)).modifiedAt
             if (linkAge ?? .infinity) > cutoff { kept.insert(digest) }
         }
-        for name in try await driver.listIfPresent(Layout.tags(repository)) {
-            guard let tag = try? Tag(name), let digest = try await store.readLinkUncached(Layout.tagCurrentLink(repository, tag)) else { continue }
-            kept.insert(digest)
-        }
+        kept.formUnion(try await store.tagTargets(repository).map(\.digest))
         // Children of kept indexes and referrers of kept subjects are kept, to a fixed point.
         var changed = true
         while changed {
@@ -159,12 +156,13 @@ public struct GarbageCollector: Sendable {
             }
         }
 
+        // A tag or push may have reached a manifest since the tags were read: look once more
+        // (anything later is put back by `restoreListedManifests`).
+        let taggedNow = options.dryRun ? [] : Set(try await store.tagTargets(repository).map(\.digest))
         for digest in revisions where !kept.contains(digest) {
             if !options.dryRun {
-                // A tag or push may have reached it since it was read.
                 let fresh = try? await driver.stat(Layout.revisionLink(repository, digest)).modifiedAt
-                let tagged = try await isTagged(repository, digest)
-                if (fresh ?? 0) > cutoff || tagged {
+                if (fresh ?? 0) > cutoff || taggedNow.contains(digest) {
                     kept.insert(digest)
                     continue
                 }
@@ -178,13 +176,6 @@ public struct GarbageCollector: Sendable {
             report.deletedManifests.append("\(repository.value)@\(digest)")
         }
         return kept
-    }
-
-    private func isTagged(_ repository: RepositoryName, _ digest: Digest) async throws -> Bool {
-        for name in try await driver.listIfPresent(Layout.tags(repository)) {
-            if let tag = try? Tag(name), try await store.readLinkUncached(Layout.tagCurrentLink(repository, tag)) == digest { return true }
-        }
-        return false
     }
 
     /// Marks a kept manifest's own blob and every blob it references.
@@ -254,11 +245,7 @@ public struct GarbageCollector: Sendable {
                 for digest in try await store.revisionDigests(repository) {
                     if let references = try await references(of: digest) { listed.formUnion(references.children) }
                 }
-                for name in try await driver.listIfPresent(Layout.tags(repository)) {
-                    if let tag = try? Tag(name), let digest = try await store.readLinkUncached(Layout.tagCurrentLink(repository, tag)) {
-                        listed.insert(digest)
-                    }
-                }
+                listed.formUnion(try await store.tagTargets(repository).map(\.digest))
                 for entry in deleted where entry.repository == repository && listed.contains(entry.digest) {
                     try await store.writeLink(Layout.revisionLink(repository, entry.digest), entry.digest)
                     if let subject = entry.subject {

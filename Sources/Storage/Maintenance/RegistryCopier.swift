@@ -34,6 +34,7 @@ public struct RegistryCopier: Sendable {
     public typealias Progress = @Sendable (_ phase: Phase, _ done: Int, _ total: Int?) -> Void
 
     let source: any StorageDriver
+    let sourceStore: RegistryStore
     let destination: any StorageDriver
     /// Berth's own state under `berth/` worth keeping: accounts, signing key, upload secret,
     /// refresh tokens (not queued notifications, which belong to the running instance).
@@ -44,6 +45,7 @@ public struct RegistryCopier: Sendable {
 
     public init(from source: any StorageDriver, to destination: any StorageDriver) {
         self.source = source
+        sourceStore = RegistryStore(driver: source)
         self.destination = destination
     }
 
@@ -60,7 +62,7 @@ public struct RegistryCopier: Sendable {
         }
         progress?(.blobs, blobs.count, blobs.count)
 
-        let repositories = try await RepositoryIndex.walk(driver: source).sorted()
+        let repositories = try await sourceStore.allRepositories()
         report.repositories = repositories.count
         for (i, name) in repositories.enumerated() {
             progress?(.repositories, i, repositories.count)
@@ -91,7 +93,8 @@ public struct RegistryCopier: Sendable {
         do {
             var hasher = DigestHasher(algorithm: digest.algorithm)
             var offset: Int64 = 0
-            try await destination.putContent(staging, [])
+            // The first append creates the file; an empty blob has none.
+            if size == 0 { try await destination.putContent(staging, []) }
             while offset < size {
                 var window: [ByteBuffer] = []
                 try await source.read(target, range: offset..<min(offset + Self.window, size)) { window.append($0) }
@@ -117,8 +120,8 @@ public struct RegistryCopier: Sendable {
 
     private func copyRepository(_ repository: RepositoryName, copied: inout Set<Digest>, report: inout Report) async throws {
         var manifests: [Digest: ManifestReferences] = [:]
-        for digest in try await RegistryStore(driver: source).revisionDigests(repository) {
-            guard try await source.readLinkDigest(Layout.revisionLink(repository, digest)) == digest,
+        for digest in try await sourceStore.revisionDigests(repository) {
+            guard try await sourceStore.readLinkUncached(Layout.revisionLink(repository, digest)) == digest,
                   try await ensureBlob(digest, copied: &copied, report: &report) else {
                 report.skipped.append("\(repository.value)@\(digest): deleted during the copy")
                 continue
@@ -165,10 +168,9 @@ public struct RegistryCopier: Sendable {
             report.layerLinks += 1
         }
 
-        for name in try await source.listIfPresent(Layout.tags(repository)) {
-            guard let tag = try? Tag(name), let digest = try await source.readLinkDigest(Layout.tagCurrentLink(repository, tag)) else { continue }
+        for (tag, digest) in try await sourceStore.tagTargets(repository) {
             guard written.contains(digest) else {
-                report.skipped.append("\(repository.value):\(name): its manifest was not copied")
+                report.skipped.append("\(repository.value):\(tag.value): its manifest was not copied")
                 continue
             }
             try await destination.putContent(Layout.tagIndexLink(repository, tag, digest), Array(digest.description.utf8))

@@ -7,6 +7,17 @@ extension RegistryStore {
         try await readLink(Layout.tagCurrentLink(repository, tag))
     }
 
+    /// Every tag of a repository with the digest it points at, read from the layout (not the
+    /// link cache), for work that must see other processes' writes.
+    public func tagTargets(_ repository: RepositoryName) async throws -> [(tag: Tag, digest: Digest)] {
+        var result: [(tag: Tag, digest: Digest)] = []
+        for name in try await driver.listIfPresent(Layout.tags(repository)) {
+            guard let tag = try? Tag(name), let digest = try await readLinkUncached(Layout.tagCurrentLink(repository, tag)) else { continue }
+            result.append((tag, digest))
+        }
+        return result
+    }
+
     /// Fetches a manifest by tag or digest, or MANIFEST_UNKNOWN.
     public func manifest(_ repository: RepositoryName, _ reference: Reference) async throws -> StoredManifest {
         let unknown = RegistryError(.manifestUnknown, detailJSON: RegistryError.detail(["name": repository.value, "reference": reference.description]))
@@ -143,8 +154,7 @@ extension RegistryStore {
             try await driver.delete(Layout.tag(repository, tag))
         case .digest(let digest):
             guard try await driver.exists(Layout.revisionLink(repository, digest)) else { throw unknown }
-            for name in try await driver.listIfPresent(Layout.tags(repository)) {
-                guard let tag = try? Tag(name), try await readLinkUncached(Layout.tagCurrentLink(repository, tag)) == digest else { continue }
+            for (tag, target) in try await tagTargets(repository) where target == digest {
                 try? await driver.delete(Layout.tag(repository, tag))
             }
             let subject = try? await loadManifest(digest)?.subject

@@ -46,7 +46,12 @@ public final class RegistryStore: Sendable {
     }
 
     func readLinkUncached(_ path: StoragePath) async throws -> Digest? {
-        try await driver.readLinkDigest(path)
+        do {
+            let text = String(decoding: try await driver.getContent(path, maxSize: 512), as: UTF8.self)
+            return try? Digest(parsing: text.trimmingCharacters(in: .whitespacesAndNewlines))
+        } catch StorageError.notFound {
+            return nil
+        }
     }
 
     func writeLink(_ path: StoragePath, _ digest: Digest) async throws {
@@ -145,14 +150,3 @@ extension RegistryStore {
     }
 }
 
-extension StorageDriver {
-    /// The digest a `link` file holds, or nil when it is missing or unreadable.
-    func readLinkDigest(_ path: StoragePath) async throws -> Digest? {
-        do {
-            let text = String(decoding: try await getContent(path, maxSize: 512), as: UTF8.self)
-            return try? Digest(parsing: text.trimmingCharacters(in: .whitespacesAndNewlines))
-        } catch StorageError.notFound {
-            return nil
-        }
-    }
-}
