@@ -10,6 +10,13 @@ public struct ImageSummary: Sendable, Codable {
     /// Manifest, config and layers; for an index, the sum over its children.
     public var size: Int64
     public var artifactType: String?
+    /// Why the tag could not be described (an unreadable manifest, a tag deleted meanwhile);
+    /// the other fields are then empty.
+    public var error: String?
+
+    public static func unreadable(_ tag: String, _ error: any Error) -> ImageSummary {
+        ImageSummary(tag: tag, digest: "", mediaType: "", platforms: [], size: 0, error: "\(error)")
+    }
 }
 
 extension RegistryClient {
@@ -17,7 +24,7 @@ extension RegistryClient {
         let fetched = try await manifest(repository, .tag(tag))
         let manifest = fetched.parsed
         var summary = ImageSummary(tag: tag.value, digest: fetched.digest.description, mediaType: fetched.mediaType,
-                                   platforms: [], size: Int64(fetched.bytes.count), artifactType: manifest.artifactType)
+                                   platforms: [], size: Int64(fetched.bytes.count), artifactType: manifest.artifactType, error: nil)
         switch manifest.kind {
         case .image:
             summary.size += Self.contentSize(manifest)

@@ -10,12 +10,14 @@ struct StorageOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "The registry's config.yml (its storage section is used); without one, ./data.")
     var config: String?
 
-    func driver() throws -> any StorageDriver {
-        let configuration = try ConfigLoading.load(config)
+    /// The store `berth serve` would use with this configuration (or `path`, given as a
+    /// positional argument by commands that accept Distribution's syntax).
+    func store(_ path: String? = nil) throws -> RegistryStore {
+        let configuration = try ConfigLoading.load(config ?? path)
         if case .inMemory = configuration.storage {
-            throw CLIFailure("the configuration uses in-memory storage: there is nothing on disk to back up or restore")
+            throw CLIFailure("the configuration uses in-memory storage: there is nothing on disk to work on")
         }
-        return try BerthServer.makeStore(configuration, logger: Logger(label: "berth")).driver
+        return try BerthServer.makeStore(configuration, logger: Logger(label: "berth"))
     }
 }
 
@@ -51,7 +53,7 @@ struct Backup: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let source = try storage.driver()
+        let source = try storage.store().driver
         let target = try FilesystemDriver(rootDirectory: destination)
         let progress = TerminalProgress()
         let report = try await RegistryCopier(from: source, to: target).run { phase, done, total in
@@ -82,7 +84,7 @@ struct Restore: AsyncParsableCommand {
         guard FileManager.default.fileExists(atPath: "\(source)/docker/registry/v2") else {
             throw CLIFailure("\(source) does not hold a registry (no docker/registry/v2 inside)")
         }
-        let target = try storage.driver()
+        let target = try storage.store().driver
         if !merge, !(try await RegistryStore(driver: target).allRepositories().isEmpty) {
             throw CLIFailure("the target storage already holds repositories; restore into an empty one or pass --merge")
         }

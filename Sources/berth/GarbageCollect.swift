@@ -16,8 +16,7 @@ struct GarbageCollect: AsyncParsableCommand {
         """,
         aliases: ["garbage-collect"])
 
-    @Option(name: .shortAndLong, help: "The registry's config.yml (its storage section is used).")
-    var config: String?
+    @OptionGroup var storage: StorageOptions
 
     @Argument(help: "The configuration file, as `registry garbage-collect FILE` takes it.")
     var configFile: String?
@@ -40,11 +39,7 @@ struct GarbageCollect: AsyncParsableCommand {
     func run() async throws {
         guard let graceSeconds = GoDuration.seconds(grace), graceSeconds >= 0 else { throw ValidationError("--grace: not a duration: \(grace)") }
         guard let settleSeconds = GoDuration.seconds(settle), settleSeconds >= 0 else { throw ValidationError("--settle: not a duration: \(settle)") }
-        let configuration = try ConfigLoading.load(config ?? configFile)
-        if case .inMemory = configuration.storage {
-            throw ValidationError("the configuration uses in-memory storage: there is nothing on disk to collect")
-        }
-        let store = try BerthServer.makeStore(configuration, logger: Logger(label: "berth.gc"))
+        let store = try storage.store(configFile)
         let progress = TerminalProgress()
         let collector = GarbageCollector(store: store, options: .init(
             dryRun: dryRun, deleteUntagged: deleteUntagged, gracePeriod: graceSeconds, settleTime: settleSeconds))

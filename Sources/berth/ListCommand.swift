@@ -36,8 +36,9 @@ struct ListCommand: AsyncParsableCommand {
                 return
             }
             printTable(["TAG", "DIGEST", "TYPE", "PLATFORMS", "SIZE"], summaries.map {
-                [$0.tag, String($0.digest.prefix(19)), Self.shortType($0.mediaType, artifactType: $0.artifactType),
-                 $0.platforms.isEmpty ? "-" : $0.platforms.joined(separator: ","), formatBytes($0.size)]
+                if let error = $0.error { return [$0.tag, "-", "unreadable: \(error)", "-", "-"] }
+                return [$0.tag, String($0.digest.prefix(19)), Self.shortType($0.mediaType, artifactType: $0.artifactType),
+                        $0.platforms.isEmpty ? "-" : $0.platforms.joined(separator: ","), formatBytes($0.size)]
             })
         }
     }
@@ -46,20 +47,27 @@ struct ListCommand: AsyncParsableCommand {
     private func summarize(_ client: RegistryClient, _ repository: RepositoryName, _ tags: [String],
                            progress: TerminalProgress) async throws -> [ImageSummary] {
         var results = [ImageSummary?](repeating: nil, count: tags.count)
-        try await withThrowingTaskGroup(of: (Int, ImageSummary).self) { group in
+        await withTaskGroup(of: (Int, ImageSummary).self) { group in
             var next = 0, done = 0
-            func add() throws {
-                let index = next
-                let tag = try Tag(tags[index])
-                group.addTask { (index, try await client.summarize(repository, tag: tag)) }
+            // One unreadable tag (a schema 1 manifest, a tag deleted meanwhile) is reported in
+            // its row instead of failing the whole listing.
+            func add() {
+                let index = next, name = tags[index]
+                group.addTask {
+                    do {
+                        return (index, try await client.summarize(repository, tag: try Tag(name)))
+                    } catch {
+                        return (index, ImageSummary.unreadable(name, error))
+                    }
+                }
                 next += 1
             }
-            while next < min(8, tags.count) { try add() }
-            while let (index, summary) = try await group.next() {
+            while next < min(8, tags.count) { add() }
+            while let (index, summary) = await group.next() {
                 results[index] = summary
                 done += 1
                 progress.update("tags", done, tags.count)
-                if next < tags.count { try add() }
+                if next < tags.count { add() }
             }
         }
         return results.compactMap { $0 }

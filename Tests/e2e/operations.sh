@@ -84,6 +84,13 @@ expect_eq "berth ls REPO --json gives tags, digests, platforms and sizes" "$("$B
 import json,sys
 for t in json.load(sys.stdin): print(t["tag"], t["digest"][:7], ",".join(t["platforms"]), t["size"] > 600000 if t["tag"]=="s1" else t["size"] > 0)' | tr '\n' ' ')" "multi sha256: linux/amd64,linux/arm64 True s1 sha256: linux/amd64 True "
 check "berth ls REPO prints a table" bash -c "'$BERTH' ls $R/keep/app | grep -E '^s1 +sha256:[0-9a-f]{12} +oci image +linux/amd64 +[0-9.]+ KiB'"
+# A tag left by an old Distribution: a Docker schema 1 manifest, which the tools do not read.
+printf '{"schemaVersion":1,"name":"keep/app","tag":"legacy","architecture":"amd64","fsLayers":[],"history":[]}' > "$OPS/schema1.json"
+S1HEX=$(sha256sum "$OPS/schema1.json" | cut -c1-64); V2="$OPS/data/docker/registry/v2"
+mkdir -p "$V2/blobs/sha256/${S1HEX:0:2}/$S1HEX" "$V2/repositories/keep/app/_manifests/revisions/sha256/$S1HEX" "$V2/repositories/keep/app/_manifests/tags/legacy/current"
+cp "$OPS/schema1.json" "$V2/blobs/sha256/${S1HEX:0:2}/$S1HEX/data"
+printf 'sha256:%s' "$S1HEX" | tee "$V2/repositories/keep/app/_manifests/revisions/sha256/$S1HEX/link" > "$V2/repositories/keep/app/_manifests/tags/legacy/current/link"
+check "berth ls reports an unreadable tag in its row and lists the others" bash -c "'$BERTH' ls $R/keep/app > $OPS/ls.txt && grep -qE '^legacy +- +unreadable: ' $OPS/ls.txt && grep -qE '^s1 +sha256:' $OPS/ls.txt"
 expect_eq "berth inspect --json: digest and referrers" "$("$BERTH" inspect "$R/keep/app:s1" --json | python3 -c '
 import json,sys; d=json.load(sys.stdin); print(d["digest"], d["config"]["os"], [r["artifactType"] for r in d["referrers"]])')" "$S1 linux ['application/spdx+json']"
 check "berth inspect shows layers and referrers" bash -c "'$BERTH' inspect $R/keep/app:s1 | grep -A1 '^Referrers:' | grep -q 'application/spdx+json' && '$BERTH' inspect $R/keep/app:s1 | grep -c '^  sha256:' | grep -q 3"
