@@ -240,6 +240,17 @@ print(kinds("push", layer), kinds("push", manifest), kinds("pull", manifest), ki
 PY
 )
 expect_eq "events: layer pushes, manifest push, pulls (skopeo delete GETs the manifest too), delete" "$summary" "3 1 2 3 1"
+check "copy between repositories" bash -c "$SK copy --dest-tls-verify=false --dest-creds ci:ci-secret oci:$WORK/img:s3 docker://$WR/hooked/app:s3 && $SK copy --src-tls-verify=false --dest-tls-verify=false --src-creds ci:ci-secret --dest-creds ci:ci-secret docker://$WR/hooked/app:s3 docker://$WR/hooked/copy:s3"
+copy_blobs() { python3 -c "
+import json
+events = [json.loads(l) for l in open('$W/events.jsonl')]
+copy = [e for e in events if e['target']['repository'] == 'hooked/copy' and e['action'] in ('mount', 'push')
+        and e['target'].get('mediaType') == 'application/vnd.docker.container.image.rootfs.diff+x-gtar']
+mounts = [e for e in copy if e['action'] == 'mount']
+assert all(e['target']['fromRepository'] == 'hooked/app' for e in mounts), mounts
+print(len({e['target']['digest'] for e in copy}), len(mounts) > 0)"; }
+for _ in $(seq 1 100); do [ "$(copy_blobs 2>/dev/null)" = "3 True" ] && break; sleep 0.1; done
+expect_eq "the copy's blobs arrive as mount events from the source repository (or pushes)" "$(copy_blobs)" "3 True"
 kill "$RECEIVER"; wait "$RECEIVER" 2>/dev/null
 : > "$W/events.jsonl"
 check "push while the receiver is down" $SK copy --dest-tls-verify=false --dest-creds ci:ci-secret "oci:$WORK/img:s2" "docker://$WR/hooked/app:s2"
