@@ -154,7 +154,10 @@ public final class RegistryClient: Sendable {
             guard case .basic(let user, let password) = credentials else {
                 throw ClientError.unauthorized("\(host) wants a username and password")
             }
-            return "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
+            let header = "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
+            // Basic auth covers every request: send it up front from now on.
+            await tokens.useForEveryScope(header)
+            return header
         case "bearer":
             guard let realm = challenge.realm else { throw ClientError.invalidResponse("\(host): Bearer challenge without a realm") }
             let wanted = challenge.scope ?? scope
@@ -167,13 +170,19 @@ public final class RegistryClient: Sendable {
     }
 }
 
-/// Bearer tokens by the scope they were requested for, dropped shortly before they expire.
+/// Bearer tokens by the scope they were requested for, dropped shortly before they expire;
+/// or, against a Basic-auth registry, one header for everything.
 actor TokenCache {
     private var entries: [String: (header: String, expires: Date)] = [:]
+    private var everyScope: String?
 
     func authorization(for scope: String) -> String? {
-        guard let entry = entries[scope], entry.expires > Date() else { return nil }
+        guard let entry = entries[scope], entry.expires > Date() else { return everyScope }
         return entry.header
+    }
+
+    func useForEveryScope(_ header: String) {
+        everyScope = header
     }
 
     func store(_ header: String, for scope: String, expiresIn: Int) {

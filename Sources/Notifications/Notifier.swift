@@ -45,12 +45,13 @@ public final class Notifier: Service, Sendable {
     }
 
     public func publish(_ action: Event.Action, _ target: Event.Target, request: Event.Request, actor: String?) {
-        let event = Event(action: action, target: target, request: request, actor: Event.Actor(name: actor), source: source)
-        for (endpoint, sink) in sinks {
-            if endpoint.ignoredActions.contains(action) { continue }
-            if let type = target.mediaType, endpoint.ignoredMediaTypes.contains(type) { continue }
-            sink.publish(event)
+        let receivers = sinks.filter { endpoint, _ in
+            !endpoint.ignoredActions.contains(action) && !(target.mediaType.map(endpoint.ignoredMediaTypes.contains) ?? false)
         }
+        // Every pull passes here: build the event only when some endpoint wants it.
+        guard !receivers.isEmpty else { return }
+        let event = Event(action: action, target: target, request: request, actor: Event.Actor(name: actor), source: source)
+        for (_, sink) in receivers { sink.publish(event) }
     }
 
     /// Delivery counts by endpoint name.
