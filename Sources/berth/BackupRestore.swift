@@ -21,7 +21,13 @@ struct StorageOptions: ParsableArguments {
     }
 }
 
-func printCopyReport(_ report: RegistryCopier.Report, json: Bool, verb: String) throws {
+/// Runs a copy with a progress line on a terminal, then prints its report.
+func copyRegistry(from source: any StorageDriver, to destination: any StorageDriver, json: Bool, verb: String) async throws {
+    let progress = TerminalProgress()
+    let report = try await RegistryCopier(from: source, to: destination).run { phase, done, total in
+        progress.update(phase.rawValue, done, total)
+    }
+    progress.finish()
     if json {
         try printJSON(encodable: report)
         return
@@ -53,14 +59,8 @@ struct Backup: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let source = try storage.store().driver
-        let target = try FilesystemDriver(rootDirectory: destination)
-        let progress = TerminalProgress()
-        let report = try await RegistryCopier(from: source, to: target).run { phase, done, total in
-            progress.update(phase.rawValue, done, total)
-        }
-        progress.finish()
-        try printCopyReport(report, json: json, verb: "backed up")
+        try await copyRegistry(from: try storage.store().driver, to: try FilesystemDriver(rootDirectory: destination),
+                               json: json, verb: "backed up")
     }
 }
 
@@ -84,15 +84,10 @@ struct Restore: AsyncParsableCommand {
         guard FileManager.default.fileExists(atPath: "\(source)/docker/registry/v2") else {
             throw CLIFailure("\(source) does not hold a registry (no docker/registry/v2 inside)")
         }
-        let target = try storage.store().driver
-        if !merge, !(try await RegistryStore(driver: target).allRepositories().isEmpty) {
+        let target = try storage.store()
+        if !merge, !(try await target.allRepositories().isEmpty) {
             throw CLIFailure("the target storage already holds repositories; restore into an empty one or pass --merge")
         }
-        let progress = TerminalProgress()
-        let report = try await RegistryCopier(from: try FilesystemDriver(rootDirectory: source), to: target).run { phase, done, total in
-            progress.update(phase.rawValue, done, total)
-        }
-        progress.finish()
-        try printCopyReport(report, json: json, verb: "restored")
+        try await copyRegistry(from: try FilesystemDriver(rootDirectory: source), to: target.driver, json: json, verb: "restored")
     }
 }

@@ -285,6 +285,7 @@ http:
 YAML
 check "berth restore into an empty store" "$BERTH" restore "$OPS/backup" --config "$OPS/restored.yml"
 check "a restore into a store with repositories is refused" bash -c "! '$BERTH' restore $OPS/backup --config $OPS/restored.yml 2>$OPS/merge.err && grep -q 'already holds repositories' $OPS/merge.err"
+expect_eq "restore --merge adds to it (nothing new to copy)" "$("$BERTH" restore "$OPS/backup" --config "$OPS/restored.yml" --merge --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["blobsCopied"], d["blobsPresent"] > 0)')" "0 True"
 RPORT=$(grep addr "$OPS/restored.yml" | cut -d: -f3)
 mkdir -p "$OPS/restored-run"
 start_berth "$OPS/restored-run" "$RPORT" "$OPS/restored.yml"
