@@ -24,6 +24,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
+        .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
+        .package(url: "https://github.com/vapor/postgres-kit.git", from: "2.17.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // Digests, names, references, manifests: pure values, no I/O.
@@ -51,13 +55,26 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Yams", package: "Yams"),
         ]),
+        // Accounts, labels, ACL rules, robots and the audit log in SQLite or PostgreSQL (one
+        // SQL code path through SQLKit), served to the token service as an identity backend
+        // and an access policy from an in-memory snapshot.
+        .target(name: "Accounts", dependencies: [
+            "Auth",
+            .product(name: "SQLKit", package: "sql-kit"),
+            .product(name: "SQLiteKit", package: "sqlite-kit"),
+            .product(name: "PostgresKit", package: "postgres-kit"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         // Distribution-compatible config.yml parsing, env overrides, validation.
         .target(name: "Config", dependencies: [
             .product(name: "Yams", package: "Yams"),
         ]),
         // Thin Hummingbird handlers translating HTTP to registry calls.
         .target(name: "Server", dependencies: [
-            "OCI", "Storage", "Config", "Auth", "Notifications",
+            "OCI", "Storage", "Config", "Auth", "Accounts", "Notifications",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -89,12 +106,14 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "berth", dependencies: [
-            "Server", "Config", "Storage", "Auth", "Client",
+            "Server", "Config", "Storage", "Auth", "Accounts", "Client", "OCI",
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
         .testTarget(name: "AuthTests", dependencies: ["Auth", .product(name: "X509", package: "swift-certificates"), .product(name: "JWTKit", package: "jwt-kit"), .product(name: "_CryptoExtras", package: "swift-crypto"), .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"), .product(name: "SwiftASN1", package: "swift-asn1")]),
+        .testTarget(name: "AccountsTests", dependencies: ["Accounts", "Auth", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "OCI"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "ClientTests", dependencies: ["Client", "OCI"]),

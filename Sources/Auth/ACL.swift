@@ -36,27 +36,49 @@ public struct ACLRule: Sendable, Codable, Equatable {
 /// docker_auth's ACL: ordered rules, the first whose `match` fits decides.
 public struct ACL: Sendable {
     public let rules: [ACLRule]
+    /// Names the policy in decisions (`acl` for auth_config.yml, `database`, `htpasswd`).
+    public let source: String
 
-    public init(_ rules: [ACLRule]) throws(AuthError) {
+    public init(_ rules: [ACLRule], source: String = "acl") throws(AuthError) {
         for rule in rules {
-            let m = rule.match
-            for pattern in [m.account, m.type, m.name, m.service].compactMap({ $0 }) + (m.labels.map { Array($0.values) } ?? []) {
-                // Placeholders are substituted per request; validate the pattern's own syntax.
-                try Pattern.validate(pattern.replacingOccurrences(of: "${", with: "_{"))
-            }
-            if let ip = m.ip, CIDR(ip) == nil {
-                throw AuthError.configuration("invalid ip match \(ip)")
-            }
+            try Self.validate(rule)
         }
         self.rules = rules
+        self.source = source
+    }
+
+    /// Refuses a rule whose patterns, regexes or address range cannot work, with the reason.
+    public static func validate(_ rule: ACLRule) throws(AuthError) {
+        let m = rule.match
+        for pattern in [m.account, m.type, m.name, m.service].compactMap({ $0 }) + (m.labels.map { Array($0.values) } ?? []) {
+            // Placeholders are substituted per request; validate the pattern's own syntax.
+            try Pattern.validate(pattern.replacingOccurrences(of: "${", with: "_{"))
+        }
+        if let ip = m.ip, CIDR(ip) == nil {
+            throw AuthError.configuration("invalid ip match \(ip)")
+        }
+        for action in rule.actions ?? [] where action.isEmpty || action.utf8.count > 64 || action.contains(",") {
+            throw AuthError.configuration("invalid action \(action.prefix(64))")
+        }
     }
 
     /// The granted actions (requested ∩ allowed, sorted), or nil when no rule matches.
     public func authorize(_ request: AccessRequest) -> [String]? {
-        for rule in rules where Self.matches(rule.match, request) {
+        decision(request)?.actions
+    }
+
+    /// The first matching rule's grant, with its position.
+    public func decision(_ request: AccessRequest) -> AccessDecision? {
+        decision(request, includingRule: { _ in true })
+    }
+
+    /// The first matching rule's grant among those `includingRule(index)` keeps (rules that
+    /// expired are skipped without rebuilding the ACL).
+    public func decision(_ request: AccessRequest, includingRule: (Int) -> Bool) -> AccessDecision? {
+        for (index, rule) in rules.enumerated() where includingRule(index) && Self.matches(rule.match, request) {
             let allowed = rule.actions ?? []
-            if allowed.contains("*") { return request.actions.sorted() }
-            return Set(request.actions).intersection(allowed).sorted()
+            let actions = allowed.contains("*") ? request.actions.sorted() : Set(request.actions).intersection(allowed).sorted()
+            return AccessDecision(actions: actions, policy: source, rule: index + 1, comment: rule.comment)
         }
         return nil
     }
@@ -89,8 +111,9 @@ public struct ACL: Sendable {
     }
 
     /// A pattern with its placeholders substituted. `${labels:KEY}` yields one candidate per
-    /// label value (every combination when several appear). Substituted values are escaped
-    /// for the pattern kind they land in.
+    /// label value (every combination when several appear). As in docker_auth, `${account}`,
+    /// `${name}`, `${type}` and `${service}` are escaped for the pattern kind they land in,
+    /// while label values and `${field:N}` captures go in raw: a label `socke*` is a pattern.
     static func expansions(_ pattern: String, _ r: AccessRequest, _ captures: [String: [String]]) -> [String] {
         guard pattern.contains("${") else { return [pattern] }
         let regex = Pattern.isRegex(pattern)
@@ -115,10 +138,10 @@ public struct ACL: Sendable {
             let key = String(rest[start.upperBound..<end])
             var values: [String]
             switch key {
-            case "account": values = [r.account]
-            case "name": values = [r.name]
-            case "type": values = [r.type]
-            case "service": values = [r.service]
+            case "account": values = [escape(r.account)]
+            case "name": values = [escape(r.name)]
+            case "type": values = [escape(r.type)]
+            case "service": values = [escape(r.service)]
             default:
                 if key.hasPrefix("labels:") {
                     values = r.labels[String(key.dropFirst("labels:".count))] ?? []
@@ -129,7 +152,7 @@ public struct ACL: Sendable {
                     values = []
                 }
             }
-            results = results.flatMap { prefix in values.map { prefix + escape($0) } }
+            results = results.flatMap { prefix in values.map { prefix + $0 } }
             rest = rest[rest.index(after: end)...]
         }
         return results.map { $0 + rest }

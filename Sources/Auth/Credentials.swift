@@ -8,6 +8,11 @@ public struct Identity: Sendable, Equatable {
     public var account: String
     public var labels: [String: [String]]
 
+    public init(account: String, labels: [String: [String]]) {
+        self.account = account
+        self.labels = labels
+    }
+
     public static let anonymous = Identity(account: "", labels: [:])
 }
 
@@ -19,11 +24,17 @@ public protocol IdentityBackend: Sendable {
     /// The account as it is now, without a password: for refresh tokens, which stop
     /// working when the account is removed.
     func lookup(user: String) async throws -> Identity?
+    /// Whether requests without credentials are accepted (docker_auth's `"": {}` user).
+    func allowsAnonymous() async throws -> Bool
 }
 
-enum BcryptCheck {
+extension IdentityBackend {
+    public func allowsAnonymous() async throws -> Bool { false }
+}
+
+public enum BcryptCheck {
     /// bcrypt with `$2y$` (htpasswd -B) accepted: it is the same algorithm as `$2b$`.
-    static func verify(_ password: String, hash: String) -> Bool {
+    public static func verify(_ password: String, hash: String) -> Bool {
         let normalized = hash.hasPrefix("$2y$") ? "$2b$" + hash.dropFirst(4) : hash
         guard normalized.hasPrefix("$2a$") || normalized.hasPrefix("$2b$"), password.utf8.count <= 72 * 4 else { return false }
         return Bcrypt.verify(password, hash: normalized)
@@ -60,16 +71,32 @@ actor VerifiedCredentialCache {
     }
 }
 
+/// A bcrypt check run on the thread pool (never on the event loop), remembered for a short
+/// while when it succeeds.
+public struct CachedBcryptCheck: Sendable {
+    let cache = VerifiedCredentialCache()
+
+    public init() {}
+
+    public func verify(user: String, password: String, hash: String) async throws -> Bool {
+        let key = VerifiedCredentialCache.key(user, hash, password)
+        if await cache.isFresh(key) { return true }
+        let ok = try await NIOThreadPool.singleton.runIfActive { BcryptCheck.verify(password, hash: hash) }
+        if ok { await cache.remember(key) }
+        return ok
+    }
+}
+
 /// The `users` map of docker_auth: bcrypt passwords and labels; `""` enables anonymous.
 public struct StaticUsers: IdentityBackend {
     let users: [String: AuthConfiguration.User]
-    let cache = VerifiedCredentialCache()
+    let bcrypt = CachedBcryptCheck()
 
     public init(_ users: [String: AuthConfiguration.User]) {
         self.users = users
     }
 
-    public var allowsAnonymous: Bool { users[""] != nil }
+    public func allowsAnonymous() async throws -> Bool { users[""] != nil }
 
     public func lookup(user: String) async throws -> Identity? {
         guard !user.isEmpty, let entry = users[user] else { return nil }
@@ -81,16 +108,19 @@ public struct StaticUsers: IdentityBackend {
         let labels = entry.labels ?? [:]
         if user.isEmpty { return Identity(account: "", labels: labels) }
         guard let hash = entry.password else { throw AuthError.unauthorized("no password set") }
-        let key = VerifiedCredentialCache.key(user, hash, password)
-        if await cache.isFresh(key) { return Identity(account: user, labels: labels) }
-        let ok = try await NIOThreadPool.singleton.runIfActive { BcryptCheck.verify(password, hash: hash) }
-        guard ok else { throw AuthError.unauthorized("wrong password") }
-        await cache.remember(key)
+        guard try await bcrypt.verify(user: user, password: password, hash: hash) else {
+            throw AuthError.unauthorized("wrong password")
+        }
         return Identity(account: user, labels: labels)
     }
 }
 
 public enum PasswordHash {
+    /// Whether `hash` is a bcrypt hash Berth can check.
+    public static func isBcrypt(_ hash: String) -> Bool {
+        ["$2a$", "$2b$", "$2y$"].contains(String(hash.prefix(4))) && hash.utf8.count == 60
+    }
+
     /// A bcrypt hash in the `$2y$` form htpasswd -B writes (the same algorithm as `$2b$`).
     public static func make(_ password: String, cost: UInt8 = 10) -> String {
         let hash = Bcrypt.hash(password, cost: cost)

@@ -43,15 +43,17 @@ public actor FailedLoginLimiter {
 
 extension FailedLoginLimiter {
     /// Runs one password check for `account` unless it, or `address`, is blocked (then
-    /// `AuthError.tooManyRequests`); a check that returns nil or throws counts as a failure.
+    /// `AuthError.tooManyRequests`). A check that returns nil or throws `.unauthorized` counts
+    /// as a failure; any other error (a backend that is down) does not, so an outage never
+    /// locks anyone out.
     public nonisolated func attempt<Identity: Sendable>(
         account: String, address: IPAddress?, _ check: @Sendable () async throws -> Identity?
     ) async throws -> Identity? {
         if await isBlocked(account: account, address: address) { throw AuthError.tooManyRequests }
         do {
             if let identity = try await check() { return identity }
-        } catch {
-            await recordFailure(account: account, address: address)
+        } catch let error as AuthError {
+            if case .unauthorized = error { await recordFailure(account: account, address: address) }
             throw error
         }
         await recordFailure(account: account, address: address)

@@ -2,13 +2,23 @@ import Foundation
 
 /// A docker_auth match pattern: `/regex/` (unanchored, as Go's `regexp.Match`) or a glob
 /// with Go `path.Match` semantics (`*` and `?` do not cross `/`, `[...]` classes).
-enum Pattern {
-    static func isRegex(_ pattern: String) -> Bool {
+public enum Pattern {
+    /// A glob that matches exactly `value`.
+    public static func literal(_ value: String) -> String {
+        var escaped = ""
+        for c in value {
+            if "*?[]\\".contains(c) { escaped.append("\\") }
+            escaped.append(c)
+        }
+        return escaped
+    }
+
+    public static func isRegex(_ pattern: String) -> Bool {
         pattern.count >= 2 && pattern.hasPrefix("/") && pattern.hasSuffix("/")
     }
 
     /// Validates a pattern at load time.
-    static func validate(_ pattern: String) throws(AuthError) {
+    public static func validate(_ pattern: String) throws(AuthError) {
         if isRegex(pattern) {
             guard (try? NSRegularExpression(pattern: String(pattern.dropFirst().dropLast()))) != nil else {
                 throw AuthError.configuration("invalid regular expression \(pattern)")
@@ -18,7 +28,7 @@ enum Pattern {
         }
     }
 
-    static func matches(_ pattern: String, _ value: String) -> Bool {
+    public static func matches(_ pattern: String, _ value: String) -> Bool {
         if isRegex(pattern) {
             return regexMatch(String(pattern.dropFirst().dropLast()), value) != nil
         }

@@ -43,17 +43,3 @@ public struct ResourceScope: Sendable, Hashable, Codable, CustomStringConvertibl
 
     public var description: String { "\(type):\(name):\(actions.joined(separator: ","))" }
 }
-
-public enum AuthError: Error, Sendable, Equatable, CustomStringConvertible {
-    case badRequest(String)
-    case unauthorized(String)
-    case tooManyRequests
-    case configuration(String)
-
-    public var description: String {
-        switch self {
-        case .badRequest(let m), .unauthorized(let m), .configuration(let m): m
-        case .tooManyRequests: "too many failed attempts; try again later"
-        }
-    }
-}

@@ -35,34 +35,47 @@ public struct TokenResponse: Sendable, Encodable {
     public var refresh_token: String?
 }
 
-/// docker_auth's token flow: authenticate, authorize every requested scope through the
-/// ACL (a partial or empty grant is not an error), sign.
+/// docker_auth's token flow: authenticate through the identity backends in order,
+/// authorize every requested scope through the policy chain (a partial or empty grant is not
+/// an error), sign.
 public struct TokenService: Sendable {
     public let issuer: TokenIssuer
     let backends: [any IdentityBackend]
-    let acl: ACL
-    let allowsAnonymous: Bool
+    public let policy: PolicyChain
     let refreshTokens: any RefreshTokenStore
     let limiter: FailedLoginLimiter
+    /// Told of every password login, successful or refused (the audit log).
+    public var loginObserver: (@Sendable (_ account: String, _ address: IPAddress?, _ success: Bool, _ reason: String?) async -> Void)?
 
-    public init(issuer: TokenIssuer, backends: [any IdentityBackend], acl: ACL, allowsAnonymous: Bool,
+    public init(issuer: TokenIssuer, backends: [any IdentityBackend], policies: [any AccessPolicy],
                 refreshTokens: any RefreshTokenStore = InMemoryRefreshTokenStore(),
                 limiter: FailedLoginLimiter = FailedLoginLimiter()) {
         self.limiter = limiter
         self.issuer = issuer
         self.backends = backends
-        self.acl = acl
-        self.allowsAnonymous = allowsAnonymous
+        self.policy = PolicyChain(policies)
         self.refreshTokens = refreshTokens
     }
 
-    /// Builds the service a docker_auth configuration describes.
+    /// Builds the service a docker_auth configuration describes; `backends` and `policies`
+    /// (a database, for instance) are asked after the file's `users` and `acl`.
     public static func make(_ config: AuthConfiguration, signingKey: SigningKey,
-                            refreshTokens: any RefreshTokenStore = InMemoryRefreshTokenStore()) async throws -> TokenService {
-        let users = StaticUsers(config.users ?? [:])
+                            refreshTokens: any RefreshTokenStore = InMemoryRefreshTokenStore(),
+                            backends: [any IdentityBackend] = [], precedingPolicies: [any AccessPolicy] = [],
+                            policies: [any AccessPolicy] = []) async throws -> TokenService {
         let issuer = try await TokenIssuer(issuer: config.token.issuer, expiration: config.token.expiration, signingKey: signingKey)
-        return TokenService(issuer: issuer, backends: [users], acl: try ACL(config.acl ?? []), allowsAnonymous: users.allowsAnonymous,
+        var staticBackends: [any IdentityBackend] = []
+        if let users = config.users { staticBackends.append(StaticUsers(users)) }
+        var staticPolicies: [any AccessPolicy] = []
+        if let acl = config.acl { staticPolicies.append(try ACL(acl)) }
+        return TokenService(issuer: issuer, backends: staticBackends + backends, policies: precedingPolicies + staticPolicies + policies,
                             refreshTokens: refreshTokens)
+    }
+
+    /// Whether some backend accepts requests without credentials.
+    func allowsAnonymous() async throws -> Bool {
+        for backend in backends where try await backend.allowsAnonymous() { return true }
+        return false
     }
 
     /// The account a refresh token was issued to, if the token is known, young enough and
@@ -83,7 +96,9 @@ public struct TokenService: Sendable {
 
     public func authenticate(_ request: TokenRequest) async throws(AuthError) -> Identity {
         guard let credentials = request.credentials else {
-            guard allowsAnonymous else { throw AuthError.unauthorized("authentication required") }
+            let anonymous: Bool
+            do { anonymous = try await allowsAnonymous() } catch { throw AuthError.unavailable("\(error)") }
+            guard anonymous else { throw AuthError.unauthorized("authentication required") }
             return .anonymous
         }
         if let account = request.account, !account.isEmpty, account != credentials.user {
@@ -104,11 +119,21 @@ public struct TokenService: Sendable {
                 return nil
             }
         } catch let error as AuthError {
+            if case .unauthorized(let reason) = error {
+                await loginObserver?(credentials.user, request.clientIP, false, reason)
+            } else if error == .tooManyRequests {
+                await loginObserver?(credentials.user, request.clientIP, false, "throttled")
+            }
             throw error
         } catch {
-            throw AuthError.unauthorized("authentication failed")
+            // Not a wrong password: a backend that failed. Never a grant, never counted.
+            throw AuthError.unavailable("authentication backend failed: \(error)")
         }
-        guard let identity else { throw AuthError.unauthorized("invalid credentials") }
+        guard let identity else {
+            await loginObserver?(credentials.user, request.clientIP, false, "unknown account")
+            throw AuthError.unauthorized("invalid credentials")
+        }
+        await loginObserver?(identity.account, request.clientIP, true, nil)
         return identity
     }
 
@@ -129,11 +154,12 @@ public struct TokenService: Sendable {
                                          id: RefreshTokens.id(of: token))
             refreshToken = token
         }
-        let granted = scopes.map { scope in
-            let actions = acl.authorize(AccessRequest(account: identity.account, labels: identity.labels, type: scope.type,
-                                                      name: scope.name, service: request.service, ip: request.clientIP,
-                                                      actions: scope.actions)) ?? []
-            return ResourceScope(type: scope.type, name: scope.name, actions: actions)
+        var granted: [ResourceScope] = []
+        for scope in scopes {
+            let actions = try await policy.grantedActions(AccessRequest(
+                account: identity.account, labels: identity.labels, type: scope.type, name: scope.name,
+                service: request.service, ip: request.clientIP, actions: scope.actions))
+            granted.append(ResourceScope(type: scope.type, name: scope.name, actions: actions))
         }
         let (token, expiresIn, issuedAt) = try await issuer.issue(subject: identity.account, audience: request.service, access: granted)
         return TokenResponse(token: token, access_token: token, expires_in: expiresIn,

@@ -70,6 +70,9 @@ public struct RegistryConfiguration: Sendable {
         public var serverYAML: String?
         /// The zero-configuration token server: an `admin` account kept in the storage.
         public var builtInAccounts = false
+        /// `auth.token.accounts`: the accounts database when Berth is the token server
+        /// (`sqlite:PATH` or `postgres://…`); nil: SQLite under the storage root.
+        public var accounts: String?
 
         /// Token auth with Berth as its own token server and an `admin` account.
         public static let builtIn: TokenAuth = {
@@ -298,6 +301,7 @@ public struct RegistryConfiguration: Sendable {
         token.rootCertBundle = try r.string("auth.token.rootcertbundle")
         token.autoRedirect = try r.bool("auth.token.autoredirect") ?? false
         token.jwks = try r.string("auth.token.jwks")
+        token.accounts = try r.string("auth.token.accounts")
         if let path = try r.string("auth.token.authconfig") {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw ConfigError("auth.token.authconfig: cannot read \(path)")
@@ -307,7 +311,11 @@ public struct RegistryConfiguration: Sendable {
             r.consume("auth.token.server")
             token.serverYAML = server.yaml()
         }
-        if token.serverYAML == nil {
+        if token.serverYAML == nil, token.accounts != nil, token.realm == nil, token.rootCertBundle == nil, token.jwks == nil {
+            // Only a database named: Berth is the token server with its accounts there.
+            token.builtInAccounts = true
+            token.issuer = token.issuer ?? "Berth"
+        } else if token.serverYAML == nil {
             guard token.realm != nil || token.autoRedirect, token.issuer != nil, token.rootCertBundle != nil || token.jwks != nil else {
                 throw ConfigError("auth.token: realm, issuer and rootcertbundle (or jwks) are required unless Berth is the token server (auth.token.server or auth.token.authconfig)")
             }
@@ -360,7 +368,7 @@ public struct RegistryConfiguration: Sendable {
                 ("realm", s(t.realm ?? "(this server)/auth/token")), ("service", s(t.service)),
                 ("issuer", s(t.issuer ?? "(from the token server)")),
                 ("rootcertbundle", s(t.rootCertBundle ?? "(Berth's own signing certificate)")),
-                ("server", s(t.builtInAccounts ? "built in, accounts in the storage" : t.serverYAML == nil ? "external" : "built in")),
+                ("server", s(t.builtInAccounts ? "built in, accounts in \(t.accounts == nil ? "SQLite under the storage" : "the configured database")" : t.serverYAML == nil ? "external" : "built in")),
             ]))]) } ?? .map([("none", .map([]))])),
             ("notifications", .map([
                 ("events", .map([("includereferences", b(notificationIncludeReferences))])),

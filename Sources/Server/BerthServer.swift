@@ -62,7 +62,7 @@ public enum BerthServer {
                                        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws -> some ApplicationProtocol {
         let store = try store ?? makeStore(config, logger: logger)
         let secret = try await uploadSecret(config, store: store)
-        let auth = try await AuthSetup.make(config, store: store)
+        let auth = try await AuthSetup.make(config, store: store, logger: logger)
         for warning in auth.warnings { logger.warning("\(warning)") }
         let metrics = config.prometheusEnabled ? RegistryMetrics() : nil
         var options = apiOptions(config)
@@ -74,6 +74,7 @@ public enum BerthServer {
         let server = try ServerChannel.make(certificate: config.tls?.certificate, key: config.tls?.key)
         var services: [any Service] = []
         if let notifier { services.append(notifier) }
+        if let accounts = auth.accounts { services.append(accounts) }
         if let debugAddr = config.debugAddr, let metrics {
             services.append(try MetricsServer.make(address: debugAddr, path: config.prometheusPath, metrics: metrics, logger: logger))
         }

@@ -95,6 +95,23 @@ import Testing
         #expect(grant("carol", "beta/svc", ["push"], labels: ["group": ["ops"], "project": ["beta"]]) == [])
     }
 
+    /// Seed 002's setup: label values are patterns (substituted raw, as docker_auth does),
+    /// while the request's own fields are escaped.
+    @Test func labelValuesArePatternsButAccountsAreLiteral() throws {
+        let acl = try ACL([
+            ACLRule(match: .init(name: "${labels:full-access}"), actions: ["*"]),
+            ACLRule(match: .init(name: "${account}/*"), actions: ["pull"]),
+        ])
+        func grant(_ account: String, _ name: String, _ labels: [String: [String]]) -> [String]? {
+            acl.authorize(AccessRequest(account: account, labels: labels, type: "repository", name: name, service: "s", actions: ["pull", "push"]))
+        }
+        #expect(grant("waldi", "sockeshop", ["full-access": ["socke*"]]) == ["pull", "push"])
+        #expect(grant("waldi", "other", ["full-access": ["socke*"]]) == nil)
+        // An account named with glob characters matches only its own literal name.
+        #expect(grant("a*", "a*/x", [:]) == ["pull"])
+        #expect(grant("a*", "abc/x", [:]) == nil)
+    }
+
     @Test func addressesAndTypes() {
         #expect(grant("", "whatever", ["push"], ip: "172.17.0.1") == ["push"])
         #expect(grant("alice", "catalog", ["*"], type: "registry") == ["*"])

@@ -152,7 +152,7 @@ enum HummingbirdBcryptHash {
     @Test func repeatedFailuresAreThrottledPerAccountAndAddress() async throws {
         let users = StaticUsers(["ci": .init(password: Bcrypt.hash("pw", cost: 4))])
         let service = TokenService(issuer: try await TokenIssuer(issuer: "t", expiration: 60, signingKey: try SigningKey.generate()),
-                                   backends: [users], acl: try ACL([]), allowsAnonymous: false,
+                                   backends: [users], policies: [try ACL([])],
                                    limiter: FailedLoginLimiter(limits: .init(perAccount: 3, perAddress: 5)))
         func attempt(_ user: String, _ password: String, from ip: String) async -> AuthError? {
             do {
@@ -190,5 +190,47 @@ enum HummingbirdBcryptHash {
             .issue(subject: "x", audience: "registry", access: []).token
         await #expect(throws: TokenVerifier.Failure.self) { _ = try await verifier.verify(chained) }
         await #expect(throws: (any Error).self) { _ = try await TokenVerifier(issuer: "B", service: "s", roots: [], jwksJSON: "{}") }
+    }
+}
+
+/// A backend that cannot answer (a database or LDAP server that is down).
+struct UnreachableBackend: IdentityBackend {
+    struct Down: Error {}
+    func authenticate(user: String, password: String) async throws -> Identity? { throw Down() }
+    func lookup(user: String) async throws -> Identity? { throw Down() }
+}
+
+@Suite struct BackendOutageTests {
+    @Test func anOutageIsUnavailableAndNeverCountedAsAFailedLogin() async throws {
+        let service = TokenService(issuer: try await TokenIssuer(issuer: "t", expiration: 60, signingKey: try SigningKey.generate()),
+                                   backends: [UnreachableBackend()], policies: [],
+                                   limiter: FailedLoginLimiter(limits: .init(perAccount: 2, perAddress: 2)))
+        for _ in 0..<5 {
+            do {
+                _ = try await service.issueToken(TokenRequest(service: "s", scopes: [], account: nil, credentials: ("ci", "pw"),
+                                                              clientIP: IPAddress("10.0.0.1")))
+                Issue.record("a token was issued while the backend was down")
+            } catch let error as AuthError {
+                guard case .unavailable = error else {
+                    Issue.record("expected unavailable, got \(error)")
+                    return
+                }
+            }
+        }
+    }
+
+    @Test func policiesChainWithNoMatchSemantics() async throws {
+        let first = try ACL([ACLRule(match: .init(account: "ci"), actions: ["pull"])], source: "first")
+        let second = try ACL([ACLRule(match: .init(name: "public/*"), actions: ["pull", "push"]),
+                              ACLRule(match: .init(account: "*"), actions: [])], source: "second")
+        let chain = PolicyChain([first, second])
+        func decide(_ account: String, _ name: String) async throws -> AccessDecision? {
+            try await chain.decide(AccessRequest(account: account, type: "repository", name: name, service: "s", actions: ["pull", "push"]))
+        }
+        // The first policy matches ci even where the second would grant more: first match wins.
+        #expect(try await decide("ci", "public/x") == AccessDecision(actions: ["pull"], policy: "first", rule: 1))
+        #expect(try await decide("bob", "public/x") == AccessDecision(actions: ["pull", "push"], policy: "second", rule: 1))
+        #expect(try await decide("bob", "team/x") == AccessDecision(actions: [], policy: "second", rule: 2))
+        #expect(try await PolicyChain([first]).decide(AccessRequest(account: "bob", type: "repository", name: "x", service: "s", actions: ["pull"])) == nil)
     }
 }

@@ -1,22 +1,27 @@
+import Accounts
 import Auth
 import Config
 import Foundation
+import Logging
 import Storage
 
 /// The token server and the registry's token check, assembled from the configuration.
 public struct AuthSetup: Sendable {
     var authorizer: (any RequestAuthorizer)?
     var tokenEndpoint: TokenEndpoint?
+    /// The accounts database, when Berth is the token server.
+    var accounts: AccountDirectory?
     var warnings: [String] = []
 
-    static func make(_ config: RegistryConfiguration, store: RegistryStore) async throws -> AuthSetup {
+    static func make(_ config: RegistryConfiguration, store: RegistryStore, logger: Logger) async throws -> AuthSetup {
         if let htpasswd = config.htpasswdAuth {
             guard let text = FileManager.default.contents(atPath: htpasswd.path) else {
                 throw AuthError.configuration("auth.htpasswd.path: cannot read \(htpasswd.path)")
             }
             let users = try Htpasswd.parse(String(decoding: text, as: UTF8.self))
-            return AuthSetup(authorizer: BasicAuthorizer(users: StaticUsers(users), realm: htpasswd.realm,
-                                                         readers: htpasswd.readers.map(Set.init), writers: htpasswd.writers.map(Set.init)))
+            let policy = try BasicAuthorizer.policy(readers: htpasswd.readers, writers: htpasswd.writers)
+            return AuthSetup(authorizer: BasicAuthorizer(backends: [StaticUsers(users)], policy: PolicyChain([policy]),
+                                                         realm: htpasswd.realm))
         }
         guard let tokenAuth = config.tokenAuth else { return AuthSetup() }
         var setup = AuthSetup()
@@ -24,22 +29,30 @@ public struct AuthSetup: Sendable {
         var issuer = tokenAuth.issuer
         if tokenAuth.builtInAccounts {
             let key = try await storedSigningKey(store)
-            let admin = try await BuiltInAccounts.adminHash(store)
-            let service = TokenService(
+            let directory = try await openAccounts(config, store: store, logger: logger)
+            try await BuiltInAccounts.bootstrap(directory, store: store)
+            var service = TokenService(
                 issuer: try await TokenIssuer(issuer: issuer ?? "Berth", expiration: 900, signingKey: key),
-                backends: [StaticUsers(["admin": .init(password: admin)])],
-                acl: try ACL([ACLRule(match: .init(account: "admin"), actions: ["*"])]), allowsAnonymous: false,
+                backends: [directory], policies: directory.policies,
                 refreshTokens: StorageRefreshTokenStore(driver: store.driver))
+            service.loginObserver = Self.loginRecorder(directory)
             setup.tokenEndpoint = TokenEndpoint(service: service)
+            setup.accounts = directory
             roots = key.certificates
         } else if let yaml = tokenAuth.serverYAML {
             let authConfig = try AuthConfiguration.parse(yaml: yaml)
             setup.warnings = AuthConfiguration.unsupportedKeys(yaml: yaml).map { "auth configuration key not supported by Berth, ignored: \($0)" }
             let key = try await signingKey(authConfig, store: store)
-            let service = try await TokenService.make(authConfig, signingKey: key, refreshTokens: StorageRefreshTokenStore(driver: store.driver))
+            let directory = try await openAccounts(config, store: store, logger: logger)
+            let policies = directory.policies
+            var service = try await TokenService.make(authConfig, signingKey: key, refreshTokens: StorageRefreshTokenStore(driver: store.driver),
+                                                      backends: [directory], precedingPolicies: [policies[0]],
+                                                      policies: Array(policies.dropFirst()))
+            service.loginObserver = Self.loginRecorder(directory)
             setup.tokenEndpoint = TokenEndpoint(service: service, realIPHeader: authConfig.server?.real_ip_header,
                                                 realIPPosition: authConfig.server?.real_ip_pos ?? 0,
                                                 pathPrefix: TokenEndpoint.normalizedPrefix(authConfig.server?.path_prefix))
+            setup.accounts = directory
             issuer = issuer ?? authConfig.token.issuer
             roots = key.certificates
         }
@@ -60,6 +73,33 @@ public struct AuthSetup: Sendable {
         setup.authorizer = RegistryAuthorizer(verifier: verifier, realm: tokenAuth.autoRedirect ? nil : tokenAuth.realm,
                                               service: tokenAuth.service, autoRedirect: tokenAuth.autoRedirect)
         return setup
+    }
+
+    /// `auth.token.accounts`, else SQLite beside the registry's data (in memory for
+    /// `storage.inmemory`).
+    public static func accountsLocation(_ config: RegistryConfiguration) throws -> AccountDatabaseLocation {
+        if let configured = config.tokenAuth?.accounts { return try AccountDatabaseLocation(parsing: configured) }
+        switch config.storage {
+        case .filesystem(let root): return .sqlite(path: (root as NSString).appendingPathComponent("berth/accounts/accounts.sqlite"))
+        case .inMemory: return .sqliteInMemory
+        }
+    }
+
+    static func openAccounts(_ config: RegistryConfiguration, store: RegistryStore, logger: Logger) async throws -> AccountDirectory {
+        let location = try accountsLocation(config)
+        let accounts: AccountStore
+        do {
+            accounts = try await AccountStore.open(location, logger: logger)
+        } catch {
+            throw AuthError.configuration("accounts database \(location): \(error)")
+        }
+        return try await AccountDirectory(store: accounts, logger: logger)
+    }
+
+    static func loginRecorder(_ directory: AccountDirectory) -> @Sendable (String, IPAddress?, Bool, String?) async -> Void {
+        { account, address, success, reason in
+            await directory.recordLogin(account: account, address: address.map { "\($0)" }, success: success, reason: reason)
+        }
     }
 
     /// `token.certificate`/`token.key` (falling back to `server.*` as docker_auth does), or a
@@ -103,18 +143,26 @@ public struct AuthSetup: Sendable {
 
 
 /// The zero-configuration accounts: `admin`, created on first run with a random password
-/// that is printed once and kept only as a bcrypt hash in the storage.
+/// that is printed once and kept only as a bcrypt hash, with the rule that makes it an
+/// administrator. A data directory from before the database keeps its admin password.
 enum BuiltInAccounts {
-    static func adminHash(_ store: RegistryStore) async throws -> String {
-        let path = try StoragePath("berth/accounts/admin.bcrypt")
-        if let existing = try? await store.driver.getContent(path, maxSize: 1024), !existing.isEmpty {
-            return String(decoding: existing, as: UTF8.self)
+    static let legacyAdminPath = try! StoragePath("berth/accounts/admin.bcrypt")
+
+    static func bootstrap(_ directory: AccountDirectory, store: RegistryStore) async throws {
+        let accounts = directory.store
+        guard try await accounts.users().isEmpty, try await accounts.rules().isEmpty else { return }
+        if let existing = try? await store.driver.getContent(legacyAdminPath, maxSize: 1024), !existing.isEmpty {
+            _ = try await accounts.bootstrap(admin: "admin", passwordHash: String(decoding: existing, as: UTF8.self),
+                                             by: AuditActor("berth (migrated from berth/accounts/admin.bcrypt)"))
+            try await directory.refresh()
+            return
         }
         var generator = SystemRandomNumberGenerator()
         let alphabet = Array("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
         let password = String((0..<24).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
         let hash = PasswordHash.make(password, cost: 10)
-        try await store.driver.putPrivateContent(path, Array(hash.utf8))
+        guard try await accounts.bootstrap(admin: "admin", passwordHash: hash, by: AuditActor("berth (first start)")) else { return }
+        try await directory.refresh()
         // Standard output, not the log: the password must not end up in log collectors.
         FileHandle.standardOutput.write(Data("""
             ================================================================
@@ -124,9 +172,9 @@ enum BuiltInAccounts {
 
             It is shown only this once; only its bcrypt hash is kept.
             Log in with:  docker login -u admin <this host>:<port>
+            Add accounts: berth user add NAME; rights: berth acl add
             ================================================================
 
             """.utf8))
-        return hash
     }
 }

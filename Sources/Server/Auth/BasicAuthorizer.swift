@@ -4,39 +4,68 @@ import HTTPTypes
 import Hummingbird
 import OCI
 
-/// Distribution's `auth.htpasswd`, plus who may read (GET/HEAD) and who may write
-/// (push, delete), so "everyone pulls, only ci pushes" needs no proxy in front.
+/// HTTP Basic auth on every registry request (Distribution's `auth.htpasswd`): the
+/// credentials are checked by the identity backends, the rights by the access policy.
 struct BasicAuthorizer: RequestAuthorizer {
-    let users: StaticUsers
+    let backends: [any IdentityBackend]
+    let policy: PolicyChain
     let realm: String
-    /// nil: every valid user.
-    let readers: Set<String>?
-    let writers: Set<String>?
     let limiter = FailedLoginLimiter()
+
+    /// Berth's `readers`/`writers` lists as ordinary ACL rules: writers may push, delete and
+    /// pull, readers pull; either may list the catalog; nil means every valid user.
+    static func policy(readers: [String]?, writers: [String]?) throws -> ACL {
+        func accounts(_ list: [String]?) -> [String] {
+            guard let list, !list.contains("*") else { return ["*"] }
+            // Listed names are literal accounts, never patterns.
+            return list.map(Pattern.literal)
+        }
+        var rules: [ACLRule] = []
+        for (list, actions) in [(writers, ["pull", "push", "delete"]), (readers, ["pull"])] {
+            for account in accounts(list) {
+                rules.append(ACLRule(match: .init(account: account, type: "registry", name: "catalog"), actions: ["*"]))
+                rules.append(ACLRule(match: .init(account: account, type: "repository"), actions: actions))
+            }
+        }
+        return try ACL(rules, source: "htpasswd")
+    }
 
     func authorize(_ request: Request, _ context: BerthRequestContext, required: [ResourceScope], realmBase: String) async -> AuthorizationOutcome {
         guard let credentials = TokenEndpoint.basicCredentials(request.headers[.authorization]), !credentials.user.isEmpty else {
             return .challenge(challenge("authentication required"))
         }
         let address = context.remoteAddress?.ipAddress.flatMap(IPAddress.init)
-        let users = self.users
+        let backends = self.backends
+        let identity: Identity
         do {
-            guard try await limiter.attempt(account: credentials.user, address: address, {
-                try await users.authenticate(user: credentials.user, password: credentials.password)
-            }) != nil else {
+            guard let found = try await limiter.attempt(account: credentials.user, address: address, {
+                for backend in backends {
+                    if let identity = try await backend.authenticate(user: credentials.user, password: credentials.password) {
+                        return identity
+                    }
+                }
+                return nil
+            }) else {
                 return .challenge(challenge("authentication failed"))
+            }
+            identity = found
+            for scope in required {
+                let granted = try await policy.grantedActions(AccessRequest(
+                    account: identity.account, labels: identity.labels, type: scope.type, name: scope.name,
+                    service: realm, ip: address, actions: scope.actions))
+                if !Set(scope.actions).isSubset(of: granted) {
+                    return .challenge(RegistryError(.denied).response)
+                }
             }
         } catch AuthError.tooManyRequests {
             return .challenge(RegistryError(.tooManyRequests).response)
-        } catch {
+        } catch AuthError.unauthorized {
             return .challenge(challenge("authentication failed"))
+        } catch {
+            context.logger.error("authentication backend failed", metadata: ["error": .string("\(error)")])
+            return .challenge(RegistryError(.unavailable, message: "authentication backend unavailable").response)
         }
-        let writes = required.contains { $0.actions.contains("push") || $0.actions.contains("delete") }
-        let allowed = writes ? writers : readers
-        if let allowed, !allowed.contains("*"), !allowed.contains(credentials.user) {
-            return .challenge(RegistryError(.denied).response)
-        }
-        return .allowed(subject: credentials.user)
+        return .allowed(subject: identity.account)
     }
 
     private func challenge(_ message: String) -> Response {

@@ -96,11 +96,12 @@ struct TokenEndpoint: Sendable {
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: try encoder.encode(response))))
         } catch let failure as AuthError {
             // The account name helps find brute force attempts; the password is never logged.
-            context.logger.info("token refused", metadata: [
+            context.logger.log(level: { if case .unavailable = failure { .error } else { .info } }(), "token refused", metadata: [
                 "account": .string(String((tokenRequest.account ?? credentials?.0 ?? "-").prefix(64))), "reason": .string("\(failure)")])
             return error(failure)
         } catch {
-            return self.error(.badRequest("token request failed"))
+            context.logger.error("token request failed", metadata: ["error": .string("\(error)")])
+            return self.error(.unavailable("\(error)"))
         }
     }
 
@@ -110,6 +111,7 @@ struct TokenEndpoint: Sendable {
             case .unauthorized: "unauthorized"
             case .tooManyRequests: "throttled"
             case .badRequest, .configuration: "bad_request"
+            case .unavailable: "unavailable"
             }
         }())
         switch failure {
@@ -119,6 +121,9 @@ struct TokenEndpoint: Sendable {
             return response
         case .tooManyRequests:
             return RegistryError(.tooManyRequests).response
+        case .unavailable:
+            // docker_auth answers 500 "Authentication failed"; 503 tells clients to retry.
+            return RegistryError(.unavailable, message: "authentication backend unavailable, try again later").response
         case .badRequest(let message), .configuration(let message):
             return RegistryError(.unsupported, message: message, status: 400).response
         }

@@ -1,0 +1,175 @@
+import Auth
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The database as the token service sees it: an identity backend and two access policies
+/// (robots, then the ordered rules) answering from an in-memory snapshot. `run()` keeps the
+/// snapshot current by reading the store's generation every `pollInterval`; when the store
+/// cannot be reached for `staleAfter`, requests get `AuthError.unavailable` (503) rather than
+/// decisions that may be out of date (a disabled account must not keep working).
+public final class AccountDirectory: IdentityBackend, Service, Sendable {
+    public let store: AccountStore
+    let pollInterval: Duration
+    let staleAfter: Duration
+    let logger: Logger
+    let bcrypt = CachedBcryptCheck()
+    let recorder = AuditRecorder()
+
+    private struct State {
+        var snapshot: AccountSnapshot
+        var verified: ContinuousClock.Instant
+    }
+    private let state: Mutex<State>
+
+    public init(store: AccountStore, pollInterval: Duration = .seconds(1), staleAfter: Duration = .seconds(5),
+                logger: Logger) async throws {
+        self.store = store
+        self.pollInterval = pollInterval
+        self.staleAfter = staleAfter
+        self.logger = logger
+        state = Mutex(State(snapshot: try await store.snapshot(), verified: .now))
+    }
+
+    /// The policies to put in the token service's chain, robots first: a robot is limited to
+    /// its own repositories whatever the other rules say.
+    public var policies: [any AccessPolicy] { [RobotPolicy(directory: self), DatabaseRules(directory: self)] }
+
+    /// Reads the generation and reloads the snapshot if it moved. Changes made through this
+    /// process call it right away, so they apply to the very next request.
+    public func refresh() async throws {
+        let generation = try await store.generation()
+        if generation != state.withLock({ $0.snapshot.generation }) {
+            let snapshot = try await store.snapshot()
+            state.withLock { $0.snapshot = snapshot }
+            logger.debug("accounts reloaded", metadata: ["generation": .stringConvertible(snapshot.generation)])
+        }
+        state.withLock { $0.verified = .now }
+    }
+
+    func current() throws(AuthError) -> AccountSnapshot {
+        let (snapshot, verified) = state.withLock { ($0.snapshot, $0.verified) }
+        guard ContinuousClock.now - verified <= staleAfter else {
+            throw AuthError.unavailable("the accounts database (\(store.engine)) has not answered for \(staleAfter)")
+        }
+        return snapshot
+    }
+
+    public var snapshot: AccountSnapshot { state.withLock { $0.snapshot } }
+
+    // MARK: IdentityBackend
+
+    public func authenticate(user: String, password: String) async throws -> Identity? {
+        let snapshot = try current()
+        let now = Date()
+        if let robot = snapshot.robot(account: user) {
+            guard robot.isActive(at: now) else { throw AuthError.unauthorized(robot.disabled ? "robot disabled" : "robot expired") }
+            guard RobotSecret.matches(password, hash: robot.secretHash) else { throw AuthError.unauthorized("wrong secret") }
+            await recorder.robotUsed(robot.name, at: now)
+            return Identity(account: robot.account, labels: [:])
+        }
+        guard let record = snapshot.users[user] else { return nil }
+        if record.disabled { throw AuthError.unauthorized("account disabled") }
+        if !record.isActive(at: now) { throw AuthError.unauthorized("account expired") }
+        guard let hash = record.passwordHash else { throw AuthError.unauthorized("no password set") }
+        guard try await bcrypt.verify(user: user, password: password, hash: hash) else {
+            throw AuthError.unauthorized("wrong password")
+        }
+        return Identity(account: user, labels: record.labels)
+    }
+
+    public func lookup(user: String) async throws -> Identity? {
+        let snapshot = try current()
+        let now = Date()
+        if let robot = snapshot.robot(account: user) {
+            return robot.isActive(at: now) ? Identity(account: robot.account, labels: [:]) : nil
+        }
+        guard let record = snapshot.users[user], record.isActive(at: now) else { return nil }
+        return Identity(account: user, labels: record.labels)
+    }
+
+    public func allowsAnonymous() async throws -> Bool {
+        try current().allowsAnonymous(at: Date())
+    }
+
+    /// Remembers a login for the audit log (written in the background, in batches).
+    public func recordLogin(account: String, address: String?, success: Bool, reason: String?) async {
+        await recorder.login(account: account, address: address, success: success, reason: reason)
+    }
+
+    // MARK: Service
+
+    public func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: self.pollInterval)
+                await self.tick()
+            }
+        }
+        await flushAudit()
+        await store.close()
+    }
+
+    func tick() async {
+        do {
+            try await withTimeout(staleAfter) { try await self.refresh() }
+        } catch {
+            logger.warning("accounts database unreachable", metadata: ["error": .string("\(error)")])
+        }
+        await flushAudit()
+    }
+
+    func flushAudit() async {
+        let (entries, robots) = await recorder.drain()
+        do {
+            try await store.record(entries, robotsUsed: robots)
+        } catch {
+            await recorder.putBack(entries, robots)
+            logger.warning("audit entries not written yet", metadata: ["error": .string("\(error)"), "count": .stringConvertible(entries.count)])
+        }
+    }
+}
+
+struct Timeout: Error, CustomStringConvertible {
+    var description: String { "timed out" }
+}
+
+func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            throw Timeout()
+        }
+        defer { group.cancelAll() }
+        return try await group.next()!
+    }
+}
+
+/// Decides for `robot$NAME` accounts only: the robot's actions on repositories matching its
+/// patterns, nothing else (no fall-through to other rules).
+struct RobotPolicy: AccessPolicy {
+    let directory: AccountDirectory
+
+    func decide(_ request: AccessRequest) async throws -> AccessDecision? {
+        guard request.account.hasPrefix(RobotRecord.accountPrefix) else { return nil }
+        let snapshot = try directory.current()
+        guard let robot = snapshot.robot(account: request.account) else { return nil }
+        guard robot.isActive(at: Date()), request.type == "repository",
+              let index = robot.repositories.firstIndex(where: { Pattern.matches($0, request.name) }) else {
+            return AccessDecision(actions: [], policy: "robot", comment: "\(robot.account) is limited to \(robot.repositories.joined(separator: ", "))")
+        }
+        let actions = robot.actions.contains("*") ? request.actions.sorted() : Set(request.actions).intersection(robot.actions).sorted()
+        return AccessDecision(actions: actions, policy: "robot", rule: index + 1, comment: robot.description)
+    }
+}
+
+/// The database's ordered ACL rules, with expired rules skipped.
+struct DatabaseRules: AccessPolicy {
+    let directory: AccountDirectory
+
+    func decide(_ request: AccessRequest) async throws -> AccessDecision? {
+        try directory.current().decision(request, at: Date())
+    }
+}

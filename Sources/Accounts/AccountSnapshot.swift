@@ -1,0 +1,36 @@
+import Auth
+import Foundation
+
+/// The whole store as one immutable value: token requests are decided from it, never with a
+/// query, and it is replaced whole when the store's generation moves.
+public struct AccountSnapshot: Sendable {
+    public let generation: Int64
+    public let users: [String: UserRecord]
+    public let rules: [RuleRecord]
+    public let robots: [String: RobotRecord]
+    let acl: ACL
+
+    public init(generation: Int64, users: [UserRecord], rules: [RuleRecord], robots: [RobotRecord]) throws {
+        self.generation = generation
+        self.users = Dictionary(users.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.rules = rules
+        self.robots = Dictionary(robots.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        acl = try ACL(rules.map(\.rule), source: "database")
+    }
+
+    /// An active rule naming the empty account (`--account ''`) lets anonymous clients ask
+    /// for tokens, as docker_auth's `"": {}` user does.
+    func allowsAnonymous(at now: Date) -> Bool {
+        rules.contains { $0.rule.match.account == "" && $0.isActive(at: now) }
+    }
+
+    func decision(_ request: AccessRequest, at now: Date) -> AccessDecision? {
+        acl.decision(request, includingRule: { rules[$0].isActive(at: now) })
+    }
+
+    /// The robot behind a `robot$NAME` account.
+    func robot(account: String) -> RobotRecord? {
+        guard account.hasPrefix(RobotRecord.accountPrefix) else { return nil }
+        return robots[String(account.dropFirst(RobotRecord.accountPrefix.count))]
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import Logging
+import NIOPosix
+import SQLKit
+import SQLiteKit
+import Synchronization
+
+/// The embedded default: one SQLite file (WAL, so the CLI can write while `berth serve`
+/// reads), one connection used by one task at a time.
+final class SQLiteAccountDatabase: AccountDatabase {
+    let engine = "sqlite"
+    private let connection: SQLiteConnection
+    private let sql: any SQLDatabase
+    private let lock = AsyncLock()
+    /// Its own thread: a connection waiting for another's write lock sleeps on its thread,
+    /// which must not be one the lock holder needs to finish.
+    private let threadPool: NIOThreadPool
+
+    init(path: String?, logger: Logger) async throws {
+        if let path {
+            let directory = (path as NSString).deletingLastPathComponent
+            if !directory.isEmpty {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                        attributes: [.posixPermissions: 0o700])
+            }
+            // Password hashes and robot secrets' hashes live here: owner only.
+            if !FileManager.default.fileExists(atPath: path) {
+                FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+            }
+        }
+        threadPool = NIOThreadPool(numberOfThreads: 1)
+        threadPool.start()
+        do {
+            connection = try await SQLiteConnection.open(storage: path.map { .file(path: $0) } ?? .memory,
+                                                         threadPool: threadPool, logger: logger,
+                                                         on: MultiThreadedEventLoopGroup.singleton.any())
+        } catch {
+            try? await threadPool.shutdownGracefully()
+            throw error
+        }
+        sql = connection.sql(queryLogLevel: nil)
+        if path != nil {
+            // Wait up to 10 s for another process's write (sqlite-nio's own handler waits forever).
+            try await sql.raw("PRAGMA busy_timeout=10000").run()
+            try await sql.raw("PRAGMA journal_mode=WAL").run()
+            try await sql.raw("PRAGMA synchronous=FULL").run()
+        }
+        try await sql.raw("PRAGMA foreign_keys=ON").run()
+    }
+
+    func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        let sql = self.sql
+        return try await lock.withLock { try await body(sql) }
+    }
+
+    func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        let sql = self.sql
+        return try await lock.withLock {
+            try await sql.raw("BEGIN IMMEDIATE").run()
+            do {
+                let result = try await body(sql)
+                try await sql.raw("COMMIT").run()
+                return result
+            } catch {
+                try? await sql.raw("ROLLBACK").run()
+                throw error
+            }
+        }
+    }
+
+    func close() async {
+        guard !closed.withLock({ let was = $0; $0 = true; return was }) else { return }
+        try? await connection.close()
+        try? await threadPool.shutdownGracefully()
+    }
+
+    private let closed = Mutex(false)
+
+    /// A database dropped without `close()` (an application that was built but never run)
+    /// still closes its connection and stops its thread.
+    deinit {
+        guard !closed.withLock({ $0 }) else { return }
+        let pool = threadPool
+        connection.close().whenComplete { _ in pool.shutdownGracefully { _ in } }
+    }
+}

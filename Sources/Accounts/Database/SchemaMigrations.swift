@@ -1,0 +1,53 @@
+import SQLKit
+
+/// Versioned schema changes, applied in order at start. Both engines read the same
+/// statements (portable types only: TEXT, INTEGER, BIGINT). Each runs inside a write
+/// transaction that re-reads the version first, so two replicas starting at once apply it
+/// once.
+enum SchemaMigrations {
+    static let all: [[String]] = [
+        [
+            """
+            CREATE TABLE berth_users (
+                name TEXT PRIMARY KEY, password_hash TEXT, labels TEXT NOT NULL,
+                disabled INTEGER NOT NULL DEFAULT 0, expires_at BIGINT,
+                created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)
+            """,
+            """
+            CREATE TABLE berth_acl (
+                id TEXT PRIMARY KEY, position INTEGER NOT NULL, rule TEXT NOT NULL,
+                expires_at BIGINT, created_at BIGINT NOT NULL)
+            """,
+            """
+            CREATE TABLE berth_robots (
+                name TEXT PRIMARY KEY, secret_hash TEXT NOT NULL, repositories TEXT NOT NULL,
+                actions TEXT NOT NULL, description TEXT, disabled INTEGER NOT NULL DEFAULT 0,
+                expires_at BIGINT, created_at BIGINT NOT NULL, last_used_at BIGINT)
+            """,
+            """
+            CREATE TABLE berth_audit (
+                id TEXT PRIMARY KEY, at BIGINT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+                target TEXT NOT NULL, address TEXT, success INTEGER NOT NULL, detail TEXT)
+            """,
+            "CREATE INDEX berth_audit_at ON berth_audit (at)",
+            // Bumped by every change, so replicas notice one by reading a single row.
+            "CREATE TABLE berth_generation (id INTEGER PRIMARY KEY, value BIGINT NOT NULL)",
+            "INSERT INTO berth_generation (id, value) VALUES (1, 1)",
+        ],
+    ]
+
+    static func apply(_ database: any AccountDatabase) async throws {
+        try await database.transaction { sql in
+            try await sql.raw("CREATE TABLE IF NOT EXISTS berth_schema (version INTEGER NOT NULL)").run()
+            let current = try await sql.raw("SELECT MAX(version) AS version FROM berth_schema").first()?
+                .decode(column: "version", as: Int?.self) ?? 0
+            guard current <= all.count else {
+                throw AccountError.invalid("the accounts database has schema version \(current), newer than this Berth knows (\(all.count)); upgrade Berth")
+            }
+            for (index, statements) in all.enumerated() where index + 1 > current {
+                for statement in statements { try await sql.raw(SQLQueryString(statement)).run() }
+                try await sql.raw("INSERT INTO berth_schema (version) VALUES (\(bind: index + 1))").run()
+            }
+        }
+    }
+}

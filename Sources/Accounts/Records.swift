@@ -1,0 +1,86 @@
+import Auth
+import Foundation
+
+public struct UserRecord: Sendable, Equatable, Codable {
+    public var name: String
+    /// bcrypt (`$2y$`); nil for an account that cannot log in with a password.
+    public var passwordHash: String?
+    public var labels: [String: [String]]
+    public var disabled: Bool
+    public var expiresAt: Date?
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public func isActive(at now: Date = Date()) -> Bool {
+        !disabled && (expiresAt.map { $0 > now } ?? true)
+    }
+}
+
+public struct RuleRecord: Sendable, Equatable, Codable {
+    public var id: String
+    /// From 1, in evaluation order.
+    public var position: Int
+    public var rule: ACLRule
+    public var expiresAt: Date?
+    public var createdAt: Date
+
+    public func isActive(at now: Date = Date()) -> Bool { expiresAt.map { $0 > now } ?? true }
+}
+
+/// A robot account for CI: logs in as `robot$NAME` with a generated secret, and may do only
+/// `actions` on repositories matching `repositories`, whatever the ACL says.
+public struct RobotRecord: Sendable, Equatable, Codable {
+    public static let accountPrefix = "robot$"
+    public var name: String
+    /// SHA-256 of the secret (the secret is random and long, so a slow hash adds nothing).
+    public var secretHash: String
+    public var repositories: [String]
+    public var actions: [String]
+    public var description: String?
+    public var disabled: Bool
+    public var expiresAt: Date?
+    public var createdAt: Date
+    public var lastUsedAt: Date?
+
+    public var account: String { Self.accountPrefix + name }
+
+    public func isActive(at now: Date = Date()) -> Bool {
+        !disabled && (expiresAt.map { $0 > now } ?? true)
+    }
+}
+
+public struct AuditEntry: Sendable, Equatable, Codable {
+    public var id: String
+    public var at: Date
+    /// Who did it (the account, `cli:<user>` for local commands).
+    public var actor: String
+    /// `user.add`, `acl.move`, `login`, `robot.rotate`…
+    public var action: String
+    public var target: String
+    public var address: String?
+    public var success: Bool
+    public var detail: String?
+
+    public init(actor: String, action: String, target: String, address: String? = nil, success: Bool = true,
+                detail: String? = nil, at: Date = Date()) {
+        self.id = UUID().uuidString.lowercased()
+        self.at = at
+        self.actor = actor
+        self.action = action
+        self.target = target
+        self.address = address
+        self.success = success
+        self.detail = detail
+    }
+}
+
+/// Who is changing the accounts, for the audit log.
+public struct AuditActor: Sendable {
+    public var name: String
+    public var address: String?
+
+    public init(_ name: String, address: String? = nil) {
+        self.name = name
+        self.address = address
+    }
+}
