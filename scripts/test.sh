@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-for tool in skopeo:skopeo docker-registry:docker-registry dockerd:docker.io nginx:nginx openssl:openssl curl:curl python3:python3; do
+for tool in skopeo:skopeo docker-registry:docker-registry dockerd:docker.io nginx:nginx openssl:openssl curl:curl python3:python3 pg_ctlcluster:postgresql; do
     command -v "${tool%%:*}" >/dev/null || missing+=("${tool##*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -16,6 +16,15 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 swift build --build-tests
+
+# The account tests run on SQLite and on a private PostgreSQL server started here.
+source Tests/support/postgres.sh
+start_test_postgres
+trap stop_test_postgres EXIT
 swift test --skip-build --parallel
+stop_test_postgres
+unset BERTH_TEST_POSTGRES PGHOST PGPORT PGUSER
+
 timeout 2400 Tests/e2e/e2e.sh
 timeout 1200 Tests/e2e/operations.sh
+timeout 900 Tests/e2e/accounts.sh

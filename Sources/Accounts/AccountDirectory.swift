@@ -67,7 +67,7 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
             guard robot.isActive(at: now) else { throw AuthError.unauthorized(robot.disabled ? "robot disabled" : "robot expired") }
             guard RobotSecret.matches(password, hash: robot.secretHash) else { throw AuthError.unauthorized("wrong secret") }
             await recorder.robotUsed(robot.name, at: now)
-            return Identity(account: robot.account, labels: [:])
+            return Identity(account: robot.account, labels: [:], validSince: robot.createdAt)
         }
         guard let record = snapshot.users[user] else { return nil }
         if record.disabled { throw AuthError.unauthorized("account disabled") }
@@ -76,17 +76,19 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
         guard try await bcrypt.verify(user: user, password: password, hash: hash) else {
             throw AuthError.unauthorized("wrong password")
         }
-        return Identity(account: user, labels: record.labels)
+        return Identity(account: user, labels: record.labels, validSince: record.createdAt)
     }
 
     public func lookup(user: String) async throws -> Identity? {
         let snapshot = try current()
         let now = Date()
         if let robot = snapshot.robot(account: user) {
-            return robot.isActive(at: now) ? Identity(account: robot.account, labels: [:]) : nil
+            guard robot.isActive(at: now) else { throw AuthError.unauthorized("robot disabled or expired") }
+            return Identity(account: robot.account, labels: [:], validSince: robot.createdAt)
         }
-        guard let record = snapshot.users[user], record.isActive(at: now) else { return nil }
-        return Identity(account: user, labels: record.labels)
+        guard let record = snapshot.users[user] else { return nil }
+        guard record.isActive(at: now) else { throw AuthError.unauthorized(record.disabled ? "account disabled" : "account expired") }
+        return Identity(account: user, labels: record.labels, validSince: record.createdAt)
     }
 
     public func allowsAnonymous() async throws -> Bool {

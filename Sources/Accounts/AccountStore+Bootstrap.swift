@@ -8,17 +8,20 @@ extension AccountStore {
         ACLRule(match: .init(account: Pattern.literal(account)), actions: ["*"], comment: "built-in administrator")
     }
 
-    /// On a database with no users and no rules: adds the first administrator and its rule in
-    /// one write and answers true; otherwise changes nothing (another replica, or an earlier
-    /// start, got there first; an operator may have removed the admin on purpose).
+    /// Once per database, unless the account exists already: adds the first administrator
+    /// and its rule (first in the list) in one write and answers true; otherwise changes
+    /// nothing (another replica, or an earlier start, got there first; an operator who
+    /// removed the admin on purpose does not get it back).
     public func bootstrap(admin: String, passwordHash: String, by actor: AuditActor) async throws -> Bool {
         try Validation.userName(admin)
         try Validation.passwordHash(passwordHash)
         let rule = try StoredJSON.encode(Self.administratorRule(admin))
         return try await database.transaction { sql in
-            let users = try await sql.raw("SELECT COUNT(*) AS n FROM berth_users").first()?.decode(column: "n", as: Int.self) ?? 0
-            let rules = try await sql.raw("SELECT COUNT(*) AS n FROM berth_acl").first()?.decode(column: "n", as: Int.self) ?? 0
-            guard users == 0, rules == 0 else { return false }
+            let done = try await sql.raw("SELECT COUNT(*) AS n FROM berth_audit WHERE action = 'bootstrap'").first()?.decode(column: "n", as: Int.self) ?? 0
+            let existing = try await sql.raw("SELECT name FROM berth_users WHERE name = \(bind: admin)").first()
+            guard done == 0, existing == nil else { return false }
+            let ids = try await Self.rules(sql).map(\.id)
+            try await Self.renumber(ids, sql, from: 2)
             let now = Date().storedMilliseconds
             try await sql.raw("""
                 INSERT INTO berth_users (name, password_hash, labels, disabled, expires_at, created_at, updated_at)

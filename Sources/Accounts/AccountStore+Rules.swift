@@ -66,9 +66,9 @@ extension AccountStore {
         }
     }
 
-    static func renumber(_ ids: [String], _ sql: any SQLDatabase) async throws {
+    static func renumber(_ ids: [String], _ sql: any SQLDatabase, from first: Int = 1) async throws {
         for (index, id) in ids.enumerated() {
-            try await sql.raw("UPDATE berth_acl SET position = \(bind: index + 1) WHERE id = \(bind: id)").run()
+            try await sql.raw("UPDATE berth_acl SET position = \(bind: index + first) WHERE id = \(bind: id)").run()
         }
     }
 

@@ -7,10 +7,14 @@ import NIOPosix
 public struct Identity: Sendable, Equatable {
     public var account: String
     public var labels: [String: [String]]
+    /// When the account was created: refresh tokens issued before that belonged to an
+    /// earlier account of the same name and are refused.
+    public var validSince: Date?
 
-    public init(account: String, labels: [String: [String]]) {
+    public init(account: String, labels: [String: [String]], validSince: Date? = nil) {
         self.account = account
         self.labels = labels
+        self.validSince = validSince
     }
 
     public static let anonymous = Identity(account: "", labels: [:])
@@ -21,8 +25,9 @@ public protocol IdentityBackend: Sendable {
     /// `.some(identity)` when the password is right, `nil` when this backend does not know
     /// the user (the next backend is asked); throws `AuthError.unauthorized` for a wrong one.
     func authenticate(user: String, password: String) async throws -> Identity?
-    /// The account as it is now, without a password: for refresh tokens, which stop
-    /// working when the account is removed.
+    /// The account as it is now, without a password: for refresh tokens, which are deleted
+    /// when this answers nil (no such account) and refused while it throws
+    /// `AuthError.unauthorized` (a disabled or expired account, which may come back).
     func lookup(user: String) async throws -> Identity?
     /// Whether requests without credentials are accepted (docker_auth's `"": {}` user).
     func allowsAnonymous() async throws -> Bool

@@ -87,7 +87,14 @@ public struct TokenService: Sendable {
             throw AuthError.unauthorized("invalid refresh token")
         }
         for backend in backends {
-            if let identity = try await backend.lookup(user: record.account) { return identity }
+            if let identity = try await backend.lookup(user: record.account) {
+                // Stored issue times have whole seconds.
+                if let since = identity.validSince, record.issuedAt.addingTimeInterval(1) < since {
+                    try? await refreshTokens.delete(id: id)
+                    throw AuthError.unauthorized("this refresh token belonged to an earlier account of the same name")
+                }
+                return identity
+            }
         }
         try? await refreshTokens.delete(id: id)
         throw AuthError.unauthorized("the account of this refresh token no longer exists")

@@ -1,3 +1,4 @@
+import Accounts
 import ArgumentParser
 import Config
 import Foundation
@@ -12,6 +13,13 @@ struct StorageOptions: ParsableArguments {
 
     /// The store `berth serve` would use with this configuration (or `path`, given as a
     /// positional argument by commands that accept Distribution's syntax).
+    /// The SQLite accounts database file this configuration uses, if it is one.
+    func accountsFile() throws -> String? {
+        let configuration = try ConfigLoading.load(config)
+        guard configuration.tokenAuth != nil, case .sqlite(let path) = try AuthSetup.accountsLocation(configuration) else { return nil }
+        return path
+    }
+
     func store(_ path: String? = nil) throws -> RegistryStore {
         let configuration = try ConfigLoading.load(config ?? path)
         if case .inMemory = configuration.storage {
@@ -61,6 +69,9 @@ struct Backup: AsyncParsableCommand {
     func run() async throws {
         try await copyRegistry(from: try storage.store().driver, to: try FilesystemDriver(rootDirectory: destination),
                                json: json, verb: "backed up")
+        if let file = try storage.accountsFile(), FileManager.default.fileExists(atPath: file) {
+            try await copyAccounts(from: file, to: "\(destination)/\(accountsFileInStorage)", quiet: json)
+        }
     }
 }
 
@@ -89,5 +100,31 @@ struct Restore: AsyncParsableCommand {
             throw CLIFailure("the target storage already holds repositories; restore into an empty one or pass --merge")
         }
         try await copyRegistry(from: try FilesystemDriver(rootDirectory: source), to: target.driver, json: json, verb: "restored")
+        let backup = "\(source)/\(accountsFileInStorage)"
+        if FileManager.default.fileExists(atPath: backup), let file = try storage.accountsFile() {
+            if FileManager.default.fileExists(atPath: file) {
+                if !json { print("kept the accounts database already at \(file)") }
+            } else {
+                try await copyAccounts(from: backup, to: file, quiet: json)
+            }
+        }
     }
+}
+
+/// Where a zero-configuration Berth keeps its accounts database, relative to the storage root.
+let accountsFileInStorage = "berth/accounts/accounts.sqlite"
+
+/// Copies an SQLite accounts database consistently (it may be in use by `berth serve`).
+func copyAccounts(from source: String, to destination: String, quiet: Bool) async throws {
+    var logger = Logger(label: "berth")
+    logger.logLevel = .warning
+    let store = try await AccountStore.open(.sqlite(path: source), logger: logger)
+    do {
+        try await store.copySQLite(to: destination)
+        await store.close()
+    } catch {
+        await store.close()
+        throw error
+    }
+    if !quiet { print("copied the accounts database to \(destination)") }
 }

@@ -315,7 +315,7 @@ PIDS+=($!)
 wait_ready "http://127.0.0.1:$T2PORT/v2/"
 check "the restored Berth keeps its admin account (no new password printed)" bash -c "! grep -q 'with the password' $T/restored/out.log"
 check "the admin's password works on the restored Berth" $SK copy --src-tls-verify=false --src-creds "admin:$TPW" "docker://127.0.0.1:$T2PORT/secure/app:s2" "oci:$T/restored-pull:s2"
-check "account files stay readable by the owner only" test "$(stat -c %a "$T/backup/berth/accounts/admin.bcrypt")" = 600
+check "account files stay readable by the owner only" test "$(stat -c %a "$T/backup/berth/accounts/accounts.sqlite")" = 600
 
 echo "== progress on a terminal, quiet when piped"
 check "backup draws a progress line on a terminal" bash -c "cd $T && script -qec '$BERTH backup $T/backup-tty' /dev/null | grep -q 'copying blobs'"

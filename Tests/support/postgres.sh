@@ -26,8 +26,8 @@ start_test_postgres() {
         runas=(runuser -u postgres --)
     fi
     "${runas[@]}" "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; return 1; }
-    "${runas[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-h 127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200" start >/dev/null || { cat "$dir/server.log" >&2; return 1; }
+    TEST_PG_OPTS="-h 127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200"
+    "${runas[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "$TEST_PG_OPTS" start >/dev/null || { cat "$dir/server.log" >&2; return 1; }
     TEST_PG_DIR=$dir
     TEST_PG_BIN=$bin
     TEST_PG_RUNAS=("${runas[@]}")
@@ -40,4 +40,13 @@ stop_test_postgres() {
     "${TEST_PG_RUNAS[@]}" "$TEST_PG_BIN/pg_ctl" -D "$TEST_PG_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
     rm -rf "$TEST_PG_DIR"
     TEST_PG_DIR=
+}
+
+# Takes the server away (as a crash or a network cut would) and brings it back on the same port.
+pause_test_postgres() {
+    "${TEST_PG_RUNAS[@]}" "$TEST_PG_BIN/pg_ctl" -D "$TEST_PG_DIR/data" -m immediate -w stop >/dev/null
+}
+
+resume_test_postgres() {
+    "${TEST_PG_RUNAS[@]}" "$TEST_PG_BIN/pg_ctl" -D "$TEST_PG_DIR/data" -l "$TEST_PG_DIR/server.log" -w -t 60 -o "$TEST_PG_OPTS" start >/dev/null
 }

@@ -150,9 +150,10 @@ enum BuiltInAccounts {
 
     static func bootstrap(_ directory: AccountDirectory, store: RegistryStore) async throws {
         let accounts = directory.store
-        guard try await accounts.users().isEmpty, try await accounts.rules().isEmpty else { return }
+        guard try await accounts.user("admin") == nil, try await accounts.audit(limit: 1, action: "bootstrap").isEmpty else { return }
         if let existing = try? await store.driver.getContent(legacyAdminPath, maxSize: 1024), !existing.isEmpty {
-            _ = try await accounts.bootstrap(admin: "admin", passwordHash: String(decoding: existing, as: UTF8.self),
+            let hash = String(decoding: existing, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            _ = try await accounts.bootstrap(admin: "admin", passwordHash: hash,
                                              by: AuditActor("berth (migrated from berth/accounts/admin.bcrypt)"))
             try await directory.refresh()
             return

@@ -187,7 +187,9 @@ public struct RegistryCopier: Sendable {
             let path = StoragePath(unchecked: ["berth", directory])
             for name in try await source.listIfPresent(path) { files.append(try path.appending(name)) }
         }
-        for file in files where file.hasPrefix(berth) {
+        // The accounts database is copied by the caller with the database's own consistent
+        // copy (a file copy of a live SQLite database with its journal may not be).
+        for file in files where file.hasPrefix(berth) && !file.description.contains("accounts.sqlite") {
             guard let content = try? await source.getContent(file, maxSize: 1 << 20) else { continue }
             try await destination.putPrivateContent(file, content)
             report.accountFiles += 1

@@ -1,0 +1,166 @@
+import Accounts
+import ArgumentParser
+import Auth
+import Foundation
+import Logging
+
+struct ACLCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "acl",
+        abstract: "The ordered access rules in the accounts database (docker_auth's ACL: first match wins).",
+        subcommands: [List.self, Add.self, Remove.self, Move.self, Test.self])
+
+    struct View: Encodable {
+        var position: Int
+        var match: ACLRule.Match
+        var actions: [String]?
+        var comment: String?
+        var expires: Date?
+    }
+
+    static func describe(_ match: ACLRule.Match) -> String {
+        var parts: [String] = []
+        if let v = match.account { parts.append("account=\(v.isEmpty ? "''" : v)") }
+        if let v = match.type { parts.append("type=\(v)") }
+        if let v = match.name { parts.append("name=\(v)") }
+        if let v = match.service { parts.append("service=\(v)") }
+        if let v = match.ip { parts.append("ip=\(v)") }
+        for (key, value) in (match.labels ?? [:]).sorted(by: { $0.key < $1.key }) { parts.append("labels.\(key)=\(value)") }
+        return parts.isEmpty ? "(everything)" : parts.joined(separator: " ")
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "ls", abstract: "List the rules in evaluation order.")
+        @OptionGroup var options: AccountsOptions
+        @Flag(help: "JSON output.") var json = false
+
+        func run() async throws {
+            let rules = try await options.withStore { try await $0.rules() }
+            if json {
+                return try CLIOutput.json(rules.map { View(position: $0.position, match: $0.rule.match, actions: $0.rule.actions,
+                                                           comment: $0.rule.comment, expires: $0.expiresAt) })
+            }
+            CLIOutput.table(["#", "MATCH", "ACTIONS", "EXPIRES", "COMMENT"], rules.map { record in
+                [String(record.position), ACLCommand.describe(record.rule.match),
+                 (record.rule.actions ?? []).isEmpty ? "(deny)" : record.rule.actions!.joined(separator: ","),
+                 record.isActive() ? CLIDate.show(record.expiresAt) : "expired", record.rule.comment ?? ""]
+            })
+        }
+    }
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add a rule. Patterns are globs, or /regex/; ${account}, ${name}, ${labels:KEY} are substituted.",
+            discussion: "An omitted match field matches anything. --account '' matches anonymous clients only (and lets them ask for tokens). --actions '' denies.")
+        @OptionGroup var options: AccountsOptions
+        @Option(help: "Account pattern.") var account: String?
+        @Option(help: "Resource name pattern (the repository).") var name: String?
+        @Option(help: "Resource type (repository, registry).") var type: String?
+        @Option(help: "Service pattern.") var service: String?
+        @Option(help: "Client address or CIDR range.") var ip: String?
+        @Option(name: .customLong("label"), help: "KEY=PATTERN: the account must have a matching label value.") var labels: [String] = []
+        @Option(help: "pull,push,delete or '*' (all asked) or '' (deny).") var actions: String
+        @Option(help: "Why the rule exists.") var comment: String?
+        @Option(help: "Insert at this position (from 1); default: last.") var position: Int?
+        @Option(help: "Last day the rule applies (YYYY-MM-DD, UTC).") var expires: String?
+
+        func run() async throws {
+            var labelMatch: [String: String]?
+            if !labels.isEmpty {
+                labelMatch = try LabelOptions.parse(labels).mapValues { values in
+                    guard values.count == 1 else { throw ValidationError("give each --label key once") }
+                    return values[0]
+                }
+            }
+            let rule = ACLRule(match: .init(account: account, type: type, name: name, ip: ip, service: service, labels: labelMatch),
+                               actions: actions.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
+                               comment: comment)
+            let expiry = try expires.map(CLIDate.parse)
+            let record = try await options.withStore { try await $0.addRule(rule, at: position, expiresAt: expiry, by: AccountsOptions.actor) }
+            print("added rule #\(record.position): \(ACLCommand.describe(rule.match)) -> \((rule.actions ?? []).isEmpty ? "(deny)" : rule.actions!.joined(separator: ","))")
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove the rule at a position.")
+        @OptionGroup var options: AccountsOptions
+        @Argument var position: Int
+
+        func run() async throws {
+            try await options.withStore { try await $0.removeRule(at: position, by: AccountsOptions.actor) }
+            print("removed rule #\(position)")
+        }
+    }
+
+    struct Move: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Move a rule to another position.")
+        @OptionGroup var options: AccountsOptions
+        @Argument var from: Int
+        @Argument var to: Int
+
+        func run() async throws {
+            try await options.withStore { try await $0.moveRule(from: from, to: to, by: AccountsOptions.actor) }
+            print("moved rule #\(from) to #\(to)")
+        }
+    }
+
+    struct Test: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "What ACCOUNT may do on REPOSITORY, and which rule decided: the same evaluation as a token request.")
+        @OptionGroup var options: AccountsOptions
+        @Argument(help: "The account ('' for anonymous).") var account: String
+        @Argument(help: "The repository (or resource) name.") var repository: String
+        @Argument(help: "Requested actions, e.g. pull,push.") var actions: String
+        @Option(help: "Resource type.") var type = "repository"
+        @Option(help: "Service the token is for.") var service = "Berth registry"
+        @Option(help: "Client address.") var ip: String?
+        @Option(name: .customLong("label"), help: "KEY=VALUE labels to use instead of the account's.") var labels: [String] = []
+        @Flag(help: "JSON output.") var json = false
+
+        struct Result: Encodable {
+            var account: String
+            var repository: String
+            var requested: [String]
+            var granted: [String]
+            var decision: AccessDecision?
+        }
+
+        func run() async throws {
+            let staticConfig = try options.staticAuthConfiguration()
+            let requested = actions.split(separator: ",").map(String.init)
+            var logger = Logger(label: "berth")
+            logger.logLevel = .warning
+            let decision: AccessDecision? = try await options.withStore { store in
+                let directory = try await AccountDirectory(store: store, logger: logger)
+                var labels = try LabelOptions.parse(self.labels)
+                if self.labels.isEmpty {
+                    if let user = staticConfig?.users?[account] {
+                        labels = user.labels ?? [:]
+                    } else if let identity = try await directory.lookup(user: account) {
+                        labels = identity.labels
+                    }
+                }
+                var policies = directory.policies
+                if let acl = staticConfig?.acl { policies.insert(try ACL(acl), at: 1) }
+                return try await PolicyChain(policies).decide(AccessRequest(
+                    account: account, labels: labels, type: type, name: repository, service: service,
+                    ip: try ip.map { text in
+                        guard let address = IPAddress(text) else { throw ValidationError("invalid address \(text)") }
+                        return address
+                    }, actions: requested))
+            }
+            if json {
+                return try CLIOutput.json(Result(account: account, repository: repository, requested: requested,
+                                                 granted: decision?.actions ?? [], decision: decision))
+            }
+            let granted = decision?.actions ?? []
+            print("granted: \(granted.isEmpty ? "(nothing)" : granted.joined(separator: ","))")
+            if let decision {
+                let rule = decision.rule.map { " rule #\($0)" } ?? ""
+                print("decided by: \(decision.policy)\(rule)\(decision.comment.map { " (\($0))" } ?? "")")
+            } else {
+                print("decided by: no rule matched (nothing is granted)")
+            }
+        }
+    }
+}

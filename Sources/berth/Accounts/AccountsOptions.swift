@@ -1,0 +1,127 @@
+import Accounts
+import ArgumentParser
+import Auth
+import Config
+import Foundation
+import Logging
+import Server
+
+/// Where the account commands find the accounts: the database of `berth serve --config FILE`
+/// (`auth.token.accounts`, else SQLite under its storage root), or of a zero-configuration
+/// Berth whose data directory is `--data` (default `./data`), or a database URL.
+struct AccountsOptions: ParsableArguments {
+    @Option(help: "The registry's config.yml (its accounts database).")
+    var config: String?
+
+    @Option(help: "The data directory of a `berth serve` without configuration.")
+    var data: String?
+
+    @Option(help: "The accounts database itself: sqlite:PATH or postgres://USER@HOST:PORT/DB.")
+    var accounts: String?
+
+    func validate() throws {
+        guard [config, data, accounts].compactMap({ $0 }).count <= 1 else {
+            throw ValidationError("give at most one of --config, --data and --accounts")
+        }
+    }
+
+    func location() throws -> AccountDatabaseLocation {
+        if let accounts { return try AccountDatabaseLocation(parsing: accounts) }
+        var configuration = try ConfigLoading.load(config)
+        if let data { configuration.storage = .filesystem(rootDirectory: data) }
+        if case .inMemory = configuration.storage, configuration.tokenAuth?.accounts == nil {
+            throw CLIFailure("this configuration keeps its accounts in memory; nothing to manage from outside")
+        }
+        return try AuthSetup.accountsLocation(configuration)
+    }
+
+    /// The static `users` and `acl` of the configuration's auth_config.yml, if it has one.
+    func staticAuthConfiguration() throws -> AuthConfiguration? {
+        guard accounts == nil, let yaml = try ConfigLoading.load(config).tokenAuth?.serverYAML else { return nil }
+        return try AuthConfiguration.parse(yaml: yaml)
+    }
+
+    func open() async throws -> AccountStore {
+        var logger = Logger(label: "berth")
+        logger.logLevel = .warning
+        let location = try location()
+        do {
+            return try await AccountStore.open(location, logger: logger)
+        } catch {
+            throw CLIFailure("cannot open the accounts database \(location): \(error)")
+        }
+    }
+
+    /// Runs `body` with the store open, closing it afterwards.
+    func withStore<T>(_ body: (AccountStore) async throws -> T) async throws -> T {
+        let store = try await open()
+        do {
+            let result = try await body(store)
+            await store.close()
+            return result
+        } catch {
+            await store.close()
+            throw error
+        }
+    }
+
+    /// Who runs the command, for the audit log.
+    static var actor: AuditActor {
+        AuditActor("cli:" + (ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? "unknown"))
+    }
+}
+
+enum CLIDate {
+    /// `YYYY-MM-DD` (the account or rule works through that day, UTC) or an ISO 8601 time.
+    static func parse(_ text: String) throws -> Date {
+        let day = DateFormatter()
+        day.locale = Locale(identifier: "en_US_POSIX")
+        day.timeZone = TimeZone(identifier: "UTC")
+        day.dateFormat = "yyyy-MM-dd"
+        if text.count == 10, let start = day.date(from: text) { return start.addingTimeInterval(86_400) }
+        if let date = ISO8601DateFormatter().date(from: text) { return date }
+        throw ValidationError("expected a date YYYY-MM-DD or an ISO 8601 time, got \(text)")
+    }
+
+    static func show(_ date: Date?) -> String {
+        date.map { ISO8601DateFormatter().string(from: $0) } ?? "-"
+    }
+}
+
+enum CLIOutput {
+    static func json(_ value: some Encodable) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+
+    /// Columns padded to their widest cell.
+    static func table(_ header: [String], _ rows: [[String]]) {
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+        for row in all {
+            print(row.enumerated().map { index, cell in
+                index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+            }.joined(separator: "  "))
+        }
+    }
+}
+
+/// `KEY=VALUE` options; repeated keys collect several values.
+enum LabelOptions {
+    static func parse(_ pairs: [String]) throws -> [String: [String]] {
+        var labels: [String: [String]] = [:]
+        for pair in pairs {
+            guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
+                throw ValidationError("labels are KEY=VALUE, got \(pair)")
+            }
+            labels[String(pair[..<equals]), default: []].append(String(pair[pair.index(after: equals)...]))
+        }
+        return labels
+    }
+
+    static func show(_ labels: [String: [String]]) -> String {
+        labels.isEmpty ? "-" : labels.keys.sorted().map { "\($0)=\(labels[$0]!.joined(separator: ","))" }.joined(separator: " ")
+    }
+}

@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# End-to-end tests of accounts and rights managed while Berth runs: `berth user|acl|robot|
+# audit` against a zero-configuration `berth serve` (SQLite), driven by skopeo, the docker
+# CLI and curl; two `berth serve` replicas sharing a PostgreSQL database (started here on a
+# free loopback port); the database going away and coming back.
+set -uo pipefail
+
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../support/postgres.sh"
+trap 'stop_test_postgres; cleanup' EXIT
+
+require() { # tool: a missing tool fails under CI, is reported elsewhere
+    command -v "$1" >/dev/null && return 0
+    if [ "${CI:-}" = "true" ]; then fail "$1 is required"; else echo "  skip: $1 is not installed"; fi
+    return 1
+}
+
+# Retries a check for up to $1 seconds (a change made by the CLI reaches a running server
+# at its next poll of the database, every second).
+eventually() { # seconds name command...
+    local limit=$1 name=$2; shift 2
+    local deadline=$((SECONDS + limit)) out
+    while :; do
+        if out=$("$@" 2>&1); then pass "$name"; return; fi
+        [ $SECONDS -ge $deadline ] && { fail "$name" "$out"; return; }
+        sleep 0.2
+    done
+}
+
+# The actions a token grants: token_actions USER:PASSWORD SERVER SCOPE
+token_actions() {
+    curl -s -u "$1" "http://$2/auth/token?service=Berth+registry&scope=$3" | python3 -c '
+import base64, json, sys
+token = json.load(sys.stdin)["token"].split(".")[1]
+claims = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+print(",".join(claims["access"][0]["actions"]) if claims["access"] else "")'
+}
+
+python3 "$MAKE_IMAGE" "$WORK/img" v1 --layers 2 --size 50000 --seed 21 >/dev/null
+python3 "$MAKE_IMAGE" "$WORK/img" v2 --seed 22 >/dev/null
+
+echo "== accounts added, changed and removed while a zero-configuration Berth runs"
+A="$WORK/zero"; mkdir -p "$A"
+PORT=$(free_port)
+(cd "$A" && REGISTRY_HTTP_ADDR=127.0.0.1:$PORT exec "$BERTH" serve) >"$A/out.log" 2>"$A/err.log" &
+PIDS+=($!)
+wait_ready "http://127.0.0.1:$PORT/v2/"
+R="127.0.0.1:$PORT"
+ADMIN_PW=$(grep -A2 'with the password' "$A/out.log" | tail -1 | tr -d ' ')
+D=(--data "$A/data")
+
+check "berth user add while Berth serves" bash -c "echo ci-password-1 | '$BERTH' user add ci --password-stdin --cost 4 --label team=build --data '$A/data'"
+check "a duplicate user is refused" bash -c "! echo ci-password-1 | '$BERTH' user add ci --password-stdin --cost 4 --data '$A/data' 2>&1 | grep -q added"
+check "berth acl add: ci may push to ci/*" "$BERTH" acl add "${D[@]}" --account ci --name 'ci/*' --actions pull,push --comment "ci pushes"
+check "an invalid regex is refused with the reason" bash -c "'$BERTH' acl add --data '$A/data' --name '/(x/' --actions pull 2>&1 | grep -q 'invalid regular expression'"
+eventually 3 "ci pushes to ci/* with no restart" $SK copy --dest-tls-verify=false --dest-creds ci:ci-password-1 "oci:$WORK/img:v1" "docker://$R/ci/app:v1"
+check "ci cannot push outside ci/*" bash -c "! $SK copy --dest-tls-verify=false --dest-creds ci:ci-password-1 oci:$WORK/img:v1 docker://$R/team/app:v1 2>/dev/null"
+expect_eq "berth acl test names the rule that granted" "$("$BERTH" acl test "${D[@]}" ci ci/app pull,push,delete)" "granted: pull,push
+decided by: database rule #2 (ci pushes)"
+expect_eq "berth acl test --json" "$("$BERTH" acl test "${D[@]}" ci team/app pull --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["granted"], d.get("decision"))')" "[] None"
+expect_eq "the admin is rule #1 and may do everything" "$("$BERTH" acl test "${D[@]}" admin any/thing pull,push,delete | head -1)" "granted: delete,pull,push"
+check "berth user ls --json shows labels, never the hash" bash -c "'$BERTH' user ls --data '$A/data' --json | python3 -c 'import json,sys; u={x[\"name\"]:x for x in json.load(sys.stdin)}; assert u[\"ci\"][\"labels\"]=={\"team\":[\"build\"]}' && ! '$BERTH' user ls --data '$A/data' --json | grep -q '2y'"
+
+if require dockerd && [ "$(id -u)" -eq 0 ]; then
+    DD="$WORK/dockerd"; mkdir -p "$DD"
+    dockerd --storage-driver=vfs --bridge=none --iptables=false --ip6tables=false --data-root "$DD/root" --exec-root "$DD/exec" \
+        -H "unix://$DD/docker.sock" --pidfile "$DD/docker.pid" >"$DD/dockerd.log" 2>&1 &
+    PIDS+=($!)
+    export DOCKER_HOST="unix://$DD/docker.sock" DOCKER_CONFIG="$A/docker-config"
+    for _ in $(seq 1 100); do docker version >/dev/null 2>&1 && break; sleep 0.2; done
+    if docker version >/dev/null 2>&1; then
+        check "docker login as ci" bash -c "echo ci-password-1 | docker login -u ci --password-stdin $R"
+        check "docker saved an identity token, not the password" grep -q identitytoken "$A/docker-config/config.json"
+        check "an image is loaded into docker" $SK copy "oci:$WORK/img:v2" "docker-daemon:$R/ci/docker:v2" --dest-daemon-host "$DOCKER_HOST"
+        check "docker push as ci" docker push "$R/ci/docker:v2"
+        check "berth user disable ci" "$BERTH" user disable "${D[@]}" ci
+        docker tag "$R/ci/docker:v2" "$R/ci/docker:after-disable" >/dev/null
+        eventually 3 "docker's saved identity token stops working once ci is disabled" bash -c "! docker push $R/ci/docker:after-disable"
+        check "and so does the password" bash -c "! $SK copy --dest-tls-verify=false --dest-creds ci:ci-password-1 oci:$WORK/img:v1 docker://$R/ci/app:disabled 2>/dev/null"
+        check "berth user enable ci" "$BERTH" user enable "${D[@]}" ci
+        eventually 3 "the identity token works again once ci is enabled" docker push "$R/ci/docker:after-disable"
+        check "berth user rm ci, then a new ci" bash -c "'$BERTH' user rm ci --data '$A/data' && echo ci-password-1 | '$BERTH' user add ci --password-stdin --cost 4 --data '$A/data'"
+        docker tag "$R/ci/docker:v2" "$R/ci/docker:recreated" >/dev/null
+        eventually 3 "the removed account's identity token does not work for the new account of the same name" bash -c "! docker push $R/ci/docker:recreated"
+    else
+        fail "dockerd did not start" "$(tail -5 "$DD/dockerd.log")"
+    fi
+    unset DOCKER_HOST DOCKER_CONFIG
+fi
+
+check "berth user expire ci (a day in the past)" "$BERTH" user expire "${D[@]}" ci 2020-01-01
+eventually 3 "an expired account is refused" bash -c "! $SK copy --dest-tls-verify=false --dest-creds ci:ci-password-1 oci:$WORK/img:v1 docker://$R/ci/app:expired 2>/dev/null"
+check "berth user expire ci never" "$BERTH" user expire "${D[@]}" ci never
+eventually 3 "it works again without expiry" $SK copy --dest-tls-verify=false --dest-creds ci:ci-password-1 "oci:$WORK/img:v1" "docker://$R/ci/app:unexpired"
+
+echo "== robots"
+SECRET=$("$BERTH" robot add builder --name 'ci/robot-*' --actions pull,push "${D[@]}" 2>/dev/null)
+check "berth robot add prints a secret once" bash -c "[[ '$SECRET' == berth_* ]] && [ ${#SECRET} -eq 46 ]"
+check "the secret is not stored" bash -c "! grep -aq '$SECRET' $A/data/berth/accounts/accounts.sqlite*"
+eventually 3 "the robot pushes where it may" $SK copy --dest-tls-verify=false --dest-creds "robot\$builder:$SECRET" "oci:$WORK/img:v1" "docker://$R/ci/robot-app:v1"
+check "and nowhere else, whatever other rules say" bash -c "! $SK copy --dest-tls-verify=false --dest-creds 'robot\$builder:$SECRET' oci:$WORK/img:v1 docker://$R/ci/app:robot 2>/dev/null"
+NEW_SECRET=$("$BERTH" robot rotate builder "${D[@]}")
+eventually 3 "a rotated robot's old secret is refused" bash -c "! $SK copy --dest-tls-verify=false --dest-creds 'robot\$builder:$SECRET' oci:$WORK/img:v1 docker://$R/ci/robot-app:old 2>/dev/null"
+check "the new secret works" $SK copy --dest-tls-verify=false --dest-creds "robot\$builder:$NEW_SECRET" "oci:$WORK/img:v1" "docker://$R/ci/robot-app:new"
+eventually 3 "berth robot ls shows when it was last used" bash -c "'$BERTH' robot ls --data '$A/data' --json | python3 -c 'import json,sys; assert json.load(sys.stdin)[0][\"lastUsed\"]'"
+
+echo "== anonymous pulls by rule, audit log"
+check "anonymous access is off by default" bash -c "! $SK inspect --tls-verify=false --no-creds docker://$R/ci/app:v1 2>/dev/null"
+check "berth acl add --account '' (anonymous) for public/*" "$BERTH" acl add "${D[@]}" --account '' --name 'public/*' --actions pull --position 1
+check "admin pushes public/app" $SK copy --dest-tls-verify=false --dest-creds "admin:$ADMIN_PW" "oci:$WORK/img:v2" "docker://$R/public/app:v2"
+eventually 3 "anonymous pull of public/* works" $SK copy --src-tls-verify=false --src-no-creds "docker://$R/public/app:v2" "oci:$WORK/anon:v2"
+check "anonymous pull elsewhere stays refused" bash -c "! $SK inspect --tls-verify=false --no-creds docker://$R/ci/app:v1 2>/dev/null"
+curl -s -u ci:wrong-password "http://$R/auth/token?service=Berth+registry" >/dev/null
+eventually 3 "the audit log has logins (refused ones too) and every change" bash -c "
+    '$BERTH' audit --data '$A/data' --json | python3 -c '
+import json, sys
+entries = json.load(sys.stdin)
+actions = {e[\"action\"] for e in entries}
+assert {\"user.add\", \"acl.add\", \"user.disable\", \"robot.rotate\", \"login\"} <= actions, actions
+assert any(e[\"action\"] == \"login\" and not e[\"success\"] and e[\"target\"] == \"ci\" for e in entries)
+assert not any(\"ci-password-1\" in json.dumps(e) for e in entries)'"
+check "berth audit --action user lists only account changes" bash -c "'$BERTH' audit --data '$A/data' --action user | tail -n +2 | awk '{print \$3}' | grep -qv '^user\.' && exit 1 || exit 0"
+
+echo "== a data directory from before the accounts database"
+L="$WORK/legacy"; mkdir -p "$L/data/berth/accounts"
+"$BERTH" hash-password --cost 4 old-admin-password > "$L/data/berth/accounts/admin.bcrypt"
+LPORT=$(free_port)
+(cd "$L" && REGISTRY_HTTP_ADDR=127.0.0.1:$LPORT exec "$BERTH" serve) >"$L/out.log" 2>&1 &
+PIDS+=($!)
+wait_ready "http://127.0.0.1:$LPORT/v2/"
+check "no new admin password is printed" bash -c "! grep -q 'with the password' $L/out.log"
+check "the old admin password still works" $SK copy --dest-tls-verify=false --dest-creds admin:old-admin-password "oci:$WORK/img:v1" "docker://127.0.0.1:$LPORT/team/app:v1"
+
+echo "== two replicas sharing PostgreSQL"
+if [ -n "$(pg_bin)" ] || require initdb; then
+    if start_test_postgres; then
+        createdb berth_e2e
+        P="$WORK/replicas"; mkdir -p "$P/data"
+        cat > "$P/config.yml" <<YAML
+version: 0.1
+log: {level: warn}
+storage:
+  filesystem: {rootdirectory: $P/data}
+auth:
+  token:
+    accounts: $BERTH_TEST_POSTGRES/berth_e2e?sslmode=disable
+YAML
+        P1=$(free_port); P2=$(free_port)
+        (cd "$P" && REGISTRY_HTTP_ADDR=127.0.0.1:$P1 exec "$BERTH" serve --config "$P/config.yml") >"$P/one.log" 2>&1 &
+        PIDS+=($!)
+        wait_ready "http://127.0.0.1:$P1/v2/"
+        (cd "$P" && REGISTRY_HTTP_ADDR=127.0.0.1:$P2 exec "$BERTH" serve --config "$P/config.yml") >"$P/two.log" 2>&1 &
+        PIDS+=($!)
+        wait_ready "http://127.0.0.1:$P2/v2/"
+        PPW=$(grep -A2 'with the password' "$P/one.log" "$P/two.log" | grep -v 'with the password' | tr -d ' ' | sed 's/.*log-//' | grep -E '^.{24}$' | head -1)
+        check "exactly one replica created the admin" test "$(cat "$P/one.log" "$P/two.log" | grep -c 'with the password')" = 1
+        PG=(--config "$P/config.yml")
+        check "berth user add on the shared database" bash -c "echo dev-password-1 | '$BERTH' user add dev --password-stdin --cost 4 --config '$P/config.yml'"
+        eventually 3 "replica two knows the new user" bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' -u dev:dev-password-1 'http://127.0.0.1:$P2/auth/token?service=Berth+registry')\" = 200 ]"
+        expect_eq "dev may not push yet" "$(token_actions dev:dev-password-1 127.0.0.1:$P2 repository:pg/app:pull,push)" ""
+        # One process polls replica two's token endpoint from the moment the rule is written.
+        took=$(python3 - "$BERTH" "$P/config.yml" "127.0.0.1:$P2" <<'PY'
+import base64, json, subprocess, sys, time, urllib.request
+berth, config, server = sys.argv[1:4]
+subprocess.run([berth, "acl", "add", "--config", config, "--account", "dev", "--name", "pg/*", "--actions", "pull,push"],
+               check=True, capture_output=True)
+added = time.time()
+request = urllib.request.Request(f"http://{server}/auth/token?service=Berth+registry&scope=repository:pg/app:pull,push",
+                                 headers={"Authorization": "Basic " + base64.b64encode(b"dev:dev-password-1").decode()})
+while time.time() - added < 10:
+    token = json.load(urllib.request.urlopen(request))["token"].split(".")[1]
+    access = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))["access"]
+    if access and access[0]["actions"] == ["pull", "push"]:
+        break
+    time.sleep(0.05)
+print(round(time.time() - added, 2))
+PY
+)
+        check "a rule added on the database is enforced by the other replica within 2 s (took ${took}s)" python3 -c "assert $took < 2"
+        check "a push through replica two with the new rule" $SK copy --dest-tls-verify=false --dest-creds dev:dev-password-1 "oci:$WORK/img:v1" "docker://127.0.0.1:$P2/pg/app:v1"
+        check "pulled through replica one" $SK copy --src-tls-verify=false --src-creds dev:dev-password-1 "docker://127.0.0.1:$P1/pg/app:v1" "oci:$WORK/pg-pull:v1"
+
+        echo "== the database goes away and comes back"
+        pause_test_postgres
+        eventually 12 "with the database down, token requests answer 503 (not 401)" bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' -u dev:dev-password-1 'http://127.0.0.1:$P1/auth/token?service=Berth+registry')\" = 503 ]"
+        check "the error says why, in the registry's JSON format" bash -c "curl -s -u dev:dev-password-1 'http://127.0.0.1:$P1/auth/token?service=Berth+registry' | grep -q '\"code\":\"UNAVAILABLE\"'"
+        for _ in $(seq 1 40); do curl -s -o /dev/null -u dev:dev-password-1 "http://127.0.0.1:$P1/auth/token?service=Berth+registry"; done
+        resume_test_postgres
+        eventually 15 "when it returns, logins work again: the outage locked nobody out" bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' -u dev:dev-password-1 'http://127.0.0.1:$P1/auth/token?service=Berth+registry')\" = 200 ]"
+    else
+        fail "PostgreSQL did not start"
+    fi
+fi
+
+finish
