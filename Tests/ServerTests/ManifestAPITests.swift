@@ -31,6 +31,21 @@ import Testing
         }
     }
 
+    /// The conformance suites' `.INVALID_MANIFEST_NAME`: not found when read, invalid when pushed.
+    @Test func aReferenceThatIsNeitherTagNorDigest() async throws {
+        try await APIFixture().run { c, _ in
+            let (manifest, _) = try await c.pushImage("m/app", tag: "v1")
+            for method in [HTTPRequest.Method.get, .head, .delete] {
+                let r = try await c.send(method, "/v2/m/app/manifests/.INVALID_MANIFEST_NAME")
+                #expect(r.status == .notFound, "\(method)")
+                if method != .head { #expect(r.errorCode == "MANIFEST_UNKNOWN") }
+            }
+            let put = try await c.send(.put, "/v2/m/app/manifests/.INVALID_MANIFEST_NAME", headers: [.contentType: MediaType.ociManifest], body: manifest)
+            #expect(put.status == .badRequest)
+            #expect(put.errorCode == "TAG_INVALID")
+        }
+    }
+
     @Test func refusesInvalidManifestsAndStoresNothing() async throws {
         try await APIFixture().run { c, store in
             let config = try await c.pushBlob("m/bad", Array("{}".utf8))

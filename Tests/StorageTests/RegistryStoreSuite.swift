@@ -284,24 +284,33 @@ import Testing
         #expect(!policy.permits("https://example.com/layer.tar"))
         #expect(!policy.permits("https://mcr.microsoft.com/layer.tar#frag"))
         #expect(!policy.permits("ftp://mcr.microsoft.com/layer.tar"))
-        #expect(!LayerURLPolicy().permits("https://mcr.microsoft.com/layer.tar"))
+        // With no allow list, any http(s) URL without a fragment (the conformance suite's case).
+        #expect(LayerURLPolicy().permits("https://mcr.microsoft.com/layer.tar"))
+        #expect(!LayerURLPolicy().permits("https://mcr.microsoft.com/layer.tar#x"))
+        #expect(!LayerURLPolicy().permits("file:///etc/passwd"))
 
         let repo = try RepositoryName("foreign/layers")
         let driver = InMemoryDriver()
         let config = Array("{}".utf8)
         let configDigest = Digest.compute(config)
-        func manifest(_ url: String) -> [UInt8] {
-            Array(#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"\#(configDigest)","size":2},"layers":[{"mediaType":"application/vnd.oci.image.layer.nondistributable.v1.tar+gzip","digest":"\#(Digest.compute([1]))","size":1,"urls":["\#(url)"]}]}"#.utf8)
+        func manifest(_ url: String, type: String) -> [UInt8] {
+            Array(#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"\#(configDigest)","size":2},"layers":[{"mediaType":"\#(type)","digest":"\#(Digest.compute([1]))","size":1,"urls":["\#(url)"]}]}"#.utf8)
         }
-        for (options, url, accepted) in [(RegistryOptions(layerURLPolicy: policy), "https://mcr.microsoft.com/l", true),
-                                         (RegistryOptions(layerURLPolicy: policy), "https://example.com/l", false),
-                                         (RegistryOptions(), "https://mcr.microsoft.com/l", false)] {
+        let foreign = "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
+        let docker = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+        for (options, url, type, accepted) in [(RegistryOptions(layerURLPolicy: policy), "https://mcr.microsoft.com/l", foreign, true),
+                                               (RegistryOptions(layerURLPolicy: policy), "https://example.com/l", foreign, false),
+                                               (RegistryOptions(), "https://mcr.microsoft.com/l", foreign, true),
+                                               (RegistryOptions(), "https://mcr.microsoft.com/l", docker, true),
+                                               (RegistryOptions(), "https://mcr.microsoft.com/l#f", foreign, false),
+                                               // An ordinary layer must be present, URLs or not.
+                                               (RegistryOptions(), "https://mcr.microsoft.com/l", "application/vnd.oci.image.layer.v1.tar+gzip", false)] {
             let store = RegistryStore(driver: driver, options: options)
             let id = try await store.startUpload(repo)
             _ = try await store.appendUpload(repo, id, at: 0, from: Chunks(parts: [config]))
             _ = try await store.completeUpload(repo, id, digest: configDigest)
-            let result = try? await store.putManifest(repo, .tag(try Tag("t")), bytes: manifest(url), contentType: MediaType.ociManifest)
-            #expect((result != nil) == accepted, "\(url)")
+            let result = try? await store.putManifest(repo, .tag(try Tag("t")), bytes: manifest(url, type: type), contentType: MediaType.ociManifest)
+            #expect((result != nil) == accepted, "\(url) \(type)")
         }
     }
 }

@@ -21,7 +21,7 @@ Z="127.0.0.1:$ZPORT"
 ADMIN_PW=$(grep -A2 'with the password' "$WORK/zero/out.log" | tail -1 | tr -d ' ')
 check "the admin password is printed once on first run" test ${#ADMIN_PW} -eq 24
 check "the password is not in the log" bash -c "! grep -q '$ADMIN_PW' $WORK/zero/err.log"
-check "only a bcrypt hash is kept, in the accounts database readable by the owner only" bash -c "grep -aqF '\$2y\$10\$' $WORK/zero/data/berth/accounts/accounts.sqlite && [ \$(stat -c %a $WORK/zero/data/berth/accounts/accounts.sqlite) = 600 ] && [ \$(stat -c %a $WORK/zero/data/berth/token/key.pem) = 600 ] && ! grep -raq '$ADMIN_PW' $WORK/zero/data"
+check "only a bcrypt hash is kept, in the accounts database readable by the owner only" bash -c "grep -aqF '\$2y\$10\$' $WORK/zero/data/berth/accounts/accounts.sqlite* && [ \$(stat -c %a $WORK/zero/data/berth/accounts/accounts.sqlite) = 600 ] && [ \$(stat -c %a $WORK/zero/data/berth/token/key.pem) = 600 ] && ! grep -raq '$ADMIN_PW' $WORK/zero/data"
 expect_eq "anonymous access is off" "$(curl -s -o /dev/null -w '%{http_code}' http://$Z/v2/)" "401"
 check "anonymous push is refused" bash -c "! $SK copy --dest-tls-verify=false --dest-no-creds oci:$WORK/img:v1 docker://$Z/team/app:v1 2>/dev/null"
 check "skopeo login as admin" $SK login --tls-verify=false --authfile "$WORK/zero/auth.json" -u admin -p "$ADMIN_PW" "$Z"

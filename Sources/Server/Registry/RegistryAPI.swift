@@ -72,7 +72,7 @@ public struct RegistryAPI: Sendable {
             return try await tags(try RepositoryName(name), request)
         case .manifest(let name, let reference):
             let repository = try RepositoryName(name)
-            let reference = try Reference(parsing: reference)
+            let reference = try manifestReference(reference, method: request.method)
             switch request.method {
             case .put: return try await putManifest(repository, reference, request, events)
             case .delete: return try await deleteManifest(repository, reference, events)
@@ -101,6 +101,16 @@ public struct RegistryAPI: Sendable {
     }
 
     // MARK: Helpers shared by the handlers
+
+    /// Nothing can be stored under a reference that is neither a tag nor a digest: reading or
+    /// deleting one is "not found" (the spec, the conformance suites); pushing one is invalid.
+    func manifestReference(_ text: String, method: HTTPRequest.Method) throws -> Reference {
+        if method == .put { return try Reference(parsing: text) }
+        guard let reference = try? Reference(parsing: text) else {
+            throw RegistryError(.manifestUnknown, message: "manifest unknown: \(text.prefix(128)) is not a valid tag or digest")
+        }
+        return reference
+    }
 
     func jsonResponse(_ body: String, status: HTTPResponse.Status = .ok, contentType: String = "application/json") -> Response {
         var headers = HTTPFields()

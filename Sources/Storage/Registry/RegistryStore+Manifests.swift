@@ -121,7 +121,10 @@ extension RegistryStore {
 
     private func firstMissingReference(of manifest: Manifest, in repository: RepositoryName) async throws -> Digest? {
         for blob in manifest.referencedBlobs {
-            if let urls = blob.urls, !urls.isEmpty, urls.allSatisfy(options.layerURLPolicy.permits) { continue }
+            // Non-distributable (foreign) layers are fetched from their URLs by clients, so
+            // they may be absent here (Windows base images, the conformance suite).
+            if LayerURLPolicy.foreignLayerTypes.contains(blob.mediaType), let urls = blob.urls, !urls.isEmpty,
+               urls.allSatisfy(options.layerURLPolicy.permits) { continue }
             // Only blobs linked into this repository count: knowing a digest pushed elsewhere
             // must not be a way to obtain it.
             if (try? await blobSize(repository, blob.digest)) == nil { return blob.digest }
