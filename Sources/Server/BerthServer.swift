@@ -49,13 +49,43 @@ public enum BerthServer {
         return try await store.sharedSecret()
     }
 
-    static func makeResponder(store: RegistryStore, options: APIOptions, secret: [UInt8], auth: AuthSetup,
-                              metrics: RegistryMetrics?, notifier: Notifier?, logger: Logger) -> some HTTPResponder<BerthRequestContext> {
+    /// `berth serve`'s front door: health, the token endpoint, the registry API (and, with
+    /// Prometheus enabled and no debug address, `/metrics`), each a route group.
+    static func makeRouter(store: RegistryStore, options: APIOptions, secret: [UInt8], auth: AuthSetup,
+                           metrics: RegistryMetrics?, notifier: Notifier?, logger: Logger) -> Router<BerthRequestContext> {
         var tokenEndpoint = auth.tokenEndpoint
         tokenEndpoint?.metrics = metrics
-        return BerthResponder(api: RegistryAPI(store: store, options: options, secret: secret, authorizer: auth.authorizer,
-                                               metrics: metrics, notifier: notifier, logger: logger),
-                              tokenEndpoint: tokenEndpoint, logger: logger)
+        let api = RegistryAPI(store: store, options: options, secret: secret, authorizer: auth.authorizer,
+                              metrics: metrics, notifier: notifier, logger: logger)
+        let tokenPaths = Set(tokenEndpoint?.paths ?? [])
+        let prefix = options.prefix
+        let metricsPath = metrics == nil ? nil : options.metricsPath
+        let router = BerthRouter.make(
+            .init(prefix: prefix, accessLog: options.accessLog, extraHeaders: options.extraHeaders, metricsPath: metricsPath),
+            metrics: metrics, logger: logger) { path in
+            if path == metricsPath { return .metrics }
+            guard let relative = BerthRouter.relativePath(path, prefix: prefix) else { return .other }
+            if relative == "/livez" || relative == "/readyz" { return .health }
+            if tokenPaths.contains(relative) { return .token }
+            return RegistryRoute(path: relative).map(RequestKind.registry) ?? .other
+        }
+        let root = prefix == "/" ? router.group() : router.group(RouterPath(String(prefix.dropLast())))
+        root.addHealth { logger in
+            do {
+                try await store.checkReadable()
+                return true
+            } catch {
+                logger.error("readiness check failed", metadata: ["error": .string(String(describing: error))])
+                return false
+            }
+        }
+        if let tokenEndpoint { root.addTokenEndpoint(tokenEndpoint) }
+        let registry = root.group("v2").add(middleware: RegistryAccessMiddleware(api: api))
+        for method in BerthRouter.allMethods {
+            registry.on("", method: method) { request, context in try await api.handle(request, context) }
+            registry.on("**", method: method) { request, context in try await api.handle(request, context) }
+        }
+        return router
     }
 
     public static func makeApplication(_ config: RegistryConfiguration, store: RegistryStore? = nil, logger: Logger,
@@ -69,8 +99,8 @@ public enum BerthServer {
         if config.debugAddr == nil, config.prometheusEnabled { options.metricsPath = config.prometheusPath }
         let (host, port) = try config.listenAddress()
         let notifier = try makeNotifier(config, store: store, port: port, metrics: metrics, logger: logger)
-        let responder = makeResponder(store: store, options: options, secret: secret, auth: auth, metrics: metrics,
-                                      notifier: notifier, logger: logger)
+        let router = makeRouter(store: store, options: options, secret: secret, auth: auth, metrics: metrics,
+                                notifier: notifier, logger: logger)
         let server = try ServerChannel.make(certificate: config.tls?.certificate, key: config.tls?.key)
         var services: [any Service] = []
         if let notifier { services.append(notifier) }
@@ -83,7 +113,7 @@ public enum BerthServer {
                                          dryRun: config.uploadPurging.dryRun, logger: logger))
         }
         return Application(
-            responder: responder,
+            router: router,
             server: server,
             configuration: .init(address: .hostname(host, port: port), serverName: nil),
             services: services,

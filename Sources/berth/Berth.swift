@@ -5,6 +5,6 @@ struct Berth: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "berth",
         abstract: "A private container image registry.",
-        subcommands: [Serve.self, CheckConfig.self, AuthServer.self, UserCommand.self, ACLCommand.self, RobotCommand.self, AuditCommand.self, HashPassword.self, Keys.self, Tokens.self, GarbageCollect.self, ListCommand.self, InspectCommand.self, RemoveCommand.self, Backup.self, Restore.self],
+        subcommands: [Serve.self, CheckConfig.self, AuthServer.self, UserCommand.self, ACLCommand.self, RobotCommand.self, AuditCommand.self, ImportCommand.self, HashPassword.self, Keys.self, Tokens.self, GarbageCollect.self, ListCommand.self, InspectCommand.self, RemoveCommand.self, Backup.self, Restore.self],
         defaultSubcommand: Serve.self)
 }

@@ -70,10 +70,10 @@ import Testing
                 (.get, "/v2/%2e%2e/%2e%2e/tags/list", "NAME_INVALID"),
                 (.get, "/v2/a%2F..%2Fb/manifests/latest", "NAME_INVALID"),
                 (.get, "/v2/\(String(repeating: "a", count: 256))/tags/list", "NAME_INVALID"),
-                (.get, "/v2/ok/manifests/-bad", "TAG_INVALID"),
-                (.get, "/v2/ok/manifests/..", "TAG_INVALID"),
+                (.put, "/v2/ok/manifests/-bad", "TAG_INVALID"),
+                (.put, "/v2/ok/manifests/..", "TAG_INVALID"),
                 (.put, "/v2/ok/manifests/\(String(repeating: "t", count: 129))", "TAG_INVALID"),
-                (.get, "/v2/ok/manifests/sha256:totallywrong", "DIGEST_INVALID"),
+                (.put, "/v2/ok/manifests/sha256:totallywrong", "DIGEST_INVALID"),
                 (.get, "/v2/ok/blobs/sha256:totallywrong", "DIGEST_INVALID"),
                 (.get, "/v2/ok/blobs/sha256:..%2F..%2Fetc%2Fpasswd", "DIGEST_INVALID"),
                 (.post, "/v2/ok/blobs/uploads/?digest=sha256:short", "DIGEST_INVALID"),
@@ -83,6 +83,12 @@ import Testing
                 let r = try await c.send(method, path, body: method == .get ? nil : [1])
                 #expect(r.status == .badRequest, "\(path)")
                 #expect(r.errorCode == code, "\(path): \(r.text)")
+            }
+            // Reading a reference nothing can be stored under is "not found", as the spec says.
+            for path in ["/v2/ok/manifests/-bad", "/v2/ok/manifests/..", "/v2/ok/manifests/sha256:totallywrong"] {
+                let r = try await c.send(.get, path)
+                #expect(r.status == .notFound, "\(path)")
+                #expect(r.errorCode == "MANIFEST_UNKNOWN", "\(path): \(r.text)")
             }
             #expect(try await store.catalog(after: nil, limit: 10).names.isEmpty)
         }

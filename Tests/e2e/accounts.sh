@@ -121,6 +121,33 @@ assert any(e[\"action\"] == \"login\" and not e[\"success\"] and e[\"target\"] =
 assert not any(\"ci-password-1\" in json.dumps(e) for e in entries)'"
 check "berth audit --action user lists only account changes" bash -c "'$BERTH' audit --data '$A/data' --action user | tail -n +2 | awk '{print \$3}' | grep -qv '^user\.' && exit 1 || exit 0"
 
+echo "== seed 002's docker_auth MongoDB setup, imported from mongoexport files"
+WALDI_HASH=$("$BERTH" hash-password --cost 4 waldi-password)
+cat > "$WORK/users.json" <<JSON
+{"_id":{"\$oid":"65a1b2c3d4e5f60718293a4b"},"username":"waldi","password":"$WALDI_HASH","labels":{"full-access":["test","socke*"],"read-only-access":["prod/*"]}}
+JSON
+cat > "$WORK/acl.json" <<'JSON'
+{"_id":{"$oid":"65a1b2c3d4e5f60718293a4d"},"seq":{"$numberInt":"20"},"match":{"name":"${labels:read-only-access}"},"actions":["pull"],"comment":"pull access"}
+{"_id":{"$oid":"65a1b2c3d4e5f60718293a4c"},"seq":10,"match":{"name":"${labels:full-access}"},"actions":["*"],"comment":"full access"}
+JSON
+check "berth import --mongo-users --mongo-acl" "$BERTH" import "${D[@]}" --mongo-users "$WORK/users.json" --mongo-acl "$WORK/acl.json"
+expect_eq "a label value socke* is a pattern, as in docker_auth: waldi may push sockeshop" "$("$BERTH" acl test "${D[@]}" waldi sockeshop pull,push | head -1)" "granted: pull,push"
+expect_eq "rules follow seq, not file order" "$("$BERTH" acl test "${D[@]}" waldi prod/app pull,push | tail -1)" "decided by: database rule #$(("$("$BERTH" acl ls "${D[@]}" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')")) (pull access)"
+eventually 3 "waldi pushes sockeshop through Berth" $SK copy --dest-tls-verify=false --dest-creds waldi:waldi-password "oci:$WORK/img:v1" "docker://$R/sockeshop:v1"
+check "waldi cannot push prod/*" bash -c "! $SK copy --dest-tls-verify=false --dest-creds waldi:waldi-password oci:$WORK/img:v1 docker://$R/prod/app:v1 2>/dev/null"
+cat > "$WORK/auth_config.yml" <<YAML
+users:
+  "": {}
+  builder: {password: "$WALDI_HASH", labels: {team: [build]}}
+acl:
+  - match: {account: builder, name: "builds/*"}
+    actions: [push, pull]
+    comment: from auth_config.yml
+YAML
+check "berth import auth_config.yml" "$BERTH" import "${D[@]}" "$WORK/auth_config.yml"
+expect_eq "its rule is appended and decides for builder" "$("$BERTH" acl test "${D[@]}" builder builds/x push | head -1)" "granted: push"
+check "importing again keeps existing users" bash -c "'$BERTH' import --data '$A/data' '$WORK/auth_config.yml' | grep -q 'kept existing users'"
+
 echo "== a data directory from before the accounts database"
 L="$WORK/legacy"; mkdir -p "$L/data/berth/accounts"
 "$BERTH" hash-password --cost 4 old-admin-password > "$L/data/berth/accounts/admin.bcrypt"

@@ -42,7 +42,16 @@ final class SQLiteAccountDatabase: AccountDatabase {
         if path != nil {
             // Wait up to 10 s for another process's write (sqlite-nio's own handler waits forever).
             try await sql.raw("PRAGMA busy_timeout=10000").run()
-            try await sql.raw("PRAGMA journal_mode=WAL").run()
+            // Switching to WAL needs a moment alone with the file; processes opening a new
+            // database at the same instant take turns (the mode then stays in the file).
+            for attempt in 1... {
+                do {
+                    try await sql.raw("PRAGMA journal_mode=WAL").run()
+                    break
+                } catch where attempt < 100 && "\(error)".contains("locked") {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+            }
             try await sql.raw("PRAGMA synchronous=FULL").run()
         }
         try await sql.raw("PRAGMA foreign_keys=ON").run()

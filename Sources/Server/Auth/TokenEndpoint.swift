@@ -17,11 +17,9 @@ struct TokenEndpoint: Sendable {
     /// The `Basic realm` sent with a 401, as docker_auth uses the issuer.
     var basicRealm: String { service.issuer.issuer }
 
-    /// Whether `path` (below `http.prefix`) is this endpoint: `/auth`, `/auth/token`, or
-    /// either under docker_auth's `path_prefix`.
-    func serves(_ path: String) -> Bool {
-        let relative = !pathPrefix.isEmpty && path.hasPrefix(pathPrefix + "/") ? String(path.dropFirst(pathPrefix.count)) : path
-        return relative == "/auth" || relative == "/auth/token"
+    /// The paths (below `http.prefix`) this endpoint answers.
+    var paths: [String] {
+        ["/auth", "/auth/token"] + (pathPrefix.isEmpty ? [] : [pathPrefix + "/auth", pathPrefix + "/auth/token"])
     }
 
     static func normalizedPrefix(_ prefix: String?) -> String {

@@ -12,26 +12,6 @@ import Storage
 /// `berth auth-server`: only the token endpoint, configured by a docker_auth
 /// `auth_config.yml`, for registries that run elsewhere (e.g. an existing `registry:2`).
 public enum TokenServer {
-    struct Responder: HTTPResponder {
-        typealias Context = BerthRequestContext
-        let endpoint: TokenEndpoint
-        let prefix: String
-        let logger: Logger
-
-        func respond(to request: Request, context: BerthRequestContext) async throws -> Response {
-            let path = request.uri.path
-            guard path == prefix + "/auth" || path == prefix + "/auth/token" else {
-                return RegistryError(.unsupported, message: "not found", status: 404).response
-            }
-            let response = await endpoint.respond(request, context: context)
-            logger.info("token request", metadata: [
-                "method": .string(request.method.rawValue), "status": .stringConvertible(response.status.code),
-                "remote": .string(context.remoteAddress?.ipAddress ?? "-"), "request_id": .string(context.id),
-            ])
-            return response
-        }
-    }
-
     public static func makeApplication(configYAML: String, dataDirectory: String, logger: Logger,
                                        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws -> some ApplicationProtocol {
         let config = try AuthConfiguration.parse(yaml: configYAML)
@@ -49,8 +29,15 @@ public enum TokenServer {
         }
         let host = addr[..<colon].isEmpty ? "0.0.0.0" : String(addr[..<colon])
         let server = try ServerChannel.make(certificate: config.server?.certificate, key: config.server?.key)
+        let endpoint = TokenEndpoint(service: service, realIPHeader: config.server?.real_ip_header,
+                                     realIPPosition: config.server?.real_ip_pos ?? 0, pathPrefix: prefix)
+        let tokenPaths = Set(endpoint.paths)
+        let router = BerthRouter.make(.init(), metrics: nil, logger: logger) { path in
+            tokenPaths.contains(path) ? .token : .other
+        }
+        router.addTokenEndpoint(endpoint)
         return Application(
-            responder: Responder(endpoint: TokenEndpoint(service: service, realIPHeader: config.server?.real_ip_header, realIPPosition: config.server?.real_ip_pos ?? 0), prefix: prefix, logger: logger),
+            router: router,
             server: server, configuration: .init(address: .hostname(host, port: port)),
             onServerRunning: onServerRunning, logger: logger)
     }

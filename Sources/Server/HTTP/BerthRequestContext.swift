@@ -9,6 +9,10 @@ public struct BerthRequestContext: RequestContext {
     public let remoteAddress: SocketAddress?
     /// Hummingbird's id, or the `X-Request-Id` a proxy in front of Berth set.
     public var requestID: String
+    /// What the request addresses, classified once by the access log middleware.
+    var kind: RequestKind = .other
+    /// The authenticated account (empty: anonymous), set by the registry's access check.
+    var caller: String?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

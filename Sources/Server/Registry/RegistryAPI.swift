@@ -45,23 +45,10 @@ public struct RegistryAPI: Sendable {
         self.logger = logger
     }
 
-    func handle(_ route: RegistryRoute, _ request: Request, _ context: BerthRequestContext) async throws -> Response {
-        let method = request.method.rawValue
-        guard route.allowedMethods.contains(method) else {
-            var response = RegistryError(.unsupported, message: "method \(method) not allowed on this endpoint", status: 405).response
-            response.headers[.allow] = route.allowedMethods.joined(separator: ", ")
-            return response
-        }
-        var actor: String?
-        if let authorizer {
-            var query: [String: String] = [:]
-            for (key, value) in request.uri.queryParameters where key == "from" || key == "mount" { query[String(key)] = String(value) }
-            let required = route.requiredAccess(method: request.method, query: query)
-            switch await authorizer.authorize(request, context, required: required, realmBase: url("", request)) {
-            case .challenge(let response): return response
-            case .allowed(let subject): actor = subject.isEmpty ? nil : subject
-            }
-        }
+    /// Answers a request that `RegistryAccessMiddleware` let through.
+    func handle(_ request: Request, _ context: BerthRequestContext) async throws -> Response {
+        guard case .registry(let route) = context.kind else { throw HTTPError(.notFound) }
+        let actor = context.caller.flatMap { $0.isEmpty ? nil : $0 }
         let events = notifier.map { RequestEvents(notifier: $0, request, context, actor: actor) } ?? .none
         switch route {
         case .base:

@@ -1,0 +1,74 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import OCI
+
+/// The one front door: every listener (`berth serve`, `berth auth-server`, the metrics
+/// listener) is a Hummingbird router on `BerthRequestContext` with the same middlewares, and
+/// each capability is a route group added to it.
+enum BerthRouter {
+    struct Settings {
+        var prefix = "/"
+        var accessLog = true
+        var extraHeaders: [(String, [String])] = []
+        var metricsPath: String?
+    }
+
+    /// A router with the request id, common headers, access log and metrics, and error
+    /// mapping in front of every route (unknown paths included).
+    static func make(_ settings: Settings, metrics: RegistryMetrics?, logger: Logger,
+                     classify: @escaping @Sendable (String) -> RequestKind) -> Router<BerthRequestContext> {
+        let router = Router(context: BerthRequestContext.self)
+        router.add(middleware: RequestIDMiddleware(logger: logger))
+        router.add(middleware: CommonHeadersMiddleware(extraHeaders: settings.extraHeaders))
+        router.add(middleware: AccessLogMiddleware(accessLog: settings.accessLog, metrics: metrics, classify: classify))
+        router.add(middleware: ErrorMiddleware(metrics: metrics))
+        if let path = settings.metricsPath, let metrics {
+            router.get(RouterPath(path)) { _, _ in metricsResponse(metrics) }
+        }
+        return router
+    }
+
+    static func metricsResponse(_ metrics: RegistryMetrics) -> Response {
+        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
+    }
+
+    /// The path below `http.prefix`, or nil when the request is outside it.
+    static func relativePath(_ path: String, prefix: String) -> String? {
+        let prefix = String(prefix.dropLast())
+        guard path.hasPrefix(prefix + "/") || path == prefix else { return nil }
+        return String(path.dropFirst(prefix.count))
+    }
+
+    /// Every method a route may be asked with, so that a wrong one on a known registry
+    /// endpoint is answered 405 by the API rather than 404 by the router.
+    static let allMethods: [HTTPRequest.Method] = [.get, .head, .put, .post, .patch, .delete, .options, .trace]
+}
+
+extension RouterMethods where Context == BerthRequestContext {
+    /// `/livez` answers while the process serves; `/readyz` also needs `ready()` to pass.
+    func addHealth(ready: @escaping @Sendable (Logger) async -> Bool) {
+        get("livez") { _, _ in Self.health(ok: true) }
+        get("readyz") { _, context in Self.health(ok: await ready(context.logger)) }
+    }
+
+    private static func health(ok: Bool) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        headers[.cacheControl] = "no-store"
+        return Response(status: ok ? .ok : .serviceUnavailable, headers: headers,
+                        body: ResponseBody(byteBuffer: ByteBuffer(string: ok ? #"{"status":"ok"}"# : #"{"status":"unavailable","reason":"storage"}"#)))
+    }
+
+    /// The Docker token protocol at `/auth` and `/auth/token` (and under docker_auth's
+    /// `server.path_prefix`).
+    func addTokenEndpoint(_ endpoint: TokenEndpoint) {
+        for path in endpoint.paths {
+            for method in [HTTPRequest.Method.get, .post] {
+                on(RouterPath(path), method: method) { request, context in await endpoint.respond(request, context: context) }
+            }
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import HTTPTypes
+import Hummingbird
+import OCI
+import Storage
+
+/// The one place errors become HTTP: everything a handler throws is answered in the
+/// spec's JSON error format with its status, and storage failures are logged and counted.
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = BerthRequestContext
+    let metrics: RegistryMetrics?
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            return response(for: error, context: context)
+        }
+    }
+
+    func response(for error: any Error, context: Context) -> Response {
+        switch error {
+        case let error as RegistryError:
+            return error.response
+        case let error as StorageError:
+            switch error {
+            case .notFound:
+                return RegistryError(.blobUnknown, message: "content not found").response
+            case .invalidPath:
+                return RegistryError(.nameInvalid, message: "invalid path").response
+            case .invalidOffset(_, let actual):
+                return RegistryError(.rangeInvalid, message: "invalid content range: upload is at offset \(actual)").response
+            case .io:
+                metrics?.storageError()
+                context.logger.error("storage failure", metadata: ["error": .string(error.description)])
+                return RegistryError(.unknown, message: "storage error").response
+            }
+        case let error as ClientDisconnected:
+            // The response will not reach anyone; 499 in the access log says what happened.
+            context.logger.info("client disconnected during the request body", metadata: ["error": .string(error.underlying)])
+            return RegistryError(.blobUploadInvalid, message: "request body incomplete", status: 499).response
+        case let error as HTTPError where error.status == .notFound:
+            return RegistryError(.unsupported, message: "unknown API endpoint", status: 404).response
+        case let error as HTTPError:
+            return RegistryError(.unknown, message: error.body ?? "request failed", status: Int(error.status.code)).response
+        default:
+            context.logger.error("request failed", metadata: ["error": .string(String(describing: error))])
+            return RegistryError(.unknown, message: "request failed").response
+        }
+    }
+}

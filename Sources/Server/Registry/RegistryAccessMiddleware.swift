@@ -1,0 +1,32 @@
+import HTTPTypes
+import Hummingbird
+import OCI
+
+/// In front of `/v2/`: a wrong method is 405 with `Allow`; otherwise the configured
+/// authorizer (bearer tokens or Basic auth) must grant what the request needs, and the
+/// caller it found is put on the context.
+struct RegistryAccessMiddleware: RouterMiddleware {
+    typealias Context = BerthRequestContext
+    let api: RegistryAPI
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard case .registry(let route) = context.kind else { throw HTTPError(.notFound) }
+        let method = request.method.rawValue
+        guard route.allowedMethods.contains(method) else {
+            var response = RegistryError(.unsupported, message: "method \(method) not allowed on this endpoint", status: 405).response
+            response.headers[.allow] = route.allowedMethods.joined(separator: ", ")
+            return response
+        }
+        var context = context
+        if let authorizer = api.authorizer {
+            var query: [String: String] = [:]
+            for (key, value) in request.uri.queryParameters where key == "from" || key == "mount" { query[String(key)] = String(value) }
+            let required = route.requiredAccess(method: request.method, query: query)
+            switch await authorizer.authorize(request, context, required: required, realmBase: api.url("", request)) {
+            case .challenge(let response): return response
+            case .allowed(let subject): context.caller = subject
+            }
+        }
+        return try await next(request, context)
+    }
+}
