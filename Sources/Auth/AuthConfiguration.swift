@@ -73,6 +73,21 @@ public struct AuthConfiguration: Sendable, Decodable {
         return config
     }
 
+    /// Only the `users` and `acl` of a docker_auth file (for importing them), without the
+    /// checks a running token server needs.
+    public static func accounts(yaml: String) throws -> (users: [String: User], acl: [ACLRule]) {
+        struct Accounts: Decodable {
+            var users: [String: User]?
+            var acl: [ACLRule]?
+        }
+        do {
+            let accounts = try YAMLDecoder().decode(Accounts.self, from: yaml)
+            return (accounts.users ?? [:], accounts.acl ?? [])
+        } catch let error as DecodingError {
+            throw AuthError.configuration("auth configuration: \(Self.describe(error))")
+        }
+    }
+
     private static func describe(_ error: DecodingError) -> String {
         switch error {
         case .keyNotFound(let key, let c): "\((c.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: ".")) is required"

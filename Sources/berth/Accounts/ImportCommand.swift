@@ -30,14 +30,14 @@ struct ImportCommand: AsyncParsableCommand {
         var rules: [ACLRule] = []
         if let authConfig {
             guard let data = FileManager.default.contents(atPath: authConfig) else { throw CLIFailure("cannot read \(authConfig)") }
-            let config = try AuthConfiguration.parse(yaml: String(decoding: data, as: UTF8.self))
-            for (name, user) in (config.users ?? [:]).sorted(by: { $0.key < $1.key }) where !name.isEmpty {
+            let config = try AuthConfiguration.accounts(yaml: String(decoding: data, as: UTF8.self))
+            for (name, user) in config.users.sorted(by: { $0.key < $1.key }) where !name.isEmpty {
                 users.append((name, user.password, user.labels ?? [:]))
             }
-            if config.users?[""] != nil {
+            if config.users[""] != nil {
                 print("note: the anonymous user \"\" is not imported; anonymous access comes from rules with --account ''")
             }
-            rules += config.acl ?? []
+            rules += config.acl
         }
         if let mongoUsers { users += try MongoExport.users(try MongoExport.documents(mongoUsers)) }
         if let mongoAcl { rules += try MongoExport.rules(try MongoExport.documents(mongoAcl)) }
