@@ -30,16 +30,27 @@ public struct AuthConfiguration: Sendable, Decodable {
         }
     }
 
+    /// docker_auth's `ext_auth` / `ext_authz`: a program asked per request. `timeout` (a
+    /// Go duration, default 10s) is Berth's: a program that hangs is an error, not a grant.
+    public struct ExternalProgram: Sendable, Decodable {
+        public var command: String
+        public var args: [String]?
+        public var timeout: String?
+    }
+
     public var server: Server?
     public var token: Token
     public var users: [String: User]?
     public var acl: [ACLRule]?
+    public var ext_auth: ExternalProgram?
+    public var ext_authz: ExternalProgram?
 
     /// docker_auth keys this parser reads; anything else in a file is reported, not ignored.
     static let knownKeys: [String: Set<String>] = [
         "server": ["addr", "certificate", "key", "path_prefix", "real_ip_header", "real_ip_pos"],
         "token": ["issuer", "expiration", "certificate", "key"],
         "users": [], "acl": [],
+        "ext_auth": ["command", "args", "timeout"], "ext_authz": ["command", "args", "timeout"],
     ]
 
     /// Keys of a docker_auth document that Berth does not implement (e.g. `ldap_auth`, or
@@ -65,10 +76,10 @@ public struct AuthConfiguration: Sendable, Decodable {
         }
         guard !config.token.issuer.isEmpty else { throw AuthError.configuration("token.issuer is required") }
         guard config.token.expiration > 0 else { throw AuthError.configuration("token.expiration must be positive") }
-        guard config.users != nil else {
+        guard config.users != nil || config.ext_auth != nil else {
             throw AuthError.configuration("no auth methods are configured: add users")
         }
-        guard config.acl != nil else { throw AuthError.configuration("ACL is empty: add acl rules") }
+        guard config.acl != nil || config.ext_authz != nil else { throw AuthError.configuration("ACL is empty: add acl rules") }
         _ = try ACL(config.acl ?? [])
         return config
     }

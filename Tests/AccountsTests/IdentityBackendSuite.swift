@@ -1,0 +1,117 @@
+import Accounts
+import Auth
+import Foundation
+import Testing
+
+/// One contract for every identity backend, as docker_auth's chain relies on it: the right
+/// password gives the identity (with labels where the backend has them), a wrong one is
+/// `.unauthorized` (stop, deny), an unknown account is nil (ask the next backend).
+@Suite struct IdentityBackendSuite {
+    enum Kind: String, CaseIterable, CustomTestStringConvertible {
+        case staticUsers, htpasswd, externalProgram, sqlite, postgres
+        var testDescription: String { rawValue }
+    }
+
+    static let hash = PasswordHash.make("ci-password", cost: 4)
+
+    /// A backend knowing `ci` (password `ci-password`, label team=build where supported).
+    static func withBackend(_ kind: Kind, _ body: (any IdentityBackend, _ labels: Bool) async throws -> Void) async throws {
+        switch kind {
+        case .staticUsers:
+            try await body(StaticUsers(["ci": .init(password: hash, labels: ["team": ["build"]])]), true)
+        case .htpasswd:
+            try await body(StaticUsers(try Htpasswd.parse("ci:\(hash)\n")), false)
+        case .externalProgram:
+            let script = try ExternalScripts.write("""
+                #!/bin/sh
+                read -r user pass
+                case "$user" in
+                  ci) [ "$pass" = "ci-password" ] && { echo '{"labels": {"team": ["build"]}}'; exit 0; }; exit 1;;
+                  *) exit 2;;
+                esac
+                """)
+            try await body(ExternalAuthentication(try ExternalProgram(command: "/bin/sh", arguments: [script])), true)
+        case .sqlite, .postgres:
+            try await withStore(kind == .sqlite ? .sqlite : .postgres) { store, _ in
+                try await store.addUser("ci", passwordHash: hash, labels: ["team": ["build"]], by: cli)
+                try await body(try await AccountDirectory(store: store, logger: testLogger), true)
+            }
+        }
+    }
+
+    @Test(arguments: Kind.allCases)
+    func rightWrongAndUnknown(_ kind: Kind) async throws {
+        try await Self.withBackend(kind) { backend, labels in
+            let identity = try await backend.authenticate(user: "ci", password: "ci-password")
+            #expect(identity?.account == "ci")
+            if labels { #expect(identity?.labels == ["team": ["build"]]) }
+            await #expect(throws: AuthError.self) { try await backend.authenticate(user: "ci", password: "wrong") }
+            do {
+                _ = try await backend.authenticate(user: "ci", password: "wrong")
+            } catch let error as AuthError {
+                guard case .unauthorized = error else { Issue.record("a wrong password must be unauthorized, got \(error)"); return }
+            }
+            #expect(try await backend.authenticate(user: "stranger", password: "x") == nil)
+        }
+    }
+}
+
+/// Scripts are run through /bin/sh rather than executed: a file just written may still be
+/// open in a process another test is forking (ETXTBSY).
+enum ExternalScripts {
+    static func write(_ text: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("berth-ext-\(UUID().uuidString).sh").path
+        FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o700])
+        return path
+    }
+}
+
+@Suite struct ExternalProgramTests {
+    @Test func aProgramThatHangsCrashesOrSaysNonsenseIsAnErrorNotALogin() async throws {
+        let script = try ExternalScripts.write("""
+            #!/bin/sh
+            read -r user pass
+            case "$user" in
+              hang) sleep 30;;
+              crash) kill -9 $$;;
+              nonsense) echo 'not json'; exit 0;;
+              status) exit 7;;
+            esac
+            exit 2
+            """)
+        let backend = ExternalAuthentication(try ExternalProgram(command: "/bin/sh", arguments: [script], timeout: .milliseconds(500)))
+        for user in ["hang", "crash", "nonsense", "status"] {
+            let started = ContinuousClock.now
+            do {
+                _ = try await backend.authenticate(user: user, password: "x")
+                Issue.record("\(user): accepted")
+            } catch let error as AuthError {
+                guard case .unavailable = error else { Issue.record("\(user): \(error)"); continue }
+            }
+            #expect(ContinuousClock.now - started < .seconds(5), "\(user)")
+        }
+    }
+
+    @Test func extAuthzGrantsAllOrNothingAndSeesTheRequest() async throws {
+        let script = try ExternalScripts.write("""
+            #!/bin/sh
+            input=$(cat)
+            case "$input" in
+              *'"Account":"ci"'*'"Name":"ci\\/app"'*) exit 0;;
+              *'"Account":"hang"'*) sleep 30;;
+            esac
+            exit 1
+            """)
+        let policy = ExternalAuthorization(try ExternalProgram(command: "/bin/sh", arguments: [script], timeout: .milliseconds(500)))
+        func decide(_ account: String, _ name: String) async throws -> [String]? {
+            try await policy.decide(AccessRequest(account: account, type: "repository", name: name, service: "s", actions: ["push", "pull"]))?.actions
+        }
+        #expect(try await decide("ci", "ci/app") == ["pull", "push"])
+        #expect(try await decide("ci", "other") == [])
+        await #expect(throws: AuthError.self) { try await decide("hang", "x") }
+    }
+
+    @Test func aMissingProgramIsAConfigurationError() {
+        #expect(throws: AuthError.self) { try ExternalProgram(command: "/nonexistent/berth-ext-auth") }
+    }
+}
