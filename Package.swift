@@ -85,7 +85,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Prometheus", package: "swift-prometheus"),
-        ]),
+        ], resources: [.embedInCode("Admin/openapi.yaml")]),
         // A registry API client (anonymous, Basic or token auth; docker/podman credential
         // files) used by the CLI, notifications and the tests.
         .target(name: "Client", dependencies: [

@@ -126,6 +126,11 @@ public enum PasswordHash {
         ["$2a$", "$2b$", "$2y$"].contains(String(hash.prefix(4))) && hash.utf8.count == 60
     }
 
+    /// `make` on the thread pool: for servers, whose event loops must not spend 50 ms hashing.
+    public static func makeOffLoop(_ password: String, cost: UInt8 = 10) async throws -> String {
+        try await NIOThreadPool.singleton.runIfActive { make(password, cost: cost) }
+    }
+
     /// A bcrypt hash in the `$2y$` form htpasswd -B writes (the same algorithm as `$2b$`).
     public static func make(_ password: String, cost: UInt8 = 10) -> String {
         let hash = Bcrypt.hash(password, cost: cost)

@@ -67,6 +67,7 @@ public enum BerthServer {
             guard let relative = BerthRouter.relativePath(path, prefix: prefix) else { return .other }
             if relative == "/livez" || relative == "/readyz" { return .health }
             if tokenPaths.contains(relative) { return .token }
+            if relative.hasPrefix(AdminAPI.basePath + "/") { return .admin }
             return RegistryRoute(path: relative).map(RequestKind.registry) ?? .other
         }
         let root = prefix == "/" ? router.group() : router.group(RouterPath(String(prefix.dropLast())))
@@ -80,6 +81,13 @@ public enum BerthServer {
             }
         }
         if let tokenEndpoint { root.addTokenEndpoint(tokenEndpoint) }
+        let admin = root.group(RouterPath(String(AdminAPI.basePath.dropFirst())))
+        admin.get("openapi.yaml") { _, _ in AdminAPI.openAPIResponse() }
+        if let directory = auth.accounts, let tokenEndpoint {
+            let protected = admin.group().add(middleware: AdminAccessMiddleware(service: tokenEndpoint.service, serviceName: auth.serviceName,
+                                                                                 verifier: auth.verifier))
+            AdminAPI(directory: directory, service: tokenEndpoint.service).register(on: protected)
+        }
         let registry = root.group("v2").add(middleware: RegistryAccessMiddleware(api: api))
         for method in BerthRouter.allMethods {
             registry.on("", method: method) { request, context in try await api.handle(request, context) }

@@ -121,6 +121,23 @@ assert any(e[\"action\"] == \"login\" and not e[\"success\"] and e[\"target\"] =
 assert not any(\"ci-password-1\" in json.dumps(e) for e in entries)'"
 check "berth audit --action user lists only account changes" bash -c "'$BERTH' audit --data '$A/data' --action user | tail -n +2 | awk '{print \$3}' | grep -qv '^user\.' && exit 1 || exit 0"
 
+echo "== the admin API: changes apply to the very next request"
+API="http://$R/berth/api/v1"
+token_status() { curl -s -o /dev/null -w '%{http_code}' -u "$1" "http://$R/auth/token?service=Berth+registry"; }
+expect_eq "the OpenAPI document is served without credentials" "$(curl -s "$API/openapi.yaml" | head -1)" "openapi: 3.0.3"
+expect_eq "the admin API needs credentials" "$(curl -s -o /dev/null -w '%{http_code}' "$API/users")" "401"
+expect_eq "and admin rights" "$(curl -s -o /dev/null -w '%{http_code}' -u ci:ci-password-1 "$API/users")" "403"
+expect_eq "POST /users" "$(curl -s -o /dev/null -w '%{http_code}' -u "admin:$ADMIN_PW" -X POST "$API/users" -d '{"name":"ops","password":"ops-password-1","labels":{"team":["ops"]}}')" "201"
+expect_eq "the new account logs in on the very next request" "$(token_status ops:ops-password-1)" "200"
+expect_eq "a duplicate is 409 in the registry's error format" "$(curl -s -u "admin:$ADMIN_PW" -X POST "$API/users" -d '{"name":"ops","password":"ops-password-1"}')" '{"errors":[{"code":"CONFLICT","message":"user ops exists"}]}'
+expect_eq "bad JSON is 400 with the reason" "$(curl -s -o /dev/null -w '%{http_code}' -u "admin:$ADMIN_PW" -X POST "$API/rules" -d '{"match":{}}')" "400"
+expect_eq "POST /rules with a label pattern" "$(curl -s -o /dev/null -w '%{http_code}' -u "admin:$ADMIN_PW" -X POST "$API/rules" -d '{"match":{"name":"${labels:team}/*"},"actions":["pull","push"],"comment":"team namespaces"}')" "201"
+expect_eq "the rule decides the very next token request" "$(curl -s -u ops:ops-password-1 "http://$R/auth/token?service=Berth+registry&scope=repository:ops/app:push" | python3 -c 'import base64,json,sys; t=json.load(sys.stdin)["token"].split(".")[1]; print(json.loads(base64.urlsafe_b64decode(t+"=="))["access"][0]["actions"])')" "['push']"
+expect_eq "POST /access-test names the rule" "$(curl -s -u "admin:$ADMIN_PW" -X POST "$API/access-test" -d '{"account":"ops","repository":"ops/app","actions":["pull","delete"]}' | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["granted"], d["decision"]["comment"])')" "['pull'] team namespaces"
+expect_eq "PATCH disabled: refused on the very next request" "$(curl -s -o /dev/null -u "admin:$ADMIN_PW" -X PATCH "$API/users/ops" -d '{"disabled":true}'; token_status ops:ops-password-1)" "401"
+check "robots created through the API show their secret once" bash -c "curl -s -u 'admin:$ADMIN_PW' -X POST '$API/robots' -d '{\"name\":\"api-bot\",\"repositories\":[\"ops/*\"],\"actions\":[\"pull\"]}' | grep -q '\"secret\":\"berth_' && ! curl -s -u 'admin:$ADMIN_PW' '$API/robots' | grep -q secret"
+check "the audit log names the admin and the address of each API change" bash -c "curl -s -u 'admin:$ADMIN_PW' '$API/audit?action=user' | python3 -c 'import json,sys; e=[x for x in json.load(sys.stdin) if x[\"target\"]==\"ops\"]; assert e and all(x[\"actor\"]==\"admin\" and x[\"address\"]==\"127.0.0.1\" for x in e), e'"
+
 echo "== seed 002's docker_auth MongoDB setup, imported from mongoexport files"
 WALDI_HASH=$("$BERTH" hash-password --cost 4 waldi-password)
 cat > "$WORK/users.json" <<JSON

@@ -11,6 +11,9 @@ public struct AuthSetup: Sendable {
     var tokenEndpoint: TokenEndpoint?
     /// The accounts database, when Berth is the token server.
     var accounts: AccountDirectory?
+    /// Verifies bearer tokens (registry and admin API), when token auth is configured.
+    var verifier: TokenVerifier?
+    var serviceName = ""
     var warnings: [String] = []
 
     static func make(_ config: RegistryConfiguration, store: RegistryStore, logger: Logger) async throws -> AuthSetup {
@@ -70,6 +73,8 @@ public struct AuthSetup: Sendable {
             jwks = String(decoding: data, as: UTF8.self)
         }
         let verifier = try await TokenVerifier(issuer: issuer ?? "", service: tokenAuth.service, roots: roots, jwksJSON: jwks)
+        setup.verifier = verifier
+        setup.serviceName = tokenAuth.service
         setup.authorizer = RegistryAuthorizer(verifier: verifier, realm: tokenAuth.autoRedirect ? nil : tokenAuth.realm,
                                               service: tokenAuth.service, autoRedirect: tokenAuth.autoRedirect)
         return setup

@@ -1,4 +1,6 @@
 import HTTPTypes
+import Accounts
+import Auth
 import Hummingbird
 import OCI
 import Storage
@@ -34,6 +36,22 @@ struct ErrorMiddleware: RouterMiddleware {
                 context.logger.error("storage failure", metadata: ["error": .string(error.description)])
                 return RegistryError(.unknown, message: "storage error").response
             }
+        case let error as AccountError:
+            let (code, status): (String, Int) = switch error {
+            case .invalid: ("INVALID", 400)
+            case .notFound: ("NOT_FOUND", 404)
+            case .conflict: ("CONFLICT", 409)
+            }
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json; charset=utf-8"
+            return Response(status: HTTPResponse.Status(code: status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(
+                string: #"{"errors":[{"code":"\#(code)","message":"\#(JSONString.escape(error.description))"}]}"#)))
+        case let error as AuthError:
+            if case .unavailable = error {
+                context.logger.error("identity or access backend failed", metadata: ["error": .string(error.description)])
+                return RegistryError(.unavailable, message: "identity or access backend unavailable, try again later").response
+            }
+            return RegistryError(.unsupported, message: error.description, status: 400).response
         case let error as ClientDisconnected:
             // The response will not reach anyone; 499 in the access log says what happened.
             context.logger.info("client disconnected during the request body", metadata: ["error": .string(error.underlying)])

@@ -1,0 +1,171 @@
+import Accounts
+import Auth
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// The admin HTTP API under `/berth/api/v1/` (a path the registry API cannot use): accounts,
+/// rules, robots, the audit log and "who may do what", for callers the access policy grants
+/// `registry:admin:*`. Every change applies to this node's next request at once, and to
+/// replicas sharing the database at their next poll.
+struct AdminAPI: Sendable {
+    static let basePath = "/berth/api/v1"
+    let directory: AccountDirectory
+    let service: TokenService
+    var store: AccountStore { directory.store }
+
+    func register(on group: RouterGroup<BerthRequestContext>) {
+        group.get("users") { _, _ in try json(try await store.users().map(AdminBody.User.init)) }
+        group.post("users") { request, context in try await addUser(request, context) }
+        group.get("users/:name") { _, context in
+            let name = try context.parameters.require("name")
+            guard let user = try await store.user(name) else { throw AccountError.notFound("no user \(name)") }
+            return try json(AdminBody.User(user))
+        }
+        group.patch("users/:name") { request, context in try await changeUser(request, context) }
+        group.delete("users/:name") { _, context in
+            try await store.removeUser(try context.parameters.require("name"), by: context.auditActor)
+            return try await changed()
+        }
+        group.get("rules") { _, _ in try json(try await store.rules().map(AdminBody.Rule.init)) }
+        group.post("rules") { request, context in
+            let body = try await decode(AdminBody.NewRule.self, request, context)
+            let record = try await store.addRule(ACLRule(match: body.match, actions: body.actions, comment: body.comment),
+                                                 at: body.position, expiresAt: body.expires, by: context.auditActor)
+            try await directory.refresh()
+            return try json(AdminBody.Rule(record), status: .created)
+        }
+        group.put("rules/:position") { request, context in
+            let position = try context.parameters.require("position", as: Int.self)
+            let body = try await decode(AdminBody.NewRule.self, request, context)
+            try await store.replaceRule(at: position, with: ACLRule(match: body.match, actions: body.actions, comment: body.comment),
+                                        expiresAt: body.expires, by: context.auditActor)
+            return try await changed()
+        }
+        group.delete("rules/:position") { _, context in
+            try await store.removeRule(at: try context.parameters.require("position", as: Int.self), by: context.auditActor)
+            return try await changed()
+        }
+        group.post("rules/:position/move") { request, context in
+            let body = try await decode(AdminBody.Move.self, request, context)
+            try await store.moveRule(from: try context.parameters.require("position", as: Int.self), to: body.to, by: context.auditActor)
+            return try await changed()
+        }
+        group.post("access-test") { request, context in try await accessTest(request, context) }
+        group.get("robots") { _, _ in try json(try await store.robots().map(AdminBody.Robot.init)) }
+        group.post("robots") { request, context in
+            let body = try await decode(AdminBody.NewRobot.self, request, context)
+            let (record, secret) = try await store.addRobot(body.name, repositories: body.repositories, actions: body.actions,
+                                                            description: body.description, expiresAt: body.expires, by: context.auditActor)
+            try await directory.refresh()
+            return try json(AdminBody.RobotSecret(robot: AdminBody.Robot(record), secret: secret), status: .created)
+        }
+        group.post("robots/:name/rotate") { _, context in
+            let name = try context.parameters.require("name")
+            let secret = try await store.rotateRobot(name, by: context.auditActor)
+            try await directory.refresh()
+            guard let record = try await store.robots().first(where: { $0.name == name }) else { throw AccountError.notFound("no robot \(name)") }
+            return try json(AdminBody.RobotSecret(robot: AdminBody.Robot(record), secret: secret))
+        }
+        group.delete("robots/:name") { _, context in
+            try await store.removeRobot(try context.parameters.require("name"), by: context.auditActor)
+            return try await changed()
+        }
+        group.get("audit") { request, _ in
+            let query = request.uri.queryParameters
+            let limit = query["limit"].flatMap { Int(String($0)) } ?? 100
+            return try json(try await store.audit(limit: limit, account: query["account"].map(String.init),
+                                                  action: query["action"].map(String.init)))
+        }
+    }
+
+    private func addUser(_ request: Request, _ context: BerthRequestContext) async throws -> Response {
+        let body = try await decode(AdminBody.NewUser.self, request, context)
+        var hash = body.passwordHash
+        if let password = body.password {
+            guard password.utf8.count >= 8, password.utf8.count <= 72 else { throw AccountError.invalid("passwords have 8 to 72 bytes") }
+            hash = try await PasswordHash.makeOffLoop(password)
+        }
+        try await store.addUser(body.name, passwordHash: hash, labels: body.labels ?? [:], expiresAt: body.expires, by: context.auditActor)
+        try await directory.refresh()
+        guard let user = try await store.user(body.name) else { throw AccountError.notFound("no user \(body.name)") }
+        return try json(AdminBody.User(user), status: .created)
+    }
+
+    private func changeUser(_ request: Request, _ context: BerthRequestContext) async throws -> Response {
+        let name = try context.parameters.require("name")
+        let body = try await decode(AdminBody.UserChange.self, request, context)
+        guard try await store.user(name) != nil else { throw AccountError.notFound("no user \(name)") }
+        if let password = body.password {
+            guard password.utf8.count >= 8, password.utf8.count <= 72 else { throw AccountError.invalid("passwords have 8 to 72 bytes") }
+            let hash = try await PasswordHash.makeOffLoop(password)
+            try await store.setPassword(name, passwordHash: hash, by: context.auditActor)
+        }
+        if let labels = body.labels { try await store.setLabels(name, labels, by: context.auditActor) }
+        if let disabled = body.disabled { try await store.setDisabled(name, disabled, by: context.auditActor) }
+        if body.expires != nil || body.clearExpiry { try await store.setExpiry(name, body.expires, by: context.auditActor) }
+        try await directory.refresh()
+        guard let user = try await store.user(name) else { throw AccountError.notFound("no user \(name)") }
+        return try json(AdminBody.User(user))
+    }
+
+    private func accessTest(_ request: Request, _ context: BerthRequestContext) async throws -> Response {
+        let body = try await decode(AdminBody.AccessTest.self, request, context)
+        var labels = body.labels ?? [:]
+        if body.labels == nil, let identity = try? await directory.lookup(user: body.account) { labels = identity.labels }
+        let decision = try await service.policy.decide(AccessRequest(
+            account: body.account, labels: labels, type: body.type ?? "repository", name: body.repository,
+            service: body.service ?? "", actions: body.actions))
+        return try json(AdminBody.AccessTestResult(granted: decision?.actions ?? [], decision: decision))
+    }
+
+    private func changed() async throws -> Response {
+        try await directory.refresh()
+        return Response(status: .noContent)
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: BerthRequestContext) async throws -> T {
+        let body = try await request.body.collect(upTo: 64 * 1024)
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        do {
+            return try decoder.decode(T.self, from: Data(buffer: body))
+        } catch {
+            throw AccountError.invalid("the request body is not the expected JSON: \(Self.describe(error))")
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, _): "\(key.stringValue) is required"
+        case DecodingError.typeMismatch(_, let c), DecodingError.valueNotFound(_, let c), DecodingError.dataCorrupted(let c):
+            "\(c.codingPath.map(\.stringValue).joined(separator: ".")): \(c.debugDescription)"
+        default: "invalid JSON"
+        }
+    }
+}
+
+/// Admin responses are never cached (they may name accounts or carry a robot's secret).
+func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    encoder.dateEncodingStrategy = .iso8601
+    var headers = HTTPFields()
+    headers[.contentType] = "application/json"
+    headers[.cacheControl] = "no-store"
+    return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+}
+
+extension BerthRequestContext {
+    /// The caller for the audit log: the authenticated account and the client address.
+    var auditActor: AuditActor { AuditActor(caller ?? "(anonymous)", address: remoteAddress?.ipAddress) }
+}
+
+extension AdminAPI {
+    /// The API's description, `Admin/openapi.yaml`, compiled into the binary.
+    static func openAPIResponse() -> Response {
+        Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8", .cacheControl: "public, max-age=3600"],
+                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: PackageResources.openapi_yaml)))
+    }
+}
