@@ -108,6 +108,9 @@ let package = Package(
         .executableTarget(name: "berth", dependencies: [
             "Server", "Config", "Storage", "Auth", "Accounts", "Client", "OCI",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -252,6 +252,61 @@ def token_bench(binary, work, cost, users, requests):
         proc.terminate(); proc.wait(10); log.close()
 
 
+def openssl_signs_per_second(algorithm):
+    """What this machine's OpenSSL signs per second on one core (the token endpoint's floor
+    is the signature), for `rsa2048` or `ecdsap256`."""
+    out = subprocess.run(["openssl", "speed", "-seconds", "3", algorithm], capture_output=True, text=True).stdout
+    line = next((l for l in out.splitlines() if l.strip().startswith(("rsa 2048", "256 bits ecdsa", "rsa  2048"))), "")
+    numbers = re.findall(r"([\d.]+)", line.split("bits")[-1] if "ecdsa" in line else line)
+    return float(numbers[-2]) if len(numbers) >= 2 else 0.0
+
+
+def database_token_bench(binary, work, algorithm, seconds):
+    """Tokens/s from wrk (2 threads, 32 connections) for one database account (bcrypt cost
+    10, repeated credentials) and one database rule, signed RS256 or ES256."""
+    import base64
+    root = os.path.join(work, f"db-tokens-{algorithm}")
+    os.makedirs(root, exist_ok=True)
+    subprocess.run([binary, "user", "add", "bench", "--password-stdin", "--cost", "10", "--data", root],
+                   input="bench-password", capture_output=True, text=True, check=True)
+    subprocess.run([binary, "acl", "add", "--data", root, "--account", "bench", "--name", "team/*", "--actions", "pull,push"],
+                   capture_output=True, check=True)
+    port = free_port()
+    token = f"    accounts: sqlite:{root}/berth/accounts/accounts.sqlite\n"
+    if algorithm == "RS256":
+        key, cert = os.path.join(root, "token.key"), os.path.join(root, "token.crt")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                        "-days", "30", "-subj", "/CN=bench"], capture_output=True, check=True)
+        authconfig = os.path.join(root, "auth_config.yml")
+        with open(authconfig, "w") as f:
+            f.write(f"token:\n  issuer: bench\n  expiration: 900\n  certificate: {cert}\n  key: {key}\nusers: {{}}\nacl: []\n")
+        token += f"    authconfig: {authconfig}\n"
+    cfg = os.path.join(root, "config.yml")
+    with open(cfg, "w") as f:
+        f.write(f"version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {root}\n"
+                f"http:\n  addr: 127.0.0.1:{port}\nauth:\n  token:\n    service: bench\n{token}")
+    log = open(os.path.join(root, "serve.log"), "w")
+    proc = subprocess.Popen([binary, "serve", "--config", cfg], stdout=log, stderr=log)
+    try:
+        url = f"http://127.0.0.1:{port}/auth/token?service=bench&scope=repository:team/app:pull,push"
+        auth = "Basic " + base64.b64encode(b"bench:bench-password").decode()
+        for _ in range(200):
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                c.request("GET", url[len(f"http://127.0.0.1:{port}"):], headers={"Authorization": auth})
+                r = c.getresponse(); body = r.read()
+                if r.status == 200 and b"token" in body: break
+            except OSError:
+                pass
+            time.sleep(0.05)
+        out = subprocess.run(["wrk", "-t2", "-c32", f"-d{seconds}s", "-H", f"Authorization: {auth}", url],
+                             capture_output=True, text=True).stdout
+        non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), int(non2xx.group(1)) if non2xx else 0
+    finally:
+        proc.terminate(); proc.wait(10); log.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--berth", default=os.path.join(os.path.dirname(__file__), "../.build/release/berth"))
@@ -260,7 +315,11 @@ def main():
     ap.add_argument("--tags", type=int, default=5000)
     ap.add_argument("--wrk-seconds", type=int, default=10)
     ap.add_argument("--tokens", action=argparse.BooleanOptionalAction, default=True)
+    ap.add_argument("--before", help="an earlier Berth binary: its manifest GET figures are printed beside this one's")
+    ap.add_argument("--only", choices=["hot-path", "tokens"], help="run only the manifest GET comparison or the token scenarios")
     a = ap.parse_args()
+    if a.only:
+        return partial(a)
     for tool in ("docker-registry", "wrk"):
         if not shutil.which(tool): sys.exit(f"{tool} is required: apt-get install {tool}")
     work = tempfile.mkdtemp(prefix="berth-bench-")
@@ -329,6 +388,38 @@ def main():
                 print(f"{f'tokens/s, bcrypt cost {cost}':44} {fresh:12.1f} {repeated:12.1f}")
         print("Berth fsyncs every blob before answering 201; Distribution 2.8 never fsyncs.")
         print(f"reference: this disk writes {disk_mbps:.0f} MB/s with fdatasync (dd, 1 GiB).")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def partial(a):
+    """The front-door figures alone: manifest GET (this Berth, an earlier one, Distribution)
+    and the database-backed token endpoint beside what OpenSSL signs per second."""
+    work = tempfile.mkdtemp(prefix="berth-bench-")
+    try:
+        if a.only == "hot-path":
+            listing = os.path.join(work, "listing")
+            populate_layout(listing, 10, 10)
+            kinds = [("berth", os.path.abspath(a.berth), "Berth")]
+            if a.before: kinds.append(("berth", os.path.abspath(a.before), "Berth before"))
+            kinds.append(("distribution", os.path.abspath(a.berth), "Distribution 2.8"))
+            print(f"\n{'manifest GET, 64 connections':32} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+            for _ in range(2):
+                for kind, binary, label in kinds:
+                    s = Server(kind, binary, listing, work)
+                    try:
+                        settle()
+                        rps, p50, p99, errors = wrk_manifest(s.port, a.wrk_seconds)
+                        print(f"{label:32} {rps:10.0f} {p50:8.2f} {p99:8.2f} {errors:8d}")
+                    finally:
+                        s.stop()
+        else:
+            rsa, ec = openssl_signs_per_second("rsa2048"), openssl_signs_per_second("ecdsap256")
+            print(f"\n{'token endpoint, database account':40} {'tokens/s':>10} {'openssl sign/s':>15} {'ratio':>7}")
+            for algorithm, reference in (("RS256", rsa), ("ES256", ec)):
+                tps, errors = database_token_bench(os.path.abspath(a.berth), work, algorithm, a.wrk_seconds)
+                ratio = f"{tps / reference:.2f}" if reference else ""
+                print(f"{algorithm + ' (wrk -t2 -c32, bcrypt cost 10)':40} {tps:10.0f} {reference:15.0f} {ratio:>7}" + (f"  ({errors} non-2xx)" if errors else ""))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

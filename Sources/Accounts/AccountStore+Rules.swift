@@ -14,7 +14,7 @@ extension AccountStore {
         let json = try StoredJSON.encode(rule)
         let id = UUID().uuidString.lowercased()
         let now = Date()
-        let entry = AuditEntry(actor: actor.name, action: "acl.add", target: id, address: actor.address, detail: json)
+        let entry = AuditEntry(actor: actor.name, action: "acl.add", target: position.map { "#\($0)" } ?? "(last)", address: actor.address, detail: json)
         return try await change(entry) { sql in
             var ids = try await Self.rules(sql).map(\.id)
             guard ids.count < 10_000 else { throw AccountError.invalid("at most 10,000 rules") }

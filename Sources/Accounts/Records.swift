@@ -14,6 +14,17 @@ public struct UserRecord: Sendable, Equatable, Codable {
     public func isActive(at now: Date = Date()) -> Bool {
         !disabled && (expiresAt.map { $0 > now } ?? true)
     }
+
+    public init(name: String, passwordHash: String?, labels: [String: [String]], disabled: Bool, expiresAt: Date?,
+                createdAt: Date, updatedAt: Date) {
+        self.name = name
+        self.passwordHash = passwordHash
+        self.labels = labels
+        self.disabled = disabled
+        self.expiresAt = expiresAt
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
 }
 
 public struct RuleRecord: Sendable, Equatable, Codable {
@@ -25,6 +36,14 @@ public struct RuleRecord: Sendable, Equatable, Codable {
     public var createdAt: Date
 
     public func isActive(at now: Date = Date()) -> Bool { expiresAt.map { $0 > now } ?? true }
+
+    public init(id: String, position: Int, rule: ACLRule, expiresAt: Date?, createdAt: Date) {
+        self.id = id
+        self.position = position
+        self.rule = rule
+        self.expiresAt = expiresAt
+        self.createdAt = createdAt
+    }
 }
 
 /// A robot account for CI: logs in as `robot$NAME` with a generated secret, and may do only
@@ -43,6 +62,19 @@ public struct RobotRecord: Sendable, Equatable, Codable {
     public var lastUsedAt: Date?
 
     public var account: String { Self.accountPrefix + name }
+
+    public init(name: String, secretHash: String, repositories: [String], actions: [String], description: String?,
+                disabled: Bool, expiresAt: Date?, createdAt: Date, lastUsedAt: Date?) {
+        self.name = name
+        self.secretHash = secretHash
+        self.repositories = repositories
+        self.actions = actions
+        self.description = description
+        self.disabled = disabled
+        self.expiresAt = expiresAt
+        self.createdAt = createdAt
+        self.lastUsedAt = lastUsedAt
+    }
 
     public func isActive(at now: Date = Date()) -> Bool {
         !disabled && (expiresAt.map { $0 > now } ?? true)

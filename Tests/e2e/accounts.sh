@@ -138,6 +138,18 @@ expect_eq "PATCH disabled: refused on the very next request" "$(curl -s -o /dev/
 check "robots created through the API show their secret once" bash -c "curl -s -u 'admin:$ADMIN_PW' -X POST '$API/robots' -d '{\"name\":\"api-bot\",\"repositories\":[\"ops/*\"],\"actions\":[\"pull\"]}' | grep -q '\"secret\":\"berth_' && ! curl -s -u 'admin:$ADMIN_PW' '$API/robots' | grep -q secret"
 check "the audit log names the admin and the address of each API change" bash -c "curl -s -u 'admin:$ADMIN_PW' '$API/audit?action=user' | python3 -c 'import json,sys; e=[x for x in json.load(sys.stdin) if x[\"target\"]==\"ops\"]; assert e and all(x[\"actor\"]==\"admin\" and x[\"address\"]==\"127.0.0.1\" for x in e), e'"
 
+echo "== berth user|acl|robot|audit --registry: the same commands through the admin API"
+remote() { BERTH_USERNAME=admin BERTH_PASSWORD="$ADMIN_PW" "$BERTH" "$@" --registry "http://$R"; }
+check "berth user add --registry" bash -c "echo remote-password-1 | BERTH_USERNAME=admin BERTH_PASSWORD='$ADMIN_PW' '$BERTH' user add remote --password-stdin --cost 4 --label team=remote --registry http://$R"
+expect_eq "the new account logs in at once" "$(token_status remote:remote-password-1)" "200"
+check "berth acl add --registry" remote acl add --account remote --name 'remote/*' --actions pull,push --comment "remote namespace" --position 1
+expect_eq "berth acl test --registry asks the server" "$(remote acl test remote remote/app pull,push,delete | tail -1 | sed 's/rule #[0-9]*/rule #N/')" "decided by: database rule #N (remote namespace)"
+check "berth user ls --registry --json" bash -c "BERTH_USERNAME=admin BERTH_PASSWORD='$ADMIN_PW' '$BERTH' user ls --json --registry http://$R | python3 -c 'import json,sys; assert any(u[\"name\"]==\"remote\" for u in json.load(sys.stdin))'"
+check "berth user disable --registry" remote user disable remote
+expect_eq "refused at once" "$(token_status remote:remote-password-1)" "401"
+check "a non-admin is refused by the API" bash -c "! BERTH_USERNAME=ci BERTH_PASSWORD=ci-password-1 '$BERTH' user ls --registry http://$R 2>&1 | grep -q remote"
+check "the audit names the admin for changes made with --registry" bash -c "remote() { BERTH_USERNAME=admin BERTH_PASSWORD='$ADMIN_PW' '$BERTH' \"\$@\" --registry http://$R; }; remote audit --account remote --json | python3 -c 'import json,sys; e=json.load(sys.stdin); assert {x[\"action\"] for x in e} >= {\"user.add\", \"user.disable\"} and all(x[\"actor\"] in (\"admin\", \"remote\") for x in e), e'"
+
 echo "== seed 002's docker_auth MongoDB setup, imported from mongoexport files"
 WALDI_HASH=$("$BERTH" hash-password --cost 4 waldi-password)
 cat > "$WORK/users.json" <<JSON

@@ -101,6 +101,8 @@ struct AdminAPI: Sendable {
             guard password.utf8.count >= 8, password.utf8.count <= 72 else { throw AccountError.invalid("passwords have 8 to 72 bytes") }
             let hash = try await PasswordHash.makeOffLoop(password)
             try await store.setPassword(name, passwordHash: hash, by: context.auditActor)
+        } else if let hash = body.passwordHash {
+            try await store.setPassword(name, passwordHash: hash, by: context.auditActor)
         }
         if let labels = body.labels { try await store.setLabels(name, labels, by: context.auditActor) }
         if let disabled = body.disabled { try await store.setDisabled(name, disabled, by: context.auditActor) }

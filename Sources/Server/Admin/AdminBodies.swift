@@ -36,16 +36,18 @@ enum AdminBody {
     /// Only the fields present are changed; `"expires": null` removes the expiry.
     struct UserChange: Decodable {
         var password: String?
+        var passwordHash: String?
         var labels: [String: [String]]?
         var disabled: Bool?
         var expires: Date?
         var clearExpiry = false
 
-        enum CodingKeys: String, CodingKey { case password, labels, disabled, expires }
+        enum CodingKeys: String, CodingKey { case password, passwordHash, labels, disabled, expires }
 
         init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             password = try c.decodeIfPresent(String.self, forKey: .password)
+            passwordHash = try c.decodeIfPresent(String.self, forKey: .passwordHash)
             labels = try c.decodeIfPresent([String: [String]].self, forKey: .labels)
             disabled = try c.decodeIfPresent(Bool.self, forKey: .disabled)
             if c.contains(.expires) {

@@ -35,7 +35,7 @@ struct ACLCommand: AsyncParsableCommand {
         @Flag(help: "JSON output.") var json = false
 
         func run() async throws {
-            let rules = try await options.withStore { try await $0.rules() }
+            let rules = try await options.withManager { try await $0.rules() }
             if json {
                 return try CLIOutput.json(rules.map { View(position: $0.position, match: $0.rule.match, actions: $0.rule.actions,
                                                            comment: $0.rule.comment, expires: $0.expiresAt) })
@@ -76,7 +76,7 @@ struct ACLCommand: AsyncParsableCommand {
                                actions: actions.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
                                comment: comment)
             let expiry = try expires.map(CLIDate.parse)
-            let record = try await options.withStore { try await $0.addRule(rule, at: position, expiresAt: expiry, by: AccountsOptions.actor) }
+            let record = try await options.withManager { try await $0.addRule(rule, at: position, expiresAt: expiry, by: AccountsOptions.actor) }
             print("added rule #\(record.position): \(ACLCommand.describe(rule.match)) -> \((rule.actions ?? []).isEmpty ? "(deny)" : rule.actions!.joined(separator: ","))")
         }
     }
@@ -87,7 +87,7 @@ struct ACLCommand: AsyncParsableCommand {
         @Argument var position: Int
 
         func run() async throws {
-            try await options.withStore { try await $0.removeRule(at: position, by: AccountsOptions.actor) }
+            try await options.withManager { try await $0.removeRule(at: position, by: AccountsOptions.actor) }
             print("removed rule #\(position)")
         }
     }
@@ -99,7 +99,7 @@ struct ACLCommand: AsyncParsableCommand {
         @Argument var to: Int
 
         func run() async throws {
-            try await options.withStore { try await $0.moveRule(from: from, to: to, by: AccountsOptions.actor) }
+            try await options.withManager { try await $0.moveRule(from: from, to: to, by: AccountsOptions.actor) }
             print("moved rule #\(from) to #\(to)")
         }
     }
@@ -130,6 +130,11 @@ struct ACLCommand: AsyncParsableCommand {
             let requested = actions.split(separator: ",").map(String.init)
             var logger = Logger(label: "berth")
             logger.logLevel = .warning
+            if let remote = try options.remote() {
+                let decision = try await remote.accessTest(account: account, repository: repository, actions: requested, type: type,
+                                                           service: service, labels: labels.isEmpty ? nil : try LabelOptions.parse(labels))
+                return try report(decision, requested: requested)
+            }
             let decision: AccessDecision? = try await options.withStore { store in
                 let directory = try await AccountDirectory(store: store, logger: logger)
                 var labels = try LabelOptions.parse(self.labels)
@@ -149,6 +154,10 @@ struct ACLCommand: AsyncParsableCommand {
                         return address
                     }, actions: requested))
             }
+            try report(decision, requested: requested)
+        }
+
+        func report(_ decision: AccessDecision?, requested: [String]) throws {
             if json {
                 return try CLIOutput.json(Result(account: account, repository: repository, requested: requested,
                                                  granted: decision?.actions ?? [], decision: decision))

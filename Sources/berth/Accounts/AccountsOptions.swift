@@ -1,6 +1,7 @@
 import Accounts
 import ArgumentParser
 import Auth
+import Client
 import Config
 import Foundation
 import Logging
@@ -19,10 +20,35 @@ struct AccountsOptions: ParsableArguments {
     @Option(help: "The accounts database itself: sqlite:PATH or postgres://USER@HOST:PORT/DB.")
     var accounts: String?
 
+    @Option(help: "A running Berth (http://HOST:PORT): changes go through its admin API with BERTH_USERNAME/BERTH_PASSWORD or the credentials saved by docker login.")
+    var registry: String?
+
     func validate() throws {
-        guard [config, data, accounts].compactMap({ $0 }).count <= 1 else {
-            throw ValidationError("give at most one of --config, --data and --accounts")
+        guard [config, data, accounts, registry].compactMap({ $0 }).count <= 1 else {
+            throw ValidationError("give at most one of --config, --data, --accounts and --registry")
         }
+    }
+
+    /// The admin API of `--registry`, if given.
+    func remote() throws -> RemoteAccounts? {
+        guard let registry else { return nil }
+        let environment = ProcessInfo.processInfo.environment
+        if let username = environment["BERTH_USERNAME"], let password = environment["BERTH_PASSWORD"] {
+            return RemoteAccounts(registry: registry, username: username, password: password)
+        }
+        let host = URLComponents(string: registry.contains("://") ? registry : "http://" + registry)?.host.map { host in
+            URLComponents(string: registry.contains("://") ? registry : "http://" + registry)?.port.map { "\(host):\($0)" } ?? host
+        } ?? registry
+        guard case .basic(let username, let password)? = try CredentialStore.standard().credentials(for: host) else {
+            throw CLIFailure("--registry needs admin credentials: set BERTH_USERNAME and BERTH_PASSWORD (an identity token saved by docker login cannot be used here)")
+        }
+        return RemoteAccounts(registry: registry, username: username, password: password)
+    }
+
+    /// Runs `body` with the accounts of `--registry` or of the local database.
+    func withManager<T>(_ body: (any AccountsManager) async throws -> T) async throws -> T {
+        if let remote = try remote() { return try await body(remote) }
+        return try await withStore { try await body($0) }
     }
 
     func location() throws -> AccountDatabaseLocation {

@@ -13,7 +13,7 @@ struct AuditCommand: AsyncParsableCommand {
     @Flag(help: "JSON output.") var json = false
 
     func run() async throws {
-        let entries = try await options.withStore { try await $0.audit(limit: limit, account: account, action: action) }
+        let entries = try await options.withManager { try await $0.audit(limit: limit, account: account, action: action) }
         if json { return try CLIOutput.json(entries) }
         CLIOutput.table(["TIME", "ACTOR", "ACTION", "TARGET", "FROM", "RESULT", "DETAIL"], entries.map {
             [CLIDate.show($0.at), $0.actor, $0.action, $0.target, $0.address ?? "-", $0.success ? "ok" : "refused", $0.detail ?? ""]

@@ -46,7 +46,7 @@ struct ImportCommand: AsyncParsableCommand {
             do { try ACL.validate(rule) } catch { throw CLIFailure("rule \(ACLCommand.describe(rule.match)): \(error)") }
         }
         let actor = AccountsOptions.actor
-        let (added, replaced, skipped) = try await options.withStore { store in
+        let (added, replaced, skipped) = try await options.withManager { store in
             var added = 0, replaced = 0, skipped: [String] = []
             for user in users {
                 if try await store.user(user.name) != nil {
@@ -55,12 +55,12 @@ struct ImportCommand: AsyncParsableCommand {
                     try await store.setLabels(user.name, user.labels, by: actor)
                     replaced += 1
                 } else {
-                    try await store.addUser(user.name, passwordHash: user.hash, labels: user.labels, by: actor)
+                    try await store.addUser(user.name, passwordHash: user.hash, labels: user.labels, expiresAt: nil, by: actor)
                     added += 1
                 }
                 if user.hash == nil { print("note: \(user.name) has no password (docker_auth accepted any); set one with berth user passwd") }
             }
-            for rule in rules { try await store.addRule(rule, by: actor) }
+            for rule in rules { _ = try await store.addRule(rule, at: nil, expiresAt: nil, by: actor) }
             return (added, replaced, skipped)
         }
         if !skipped.isEmpty { print("kept existing users (use --replace to overwrite): \(skipped.joined(separator: ", "))") }

@@ -30,7 +30,7 @@ struct RobotCommand: AsyncParsableCommand {
 
         func run() async throws {
             let expiry = try expires.map(CLIDate.parse)
-            let (record, secret) = try await options.withStore {
+            let (record, secret) = try await options.withManager {
                 try await $0.addRobot(robot, repositories: repositories, actions: actions.split(separator: ",").map(String.init),
                                       description: description, expiresAt: expiry, by: AccountsOptions.actor)
             }
@@ -46,7 +46,7 @@ struct RobotCommand: AsyncParsableCommand {
         @Flag(help: "JSON output.") var json = false
 
         func run() async throws {
-            let robots = try await options.withStore { try await $0.robots() }
+            let robots = try await options.withManager { try await $0.robots() }
             if json {
                 return try CLIOutput.json(robots.map {
                     View(name: $0.name, login: $0.account, repositories: $0.repositories, actions: $0.actions,
@@ -66,7 +66,7 @@ struct RobotCommand: AsyncParsableCommand {
         @Argument var robot: String
 
         func run() async throws {
-            try await options.withStore { try await $0.removeRobot(robot, by: AccountsOptions.actor) }
+            try await options.withManager { try await $0.removeRobot(robot, by: AccountsOptions.actor) }
             print("removed robot \(RobotRecord.accountPrefix)\(robot)")
         }
     }
@@ -77,7 +77,7 @@ struct RobotCommand: AsyncParsableCommand {
         @Argument var robot: String
 
         func run() async throws {
-            let secret = try await options.withStore { try await $0.rotateRobot(robot, by: AccountsOptions.actor) }
+            let secret = try await options.withManager { try await $0.rotateRobot(robot, by: AccountsOptions.actor) }
             print(secret)
         }
     }

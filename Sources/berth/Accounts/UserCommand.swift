@@ -53,7 +53,7 @@ struct UserCommand: AsyncParsableCommand {
                 }
                 hash = PasswordHash.make(password, cost: cost)
             }
-            try await options.withStore { try await $0.addUser(name, passwordHash: hash, labels: labels, expiresAt: expiry, by: AccountsOptions.actor) }
+            try await options.withManager { try await $0.addUser(name, passwordHash: hash, labels: labels, expiresAt: expiry, by: AccountsOptions.actor) }
             print("added user \(name)")
         }
     }
@@ -69,7 +69,7 @@ struct UserCommand: AsyncParsableCommand {
             let password = try PasswordInput.read(fromStandardInput: passwordStdin)
             guard password.utf8.count >= 8, password.utf8.count <= 72 else { throw CLIFailure("passwords have 8 to 72 bytes") }
             let hash = PasswordHash.make(password, cost: cost)
-            try await options.withStore { try await $0.setPassword(name, passwordHash: hash, by: AccountsOptions.actor) }
+            try await options.withManager { try await $0.setPassword(name, passwordHash: hash, by: AccountsOptions.actor) }
             print("password of \(name) changed")
         }
     }
@@ -80,7 +80,7 @@ struct UserCommand: AsyncParsableCommand {
         @Argument var name: String
 
         func run() async throws {
-            try await options.withStore { try await $0.removeUser(name, by: AccountsOptions.actor) }
+            try await options.withManager { try await $0.removeUser(name, by: AccountsOptions.actor) }
             print("removed user \(name)")
         }
     }
@@ -91,7 +91,7 @@ struct UserCommand: AsyncParsableCommand {
         @Flag(help: "JSON output.") var json = false
 
         func run() async throws {
-            let users = try await options.withStore { try await $0.users() }
+            let users = try await options.withManager { try await $0.users() }
             if json { return try CLIOutput.json(users.map(View.init)) }
             CLIOutput.table(["NAME", "STATE", "EXPIRES", "LABELS"], users.map { user in
                 [user.name, user.disabled ? "disabled" : user.isActive() ? "active" : "expired", CLIDate.show(user.expiresAt),
@@ -107,7 +107,7 @@ struct UserCommand: AsyncParsableCommand {
         @Flag(help: "JSON output.") var json = false
 
         func run() async throws {
-            guard let user = try await options.withStore({ try await $0.user(name) }) else { throw CLIFailure("no user \(name)") }
+            guard let user = try await options.withManager({ try await $0.user(name) }) else { throw CLIFailure("no user \(name)") }
             if json { return try CLIOutput.json(View(user)) }
             print("""
                 name:     \(user.name)
@@ -132,7 +132,7 @@ struct UserCommand: AsyncParsableCommand {
 
         func run() async throws {
             let changes = try LabelOptions.parse(labels)
-            let result = try await options.withStore { store in
+            let result = try await options.withManager { store in
                 guard let user = try await store.user(name) else { throw CLIFailure("no user \(name)") }
                 var labels = clear ? [:] : user.labels
                 for key in remove { labels[key] = nil }
@@ -150,7 +150,7 @@ struct UserCommand: AsyncParsableCommand {
         @Argument var name: String
 
         func run() async throws {
-            try await options.withStore { try await $0.setDisabled(name, true, by: AccountsOptions.actor) }
+            try await options.withManager { try await $0.setDisabled(name, true, by: AccountsOptions.actor) }
             print("disabled \(name)")
         }
     }
@@ -161,7 +161,7 @@ struct UserCommand: AsyncParsableCommand {
         @Argument var name: String
 
         func run() async throws {
-            try await options.withStore { try await $0.setDisabled(name, false, by: AccountsOptions.actor) }
+            try await options.withManager { try await $0.setDisabled(name, false, by: AccountsOptions.actor) }
             print("enabled \(name)")
         }
     }
@@ -174,7 +174,7 @@ struct UserCommand: AsyncParsableCommand {
 
         func run() async throws {
             let expiry = date == "never" ? nil : try CLIDate.parse(date)
-            try await options.withStore { try await $0.setExpiry(name, expiry, by: AccountsOptions.actor) }
+            try await options.withManager { try await $0.setExpiry(name, expiry, by: AccountsOptions.actor) }
             print("\(name) expires \(expiry.map { ISO8601DateFormatter().string(from: $0) } ?? "never")")
         }
     }
