@@ -242,7 +242,7 @@ PY
         check "the error says why, in the registry's JSON format" bash -c "curl -s -u dev:dev-password-1 'http://127.0.0.1:$P1/auth/token?service=Berth+registry' | grep -q '\"code\":\"UNAVAILABLE\"'"
         for _ in $(seq 1 40); do curl -s -o /dev/null -u dev:dev-password-1 "http://127.0.0.1:$P1/auth/token?service=Berth+registry"; done
         resume_test_postgres
-        eventually 15 "when it returns, logins work again: the outage locked nobody out" bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' -u dev:dev-password-1 'http://127.0.0.1:$P1/auth/token?service=Berth+registry')\" = 200 ]"
+        eventually 60 "when it returns, logins work again: the outage locked nobody out" bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' -u dev:dev-password-1 'http://127.0.0.1:$P1/auth/token?service=Berth+registry')\" = 200 ]"
     else
         fail "PostgreSQL did not start"
     fi

@@ -16,25 +16,25 @@ struct AdminAPI: Sendable {
     var store: AccountStore { directory.store }
 
     func register(on group: RouterGroup<BerthRequestContext>) {
-        group.get("users") { _, _ in try json(try await store.users().map(AdminBody.User.init)) }
+        group.get("users") { _, _ in try json(try await store.users().map(UserView.init)) }
         group.post("users") { request, context in try await addUser(request, context) }
         group.get("users/:name") { _, context in
             let name = try context.parameters.require("name")
             guard let user = try await store.user(name) else { throw AccountError.notFound("no user \(name)") }
-            return try json(AdminBody.User(user))
+            return try json(UserView(user))
         }
         group.patch("users/:name") { request, context in try await changeUser(request, context) }
         group.delete("users/:name") { _, context in
             try await store.removeUser(try context.parameters.require("name"), by: context.auditActor)
             return try await changed()
         }
-        group.get("rules") { _, _ in try json(try await store.rules().map(AdminBody.Rule.init)) }
+        group.get("rules") { _, _ in try json(try await store.rules().map(RuleView.init)) }
         group.post("rules") { request, context in
             let body = try await decode(AdminBody.NewRule.self, request, context)
             let record = try await store.addRule(ACLRule(match: body.match, actions: body.actions, comment: body.comment),
                                                  at: body.position, expiresAt: body.expires, by: context.auditActor)
             try await directory.refresh()
-            return try json(AdminBody.Rule(record), status: .created)
+            return try json(RuleView(record), status: .created)
         }
         group.put("rules/:position") { request, context in
             let position = try context.parameters.require("position", as: Int.self)
@@ -53,20 +53,20 @@ struct AdminAPI: Sendable {
             return try await changed()
         }
         group.post("access-test") { request, context in try await accessTest(request, context) }
-        group.get("robots") { _, _ in try json(try await store.robots().map(AdminBody.Robot.init)) }
+        group.get("robots") { _, _ in try json(try await store.robots().map(RobotView.init)) }
         group.post("robots") { request, context in
             let body = try await decode(AdminBody.NewRobot.self, request, context)
             let (record, secret) = try await store.addRobot(body.name, repositories: body.repositories, actions: body.actions,
                                                             description: body.description, expiresAt: body.expires, by: context.auditActor)
             try await directory.refresh()
-            return try json(AdminBody.RobotSecret(robot: AdminBody.Robot(record), secret: secret), status: .created)
+            return try json(RobotCreated(robot: RobotView(record), secret: secret), status: .created)
         }
         group.post("robots/:name/rotate") { _, context in
             let name = try context.parameters.require("name")
             let secret = try await store.rotateRobot(name, by: context.auditActor)
             try await directory.refresh()
             guard let record = try await store.robots().first(where: { $0.name == name }) else { throw AccountError.notFound("no robot \(name)") }
-            return try json(AdminBody.RobotSecret(robot: AdminBody.Robot(record), secret: secret))
+            return try json(RobotCreated(robot: RobotView(record), secret: secret))
         }
         group.delete("robots/:name") { _, context in
             try await store.removeRobot(try context.parameters.require("name"), by: context.auditActor)
@@ -90,7 +90,7 @@ struct AdminAPI: Sendable {
         try await store.addUser(body.name, passwordHash: hash, labels: body.labels ?? [:], expiresAt: body.expires, by: context.auditActor)
         try await directory.refresh()
         guard let user = try await store.user(body.name) else { throw AccountError.notFound("no user \(body.name)") }
-        return try json(AdminBody.User(user), status: .created)
+        return try json(UserView(user), status: .created)
     }
 
     private func changeUser(_ request: Request, _ context: BerthRequestContext) async throws -> Response {
@@ -109,7 +109,7 @@ struct AdminAPI: Sendable {
         if body.expires != nil || body.clearExpiry { try await store.setExpiry(name, body.expires, by: context.auditActor) }
         try await directory.refresh()
         guard let user = try await store.user(name) else { throw AccountError.notFound("no user \(name)") }
-        return try json(AdminBody.User(user))
+        return try json(UserView(user))
     }
 
     private func accessTest(_ request: Request, _ context: BerthRequestContext) async throws -> Response {

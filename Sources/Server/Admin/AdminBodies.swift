@@ -5,26 +5,6 @@ import Foundation
 /// JSON bodies of the admin API (see `openapi/admin.yaml`). Secrets and hashes never
 /// appear in a response, except a robot's new secret, once.
 enum AdminBody {
-    struct User: Codable, Sendable {
-        var name: String
-        var labels: [String: [String]]
-        var disabled: Bool
-        var expires: Date?
-        var hasPassword: Bool
-        var created: Date
-        var updated: Date
-
-        init(_ record: UserRecord) {
-            name = record.name
-            labels = record.labels
-            disabled = record.disabled
-            expires = record.expiresAt
-            hasPassword = record.passwordHash != nil
-            created = record.createdAt
-            updated = record.updatedAt
-        }
-    }
-
     struct NewUser: Decodable {
         var name: String
         var password: String?
@@ -57,22 +37,6 @@ enum AdminBody {
         }
     }
 
-    struct Rule: Codable, Sendable {
-        var position: Int
-        var match: ACLRule.Match
-        var actions: [String]?
-        var comment: String?
-        var expires: Date?
-
-        init(_ record: RuleRecord) {
-            position = record.position
-            match = record.rule.match
-            actions = record.rule.actions
-            comment = record.rule.comment
-            expires = record.expiresAt
-        }
-    }
-
     struct NewRule: Decodable {
         var match: ACLRule.Match
         var actions: [String]
@@ -99,41 +63,11 @@ enum AdminBody {
         var decision: AccessDecision?
     }
 
-    struct Robot: Codable, Sendable {
-        var name: String
-        var login: String
-        var repositories: [String]
-        var actions: [String]
-        var description: String?
-        var disabled: Bool
-        var expires: Date?
-        var created: Date
-        var lastUsed: Date?
-
-        init(_ record: RobotRecord) {
-            name = record.name
-            login = record.account
-            repositories = record.repositories
-            actions = record.actions
-            description = record.description
-            disabled = record.disabled
-            expires = record.expiresAt
-            created = record.createdAt
-            lastUsed = record.lastUsedAt
-        }
-    }
-
     struct NewRobot: Decodable {
         var name: String
         var repositories: [String]
         var actions: [String]
         var description: String?
         var expires: Date?
-    }
-
-    /// The only response that carries a secret: shown once, never stored.
-    struct RobotSecret: Encodable {
-        var robot: Robot
-        var secret: String
     }
 }

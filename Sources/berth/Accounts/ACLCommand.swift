@@ -10,14 +10,6 @@ struct ACLCommand: AsyncParsableCommand {
         abstract: "The ordered access rules in the accounts database (docker_auth's ACL: first match wins).",
         subcommands: [List.self, Add.self, Remove.self, Move.self, Test.self])
 
-    struct View: Encodable {
-        var position: Int
-        var match: ACLRule.Match
-        var actions: [String]?
-        var comment: String?
-        var expires: Date?
-    }
-
     static func describe(_ match: ACLRule.Match) -> String {
         var parts: [String] = []
         if let v = match.account { parts.append("account=\(v.isEmpty ? "''" : v)") }
@@ -37,8 +29,7 @@ struct ACLCommand: AsyncParsableCommand {
         func run() async throws {
             let rules = try await options.withManager { try await $0.rules() }
             if json {
-                return try CLIOutput.json(rules.map { View(position: $0.position, match: $0.rule.match, actions: $0.rule.actions,
-                                                           comment: $0.rule.comment, expires: $0.expiresAt) })
+                return try CLIOutput.json(rules.map(RuleView.init))
             }
             CLIOutput.table(["#", "MATCH", "ACTIONS", "EXPIRES", "COMMENT"], rules.map { record in
                 [String(record.position), ACLCommand.describe(record.rule.match),

@@ -62,58 +62,11 @@ struct RemoteAccounts: AccountsManager {
         component.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? component
     }
 
-    // Bodies as the admin API writes them (see Sources/Server/Admin/openapi.yaml).
-    private struct User: Codable {
-        var name: String
-        var labels: [String: [String]]
-        var disabled: Bool
-        var expires: Date?
-        var hasPassword: Bool
-        var created: Date
-        var updated: Date
-        var record: UserRecord {
-            UserRecord(name: name, passwordHash: hasPassword ? "(set)" : nil, labels: labels, disabled: disabled, expiresAt: expires,
-                       createdAt: created, updatedAt: updated)
-        }
-    }
-
-    private struct Rule: Codable {
-        var position: Int
-        var match: ACLRule.Match
-        var actions: [String]?
-        var comment: String?
-        var expires: Date?
-        var record: RuleRecord {
-            RuleRecord(id: "#\(position)", position: position, rule: ACLRule(match: match, actions: actions, comment: comment),
-                       expiresAt: expires, createdAt: Date(timeIntervalSince1970: 0))
-        }
-    }
-
-    private struct Robot: Codable {
-        var name: String
-        var repositories: [String]
-        var actions: [String]
-        var description: String?
-        var disabled: Bool
-        var expires: Date?
-        var created: Date
-        var lastUsed: Date?
-        var record: RobotRecord {
-            RobotRecord(name: name, secretHash: "", repositories: repositories, actions: actions, description: description,
-                        disabled: disabled, expiresAt: expires, createdAt: created, lastUsedAt: lastUsed)
-        }
-    }
-
-    private struct RobotSecret: Decodable {
-        var robot: Robot
-        var secret: String
-    }
-
-    func users() async throws -> [UserRecord] { try decode([User].self, try await call(.GET, "/users")).map(\.record) }
+    func users() async throws -> [UserRecord] { try decode([UserView].self, try await call(.GET, "/users")).map(\.record) }
 
     func user(_ name: String) async throws -> UserRecord? {
         do {
-            return try decode(User.self, try await call(.GET, "/users/\(Self.escape(name))")).record
+            return try decode(UserView.self, try await call(.GET, "/users/\(Self.escape(name))")).record
         } catch let error as RemoteError where error.description.hasPrefix("no user") {
             return nil
         }
@@ -152,13 +105,13 @@ struct RemoteAccounts: AccountsManager {
         try await call(.DELETE, "/users/\(Self.escape(name))")
     }
 
-    func rules() async throws -> [RuleRecord] { try decode([Rule].self, try await call(.GET, "/rules")).map(\.record) }
+    func rules() async throws -> [RuleRecord] { try decode([RuleView].self, try await call(.GET, "/rules")).map(\.record) }
 
     func addRule(_ rule: ACLRule, at position: Int?, expiresAt: Date?, by actor: AuditActor) async throws -> RuleRecord {
         struct Body: Encodable { var match: ACLRule.Match; var actions: [String]; var comment: String?; var position: Int?; var expires: Date? }
         let data = try await call(.POST, "/rules", body: Body(match: rule.match, actions: rule.actions ?? [], comment: rule.comment,
                                                                 position: position, expires: expiresAt))
-        return try decode(Rule.self, data).record
+        return try decode(RuleView.self, data).record
     }
 
     func removeRule(at position: Int, by actor: AuditActor) async throws {
@@ -169,18 +122,18 @@ struct RemoteAccounts: AccountsManager {
         try await call(.POST, "/rules/\(from)/move", body: ["to": to])
     }
 
-    func robots() async throws -> [RobotRecord] { try decode([Robot].self, try await call(.GET, "/robots")).map(\.record) }
+    func robots() async throws -> [RobotRecord] { try decode([RobotView].self, try await call(.GET, "/robots")).map(\.record) }
 
     func addRobot(_ name: String, repositories: [String], actions: [String], description: String?, expiresAt: Date?,
                   by actor: AuditActor) async throws -> (RobotRecord, secret: String) {
         struct Body: Encodable { var name: String; var repositories: [String]; var actions: [String]; var description: String?; var expires: Date? }
-        let created = try decode(RobotSecret.self, try await call(.POST, "/robots", body: Body(
+        let created = try decode(RobotCreated.self, try await call(.POST, "/robots", body: Body(
             name: name, repositories: repositories, actions: actions, description: description, expires: expiresAt)))
         return (created.robot.record, created.secret)
     }
 
     func rotateRobot(_ name: String, by actor: AuditActor) async throws -> String {
-        try decode(RobotSecret.self, try await call(.POST, "/robots/\(Self.escape(name))/rotate")).secret
+        try decode(RobotCreated.self, try await call(.POST, "/robots/\(Self.escape(name))/rotate")).secret
     }
 
     func removeRobot(_ name: String, by actor: AuditActor) async throws {

@@ -8,17 +8,6 @@ struct RobotCommand: AsyncParsableCommand {
         abstract: "Robot accounts for CI: log in as robot$NAME with the secret shown once; limited to their repositories.",
         subcommands: [Add.self, List.self, Remove.self, Rotate.self])
 
-    struct View: Encodable {
-        var name: String
-        var login: String
-        var repositories: [String]
-        var actions: [String]
-        var description: String?
-        var expires: Date?
-        var created: Date
-        var lastUsed: Date?
-    }
-
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a robot and print its secret (only this once).")
         @OptionGroup var options: AccountsOptions
@@ -48,10 +37,7 @@ struct RobotCommand: AsyncParsableCommand {
         func run() async throws {
             let robots = try await options.withManager { try await $0.robots() }
             if json {
-                return try CLIOutput.json(robots.map {
-                    View(name: $0.name, login: $0.account, repositories: $0.repositories, actions: $0.actions,
-                         description: $0.description, expires: $0.expiresAt, created: $0.createdAt, lastUsed: $0.lastUsedAt)
-                })
+                return try CLIOutput.json(robots.map(RobotView.init))
             }
             CLIOutput.table(["LOGIN", "REPOSITORIES", "ACTIONS", "EXPIRES", "LAST USED"], robots.map {
                 [$0.account, $0.repositories.joined(separator: ","), $0.actions.joined(separator: ","),

@@ -9,27 +9,6 @@ struct UserCommand: AsyncParsableCommand {
         abstract: "Accounts in the accounts database; changes apply to a running Berth at once.",
         subcommands: [Add.self, Passwd.self, Remove.self, List.self, Show.self, Label.self, Disable.self, Enable.self, Expire.self])
 
-    /// What listings show of an account: never its password hash.
-    struct View: Encodable {
-        var name: String
-        var labels: [String: [String]]
-        var disabled: Bool
-        var expires: Date?
-        var hasPassword: Bool
-        var created: Date
-        var updated: Date
-
-        init(_ user: UserRecord) {
-            name = user.name
-            labels = user.labels
-            disabled = user.disabled
-            expires = user.expiresAt
-            hasPassword = user.passwordHash != nil
-            created = user.createdAt
-            updated = user.updatedAt
-        }
-    }
-
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add an account (the password is prompted for, or read with --password-stdin).")
         @OptionGroup var options: AccountsOptions
@@ -92,7 +71,7 @@ struct UserCommand: AsyncParsableCommand {
 
         func run() async throws {
             let users = try await options.withManager { try await $0.users() }
-            if json { return try CLIOutput.json(users.map(View.init)) }
+            if json { return try CLIOutput.json(users.map(UserView.init)) }
             CLIOutput.table(["NAME", "STATE", "EXPIRES", "LABELS"], users.map { user in
                 [user.name, user.disabled ? "disabled" : user.isActive() ? "active" : "expired", CLIDate.show(user.expiresAt),
                  LabelOptions.show(user.labels)]
@@ -108,7 +87,7 @@ struct UserCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard let user = try await options.withManager({ try await $0.user(name) }) else { throw CLIFailure("no user \(name)") }
-            if json { return try CLIOutput.json(View(user)) }
+            if json { return try CLIOutput.json(UserView(user)) }
             print("""
                 name:     \(user.name)
                 state:    \(user.disabled ? "disabled" : user.isActive() ? "active" : "expired")
