@@ -109,8 +109,11 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
                 await self.tick()
             }
         }
-        await flushAudit()
-        await store.close()
+        // Shutdown must not wait on a database that is gone: the last audit entries get a
+        // few seconds, then the pool is closed anyway.
+        await waitAtMost(.seconds(3)) { await self.flushAudit() }
+        let store = self.store
+        await waitAtMost(.seconds(3)) { await store.close() }
     }
 
     func tick() async {
@@ -147,6 +150,31 @@ func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () 
         defer { group.cancelAll() }
         return try await group.next()!
     }
+}
+
+/// Waits for `body` at most `limit`, then returns even if it is still running (it may be
+/// stuck on a connection that will never come, and need not be awaited on the way out).
+func waitAtMost(_ limit: Duration, _ body: @escaping @Sendable () async -> Void) async {
+    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+        let once = ResumeOnce(continuation)
+        Task {
+            await body()
+            once.resume()
+        }
+        Task {
+            try? await Task.sleep(for: limit)
+            once.resume()
+        }
+    }
+}
+
+/// A continuation resumed by whichever of two tasks comes first.
+final class ResumeOnce: Sendable {
+    private let continuation: Mutex<CheckedContinuation<Void, Never>?>
+
+    init(_ continuation: CheckedContinuation<Void, Never>) { self.continuation = Mutex(continuation) }
+
+    func resume() { continuation.withLock { $0.take() }?.resume() }
 }
 
 /// Decides for `robot$NAME` accounts only: the robot's actions on repositories matching its

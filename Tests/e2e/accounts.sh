@@ -7,7 +7,7 @@ set -uo pipefail
 
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/../support/postgres.sh"
-trap 'stop_test_postgres; cleanup' EXIT
+trap 'cleanup; stop_test_postgres' EXIT
 
 require() { # tool: a missing tool fails under CI, is reported elsewhere
     command -v "$1" >/dev/null && return 0
@@ -127,15 +127,16 @@ token_status() { curl -s -o /dev/null -w '%{http_code}' -u "$1" "http://$R/auth/
 expect_eq "the OpenAPI document is served without credentials" "$(curl -s "$API/openapi.yaml" | head -1)" "openapi: 3.0.3"
 expect_eq "the admin API needs credentials" "$(curl -s -o /dev/null -w '%{http_code}' "$API/users")" "401"
 expect_eq "and admin rights" "$(curl -s -o /dev/null -w '%{http_code}' -u ci:ci-password-1 "$API/users")" "403"
-expect_eq "POST /users" "$(curl -s -o /dev/null -w '%{http_code}' -u "admin:$ADMIN_PW" -X POST "$API/users" -d '{"name":"ops","password":"ops-password-1","labels":{"team":["ops"]}}')" "201"
+expect_eq "POST /users" "$(curl -s -o /dev/null -w '%{http_code}' -u "admin:$ADMIN_PW" -H 'Content-Type: application/json' -X POST "$API/users" -d '{"name":"ops","password":"ops-password-1","labels":{"team":["ops"]}}')" "201"
 expect_eq "the new account logs in on the very next request" "$(token_status ops:ops-password-1)" "200"
-expect_eq "a duplicate is 409 in the registry's error format" "$(curl -s -u "admin:$ADMIN_PW" -X POST "$API/users" -d '{"name":"ops","password":"ops-password-1"}')" '{"errors":[{"code":"CONFLICT","message":"user ops exists"}]}'
-expect_eq "bad JSON is 400 with the reason" "$(curl -s -o /dev/null -w '%{http_code}' -u "admin:$ADMIN_PW" -X POST "$API/rules" -d '{"match":{}}')" "400"
-expect_eq "POST /rules with a label pattern" "$(curl -s -o /dev/null -w '%{http_code}' -u "admin:$ADMIN_PW" -X POST "$API/rules" -d '{"match":{"name":"${labels:team}/*"},"actions":["pull","push"],"comment":"team namespaces"}')" "201"
+expect_eq "a duplicate is 409 in the registry's error format" "$(curl -s -u "admin:$ADMIN_PW" -H 'Content-Type: application/json' -X POST "$API/users" -d '{"name":"ops","password":"ops-password-1"}')" '{"errors":[{"code":"CONFLICT","message":"user ops exists"}]}'
+expect_eq "a form POST (what a cross-site page can send) is refused" "$(curl -s -o /dev/null -w '%{http_code}' -u "admin:$ADMIN_PW" -X POST "$API/users" -d '{"name":"csrf","password":"csrf-password-1"}')" "415"
+expect_eq "bad JSON is 400 with the reason" "$(curl -s -o /dev/null -w '%{http_code}' -u "admin:$ADMIN_PW" -H 'Content-Type: application/json' -X POST "$API/rules" -d '{"match":{}}')" "400"
+expect_eq "POST /rules with a label pattern" "$(curl -s -o /dev/null -w '%{http_code}' -u "admin:$ADMIN_PW" -H 'Content-Type: application/json' -X POST "$API/rules" -d '{"match":{"name":"${labels:team}/*"},"actions":["pull","push"],"comment":"team namespaces"}')" "201"
 expect_eq "the rule decides the very next token request" "$(curl -s -u ops:ops-password-1 "http://$R/auth/token?service=Berth+registry&scope=repository:ops/app:push" | python3 -c 'import base64,json,sys; t=json.load(sys.stdin)["token"].split(".")[1]; print(json.loads(base64.urlsafe_b64decode(t+"=="))["access"][0]["actions"])')" "['push']"
-expect_eq "POST /access-test names the rule" "$(curl -s -u "admin:$ADMIN_PW" -X POST "$API/access-test" -d '{"account":"ops","repository":"ops/app","actions":["pull","delete"]}' | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["granted"], d["decision"]["comment"])')" "['pull'] team namespaces"
-expect_eq "PATCH disabled: refused on the very next request" "$(curl -s -o /dev/null -u "admin:$ADMIN_PW" -X PATCH "$API/users/ops" -d '{"disabled":true}'; token_status ops:ops-password-1)" "401"
-check "robots created through the API show their secret once" bash -c "curl -s -u 'admin:$ADMIN_PW' -X POST '$API/robots' -d '{\"name\":\"api-bot\",\"repositories\":[\"ops/*\"],\"actions\":[\"pull\"]}' | grep -q '\"secret\":\"berth_' && ! curl -s -u 'admin:$ADMIN_PW' '$API/robots' | grep -q secret"
+expect_eq "POST /access-test names the rule" "$(curl -s -u "admin:$ADMIN_PW" -H 'Content-Type: application/json' -X POST "$API/access-test" -d '{"account":"ops","repository":"ops/app","actions":["pull","delete"]}' | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["granted"], d["decision"]["comment"])')" "['pull'] team namespaces"
+expect_eq "PATCH disabled: refused on the very next request" "$(curl -s -o /dev/null -u "admin:$ADMIN_PW" -H 'Content-Type: application/json' -X PATCH "$API/users/ops" -d '{"disabled":true}'; token_status ops:ops-password-1)" "401"
+check "robots created through the API show their secret once" bash -c "curl -s -u 'admin:$ADMIN_PW' -H 'Content-Type: application/json' -X POST '$API/robots' -d '{\"name\":\"api-bot\",\"repositories\":[\"ops/*\"],\"actions\":[\"pull\"]}' | grep -q '\"secret\":\"berth_' && ! curl -s -u 'admin:$ADMIN_PW' '$API/robots' | grep -q secret"
 check "the audit log names the admin and the address of each API change" bash -c "curl -s -u 'admin:$ADMIN_PW' '$API/audit?action=user' | python3 -c 'import json,sys; e=[x for x in json.load(sys.stdin) if x[\"target\"]==\"ops\"]; assert e and all(x[\"actor\"]==\"admin\" and x[\"address\"]==\"127.0.0.1\" for x in e), e'"
 
 echo "== berth user|acl|robot|audit --registry: the same commands through the admin API"
@@ -203,7 +204,7 @@ auth:
 YAML
         P1=$(free_port); P2=$(free_port)
         (cd "$P" && REGISTRY_HTTP_ADDR=127.0.0.1:$P1 exec "$BERTH" serve --config "$P/config.yml") >"$P/one.log" 2>&1 &
-        PIDS+=($!)
+        P1PID=$!; PIDS+=($P1PID)
         wait_ready "http://127.0.0.1:$P1/v2/"
         (cd "$P" && REGISTRY_HTTP_ADDR=127.0.0.1:$P2 exec "$BERTH" serve --config "$P/config.yml") >"$P/two.log" 2>&1 &
         PIDS+=($!)
@@ -243,6 +244,9 @@ PY
         for _ in $(seq 1 40); do curl -s -o /dev/null -u dev:dev-password-1 "http://127.0.0.1:$P1/auth/token?service=Berth+registry"; done
         resume_test_postgres
         eventually 60 "when it returns, logins work again: the outage locked nobody out" bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' -u dev:dev-password-1 'http://127.0.0.1:$P1/auth/token?service=Berth+registry')\" = 200 ]"
+        pause_test_postgres
+        kill -TERM "$P1PID"
+        check "with the database gone, a replica still shuts down within 10 s" bash -c "for i in \$(seq 1 100); do kill -0 $P1PID 2>/dev/null || exit 0; sleep 0.1; done; exit 1"
     else
         fail "PostgreSQL did not start"
     fi

@@ -15,6 +15,12 @@ struct AdminAccessMiddleware: RouterMiddleware {
     static let scope = ResourceScope(type: "registry", name: "admin", actions: ["*"])
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        // A browser holding Basic credentials can be made to send a cross-site form POST, but
+        // not one with a JSON content type (that needs a CORS preflight Berth never grants).
+        if [.post, .put, .patch].contains(request.method),
+           request.headers[.contentType]?.lowercased().hasPrefix("application/json") != true {
+            return RegistryError(.unsupported, message: "send Content-Type: application/json", status: 415).response
+        }
         var context = context
         let address = context.remoteAddress?.ipAddress.flatMap(IPAddress.init)
         let header = request.headers[.authorization] ?? ""

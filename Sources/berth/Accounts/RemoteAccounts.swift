@@ -32,10 +32,10 @@ struct RemoteAccounts: AccountsManager {
         var request = HTTPClientRequest(url: base + path)
         request.method = method
         request.headers.add(name: "Authorization", value: authorization)
+        request.headers.add(name: "Content-Type", value: "application/json")
         if let body {
             let encoder = JSONEncoder()
             encoder.dateEncodingStrategy = .iso8601
-            request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: try encoder.encode(body)))
         }
         let response: HTTPClientResponse
