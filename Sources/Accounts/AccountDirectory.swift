@@ -64,18 +64,19 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
         let snapshot = try current()
         let now = Date()
         if let robot = snapshot.robot(account: user) {
-            guard robot.isActive(at: now) else { throw AuthError.unauthorized(robot.disabled ? "robot disabled" : "robot expired") }
             guard RobotSecret.matches(password, hash: robot.secretHash) else { throw AuthError.unauthorized("wrong secret") }
+            guard robot.isActive(at: now) else { throw AuthError.inactive(robot.disabled ? "robot disabled" : "robot expired") }
             await recorder.robotUsed(robot.name, at: now)
             return Identity(account: robot.account, labels: [:], validSince: robot.createdAt)
         }
         guard let record = snapshot.users[user] else { return nil }
-        if record.disabled { throw AuthError.unauthorized("account disabled") }
-        if !record.isActive(at: now) { throw AuthError.unauthorized("account expired") }
         guard let hash = record.passwordHash else { throw AuthError.unauthorized("no password set") }
+        // The password first: only a wrong one is a guess worth counting.
         guard try await bcrypt.verify(user: user, password: password, hash: hash) else {
             throw AuthError.unauthorized("wrong password")
         }
+        if record.disabled { throw AuthError.inactive("account disabled") }
+        if !record.isActive(at: now) { throw AuthError.inactive("account expired") }
         return Identity(account: user, labels: record.labels, validSince: record.createdAt)
     }
 

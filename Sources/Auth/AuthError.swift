@@ -7,10 +7,21 @@ public enum AuthError: Error, Sendable, Equatable, CustomStringConvertible {
     case tooManyRequests
     case configuration(String)
     case unavailable(String)
+    /// The credentials are right but the account may not log in (disabled, expired): a 401
+    /// like a wrong password, but no guess, so not counted against the client.
+    case inactive(String)
+
+    /// A 401: wrong credentials or an account that may not log in.
+    public var isRefusal: Bool {
+        switch self {
+        case .unauthorized, .inactive: true
+        default: false
+        }
+    }
 
     public var description: String {
         switch self {
-        case .badRequest(let m), .unauthorized(let m), .configuration(let m): m
+        case .badRequest(let m), .unauthorized(let m), .configuration(let m), .inactive(let m): m
         case .unavailable(let m): "identity or access backend unavailable: \(m)"
         case .tooManyRequests: "too many failed attempts; try again later"
         }

@@ -147,8 +147,8 @@ public struct TokenService: Sendable {
                 return nil
             }
         } catch let error as AuthError {
-            if case .unauthorized(let reason) = error {
-                await loginObserver?(credentials.user, request.clientIP, false, reason)
+            if error.isRefusal {
+                await loginObserver?(credentials.user, request.clientIP, false, error.description)
             } else if error == .tooManyRequests {
                 await loginObserver?(credentials.user, request.clientIP, false, "throttled")
             }

@@ -21,12 +21,13 @@ import Testing
             #expect(try await directory.authenticate(user: "stranger", password: "x") == nil)
             try await store.setDisabled("ci", true, by: cli)
             try await directory.refresh()
-            await #expect(throws: AuthError.unauthorized("account disabled")) { try await directory.authenticate(user: "ci", password: "correct horse") }
+            await #expect(throws: AuthError.inactive("account disabled")) { try await directory.authenticate(user: "ci", password: "correct horse") }
+            await #expect(throws: AuthError.unauthorized("wrong password")) { try await directory.authenticate(user: "ci", password: "guess") }
             await #expect(throws: AuthError.unauthorized("account disabled")) { try await directory.lookup(user: "ci") }
             try await store.setDisabled("ci", false, by: cli)
             try await store.setExpiry("ci", Date(timeIntervalSinceNow: -1), by: cli)
             try await directory.refresh()
-            await #expect(throws: AuthError.unauthorized("account expired")) { try await directory.authenticate(user: "ci", password: "correct horse") }
+            await #expect(throws: AuthError.inactive("account expired")) { try await directory.authenticate(user: "ci", password: "correct horse") }
             await #expect(throws: AuthError.unauthorized("account expired")) { try await directory.lookup(user: "ci") }
             try await store.removeUser("ci", by: cli)
             try await directory.refresh()

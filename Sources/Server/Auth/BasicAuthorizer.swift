@@ -59,7 +59,7 @@ struct BasicAuthorizer: RequestAuthorizer {
             }
         } catch AuthError.tooManyRequests {
             return .challenge(RegistryError(.tooManyRequests).response)
-        } catch AuthError.unauthorized {
+        } catch let error as AuthError where error.isRefusal {
             return .challenge(challenge("authentication failed"))
         } catch {
             context.logger.error("authentication backend failed", metadata: ["error": .string("\(error)")])

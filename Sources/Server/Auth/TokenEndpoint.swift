@@ -106,14 +106,14 @@ struct TokenEndpoint: Sendable {
     private func error(_ failure: AuthError) -> Response {
         metrics?.tokenRequest(result: {
             switch failure {
-            case .unauthorized: "unauthorized"
+            case .unauthorized, .inactive: "unauthorized"
             case .tooManyRequests: "throttled"
             case .badRequest, .configuration: "bad_request"
             case .unavailable: "unavailable"
             }
         }())
         switch failure {
-        case .unauthorized:
+        case .unauthorized, .inactive:
             var response = RegistryError(.unauthorized, message: "authentication failed").response
             response.headers[.wwwAuthenticate] = "Basic realm=\"\(basicRealm.replacingOccurrences(of: "\"", with: ""))\""
             return response
