@@ -64,6 +64,39 @@ extension AccountStore {
         }
     }
 
+    /// Several changes to one account at once: all are checked first and written in one
+    /// transaction, so a request that is half invalid changes nothing. `expiry` nil leaves the
+    /// expiry as it is; `.some(nil)` removes it.
+    public func updateUser(_ name: String, passwordHash: String? = nil, labels: [String: [String]]? = nil, disabled: Bool? = nil,
+                           expiry: Date?? = nil, by actor: AuditActor) async throws {
+        try Validation.passwordHash(passwordHash)
+        if let labels { try Validation.labels(labels) }
+        let labelsJSON = try labels.map(StoredJSON.encode)
+        // One field changed is audited as its own action (user.disable…), several as user.update.
+        var fields: [(action: String, detail: String)] = []
+        if passwordHash != nil { fields.append(("user.passwd", "password")) }
+        if let labelsJSON { fields.append(("user.label", "labels \(labelsJSON)")) }
+        if let disabled { fields.append((disabled ? "user.disable" : "user.enable", disabled ? "disabled" : "enabled")) }
+        if let expiry { fields.append(("user.expire", "expires \(expiry.map { ISO8601DateFormatter().string(from: $0) } ?? "never")")) }
+        guard !fields.isEmpty else { return }
+        let action = fields.count == 1 ? fields[0].action : "user.update"
+        try await updateUser(name, action: action, detail: fields.map(\.detail).joined(separator: "; "), by: actor) { sql, now in
+            if let passwordHash {
+                try await sql.raw("UPDATE berth_users SET password_hash = \(bind: passwordHash) WHERE name = \(bind: name)").run()
+            }
+            if let labelsJSON {
+                try await sql.raw("UPDATE berth_users SET labels = \(bind: labelsJSON) WHERE name = \(bind: name)").run()
+            }
+            if let disabled {
+                try await sql.raw("UPDATE berth_users SET disabled = \(bind: disabled ? 1 : 0) WHERE name = \(bind: name)").run()
+            }
+            if let expiry {
+                try await sql.raw("UPDATE berth_users SET expires_at = \(bind: expiry?.storedMilliseconds) WHERE name = \(bind: name)").run()
+            }
+            try await sql.raw("UPDATE berth_users SET updated_at = \(bind: now) WHERE name = \(bind: name)").run()
+        }
+    }
+
     public func removeUser(_ name: String, by actor: AuditActor) async throws {
         try await updateUser(name, action: "user.rm", detail: nil, by: actor) { sql, _ in
             try await sql.raw("DELETE FROM berth_users WHERE name = \(bind: name)").run()
@@ -93,5 +126,14 @@ extension AccountStore {
                    expiresAt: try row.date("expires_at"),
                    createdAt: try row.date("created_at") ?? Date(timeIntervalSince1970: 0),
                    updatedAt: try row.date("updated_at") ?? Date(timeIntervalSince1970: 0))
+    }
+}
+
+extension AccountStore {
+    /// A password typed by a person, checked against the store's rules (8 to 72 bytes: bcrypt
+    /// ignores the rest) and hashed with bcrypt off the event loop.
+    public static func hashPassword(_ password: String, cost: UInt8 = 10) async throws -> String {
+        try Validation.password(password)
+        return try await PasswordHash.makeOffLoop(password, cost: cost)
     }
 }

@@ -37,6 +37,17 @@ extension IdentityBackend {
     public func allowsAnonymous() async throws -> Bool { false }
 }
 
+extension Array where Element == any IdentityBackend {
+    /// docker_auth's chain: backends are asked in order until one knows the account; its
+    /// answer (identity, or a thrown refusal) decides. nil: no backend knows it.
+    public func authenticate(user: String, password: String) async throws -> Identity? {
+        for backend in self {
+            if let identity = try await backend.authenticate(user: user, password: password) { return identity }
+        }
+        return nil
+    }
+}
+
 public enum BcryptCheck {
     /// bcrypt with `$2y$` (htpasswd -B) accepted: it is the same algorithm as `$2b$`.
     public static func verify(_ password: String, hash: String) -> Bool {

@@ -139,12 +139,7 @@ public struct TokenService: Sendable {
         let identity: Identity?
         do {
             identity = try await limiter.attempt(account: credentials.user, address: request.clientIP) {
-                for backend in backends {
-                    if let identity = try await backend.authenticate(user: credentials.user, password: credentials.password) {
-                        return identity
-                    }
-                }
-                return nil
+                try await backends.authenticate(user: credentials.user, password: credentials.password)
             }
         } catch let error as AuthError {
             if error.isRefusal {

@@ -33,6 +33,25 @@ import Testing
         }
     }
 
+    /// An update that is partly invalid changes nothing (the admin API's PATCH).
+    @Test(arguments: AccountEngine.allCases)
+    func aPartlyInvalidUpdateChangesNothing(_ engine: AccountEngine) async throws {
+        try await withStore(engine) { store, _ in
+            try await store.addUser("ci", passwordHash: Self.hash, labels: ["team": ["build"]], by: cli)
+            let other = PasswordHash.make("another password", cost: 4)
+            await #expect(throws: AccountError.self) {
+                try await store.updateUser("ci", passwordHash: other, labels: ["bad key!": ["x"]], disabled: true, by: cli)
+            }
+            let user = try #require(try await store.user("ci"))
+            #expect(user.passwordHash == Self.hash && user.labels == ["team": ["build"]] && !user.disabled)
+            try await store.updateUser("ci", passwordHash: other, disabled: true, expiry: .some(nil), by: cli)
+            let changed = try #require(try await store.user("ci"))
+            #expect(changed.passwordHash == other && changed.disabled && changed.labels == ["team": ["build"]])
+            #expect(try await store.audit(limit: 1, account: "ci").first?.action == "user.update")
+            await #expect(throws: AccountError.notFound("no user ghost")) { try await store.updateUser("ghost", disabled: true, by: cli) }
+        }
+    }
+
     @Test(arguments: AccountEngine.allCases)
     func hostileValuesAreStoredLiterallyOrRefusedWithNothingStored(_ engine: AccountEngine) async throws {
         try await withStore(engine) { store, _ in

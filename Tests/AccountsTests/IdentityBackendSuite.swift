@@ -96,10 +96,9 @@ enum ExternalScripts {
         let script = try ExternalScripts.write("""
             #!/bin/sh
             input=$(cat)
-            case "$input" in
-              *'"Account":"ci"'*'"Name":"ci\\/app"'*) exit 0;;
-              *'"Account":"hang"'*) sleep 30;;
-            esac
+            case "$input" in *'"Account":"hang"'*) sleep 30;; esac
+            case "$input" in *'"Account":"ci"'*) ;; *) exit 1;; esac
+            case "$input" in *'"Name":"ci/app"'*) exit 0;; esac
             exit 1
             """)
         let policy = ExternalAuthorization(try ExternalProgram(command: "/bin/sh", arguments: [script], timeout: .milliseconds(500)))

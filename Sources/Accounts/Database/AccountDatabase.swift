@@ -66,6 +66,22 @@ public protocol AccountDatabase: Sendable {
     func close() async
 }
 
+/// `begin`, then `body`, then COMMIT; ROLLBACK if anything failed. Both engines' transactions
+/// differ only in how they begin (and take the write lock).
+func inTransaction<T: Sendable>(_ sql: any SQLDatabase, begin: [SQLQueryString],
+                                _ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+    try await sql.raw(begin[0]).run()
+    do {
+        for statement in begin.dropFirst() { try await sql.raw(statement).run() }
+        let result = try await body(sql)
+        try await sql.raw("COMMIT").run()
+        return result
+    } catch {
+        try? await sql.raw("ROLLBACK").run()
+        throw error
+    }
+}
+
 /// An async mutual exclusion for a resource that must not be used by two tasks at once
 /// (an SQLite connection inside a transaction).
 actor AsyncLock {

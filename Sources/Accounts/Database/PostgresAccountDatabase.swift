@@ -41,17 +41,8 @@ final class PostgresAccountDatabase: AccountDatabase {
     func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         let logger = self.logger
         return try await client.withConnection { connection in
-            let sql = connection.sql(queryLogLevel: nil, logger: logger)
-            try await sql.raw("BEGIN").run()
-            do {
-                try await sql.raw("SELECT pg_advisory_xact_lock(\(bind: Self.advisoryLockKey))").run()
-                let result = try await body(sql)
-                try await sql.raw("COMMIT").run()
-                return result
-            } catch {
-                try? await sql.raw("ROLLBACK").run()
-                throw error
-            }
+            try await inTransaction(connection.sql(queryLogLevel: nil, logger: logger),
+                                    begin: ["BEGIN", "SELECT pg_advisory_xact_lock(\(bind: Self.advisoryLockKey))"], body)
         }
     }
 

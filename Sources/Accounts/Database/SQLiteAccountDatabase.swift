@@ -64,17 +64,7 @@ final class SQLiteAccountDatabase: AccountDatabase {
 
     func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         let sql = self.sql
-        return try await lock.withLock {
-            try await sql.raw("BEGIN IMMEDIATE").run()
-            do {
-                let result = try await body(sql)
-                try await sql.raw("COMMIT").run()
-                return result
-            } catch {
-                try? await sql.raw("ROLLBACK").run()
-                throw error
-            }
-        }
+        return try await lock.withLock { try await inTransaction(sql, begin: ["BEGIN IMMEDIATE"], body) }
     }
 
     func close() async {

@@ -19,7 +19,10 @@ public struct ExternalAuthorization: AccessPolicy {
     }
 
     public func decide(_ request: AccessRequest) async throws -> AccessDecision? {
-        let input = try JSONEncoder().encode(Request(
+        // Sorted keys and plain slashes: the same request is always the same bytes for the program.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let input = try encoder.encode(Request(
             Account: request.account, Type: request.type, Name: request.name, Service: request.service,
             IP: request.ip.map { "\($0)" }, Actions: request.actions, Labels: request.labels))
         let outcome: ExternalProgram.Outcome

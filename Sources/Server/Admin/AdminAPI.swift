@@ -83,10 +83,7 @@ struct AdminAPI: Sendable {
     private func addUser(_ request: Request, _ context: BerthRequestContext) async throws -> Response {
         let body = try await decode(AdminBody.NewUser.self, request, context)
         var hash = body.passwordHash
-        if let password = body.password {
-            guard password.utf8.count >= 8, password.utf8.count <= 72 else { throw AccountError.invalid("passwords have 8 to 72 bytes") }
-            hash = try await PasswordHash.makeOffLoop(password)
-        }
+        if let password = body.password { hash = try await AccountStore.hashPassword(password) }
         try await store.addUser(body.name, passwordHash: hash, labels: body.labels ?? [:], expiresAt: body.expires, by: context.auditActor)
         try await directory.refresh()
         guard let user = try await store.user(body.name) else { throw AccountError.notFound("no user \(body.name)") }
@@ -96,17 +93,10 @@ struct AdminAPI: Sendable {
     private func changeUser(_ request: Request, _ context: BerthRequestContext) async throws -> Response {
         let name = try context.parameters.require("name")
         let body = try await decode(AdminBody.UserChange.self, request, context)
-        guard try await store.user(name) != nil else { throw AccountError.notFound("no user \(name)") }
-        if let password = body.password {
-            guard password.utf8.count >= 8, password.utf8.count <= 72 else { throw AccountError.invalid("passwords have 8 to 72 bytes") }
-            let hash = try await PasswordHash.makeOffLoop(password)
-            try await store.setPassword(name, passwordHash: hash, by: context.auditActor)
-        } else if let hash = body.passwordHash {
-            try await store.setPassword(name, passwordHash: hash, by: context.auditActor)
-        }
-        if let labels = body.labels { try await store.setLabels(name, labels, by: context.auditActor) }
-        if let disabled = body.disabled { try await store.setDisabled(name, disabled, by: context.auditActor) }
-        if body.expires != nil || body.clearExpiry { try await store.setExpiry(name, body.expires, by: context.auditActor) }
+        var hash = body.passwordHash
+        if let password = body.password { hash = try await AccountStore.hashPassword(password) }
+        try await store.updateUser(name, passwordHash: hash, labels: body.labels, disabled: body.disabled,
+                                   expiry: body.expires != nil || body.clearExpiry ? .some(body.expires) : nil, by: context.auditActor)
         try await directory.refresh()
         guard let user = try await store.user(name) else { throw AccountError.notFound("no user \(name)") }
         return try json(UserView(user))

@@ -39,12 +39,7 @@ struct BasicAuthorizer: RequestAuthorizer {
         let identity: Identity
         do {
             guard let found = try await limiter.attempt(account: credentials.user, address: address, {
-                for backend in backends {
-                    if let identity = try await backend.authenticate(user: credentials.user, password: credentials.password) {
-                        return identity
-                    }
-                }
-                return nil
+                try await backends.authenticate(user: credentials.user, password: credentials.password)
             }) else {
                 return .challenge(challenge("authentication failed"))
             }

@@ -13,7 +13,6 @@ enum MetricsServer {
         }
         let host = address[..<colon].isEmpty ? "0.0.0.0" : String(address[..<colon])
         var settings = BerthRouter.Settings()
-        settings.metricsPath = path
         settings.accessLog = false
         let router = BerthRouter.make(settings, metrics: nil, logger: logger) { $0 == path ? .metrics : .health }
         router.get(RouterPath(path)) { _, _ in BerthRouter.metricsResponse(metrics) }

@@ -40,6 +40,9 @@ public struct RegistryCopier: Sendable {
     /// refresh tokens (not queued notifications, which belong to the running instance).
     static let stateDirectories = ["accounts", "token", "refresh-tokens"]
     static let stateFiles = ["http-secret"]
+    /// The accounts database and its journal: the caller copies the database with SQLite's
+    /// own consistent copy instead.
+    static let copiedByCaller: Set<String> = ["accounts.sqlite", "accounts.sqlite-wal", "accounts.sqlite-shm"]
     static let window: Int64 = 4 << 20
     static let staging = StoragePath(unchecked: ["berth", "copy-in-progress"])
 
@@ -189,7 +192,7 @@ public struct RegistryCopier: Sendable {
         }
         // The accounts database is copied by the caller with the database's own consistent
         // copy (a file copy of a live SQLite database with its journal may not be).
-        for file in files where file.hasPrefix(berth) && !file.description.contains("accounts.sqlite") {
+        for file in files where file.hasPrefix(berth) && !Self.copiedByCaller.contains(file.components.last ?? "") {
             guard let content = try? await source.getContent(file, maxSize: 1 << 20) else { continue }
             try await destination.putPrivateContent(file, content)
             report.accountFiles += 1

@@ -26,11 +26,7 @@ struct UserCommand: AsyncParsableCommand {
             if let passwordHash {
                 hash = passwordHash
             } else {
-                let password = try PasswordInput.read(fromStandardInput: passwordStdin)
-                guard password.utf8.count >= 8, password.utf8.count <= 72 else {
-                    throw CLIFailure("passwords have 8 to 72 bytes")
-                }
-                hash = PasswordHash.make(password, cost: cost)
+                hash = try await AccountStore.hashPassword(try PasswordInput.read(fromStandardInput: passwordStdin), cost: cost)
             }
             try await options.withManager { try await $0.addUser(name, passwordHash: hash, labels: labels, expiresAt: expiry, by: AccountsOptions.actor) }
             print("added user \(name)")
@@ -45,9 +41,7 @@ struct UserCommand: AsyncParsableCommand {
         @Option(help: "bcrypt cost.") var cost: UInt8 = 10
 
         func run() async throws {
-            let password = try PasswordInput.read(fromStandardInput: passwordStdin)
-            guard password.utf8.count >= 8, password.utf8.count <= 72 else { throw CLIFailure("passwords have 8 to 72 bytes") }
-            let hash = PasswordHash.make(password, cost: cost)
+            let hash = try await AccountStore.hashPassword(try PasswordInput.read(fromStandardInput: passwordStdin), cost: cost)
             try await options.withManager { try await $0.setPassword(name, passwordHash: hash, by: AccountsOptions.actor) }
             print("password of \(name) changed")
         }
