@@ -44,8 +44,11 @@ let package = Package(
             .product(name: "_NIOFileSystem", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // OpenLDAP's client library (Debian's libldap-dev), for the LDAP identity backend.
+        .systemLibrary(name: "CLDAP", providers: [.apt(["libldap-dev"])]),
         // Identity backends, the docker_auth ACL engine, token issue and verification: no HTTP.
         .target(name: "Auth", dependencies: [
+            "CLDAP",
             .product(name: "JWTKit", package: "jwt-kit"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "_CryptoExtras", package: "swift-crypto"),

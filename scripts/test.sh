@@ -8,6 +8,11 @@ missing=()
 for tool in skopeo:skopeo docker-registry:docker-registry dockerd:docker.io nginx:nginx openssl:openssl curl:curl python3:python3 pg_ctlcluster:postgresql; do
     command -v "${tool%%:*}" >/dev/null || missing+=("${tool##*:}")
 done
+# The LDAP backend builds against OpenLDAP's client library; its tests run Debian's slapd.
+for tool in slapd:slapd ldapadd:ldap-utils; do
+    command -v "${tool%%:*}" >/dev/null || [ -x "/usr/sbin/${tool%%:*}" ] || missing+=("${tool##*:}")
+done
+[ -f /usr/include/ldap.h ] || missing+=(libldap-dev)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}"
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -17,12 +22,16 @@ fi
 
 swift build --build-tests
 
-# The account tests run on SQLite and on a private PostgreSQL server started here.
+# The account tests run on SQLite and on a private PostgreSQL server, the LDAP backend's
+# against a private slapd, both started here.
 source Tests/support/postgres.sh
+source Tests/support/slapd.sh
+trap 'stop_test_postgres; stop_test_slapd' EXIT
 start_test_postgres
-trap stop_test_postgres EXIT
+start_test_slapd
 swift test --skip-build --parallel
 stop_test_postgres
+stop_test_slapd
 unset BERTH_TEST_POSTGRES PGHOST PGPORT PGUSER
 
 timeout 2400 Tests/e2e/e2e.sh

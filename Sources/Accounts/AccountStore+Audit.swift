@@ -8,14 +8,14 @@ extension AccountStore {
         let limit = min(max(limit, 1), 10_000)
         return try await database.read { sql in
             var query = SQLQueryString("SELECT * FROM berth_audit WHERE 1 = 1")
-            if let account { query.appendInterpolation(raw: " AND (actor = "); query.appendInterpolation(bind: account)
-                query.appendInterpolation(raw: " OR target = "); query.appendInterpolation(bind: account); query.appendInterpolation(raw: ")") }
+            if let account { query.appendInterpolation(unsafeRaw: " AND (actor = "); query.appendInterpolation(bind: account)
+                query.appendInterpolation(unsafeRaw: " OR target = "); query.appendInterpolation(bind: account); query.appendInterpolation(unsafeRaw: ")") }
             if let action {
-                query.appendInterpolation(raw: " AND (action = "); query.appendInterpolation(bind: action)
-                query.appendInterpolation(raw: " OR action LIKE "); query.appendInterpolation(bind: Self.likePrefix(action + "."))
-                query.appendInterpolation(raw: " ESCAPE '\\')")
+                query.appendInterpolation(unsafeRaw: " AND (action = "); query.appendInterpolation(bind: action)
+                query.appendInterpolation(unsafeRaw: " OR action LIKE "); query.appendInterpolation(bind: Self.likePrefix(action + "."))
+                query.appendInterpolation(unsafeRaw: " ESCAPE '\\')")
             }
-            query.appendInterpolation(raw: " ORDER BY at DESC, id DESC LIMIT \(limit)")
+            query.appendInterpolation(unsafeRaw: " ORDER BY at DESC, id DESC LIMIT \(limit)")
             return try await sql.raw(query).all().map { row in
                 var entry = AuditEntry(actor: try row.decode(column: "actor", as: String.self),
                                        action: try row.decode(column: "action", as: String.self),

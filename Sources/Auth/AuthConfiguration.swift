@@ -44,6 +44,7 @@ public struct AuthConfiguration: Sendable, Decodable {
     public var acl: [ACLRule]?
     public var ext_auth: ExternalProgram?
     public var ext_authz: ExternalProgram?
+    public var ldap_auth: LDAPConfiguration?
 
     /// docker_auth keys this parser reads; anything else in a file is reported, not ignored.
     static let knownKeys: [String: Set<String>] = [
@@ -51,9 +52,10 @@ public struct AuthConfiguration: Sendable, Decodable {
         "token": ["issuer", "expiration", "certificate", "key"],
         "users": [], "acl": [],
         "ext_auth": ["command", "args", "timeout"], "ext_authz": ["command", "args", "timeout"],
+        "ldap_auth": LDAPConfiguration.knownKeys,
     ]
 
-    /// Keys of a docker_auth document that Berth does not implement (e.g. `ldap_auth`, or
+    /// Keys of a docker_auth document that Berth does not implement (e.g. `mongo_auth`, or
     /// `server.letsencrypt`): users of those backends would silently fail to log in.
     public static func unsupportedKeys(yaml: String) -> [String] {
         guard let document = try? Yams.load(yaml: yaml) as? [String: Any] else { return [] }
@@ -76,7 +78,7 @@ public struct AuthConfiguration: Sendable, Decodable {
         }
         guard !config.token.issuer.isEmpty else { throw AuthError.configuration("token.issuer is required") }
         guard config.token.expiration > 0 else { throw AuthError.configuration("token.expiration must be positive") }
-        guard config.users != nil || config.ext_auth != nil else {
+        guard config.users != nil || config.ext_auth != nil || config.ldap_auth != nil else {
             throw AuthError.configuration("no auth methods are configured: add users")
         }
         guard config.acl != nil || config.ext_authz != nil else { throw AuthError.configuration("ACL is empty: add acl rules") }

@@ -64,11 +64,12 @@ public struct TokenService: Sendable {
                             backends: [any IdentityBackend] = [], precedingPolicies: [any AccessPolicy] = [],
                             policies: [any AccessPolicy] = []) async throws -> TokenService {
         let issuer = try await TokenIssuer(issuer: config.token.issuer, expiration: config.token.expiration, signingKey: signingKey)
-        // docker_auth's fixed orders: static users, ext_auth, then the others; the static
+        // docker_auth's fixed orders: static users, ext_auth, LDAP, then the others; the static
         // acl, the database's rules, then ext_authz.
         var staticBackends: [any IdentityBackend] = []
         if let users = config.users { staticBackends.append(StaticUsers(users)) }
         if let ext = config.ext_auth { staticBackends.append(ExternalAuthentication(try program(ext, "ext_auth"))) }
+        if let ldap = config.ldap_auth { staticBackends.append(try LDAPAuthentication(ldap)) }
         var staticPolicies: [any AccessPolicy] = []
         if let acl = config.acl { staticPolicies.append(try ACL(acl)) }
         var finalPolicies: [any AccessPolicy] = []
@@ -79,13 +80,7 @@ public struct TokenService: Sendable {
     }
 
     static func program(_ config: AuthConfiguration.ExternalProgram, _ key: String) throws -> ExternalProgram {
-        var timeout = Duration.seconds(10)
-        if let text = config.timeout {
-            let (number, unit): (String, Double) = text.hasSuffix("ms") ? (String(text.dropLast(2)), 0.001)
-                : text.hasSuffix("s") ? (String(text.dropLast()), 1) : text.hasSuffix("m") ? (String(text.dropLast()), 60) : (text, 1)
-            guard let value = Double(number), value > 0 else { throw AuthError.configuration("\(key).timeout: not a duration: \(text)") }
-            timeout = .milliseconds(Int(value * unit * 1000))
-        }
+        let timeout = try GoDuration.parse(config.timeout, key: "\(key).timeout", default: .seconds(10))
         do {
             return try ExternalProgram(command: config.command, arguments: config.args ?? [], timeout: timeout)
         } catch {

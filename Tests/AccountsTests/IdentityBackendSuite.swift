@@ -8,7 +8,7 @@ import Testing
 /// `.unauthorized` (stop, deny), an unknown account is nil (ask the next backend).
 @Suite struct IdentityBackendSuite {
     enum Kind: String, CaseIterable, CustomTestStringConvertible {
-        case staticUsers, htpasswd, externalProgram, sqlite, postgres
+        case staticUsers, htpasswd, externalProgram, sqlite, postgres, ldap
         var testDescription: String { rawValue }
     }
 
@@ -17,6 +17,10 @@ import Testing
     /// A backend knowing `ci` (password `ci-password`, label team=build where supported).
     static func withBackend(_ kind: Kind, _ body: (any IdentityBackend, _ labels: Bool) async throws -> Void) async throws {
         switch kind {
+        case .ldap:
+            guard let server = TestDirectory.server else { return }
+            let configuration = server.configuration(labels: ["team": .init(attribute: "departmentNumber")])
+            try await body(try LDAPAuthentication(configuration), true)
         case .staticUsers:
             try await body(StaticUsers(["ci": .init(password: hash, labels: ["team": ["build"]])]), true)
         case .htpasswd:

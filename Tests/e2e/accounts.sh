@@ -2,12 +2,14 @@
 # End-to-end tests of accounts and rights managed while Berth runs: `berth user|acl|robot|
 # audit` against a zero-configuration `berth serve` (SQLite), driven by skopeo, the docker
 # CLI and curl; two `berth serve` replicas sharing a PostgreSQL database (started here on a
-# free loopback port); the database going away and coming back.
+# free loopback port); the database going away and coming back; people and groups from
+# an OpenLDAP directory (Debian's slapd, started here) over StartTLS.
 set -uo pipefail
 
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/../support/postgres.sh"
-trap 'cleanup; stop_test_postgres' EXIT
+source "$(dirname "$0")/../support/slapd.sh"
+trap 'cleanup; stop_test_postgres; stop_test_slapd' EXIT
 
 require() { # tool: a missing tool fails under CI, is reported elsewhere
     command -v "$1" >/dev/null && return 0
@@ -249,6 +251,71 @@ PY
         check "with the database gone, a replica still shuts down within 10 s" bash -c "for i in \$(seq 1 100); do kill -0 $P1PID 2>/dev/null || exit 0; sleep 0.1; done; exit 1"
     else
         fail "PostgreSQL did not start"
+    fi
+fi
+
+
+echo "== people and groups from LDAP (slapd, StartTLS), groups as labels in ACL rules"
+if require slapd || [ -x /usr/sbin/slapd ]; then
+    if start_test_slapd; then
+        L="$WORK/ldap"; mkdir -p "$L"
+        LPORT=$(free_port)
+        cat > "$L/config.yml" <<YAML
+version: 0.1
+storage:
+  filesystem:
+    rootdirectory: $L/data
+http:
+  addr: 127.0.0.1:$LPORT
+auth:
+  token:
+    service: Berth registry
+    server:
+      token: {issuer: Berth LDAP e2e, expiration: 900}
+      ldap_auth:
+        addr: ${BERTH_TEST_LDAP#ldap://}
+        tls: starttls
+        ca_certificate: $BERTH_TEST_LDAP_CA
+        bind_dn: cn=reader,dc=berth,dc=test
+        bind_password_file: $BERTH_TEST_LDAP_BIND_PASSWORD_FILE
+        base: dc=berth,dc=test
+        filter: (&(objectClass=inetOrgPerson)(uid=\${account}))
+        timeout: 2s
+        labels:
+          groups: {attribute: memberOf, parse_cn: true, lower_case: true}
+      acl:
+        - match: {labels: {groups: admins}}
+          actions: ["*"]
+          comment: directory admins
+        - match: {name: "\${labels:groups}/*"}
+          actions: [pull, push]
+          comment: each group pushes to its own namespace
+YAML
+        (cd "$L" && exec "$BERTH" serve --config "$L/config.yml") >"$L/berth.log" 2>&1 &
+        PIDS+=($!)
+        if wait_ready "http://127.0.0.1:$LPORT/v2/"; then
+            LR="127.0.0.1:$LPORT"
+            check "alice (group admins) pushes anywhere" $SK copy --dest-tls-verify=false --dest-creds alice:alice-password "oci:$WORK/img:v1" "docker://$LR/anything/app:v1"
+            check "bob (group developers) pushes to developers/*" $SK copy --dest-tls-verify=false --dest-creds bob:bob-password "oci:$WORK/img:v1" "docker://$LR/developers/app:v1"
+            check "bob cannot push to admins/*" bash -c "! $SK copy --dest-tls-verify=false --dest-creds bob:bob-password oci:$WORK/img:v1 docker://$LR/admins/app:v1 2>/dev/null"
+            expect_eq "carol (no group) gets no rights on developers/app" "$(token_actions carol:carol-password "$LR" repository:developers/app:pull,push)" ""
+            expect_eq "a wrong LDAP password is a 401" "$(curl -s -o /dev/null -w '%{http_code}' -u 'bob:alice-password' "http://$LR/auth/token?service=Berth+registry")" 401
+            expect_eq "a filter injection in the account name finds nobody" "$(curl -s -o /dev/null -w '%{http_code}' -u '*:alice-password' "http://$LR/auth/token?service=Berth+registry")" 401
+            expect_eq "two entries for one name: an error, not a login" "$(curl -s -o /dev/null -w '%{http_code}' -u 'twin:twin-password' "http://$LR/auth/token?service=Berth+registry")" 503
+            SLAPD_PID=$(cat "$TEST_SLAPD_DIR/slapd.pid")
+            kill -STOP "$SLAPD_PID"
+            expect_eq "a directory that stops answering is a 503 after the timeout, not a hang" "$(curl -s -m 20 -o /dev/null -w '%{http_code}' -u 'bob:bob-password' "http://$LR/auth/token?service=Berth+registry")" 503
+            CURLS=()
+            for _ in $(seq 1 25); do curl -s -m 30 -o /dev/null -u bob:bob-password "http://$LR/auth/token?service=Berth+registry" & CURLS+=($!); done
+            wait "${CURLS[@]}"
+            kill -CONT "$SLAPD_PID"
+            expect_eq "when it answers again, bob is not locked out" "$(curl -s -o /dev/null -w '%{http_code}' -u 'bob:bob-password' "http://$LR/auth/token?service=Berth+registry")" 200
+            check "no LDAP password in Berth's log" bash -c "! grep -q 'bob-password\|reader-secret' '$L/berth.log'"
+        else
+            fail "berth serve with ldap_auth did not start" "$(cat "$L/berth.log")"
+        fi
+    else
+        fail "slapd did not start"
     fi
 fi
 
