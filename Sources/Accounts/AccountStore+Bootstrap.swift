@@ -12,7 +12,9 @@ extension AccountStore {
     /// and its rule (first in the list) in one write and answers true; otherwise changes
     /// nothing (another replica, or an earlier start, got there first; an operator who
     /// removed the admin on purpose does not get it back).
-    public func bootstrap(admin: String, passwordHash: String, by actor: AuditActor) async throws -> Bool {
+    /// `createdAt`: when the account came to be (for one migrated from before the database,
+    /// earlier than the refresh tokens it already has, which it keeps).
+    public func bootstrap(admin: String, passwordHash: String, createdAt: Date = Date(), by actor: AuditActor) async throws -> Bool {
         try Validation.userName(admin)
         try Validation.passwordHash(passwordHash)
         let rule = try StoredJSON.encode(Self.administratorRule(admin))
@@ -25,7 +27,7 @@ extension AccountStore {
             let now = Date().storedMilliseconds
             try await sql.raw("""
                 INSERT INTO berth_users (name, password_hash, labels, disabled, expires_at, created_at, updated_at)
-                VALUES (\(bind: admin), \(bind: passwordHash), '{}', 0, NULL, \(bind: now), \(bind: now))
+                VALUES (\(bind: admin), \(bind: passwordHash), '{}', 0, NULL, \(bind: createdAt.storedMilliseconds), \(bind: now))
                 """).run()
             try await sql.raw("""
                 INSERT INTO berth_acl (id, position, rule, expires_at, created_at)

@@ -100,6 +100,7 @@ extension AccountStore {
     public func removeUser(_ name: String, by actor: AuditActor) async throws {
         try await updateUser(name, action: "user.rm", detail: nil, by: actor) { sql, _ in
             try await sql.raw("DELETE FROM berth_users WHERE name = \(bind: name)").run()
+            try await sql.raw("DELETE FROM berth_refresh_tokens WHERE account = \(bind: name)").run()
         }
     }
 

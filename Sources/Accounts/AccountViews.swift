@@ -90,3 +90,18 @@ public struct RobotCreated: Codable, Sendable {
         self.secret = secret
     }
 }
+
+/// A refresh token as listings show it: its id is the SHA-256 of the token, never the token.
+public struct RefreshTokenView: Codable, Sendable, Equatable {
+    public var id: String
+    public var account: String
+    public var issued: Date
+    public var client: String?
+
+    public init(_ token: (id: String, record: RefreshTokenRecord)) {
+        id = token.id
+        account = token.record.account
+        issued = token.record.issuedAt
+        client = token.record.clientID
+    }
+}

@@ -1,3 +1,4 @@
+import Accounts
 import ArgumentParser
 import Config
 import Foundation
@@ -13,15 +14,20 @@ struct AuthServer: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "The docker_auth configuration file.")
     var config: String
 
-    @Option(help: "Where the generated signing key and refresh tokens are kept.")
+    @Option(help: "Where the generated signing key (and, by default, the accounts database) are kept.")
     var data = "./data"
+
+    @Option(help: "The accounts database: sqlite:PATH or postgres://USER@HOST:PORT/DB (default: SQLite under --data).")
+    var accounts: String?
 
     func run() async throws {
         guard let bytes = FileManager.default.contents(atPath: config) else {
             throw ValidationError("cannot read \(config)")
         }
         let logger = Logging.make(RegistryConfiguration())
-        let app = try await TokenServer.makeApplication(configYAML: String(decoding: bytes, as: UTF8.self), dataDirectory: data, logger: logger) { channel in
+        let location = try accounts.map { try AccountDatabaseLocation(parsing: $0) }
+        let app = try await TokenServer.makeApplication(configYAML: String(decoding: bytes, as: UTF8.self), dataDirectory: data,
+                                                        accounts: location, logger: logger) { channel in
             logger.info("token service listening", metadata: ["address": .string(channel.localAddress?.description ?? "?")])
         }
         try await app.runService()

@@ -1,56 +1,50 @@
+import Accounts
 import ArgumentParser
 import Auth
 import Foundation
-import Server
-import Storage
 
 struct Tokens: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Refresh tokens (what `docker login` keeps as its identity token).",
+        abstract: "Refresh tokens (what `docker login` keeps as its identity token), kept hashed in the accounts database.",
         subcommands: [List.self, Revoke.self])
 
-    struct Options: ParsableArguments {
-        @Option(help: "The data directory of `berth serve` (its storage root).")
-        var data = "./data"
-
-        func store() throws -> StorageRefreshTokenStore {
-            StorageRefreshTokenStore(driver: try FilesystemDriver(rootDirectory: data))
-        }
-    }
-
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List refresh tokens by account (never the tokens themselves).")
-        @OptionGroup var options: Options
+        static let configuration = CommandConfiguration(abstract: "List refresh tokens by account (their ids are hashes, never the tokens).")
+        @OptionGroup var options: AccountsOptions
+        @Option(help: "Only this account's tokens.") var account: String?
+        @Flag(help: "JSON output.") var json = false
 
         func run() async throws {
-            for (id, record) in try await options.store().all() {
-                print("\(id.prefix(12))  \(record.account)  \(record.issuedAt.formatted(.iso8601))  \(record.clientID ?? "-")")
-            }
+            let tokens = try await options.withManager { try await $0.refreshTokens(account: account) }
+            if json { return try CLIOutput.json(tokens) }
+            CLIOutput.table(["ID", "ACCOUNT", "ISSUED", "CLIENT"], tokens.map {
+                [String($0.id.prefix(12)), $0.account, CLIDate.show($0.issued), $0.client ?? "-"]
+            })
         }
     }
 
     struct Revoke: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Revoke refresh tokens; the next use is refused.")
-        @OptionGroup var options: Options
-        @Option(help: "Revoke every token of this account.") var account: String?
-        @Option(help: "Revoke the token with this id prefix (from `berth tokens list`).") var id: String?
+        static let configuration = CommandConfiguration(abstract: "Revoke refresh tokens; their next use is refused.")
+        @OptionGroup var options: AccountsOptions
+        @Option(help: "Revoke the tokens of this account (all of them, unless --id names one).") var account: String?
+        @Option(help: "Revoke the token whose id starts with this (from `berth tokens list`).") var id: String?
         @Option(help: "Revoke this token, given in full.") var token: String?
 
         func validate() throws {
-            guard [account, id, token].compactMap({ $0 }).count == 1 else {
-                throw ValidationError("give exactly one of --account, --id or --token")
-            }
-            if let id, id.count < 8 { throw ValidationError("--id needs at least 8 characters") }
+            guard (account != nil) != (token != nil) else { throw ValidationError("give --account (with --id for one token) or --token") }
+            if token != nil, id != nil { throw ValidationError("--id goes with --account, not --token") }
         }
 
         func run() async throws {
-            let store = try options.store()
-            let hashed = token.map(RefreshTokens.id(of:))
-            var revoked = 0
-            for (tokenID, record) in try await store.all()
-            where record.account == account || (id.map { tokenID.hasPrefix($0) } ?? false) || tokenID == hashed {
-                try await store.delete(id: tokenID)
-                revoked += 1
+            let revoked = try await options.withManager { manager -> Int in
+                if let token {
+                    let id = RefreshTokens.id(of: token)
+                    guard let owner = try await manager.refreshTokens(account: nil).first(where: { $0.id == id })?.account else {
+                        throw CLIFailure("no such refresh token")
+                    }
+                    return try await manager.revokeRefreshTokens(account: owner, idPrefix: id, by: AccountsOptions.actor)
+                }
+                return try await manager.revokeRefreshTokens(account: account!, idPrefix: id, by: AccountsOptions.actor)
             }
             print("revoked \(revoked) refresh token\(revoked == 1 ? "" : "s")")
         }

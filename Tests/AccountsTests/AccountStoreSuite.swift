@@ -8,6 +8,49 @@ import Testing
     static let hash = PasswordHash.make("correct horse", cost: 4)
 
     @Test(arguments: AccountEngine.allCases)
+    func refreshTokensAreKeptHashedListedAndRevoked(_ engine: AccountEngine) async throws {
+        try await withStore(engine) { store, _ in
+            try await store.addUser("ci", passwordHash: Self.hash, by: cli)
+            let issued = Date(timeIntervalSince1970: 1_800_000_000)
+            let ids = ["brt_one", "brt_two", "brt_three"].map(RefreshTokens.id(of:))
+            for (index, id) in ids.enumerated() {
+                try await store.save(RefreshTokenRecord(account: index < 2 ? "ci" : "other", issuedAt: issued.addingTimeInterval(Double(index)),
+                                                        clientID: "docker"), id: id)
+            }
+            #expect(try await store.load(id: ids[0]) == RefreshTokenRecord(account: "ci", issuedAt: issued, clientID: "docker"))
+            #expect(try await store.load(id: RefreshTokens.id(of: "brt_unknown")) == nil)
+            #expect(try await store.refreshTokens(account: "ci").map(\.id) == [ids[1], ids[0]])
+            #expect(try await store.refreshTokens().count == 3)
+
+            // One by id prefix: too short, ambiguous or unknown prefixes change nothing.
+            await #expect(throws: AccountError.self) { try await store.revokeRefreshTokens(account: "ci", idPrefix: "abc", by: cli) }
+            await #expect(throws: AccountError.self) {
+                try await store.revokeRefreshTokens(account: "ci", idPrefix: "'; DROP TABLE berth_users; --", by: cli)
+            }
+            await #expect(throws: AccountError.self) {
+                try await store.revokeRefreshTokens(account: "other", idPrefix: String(ids[0].prefix(12)), by: cli)
+            }
+            #expect(try await store.revokeRefreshTokens(account: "ci", idPrefix: String(ids[0].prefix(12)), by: cli) == 1)
+            #expect(try await store.load(id: ids[0]) == nil)
+            #expect(try await store.audit(limit: 1, account: "ci", action: "token").first?.action == "token.revoke")
+
+            // Removing the account takes its tokens with it; others' stay.
+            try await store.removeUser("ci", by: cli)
+            #expect(try await store.load(id: ids[1]) == nil)
+            #expect(try await store.load(id: ids[2])?.account == "other")
+            #expect(try await store.revokeRefreshTokens(account: "other", by: cli) == 1)
+            #expect(try await store.refreshTokens().isEmpty)
+
+            // Tokens moved in from elsewhere: new ones added, known ones left alone.
+            try await store.save(RefreshTokenRecord(account: "kept", issuedAt: issued, clientID: nil), id: ids[0])
+            try await store.importRefreshTokens([(ids[0], RefreshTokenRecord(account: "overwritten?", issuedAt: issued, clientID: nil)),
+                                                 (ids[1], RefreshTokenRecord(account: "moved", issuedAt: issued, clientID: nil))])
+            #expect(try await store.load(id: ids[0])?.account == "kept")
+            #expect(try await store.load(id: ids[1])?.account == "moved")
+        }
+    }
+
+    @Test(arguments: AccountEngine.allCases)
     func usersAreAddedChangedAndRemoved(_ engine: AccountEngine) async throws {
         try await withStore(engine) { store, _ in
             let before = try await store.generation()

@@ -34,6 +34,14 @@ enum SchemaMigrations {
             "CREATE TABLE berth_generation (id INTEGER PRIMARY KEY, value BIGINT NOT NULL)",
             "INSERT INTO berth_generation (id, value) VALUES (1, 1)",
         ],
+        [
+            // Refresh tokens (docker's saved identity token), by the SHA-256 of the token.
+            """
+            CREATE TABLE berth_refresh_tokens (
+                id TEXT PRIMARY KEY, account TEXT NOT NULL, issued_at BIGINT NOT NULL, client_id TEXT)
+            """,
+            "CREATE INDEX berth_refresh_tokens_account ON berth_refresh_tokens (account)",
+        ],
     ]
 
     static func apply(_ database: any AccountDatabase) async throws {

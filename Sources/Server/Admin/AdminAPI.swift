@@ -28,6 +28,18 @@ struct AdminAPI: Sendable {
             try await store.removeUser(try context.parameters.require("name"), by: context.auditActor)
             return try await changed()
         }
+        group.get("users/:name/tokens") { _, context in
+            try json(try await store.refreshTokens(account: try context.parameters.require("name")))
+        }
+        group.delete("users/:name/tokens") { _, context in
+            let revoked = try await store.revokeRefreshTokens(account: try context.parameters.require("name"), by: context.auditActor)
+            return try json(["revoked": revoked])
+        }
+        group.delete("users/:name/tokens/:id") { _, context in
+            let revoked = try await store.revokeRefreshTokens(account: try context.parameters.require("name"),
+                                                              idPrefix: try context.parameters.require("id"), by: context.auditActor)
+            return try json(["revoked": revoked])
+        }
         group.get("rules") { _, _ in try json(try await store.rules().map(RuleView.init)) }
         group.post("rules") { request, context in
             let body = try await decode(AdminBody.NewRule.self, request, context)

@@ -37,7 +37,7 @@ public struct AuthSetup: Sendable {
             var service = TokenService(
                 issuer: try await TokenIssuer(issuer: issuer ?? "Berth", expiration: 900, signingKey: key),
                 backends: [directory], policies: directory.policies,
-                refreshTokens: StorageRefreshTokenStore(driver: store.driver))
+                refreshTokens: directory.store)
             service.loginObserver = Self.loginRecorder(directory)
             setup.tokenEndpoint = TokenEndpoint(service: service)
             setup.accounts = directory
@@ -47,11 +47,7 @@ public struct AuthSetup: Sendable {
             setup.warnings = AuthConfiguration.unsupportedKeys(yaml: yaml).map { "auth configuration key not supported by Berth, ignored: \($0)" }
             let key = try await signingKey(authConfig, store: store)
             let directory = try await openAccounts(config, store: store, logger: logger)
-            let policies = directory.policies
-            var service = try await TokenService.make(authConfig, signingKey: key, refreshTokens: StorageRefreshTokenStore(driver: store.driver),
-                                                      backends: [directory], precedingPolicies: [policies[0]],
-                                                      policies: Array(policies.dropFirst()))
-            service.loginObserver = Self.loginRecorder(directory)
+            let service = try await tokenService(authConfig, signingKey: key, accounts: directory)
             setup.tokenEndpoint = TokenEndpoint(service: service, realIPHeader: authConfig.server?.real_ip_header,
                                                 realIPPosition: authConfig.server?.real_ip_pos ?? 0,
                                                 pathPrefix: TokenEndpoint.normalizedPrefix(authConfig.server?.path_prefix))
@@ -80,6 +76,18 @@ public struct AuthSetup: Sendable {
         return setup
     }
 
+    /// The token service of a docker_auth configuration with the accounts database after the
+    /// file's own sources: robots first, the file's users, ext_auth and LDAP, then the
+    /// database's users; the file's acl, then the database's rules.
+    static func tokenService(_ authConfig: AuthConfiguration, signingKey key: SigningKey, accounts directory: AccountDirectory) async throws -> TokenService {
+        let policies = directory.policies
+        var service = try await TokenService.make(authConfig, signingKey: key, refreshTokens: directory.store,
+                                                  backends: [directory], precedingPolicies: [policies[0]],
+                                                  policies: Array(policies.dropFirst()))
+        service.loginObserver = Self.loginRecorder(directory)
+        return service
+    }
+
     /// `auth.token.accounts`, else SQLite beside the registry's data (in memory for
     /// `storage.inmemory`).
     public static func accountsLocation(_ config: RegistryConfiguration) throws -> AccountDatabaseLocation {
@@ -91,14 +99,29 @@ public struct AuthSetup: Sendable {
     }
 
     static func openAccounts(_ config: RegistryConfiguration, store: RegistryStore, logger: Logger) async throws -> AccountDirectory {
-        let location = try accountsLocation(config)
+        try await openAccounts(try accountsLocation(config), store: store, logger: logger)
+    }
+
+    static func openAccounts(_ location: AccountDatabaseLocation, store: RegistryStore, logger: Logger) async throws -> AccountDirectory {
         let accounts: AccountStore
         do {
             accounts = try await AccountStore.open(location, logger: logger)
         } catch {
             throw AuthError.configuration("accounts database \(location): \(error)")
         }
+        try await moveStoredRefreshTokens(from: store, into: accounts, logger: logger)
         return try await AccountDirectory(store: accounts, logger: logger)
+    }
+
+    /// Refresh tokens of Berth versions that kept them as files in the storage move into the
+    /// accounts database once, so `docker login`'s saved identity tokens keep working.
+    static func moveStoredRefreshTokens(from store: RegistryStore, into accounts: AccountStore, logger: Logger) async throws {
+        let legacy = StorageRefreshTokenStore(driver: store.driver)
+        let tokens = try await legacy.all()
+        guard !tokens.isEmpty else { return }
+        try await accounts.importRefreshTokens(tokens)
+        for (id, _) in tokens { try await legacy.delete(id: id) }
+        logger.notice("moved refresh tokens from the storage into the accounts database", metadata: ["count": "\(tokens.count)"])
     }
 
     static func loginRecorder(_ directory: AccountDirectory) -> @Sendable (String, IPAddress?, Bool, String?) async -> Void {
@@ -158,7 +181,9 @@ enum BuiltInAccounts {
         guard try await accounts.user("admin") == nil, try await accounts.audit(limit: 1, action: "bootstrap").isEmpty else { return }
         if let existing = try? await store.driver.getContent(legacyAdminPath, maxSize: 1024), !existing.isEmpty {
             let hash = String(decoding: existing, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            _ = try await accounts.bootstrap(admin: "admin", passwordHash: hash,
+            // It existed before the database recorded creation times: its refresh tokens
+            // (moved in from the storage) are its own.
+            _ = try await accounts.bootstrap(admin: "admin", passwordHash: hash, createdAt: Date(timeIntervalSince1970: 0),
                                              by: AuditActor("berth (migrated from berth/accounts/admin.bcrypt)"))
             try await directory.refresh()
             return

@@ -2,8 +2,9 @@ import Auth
 import Foundation
 import Storage
 
-/// Refresh tokens kept in the registry's storage (`berth/refresh-tokens/<sha256>`), so they
-/// survive restarts and every replica sharing the storage honours them.
+/// Refresh tokens as earlier Berth versions kept them, in the registry's storage
+/// (`berth/refresh-tokens/<sha256>`): read once at start and moved into the accounts
+/// database (`AuthSetup.moveStoredRefreshTokens`).
 public struct StorageRefreshTokenStore: RefreshTokenStore {
     let driver: any StorageDriver
     static let directory = ["berth", "refresh-tokens"]

@@ -1,3 +1,4 @@
+import Accounts
 import Auth
 import Foundation
 import Hummingbird
@@ -10,9 +11,11 @@ import OCI
 import Storage
 
 /// `berth auth-server`: only the token endpoint, configured by a docker_auth
-/// `auth_config.yml`, for registries that run elsewhere (e.g. an existing `registry:2`).
+/// `auth_config.yml`, for registries that run elsewhere (e.g. an existing `registry:2`),
+/// with the same accounts database as `berth serve` (users, rules, robots, refresh tokens).
 public enum TokenServer {
-    public static func makeApplication(configYAML: String, dataDirectory: String, logger: Logger,
+    /// `accounts` nil: SQLite under `dataDirectory`, where `berth serve` keeps it.
+    public static func makeApplication(configYAML: String, dataDirectory: String, accounts: AccountDatabaseLocation? = nil, logger: Logger,
                                        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws -> some ApplicationProtocol {
         let config = try AuthConfiguration.parse(yaml: configYAML)
         for key in AuthConfiguration.unsupportedKeys(yaml: configYAML) {
@@ -21,7 +24,9 @@ public enum TokenServer {
         let driver = try FilesystemDriver(rootDirectory: dataDirectory)
         let store = RegistryStore(driver: driver)
         let key = try await AuthSetup.signingKey(config, store: store)
-        let service = try await TokenService.make(config, signingKey: key, refreshTokens: StorageRefreshTokenStore(driver: driver))
+        let location = accounts ?? .sqlite(path: (dataDirectory as NSString).appendingPathComponent("berth/accounts/accounts.sqlite"))
+        let directory = try await AuthSetup.openAccounts(location, store: store, logger: logger)
+        let service = try await AuthSetup.tokenService(config, signingKey: key, accounts: directory)
         let prefix = TokenEndpoint.normalizedPrefix(config.server?.path_prefix)
         let addr = config.server?.addr ?? ":5001"
         guard let colon = addr.lastIndex(of: ":"), let port = Int(addr[addr.index(after: colon)...]) else {
@@ -39,6 +44,7 @@ public enum TokenServer {
         return Application(
             router: router,
             server: server, configuration: .init(address: .hostname(host, port: port)),
+            services: [directory],
             onServerRunning: onServerRunning, logger: logger)
     }
 }

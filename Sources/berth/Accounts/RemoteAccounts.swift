@@ -147,6 +147,22 @@ struct RemoteAccounts: AccountsManager {
         return try decode([AuditEntry].self, try await call(.GET, "/audit" + query))
     }
 
+    /// The admin API lists tokens per account; all of them means asking for every user's.
+    func refreshTokens(account: String?) async throws -> [RefreshTokenView] {
+        let accounts = if let account { [account] } else { try await users().map(\.name) }
+        var tokens: [RefreshTokenView] = []
+        for account in accounts {
+            tokens += try decode([RefreshTokenView].self, try await call(.GET, "/users/\(Self.escape(account))/tokens"))
+        }
+        return tokens
+    }
+
+    func revokeRefreshTokens(account: String, idPrefix: String?, by actor: AuditActor) async throws -> Int {
+        struct Result: Decodable { var revoked: Int }
+        let path = "/users/\(Self.escape(account))/tokens" + (idPrefix.map { "/\(Self.escape($0))" } ?? "")
+        return try decode(Result.self, try await call(.DELETE, path)).revoked
+    }
+
     /// The server's own evaluation (`POST /access-test`).
     func accessTest(account: String, repository: String, actions: [String], type: String, service: String,
                     labels: [String: [String]]?) async throws -> AccessDecision? {

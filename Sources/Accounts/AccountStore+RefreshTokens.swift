@@ -1,0 +1,87 @@
+import Auth
+import Foundation
+import SQLKit
+
+/// Refresh tokens (what `docker login` keeps as its identity token) beside the accounts
+/// they belong to, so replicas sharing the database honour and revoke the same ones. Only
+/// the SHA-256 of a token is stored.
+extension AccountStore: RefreshTokenStore {
+    public func save(_ record: RefreshTokenRecord, id: String) async throws {
+        try await database.transaction { sql in
+            try await sql.raw("""
+                INSERT INTO berth_refresh_tokens (id, account, issued_at, client_id)
+                VALUES (\(bind: id), \(bind: record.account), \(bind: record.issuedAt.storedMilliseconds), \(bind: record.clientID))
+                """).run()
+        }
+    }
+
+    public func load(id: String) async throws -> RefreshTokenRecord? {
+        try await database.read { sql in
+            try await sql.raw("SELECT * FROM berth_refresh_tokens WHERE id = \(bind: id)").first().map(Self.refreshToken)?.record
+        }
+    }
+
+    public func delete(id: String) async throws {
+        try await database.transaction { sql in
+            try await sql.raw("DELETE FROM berth_refresh_tokens WHERE id = \(bind: id)").run()
+        }
+    }
+
+    /// Every refresh token of `account` (of all accounts when nil), newest first.
+    public func refreshTokens(account: String? = nil) async throws -> [RefreshTokenView] {
+        try await database.read { sql in
+            let rows = if let account {
+                try await sql.raw("SELECT * FROM berth_refresh_tokens WHERE account = \(bind: account) ORDER BY issued_at DESC, id").all()
+            } else {
+                try await sql.raw("SELECT * FROM berth_refresh_tokens ORDER BY account, issued_at DESC, id").all()
+            }
+            return try rows.map { RefreshTokenView(try Self.refreshToken($0)) }
+        }
+    }
+
+    /// Revokes the account's tokens, or the one whose id starts with `idPrefix` (at least 8
+    /// characters, and it must name exactly one). Returns how many went.
+    public func revokeRefreshTokens(account: String, idPrefix: String? = nil, by actor: AuditActor) async throws -> Int {
+        if let idPrefix {
+            guard idPrefix.utf8.count >= 8, idPrefix.utf8.count <= 64,
+                  idPrefix.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) else {
+                throw AccountError.invalid("a token id is 8 to 64 lower-case hexadecimal characters")
+            }
+        }
+        let entry = AuditEntry(actor: actor.name, action: "token.revoke", target: account, address: actor.address,
+                               detail: idPrefix.map { "id \($0)" } ?? "all")
+        return try await change(entry) { sql in
+            let ids = try await sql.raw("SELECT id FROM berth_refresh_tokens WHERE account = \(bind: account)").all()
+                .map { try $0.decode(column: "id", as: String.self) }
+                .filter { id in idPrefix.map { id.hasPrefix($0) } ?? true }
+            if idPrefix != nil {
+                guard !ids.isEmpty else { throw AccountError.notFound("\(account) has no refresh token \(idPrefix!)") }
+                guard ids.count == 1 else { throw AccountError.invalid("\(idPrefix!) names \(ids.count) tokens; give more of the id") }
+            }
+            for id in ids { try await sql.raw("DELETE FROM berth_refresh_tokens WHERE id = \(bind: id)").run() }
+            return ids.count
+        }
+    }
+
+    /// Tokens kept elsewhere before (files in the registry's storage) moved in; ones already
+    /// here are left as they are.
+    public func importRefreshTokens(_ tokens: [(id: String, record: RefreshTokenRecord)]) async throws {
+        guard !tokens.isEmpty else { return }
+        try await database.transaction { sql in
+            for (id, record) in tokens {
+                guard try await sql.raw("SELECT id FROM berth_refresh_tokens WHERE id = \(bind: id)").first() == nil else { continue }
+                try await sql.raw("""
+                    INSERT INTO berth_refresh_tokens (id, account, issued_at, client_id)
+                    VALUES (\(bind: id), \(bind: record.account), \(bind: record.issuedAt.storedMilliseconds), \(bind: record.clientID))
+                    """).run()
+            }
+        }
+    }
+
+    static func refreshToken(_ row: any SQLRow) throws -> (id: String, record: RefreshTokenRecord) {
+        (try row.decode(column: "id", as: String.self),
+         RefreshTokenRecord(account: try row.decode(column: "account", as: String.self),
+                            issuedAt: try row.date("issued_at") ?? Date(timeIntervalSince1970: 0),
+                            clientID: try row.decode(column: "client_id", as: String?.self)))
+    }
+}
