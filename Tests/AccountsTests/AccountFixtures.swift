@@ -46,6 +46,11 @@ let cli = AuditActor("cli:test")
 /// is not available (see `AccountEngine`).
 func withStore(_ engine: AccountEngine, _ body: (AccountStore, AccountDatabaseLocation) async throws -> Void) async throws {
     guard let location = try engine.makeLocation() else { return }
+    defer {
+        if case .sqlite(let path) = location {
+            try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent)
+        }
+    }
     let store = try await AccountStore.open(location, logger: testLogger)
     do {
         try await body(store, location)
@@ -54,7 +59,4 @@ func withStore(_ engine: AccountEngine, _ body: (AccountStore, AccountDatabaseLo
         throw error
     }
     await store.close()
-    if case .sqlite(let path) = location {
-        try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent)
-    }
 }

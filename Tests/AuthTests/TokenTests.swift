@@ -31,6 +31,10 @@ import _CryptoExtras
         #expect(header["alg"] as? String == algorithm)
         #expect(header["kid"] as? String == key.libtrustKeyID)
         #expect((header["x5c"] as? [String])?.count == 1)
+        // x5c is standard base64 of the certificate's DER (RFC 7515 4.1.6), not PEM.
+        var serializer = DER.Serializer()
+        try serializer.serialize(key.certificates[0])
+        #expect((header["x5c"] as? [String])?.first.flatMap { Data(base64Encoded: $0) } == Data(serializer.serializedBytes))
         let verifier = try await TokenVerifier(issuer: "Berth", service: "registry", roots: key.certificates)
         let claims = try await verifier.verify(token)
         #expect(claims.sub == "alice")

@@ -203,10 +203,12 @@ import Testing
             #expect(try JSONDecoder().decode(Body.self, from: Data(plain.text.utf8)).refresh_token == nil)
             let anonymous = try await c.send(.get, "/auth/token?service=test+registry&offline_token=true")
             #expect(try JSONDecoder().decode(Body.self, from: Data(anonymous.text.utf8)).refresh_token == nil)
-            // Only a hash of the token is stored.
-            let stored = try await store.driver.list(try .init("berth/refresh-tokens"))
-            #expect(stored.count == 1)
-            #expect(!stored[0].contains(refresh))
+            // Only a hash of the token is stored, in the accounts database (not the storage).
+            #expect(try await store.driver.listIfPresent(try .init("berth/refresh-tokens")).isEmpty)
+            let listed = try await c.send(.get, "/berth/api/v1/users/alice/tokens", headers: [.authorization: AuthAPITests.basic("alice")])
+            #expect(listed.status == .ok)
+            #expect(listed.text.contains(RefreshTokens.id(of: refresh)))
+            #expect(!listed.text.contains(refresh))
 
             // The identity token is exchanged with OAuth2, as docker does on push.
             let form = "grant_type=refresh_token&service=test+registry&client_id=docker&refresh_token=\(refresh)&scope=repository%3Aalice%2Fapp%3Apull%2Cpush"
@@ -221,8 +223,9 @@ import Testing
             let missing = "grant_type=refresh_token&service=test+registry"
             #expect(try await c.send(.post, "/auth/token", body: Array(missing.utf8)).status == .badRequest)
 
-            // Revoked: the file is gone and the token stops working.
-            try await store.driver.delete(try .init("berth/refresh-tokens/\(stored[0])"))
+            // Revoked: the token stops working at once.
+            let revoked = try await c.send(.delete, "/berth/api/v1/users/alice/tokens", headers: [.authorization: AuthAPITests.basic("alice")])
+            #expect(revoked.text == #"{"revoked":1}"#)
             #expect(try await c.send(.post, "/auth/token", body: Array(form.utf8)).status == .unauthorized)
         }
     }
