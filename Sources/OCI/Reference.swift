@@ -5,7 +5,7 @@ public enum Reference: Sendable, Hashable, CustomStringConvertible {
 
     /// Anything containing `:` is treated as a digest (tags cannot contain one).
     public init(parsing text: some StringProtocol) throws(RegistryError) {
-        if text.contains(":") {
+        if text.utf8.contains(UInt8(ascii: ":")) {
             self = .digest(try Digest(parsing: text))
         } else {
             self = .tag(try Tag(text))

@@ -1,5 +1,6 @@
 import HTTPTypes
 import Foundation
+import OCI
 
 /// The Distribution API endpoint a request path names. Names are not validated here; a
 /// path is split from the end, as the route patterns `…/{name}/manifests/{reference}`
@@ -21,7 +22,7 @@ enum RegistryRoute: Equatable {
         // A trailing slash is tolerated everywhere, as Distribution's StrictSlash router does.
         if components.last == "" { components.removeLast() }
         // Percent-encoded components are decoded; a decoded `/` then fails name validation.
-        components = components.map { $0.removingPercentEncoding ?? $0 }
+        components = components.map { PercentDecoding.decode($0) }
         let n = components.count
         func name(dropping k: Int) -> String? {
             let parts = components.prefix(n - k)

@@ -20,16 +20,20 @@ extension RegistryStore {
 
     /// Fetches a manifest by tag or digest, or MANIFEST_UNKNOWN.
     public func manifest(_ repository: RepositoryName, _ reference: Reference) async throws -> StoredManifest {
-        let unknown = RegistryError(.manifestUnknown, detailJSON: RegistryError.detail(["name": repository.value, "reference": reference.description]))
+        // Built only when needed: this is every manifest GET's path.
+        func unknown() -> RegistryError {
+            RegistryError(.manifestUnknown, detailJSON: RegistryError.detail(["name": repository.value, "reference": reference.description]))
+        }
         let digest: Digest
         switch reference {
         case .digest(let d): digest = d
         case .tag(let t):
-            guard let d = try await resolveTag(repository, t) else { throw unknown }
+            guard let d = try await resolveTag(repository, t) else { throw unknown() }
             digest = d
         }
-        guard try await readLink(Layout.revisionLink(repository, digest)) == digest else { throw unknown }
-        return try await loadManifest(digest) ?? { throw unknown }()
+        guard try await readLink(Layout.revisionLink(repository, digest)) == digest else { throw unknown() }
+        guard let manifest = try await loadManifest(digest) else { throw unknown() }
+        return manifest
     }
 
     /// The child of a manifest list for one platform, from the same repository.

@@ -1,0 +1,26 @@
+/// RFC 3986 percent-decoding of a URL path component, on bytes (Foundation's
+/// `removingPercentEncoding` goes through NSString, a measurable cost on every request).
+/// A malformed escape, or one that decodes to invalid UTF-8, leaves the text as written.
+public enum PercentDecoding {
+    public static func decode(_ text: String) -> String {
+        guard text.utf8.contains(UInt8(ascii: "%")) else { return text }
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count)
+        var iterator = text.utf8.makeIterator()
+        while let byte = iterator.next() {
+            guard byte == UInt8(ascii: "%") else { out.append(byte); continue }
+            guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else { return text }
+            out.append(high << 4 | low)
+        }
+        return String(validating: out, as: UTF8.self) ?? text
+    }
+
+    static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}
