@@ -96,6 +96,35 @@ import Testing
         }
     }
 
+    /// Two PATCHes of one upload at the same offset: the one that started writing wins, the
+    /// other is told the offset is wrong, and no byte of it lands in the file.
+    @Test(arguments: DriverKind.allCases)
+    func concurrentAppendsAtOneOffsetLetExactlyOneWrite(_ kind: DriverKind) async throws {
+        try await kind.with { make in
+            let d = try make()
+            let p = try path("up/race")
+            _ = try await d.append(to: p, at: 0, from: Chunks(parts: [[0]])) { _ in }
+            let (body, feed) = AsyncStream<ByteBuffer>.makeStream()
+            let (started, signal) = AsyncStream<Void>.makeStream()
+            let first = Task { try await d.append(to: p, at: 1, from: body) { _ in signal.yield() } }
+            feed.yield(ByteBuffer(bytes: [1, 1]))
+            var iterator = started.makeAsyncIterator()
+            _ = await iterator.next()
+            await #expect(throws: StorageError.self) {
+                _ = try await d.append(to: p, at: 1, from: Chunks(parts: [[2, 2, 2]])) { _ in }
+            }
+            feed.yield(ByteBuffer(bytes: [1]))
+            feed.finish()
+            #expect(try await first.value == 4)
+            #expect(try await d.getContent(p) == [0, 1, 1, 1])
+            await #expect(throws: StorageError.invalidOffset(expected: 1, actual: 4)) {
+                _ = try await d.append(to: p, at: 1, from: Chunks(parts: [[2]])) { _ in }
+            }
+            // Once the first is done, the file is free for the next chunk.
+            #expect(try await d.append(to: p, at: 4, from: Chunks(parts: [[5]])) { _ in } == 5)
+        }
+    }
+
     @Test(arguments: DriverKind.allCases)
     func readStreamsRangesOfLargeFiles(_ kind: DriverKind) async throws {
         try await kind.with { make in

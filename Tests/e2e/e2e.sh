@@ -471,4 +471,19 @@ else
     echo "  skip nginx (not installed)"
 fi
 
+echo "== hostile HTTP on raw sockets: HTTP/1.0, early errors with unread bodies, bad chunked encoding, racing PATCHes"
+H="$WORK/raw"; mkdir -p "$H"
+HPORT=$(free_port)
+start_berth "$H" "$HPORT"
+RAW_OUT=$(python3 "$(dirname "$0")/raw-http.py" "$HPORT" 2>&1); RAW_RC=$?
+while IFS= read -r line; do
+    case "$line" in
+        "  ok   "*) pass "${line#  ok   }" ;;
+        "  FAIL "*) fail "${line#  FAIL }" ;;
+        *) echo "$line" ;;
+    esac
+done <<< "$RAW_OUT"
+[ "$RAW_RC" -eq 0 ] || grep -q "^  FAIL" <<< "$RAW_OUT" || fail "raw-http.py ended with status $RAW_RC"
+kill "$BERTH_PID"; wait "$BERTH_PID" 2>/dev/null
+
 finish

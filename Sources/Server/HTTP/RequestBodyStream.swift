@@ -1,5 +1,6 @@
 import Hummingbird
 import NIOCore
+import NIOHTTP1
 
 /// The request body as a stream of chunks, where any failure to receive (the client went
 /// away, the connection broke) surfaces as `ClientDisconnected`, so it is reported as the
@@ -18,6 +19,8 @@ struct RequestBodyStream: AsyncSequence, Sendable {
                 let chunk = try await base.next()
                 if let chunk { metrics?.received(chunk.readableBytes) }
                 return chunk
+            } catch let error as HTTPParserError {
+                throw MalformedRequestBody(reason: String(describing: error))
             } catch {
                 throw ClientDisconnected(underlying: String(describing: error))
             }
@@ -29,6 +32,12 @@ struct RequestBodyStream: AsyncSequence, Sendable {
 
 struct ClientDisconnected: Error {
     var underlying: String
+}
+
+/// The body could not be parsed (bad chunked encoding): the client's error, a 400. What
+/// arrived before it is kept, so the upload can be resumed from its reported offset.
+struct MalformedRequestBody: Error {
+    var reason: String
 }
 
 extension Request {

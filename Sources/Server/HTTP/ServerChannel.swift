@@ -8,7 +8,7 @@ enum ServerChannel {
     /// are given (PEM files).
     static func make(certificate: String?, key: String?) throws -> HTTPServerBuilder {
         let http1 = HTTPServerBuilder.http1(configuration: .init(
-            additionalChannelHandlers: [Expect100ContinueHandler()], idleTimeout: .seconds(300)))
+            additionalChannelHandlers: [ConnectionCloseHandler.Installer(), Expect100ContinueHandler()], idleTimeout: .seconds(300)))
         guard let certificate, let key else { return http1 }
         let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
         let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)

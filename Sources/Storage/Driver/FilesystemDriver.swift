@@ -181,15 +181,20 @@ public struct FilesystemDriver: StorageDriver {
             let flags = O_WRONLY | O_CLOEXEC | (offset == 0 ? O_CREAT : 0)
             let fd = open(full, flags, 0o644)
             guard fd >= 0 else { throw POSIXFiles.error("open", full) }
+            // One writer per file at a time, across processes sharing the directory: the
+            // offset check and the append are one step. A second writer is told where the
+            // file is, as if the first had already finished.
+            let locked = flock(fd, LOCK_EX | LOCK_NB) == 0
             var st = Glibc.stat()
             guard fstat(fd, &st) == 0 else { close(fd); throw POSIXFiles.error("fstat", full) }
-            guard Int64(st.st_size) == offset else {
+            guard locked, Int64(st.st_size) == offset else {
                 close(fd)
                 throw StorageError.invalidOffset(expected: offset, actual: Int64(st.st_size))
             }
             return fd
         }
-        defer { close(fd) }
+        // Unlocked explicitly: a background sync's duplicate descriptor must not hold the lock.
+        defer { flock(fd, LOCK_UN); close(fd) }
 
         // Receiving (and hashing) the next batch overlaps with writing the previous one;
         // at most two batches are held in memory.

@@ -11,6 +11,8 @@ public final class InMemoryDriver: StorageDriver {
     private actor State {
         struct File { var bytes: [UInt8]; var modifiedAt: Double }
         var files: [StoragePath: File] = [:]
+        /// Files an append is writing: one writer per file, as the filesystem driver's lock.
+        var appending: Set<StoragePath> = []
 
         func get(_ path: StoragePath) throws(StorageError) -> File {
             guard let file = files[path] else { throw StorageError.notFound(path.description) }
@@ -32,14 +34,19 @@ public final class InMemoryDriver: StorageDriver {
             files[path] = file
         }
 
-        func prepareAppend(_ path: StoragePath, at offset: Int64) throws(StorageError) {
+        func beginAppend(_ path: StoragePath, at offset: Int64) throws(StorageError) {
             guard let file = files[path] else {
                 guard offset == 0 else { throw StorageError.notFound(path.description) }
+                guard appending.insert(path).inserted else { throw StorageError.invalidOffset(expected: offset, actual: 0) }
                 files[path] = File(bytes: [], modifiedAt: Date().timeIntervalSince1970)
                 return
             }
             let size = Int64(file.bytes.count)
-            guard size == offset else { throw StorageError.invalidOffset(expected: offset, actual: size) }
+            guard size == offset, appending.insert(path).inserted else { throw StorageError.invalidOffset(expected: offset, actual: size) }
+        }
+
+        func endAppend(_ path: StoragePath) {
+            appending.remove(path)
         }
 
         func isDirectory(_ path: StoragePath) -> Bool {
@@ -112,13 +119,19 @@ public final class InMemoryDriver: StorageDriver {
         to path: StoragePath, at offset: Int64, from chunks: Chunks,
         observe: (ByteBuffer) -> Void
     ) async throws -> Int64 where Chunks.Element == ByteBuffer {
-        try await state.prepareAppend(path, at: offset)
+        try await state.beginAppend(path, at: offset)
         var position = offset
-        for try await chunk in chunks {
-            observe(chunk)
-            try await state.append(path, Array(chunk.readableBytesView), at: position)
-            position += Int64(chunk.readableBytes)
+        do {
+            for try await chunk in chunks {
+                observe(chunk)
+                try await state.append(path, Array(chunk.readableBytesView), at: position)
+                position += Int64(chunk.readableBytes)
+            }
+        } catch {
+            await state.endAppend(path)
+            throw error
         }
+        await state.endAppend(path)
         return position
     }
 }

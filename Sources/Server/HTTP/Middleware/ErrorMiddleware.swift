@@ -56,6 +56,12 @@ struct ErrorMiddleware: RouterMiddleware {
             // The response will not reach anyone; 499 in the access log says what happened.
             context.logger.info("client disconnected during the request body", metadata: ["error": .string(error.underlying)])
             return RegistryError(.blobUploadInvalid, message: "request body incomplete", status: 499).response
+        case let error as MalformedRequestBody:
+            context.logger.info("malformed request body", metadata: ["error": .string(error.reason)])
+            var response = RegistryError(.blobUploadInvalid, message: "malformed request body (\(error.reason))", status: 400).response
+            // The parser cannot find the next request in what follows.
+            response.headers[.connection] = "close"
+            return response
         case let error as HTTPError where error.status == .notFound:
             return RegistryError(.unsupported, message: "unknown API endpoint", status: 404).response
         case let error as HTTPError:

@@ -1,0 +1,100 @@
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypesHTTP1
+
+/// Keeps connections that are to close from hanging, below Hummingbird's HTTP handling
+/// (between NIO's HTTP/1 parser and the HTTP types codec):
+/// - an HTTP/1.0 request without `Connection: keep-alive` is marked `Connection: close`,
+///   so the connection ends after its response (Hummingbird reads only the header);
+/// - once the response to a closing request is written, the connection is closed, even if
+///   the client keeps its side open;
+/// - if that response came before the client finished sending its body (an early 413, 401
+///   or 404, or an error after `100 Continue`), the rest of the body is read and thrown
+///   away, up to `discardLimit` bytes and `discardTime`, so the client gets to read the
+///   response instead of stalling on a full socket buffer; then the connection closes.
+final class ConnectionCloseHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    static let discardLimit = 64 * 1024 * 1024
+    static let discardTime = TimeAmount.seconds(30)
+
+    private var closing = false
+    private var requestOpen = false
+    private var discarding = false
+    private var discarded = 0
+    private var deadline: Scheduled<Void>?
+
+    /// Puts a new instance in front of the HTTP types codec that Hummingbird installed.
+    final class Installer: ChannelInboundHandler, RemovableChannelHandler {
+        typealias InboundIn = NIOAny
+
+        func handlerAdded(context: ChannelHandlerContext) {
+            let pipeline = context.pipeline.syncOperations
+            if let codec = try? pipeline.handler(type: HTTP1ToHTTPServerCodec.self) {
+                try? pipeline.addHandler(ConnectionCloseHandler(), position: .before(codec))
+            }
+            _ = pipeline.removeHandler(context: context)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(var head):
+            requestOpen = true
+            if !head.isKeepAlive {
+                closing = true
+                if head.version.major == 1, head.version.minor == 0 {
+                    head.headers.replaceOrAdd(name: "connection", value: "close")
+                }
+            }
+            context.fireChannelRead(wrapInboundOut(.head(head)))
+        case .body(let buffer):
+            if discarding {
+                discarded += buffer.readableBytes
+                if discarded > Self.discardLimit { context.close(promise: nil) }
+                return
+            }
+            context.fireChannelRead(data)
+        case .end:
+            requestOpen = false
+            if discarding {
+                context.close(promise: nil)
+                return
+            }
+            context.fireChannelRead(data)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        // Hummingbird no longer reads this connection; keep draining it ourselves.
+        if discarding { context.read() }
+        context.fireChannelReadComplete()
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard case .end = unwrapOutboundIn(data), closing else {
+            context.write(data, promise: promise)
+            return
+        }
+        let written = context.eventLoop.makePromise(of: Void.self)
+        written.futureResult.cascade(to: promise)
+        context.write(data, promise: written)
+        written.futureResult.whenComplete { [self] _ in
+            if requestOpen {
+                discarding = true
+                deadline = context.eventLoop.scheduleTask(in: Self.discardTime) { context.close(promise: nil) }
+                context.read()
+            } else {
+                context.close(promise: nil)
+            }
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        deadline?.cancel()
+        context.fireChannelInactive()
+    }
+}

@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Requests a normal client cannot make, on raw sockets, against an open `berth serve`
+(argument: its port). Prints one line per check; exits 1 if any failed."""
+import http.client
+import json
+import socket
+import sys
+import threading
+import time
+
+PORT = int(sys.argv[1])
+FAILED = 0
+
+
+def check(name, ok, detail=""):
+    global FAILED
+    print(f"  {'ok  ' if ok else 'FAIL'} {name}" + ("" if ok else f"\n       {detail}"))
+    if not ok:
+        FAILED += 1
+
+
+def exchange(request, body=b"", wait=10):
+    """Sends a request (and a body, as far as the server lets it), then reads until the
+    server closes or `wait` seconds pass. Returns (response bytes, closed, seconds)."""
+    s = socket.create_connection(("127.0.0.1", PORT))
+    started = time.time()
+    s.sendall(request)
+    s.settimeout(wait)
+    sent = 0
+    try:
+        while sent < len(body):
+            sent += s.send(body[sent:sent + 65536])
+    except OSError:
+        pass
+    data, closed = b"", False
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                closed = True
+                break
+            data += chunk
+    except socket.timeout:
+        pass
+    except ConnectionResetError:
+        closed = True
+    s.close()
+    return data, closed, time.time() - started
+
+
+def status_lines(data):
+    return [line.split(b" ")[1].decode() for line in data.split(b"\r\n") if line.startswith(b"HTTP/1.")]
+
+
+def new_upload(repository="raw/app"):
+    c = http.client.HTTPConnection("127.0.0.1", PORT)
+    c.request("POST", f"/v2/{repository}/blobs/uploads/")
+    r = c.getresponse()
+    r.read()
+    return r.getheader("Location")
+
+
+def upload_range(location):
+    c = http.client.HTTPConnection("127.0.0.1", PORT)
+    c.request("GET", location)
+    r = c.getresponse()
+    r.read()
+    return r.status, r.getheader("Range")
+
+
+data, closed, took = exchange(b"GET /v2/ HTTP/1.0\r\n\r\n", wait=5)
+check("HTTP/1.0 without keep-alive: answered, then the connection is closed", status_lines(data) == ["200"] and closed and took < 3,
+      f"{data[:80]!r} closed={closed} after {took:.1f}s")
+data, closed, took = exchange(b"GET /v2/ HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", wait=2)
+check("HTTP/1.0 with keep-alive: answered, the connection stays open", status_lines(data) == ["200"] and not closed,
+      f"{data[:80]!r} closed={closed}")
+
+big = b"x" * (12 * 1024 * 1024)
+manifest_put = (b"PUT /v2/raw/app/manifests/big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                b"Content-Type: application/vnd.oci.image.manifest.v1+json\r\nContent-Length: %d\r\n" % len(big))
+data, closed, took = exchange(manifest_put + b"\r\n", big)
+check("a 12 MiB manifest sent whole with Connection: close gets its 413 and the connection closes",
+      status_lines(data) == ["413"] and closed and took < 10, f"{status_lines(data)} closed={closed} after {took:.1f}s")
+data, closed, took = exchange(manifest_put + b"Expect: 100-continue\r\n\r\n", big)
+check("the same after 100 Continue", status_lines(data) == ["100", "413"] and closed and took < 10,
+      f"{status_lines(data)} closed={closed} after {took:.1f}s")
+data, closed, took = exchange(b"PATCH /v2/raw/app/blobs/uploads/no-such-upload HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                              b"Content-Length: %d\r\n\r\n" % len(big), big)
+check("a PATCH to an unknown upload with a 12 MiB body gets its 404 and the connection closes",
+      status_lines(data) == ["404"] and closed and took < 10, f"{status_lines(data)} closed={closed} after {took:.1f}s")
+
+for name, chunked in [("a chunk size that is not hex", b"zz\r\nabc\r\n0\r\n\r\n"),
+                      ("a negative chunk size", b"-5\r\nabcde\r\n0\r\n\r\n"),
+                      ("a chunk size that overflows", b"ffffffffffffffffffffffff\r\nabc\r\n0\r\n\r\n"),
+                      ("a good chunk, then garbage", b"3\r\nabc\r\nqq\r\n")]:
+    location = new_upload()
+    data, closed, took = exchange(b"PATCH %s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n%s" % (location.encode(), chunked), wait=5)
+    head, _, body = data.partition(b"\r\n\r\n")
+    try:
+        code = json.loads(body)["errors"][0]["code"]
+    except ValueError:
+        code = None
+    status, received = upload_range(location)
+    expected = "0-2" if name.startswith("a good") else "0-0"
+    check(f"{name}: 400 in the spec's JSON, the upload intact ({received})",
+          status_lines(data) == ["400"] and code == "BLOB_UPLOAD_INVALID" and status == 204 and received == expected,
+          f"{head[:60]!r} {body[:100]!r} upload {status} {received}")
+
+# Eight PATCHes of one upload, all starting at 0: one may write, the others get 416.
+location = new_upload()
+part = 4 * 1024 * 1024
+results = []
+
+
+def patch(byte):
+    c = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
+    c.request("PATCH", location, body=bytes([byte]) * part,
+              headers={"Content-Type": "application/octet-stream", "Content-Range": f"0-{part - 1}"})
+    r = c.getresponse()
+    r.read()
+    results.append(r.status)
+
+
+threads = [threading.Thread(target=patch, args=(65 + i,)) for i in range(8)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+status, received = upload_range(location)
+check(f"eight concurrent PATCHes at offset 0: exactly one 202, seven 416 ({sorted(results)}), the upload holds one chunk ({received})",
+      sorted(results) == [202] + [416] * 7 and received == f"0-{part - 1}", f"{sorted(results)} {received}")
+
+sys.exit(1 if FAILED else 0)
