@@ -42,6 +42,10 @@ public struct RegistryConfiguration: Sendable {
     public var relativeURLs = false
     public var httpHeaders: [(String, [String])] = []
     public var tls: TLS?
+    /// Berth's `http.limits`: how long a request header may take to arrive (seconds) and
+    /// how many connections one client address may hold open (0: no limit).
+    public var headerTimeout: Double = 30
+    public var connectionsPerAddress = 256
 
     /// `http.debug.addr`: a second listener for metrics; without it metrics (when enabled)
     /// are served on the main port.
@@ -232,6 +236,14 @@ public struct RegistryConfiguration: Sendable {
                 default: throw ConfigError("http.headers.\(pair.key): expected a list of strings")
                 }
             }
+        }
+        if let timeout = try r.duration("http.limits.headertimeout") {
+            guard timeout > 0 else { throw ConfigError("http.limits.headertimeout must be positive") }
+            headerTimeout = timeout
+        }
+        if let perAddress = try r.int("http.limits.connectionsperaddress") {
+            guard perAddress >= 0 else { throw ConfigError("http.limits.connectionsperaddress must be 0 (no limit) or more") }
+            connectionsPerAddress = perAddress
         }
         debugAddr = try r.string("http.debug.addr")
         prometheusEnabled = try r.bool("http.debug.prometheus.enabled") ?? false

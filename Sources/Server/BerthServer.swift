@@ -109,7 +109,8 @@ public enum BerthServer {
         let notifier = try makeNotifier(config, store: store, port: port, metrics: metrics, logger: logger)
         let router = makeRouter(store: store, options: options, secret: secret, auth: auth, metrics: metrics,
                                 notifier: notifier, logger: logger)
-        let server = try ServerChannel.make(certificate: config.tls?.certificate, key: config.tls?.key)
+        let server = try ServerChannel.make(certificate: config.tls?.certificate, key: config.tls?.key, limits: ConnectionLimits(
+            headerTimeout: .milliseconds(Int64(config.headerTimeout * 1000)), perAddress: config.connectionsPerAddress))
         var services: [any Service] = []
         if let notifier { services.append(notifier) }
         if let accounts = auth.accounts { services.append(accounts) }

@@ -474,8 +474,8 @@ fi
 echo "== hostile HTTP on raw sockets: HTTP/1.0, early errors with unread bodies, bad chunked encoding, racing PATCHes"
 H="$WORK/raw"; mkdir -p "$H"
 HPORT=$(free_port)
-start_berth "$H" "$HPORT"
-RAW_OUT=$(python3 "$(dirname "$0")/raw-http.py" "$HPORT" 2>&1); RAW_RC=$?
+REGISTRY_HTTP_LIMITS_HEADERTIMEOUT=3s REGISTRY_HTTP_LIMITS_CONNECTIONSPERADDRESS=50 start_berth "$H" "$HPORT"
+RAW_OUT=$(python3 "$(dirname "$0")/raw-http.py" "$HPORT" 3 50 2>&1); RAW_RC=$?
 while IFS= read -r line; do
     case "$line" in
         "  ok   "*) pass "${line#  ok   }" ;;

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Requests a normal client cannot make, on raw sockets, against an open `berth serve`
-(argument: its port). Prints one line per check; exits 1 if any failed."""
+(arguments: its port, and the http.limits it runs with: header timeout in seconds and
+connections per address). Prints one line per check; exits 1 if any failed."""
 import http.client
 import json
 import socket
@@ -9,6 +10,8 @@ import threading
 import time
 
 PORT = int(sys.argv[1])
+HEADER_TIMEOUT = float(sys.argv[2])
+PER_ADDRESS = int(sys.argv[3])
 FAILED = 0
 
 
@@ -129,5 +132,66 @@ for t in threads:
 status, received = upload_range(location)
 check(f"eight concurrent PATCHes at offset 0: exactly one 202, seven 416 ({sorted(results)}), the upload holds one chunk ({received})",
       sorted(results) == [202] + [416] * 7 and received == f"0-{part - 1}", f"{sorted(results)} {received}")
+
+# Slowloris: 200 connections from another loopback address trickle a header one byte at a
+# time. Beyond the per-address bound they are closed at once, the rest when the header
+# timeout passes; clients from other addresses are served all along.
+import select
+
+attackers = []
+for _ in range(200):
+    s = socket.socket()
+    s.bind(("127.0.0.2", 0))
+    s.connect(("127.0.0.1", PORT))
+    s.send(b"GET /v2/ HTTP/1.1\r\nHost: x\r\n")
+    s.setblocking(False)
+    attackers.append(s)
+started = time.time()
+closed_at = {}
+served, slowest = 0, 0.0
+while time.time() - started < HEADER_TIMEOUT + 4 and len(closed_at) < len(attackers):
+    for s in attackers:
+        if s in closed_at:
+            continue
+        try:
+            if s.recv(4096) == b"":
+                closed_at[s] = time.time() - started
+                continue
+        except BlockingIOError:
+            pass
+        except ConnectionResetError:
+            closed_at[s] = time.time() - started
+            continue
+        try:
+            s.send(b"X")
+        except OSError:
+            closed_at[s] = time.time() - started
+    t = time.time()
+    c = http.client.HTTPConnection("127.0.0.1", PORT, timeout=5)
+    c.request("GET", "/v2/")
+    if c.getresponse().status == 200:
+        served += 1
+    c.close()
+    slowest = max(slowest, time.time() - t)
+    time.sleep(0.5)
+early = sum(1 for t in closed_at.values() if t < 1.5)
+check(f"of 200 trickling connections from one address, the {200 - PER_ADDRESS} beyond its bound of {PER_ADDRESS} are closed at once ({early})",
+      early >= 200 - PER_ADDRESS, f"closed early: {early}")
+check(f"and the other {PER_ADDRESS} when the {HEADER_TIMEOUT:g} s header timeout passes",
+      len(closed_at) == 200 and max(closed_at.values()) < HEADER_TIMEOUT + 3,
+      f"closed: {len(closed_at)}, last after {max(closed_at.values(), default=0):.1f}s")
+check(f"meanwhile every request of another client was served ({served}, slowest {slowest * 1000:.0f} ms)", served > 0 and slowest < 1,
+      f"served {served}, slowest {slowest:.2f}s")
+for s in attackers:
+    s.close()
+time.sleep(0.5)
+s = socket.socket()
+s.bind(("127.0.0.2", 0))
+s.connect(("127.0.0.1", PORT))
+s.sendall(b"GET /v2/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+s.settimeout(5)
+reply = s.recv(4096)
+check("once they are gone, that address is served again", reply.startswith(b"HTTP/1.1 200"), repr(reply[:60]))
+s.close()
 
 sys.exit(1 if FAILED else 0)

@@ -23,18 +23,35 @@ final class ConnectionCloseHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     private var closing = false
     private var requestOpen = false
+    private var responseDone = false
     private var discarding = false
     private var discarded = 0
     private var deadline: Scheduled<Void>?
 
-    /// Puts a new instance in front of the HTTP types codec that Hummingbird installed.
+    private let connectionGuard: ConnectionGuard
+
+    init(connectionGuard: ConnectionGuard) {
+        self.connectionGuard = connectionGuard
+    }
+
+    /// Puts the connection guard first in the pipeline and a new instance of this handler
+    /// in front of the HTTP types codec that Hummingbird installed, then removes itself.
     final class Installer: ChannelInboundHandler, RemovableChannelHandler {
         typealias InboundIn = NIOAny
+        let limits: ConnectionLimits
+        let counter: ConnectionCounter
+
+        init(limits: ConnectionLimits, counter: ConnectionCounter) {
+            self.limits = limits
+            self.counter = counter
+        }
 
         func handlerAdded(context: ChannelHandlerContext) {
             let pipeline = context.pipeline.syncOperations
+            let connectionGuard = ConnectionGuard(limits: limits, counter: counter)
             if let codec = try? pipeline.handler(type: HTTP1ToHTTPServerCodec.self) {
-                try? pipeline.addHandler(ConnectionCloseHandler(), position: .before(codec))
+                try? pipeline.addHandler(connectionGuard, position: .first)
+                try? pipeline.addHandler(ConnectionCloseHandler(connectionGuard: connectionGuard), position: .before(codec))
             }
             _ = pipeline.removeHandler(context: context)
         }
@@ -44,6 +61,8 @@ final class ConnectionCloseHandler: ChannelDuplexHandler, RemovableChannelHandle
         switch unwrapInboundIn(data) {
         case .head(var head):
             requestOpen = true
+            responseDone = false
+            connectionGuard.headerReceived()
             if !head.isKeepAlive {
                 closing = true
                 if head.version.major == 1, head.version.minor == 0 {
@@ -64,6 +83,7 @@ final class ConnectionCloseHandler: ChannelDuplexHandler, RemovableChannelHandle
                 context.close(promise: nil)
                 return
             }
+            if responseDone { connectionGuard.awaitingNextRequest() }
             context.fireChannelRead(data)
         }
     }
@@ -75,7 +95,13 @@ final class ConnectionCloseHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        guard case .end = unwrapOutboundIn(data), closing else {
+        guard case .end = unwrapOutboundIn(data) else {
+            context.write(data, promise: promise)
+            return
+        }
+        guard closing else {
+            responseDone = true
+            if !requestOpen { connectionGuard.awaitingNextRequest() }
             context.write(data, promise: promise)
             return
         }

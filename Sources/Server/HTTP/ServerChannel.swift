@@ -6,9 +6,11 @@ import NIOSSL
 enum ServerChannel {
     /// HTTP/1.1 with `Expect: 100-continue` answered, over TLS when a certificate and key
     /// are given (PEM files).
-    static func make(certificate: String?, key: String?) throws -> HTTPServerBuilder {
+    static func make(certificate: String?, key: String?, limits: ConnectionLimits = ConnectionLimits()) throws -> HTTPServerBuilder {
+        let counter = ConnectionCounter()
         let http1 = HTTPServerBuilder.http1(configuration: .init(
-            additionalChannelHandlers: [ConnectionCloseHandler.Installer(), Expect100ContinueHandler()], idleTimeout: .seconds(300)))
+            additionalChannelHandlers: [ConnectionCloseHandler.Installer(limits: limits, counter: counter), Expect100ContinueHandler()],
+            idleTimeout: .seconds(300)))
         guard let certificate, let key else { return http1 }
         let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
         let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
