@@ -111,6 +111,47 @@ import Testing
         }
     }
 
+    /// Sixteen clients push the same image (the same blobs, in chunks, and the same tags) at
+    /// once: every write they were told succeeded reads back whole.
+    @Test(arguments: DriverKind.allCases)
+    func sixteenPushersOfOneImage(_ kind: DriverKind) async throws {
+        try await kind.with { make in
+            let store = RegistryStore(driver: try make())
+            let layers = [randomBytes(300_000, seed: 11), randomBytes(70_000, seed: 12)]
+            let config = Array(#"{"architecture":"amd64","os":"linux"}"#.utf8)
+            let blobs = layers + [config]
+            let manifest = imageManifest(config: Digest.compute(config), configSize: config.count,
+                                         layers: layers.map { (Digest.compute($0), $0.count) })
+            let repo = self.repo
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for pusher in 0..<16 {
+                    group.addTask {
+                        for blob in blobs {
+                            let id = try await store.startUpload(repo)
+                            let cut = blob.count / 3 + pusher
+                            _ = try await store.appendUpload(repo, id, at: 0, from: Chunks(parts: [Array(blob[..<cut])]))
+                            _ = try await store.appendUpload(repo, id, at: Int64(cut), from: Chunks(parts: [Array(blob[cut...])]))
+                            _ = try await store.completeUpload(repo, id, digest: Digest.compute(blob))
+                        }
+                        for tag in ["latest", "v1"] {
+                            _ = try await store.putManifest(repo, .tag(try Tag(tag)), bytes: manifest, contentType: MediaType.ociManifest)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            for blob in blobs {
+                var back: [UInt8] = []
+                try await store.readBlob(Digest.compute(blob), range: nil) { back += Array($0.readableBytesView) }
+                #expect(back == blob)
+            }
+            for tag in ["latest", "v1"] {
+                #expect(try await store.manifest(repo, .tag(try Tag(tag))).bytes == manifest)
+            }
+            #expect(try await store.revisionDigests(repo) == [Digest.compute(manifest)])
+        }
+    }
+
     @Test(arguments: DriverKind.allCases)
     func manifestsTagsAndDeletes(_ kind: DriverKind) async throws {
         try await kind.with { make in
