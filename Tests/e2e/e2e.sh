@@ -475,15 +475,7 @@ echo "== hostile HTTP on raw sockets: HTTP/1.0, early errors with unread bodies,
 H="$WORK/raw"; mkdir -p "$H"
 HPORT=$(free_port)
 REGISTRY_HTTP_LIMITS_HEADERTIMEOUT=3s REGISTRY_HTTP_LIMITS_CONNECTIONSPERADDRESS=50 start_berth "$H" "$HPORT"
-RAW_OUT=$(python3 "$(dirname "$0")/raw-http.py" "$HPORT" 3 50 2>&1); RAW_RC=$?
-while IFS= read -r line; do
-    case "$line" in
-        "  ok   "*) pass "${line#  ok   }" ;;
-        "  FAIL "*) fail "${line#  FAIL }" ;;
-        *) echo "$line" ;;
-    esac
-done <<< "$RAW_OUT"
-[ "$RAW_RC" -eq 0 ] || grep -q "^  FAIL" <<< "$RAW_OUT" || fail "raw-http.py ended with status $RAW_RC"
+run_checks raw-http.py python3 "$(dirname "$0")/raw-http.py" "$HPORT" 3 50
 kill "$BERTH_PID"; wait "$BERTH_PID" 2>/dev/null
 
 finish

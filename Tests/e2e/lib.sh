@@ -20,6 +20,22 @@ fail() { FAILED=$((FAILED + 1)); echo "  FAIL $1"; [ -n "${2:-}" ] && echo "$2" 
 check() { local name=$1; shift; local out; if out=$("$@" 2>&1); then pass "$name"; else fail "$name" "$out"; fi; }
 expect_eq() { if [ "$2" == "$3" ]; then pass "$1"; else fail "$1" "expected: $3"$'\n'"actual:   $2"; fi; }
 
+# Runs a checking program that prints "  ok   NAME" / "  FAIL NAME" lines and counts them;
+# a program that fails without saying what failed is a failure too.
+run_checks() { # name command...
+    local name=$1; shift
+    local out rc line
+    out=$("$@" 2>&1); rc=$?
+    while IFS= read -r line; do
+        case "$line" in
+            "  ok   "*) pass "${line#  ok   }" ;;
+            "  FAIL "*) fail "${line#  FAIL }" ;;
+            *) echo "$line" ;;
+        esac
+    done <<< "$out"
+    [ "$rc" -eq 0 ] || grep -q "^  FAIL" <<< "$out" || fail "$name ended with status $rc"
+}
+
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 wait_ready() { # url

@@ -371,14 +371,6 @@ check "the exported certificate changed" bash -c "[ \"\$('$BERTH' keys export --
 
 echo "== crash consistency: 50 pushes while berth serve is killed with SIGKILL at random moments"
 CRASH="$WORK/crash"; mkdir -p "$CRASH"
-CRASH_OUT=$(python3 "$(dirname "$0")/crash-consistency.py" "$BERTH" "$CRASH/data" 50 2>&1); CRASH_RC=$?
-while IFS= read -r line; do
-    case "$line" in
-        "  ok   "*) pass "${line#  ok   }" ;;
-        "  FAIL "*) fail "${line#  FAIL }" ;;
-        *) echo "$line" ;;
-    esac
-done <<< "$CRASH_OUT"
-[ "$CRASH_RC" -eq 0 ] || grep -q "^  FAIL" <<< "$CRASH_OUT" || fail "crash-consistency.py ended with status $CRASH_RC"
+run_checks crash-consistency.py python3 "$(dirname "$0")/crash-consistency.py" "$BERTH" "$CRASH/data" 50
 
 finish
