@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
         .package(url: "https://github.com/vapor/postgres-kit.git", from: "2.17.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // Digests, names, references, manifests: pure values, no I/O.
@@ -90,7 +91,15 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Prometheus", package: "swift-prometheus"),
-        ], resources: [.embedInCode("Admin/openapi.yaml")]),
+            .product(name: "Mustache", package: "swift-mustache"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ], resources: [
+            .embedInCode("Admin/openapi.yaml"),
+            .embedInCode("WebUI/Templates/layout.mustache"), .embedInCode("WebUI/Templates/login.mustache"),
+            .embedInCode("WebUI/Templates/repositories.mustache"), .embedInCode("WebUI/Templates/repository.mustache"),
+            .embedInCode("WebUI/Templates/manifest.mustache"), .embedInCode("WebUI/Templates/message.mustache"),
+            .embedInCode("WebUI/Static/berth.css"), .embedInCode("WebUI/Static/favicon.svg"),
+        ]),
         // A registry API client (anonymous, Basic or token auth; docker/podman credential
         // files) used by the CLI, notifications and the tests.
         .target(name: "Client", dependencies: [

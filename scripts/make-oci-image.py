@@ -24,7 +24,7 @@ def make_layer(rng, size, name):
     gz = gzip.compress(tar_bytes, mtime=0)
     return gz, "sha256:" + hashlib.sha256(tar_bytes).hexdigest()
 
-def make_image(root, rng, layers, size, arch):
+def make_image(root, rng, layers, size, arch, labels=None, annotations=None):
     layer_descs, diff_ids = [], []
     for i in range(layers):
         gz, diff = make_layer(rng, size, f"file-{arch}-{i}.bin")
@@ -33,10 +33,14 @@ def make_image(root, rng, layers, size, arch):
         diff_ids.append(diff)
     config = {"architecture": arch, "os": "linux", "rootfs": {"type": "layers", "diff_ids": diff_ids},
               "config": {"Cmd": ["/bin/true"]}}
+    if labels:
+        config["config"]["Labels"] = labels
     cd, cn = write_blob(root, json.dumps(config, sort_keys=True).encode())
     manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
                 "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cn},
                 "layers": layer_descs}
+    if annotations:
+        manifest["annotations"] = annotations
     md, mn = write_blob(root, json.dumps(manifest, sort_keys=True).encode())
     return {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": mn,
             "platform": {"architecture": arch, "os": "linux"}}
@@ -46,7 +50,11 @@ def main():
     p.add_argument("dir"); p.add_argument("tag")
     p.add_argument("--layers", type=int, default=2); p.add_argument("--size", type=int, default=4096)
     p.add_argument("--seed", type=int, default=1); p.add_argument("--index", action="store_true")
+    p.add_argument("--label", action="append", default=[], help="KEY=VALUE into the image config's Labels")
+    p.add_argument("--annotation", action="append", default=[], help="KEY=VALUE into the manifest's annotations")
     a = p.parse_args()
+    labels = dict(item.split("=", 1) for item in a.label)
+    annotations = dict(item.split("=", 1) for item in a.annotation)
     rng = random.Random(a.seed)
     os.makedirs(a.dir, exist_ok=True)
     with open(os.path.join(a.dir, "oci-layout"), "w") as f:
@@ -57,7 +65,7 @@ def main():
         d, n = write_blob(a.dir, json.dumps(index, sort_keys=True).encode())
         top = {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": d, "size": n}
     else:
-        top = make_image(a.dir, rng, a.layers, a.size, "amd64")
+        top = make_image(a.dir, rng, a.layers, a.size, "amd64", labels, annotations)
         top.pop("platform")
     top["annotations"] = {"org.opencontainers.image.ref.name": a.tag}
     path = os.path.join(a.dir, "index.json")

@@ -13,11 +13,21 @@ for tool in slapd:slapd ldapadd:ldap-utils; do
     command -v "${tool%%:*}" >/dev/null || [ -x "/usr/sbin/${tool%%:*}" ] || missing+=("${tool##*:}")
 done
 [ -f /usr/include/ldap.h ] || missing+=(libldap-dev)
+# The web UI is tested in Debian's headless Chromium.
+for tool in chromium:chromium chromedriver:chromium-driver; do
+    command -v "${tool%%:*}" >/dev/null || missing+=("${tool##*:}")
+done
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}"
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# Selenium drives Chromium (its own chromedriver, so nothing is downloaded at run time).
+if ! python3 -c 'import selenium' 2>/dev/null; then
+    python3 -m pip install -q selenium 2>/dev/null || python3 -m pip install -q --break-system-packages selenium \
+        || { SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"; DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-selenium >/dev/null; }
 fi
 
 swift build --build-tests
@@ -37,3 +47,4 @@ unset BERTH_TEST_POSTGRES PGHOST PGPORT PGUSER
 timeout 2400 Tests/e2e/e2e.sh
 timeout 1200 Tests/e2e/operations.sh
 timeout 900 Tests/e2e/accounts.sh
+timeout 600 Tests/e2e/webui.sh

@@ -88,8 +88,17 @@ public struct TokenService: Sendable {
         }
     }
 
+    /// The account as the backends know it now (nil: none knows it), for sessions that
+    /// must end when an account is disabled or removed.
+    public func currentIdentity(_ account: String) async throws -> Identity? {
+        for backend in backends {
+            if let identity = try await backend.lookup(user: account) { return identity }
+        }
+        return nil
+    }
+
     /// Whether some backend accepts requests without credentials.
-    func allowsAnonymous() async throws -> Bool {
+    public func allowsAnonymous() async throws -> Bool {
         for backend in backends where try await backend.allowsAnonymous() { return true }
         return false
     }

@@ -52,7 +52,8 @@ public enum BerthServer {
     /// `berth serve`'s front door: health, the token endpoint, the registry API (and, with
     /// Prometheus enabled and no debug address, `/metrics`), each a route group.
     static func makeRouter(store: RegistryStore, options: APIOptions, secret: [UInt8], auth: AuthSetup,
-                           metrics: RegistryMetrics?, notifier: Notifier?, logger: Logger) -> Router<BerthRequestContext> {
+                           metrics: RegistryMetrics?, notifier: Notifier?, logger: Logger) throws -> Router<BerthRequestContext> {
+        let webUI = try WebUI.make(store: store, options: options, secret: secret, auth: auth)
         var tokenEndpoint = auth.tokenEndpoint
         tokenEndpoint?.metrics = metrics
         let api = RegistryAPI(store: store, options: options, secret: secret, authorizer: auth.authorizer,
@@ -68,6 +69,7 @@ public enum BerthServer {
             if relative == "/livez" || relative == "/readyz" { return .health }
             if tokenPaths.contains(relative) { return .token }
             if relative.hasPrefix(AdminAPI.basePath + "/") { return .admin }
+            if relative == "/" || relative == "/favicon.ico" || relative == "/ui" || relative.hasPrefix("/ui/") { return .webUI }
             return RegistryRoute(path: relative).map(RequestKind.registry) ?? .other
         }
         let root = prefix == "/" ? router.group() : router.group(RouterPath(String(prefix.dropLast())))
@@ -88,6 +90,9 @@ public enum BerthServer {
                                                                                  verifier: auth.verifier))
             AdminAPI(directory: directory, service: tokenEndpoint.service).register(on: protected)
         }
+        if let webUI {
+            webUI.register(on: root)
+        }
         let registry = root.group("v2").add(middleware: RegistryAccessMiddleware(api: api))
         for method in BerthRouter.allMethods {
             registry.on("", method: method) { request, context in try await api.handle(request, context) }
@@ -107,7 +112,7 @@ public enum BerthServer {
         if config.debugAddr == nil, config.prometheusEnabled { options.metricsPath = config.prometheusPath }
         let (host, port) = try config.listenAddress()
         let notifier = try makeNotifier(config, store: store, port: port, metrics: metrics, logger: logger)
-        let router = makeRouter(store: store, options: options, secret: secret, auth: auth, metrics: metrics,
+        let router = try makeRouter(store: store, options: options, secret: secret, auth: auth, metrics: metrics,
                                 notifier: notifier, logger: logger)
         let server = try ServerChannel.make(certificate: config.tls?.certificate, key: config.tls?.key, limits: ConnectionLimits(
             headerTimeout: .milliseconds(Int64(config.headerTimeout * 1000)), perAddress: config.connectionsPerAddress))

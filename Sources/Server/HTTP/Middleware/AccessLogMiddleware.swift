@@ -33,7 +33,7 @@ struct AccessLogMiddleware: RouterMiddleware {
 
 /// What a request addresses, decided once from its path.
 enum RequestKind: Sendable {
-    case other, health, metrics, token, admin
+    case other, health, metrics, token, admin, webUI
     case registry(RegistryRoute)
 
     /// The metrics label (never a repository name).
@@ -44,6 +44,7 @@ enum RequestKind: Sendable {
         case .metrics: "metrics"
         case .token: "token"
         case .admin: "admin"
+        case .webUI: "web_ui"
         case .registry(let route): route.kind
         }
     }

@@ -1,0 +1,84 @@
+import NIOConcurrencyHelpers
+import OCI
+import Storage
+
+/// Per manifest digest, what a tag list shows (kind, platforms, total size). Manifests are
+/// immutable, so a summary computed once stays true; the cache only bounds memory.
+final class ManifestSummaries: Sendable {
+    struct Summary: Sendable {
+        var kind: String
+        var platforms: String
+        var size: Int64
+    }
+
+    private let cache = NIOLockedValueBox<[Digest: Summary]>([:])
+    static let capacity = 50_000
+
+    func summary(_ manifest: StoredManifest, in repository: RepositoryName, store: RegistryStore) async -> Summary {
+        if let known = cache.withLockedValue({ $0[manifest.digest] }) { return known }
+        var summary = Summary(kind: Formatting.kind(manifest.mediaType), platforms: "", size: manifest.size)
+        if let parsed = try? Manifest(parsing: manifest.bytes, contentType: manifest.mediaType) {
+            switch parsed.kind {
+            case .index:
+                summary.platforms = parsed.manifests.compactMap { $0.platform.map(Formatting.platform) }.joined(separator: ", ")
+                summary.size += parsed.manifests.reduce(0) { $0 + $1.size }
+            case .image:
+                summary.size += (parsed.config?.size ?? 0) + parsed.layers.reduce(0) { $0 + $1.size }
+                if let config = parsed.config, config.size <= 1 << 20,
+                   let bytes = try? await ConfigBlob.read(config.digest, store: store),
+                   let image = ConfigBlob.Image.decode(bytes) {
+                    summary.platforms = image.platform
+                }
+                if let artifactType = Formatting.artifactType(parsed) { summary.kind = artifactType }
+            }
+        }
+        cache.withLockedValue { cache in
+            if cache.count >= Self.capacity { cache.removeAll(keepingCapacity: true) }
+            cache[manifest.digest] = summary
+        }
+        return summary
+    }
+}
+
+/// An image's configuration blob, as much of it as the UI shows.
+enum ConfigBlob {
+    static func read(_ digest: Digest, store: RegistryStore) async throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        try await store.readBlob(digest, range: nil) { chunk in
+            guard bytes.count + chunk.readableBytes <= 1 << 20 else { return }
+            bytes += chunk.readableBytesView
+        }
+        return bytes
+    }
+
+    struct Image: Decodable {
+        struct Settings: Decodable {
+            var Env: [String]?
+            var Entrypoint: [String]?
+            var Cmd: [String]?
+            var WorkingDir: String?
+            var User: String?
+            var Labels: [String: String]?
+        }
+        struct History: Decodable {
+            var created_by: String?
+            var empty_layer: Bool?
+        }
+        var architecture: String?
+        var os: String?
+        var variant: String?
+        var created: String?
+        var config: Settings?
+        var history: [History]?
+
+        var platform: String {
+            [os, architecture, variant].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "/")
+        }
+
+        static func decode(_ bytes: [UInt8]) -> Image? {
+            try? JSONDecoder().decode(Image.self, from: Data(bytes))
+        }
+    }
+}
+
+import Foundation

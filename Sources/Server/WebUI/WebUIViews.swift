@@ -1,0 +1,153 @@
+import Foundation
+import OCI
+import Storage
+
+/// What the templates render. Plain stored values (Mustache reads them through `Mirror`,
+/// which sees no computed properties); every string is HTML-escaped by `{{…}}` (the
+/// templates never use `{{{…}}}`). An optional that is nil hides its section; so does
+/// an empty list.
+struct PageFrame {
+    var title: String
+    var base: String
+    var signedIn: Bool
+    var account: String
+    var csrf: String
+    var readOnly: Bool
+}
+
+struct RepositoriesPage {
+    struct Row { var name: String; var tags: Int }
+    var frame: PageFrame
+    var query: String
+    var filtered: String?
+    var repositories: [Row]
+    var hasRepositories: Bool
+    var total: Int
+    var one: Bool
+    var page: Int
+    var pages: Int
+    var previous: Int?
+    var next: Int?
+
+    init(frame: PageFrame, query: String, repositories: [Row], total: Int, page: Int, pages: Int) {
+        self.frame = frame
+        self.query = query
+        filtered = query.isEmpty ? nil : query
+        self.repositories = repositories
+        hasRepositories = !repositories.isEmpty
+        self.total = total
+        one = total == 1
+        self.page = page
+        self.pages = pages
+        previous = page > 1 ? page - 1 : nil
+        next = page < pages ? page + 1 : nil
+    }
+}
+
+struct RepositoryPage {
+    struct Row {
+        var tag: String
+        var digest: String
+        var shortDigest: String
+        var kind: String
+        var platforms: String
+        var size: String
+        var pushed: String
+        var pushedISO: String
+    }
+    var frame: PageFrame
+    var name: String
+    var lastComponent: String
+    var host: String
+    var firstTag: String
+    var query: String
+    var filtered: String?
+    var byName: Bool
+    var tags: [Row]
+}
+
+struct ManifestPage {
+    struct Entry { var key: String; var value: String }
+    struct Platform { var platform: String; var digest: String; var shortDigest: String; var size: String }
+    struct Layer { var index: Int; var shortDigest: String; var mediaType: String; var size: String }
+    struct Referrer { var artifactType: String; var digest: String; var shortDigest: String; var size: String }
+    struct Config {
+        var platform: String?
+        var created: String?
+        var entrypoint: String?
+        var cmd: String?
+        var workingDir: String?
+        var user: String?
+        var env: [String]
+        var hasEnv: Bool
+        var labels: [Entry]
+        var hasLabels: Bool
+        var history: [String]
+        var hasHistory: Bool
+    }
+    var frame: PageFrame
+    var name: String
+    var digest: String
+    var mediaType: String
+    var artifactType: String?
+    var tags: String?
+    var size: String
+    var platforms: [Platform]
+    var hasPlatforms: Bool
+    var config: Config?
+    var layers: [Layer]
+    var hasLayers: Bool
+    var annotations: [Entry]
+    var hasAnnotations: Bool
+    var referrers: [Referrer]
+    var hasReferrers: Bool
+    var raw: String
+}
+
+struct LoginPage {
+    var frame: PageFrame
+    var error: String?
+    var username: String
+    var next: String
+}
+
+struct MessagePage {
+    var frame: PageFrame
+    var heading: String
+    var message: String
+}
+
+enum Formatting {
+    static func size(_ bytes: Int64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1024, unit < units.count - 1 { value /= 1024; unit += 1 }
+        return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+    }
+
+    static func short(_ digest: Digest) -> String { "\(digest.algorithm.rawValue):\(digest.hex.prefix(12))" }
+
+    static func platform(_ p: OCI.Platform) -> String {
+        [p.os, p.architecture, p.variant].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "/")
+    }
+
+    /// What an artifact (a signature, an SBOM…) declares itself to be; nil for a plain image.
+    static func artifactType(_ manifest: Manifest) -> String? {
+        if let artifactType = manifest.artifactType { return artifactType }
+        guard manifest.kind == .image, let config = manifest.config?.mediaType else { return nil }
+        return imageConfigTypes.contains(config) ? nil : config
+    }
+
+    static let imageConfigTypes: Set<String> = [
+        "application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json",
+    ]
+
+    static func kind(_ mediaType: String) -> String {
+        switch mediaType {
+        case MediaType.ociIndex, MediaType.dockerManifestList: "index"
+        case MediaType.ociManifest, MediaType.dockerManifest: "image"
+        default: mediaType
+        }
+    }
+}

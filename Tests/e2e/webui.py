@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""The web UI in a real browser: headless Chromium driven by Selenium against a running
+zero-configuration `berth serve` that webui.sh prepared (images pushed, a user `dev` whose
+rule lets it pull `team/*` only). Arguments: base URL, admin password, dev password, the
+berth binary and the server's data directory (to disable dev while it is signed in).
+Prints "  ok   NAME" / "  FAIL NAME" lines; exits 1 if any failed."""
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
+
+BASE, ADMIN_PW, DEV_PW, BERTH, DATA = sys.argv[1:6]
+FAILED = 0
+
+
+def check(name, ok, detail=""):
+    global FAILED
+    print(f"  {'ok  ' if ok else 'FAIL'} {name}" + ("" if ok else f"\n       {detail}"))
+    if not ok:
+        FAILED += 1
+
+
+options = Options()
+for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,900"):
+    options.add_argument(flag)
+driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+driver.set_page_load_timeout(30)
+console_errors = []
+
+
+def visible_repositories():
+    return sorted(a.text for a in driver.find_elements(By.CSS_SELECTOR, "table.list tbody td:first-child a"))
+
+
+def submit(button):
+    """Clicks and waits for the next page to replace this one."""
+    button.click()
+    WebDriverWait(driver, 20).until(expected_conditions.staleness_of(button))
+    WebDriverWait(driver, 20).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+def sign_in(user, password):
+    driver.get(BASE + "/ui/login")
+    driver.find_element(By.ID, "username").send_keys(user)
+    driver.find_element(By.ID, "password").send_keys(password)
+    submit(driver.find_element(By.CSS_SELECTOR, "form.login button"))
+
+
+def sign_out():
+    submit(driver.find_element(By.CSS_SELECTOR, "header form button"))
+
+
+try:
+    driver.get(BASE + "/")
+    check("the root sends an unsigned visitor to the sign-in page", driver.current_url.endswith("/ui/login"), driver.current_url)
+    labels = [l.text for l in driver.find_elements(By.CSS_SELECTOR, "form.login label")]
+    check("the sign-in form's fields are labelled", labels == ["User name", "Password"], str(labels))
+
+    sign_in("admin", "wrong-password")
+    error = driver.find_elements(By.CSS_SELECTOR, ".error")
+    check("a wrong password is refused on the page", bool(error) and "Wrong" in error[0].text,
+          driver.find_element(By.TAG_NAME, "main").text[:300])
+
+    sign_in("admin", ADMIN_PW)
+    check("admin signs in and lands on the repository list", driver.current_url.endswith("/ui/"), driver.current_url)
+    repos = visible_repositories()
+    check("admin sees every repository", repos == ["ops/tool", "team/app", "team/multi"], str(repos))
+    cookie = driver.get_cookie("berth_session")
+    check("the session cookie is HttpOnly and SameSite=Strict", cookie and cookie.get("httpOnly") and cookie.get("sameSite") == "Strict",
+          str(cookie))
+
+    submit(driver.find_element(By.LINK_TEXT, "team/app"))
+    tags = [td.text for td in driver.find_elements(By.CSS_SELECTOR, "table.list tbody td:first-child")]
+    check("a repository page lists its tags", tags == ["hostile", "v1"], str(tags))
+    pulls = [c.text for c in driver.find_elements(By.CSS_SELECTOR, ".pull code")]
+    host = urllib.parse.urlparse(BASE).netloc
+    check("with copy-ready pull commands for this host", any(p.startswith(f"docker pull {host}/team/app:") for p in pulls), str(pulls))
+
+    submit(driver.find_element(By.XPATH, "//tr[td[1][text()='hostile']]//a"))
+    page = driver.page_source
+    bold = driver.find_elements(By.CSS_SELECTOR, "main b, main script, main img, main iframe")
+    label_values = [dd.text for dd in driver.find_elements(By.CSS_SELECTOR, "main dl.facts dd")]
+    check("labels and annotations with markup are shown as text, never as markup",
+          not bold and "<b>bold</b>" in label_values and '"><img src=x onerror=alert(1)>' in label_values
+          and "<script>alert(2)</script>" in label_values, f"{[e.tag_name for e in bold]} {label_values}")
+    layers = driver.find_elements(By.CSS_SELECTOR, "main table.list tbody tr")
+    check("an image page lists its layers and configuration", len(layers) == 2 and "linux/amd64" in page, f"{len(layers)} layers")
+
+    driver.get(BASE + "/ui/repo/team/multi")
+    submit(driver.find_element(By.CSS_SELECTOR, "table.list tbody a"))
+    platforms = [td.text for td in driver.find_elements(By.CSS_SELECTOR, "main table.list tbody td:first-child")]
+    check("an index page lists its platforms", platforms == ["linux/amd64", "linux/arm64"], str(platforms))
+
+    driver.get(BASE + "/ui/?q=team")
+    check("the filter narrows the list", visible_repositories() == ["team/app", "team/multi"], str(visible_repositories()))
+
+    # A forged sign-out (no CSRF token) is refused, and the session survives it.
+    session = driver.get_cookie("berth_session")["value"]
+    request = urllib.request.Request(BASE + "/ui/logout", data=b"csrf=forged", method="POST",
+                                     headers={"Cookie": f"berth_session={session}"})
+    try:
+        status = urllib.request.urlopen(request).status
+    except urllib.error.HTTPError as error:
+        status = error.code
+    check("a POST without the page's CSRF token is 403", status == 403, str(status))
+
+    sign_out()
+    check("signing out ends the session", driver.current_url.endswith("/ui/login") and not driver.get_cookie("berth_session"),
+          str(driver.get_cookie("berth_session")))
+
+    sign_in("dev", DEV_PW)
+    check("dev sees only what its rule lets it pull", visible_repositories() == ["team/app", "team/multi"], str(visible_repositories()))
+    driver.get(BASE + "/ui/repo/ops/tool")
+    check("and another repository's page is not found, as if it did not exist",
+          "Not found" in driver.find_element(By.TAG_NAME, "h1").text, driver.find_element(By.TAG_NAME, "h1").text)
+
+    # A tampered cookie signs the visitor out.
+    value = driver.get_cookie("berth_session")["value"]
+    payload, signature = value.split(".")
+    driver.delete_cookie("berth_session")
+    driver.add_cookie({"name": "berth_session", "value": payload[:-2] + ("A" if payload[-2] != "A" else "B") + payload[-1] + "." + signature,
+                       "path": "/"})
+    driver.get(BASE + "/ui/")
+    check("a tampered session cookie is not accepted", driver.current_url.endswith("/ui/login"), driver.current_url)
+    driver.delete_cookie("berth_session")
+    driver.add_cookie({"name": "berth_session", "value": value, "path": "/"})
+    driver.get(BASE + "/ui/")
+    check("the untouched cookie still is", visible_repositories() == ["team/app", "team/multi"], driver.current_url)
+
+    # Disabling the account ends its session at the next click (after the server's next
+    # look at the accounts database, within about a second).
+    subprocess.run([BERTH, "user", "disable", "dev", "--data", DATA], check=True, capture_output=True)
+    time.sleep(1.5)
+    driver.get(BASE + "/ui/")
+    check("once dev is disabled, the next page asks it to sign in", driver.current_url.endswith("/ui/login"), driver.current_url)
+
+    driver.set_window_size(320, 800)
+    sign_in("admin", ADMIN_PW)
+    width = driver.execute_script("return document.documentElement.scrollWidth")
+    check(f"readable at 320 px: no sideways scrolling ({width} px)", width <= 330, str(width))
+
+    # Pages answered 401/404 on purpose are logged as failed loads; anything else (a CSP
+    # violation, a script error, a missing asset) is a fault.
+    for entry in driver.get_log("browser"):
+        message = entry.get("message", "")
+        if entry.get("level") == "SEVERE" and not any(f"{path} - Failed to load resource" in message for path in ("/ui/login", "/ui/repo/ops/tool")):
+            console_errors.append(message)
+    check("no errors in the browser console (no CSP violation, no missing asset)", not console_errors, str(console_errors[:3]))
+finally:
+    driver.quit()
+
+sys.exit(1 if FAILED else 0)

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The web UI end to end: a zero-configuration `berth serve`, images pushed with skopeo
+# (one with markup in its labels and annotations), a user whose rule lets it pull team/*,
+# then headless Chromium driven by Selenium (Tests/e2e/webui.py).
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+
+require() { # tool: a missing tool fails under CI, is reported elsewhere
+    command -v "$1" >/dev/null && return 0
+    if [ "${CI:-}" = "true" ]; then fail "$1 is required"; else echo "  skip: $1 is not installed"; fi
+    return 1
+}
+
+echo "== the web UI in headless Chromium"
+if require chromium && require chromedriver && python3 -c 'import selenium' 2>/dev/null || { [ "${CI:-}" = "true" ] && fail "python3 selenium is required"; false; }; then
+    U="$WORK/ui"; mkdir -p "$U"
+    PORT=$(free_port)
+    (cd "$U" && REGISTRY_HTTP_ADDR=127.0.0.1:$PORT exec "$BERTH" serve) >"$U/out.log" 2>"$U/err.log" &
+    PIDS+=($!)
+    wait_ready "http://127.0.0.1:$PORT/v2/"
+    ADMIN_PW=$(grep -A2 'with the password' "$U/out.log" | tail -1 | tr -d ' ')
+    R="127.0.0.1:$PORT"
+    python3 "$MAKE_IMAGE" "$WORK/img" v1 --layers 2 --size 20000 --seed 31 >/dev/null
+    python3 "$MAKE_IMAGE" "$WORK/img" hostile --layers 2 --size 20000 --seed 32 \
+        --label 'bold=<b>bold</b>' --label 'attr="><img src=x onerror=alert(1)>' \
+        --annotation 'script=<script>alert(2)</script>' >/dev/null
+    python3 "$MAKE_IMAGE" "$WORK/img" multi --index --layers 1 --size 5000 --seed 33 >/dev/null
+    for ref in "v1 team/app:v1" "hostile team/app:hostile" "multi team/multi:v1" "v1 ops/tool:v1"; do
+        set -- $ref
+        check "skopeo pushes $2" $SK copy --all --dest-tls-verify=false --dest-creds "admin:$ADMIN_PW" "oci:$WORK/img:$1" "docker://$R/$2"
+    done
+    check "berth user add dev" bash -c "echo dev-password-1 | '$BERTH' user add dev --password-stdin --cost 4 --data '$U/data'"
+    check "berth acl add: dev pulls team/*" "$BERTH" acl add --data "$U/data" --account dev --name 'team/*' --actions pull
+    sleep 1.5
+    run_checks webui.py python3 "$(dirname "$0")/webui.py" "http://$R" "$ADMIN_PW" dev-password-1 "$BERTH" "$U/data"
+    check "no password or session secret in Berth's log" bash -c "! grep -q -e '$ADMIN_PW' -e dev-password-1 -e berth_session= '$U/err.log'"
+fi
+
+finish
