@@ -47,10 +47,12 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     let limits: ConnectionLimits
     let counter: ConnectionCounter
     private var address: String?
-    private var deadline: Scheduled<Void>?
-    /// Between requests the deadline starts with the next request's first byte.
+    /// When the header now awaited began to arrive (nil: none is awaited). Only a timestamp
+    /// is taken per request; the timer is scheduled at most once per timeout period.
+    private var headerSince: NIODeadline?
+    private var timer: Scheduled<Void>?
+    /// Between requests the clock starts with the next request's first byte.
     private var waitingForRequest = false
-    private weak var context: ChannelHandlerContext?
 
     init(limits: ConnectionLimits, counter: ConnectionCounter) {
         self.limits = limits
@@ -58,7 +60,6 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
         if context.channel.isActive { start(context) }
     }
 
@@ -80,9 +81,21 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func arm(_ context: ChannelHandlerContext) {
-        deadline?.cancel()
-        deadline = context.eventLoop.scheduleTask(in: limits.headerTimeout) { [weak context] in
-            context?.close(promise: nil)
+        headerSince = .now()
+        if timer == nil { schedule(context, in: limits.headerTimeout) }
+    }
+
+    private func schedule(_ context: ChannelHandlerContext, in delay: TimeAmount) {
+        timer = context.eventLoop.scheduleTask(in: delay) { [weak self, weak context] in
+            guard let self, let context else { return }
+            self.timer = nil
+            guard let since = self.headerSince else { return }
+            let waited = NIODeadline.now() - since
+            if waited >= self.limits.headerTimeout {
+                context.close(promise: nil)
+            } else {
+                self.schedule(context, in: self.limits.headerTimeout - waited)
+            }
         }
     }
 
@@ -96,8 +109,7 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
 
     /// A request head was parsed: it may take as long as it needs from here.
     func headerReceived() {
-        deadline?.cancel()
-        deadline = nil
+        headerSince = nil
     }
 
     /// The response is out and the request was read: wait for the next one.
@@ -106,14 +118,14 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        deadline?.cancel()
+        timer?.cancel()
         if let address, !address.isEmpty { counter.release(address) }
         address = ""
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        deadline?.cancel()
+        timer?.cancel()
         if let address, !address.isEmpty { counter.release(address) }
         address = ""
     }
