@@ -53,11 +53,11 @@ public enum BerthServer {
     /// Prometheus enabled and no debug address, `/metrics`), each a route group.
     static func makeRouter(store: RegistryStore, options: APIOptions, secret: [UInt8], auth: AuthSetup,
                            metrics: RegistryMetrics?, notifier: Notifier?, logger: Logger) throws -> Router<BerthRequestContext> {
-        let webUI = try WebUI.make(store: store, options: options, secret: secret, auth: auth)
         var tokenEndpoint = auth.tokenEndpoint
         tokenEndpoint?.metrics = metrics
         let api = RegistryAPI(store: store, options: options, secret: secret, authorizer: auth.authorizer,
                               metrics: metrics, notifier: notifier, logger: logger)
+        let webUI = try WebUI.make(store: store, api: api, options: options, secret: secret, auth: auth)
         let tokenPaths = Set(tokenEndpoint?.paths ?? [])
         let prefix = options.prefix
         let metricsPath = metrics == nil ? nil : options.metricsPath

@@ -123,6 +123,35 @@ try:
     check("and another repository's page is not found, as if it did not exist",
           "Not found" in driver.find_element(By.TAG_NAME, "h1").text, driver.find_element(By.TAG_NAME, "h1").text)
 
+    # dev may delete in team/app (its first rule), only pull elsewhere in team/*.
+    driver.get(BASE + "/ui/repo/team/multi")
+    check("no delete button where the rules do not grant delete",
+          not driver.find_elements(By.PARTIAL_LINK_TEXT, "Delete"), driver.find_element(By.TAG_NAME, "main").text[:200])
+    csrf = driver.find_element(By.CSS_SELECTOR, "header form input[name=csrf]").get_attribute("value")
+    session = driver.get_cookie("berth_session")["value"]
+
+    def forged(path, body):
+        request = urllib.request.Request(BASE + path, data=body.encode(), method="POST",
+                                         headers={"Cookie": f"berth_session={session}",
+                                                  "Content-Type": "application/x-www-form-urlencoded"})
+        try:
+            return urllib.request.urlopen(request).status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    status = forged("/ui/repo/team/multi/_delete", f"csrf={csrf}&tag=v1")
+    check("and a POST there, even with a valid CSRF token, is 403", status == 403, str(status))
+    status = forged("/ui/repo/team/app/_delete", "tag=hostile")
+    check("a delete POST without the CSRF token is 403", status == 403, str(status))
+
+    driver.get(BASE + "/ui/repo/team/app")
+    submit(driver.find_element(By.XPATH, "//tr[td[1][text()='hostile']]//a[text()='Delete tag']"))
+    heading = driver.find_element(By.TAG_NAME, "h1").text
+    check("deleting a tag asks first, naming it", heading == "Delete the tag hostile?", heading)
+    submit(driver.find_element(By.CSS_SELECTOR, "form.confirm button"))
+    tags = [td.text for td in driver.find_elements(By.CSS_SELECTOR, "table.list tbody td:first-child")]
+    check("after confirming, the tag is gone and the other stays", tags == ["v1"], str(tags))
+
     # A tampered cookie signs the visitor out.
     value = driver.get_cookie("berth_session")["value"]
     payload, signature = value.split(".")
@@ -145,6 +174,17 @@ try:
 
     driver.set_window_size(320, 800)
     sign_in("admin", ADMIN_PW)
+    driver.get(BASE + "/ui/repo/ops/tool")
+    submit(driver.find_element(By.CSS_SELECTOR, "table.list tbody td:nth-child(2) a"))
+    submit(driver.find_element(By.PARTIAL_LINK_TEXT, "Delete this manifest"))
+    going = [li.text for li in driver.find_elements(By.CSS_SELECTOR, "ul.going li")]
+    button = driver.find_element(By.CSS_SELECTOR, "form.confirm button")
+    check("deleting a manifest names every tag that goes with it", going == ["v1"] and button.text == "Delete manifest and 1 tag",
+          f"{going} {button.text}")
+    submit(button)
+    check("and then the repository has no tags", not driver.find_elements(By.CSS_SELECTOR, "table.list tbody tr"),
+          driver.find_element(By.TAG_NAME, "main").text[:200])
+    driver.get(BASE + "/ui/")
     width = driver.execute_script("return document.documentElement.scrollWidth")
     check(f"readable at 320 px: no sideways scrolling ({width} px)", width <= 330, str(width))
 

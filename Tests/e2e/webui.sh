@@ -30,6 +30,7 @@ if require chromium && require chromedriver && python3 -c 'import selenium' 2>/d
         check "skopeo pushes $2" $SK copy --all --dest-tls-verify=false --dest-creds "admin:$ADMIN_PW" "oci:$WORK/img:$1" "docker://$R/$2"
     done
     check "berth user add dev" bash -c "echo dev-password-1 | '$BERTH' user add dev --password-stdin --cost 4 --data '$U/data'"
+    check "berth acl add: dev may delete in team/app" "$BERTH" acl add --data "$U/data" --account dev --name 'team/app' --actions pull,delete
     check "berth acl add: dev pulls team/*" "$BERTH" acl add --data "$U/data" --account dev --name 'team/*' --actions pull
     sleep 1.5
     run_checks webui.py python3 "$(dirname "$0")/webui.py" "http://$R" "$ADMIN_PW" dev-password-1 "$BERTH" "$U/data"

@@ -13,6 +13,8 @@ import Storage
 /// the registry through the same store and access policy as `/v2/`.
 struct WebUI: Sendable {
     let store: RegistryStore
+    /// Deletes go through the registry API's own path, so webhooks see them as from `/v2/`.
+    let api: RegistryAPI
     let access: WebUIAccess
     let signer: WebSessionSigner
     let library: MustacheLibrary
@@ -33,7 +35,7 @@ struct WebUI: Sendable {
 
     /// The UI for this server's authentication, or nil when accounts live elsewhere (an
     /// external token server): it could not sign anyone in.
-    static func make(store: RegistryStore, options: APIOptions, secret: [UInt8], auth: AuthSetup) throws -> WebUI? {
+    static func make(store: RegistryStore, api: RegistryAPI, options: APIOptions, secret: [UInt8], auth: AuthSetup) throws -> WebUI? {
         let access: WebUIAccess
         if let endpoint = auth.tokenEndpoint {
             access = .token(endpoint.service, serviceName: auth.serviceName)
@@ -48,7 +50,7 @@ struct WebUI: Sendable {
         // own purpose only.
         let key = SymmetricKey(data: HMAC<SHA256>.authenticationCode(for: Array("berth web session".utf8), using: SymmetricKey(data: secret)))
         let base = options.prefix == "/" ? "" : String(options.prefix.dropLast())
-        return WebUI(store: store, access: access, signer: WebSessionSigner(key: key), library: try makeLibrary(), base: base,
+        return WebUI(store: store, api: api, access: access, signer: WebSessionSigner(key: key), library: try makeLibrary(), base: base,
                      servesTLS: options.servesTLS, configuredHost: options.host.flatMap { URL(string: $0)?.host.map { h in
                          URL(string: options.host!)?.port.map { "\(h):\($0)" } ?? h } })
     }
@@ -57,7 +59,8 @@ struct WebUI: Sendable {
         var library = MustacheLibrary()
         for (name, bytes) in [("layout", PackageResources.layout_mustache), ("login", PackageResources.login_mustache),
                               ("repositories", PackageResources.repositories_mustache), ("repository", PackageResources.repository_mustache),
-                              ("manifest", PackageResources.manifest_mustache), ("message", PackageResources.message_mustache)] {
+                              ("manifest", PackageResources.manifest_mustache), ("message", PackageResources.message_mustache),
+                              ("confirm", PackageResources.confirm_mustache)] {
             try library.register(String(decoding: bytes, as: UTF8.self), named: name)
         }
         return library
@@ -74,6 +77,7 @@ struct WebUI: Sendable {
         root.get("ui/static/favicon.svg") { request, _ in Self.asset(request, PackageResources.favicon_svg, type: "image/svg+xml") }
         root.get("favicon.ico") { _, _ in redirect(base + "/ui/static/favicon.svg") }
         root.get("ui/repo/**") { request, context in try await repositoryOrManifest(request, context) }
+        root.post("ui/repo/**") { request, context in try await delete(request, context) }
     }
 
     // MARK: visitors
@@ -95,12 +99,19 @@ struct WebUI: Sendable {
 
     func frame(_ title: String, _ visitor: Visitor) -> PageFrame {
         PageFrame(title: title, base: base, signedIn: visitor.session != nil, account: visitor.session?.account ?? "",
-                  csrf: visitor.session?.csrf ?? "", readOnly: store.options.readOnly)
+                  csrf: visitor.session?.csrf ?? "", readOnly: store.options.readOnly, deletesOff: !store.options.deleteEnabled)
     }
 
     func canPull(_ visitor: Visitor, _ repository: String) async -> Bool {
         guard let identity = visitor.identity else { return false }
         return await access.granted(identity, repository: repository, ["pull"], address: visitor.address).contains("pull")
+    }
+
+    /// Whether delete buttons are shown: deletes are on, the store is writable, a signed-in
+    /// visitor's rules grant `delete` here. The POST checks all of it again.
+    func canDelete(_ visitor: Visitor, _ repository: String) async -> Bool {
+        guard store.options.deleteEnabled, !store.options.readOnly, visitor.session != nil, let identity = visitor.identity else { return false }
+        return await access.granted(identity, repository: repository, ["delete"], address: visitor.address).contains("delete")
     }
 
     // MARK: pages
@@ -128,12 +139,18 @@ struct WebUI: Sendable {
     func repositoryOrManifest(_ request: Request, _ context: BerthRequestContext) async throws -> Response {
         let visitor = await visitor(request, context)
         let path = String(request.uri.path.dropFirst((base + "/ui/repo/").count))
+        // `_manifest` and `_delete` cannot be parts of a repository name (no component may
+        // begin with `_`), so they never clash with one.
         var name = path
         var digest: OCI.Digest?
-        if let marker = path.range(of: "/manifest/") {
+        var confirmDelete = false
+        if let marker = path.range(of: "/_manifest/") {
             name = String(path[..<marker.lowerBound])
             digest = try? OCI.Digest(parsing: path[marker.upperBound...])
             if digest == nil { return notFound(visitor) }
+        } else if path.hasSuffix("/_delete") {
+            name = String(path.dropLast("/_delete".count))
+            confirmDelete = true
         }
         guard let repository = try? RepositoryName(PercentDecoding.decode(name)) else { return notFound(visitor) }
         if visitor.identity == nil {
@@ -141,6 +158,7 @@ struct WebUI: Sendable {
         }
         // Not allowed and not there look the same: names are not disclosed.
         guard await canPull(visitor, repository.value), try await store.repositoryExists(repository) else { return notFound(visitor) }
+        if confirmDelete { return try await confirmDeletion(repository, request, visitor) }
         if let digest { return try await manifestPage(repository, digest, visitor) }
         return try await repositoryPage(repository, request, visitor)
     }
@@ -165,7 +183,7 @@ struct WebUI: Sendable {
             frame: frame(repository.value, visitor), name: repository.value,
             lastComponent: String(repository.value.split(separator: "/").last ?? ""), host: host,
             firstTag: rows.first?.row.tag ?? "latest", query: query, filtered: query.isEmpty ? nil : query, byName: byName,
-            tags: rows.map(\.row)))
+            deletable: await canDelete(visitor, repository.value), tags: rows.map(\.row)))
     }
 
     func manifestPage(_ repository: RepositoryName, _ digest: OCI.Digest, _ visitor: Visitor) async throws -> Response {
@@ -209,7 +227,69 @@ struct WebUI: Sendable {
             tags: tags.isEmpty ? nil : tags.sorted().joined(separator: ", "), size: Formatting.size(summary.size),
             platforms: platforms, hasPlatforms: !platforms.isEmpty, config: config, layers: layers, hasLayers: !layers.isEmpty,
             annotations: annotations, hasAnnotations: !annotations.isEmpty, referrers: referrerRows, hasReferrers: !referrerRows.isEmpty,
-            raw: raw))
+            deletable: await canDelete(visitor, repository.value), raw: raw))
+    }
+
+    // MARK: deleting
+
+    /// What a delete would remove, with the form that does it: a tag alone, or a manifest and
+    /// every tag that points at it.
+    func confirmDeletion(_ repository: RepositoryName, _ request: Request, _ visitor: Visitor) async throws -> Response {
+        guard await canDelete(visitor, repository.value) else { return notFound(visitor) }
+        let targets = try await store.tagTargets(repository)
+        if let text = request.uri.queryParameters["tag"].map(String.init), let tag = try? Tag(text),
+           let digest = targets.first(where: { $0.tag == tag })?.digest {
+            return render("confirm", ConfirmPage(
+                frame: frame("Delete \(repository.value):\(tag.value)", visitor), name: repository.value,
+                heading: "Delete the tag \(tag.value)?",
+                explanation: "The tag goes; the manifest \(Formatting.short(digest)) stays, with any other tags that point at it.",
+                going: [], hasGoing: false, tag: tag.value, digest: nil, action: "Delete tag \(tag.value)"))
+        }
+        if let text = request.uri.queryParameters["digest"].map(String.init), let digest = try? OCI.Digest(parsing: text),
+           (try? await store.manifest(repository, .digest(digest))) != nil {
+            let going = targets.filter { $0.digest == digest }.map(\.tag.value).sorted()
+            return render("confirm", ConfirmPage(
+                frame: frame("Delete \(repository.value)@\(Formatting.short(digest))", visitor), name: repository.value,
+                heading: "Delete the manifest \(Formatting.short(digest))?",
+                explanation: "The manifest leaves \(repository.value); its layers are reclaimed by the next garbage collection if nothing else uses them.",
+                going: going, hasGoing: !going.isEmpty, tag: nil, digest: digest.description,
+                action: going.isEmpty ? "Delete manifest" : "Delete manifest and \(going.count) tag\(going.count == 1 ? "" : "s")"))
+        }
+        return notFound(visitor)
+    }
+
+    func delete(_ request: Request, _ context: BerthRequestContext) async throws -> Response {
+        let path = String(request.uri.path.dropFirst((base + "/ui/repo/").count))
+        guard path.hasSuffix("/_delete"),
+              let repository = try? RepositoryName(PercentDecoding.decode(String(path.dropLast("/_delete".count)))) else {
+            return forbidden("Nothing can be sent there.")
+        }
+        let form = try await formBody(request)
+        func field(_ name: String) -> String? { form.first { $0.0 == name }?.1 }
+        let visitor = await visitor(request, context)
+        guard let session = visitor.session, let token = field("csrf"), ConstantTime.equal(token, session.csrf) else {
+            return forbidden("That request did not come from a page of this site.")
+        }
+        guard await canDelete(visitor, repository.value) else {
+            return forbidden("You may not delete in \(repository.value).")
+        }
+        let reference: Reference
+        if let text = field("tag"), let tag = try? Tag(text) {
+            reference = .tag(tag)
+        } else if let text = field("digest"), let digest = try? OCI.Digest(parsing: text) {
+            reference = .digest(digest)
+        } else {
+            return forbidden("Name a tag or a manifest digest to delete.")
+        }
+        let events = RequestEvents(notifier: api.notifier, request, context, actor: session.account)
+        do {
+            _ = try await api.deleteManifest(repository, reference, events)
+        } catch let error as RegistryError where error.code == .manifestUnknown {
+            return notFound(visitor)
+        }
+        context.logger.info("deleted from the web UI", metadata: [
+            "account": .string(session.account), "repository": .string(repository.value), "reference": .string(reference.description)])
+        return redirect(base + "/ui/repo/" + repository.value)
     }
 
     // MARK: signing in and out
@@ -224,7 +304,7 @@ struct WebUI: Sendable {
         let token = signer.loginToken()
         let next = safeNext(request.uri.queryParameters["next"].map(String.init))
         var response = render("login", LoginPage(frame: PageFrame(title: "Sign in", base: base, signedIn: false, account: "", csrf: token,
-                                                                  readOnly: store.options.readOnly),
+                                                                  readOnly: store.options.readOnly, deletesOff: !store.options.deleteEnabled),
                                                  error: error, username: username, next: next), status: status)
         response.headers.append(HTTPField(name: .setCookie, value: Cookies.set(WebSession.loginCookieName, token, path: base + "/ui/",
                                                                                secure: secure(request), maxAge: 3600)))
@@ -297,7 +377,7 @@ struct WebUI: Sendable {
 
     func forbidden(_ message: String) -> Response {
         render("message", MessagePage(frame: PageFrame(title: "Refused", base: base, signedIn: false, account: "", csrf: "",
-                                                       readOnly: store.options.readOnly),
+                                                       readOnly: store.options.readOnly, deletesOff: !store.options.deleteEnabled),
                                       heading: "Refused", message: message), status: .forbidden)
     }
 

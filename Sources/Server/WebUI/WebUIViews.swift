@@ -13,6 +13,7 @@ struct PageFrame {
     var account: String
     var csrf: String
     var readOnly: Bool
+    var deletesOff: Bool
 }
 
 struct RepositoriesPage {
@@ -63,6 +64,7 @@ struct RepositoryPage {
     var query: String
     var filtered: String?
     var byName: Bool
+    var deletable: Bool
     var tags: [Row]
 }
 
@@ -101,6 +103,7 @@ struct ManifestPage {
     var hasAnnotations: Bool
     var referrers: [Referrer]
     var hasReferrers: Bool
+    var deletable: Bool
     var raw: String
 }
 
@@ -109,6 +112,18 @@ struct LoginPage {
     var error: String?
     var username: String
     var next: String
+}
+
+struct ConfirmPage {
+    var frame: PageFrame
+    var name: String
+    var heading: String
+    var explanation: String
+    var going: [String]
+    var hasGoing: Bool
+    var tag: String?
+    var digest: String?
+    var action: String
 }
 
 struct MessagePage {
