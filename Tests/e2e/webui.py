@@ -103,6 +103,75 @@ try:
     driver.get(BASE + "/ui/?q=team")
     check("the filter narrows the list", visible_repositories() == ["team/app", "team/multi"], str(visible_repositories()))
 
+    # Administration: a user, a rule, the "who may do what" box against real token grants,
+    # a robot whose secret is shown once, the audit log.
+    nav = [a.text for a in driver.find_elements(By.CSS_SELECTOR, "nav.admin a")]
+    check("admin sees the administration links", nav == ["Users", "Rules", "Robots", "Audit"], str(nav))
+    driver.get(BASE + "/ui/admin/users")
+    driver.find_element(By.ID, "new-name").send_keys("ops")
+    driver.find_element(By.ID, "new-password").send_keys("ops-password-1")
+    driver.find_element(By.ID, "new-labels").send_keys("team=ops")
+    submit(driver.find_element(By.CSS_SELECTOR, "form.stack button"))
+    rows = {tr.find_element(By.CSS_SELECTOR, "td").text: tr.text for tr in driver.find_elements(By.CSS_SELECTOR, "table.list tbody tr")}
+    check("a user added on the Users page is listed with its labels", "ops" in rows and "team=ops" in rows["ops"], str(rows))
+    hashes = "$2" in driver.page_source
+    check("the Users page never shows a password hash", not hashes)
+
+    driver.get(BASE + "/ui/admin/rules")
+    driver.find_element(By.ID, "r-name").send_keys("${labels:team}/*")
+    driver.find_element(By.ID, "r-actions").send_keys("pull,push")
+    driver.find_element(By.ID, "r-comment").send_keys("<script>alert(3)</script> team namespaces")
+    submit(driver.find_element(By.CSS_SELECTOR, "form.stack button"))
+    comments = [td.text for td in driver.find_elements(By.CSS_SELECTOR, "table.list tbody td:nth-child(4)")]
+    scripts = driver.find_elements(By.CSS_SELECTOR, "main script")
+    check("a rule added on the Rules page is listed; markup in its comment stays text",
+          "<script>alert(3)</script> team namespaces" in comments and not scripts, str(comments))
+
+    def token_grant(user, password, repository, actions):
+        import base64, json as _json
+        request = urllib.request.Request(f"{BASE}/auth/token?service=Berth+registry&scope=repository:{repository}:{actions}",
+                                         headers={"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()})
+        token = _json.load(urllib.request.urlopen(request))["token"].split(".")[1]
+        access = _json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))["access"]
+        granted = access[0]["actions"] if access else []
+        return ",".join(sorted(granted)) if granted else "nothing"
+
+    agreed = []
+    for user, password, repository in [("ops", "ops-password-1", "ops/tool"), ("ops", "ops-password-1", "team/app"),
+                                       ("dev", DEV_PW, "team/app"), ("dev", DEV_PW, "team/multi"), ("dev", DEV_PW, "ops/tool")]:
+        driver.get(BASE + "/ui/admin/rules?" + urllib.parse.urlencode({"account": user, "repository": repository, "actions": "pull,push,delete"}))
+        box = driver.find_element(By.CSS_SELECTOR, ".answer strong").text.removeprefix("granted: ")
+        real = token_grant(user, password, repository, "pull,push,delete")
+        agreed.append((user, repository, box, real))
+    check("the who-may-do-what box agrees with real token grants", all(box == real for _, _, box, real in agreed), str(agreed))
+    driver.get(BASE + "/ui/admin/rules?account=ops&repository=ops/tool&actions=push")
+    answer = driver.find_element(By.CSS_SELECTOR, ".answer").text
+    check("and names the rule that decided", "team namespaces" in answer and "rule #" in answer, answer)
+
+    rules_before = [td.text for td in driver.find_elements(By.CSS_SELECTOR, "table.list tbody td:nth-child(2)")]
+    submit(driver.find_elements(By.CSS_SELECTOR, "table.list tbody tr")[-1].find_element(By.CSS_SELECTOR, "button[value=up]"))
+    rules_after = [td.text for td in driver.find_elements(By.CSS_SELECTOR, "table.list tbody td:nth-child(2)")]
+    check("a rule moves up", rules_after[-2] == rules_before[-1] and rules_after[-1] == rules_before[-2], f"{rules_before} -> {rules_after}")
+
+    driver.get(BASE + "/ui/admin/robots")
+    driver.find_element(By.ID, "b-name").send_keys("builder")
+    driver.find_element(By.ID, "b-repos").send_keys("team/*")
+    actions_field = driver.find_element(By.ID, "b-actions")
+    actions_field.clear()
+    actions_field.send_keys("pull")
+    submit(driver.find_element(By.CSS_SELECTOR, "form.stack button"))
+    secret = driver.find_element(By.CSS_SELECTOR, ".secret-value").text
+    check("a new robot's secret is shown once", secret.startswith("berth_"), secret[:10])
+    check("and works as a docker login password, for what it was given",
+          token_grant("robot$builder", secret, "team/app", "pull,push") == "pull", "")
+    driver.get(BASE + "/ui/admin/robots")
+    check("reloading the page does not show it again", not driver.find_elements(By.CSS_SELECTOR, ".secret-value") and secret not in driver.page_source)
+
+    driver.get(BASE + "/ui/admin/audit?account=ops")
+    actions = [td.text for td in driver.find_elements(By.CSS_SELECTOR, "table.list tbody td:nth-child(3)")]
+    actors = {td.text for td in driver.find_elements(By.CSS_SELECTOR, "table.list tbody td:nth-child(2)")}
+    check("the audit log shows the change, by admin", "user.add" in actions and "admin" in actors, f"{actions} {actors}")
+
     # A forged sign-out (no CSRF token) is refused, and the session survives it.
     session = driver.get_cookie("berth_session")["value"]
     request = urllib.request.Request(BASE + "/ui/logout", data=b"csrf=forged", method="POST",
@@ -119,6 +188,18 @@ try:
 
     sign_in("dev", DEV_PW)
     check("dev sees only what its rule lets it pull", visible_repositories() == ["team/app", "team/multi"], str(visible_repositories()))
+    driver.get(BASE + "/ui/admin/users")
+    check("dev does not get the administration pages", "Not found" in driver.find_element(By.TAG_NAME, "h1").text
+          and not driver.find_elements(By.CSS_SELECTOR, "nav.admin"), driver.find_element(By.TAG_NAME, "h1").text)
+    dev_csrf = driver.find_element(By.CSS_SELECTOR, "header form input[name=csrf]").get_attribute("value")
+    request = urllib.request.Request(BASE + "/ui/admin/users", data=f"csrf={dev_csrf}&action=add&name=evil&password=evil-password".encode(),
+                                     method="POST", headers={"Cookie": f"berth_session={driver.get_cookie('berth_session')['value']}",
+                                                             "Content-Type": "application/x-www-form-urlencoded"})
+    try:
+        status = urllib.request.urlopen(request).status
+    except urllib.error.HTTPError as error:
+        status = error.code
+    check("and a forged admin POST from dev, with dev's own CSRF token, is 403", status == 403, str(status))
     driver.get(BASE + "/ui/repo/ops/tool")
     check("and another repository's page is not found, as if it did not exist",
           "Not found" in driver.find_element(By.TAG_NAME, "h1").text, driver.find_element(By.TAG_NAME, "h1").text)
@@ -192,7 +273,7 @@ try:
     # violation, a script error, a missing asset) is a fault.
     for entry in driver.get_log("browser"):
         message = entry.get("message", "")
-        if entry.get("level") == "SEVERE" and not any(f"{path} - Failed to load resource" in message for path in ("/ui/login", "/ui/repo/ops/tool")):
+        if entry.get("level") == "SEVERE" and not any(f"{path} - Failed to load resource" in message for path in ("/ui/login", "/ui/repo/ops/tool", "/ui/admin/users")):
             console_errors.append(message)
     check("no errors in the browser console (no CSP violation, no missing asset)", not console_errors, str(console_errors[:3]))
 finally:

@@ -34,7 +34,7 @@ if require chromium && require chromedriver && python3 -c 'import selenium' 2>/d
     check "berth acl add: dev pulls team/*" "$BERTH" acl add --data "$U/data" --account dev --name 'team/*' --actions pull
     sleep 1.5
     run_checks webui.py python3 "$(dirname "$0")/webui.py" "http://$R" "$ADMIN_PW" dev-password-1 "$BERTH" "$U/data"
-    check "no password or session secret in Berth's log" bash -c "! grep -q -e '$ADMIN_PW' -e dev-password-1 -e berth_session= '$U/err.log'"
+    check "no password, robot secret or session in Berth's log" bash -c "! grep -q -e '$ADMIN_PW' -e dev-password-1 -e ops-password-1 -e berth_session= -e 'berth_[A-Za-z0-9]\{40\}' '$U/err.log'"
 fi
 
 finish

@@ -1,3 +1,4 @@
+import Accounts
 import Auth
 import Crypto
 import Foundation
@@ -16,6 +17,8 @@ struct WebUI: Sendable {
     /// Deletes go through the registry API's own path, so webhooks see them as from `/v2/`.
     let api: RegistryAPI
     let access: WebUIAccess
+    /// The accounts database, for the administration pages (when Berth is the token server).
+    let directory: AccountDirectory?
     let signer: WebSessionSigner
     let library: MustacheLibrary
     /// `http.prefix` without its trailing slash ("" at the root).
@@ -50,7 +53,7 @@ struct WebUI: Sendable {
         // own purpose only.
         let key = SymmetricKey(data: HMAC<SHA256>.authenticationCode(for: Array("berth web session".utf8), using: SymmetricKey(data: secret)))
         let base = options.prefix == "/" ? "" : String(options.prefix.dropLast())
-        return WebUI(store: store, api: api, access: access, signer: WebSessionSigner(key: key), library: try makeLibrary(), base: base,
+        return WebUI(store: store, api: api, access: access, directory: auth.accounts, signer: WebSessionSigner(key: key), library: try makeLibrary(), base: base,
                      servesTLS: options.servesTLS, configuredHost: options.host.flatMap { URL(string: $0)?.host.map { h in
                          URL(string: options.host!)?.port.map { "\(h):\($0)" } ?? h } })
     }
@@ -60,7 +63,9 @@ struct WebUI: Sendable {
         for (name, bytes) in [("layout", PackageResources.layout_mustache), ("login", PackageResources.login_mustache),
                               ("repositories", PackageResources.repositories_mustache), ("repository", PackageResources.repository_mustache),
                               ("manifest", PackageResources.manifest_mustache), ("message", PackageResources.message_mustache),
-                              ("confirm", PackageResources.confirm_mustache)] {
+                              ("confirm", PackageResources.confirm_mustache), ("admin-users", PackageResources.admin_users_mustache),
+                              ("admin-rules", PackageResources.admin_rules_mustache), ("admin-robots", PackageResources.admin_robots_mustache),
+                              ("admin-audit", PackageResources.admin_audit_mustache)] {
             try library.register(String(decoding: bytes, as: UTF8.self), named: name)
         }
         return library
@@ -78,6 +83,7 @@ struct WebUI: Sendable {
         root.get("favicon.ico") { _, _ in redirect(base + "/ui/static/favicon.svg") }
         root.get("ui/repo/**") { request, context in try await repositoryOrManifest(request, context) }
         root.post("ui/repo/**") { request, context in try await delete(request, context) }
+        registerAdmin(on: root)
     }
 
     // MARK: visitors
@@ -86,20 +92,24 @@ struct WebUI: Sendable {
         var identity: Identity?
         var session: WebSession?
         var address: IPAddress?
+        var isAdmin = false
     }
 
     func visitor(_ request: Request, _ context: BerthRequestContext) async -> Visitor {
         let address = context.remoteAddress?.ipAddress.flatMap(IPAddress.init)
         if let cookie = Cookies.value(WebSession.cookieName, in: request), let session = signer.decode(cookie),
            let identity = await access.revalidate(session) {
-            return Visitor(identity: identity, session: session, address: address)
+            var visitor = Visitor(identity: identity, session: session, address: address)
+            visitor.isAdmin = await isAdmin(visitor)
+            return visitor
         }
         return Visitor(identity: await access.anonymous(), session: nil, address: address)
     }
 
     func frame(_ title: String, _ visitor: Visitor) -> PageFrame {
         PageFrame(title: title, base: base, signedIn: visitor.session != nil, account: visitor.session?.account ?? "",
-                  csrf: visitor.session?.csrf ?? "", readOnly: store.options.readOnly, deletesOff: !store.options.deleteEnabled)
+                  csrf: visitor.session?.csrf ?? "", readOnly: store.options.readOnly, deletesOff: !store.options.deleteEnabled,
+                  isAdmin: visitor.isAdmin)
     }
 
     func canPull(_ visitor: Visitor, _ repository: String) async -> Bool {

@@ -14,6 +14,9 @@ struct PageFrame {
     var csrf: String
     var readOnly: Bool
     var deletesOff: Bool
+    var isAdmin = false
+    var notice: String?
+    var problem: String?
 }
 
 struct RepositoriesPage {
@@ -165,4 +168,37 @@ enum Formatting {
         default: mediaType
         }
     }
+}
+
+struct AdminUsersPage {
+    struct Row { var name: String; var labels: String; var state: String; var disabled: Bool; var expires: String; var tokens: Int }
+    var frame: PageFrame
+    var users: [Row]
+}
+
+struct AdminRulesPage {
+    struct Row { var position: Int; var match: String; var actions: String; var comment: String; var expires: String }
+    struct Answer { var granted: String; var decidedBy: String }
+    var frame: PageFrame
+    var rules: [Row]
+    var testAccount: String
+    var testRepository: String
+    var testActions: String
+    var answer: Answer?
+}
+
+struct AdminRobotsPage {
+    struct Row { var name: String; var login: String; var repositories: String; var actions: String; var expires: String; var lastUsed: String }
+    var frame: PageFrame
+    var robots: [Row]
+    var secret: String?
+    var login: String?
+}
+
+struct AdminAuditPage {
+    struct Row { var at: String; var actor: String; var action: String; var target: String; var address: String; var result: String; var detail: String }
+    var frame: PageFrame
+    var account: String
+    var action: String
+    var entries: [Row]
 }

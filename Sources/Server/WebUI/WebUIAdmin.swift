@@ -1,0 +1,293 @@
+import Accounts
+import Auth
+import Foundation
+import HTTPTypes
+import Hummingbird
+import OCI
+
+/// The administration pages: users, ordered rules with "who may do what", robots and the
+/// audit log, for signed-in visitors the policy grants `registry:admin:*` (as the admin
+/// API). They change the accounts database through the same store as the CLI and the
+/// admin API; each change is audited with the admin's name and address and applies to the
+/// very next request.
+extension WebUI {
+    func registerAdmin(on root: RouterGroup<BerthRequestContext>) {
+        root.get("ui/admin/users") { request, context in try await adminPage(request, context) { try await usersPage($0, notice: nil) } }
+        root.post("ui/admin/users") { request, context in try await adminChange(request, context) { try await changeUsers($0, $1) } }
+        root.get("ui/admin/rules") { request, context in try await adminPage(request, context) { try await rulesPage($0, request: request) } }
+        root.post("ui/admin/rules") { request, context in try await adminChange(request, context) { try await changeRules($0, $1) } }
+        root.get("ui/admin/robots") { request, context in try await adminPage(request, context) { try await robotsPage($0) } }
+        root.post("ui/admin/robots") { request, context in try await adminChange(request, context) { try await changeRobots($0, $1) } }
+        root.get("ui/admin/audit") { request, context in try await adminPage(request, context) { try await auditPage($0, request: request) } }
+    }
+
+    struct Admin {
+        var visitor: Visitor
+        var directory: AccountDirectory
+        var actor: AuditActor
+        var frame: PageFrame
+    }
+
+    func isAdmin(_ visitor: Visitor) async -> Bool {
+        guard visitor.session != nil, let identity = visitor.identity, case .token(let service, let serviceName) = access else { return false }
+        let decision = try? await service.policy.decide(AccessRequest(
+            account: identity.account, labels: identity.labels, type: "registry", name: "admin", service: serviceName,
+            ip: visitor.address, actions: ["*"]))
+        return decision?.actions.contains("*") == true
+    }
+
+    private func admin(_ request: Request, _ context: BerthRequestContext) async -> Admin? {
+        let visitor = await visitor(request, context)
+        guard let directory, let session = visitor.session, await isAdmin(visitor) else { return nil }
+        var frame = frame("Administration", visitor)
+        frame.isAdmin = true
+        return Admin(visitor: visitor, directory: directory,
+                     actor: AuditActor(session.account, address: context.remoteAddress?.ipAddress), frame: frame)
+    }
+
+    func adminPage(_ request: Request, _ context: BerthRequestContext, _ page: (Admin) async throws -> Response) async throws -> Response {
+        guard let admin = await admin(request, context) else {
+            let visitor = await visitor(request, context)
+            return visitor.session == nil ? redirect(base + "/ui/login?next=" + request.uri.path) : notFound(visitor)
+        }
+        return try await page(admin)
+    }
+
+    /// A POST from an admin page: CSRF and admin right checked, the change made, then the
+    /// page again with what happened (or why not).
+    func adminChange(_ request: Request, _ context: BerthRequestContext,
+                     _ change: (Admin, [String: String]) async throws -> Response) async throws -> Response {
+        let form = Dictionary(try await formBody(request), uniquingKeysWith: { first, _ in first })
+        guard let admin = await admin(request, context), let token = form["csrf"], ConstantTime.equal(token, admin.frame.csrf) else {
+            return forbidden("That request did not come from an administration page of this site.")
+        }
+        do {
+            return try await change(admin, form)
+        } catch let error as AccountError {
+            var failed = admin
+            failed.frame.problem = error.description
+            let path = request.uri.path
+            if path.hasSuffix("/rules") { return try await rulesPage(failed, request: nil, status: .badRequest) }
+            if path.hasSuffix("/robots") { return try await robotsPage(failed, status: .badRequest) }
+            return try await usersPage(failed, notice: nil, status: .badRequest)
+        } catch let error as AuthError {
+            var failed = admin
+            failed.frame.problem = error.description
+            return try await rulesPage(failed, request: nil, status: .badRequest)
+        }
+    }
+
+    // MARK: users
+
+    func usersPage(_ admin: Admin, notice: String?, status: HTTPResponse.Status = .ok) async throws -> Response {
+        var admin = admin
+        admin.frame.title = "Users"
+        admin.frame.notice = notice
+        let store = admin.directory.store
+        let tokens = Dictionary(grouping: try await store.refreshTokens(), by: \.account).mapValues(\.count)
+        let rows = try await store.users().map { user in
+            AdminUsersPage.Row(name: user.name, labels: Self.labelText(user.labels),
+                               state: user.disabled ? "disabled" : user.isActive() ? "active" : "expired", disabled: user.disabled,
+                               expires: user.expiresAt.map(Self.day) ?? "never", tokens: tokens[user.name] ?? 0)
+        }
+        return render("admin-users", AdminUsersPage(frame: admin.frame, users: rows), status: status)
+    }
+
+    func changeUsers(_ admin: Admin, _ form: [String: String]) async throws -> Response {
+        let store = admin.directory.store
+        let name = (form["name"] ?? "").trimmingCharacters(in: .whitespaces)
+        let notice: String
+        switch form["action"] {
+        case "add":
+            let hash = try await AccountStore.hashPassword(form["password"] ?? "")
+            try await store.addUser(name, passwordHash: hash, labels: try Self.labels(form["labels"] ?? ""),
+                                    expiresAt: try Self.date(form["expires"]), by: admin.actor)
+            notice = "Added \(name)."
+        case "disable":
+            try await store.setDisabled(name, true, by: admin.actor)
+            notice = "Disabled \(name): its logins, refresh tokens and sessions stop working now."
+        case "enable":
+            try await store.setDisabled(name, false, by: admin.actor)
+            notice = "Enabled \(name)."
+        case "password":
+            try await store.setPassword(name, passwordHash: try await AccountStore.hashPassword(form["password"] ?? ""), by: admin.actor)
+            notice = "Set a new password for \(name)."
+        case "revoke-tokens":
+            let count = try await store.revokeRefreshTokens(account: name, by: admin.actor)
+            notice = "Revoked \(count) refresh token\(count == 1 ? "" : "s") of \(name)."
+        case "delete":
+            guard name != admin.actor.name else { throw AccountError.invalid("you cannot delete your own account here") }
+            try await store.removeUser(name, by: admin.actor)
+            notice = "Deleted \(name)."
+        default:
+            throw AccountError.invalid("unknown action")
+        }
+        try await admin.directory.refresh()
+        return try await usersPage(admin, notice: notice)
+    }
+
+    // MARK: rules
+
+    func rulesPage(_ admin: Admin, request: Request?, notice: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+        var admin = admin
+        admin.frame.title = "Rules"
+        admin.frame.notice = notice
+        let rows = try await admin.directory.store.rules().map { record in
+            AdminRulesPage.Row(position: record.position, match: Self.matchText(record.rule.match),
+                               actions: record.rule.actions.map { $0.isEmpty ? "(nothing)" : $0.joined(separator: ",") } ?? "(nothing)",
+                               comment: record.rule.comment ?? "", expires: record.expiresAt.map(Self.day) ?? "")
+        }
+        let query = request?.uri.queryParameters
+        let account = String((query?["account"].map(String.init) ?? "").prefix(256))
+        let repository = String((query?["repository"].map(String.init) ?? "").prefix(256))
+        let actions = String((query?["actions"].map(String.init) ?? "pull,push").prefix(128))
+        var answer: AdminRulesPage.Answer?
+        if !repository.isEmpty, case .token(let service, let serviceName) = access {
+            let labels = (try? await admin.directory.lookup(user: account))?.labels ?? [:]
+            let wanted = actions.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let decision = try? await service.policy.decide(AccessRequest(
+                account: account, labels: labels, type: "repository", name: repository, service: serviceName, actions: wanted))
+            let granted = decision?.actions ?? []
+            let decidedBy = decision.map { d in
+                "decided by \(d.policy) rule #\(d.rule)" + (d.comment.map { " (\($0))" } ?? "")
+            } ?? "no rule matches: nothing is granted"
+            answer = .init(granted: granted.isEmpty ? "nothing" : granted.joined(separator: ","), decidedBy: decidedBy)
+        }
+        return render("admin-rules", AdminRulesPage(frame: admin.frame, rules: rows, testAccount: account, testRepository: repository,
+                                                    testActions: actions, answer: answer), status: status)
+    }
+
+    func changeRules(_ admin: Admin, _ form: [String: String]) async throws -> Response {
+        let store = admin.directory.store
+        let position = Int(form["position"] ?? "")
+        let notice: String
+        switch form["action"] {
+        case "add":
+            func pattern(_ key: String) -> String? {
+                let value = (form[key] ?? "").trimmingCharacters(in: .whitespaces)
+                return value.isEmpty ? nil : value
+            }
+            let labelPatterns = try Self.labels(form["labels"] ?? "").mapValues { $0.last ?? "" }
+            let actionsText = (form["actions"] ?? "").trimmingCharacters(in: .whitespaces)
+            let actions = actionsText.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let rule = ACLRule(match: .init(account: pattern("account"), type: pattern("type"), name: pattern("name"), ip: pattern("ip"),
+                                            service: pattern("service"), labels: labelPatterns.isEmpty ? nil : labelPatterns),
+                               actions: actions, comment: pattern("comment"))
+            let record = try await store.addRule(rule, at: position, by: admin.actor)
+            notice = "Added rule #\(record.position)."
+        case "up", "down":
+            guard let position else { throw AccountError.invalid("which rule?") }
+            let target = form["action"] == "up" ? position - 1 : position + 1
+            let count = try await store.rules().count
+            guard target >= 1, target <= count else { return try await rulesPage(admin, request: nil) }
+            try await store.moveRule(from: position, to: target, by: admin.actor)
+            notice = "Moved rule #\(position) to #\(target)."
+        case "delete":
+            guard let position else { throw AccountError.invalid("which rule?") }
+            try await store.removeRule(at: position, by: admin.actor)
+            notice = "Deleted rule #\(position)."
+        default:
+            throw AccountError.invalid("unknown action")
+        }
+        try await admin.directory.refresh()
+        return try await rulesPage(admin, request: nil, notice: notice)
+    }
+
+    // MARK: robots
+
+    func robotsPage(_ admin: Admin, secret: (login: String, secret: String)? = nil, notice: String? = nil,
+                    status: HTTPResponse.Status = .ok) async throws -> Response {
+        var admin = admin
+        admin.frame.title = "Robots"
+        admin.frame.notice = notice
+        let rows = try await admin.directory.store.robots().map { robot in
+            AdminRobotsPage.Row(name: robot.name, login: robot.account, repositories: robot.repositories.joined(separator: " "),
+                                actions: robot.actions.joined(separator: ","), expires: robot.expiresAt.map(Self.day) ?? "never",
+                                lastUsed: robot.lastUsedAt.map { $0.formatted(.iso8601) } ?? "never")
+        }
+        var response = render("admin-robots", AdminRobotsPage(frame: admin.frame, robots: rows, secret: secret?.secret, login: secret?.login),
+                              status: status)
+        response.headers[.cacheControl] = "no-store"
+        return response
+    }
+
+    func changeRobots(_ admin: Admin, _ form: [String: String]) async throws -> Response {
+        let store = admin.directory.store
+        let name = (form["name"] ?? "").trimmingCharacters(in: .whitespaces)
+        switch form["action"] {
+        case "add":
+            let repositories = (form["repositories"] ?? "").split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init)
+            let actions = (form["actions"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let (record, secret) = try await store.addRobot(name, repositories: repositories, actions: actions,
+                                                            expiresAt: try Self.date(form["expires"]), by: admin.actor)
+            try await admin.directory.refresh()
+            return try await robotsPage(admin, secret: (record.account, secret), notice: "Created \(record.account).")
+        case "rotate":
+            let secret = try await store.rotateRobot(name, by: admin.actor)
+            try await admin.directory.refresh()
+            return try await robotsPage(admin, secret: (RobotRecord.accountPrefix + name, secret),
+                                        notice: "New secret for \(RobotRecord.accountPrefix + name); the old one no longer works.")
+        case "delete":
+            try await store.removeRobot(name, by: admin.actor)
+            try await admin.directory.refresh()
+            return try await robotsPage(admin, notice: "Revoked \(RobotRecord.accountPrefix + name).")
+        default:
+            throw AccountError.invalid("unknown action")
+        }
+    }
+
+    // MARK: audit
+
+    func auditPage(_ admin: Admin, request: Request) async throws -> Response {
+        var admin = admin
+        admin.frame.title = "Audit log"
+        let account = String((request.uri.queryParameters["account"].map(String.init) ?? "").prefix(256))
+        let action = String((request.uri.queryParameters["action"].map(String.init) ?? "").prefix(64))
+        let entries = try await admin.directory.store.audit(limit: 200, account: account.isEmpty ? nil : account,
+                                                            action: action.isEmpty ? nil : action)
+        return render("admin-audit", AdminAuditPage(frame: admin.frame, account: account, action: action, entries: entries.map {
+            .init(at: $0.at.formatted(.iso8601), actor: $0.actor, action: $0.action, target: $0.target, address: $0.address ?? "-",
+                  result: $0.success ? "ok" : "refused", detail: $0.detail ?? "")
+        }))
+    }
+
+    // MARK: text
+
+    static func labelText(_ labels: [String: [String]]) -> String {
+        labels.keys.sorted().flatMap { key in labels[key]!.map { "\(key)=\($0)" } }.joined(separator: " ")
+    }
+
+    /// `KEY=VALUE` pairs separated by spaces or commas; a repeated key collects values.
+    static func labels(_ text: String) throws -> [String: [String]] {
+        var labels: [String: [String]] = [:]
+        for pair in text.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\n" }) {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, !parts[0].isEmpty else { throw AccountError.invalid("labels are KEY=VALUE, got \(pair.prefix(64))") }
+            labels[String(parts[0]), default: []].append(String(parts[1]))
+        }
+        return labels
+    }
+
+    static func date(_ text: String?) throws -> Date? {
+        guard let text, !text.isEmpty else { return nil }
+        guard let date = try? Date(text + "T23:59:59Z", strategy: .iso8601) else {
+            throw AccountError.invalid("dates are YYYY-MM-DD, got \(text.prefix(32))")
+        }
+        return date
+    }
+
+    static func day(_ date: Date) -> String {
+        date.formatted(.iso8601.year().month().day())
+    }
+
+    static func matchText(_ match: ACLRule.Match) -> String {
+        var parts: [String] = []
+        if let account = match.account { parts.append("account=\(account)") }
+        if let type = match.type { parts.append("type=\(type)") }
+        if let name = match.name { parts.append("name=\(name)") }
+        if let service = match.service { parts.append("service=\(service)") }
+        if let ip = match.ip { parts.append("ip=\(ip)") }
+        for (key, value) in (match.labels ?? [:]).sorted(by: { $0.key < $1.key }) { parts.append("labels:\(key)=\(value)") }
+        return parts.isEmpty ? "(everything)" : parts.joined(separator: " ")
+    }
+}
