@@ -316,7 +316,8 @@ def main():
     ap.add_argument("--wrk-seconds", type=int, default=10)
     ap.add_argument("--tokens", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--before", help="an earlier Berth binary: its manifest GET figures are printed beside this one's")
-    ap.add_argument("--only", choices=["hot-path", "tokens"], help="run only the manifest GET comparison or the token scenarios")
+    ap.add_argument("--only", choices=["hot-path", "tokens", "ui"],
+                    help="run only the manifest GET comparison, the token scenarios or the web UI pages")
     a = ap.parse_args()
     if a.only:
         return partial(a)
@@ -392,12 +393,52 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
 
 
+def timed_get(port, path, runs=11):
+    """Median and worst milliseconds of `runs` GETs (after one warm-up), one at a time."""
+    times = []
+    for i in range(runs + 1):
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        started = time.perf_counter()
+        c.request("GET", path)
+        r = c.getresponse(); body = r.read()
+        elapsed = (time.perf_counter() - started) * 1000
+        c.close()
+        if r.status != 200:
+            raise RuntimeError(f"GET {path}: {r.status} {body[:200]!r}")
+        if i:
+            times.append(elapsed)
+    times.sort()
+    return times[len(times) // 2], times[-1], len(body)
+
+
+def ui_pages(a, work):
+    """The web UI's heaviest pages beside the /v2/ listings of the same data: 10,000
+    repositories, one repository with 5,000 tags."""
+    root = os.path.join(work, "ui")
+    populate_layout(root, 10_000, 5_000)
+    s = Server("berth", os.path.abspath(a.berth), root, work)
+    try:
+        print(f"\n{'web UI page (open registry)':52} {'median ms':>10} {'worst ms':>10} {'bytes':>9}")
+        for label, path in [("/v2/_catalog?n=1000 (first 1,000 of 10,001 names)", "/v2/_catalog?n=1000"),
+                            ("/ui/ repository list, page 1 of 201", "/ui/"),
+                            ("/ui/?q=repo0999 (filtered)", "/ui/?q=repo0999"),
+                            ("/v2/many/tags/tags/list (5,000 tags)", "/v2/many/tags/tags/list"),
+                            ("/ui/repo/many/tags by name, page 1 of 50", "/ui/repo/many/tags"),
+                            ("/ui/repo/many/tags by date, page 1 of 50", "/ui/repo/many/tags?sort=date")]:
+            median, worst, size = timed_get(s.port, path)
+            print(f"{label:52} {median:10.1f} {worst:10.1f} {size:9d}")
+    finally:
+        s.stop()
+
+
 def partial(a):
     """The front-door figures alone: manifest GET (this Berth, an earlier one, Distribution)
     and the database-backed token endpoint beside what OpenSSL signs per second."""
     work = tempfile.mkdtemp(prefix="berth-bench-")
     try:
-        if a.only == "hot-path":
+        if a.only == "ui":
+            ui_pages(a, work)
+        elif a.only == "hot-path":
             listing = os.path.join(work, "listing")
             populate_layout(listing, 10, 10)
             kinds = [("berth", os.path.abspath(a.berth), "Berth")]

@@ -28,7 +28,7 @@ struct WebUI: Sendable {
     let summaries = ManifestSummaries()
 
     static let pageSize = 50
-    static let tagLimit = 500
+    static let tagPageSize = 100
     static let securityHeaders: [(HTTPField.Name, String)] = [
         (.contentSecurityPolicy, "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
         (.xContentTypeOptions, "nosniff"),
@@ -132,7 +132,8 @@ struct WebUI: Sendable {
         let query = String((request.uri.queryParameters["q"].map(String.init) ?? "").prefix(256))
         let needle = query.lowercased()
         var visible: [String] = []
-        for name in try await store.allRepositories() where needle.isEmpty || name.contains(needle) {
+        // The catalog's index (kept current with other writers), not a walk of the layout.
+        for name in try await store.catalog(after: nil, limit: 10_000_000).names where needle.isEmpty || name.contains(needle) {
             if await canPull(visitor, name) { visible.append(name) }
         }
         let pages = max(1, (visible.count + Self.pageSize - 1) / Self.pageSize)
@@ -176,24 +177,43 @@ struct WebUI: Sendable {
     func repositoryPage(_ repository: RepositoryName, _ request: Request, _ visitor: Visitor) async throws -> Response {
         let query = String((request.uri.queryParameters["q"].map(String.init) ?? "").prefix(128))
         let byName = request.uri.queryParameters["sort"].map(String.init) != "date"
-        var rows: [(row: RepositoryPage.Row, pushed: Double)] = []
-        for (tag, digest) in try await store.tagTargets(repository) where query.isEmpty || tag.value.contains(query) {
-            guard rows.count < Self.tagLimit, let stored = try? await store.manifest(repository, .digest(digest)) else { continue }
+        // Names come from the directory listing; only the shown page's tags are resolved.
+        var tags = try await store.tags(repository).filter { query.isEmpty || $0.contains(query) }.compactMap { try? Tag($0) }
+        // Push times come from the tag links' modification times (Distribution's layout
+        // keeps no other); only sorting by date needs them for every tag.
+        var pushedAt: [Tag: Double] = [:]
+        func pushed(_ tag: Tag) async -> Double {
+            if let known = pushedAt[tag] { return known }
+            let time = (try? await store.driver.stat(Layout.tagCurrentLink(repository, tag)).modifiedAt) ?? 0
+            pushedAt[tag] = time
+            return time
+        }
+        if !byName {
+            for tag in tags { _ = await pushed(tag) }
+            tags.sort { pushedAt[$0, default: 0] > pushedAt[$1, default: 0] }
+        }
+        let pages = max(1, (tags.count + Self.tagPageSize - 1) / Self.tagPageSize)
+        let page = min(max(1, request.uri.queryParameters["page"].flatMap { Int(String($0)) } ?? 1), pages)
+        var rows: [RepositoryPage.Row] = []
+        for tag in tags.dropFirst((page - 1) * Self.tagPageSize).prefix(Self.tagPageSize) {
+            guard let digest = try? await store.resolveTag(repository, tag),
+                  let stored = try? await store.manifest(repository, .digest(digest)) else { continue }
             let summary = await summaries.summary(stored, in: repository, store: store)
-            let pushed = (try? await store.driver.stat(Layout.tagCurrentLink(repository, tag)).modifiedAt) ?? 0
-            let date = Date(timeIntervalSince1970: pushed)
-            rows.append((RepositoryPage.Row(
+            let date = Date(timeIntervalSince1970: await pushed(tag))
+            rows.append(RepositoryPage.Row(
                 tag: tag.value, digest: digest.description, shortDigest: Formatting.short(digest), kind: summary.kind,
                 platforms: summary.platforms, size: Formatting.size(summary.size),
-                pushed: date.formatted(.dateTime.year().month().day().hour().minute()), pushedISO: date.formatted(.iso8601)), pushed))
+                pushed: date.formatted(.dateTime.year().month().day().hour().minute()), pushedISO: date.formatted(.iso8601)))
         }
-        rows.sort { byName ? $0.row.tag < $1.row.tag : $0.pushed > $1.pushed }
         let host = configuredHost ?? requestHost(request)
+        let sort = byName ? "name" : "date"
+        let link = { (page: Int) in "?q=\(query.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")&sort=\(sort)&page=\(page)" }
         return render("repository", RepositoryPage(
             frame: frame(repository.value, visitor), name: repository.value,
             lastComponent: String(repository.value.split(separator: "/").last ?? ""), host: host,
-            firstTag: rows.first?.row.tag ?? "latest", query: query, filtered: query.isEmpty ? nil : query, byName: byName,
-            deletable: await canDelete(visitor, repository.value), tags: rows.map(\.row)))
+            firstTag: rows.first?.tag ?? "latest", query: query, filtered: query.isEmpty ? nil : query, byName: byName,
+            deletable: await canDelete(visitor, repository.value), tags: rows, total: tags.count, page: page, pages: pages,
+            previous: page > 1 ? link(page - 1) : nil, next: page < pages ? link(page + 1) : nil))
     }
 
     func manifestPage(_ repository: RepositoryName, _ digest: OCI.Digest, _ visitor: Visitor) async throws -> Response {

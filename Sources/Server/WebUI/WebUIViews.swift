@@ -30,8 +30,9 @@ struct RepositoriesPage {
     var one: Bool
     var page: Int
     var pages: Int
-    var previous: Int?
-    var next: Int?
+    /// Query strings of the neighbouring pages, nil at either end.
+    var previous: String?
+    var next: String?
 
     init(frame: PageFrame, query: String, repositories: [Row], total: Int, page: Int, pages: Int) {
         self.frame = frame
@@ -43,8 +44,9 @@ struct RepositoriesPage {
         one = total == 1
         self.page = page
         self.pages = pages
-        previous = page > 1 ? page - 1 : nil
-        next = page < pages ? page + 1 : nil
+        let q = query.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+        previous = page > 1 ? "?q=\(q)&page=\(page - 1)" : nil
+        next = page < pages ? "?q=\(q)&page=\(page + 1)" : nil
     }
 }
 
@@ -69,6 +71,12 @@ struct RepositoryPage {
     var byName: Bool
     var deletable: Bool
     var tags: [Row]
+    var total: Int
+    var page: Int
+    var pages: Int
+    /// Query strings of the neighbouring pages, nil at either end.
+    var previous: String?
+    var next: String?
 }
 
 struct ManifestPage {

@@ -1,0 +1,51 @@
+import Foundation
+import HTTPTypes
+import Testing
+
+/// The web UI's pages through the router, on an open registry (everyone sees everything);
+/// sign-in, sessions and rights are tested in a real browser (Tests/e2e/webui.sh).
+@Suite struct WebUIPageTests {
+    static func count(_ needle: String, in text: String) -> Int { text.components(separatedBy: needle).count - 1 }
+
+    @Test func tagsArePagedAndPagesCarryTheirSecurityHeaders() async throws {
+        try await APIFixture().run { c, _ in
+            for i in 0..<150 { _ = try await c.pushImage("team/app", tag: String(format: "v%03d", i), seed: UInt8(i % 7)) }
+            let first = try await c.send(.get, "/ui/repo/team/app")
+            #expect(first.status == .ok)
+            #expect(first.headers[.contentSecurityPolicy]?.hasPrefix("default-src 'none'") == true)
+            #expect(first.headers[.cacheControl] == "no-store")
+            #expect(Self.count("<td>v", in: first.text) == 100)
+            #expect(first.text.contains("150 tags · page 1 of 2"))
+            #expect(first.text.contains("<td>v000</td>") && first.text.contains("<td>v099</td>") && !first.text.contains("<td>v100</td>"))
+            #expect(first.text.contains(#"href="/ui/repo/team/app?q=&amp;sort=name&amp;page=2""#))
+            let second = try await c.send(.get, "/ui/repo/team/app?sort=name&page=2")
+            #expect(Self.count("<td>v", in: second.text) == 50)
+            #expect(second.text.contains("<td>v149</td>"))
+            let filtered = try await c.send(.get, "/ui/repo/team/app?q=v14")
+            #expect(Self.count("<td>v", in: filtered.text) == 10)
+            // A page number past the end shows the last page, not an error.
+            #expect(try await c.send(.get, "/ui/repo/team/app?page=99").text.contains("page 2 of 2"))
+        }
+    }
+
+    @Test func repositoryListFiltersAndUnknownPathsAreNotFound() async throws {
+        try await APIFixture().run { c, _ in
+            _ = try await c.pushImage("team/app", tag: "v1")
+            _ = try await c.pushImage("ops/tool", tag: "v1")
+            let list = try await c.send(.get, "/ui/")
+            #expect(list.text.contains(">team/app</a>") && list.text.contains(">ops/tool</a>"))
+            let filtered = try await c.send(.get, "/ui/?q=ops")
+            #expect(filtered.text.contains(">ops/tool</a>") && !filtered.text.contains(">team/app</a>"))
+            #expect(try await c.send(.get, "/ui/repo/no/such").status == .notFound)
+            #expect(try await c.send(.get, "/ui/repo/team/app/_manifest/sha256:nothex").status == .notFound)
+            #expect(try await c.send(.get, "/ui/repo/..%2F..%2Fetc").status == .notFound)
+            let css = try await c.send(.get, "/ui/static/berth.css")
+            #expect(css.status == .ok && css.headers[.cacheControl] == "public, max-age=86400")
+            let etag = try #require(css.headers[.eTag])
+            #expect(try await c.send(.get, "/ui/static/berth.css", headers: [.ifNoneMatch: etag]).status == .notModified)
+            // An open registry has nobody to sign in, and deleting needs a signed-in visitor.
+            #expect(try await c.send(.get, "/ui/login").text.contains("nothing to sign in to"))
+            #expect(try await c.send(.post, "/ui/repo/team/app/_delete", body: Array("tag=v1".utf8)).status == .forbidden)
+        }
+    }
+}
