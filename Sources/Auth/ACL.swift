@@ -158,3 +158,17 @@ public struct ACL: Sendable {
         return results.map { $0 + rest }
     }
 }
+
+extension ACLRule.Match {
+    /// One line for listings (the CLI, the web UI): each condition as `key=pattern`.
+    public var summary: String {
+        var parts: [String] = []
+        if let account { parts.append("account=\(account.isEmpty ? "''" : account)") }
+        if let type { parts.append("type=\(type)") }
+        if let name { parts.append("name=\(name)") }
+        if let service { parts.append("service=\(service)") }
+        if let ip { parts.append("ip=\(ip)") }
+        for (key, value) in (labels ?? [:]).sorted(by: { $0.key < $1.key }) { parts.append("labels.\(key)=\(value)") }
+        return parts.isEmpty ? "(everything)" : parts.joined(separator: " ")
+    }
+}

@@ -133,7 +133,7 @@ extension WebUI {
         admin.frame.title = "Rules"
         admin.frame.notice = notice
         let rows = try await admin.directory.store.rules().map { record in
-            AdminRulesPage.Row(position: record.position, match: Self.matchText(record.rule.match),
+            AdminRulesPage.Row(position: record.position, match: record.rule.match.summary,
                                actions: record.rule.actions.map { $0.isEmpty ? "(nothing)" : $0.joined(separator: ",") } ?? "(nothing)",
                                comment: record.rule.comment ?? "", expires: record.expiresAt.map(Self.day) ?? "")
         }
@@ -278,16 +278,5 @@ extension WebUI {
 
     static func day(_ date: Date) -> String {
         date.formatted(.iso8601.year().month().day())
-    }
-
-    static func matchText(_ match: ACLRule.Match) -> String {
-        var parts: [String] = []
-        if let account = match.account { parts.append("account=\(account)") }
-        if let type = match.type { parts.append("type=\(type)") }
-        if let name = match.name { parts.append("name=\(name)") }
-        if let service = match.service { parts.append("service=\(service)") }
-        if let ip = match.ip { parts.append("ip=\(ip)") }
-        for (key, value) in (match.labels ?? [:]).sorted(by: { $0.key < $1.key }) { parts.append("labels:\(key)=\(value)") }
-        return parts.isEmpty ? "(everything)" : parts.joined(separator: " ")
     }
 }

@@ -10,17 +10,6 @@ struct ACLCommand: AsyncParsableCommand {
         abstract: "The ordered access rules in the accounts database (docker_auth's ACL: first match wins).",
         subcommands: [List.self, Add.self, Remove.self, Move.self, Test.self])
 
-    static func describe(_ match: ACLRule.Match) -> String {
-        var parts: [String] = []
-        if let v = match.account { parts.append("account=\(v.isEmpty ? "''" : v)") }
-        if let v = match.type { parts.append("type=\(v)") }
-        if let v = match.name { parts.append("name=\(v)") }
-        if let v = match.service { parts.append("service=\(v)") }
-        if let v = match.ip { parts.append("ip=\(v)") }
-        for (key, value) in (match.labels ?? [:]).sorted(by: { $0.key < $1.key }) { parts.append("labels.\(key)=\(value)") }
-        return parts.isEmpty ? "(everything)" : parts.joined(separator: " ")
-    }
-
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "ls", abstract: "List the rules in evaluation order.")
         @OptionGroup var options: AccountsOptions
@@ -32,7 +21,7 @@ struct ACLCommand: AsyncParsableCommand {
                 return try CLIOutput.json(rules.map(RuleView.init))
             }
             CLIOutput.table(["#", "MATCH", "ACTIONS", "EXPIRES", "COMMENT"], rules.map { record in
-                [String(record.position), ACLCommand.describe(record.rule.match),
+                [String(record.position), record.rule.match.summary,
                  (record.rule.actions ?? []).isEmpty ? "(deny)" : record.rule.actions!.joined(separator: ","),
                  record.isActive() ? CLIDate.show(record.expiresAt) : "expired", record.rule.comment ?? ""]
             })
@@ -68,7 +57,7 @@ struct ACLCommand: AsyncParsableCommand {
                                comment: comment)
             let expiry = try expires.map(CLIDate.parse)
             let record = try await options.withManager { try await $0.addRule(rule, at: position, expiresAt: expiry, by: AccountsOptions.actor) }
-            print("added rule #\(record.position): \(ACLCommand.describe(rule.match)) -> \((rule.actions ?? []).isEmpty ? "(deny)" : rule.actions!.joined(separator: ","))")
+            print("added rule #\(record.position): \(rule.match.summary) -> \((rule.actions ?? []).isEmpty ? "(deny)" : rule.actions!.joined(separator: ","))")
         }
     }
 

@@ -43,7 +43,7 @@ struct ImportCommand: AsyncParsableCommand {
         if let mongoAcl { rules += try MongoExport.rules(try MongoExport.documents(mongoAcl)) }
         // Everything is checked before anything is written.
         for rule in rules {
-            do { try ACL.validate(rule) } catch { throw CLIFailure("rule \(ACLCommand.describe(rule.match)): \(error)") }
+            do { try ACL.validate(rule) } catch { throw CLIFailure("rule \(rule.match.summary): \(error)") }
         }
         let actor = AccountsOptions.actor
         let (added, replaced, skipped) = try await options.withManager { store in
