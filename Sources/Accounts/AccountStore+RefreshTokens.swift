@@ -7,10 +7,12 @@ import SQLKit
 /// the SHA-256 of a token is stored.
 extension AccountStore: RefreshTokenStore {
     public func save(_ record: RefreshTokenRecord, id: String) async throws {
+        let labels = try record.labels.map(StoredJSON.encode)
         try await database.transaction { sql in
             try await sql.raw("""
-                INSERT INTO berth_refresh_tokens (id, account, issued_at, client_id)
-                VALUES (\(bind: id), \(bind: record.account), \(bind: record.issuedAt.storedMilliseconds), \(bind: record.clientID))
+                INSERT INTO berth_refresh_tokens (id, account, issued_at, client_id, labels)
+                VALUES (\(bind: id), \(bind: record.account), \(bind: record.issuedAt.storedMilliseconds), \(bind: record.clientID),
+                        \(bind: labels))
                 """).run()
         }
     }
@@ -70,9 +72,11 @@ extension AccountStore: RefreshTokenStore {
         try await database.transaction { sql in
             for (id, record) in tokens {
                 guard try await sql.raw("SELECT id FROM berth_refresh_tokens WHERE id = \(bind: id)").first() == nil else { continue }
+                let labels = try record.labels.map(StoredJSON.encode)
                 try await sql.raw("""
-                    INSERT INTO berth_refresh_tokens (id, account, issued_at, client_id)
-                    VALUES (\(bind: id), \(bind: record.account), \(bind: record.issuedAt.storedMilliseconds), \(bind: record.clientID))
+                    INSERT INTO berth_refresh_tokens (id, account, issued_at, client_id, labels)
+                    VALUES (\(bind: id), \(bind: record.account), \(bind: record.issuedAt.storedMilliseconds), \(bind: record.clientID),
+                            \(bind: labels))
                     """).run()
             }
         }
@@ -82,6 +86,8 @@ extension AccountStore: RefreshTokenStore {
         (try row.decode(column: "id", as: String.self),
          RefreshTokenRecord(account: try row.decode(column: "account", as: String.self),
                             issuedAt: try row.date("issued_at") ?? Date(timeIntervalSince1970: 0),
-                            clientID: try row.decode(column: "client_id", as: String?.self)))
+                            clientID: try row.decode(column: "client_id", as: String?.self),
+                            labels: try row.decode(column: "labels", as: String?.self)
+                                .flatMap { try? JSONDecoder().decode([String: [String]].self, from: Data($0.utf8)) }))
     }
 }

@@ -31,10 +31,15 @@ public protocol IdentityBackend: Sendable {
     func lookup(user: String) async throws -> Identity?
     /// Whether requests without credentials are accepted (docker_auth's `"": {}` user).
     func allowsAnonymous() async throws -> Bool
+    /// False for a backend that cannot be asked about an account without its password (an
+    /// external program, an LDAP directory bound as the user): its `lookup` nil means "cannot
+    /// tell", not "no such account".
+    var answersLookups: Bool { get }
 }
 
 extension IdentityBackend {
     public func allowsAnonymous() async throws -> Bool { false }
+    public var answersLookups: Bool { true }
 }
 
 extension Array where Element == any IdentityBackend {

@@ -6,11 +6,15 @@ public struct RefreshTokenRecord: Sendable, Codable, Equatable {
     public var account: String
     public var issuedAt: Date
     public var clientID: String?
+    /// The account's labels when the token was issued: used only when no backend can be
+    /// asked about the account (see `IdentityBackend.answersLookups`).
+    public var labels: [String: [String]]?
 
-    public init(account: String, issuedAt: Date, clientID: String?) {
+    public init(account: String, issuedAt: Date, clientID: String?, labels: [String: [String]]? = nil) {
         self.account = account
         self.issuedAt = issuedAt
         self.clientID = clientID
+        self.labels = labels
     }
 }
 

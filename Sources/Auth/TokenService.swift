@@ -88,12 +88,15 @@ public struct TokenService: Sendable {
         }
     }
 
-    /// The account as the backends know it now (nil: none knows it), for sessions that
-    /// must end when an account is disabled or removed.
-    public func currentIdentity(_ account: String) async throws -> Identity? {
+    /// The account as the backends know it now, for refresh tokens and sessions that must
+    /// end when it is disabled or removed. When no backend knows it but one cannot be asked
+    /// (an external program), the identity it was issued with (`remembered`) stands; nil:
+    /// the account is gone.
+    public func currentIdentity(_ account: String, remembered labels: [String: [String]]? = nil) async throws -> Identity? {
         for backend in backends {
             if let identity = try await backend.lookup(user: account) { return identity }
         }
+        if backends.contains(where: { !$0.answersLookups }) { return Identity(account: account, labels: labels ?? [:]) }
         return nil
     }
 
@@ -111,18 +114,16 @@ public struct TokenService: Sendable {
               Date().timeIntervalSince(record.issuedAt) < RefreshTokens.maxAge else {
             throw AuthError.unauthorized("invalid refresh token")
         }
-        for backend in backends {
-            if let identity = try await backend.lookup(user: record.account) {
-                // Stored issue times have whole seconds.
-                if let since = identity.validSince, record.issuedAt.addingTimeInterval(1) < since {
-                    try? await refreshTokens.delete(id: id)
-                    throw AuthError.unauthorized("this refresh token belonged to an earlier account of the same name")
-                }
-                return identity
-            }
+        guard let identity = try await currentIdentity(record.account, remembered: record.labels) else {
+            try? await refreshTokens.delete(id: id)
+            throw AuthError.unauthorized("the account of this refresh token no longer exists")
         }
-        try? await refreshTokens.delete(id: id)
-        throw AuthError.unauthorized("the account of this refresh token no longer exists")
+        // Stored issue times have whole seconds.
+        if let since = identity.validSince, record.issuedAt.addingTimeInterval(1) < since {
+            try? await refreshTokens.delete(id: id)
+            throw AuthError.unauthorized("this refresh token belonged to an earlier account of the same name")
+        }
+        return identity
     }
 
 
@@ -177,7 +178,8 @@ public struct TokenService: Sendable {
         var refreshToken: String?
         if request.wantsRefreshToken, request.refreshToken == nil, !identity.account.isEmpty {
             let token = RefreshTokens.make()
-            try await refreshTokens.save(RefreshTokenRecord(account: identity.account, issuedAt: Date(), clientID: request.clientID),
+            try await refreshTokens.save(RefreshTokenRecord(account: identity.account, issuedAt: Date(), clientID: request.clientID,
+                                                            labels: identity.labels.isEmpty ? nil : identity.labels),
                                          id: RefreshTokens.id(of: token))
             refreshToken = token
         }

@@ -19,6 +19,10 @@ import Testing
             }
             #expect(try await store.load(id: ids[0]) == RefreshTokenRecord(account: "ci", issuedAt: issued, clientID: "docker"))
             #expect(try await store.load(id: RefreshTokens.id(of: "brt_unknown")) == nil)
+            let labelled = RefreshTokens.id(of: "brt_labelled")
+            try await store.save(RefreshTokenRecord(account: "ext", issuedAt: issued, clientID: nil, labels: ["team": ["build", "ops"]]), id: labelled)
+            #expect(try await store.load(id: labelled)?.labels == ["team": ["build", "ops"]])
+            try await store.delete(id: labelled)
             #expect(try await store.refreshTokens(account: "ci").map(\.id) == [ids[1], ids[0]])
             #expect(try await store.refreshTokens().count == 3)
 

@@ -71,6 +71,40 @@ enum ExternalScripts {
 }
 
 @Suite struct ExternalProgramTests {
+    /// An external program cannot be asked about an account without its password, so a
+    /// refresh token of one of its accounts keeps the identity (labels) it was issued with;
+    /// a backend that can be asked and does not know the account ends the token.
+    @Test func refreshTokensOfAccountsNoBackendCanLookUpKeepTheirLabels() async throws {
+        let script = try ExternalScripts.write("""
+            #!/bin/sh
+            read -r user pass
+            [ "$user" = "ext" ] && [ "$pass" = "ext-password" ] && { echo '{"labels": {"team": ["build"]}}'; exit 0; }
+            exit 2
+            """)
+        let external = ExternalAuthentication(try ExternalProgram(command: "/bin/sh", arguments: [script]))
+        let service = TokenService(issuer: try await TokenIssuer(issuer: "t", expiration: 60, signingKey: try SigningKey.generate()),
+                                   backends: [external], policies: [try ACL([ACLRule(match: .init(name: "${labels:team}/*"), actions: ["pull"])])])
+        let login = try await service.issueToken(TokenRequest(service: "s", scopes: [], account: nil, credentials: ("ext", "ext-password"),
+                                                              clientIP: nil, wantsRefreshToken: true, refreshToken: nil, clientID: "docker"))
+        let refresh = try #require(login.refresh_token)
+        let again = try await service.issueToken(TokenRequest(service: "s", scopes: ["repository:build/app:pull"], account: nil,
+                                                              credentials: nil, clientIP: nil, refreshToken: refresh, clientID: "docker"))
+        let claims = try JSONSerialization.jsonObject(with: Base64URL.decode(again.token.split(separator: ".")[1]) ?? Data()) as? [String: Any]
+        let access = (claims?["access"] as? [[String: Any]])?.first
+        #expect(access?["name"] as? String == "build/app")
+        #expect(access?["actions"] as? [String] == ["pull"])
+
+        // The same token on a service whose only backend answers lookups and does not know
+        // the account: refused (and forgotten).
+        let strict = TokenService(issuer: try await TokenIssuer(issuer: "t", expiration: 60, signingKey: try SigningKey.generate()),
+                                  backends: [StaticUsers([:])], policies: [], refreshTokens: InMemoryRefreshTokenStore())
+        await #expect(throws: AuthError.self) {
+            try await strict.issueToken(TokenRequest(service: "s", scopes: [], account: nil, credentials: nil, clientIP: nil,
+                                                     refreshToken: refresh, clientID: "docker"))
+        }
+    }
+
+
     @Test func aProgramThatHangsCrashesOrSaysNonsenseIsAnErrorNotALogin() async throws {
         let script = try ExternalScripts.write("""
             #!/bin/sh

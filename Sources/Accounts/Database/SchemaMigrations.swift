@@ -42,6 +42,10 @@ enum SchemaMigrations {
             """,
             "CREATE INDEX berth_refresh_tokens_account ON berth_refresh_tokens (account)",
         ],
+        [
+            // The labels a token was issued with, for accounts no backend can look up.
+            "ALTER TABLE berth_refresh_tokens ADD COLUMN labels TEXT",
+        ],
     ]
 
     static func apply(_ database: any AccountDatabase) async throws {

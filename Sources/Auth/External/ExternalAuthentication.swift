@@ -35,7 +35,9 @@ public struct ExternalAuthentication: IdentityBackend {
         }
     }
 
-    /// The program cannot be asked about an account without its password, so refresh tokens
-    /// of its accounts keep working until they expire or are revoked.
+    /// The program cannot be asked about an account without its password: refresh tokens and
+    /// web sessions of its accounts keep the identity they were issued with, until they
+    /// expire or are revoked.
     public func lookup(user: String) async throws -> Identity? { nil }
+    public var answersLookups: Bool { false }
 }

@@ -59,9 +59,11 @@ public final class LDAPAuthentication: IdentityBackend {
 
     /// The entry as the search account sees it now: a person removed from the directory
     /// loses their refresh tokens. With `initial_bind_as_user` there is no search account,
-    /// so the directory cannot be asked without the password: nil.
+    /// so the directory cannot be asked without the password (`answersLookups` is false).
+    public var answersLookups: Bool { configuration.initial_bind_as_user != true }
+
     public func lookup(user: String) async throws -> Identity? {
-        guard !user.isEmpty, configuration.initial_bind_as_user != true else { return nil }
+        guard !user.isEmpty, answersLookups else { return nil }
         return try await run {
             let connection = try self.connect()
             try connection.bind(dn: self.configuration.bind_dn ?? "", password: self.bindPassword)

@@ -12,15 +12,18 @@ struct WebSession: Codable, Equatable {
     var issued: Int64
     var expires: Int64
     var csrf: String
+    /// The labels at sign-in, used only for accounts no backend can look up.
+    var labels: [String: [String]]?
 
     static let cookieName = "berth_session"
     /// Before sign-in, the login form's CSRF token lives in a cookie of its own.
     static let loginCookieName = "berth_login"
     static let lifetime: Int64 = 12 * 3600
 
-    static func new(account: String, now: Date = Date()) -> WebSession {
+    static func new(_ identity: Identity, now: Date = Date()) -> WebSession {
         let t = Int64(now.timeIntervalSince1970)
-        return WebSession(account: account, issued: t, expires: t + lifetime, csrf: randomToken())
+        return WebSession(account: identity.account, issued: t, expires: t + lifetime, csrf: randomToken(),
+                          labels: identity.labels.isEmpty ? nil : identity.labels)
     }
 
     static func randomToken() -> String {

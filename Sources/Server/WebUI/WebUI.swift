@@ -353,7 +353,7 @@ struct WebUI: Sendable {
         do {
             let identity = try await access.signIn(user: user, password: password, address: address)
             guard !identity.account.isEmpty else { throw AuthError.unauthorized("anonymous") }
-            let session = WebSession.new(account: identity.account)
+            let session = WebSession.new(identity)
             var response = redirect(safeNext(field("next")))
             response.headers.append(HTTPField(name: .setCookie, value: Cookies.set(
                 WebSession.cookieName, signer.encode(session), path: base + "/", secure: secure(request), maxAge: WebSession.lifetime)))

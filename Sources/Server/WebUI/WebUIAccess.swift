@@ -40,7 +40,7 @@ enum WebUIAccess: Sendable {
         do {
             let identity: Identity? = switch self {
             case .open: nil
-            case .token(let service, _): try await service.currentIdentity(session.account)
+            case .token(let service, _): try await service.currentIdentity(session.account, remembered: session.labels)
             case .basic(let authorizer): try await authorizer.backends.first { _ in true }?.lookup(user: session.account)
             }
             guard let identity else { return nil }
