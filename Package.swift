@@ -131,6 +131,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The client-facing parsers as fuzz targets (scripts/fuzz.sh builds it with libFuzzer);
+        // a normal build replays the committed corpus, Tests/fuzz-corpus.
+        .executableTarget(name: "berth-fuzz", dependencies: ["OCI", "Auth", "Config"]),
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
         .testTarget(name: "AuthTests", dependencies: ["Auth", .product(name: "X509", package: "swift-certificates"), .product(name: "JWTKit", package: "jwt-kit"), .product(name: "_CryptoExtras", package: "swift-crypto"), .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"), .product(name: "SwiftASN1", package: "swift-asn1")]),
         .testTarget(name: "AccountsTests", dependencies: ["Accounts", "Auth", .product(name: "Logging", package: "swift-log")]),

@@ -40,6 +40,8 @@ trap 'stop_test_postgres; stop_test_slapd' EXIT
 start_test_postgres
 start_test_slapd
 swift test --skip-build --parallel
+# Every input the fuzzers were seeded with or found a crash in, through every parser.
+.build/debug/berth-fuzz Tests/fuzz-corpus
 stop_test_postgres
 stop_test_slapd
 unset BERTH_TEST_POSTGRES PGHOST PGPORT PGUSER
