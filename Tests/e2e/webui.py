@@ -11,11 +11,10 @@ import urllib.parse
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException
+from selenium.common.exceptions import NoSuchElementException, WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 BASE, ADMIN_PW, DEV_PW, BERTH, DATA = sys.argv[1:6]
@@ -42,9 +41,18 @@ def visible_repositories():
 
 
 def submit(button):
-    """Clicks and waits for the next page to replace this one."""
+    """Clicks and waits for the next page to replace this one. Chromium reports an element
+    of a page being replaced either as stale or as "does not belong to the document"."""
     button.click()
-    WebDriverWait(driver, 20).until(expected_conditions.staleness_of(button))
+
+    def replaced(_):
+        try:
+            button.is_enabled()
+            return False
+        except WebDriverException:
+            return True
+
+    WebDriverWait(driver, 20).until(replaced)
     WebDriverWait(driver, 20).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
@@ -249,9 +257,14 @@ try:
     # Disabling the account ends its session at the next click (after the server's next
     # look at the accounts database, within about a second).
     subprocess.run([BERTH, "user", "disable", "dev", "--data", DATA], check=True, capture_output=True)
-    time.sleep(1.5)
-    driver.get(BASE + "/ui/")
-    check("once dev is disabled, the next page asks it to sign in", driver.current_url.endswith("/ui/login"), driver.current_url)
+    deadline = time.time() + 5
+    while True:
+        driver.get(BASE + "/ui/")
+        if driver.current_url.endswith("/ui/login") or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    check("once dev is disabled, a page within the server's next poll asks it to sign in", driver.current_url.endswith("/ui/login"),
+          driver.current_url)
 
     driver.set_window_size(320, 800)
     sign_in("admin", ADMIN_PW)

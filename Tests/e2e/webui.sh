@@ -32,7 +32,12 @@ if require chromium && require chromedriver && python3 -c 'import selenium' 2>/d
     check "berth user add dev" bash -c "echo dev-password-1 | '$BERTH' user add dev --password-stdin --cost 4 --data '$U/data'"
     check "berth acl add: dev may delete in team/app" "$BERTH" acl add --data "$U/data" --account dev --name 'team/app' --actions pull,delete
     check "berth acl add: dev pulls team/*" "$BERTH" acl add --data "$U/data" --account dev --name 'team/*' --actions pull
-    sleep 1.5
+    # The server reads the database's change counter every second: wait for the rule there.
+    for _ in $(seq 1 50); do
+        curl -s -u "admin:$ADMIN_PW" -H 'Content-Type: application/json' -X POST "http://$R/berth/api/v1/access-test" \
+            -d '{"account":"dev","repository":"team/app","actions":["delete"]}' | grep -q '"granted":\["delete"\]' && break
+        sleep 0.1
+    done
     run_checks webui.py python3 "$(dirname "$0")/webui.py" "http://$R" "$ADMIN_PW" dev-password-1 "$BERTH" "$U/data"
     check "no password, robot secret or session in Berth's log" bash -c "! grep -q -e '$ADMIN_PW' -e dev-password-1 -e ops-password-1 -e berth_session= -e 'berth_[A-Za-z0-9]\{40\}' '$U/err.log'"
 fi
