@@ -34,6 +34,7 @@ import Testing
                   *) exit 2;;
                 esac
                 """)
+            defer { try? FileManager.default.removeItem(atPath: script) }
             try await body(ExternalAuthentication(try ExternalProgram(command: "/bin/sh", arguments: [script])), true)
         case .sqlite, .postgres:
             try await withStore(kind == .sqlite ? .sqlite : .postgres) { store, _ in
@@ -81,6 +82,7 @@ enum ExternalScripts {
             [ "$user" = "ext" ] && [ "$pass" = "ext-password" ] && { echo '{"labels": {"team": ["build"]}}'; exit 0; }
             exit 2
             """)
+        defer { try? FileManager.default.removeItem(atPath: script) }
         let external = ExternalAuthentication(try ExternalProgram(command: "/bin/sh", arguments: [script]))
         let service = TokenService(issuer: try await TokenIssuer(issuer: "t", expiration: 60, signingKey: try SigningKey.generate()),
                                    backends: [external], policies: [try ACL([ACLRule(match: .init(name: "${labels:team}/*"), actions: ["pull"])])])
@@ -117,6 +119,7 @@ enum ExternalScripts {
             esac
             exit 2
             """)
+        defer { try? FileManager.default.removeItem(atPath: script) }
         let backend = ExternalAuthentication(try ExternalProgram(command: "/bin/sh", arguments: [script], timeout: .milliseconds(500)))
         for user in ["hang", "crash", "nonsense", "status"] {
             let started = ContinuousClock.now
@@ -140,6 +143,7 @@ enum ExternalScripts {
             case "$input" in *'"Name":"ci/app"'*) exit 0;; esac
             exit 1
             """)
+        defer { try? FileManager.default.removeItem(atPath: script) }
         let policy = ExternalAuthorization(try ExternalProgram(command: "/bin/sh", arguments: [script], timeout: .milliseconds(500)))
         func decide(_ account: String, _ name: String) async throws -> [String]? {
             try await policy.decide(AccessRequest(account: account, type: "repository", name: name, service: "s", actions: ["push", "pull"]))?.actions
