@@ -127,44 +127,16 @@ struct TokenEndpoint: Sendable {
         }
     }
 
-    /// `application/x-www-form-urlencoded` pairs; a malformed escape leaves the value as it
-    /// was written rather than dropping it.
+    /// `application/x-www-form-urlencoded` pairs (`+` is a space); a malformed escape leaves
+    /// the name or value as it was written rather than dropping it.
     static func formDecode(_ text: String) -> [(String, String)] {
-        text.utf8.split(separator: UInt8(ascii: "&")).compactMap { pair in
-            let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
+        text.split(separator: "&").compactMap { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard let name = parts.first else { return nil }
-            return (formUnescape(name), parts.count > 1 ? formUnescape(parts[1]) : "")
-        }
-    }
-
-    static func formUnescape(_ bytes: Substring.UTF8View.SubSequence) -> String {
-        guard bytes.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) else { return String(Substring(bytes)) }
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count)
-        var index = bytes.startIndex
-        while index < bytes.endIndex {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "+") {
-                out.append(UInt8(ascii: " "))
-            } else if byte == UInt8(ascii: "%"), let high = bytes.index(index, offsetBy: 1, limitedBy: bytes.endIndex), high < bytes.endIndex,
-                      let low = bytes.index(high, offsetBy: 1, limitedBy: bytes.endIndex), low < bytes.endIndex,
-                      let h = hexValue(bytes[high]), let l = hexValue(bytes[low]) {
-                out.append(h << 4 | l)
-                index = low
-            } else {
-                out.append(byte)
+            func unescape(_ part: Substring) -> String {
+                PercentDecoding.decode(part.contains("+") ? part.replacingOccurrences(of: "+", with: " ") : String(part))
             }
-            index = bytes.index(after: index)
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
+            return (unescape(name), parts.count > 1 ? unescape(parts[1]) : "")
         }
     }
 

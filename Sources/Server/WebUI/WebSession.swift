@@ -65,7 +65,7 @@ struct WebSessionSigner: Sendable {
     }
 
     func checkLoginToken(cookie: String?, form: String?) -> Bool {
-        guard let cookie, let form, cookie == form else { return false }
+        guard let cookie, let form, ConstantTime.equal(cookie, form) else { return false }
         let parts = cookie.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 2, let signature = Base64URL.decode(parts[1]) else { return false }
         return HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: Array("login:\(parts[0])".utf8), using: key)

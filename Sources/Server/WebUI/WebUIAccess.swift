@@ -41,7 +41,7 @@ enum WebUIAccess: Sendable {
             let identity: Identity? = switch self {
             case .open: nil
             case .token(let service, _): try await service.currentIdentity(session.account, remembered: session.labels)
-            case .basic(let authorizer): try await authorizer.backends.first { _ in true }?.lookup(user: session.account)
+            case .basic(let authorizer): try await Self.lookup(session.account, in: authorizer.backends)
             }
             guard let identity else { return nil }
             if let since = identity.validSince, Double(session.issued) + 1 < since.timeIntervalSince1970 { return nil }
@@ -49,6 +49,13 @@ enum WebUIAccess: Sendable {
         } catch {
             return nil
         }
+    }
+
+    private static func lookup(_ account: String, in backends: [any IdentityBackend]) async throws -> Identity? {
+        for backend in backends {
+            if let identity = try await backend.lookup(user: account) { return identity }
+        }
+        return nil
     }
 
     /// Who an unsigned visitor is: nobody, unless the rules give anonymous users something.

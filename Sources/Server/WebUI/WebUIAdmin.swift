@@ -38,7 +38,7 @@ extension WebUI {
 
     private func admin(_ request: Request, _ context: BerthRequestContext) async -> Admin? {
         let visitor = await visitor(request, context)
-        guard let directory, let session = visitor.session, await isAdmin(visitor) else { return nil }
+        guard let directory, let session = visitor.session, visitor.isAdmin else { return nil }
         var frame = frame("Administration", visitor)
         frame.isAdmin = true
         return Admin(visitor: visitor, directory: directory,
@@ -176,10 +176,10 @@ extension WebUI {
             let record = try await store.addRule(rule, at: position, by: admin.actor)
             notice = "Added rule #\(record.position)."
         case "up", "down":
-            guard let position else { throw AccountError.invalid("which rule?") }
-            let target = form["action"] == "up" ? position - 1 : position + 1
             let count = try await store.rules().count
-            guard target >= 1, target <= count else { return try await rulesPage(admin, request: nil) }
+            guard let position, (1...count).contains(position) else { throw AccountError.invalid("there is no such rule") }
+            let target = form["action"] == "up" ? position - 1 : position + 1
+            guard (1...count).contains(target) else { return try await rulesPage(admin, request: nil) }
             try await store.moveRule(from: position, to: target, by: admin.actor)
             notice = "Moved rule #\(position) to #\(target)."
         case "delete":
