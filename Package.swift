@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "OCI", dependencies: [
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        // Storage driver protocol, filesystem and in-memory drivers, and the registry's
+        // Storage driver protocol, filesystem, S3 and in-memory drivers, and the registry's
         // Distribution-compatible layout (blobs, uploads, manifests, tags) on top of a driver.
         .target(name: "Storage", dependencies: [
             "OCI",
@@ -44,6 +44,10 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "_NIOFileSystem", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
+            // The S3 driver's requests.
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         // OpenLDAP's client library (Debian's libldap-dev), for the LDAP identity backend.
         .systemLibrary(name: "CLDAP", providers: [.apt(["libldap-dev"])]),

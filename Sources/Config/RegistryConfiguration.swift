@@ -6,6 +6,7 @@ public struct RegistryConfiguration: Sendable {
     public enum StorageBackend: Sendable, Equatable {
         case filesystem(rootDirectory: String)
         case inMemory
+        case s3(S3StorageSettings)
     }
 
     public struct UploadPurging: Sendable, Equatable {
@@ -32,6 +33,8 @@ public struct RegistryConfiguration: Sendable {
 
     public var storage: StorageBackend = .filesystem(rootDirectory: "./data")
     public var deleteEnabled = true
+    /// `storage.redirect.disable`: blob GETs are proxied even where the driver can redirect.
+    public var redirectDisabled = false
     public var readOnly = false
     public var uploadPurging = UploadPurging()
 
@@ -190,11 +193,14 @@ public struct RegistryConfiguration: Sendable {
         case "inmemory":
             r.consume("storage.inmemory")
             storage = .inMemory
+        case let s3? where s3 == "s3" || s3 == "s3aws":
+            storage = .s3(try S3StorageSettings.read(r, section: s3))
         case nil:
-            if requireVersion { throw ConfigError("storage: no storage driver configured (filesystem or inmemory)") }
+            if requireVersion { throw ConfigError("storage: no storage driver configured (filesystem, s3 or inmemory)") }
         case let other?:
-            throw ConfigError("storage.\(other): storage driver not supported by Berth yet (filesystem, inmemory)")
+            throw ConfigError("storage.\(other): storage driver not supported by Berth yet (filesystem, s3, inmemory)")
         }
+        redirectDisabled = try r.bool("storage.redirect.disable") ?? false
         deleteEnabled = try r.bool("storage.delete.enabled") ?? (requireVersion ? false : true)
         readOnly = try r.bool("storage.maintenance.readonly.enabled") ?? false
         if let enabled = try r.bool("storage.maintenance.uploadpurging.enabled") { uploadPurging.enabled = enabled }
@@ -354,6 +360,15 @@ public struct RegistryConfiguration: Sendable {
         switch storage {
         case .filesystem(let root): storageNode = ("filesystem", .map([("rootdirectory", s(root))]))
         case .inMemory: storageNode = ("inmemory", .map([]))
+        case .s3(let s3):
+            var node: [(key: String, value: ConfigNode)] = [("bucket", s(s3.bucket)), ("region", s(s3.region))]
+            if let endpoint = s3.regionEndpoint { node.append(("regionendpoint", s(endpoint))) }
+            node += [("forcepathstyle", b(s3.forcePathStyle)), ("rootdirectory", s(s3.rootDirectory)),
+                     ("accesskey", s(s3.accessKey == nil ? "(from the environment)" : "********")),
+                     ("secretkey", s(s3.secretKey == nil ? "(from the environment)" : "********")),
+                     ("encrypt", b(s3.encrypt)), ("secure", b(s3.secure)), ("skipverify", b(s3.skipVerify)),
+                     ("chunksize", s(String(s3.chunkSize))), ("storageclass", s(s3.storageClass)), ("objectacl", s(s3.objectACL))]
+            storageNode = ("s3", .map(node))
         }
         var http: [(key: String, value: ConfigNode)] = [("addr", s(httpAddr)), ("prefix", s(httpPrefix))]
         if let httpHost { http.append(("host", s(httpHost))) }

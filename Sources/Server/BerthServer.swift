@@ -16,17 +16,46 @@ import Storage
 /// Assembles a running registry from a configuration.
 public enum BerthServer {
     public static func makeStore(_ config: RegistryConfiguration, logger: Logger) throws -> RegistryStore {
-        let driver: any StorageDriver
-        switch config.storage {
-        case .filesystem(let root): driver = try FilesystemDriver(rootDirectory: root)
-        case .inMemory: driver = InMemoryDriver()
-        }
+        let driver = try makeDriver(config.storage, logger: logger)
         let options = RegistryOptions(
             deleteEnabled: config.deleteEnabled,
             readOnly: config.readOnly,
             requireIndexChildren: !config.validationDisabled && config.indexPlatforms != .none,
             layerURLPolicy: LayerURLPolicy(allow: config.urlAllow, deny: config.urlDeny))
         return RegistryStore(driver: driver, options: options, logger: logger)
+    }
+
+    /// The one place a configured storage backend becomes a driver.
+    public static func makeDriver(_ storage: RegistryConfiguration.StorageBackend, logger: Logger) throws -> any StorageDriver {
+        switch storage {
+        case .filesystem(let root): return try FilesystemDriver(rootDirectory: root)
+        case .inMemory: return InMemoryDriver()
+        case .s3(let settings): return try S3Driver(configuration: try s3Configuration(settings), logger: logger)
+        }
+    }
+
+    static func s3Configuration(_ s: S3StorageSettings) throws -> S3Configuration {
+        guard let credentials = S3Configuration.credentials(accessKey: s.accessKey, secretKey: s.secretKey) else {
+            throw ConfigError("storage.s3: no credentials: set accesskey and secretkey, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+        }
+        var c = S3Configuration(bucket: s.bucket, region: s.region, credentials: credentials)
+        c.regionEndpoint = s.regionEndpoint
+        c.forcePathStyle = s.forcePathStyle
+        c.rootDirectory = s.rootDirectory
+        c.encrypt = s.encrypt
+        c.keyID = s.keyID
+        c.secure = s.secure
+        c.skipVerify = s.skipVerify
+        c.v4Auth = s.v4Auth
+        c.chunkSize = s.chunkSize
+        c.multipartCopyChunkSize = s.multipartCopyChunkSize
+        c.multipartCopyMaxConcurrency = s.multipartCopyMaxConcurrency
+        c.multipartCopyThresholdSize = s.multipartCopyThresholdSize
+        c.storageClass = s.storageClass
+        c.objectACL = s.objectACL
+        c.logLevel = s.logLevel
+        c.redirectEndpoint = s.redirectEndpoint
+        return c
     }
 
     public static func apiOptions(_ config: RegistryConfiguration) -> APIOptions {

@@ -227,11 +227,8 @@ struct InterleavingDriver: StorageDriver {
     func read(_ path: StoragePath, range: Range<Int64>?, into consumer: (ByteBuffer) async throws -> Void) async throws {
         try await base.read(path, range: range, into: consumer)
     }
-    func append<Chunks: AsyncSequence>(to path: StoragePath, at offset: Int64, from chunks: Chunks,
-                                       observe: (ByteBuffer) -> Void) async throws -> Int64 where Chunks.Element == ByteBuffer {
-        try await base.append(to: path, at: offset, from: chunks, observe: observe)
-    }
-    func sync(_ path: StoragePath) async throws { try await base.sync(path) }
+    func writer(_ path: StoragePath, at offset: Int64?) async throws -> any StorageWriter { try await base.writer(path, at: offset) }
+    func writtenSize(_ path: StoragePath) async throws -> Int64 { try await base.writtenSize(path) }
 }
 
 extension GarbageCollectorSuite {

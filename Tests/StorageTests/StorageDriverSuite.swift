@@ -32,7 +32,9 @@ import Testing
             await #expect(throws: StorageError.self) { try await d.delete(missing) }
             await #expect(throws: StorageError.self) { try await d.move(from: missing, to: try path("x")) }
             await #expect(throws: StorageError.self) { try await d.read(missing, range: nil) { _ in } }
-            await #expect(throws: StorageError.self) { try await d.sync(missing) }
+            await #expect(throws: StorageError.self) { try await d.writer(missing, at: nil) }
+            await #expect(throws: StorageError.self) { try await d.writer(missing, at: 3) }
+            await #expect(throws: StorageError.self) { try await d.writtenSize(missing) }
             #expect(try await d.exists(missing) == false)
         }
     }
@@ -73,26 +75,86 @@ import Testing
         }
     }
 
+    /// Appends `parts` in one write session at `offset` and ends it, as one PATCH does.
+    func append<S: AsyncSequence>(_ d: any StorageDriver, _ p: StoragePath, at offset: Int64?, _ chunks: S,
+                                  observe: (ByteBuffer) -> Void = { _ in }) async throws -> Int64 where S.Element == ByteBuffer {
+        let writer = try await d.writer(p, at: offset)
+        do {
+            let size = try await writer.write(chunks, observe: observe)
+            try await writer.close()
+            return size
+        } catch {
+            try await writer.close()
+            throw error
+        }
+    }
+
     @Test(arguments: DriverKind.allCases)
-    func appendChecksOffsetsAndKeepsPrefixOnDisconnect(_ kind: DriverKind) async throws {
+    func writersCheckOffsetsAndKeepPrefixOnDisconnect(_ kind: DriverKind) async throws {
         try await kind.with { make in
             let d = try make()
             let p = try path("up/data")
             var seen = 0
-            let size = try await d.append(to: p, at: 0, from: Chunks(parts: [[1, 2], [3]])) { seen += $0.readableBytes }
+            let size = try await append(d, p, at: 0, Chunks(parts: [[1, 2], [3]])) { seen += $0.readableBytes }
             #expect(size == 3)
             #expect(seen == 3)
+            #expect(try await d.writtenSize(p) == 3)
             await #expect(throws: StorageError.invalidOffset(expected: 1, actual: 3)) {
-                _ = try await d.append(to: p, at: 1, from: Chunks(parts: [[9]])) { _ in }
+                _ = try await append(d, p, at: 1, Chunks(parts: [[9]]))
             }
             await #expect(throws: Chunks.DisconnectError.self) {
-                _ = try await d.append(to: p, at: 3, from: Chunks(parts: [[4, 5], [6]], failAfter: 1)) { _ in }
+                _ = try await append(d, p, at: 3, Chunks(parts: [[4, 5], [6]], failAfter: 1))
             }
-            #expect(try await d.getContent(p) == [1, 2, 3, 4, 5])
-            try await d.sync(p)
+            #expect(try await d.writtenSize(p) == 5)
+            let resumed = try await d.writer(p, at: nil)
+            #expect(resumed.size == 5)
+            #expect(try await resumed.write(Chunks(parts: [[7]])) == 6)
+            try await resumed.commit(to: p)
+            #expect(try await d.getContent(p) == [1, 2, 3, 4, 5, 7])
             let empty = try path("up/empty")
-            #expect(try await d.append(to: empty, at: 0, from: Chunks(parts: [])) { _ in } == 0)
-            #expect(try await d.stat(empty).size == 0)
+            #expect(try await append(d, empty, at: 0, Chunks(parts: [])) == 0)
+            #expect(try await d.writtenSize(empty) == 0)
+        }
+    }
+
+    /// A blob larger than any buffer or part, written over several sessions of odd sizes,
+    /// committed elsewhere: byte for byte what went in, and the in-progress file is gone.
+    @Test(arguments: DriverKind.allCases)
+    func sessionsCommitLargeFilesElsewhere(_ kind: DriverKind) async throws {
+        try await kind.with { make in
+            let d = try make()
+            let bytes = randomBytes(13 * 1024 * 1024 + 5, seed: 7)
+            let p = try path("up/big/data"), target = try path("blobs/big")
+            let mib = 1 << 20
+            let cuts: [Int] = [0, 1, 3 * mib + 1, 3 * mib + 2, 11 * mib, bytes.count]
+            for (start, end) in zip(cuts, cuts.dropFirst()) {
+                let parts = stride(from: start, to: end, by: 1 << 20).map { Array(bytes[$0..<min($0 + (1 << 20), end)]) }
+                #expect(try await append(d, p, at: Int64(start), Chunks(parts: parts)) == Int64(end))
+            }
+            let writer = try await d.writer(p, at: Int64(bytes.count))
+            try await writer.commit(to: target)
+            #expect(try await d.getContent(target, maxSize: 1 << 30) == bytes)
+            #expect(try await d.stat(target).size == Int64(bytes.count))
+            #expect(try await d.exists(p) == false)
+            // An empty file commits too.
+            let empty = try await d.writer(try path("up/none/data"), at: 0)
+            try await empty.commit(to: try path("blobs/empty"))
+            #expect(try await d.getContent(try path("blobs/empty")) == [])
+        }
+    }
+
+    @Test(arguments: DriverKind.allCases)
+    func cancelledSessionsLeaveNothing(_ kind: DriverKind) async throws {
+        try await kind.with { make in
+            let d = try make()
+            let p = try path("up/gone/data")
+            _ = try await append(d, p, at: 0, Chunks(parts: [randomBytes(6 * 1024 * 1024)]))
+            let writer = try await d.writer(p, at: nil)
+            try await writer.cancel()
+            #expect(try await d.exists(p) == false)
+            await #expect(throws: StorageError.self) { try await d.writtenSize(p) }
+            // The path is free again for a new session.
+            #expect(try await append(d, p, at: 0, Chunks(parts: [[1]])) == 1)
         }
     }
 
@@ -103,25 +165,27 @@ import Testing
         try await kind.with { make in
             let d = try make()
             let p = try path("up/race")
-            _ = try await d.append(to: p, at: 0, from: Chunks(parts: [[0]])) { _ in }
+            _ = try await append(d, p, at: 0, Chunks(parts: [[0]]))
             let (body, feed) = AsyncStream<ByteBuffer>.makeStream()
             let (started, signal) = AsyncStream<Void>.makeStream()
-            let first = Task { try await d.append(to: p, at: 1, from: body) { _ in signal.yield() } }
+            let first = Task { try await append(d, p, at: 1, body) { _ in signal.yield() } }
             feed.yield(ByteBuffer(bytes: [1, 1]))
             var iterator = started.makeAsyncIterator()
             _ = await iterator.next()
             await #expect(throws: StorageError.self) {
-                _ = try await d.append(to: p, at: 1, from: Chunks(parts: [[2, 2, 2]])) { _ in }
+                _ = try await append(d, p, at: 1, Chunks(parts: [[2, 2, 2]]))
             }
             feed.yield(ByteBuffer(bytes: [1]))
             feed.finish()
             #expect(try await first.value == 4)
+            let check = try await d.writer(p, at: 4)
+            try await check.commit(to: p)
             #expect(try await d.getContent(p) == [0, 1, 1, 1])
             await #expect(throws: StorageError.invalidOffset(expected: 1, actual: 4)) {
-                _ = try await d.append(to: p, at: 1, from: Chunks(parts: [[2]])) { _ in }
+                _ = try await append(d, p, at: 1, Chunks(parts: [[2]]))
             }
             // Once the first is done, the file is free for the next chunk.
-            #expect(try await d.append(to: p, at: 4, from: Chunks(parts: [[5]])) { _ in } == 5)
+            #expect(try await append(d, p, at: 4, Chunks(parts: [[5]])) == 5)
         }
     }
 

@@ -89,12 +89,15 @@ public struct AuthSetup: Sendable {
     }
 
     /// `auth.token.accounts`, else SQLite beside the registry's data (in memory for
-    /// `storage.inmemory`).
+    /// `storage.inmemory`, under ./data for S3).
     public static func accountsLocation(_ config: RegistryConfiguration) throws -> AccountDatabaseLocation {
         if let configured = config.tokenAuth?.accounts { return try AccountDatabaseLocation(parsing: configured) }
         switch config.storage {
         case .filesystem(let root): return .sqlite(path: (root as NSString).appendingPathComponent("berth/accounts/accounts.sqlite"))
         case .inMemory: return .sqliteInMemory
+        // Object storage holds no database: SQLite on local disk (one replica), unless
+        // `auth.token.accounts` names a shared PostgreSQL.
+        case .s3: return .sqlite(path: "./data/berth/accounts/accounts.sqlite")
         }
     }
 

@@ -124,16 +124,6 @@ public struct FilesystemDriver: StorageDriver {
         }
     }
 
-    public func sync(_ path: StoragePath) async throws {
-        let full = fullPath(path)
-        try await run {
-            let fd = open(full, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { throw POSIXFiles.error("open", full) }
-            defer { close(fd) }
-            guard fsync(fd) == 0 else { throw POSIXFiles.error("fsync", full) }
-        }
-    }
-
     public func read(_ path: StoragePath, range: Range<Int64>?,
                      into consumer: (ByteBuffer) async throws -> Void) async throws {
         let full = fullPath(path)
@@ -169,33 +159,84 @@ public struct FilesystemDriver: StorageDriver {
         }
     }
 
-    public func append<Chunks: AsyncSequence>(
-        to path: StoragePath, at offset: Int64, from chunks: Chunks,
-        observe: (ByteBuffer) -> Void
-    ) async throws -> Int64 where Chunks.Element == ByteBuffer {
+    public func writer(_ path: StoragePath, at offset: Int64?) async throws -> any StorageWriter {
         let full = fullPath(path)
-        let fd = try await run { () throws -> Int32 in
-            if offset == 0, let slash = full.lastIndex(of: "/") {
+        let (fd, size) = try await run { () throws -> (Int32, Int64) in
+            let creating = offset == 0
+            if creating, let slash = full.lastIndex(of: "/") {
                 try POSIXFiles.makeDirectories(String(full[..<slash]))
             }
-            let flags = O_WRONLY | O_CLOEXEC | (offset == 0 ? O_CREAT : 0)
-            let fd = open(full, flags, 0o644)
+            let fd = open(full, O_WRONLY | O_CLOEXEC | (creating ? O_CREAT : 0), 0o644)
             guard fd >= 0 else { throw POSIXFiles.error("open", full) }
             // One writer per file at a time, across processes sharing the directory: the
-            // offset check and the append are one step. A second writer is told where the
+            // offset check and the writes are one step. A second writer is told where the
             // file is, as if the first had already finished.
             let locked = flock(fd, LOCK_EX | LOCK_NB) == 0
             var st = Glibc.stat()
             guard fstat(fd, &st) == 0 else { close(fd); throw POSIXFiles.error("fstat", full) }
-            guard locked, Int64(st.st_size) == offset else {
+            let size = Int64(st.st_size)
+            guard locked, offset == nil || size == offset else {
                 close(fd)
-                throw StorageError.invalidOffset(expected: offset, actual: Int64(st.st_size))
+                throw StorageError.invalidOffset(expected: offset ?? size, actual: size)
             }
-            return fd
+            return (fd, size)
         }
-        // Unlocked explicitly: a background sync's duplicate descriptor must not hold the lock.
-        defer { flock(fd, LOCK_UN); close(fd) }
+        return FilesystemWriter(driver: self, path: path, full: full, fd: fd, size: size)
+    }
+}
 
+/// A write session on one file: the descriptor holds the file's lock until the session ends.
+final class FilesystemWriter: StorageWriter, @unchecked Sendable {
+    private let driver: FilesystemDriver
+    private let path: StoragePath
+    private let full: String
+    private var fd: Int32
+    private(set) var size: Int64
+
+    init(driver: FilesystemDriver, path: StoragePath, full: String, fd: Int32, size: Int64) {
+        self.driver = driver
+        self.path = path
+        self.full = full
+        self.fd = fd
+        self.size = size
+    }
+
+    deinit { release() }
+
+    /// Unlocked explicitly: a background sync's duplicate descriptor must not hold the lock.
+    private func release() {
+        guard fd >= 0 else { return }
+        flock(fd, LOCK_UN)
+        Glibc.close(fd)
+        fd = -1
+    }
+
+    private func requireOpen() throws {
+        guard fd >= 0 else { throw StorageError.io("write session on \(path) has ended") }
+    }
+
+    func close() async throws { release() }
+
+    func cancel() async throws {
+        release()
+        try await driver.delete(path)
+    }
+
+    func commit(to destination: StoragePath) async throws {
+        try requireOpen()
+        let fd = self.fd, full = self.full, to = driver.fullPath(destination)
+        try await driver.pool.runIfActive {
+            guard fsync(fd) == 0 else { throw POSIXFiles.error("fsync", full) }
+            if to != full { try POSIXFiles.rename(full, to: to) }
+        }
+        release()
+    }
+
+    func write<Chunks: AsyncSequence>(
+        _ chunks: Chunks, observe: (ByteBuffer) -> Void
+    ) async throws -> Int64 where Chunks.Element == ByteBuffer {
+        try requireOpen()
+        let fd = self.fd, full = self.full, offset = size
         // Receiving (and hashing) the next batch overlaps with writing the previous one;
         // at most two batches are held in memory.
         var position = offset
@@ -211,9 +252,9 @@ public struct FilesystemDriver: StorageDriver {
         // `syncInterval` bytes lets the disk work while the rest is still arriving.
         // The sync works on its own duplicate descriptor and may outlive this call; at most
         // one runs per upload at a time.
-        let backgroundSyncs = self.backgroundSyncs
+        let backgroundSyncs = driver.backgroundSyncs
         var unsynced: Int64 = 0
-        let pool = self.pool
+        let pool = driver.pool
         func write(_ buffers: [ByteBuffer], at start: Int64) -> Task<Void, any Error> {
             Task {
                 try await pool.runIfActive {
@@ -233,12 +274,12 @@ public struct FilesystemDriver: StorageDriver {
                 do { try await previous.value } catch { writeFailed = true; throw error }
                 unsynced += position - written
                 written = position
-                if unsynced >= Self.syncInterval, backgroundSyncs.begin(full) {
+                if unsynced >= FilesystemDriver.syncInterval, backgroundSyncs.begin(full) {
                     unsynced = 0
                     let duplicate = dup(fd)
                     Task {
                         _ = try? await pool.runIfActive {
-                            if duplicate >= 0 { _ = fdatasync(duplicate); close(duplicate) }
+                            if duplicate >= 0 { _ = fdatasync(duplicate); Glibc.close(duplicate) }
                         }
                         backgroundSyncs.end(full)
                     }
@@ -255,17 +296,21 @@ public struct FilesystemDriver: StorageDriver {
                 observe(chunk)
                 batch.append(chunk)
                 batchBytes += chunk.readableBytes
-                if batchBytes >= Self.writeBatchSize { try await flush() }
+                if batchBytes >= FilesystemDriver.writeBatchSize { try await flush() }
             }
             try await flush()
             try await flush()
         } catch {
             // Keep what arrived intact so the client can resume from the reported offset.
             if let previous = inFlight, (try? await previous.value) == nil { writeFailed = true }
-            if !writeFailed, batchBytes > 0 { _ = try? await write(batch, at: position).value }
+            if !writeFailed, batchBytes > 0, (try? await write(batch, at: position).value) != nil {
+                position += Int64(batchBytes)
+            }
+            size = writeFailed ? written : position
             throw error
         }
         assert(written == position)
+        size = position
         return position
     }
 }

@@ -8,7 +8,7 @@ public final class InMemoryDriver: StorageDriver {
 
     public init() {}
 
-    private actor State {
+    actor State {
         struct File { var bytes: [UInt8]; var modifiedAt: Double }
         var files: [StoragePath: File] = [:]
         /// Files an append is writing: one writer per file, as the filesystem driver's lock.
@@ -34,15 +34,18 @@ public final class InMemoryDriver: StorageDriver {
             files[path] = file
         }
 
-        func beginAppend(_ path: StoragePath, at offset: Int64) throws(StorageError) {
+        func beginAppend(_ path: StoragePath, at offset: Int64?) throws(StorageError) -> Int64 {
             guard let file = files[path] else {
                 guard offset == 0 else { throw StorageError.notFound(path.description) }
-                guard appending.insert(path).inserted else { throw StorageError.invalidOffset(expected: offset, actual: 0) }
+                guard appending.insert(path).inserted else { throw StorageError.invalidOffset(expected: 0, actual: 0) }
                 files[path] = File(bytes: [], modifiedAt: Date().timeIntervalSince1970)
-                return
+                return 0
             }
             let size = Int64(file.bytes.count)
-            guard size == offset, appending.insert(path).inserted else { throw StorageError.invalidOffset(expected: offset, actual: size) }
+            guard offset == nil || size == offset, appending.insert(path).inserted else {
+                throw StorageError.invalidOffset(expected: offset ?? size, actual: size)
+            }
+            return size
         }
 
         func endAppend(_ path: StoragePath) {
@@ -100,7 +103,6 @@ public final class InMemoryDriver: StorageDriver {
         try await state.move(source, destination)
     }
     public func delete(_ path: StoragePath) async throws { try await state.delete(path) }
-    public func sync(_ path: StoragePath) async throws { _ = try await state.stat(path) }
 
     public func read(_ path: StoragePath, range: Range<Int64>?,
                      into consumer: (ByteBuffer) async throws -> Void) async throws {
@@ -115,23 +117,57 @@ public final class InMemoryDriver: StorageDriver {
         }
     }
 
-    public func append<Chunks: AsyncSequence>(
-        to path: StoragePath, at offset: Int64, from chunks: Chunks,
-        observe: (ByteBuffer) -> Void
-    ) async throws -> Int64 where Chunks.Element == ByteBuffer {
-        try await state.beginAppend(path, at: offset)
-        var position = offset
-        do {
+    public func writer(_ path: StoragePath, at offset: Int64?) async throws -> any StorageWriter {
+        let size = try await state.beginAppend(path, at: offset)
+        return InMemoryWriter(state: state, path: path, size: size)
+    }
+
+    /// A write session; the state's writer set is its lock.
+    final class InMemoryWriter: StorageWriter, @unchecked Sendable {
+        private let state: State
+        private let path: StoragePath
+        private(set) var size: Int64
+        private var open = true
+
+        init(state: State, path: StoragePath, size: Int64) {
+            self.state = state
+            self.path = path
+            self.size = size
+        }
+
+        deinit {
+            if open { let state = self.state, path = self.path; Task { await state.endAppend(path) } }
+        }
+
+        private func end() async {
+            guard open else { return }
+            open = false
+            await state.endAppend(path)
+        }
+
+        func write<Chunks: AsyncSequence>(
+            _ chunks: Chunks, observe: (ByteBuffer) -> Void
+        ) async throws -> Int64 where Chunks.Element == ByteBuffer {
+            guard open else { throw StorageError.io("write session on \(path) has ended") }
             for try await chunk in chunks {
                 observe(chunk)
-                try await state.append(path, Array(chunk.readableBytesView), at: position)
-                position += Int64(chunk.readableBytes)
+                try await state.append(path, Array(chunk.readableBytesView), at: size)
+                size += Int64(chunk.readableBytes)
             }
-        } catch {
-            await state.endAppend(path)
-            throw error
+            return size
         }
-        await state.endAppend(path)
-        return position
+
+        func close() async throws { await end() }
+
+        func commit(to destination: StoragePath) async throws {
+            guard open else { throw StorageError.io("write session on \(path) has ended") }
+            if destination != path { try await state.move(path, destination) }
+            await end()
+        }
+
+        func cancel() async throws {
+            await end()
+            try await state.delete(path)
+        }
     }
 }

@@ -16,7 +16,8 @@ public struct StorageFileInfo: Sendable, Equatable {
 /// Drivers know nothing about registries; the layout lives in `RegistryStore`.
 ///
 /// Guarantees every driver gives:
-/// - `putContent` and `move` are atomic: readers see the old content or the new, never a mix.
+/// - `putContent`, `move` and `StorageWriter.commit` are atomic: readers see the old content
+///   or the new, never a mix.
 /// - Missing paths throw `StorageError.notFound`.
 /// - `list` of a directory returns the names of its direct children, sorted.
 public protocol StorageDriver: Sendable {
@@ -38,18 +39,16 @@ public protocol StorageDriver: Sendable {
     func read(_ path: StoragePath, range: Range<Int64>?,
               into consumer: (ByteBuffer) async throws -> Void) async throws
 
-    /// Appends `chunks` to the file at `path` (created if `offset` is 0), which must
-    /// currently be exactly `offset` bytes long. `observe` sees each chunk before it is
-    /// written. Returns the new size. Call `sync` before relying on the data surviving a
-    /// power loss.
-    /// If `chunks` throws, bytes received so far stay written (a resumable prefix).
-    func append<Chunks: AsyncSequence>(
-        to path: StoragePath, at offset: Int64, from chunks: Chunks,
-        observe: (ByteBuffer) -> Void
-    ) async throws -> Int64 where Chunks.Element == ByteBuffer
+    /// Opens a write session on the file at `path` (see `StorageWriter`): a new, empty file
+    /// when there is none and `offset` is 0 or nil, else the bytes earlier sessions left,
+    /// which must be exactly `offset` long (any length when nil). One session per path at a
+    /// time, across processes and replicas sharing the storage: while one is open, another
+    /// is refused with `invalidOffset`, as if the first had already finished.
+    func writer(_ path: StoragePath, at offset: Int64?) async throws -> any StorageWriter
 
-    /// Makes a file's content durable.
-    func sync(_ path: StoragePath) async throws
+    /// The bytes written to `path` so far by write sessions, committed or not: an upload's
+    /// offset. Throws `notFound` when nothing was ever written there.
+    func writtenSize(_ path: StoragePath) async throws -> Int64
 
     /// Walks the directory tree under `path`. `visit` gets each directory's path relative
     /// to `path` and its children's names, and returns the children to descend into.
@@ -64,6 +63,10 @@ extension StorageDriver {
 
     public func getContent(_ path: StoragePath) async throws -> [UInt8] {
         try await getContent(path, maxSize: 64 * 1024 * 1024)
+    }
+
+    public func writtenSize(_ path: StoragePath) async throws -> Int64 {
+        try await stat(path).size
     }
 
     public func exists(_ path: StoragePath) async throws -> Bool {
@@ -86,5 +89,41 @@ extension StorageDriver {
     /// `list`, with a missing directory read as empty.
     public func listIfPresent(_ path: StoragePath) async throws -> [String] {
         do { return try await list(path) } catch StorageError.notFound { return [] }
+    }
+}
+
+/// A write session on one file, as Distribution's `FileWriter`: the bytes written so far
+/// are what an upload's offset is, `commit` is the driver's own way of making them a
+/// complete file (a rename on disk, a completed multipart upload on S3), and a session
+/// ended with `close` leaves its bytes for a later one to continue.
+///
+/// Every session ends with exactly one of `close`, `commit` or `cancel`; until then it holds
+/// the path's write lock. Calls on one session are not concurrent.
+public protocol StorageWriter: AnyObject, Sendable {
+    /// Bytes written so far, across every session of this file.
+    var size: Int64 { get }
+
+    /// Appends `chunks`; `observe` sees each chunk before it is written. Returns the new
+    /// size. If `chunks` throws, the bytes received before stay written (a resumable prefix)
+    /// and the session is still open.
+    func write<Chunks: AsyncSequence>(
+        _ chunks: Chunks, observe: (ByteBuffer) -> Void
+    ) async throws -> Int64 where Chunks.Element == ByteBuffer
+
+    /// Ends the session, keeping what was written for a later session.
+    func close() async throws
+
+    /// Makes what was written durable and places it at `destination` in one atomic step,
+    /// replacing what was there; the in-progress file is gone afterwards. `destination` may
+    /// be the writer's own path: the bytes then become an ordinary, readable file there.
+    func commit(to destination: StoragePath) async throws
+
+    /// Discards the file and everything written to it.
+    func cancel() async throws
+}
+
+extension StorageWriter {
+    public func write<Chunks: AsyncSequence>(_ chunks: Chunks) async throws -> Int64 where Chunks.Element == ByteBuffer {
+        try await write(chunks, observe: { _ in })
     }
 }

@@ -93,26 +93,24 @@ public struct RegistryCopier: Sendable {
             return false
         }
         let staging = try Self.staging.appending(UUID().uuidString)
+        let writer = try await destination.writer(staging, at: 0)
         do {
             var hasher = DigestHasher(algorithm: digest.algorithm)
             var offset: Int64 = 0
-            // The first append creates the file; an empty blob has none.
-            if size == 0 { try await destination.putContent(staging, []) }
             while offset < size {
                 var window: [ByteBuffer] = []
                 try await source.read(target, range: offset..<min(offset + Self.window, size)) { window.append($0) }
                 guard !window.isEmpty else { break }
-                offset = try await destination.append(to: staging, at: offset, from: BufferSequence(buffers: window)) { chunk in
+                offset = try await writer.write(BufferSequence(buffers: window)) { chunk in
                     chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
                 }
             }
             guard offset == size, hasher.finalize() == digest else {
                 throw CopyError.corruptBlob(digest)
             }
-            try await destination.sync(staging)
-            try await destination.move(from: staging, to: target)
+            try await writer.commit(to: target)
         } catch {
-            try? await destination.delete(staging)
+            try? await writer.cancel()
             throw error
         }
         copied.insert(digest)

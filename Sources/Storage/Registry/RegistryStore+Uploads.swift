@@ -18,10 +18,13 @@ extension RegistryStore {
         return id
     }
 
-    /// The bytes received so far; BLOB_UPLOAD_UNKNOWN when there is no such upload.
-    func uploadSize(_ repository: RepositoryName, _ id: UploadID) async throws -> Int64 {
+    /// The upload's write session, at `offset` (wherever it is when nil).
+    private func uploadWriter(_ repository: RepositoryName, _ id: UploadID, at offset: Int64?) async throws -> any StorageWriter {
         do {
-            return try await driver.stat(Layout.uploadData(repository, id)).size
+            return try await driver.writer(Layout.uploadData(repository, id), at: offset)
+        } catch StorageError.invalidOffset(_, let actual) {
+            // Another request is writing, or the client is behind.
+            throw RegistryError(.rangeInvalid, message: "invalid content range: upload is at offset \(actual)")
         } catch StorageError.notFound {
             throw RegistryError(.blobUploadUnknown)
         }
@@ -29,7 +32,7 @@ extension RegistryStore {
 
     public func uploadStatus(_ repository: RepositoryName, _ id: UploadID) async throws -> UploadStatus {
         do {
-            let size = try await driver.stat(Layout.uploadData(repository, id)).size
+            let size = try await driver.writtenSize(Layout.uploadData(repository, id))
             let started = try? await driver.getContent(Layout.uploadStartedAt(repository, id), maxSize: 128)
             let date = started.flatMap { Self.parseStartedAt(String(decoding: $0, as: UTF8.self)) }
             return UploadStatus(id: id, size: size, startedAt: date)
@@ -44,22 +47,25 @@ extension RegistryStore {
         _ repository: RepositoryName, _ id: UploadID, at offset: Int64?, from chunks: Chunks
     ) async throws -> Int64 where Chunks.Element == ByteBuffer {
         try requireWritable()
-        let current = try await uploadSize(repository, id)
+        // Opened at nil rather than 0: an append never creates an upload; `startUpload` does.
+        let writer = try await uploadWriter(repository, id, at: offset == 0 ? nil : offset)
+        let current = writer.size
         if let offset, offset != current {
+            try? await writer.close()
             throw RegistryError(.rangeInvalid, message: "invalid content range: upload is at offset \(current), chunk starts at \(offset)")
         }
         var hasher = await uploadHashes.hasher(for: id, at: current) ?? (current == 0 ? DigestHasher(algorithm: .sha256) : nil)
         do {
-            let size = try await driver.append(to: Layout.uploadData(repository, id), at: current, from: chunks) { chunk in
+            let size = try await writer.write(chunks) { chunk in
                 chunk.withUnsafeReadableBytes { hasher?.update(bufferPointer: $0) }
             }
+            try await writer.close()
             if let hasher { await uploadHashes.store(hasher, for: id, at: size) }
             return size
-        } catch StorageError.invalidOffset(_, let actual) {
-            // Another request appended concurrently.
-            throw RegistryError(.rangeInvalid, message: "invalid content range: upload is at offset \(actual)")
-        } catch StorageError.notFound {
-            throw RegistryError(.blobUploadUnknown)
+        } catch {
+            // What arrived before the failure stays, for the client to resume from.
+            try? await writer.close()
+            throw error
         }
     }
 
@@ -67,35 +73,47 @@ extension RegistryStore {
     /// On a mismatch the upload is discarded and nothing is stored.
     public func completeUpload(_ repository: RepositoryName, _ id: UploadID, digest: Digest) async throws -> Int64 {
         try requireWritable()
-        let size = try await uploadSize(repository, id)
-        let actual: Digest
-        if digest.algorithm == .sha256, let hasher = await uploadHashes.hasher(for: id, at: size) {
-            actual = hasher.finalize()
-        } else {
-            var hasher = DigestHasher(algorithm: digest.algorithm)
-            try await driver.read(Layout.uploadData(repository, id), range: nil) { chunk in
-                chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+        let writer = try await uploadWriter(repository, id, at: nil)
+        let size = writer.size
+        let data = Layout.uploadData(repository, id), blob = Layout.blobData(digest)
+        do {
+            if digest.algorithm == .sha256, let hasher = await uploadHashes.hasher(for: id, at: size) {
+                let actual = hasher.finalize()
+                guard actual == digest else {
+                    try? await writer.cancel()
+                    throw await discard(repository, id, expected: digest, actual: actual)
+                }
+                // Committing the fully written data into place is the commit point: a blob
+                // path only ever holds complete, verified content.
+                if try await driver.exists(blob) { try await writer.cancel() } else { try await writer.commit(to: blob) }
+            } else {
+                // No digest kept while receiving (another replica or an earlier process took
+                // the chunks): make the data a readable file, hash it, then move it in.
+                try await writer.commit(to: data)
+                var hasher = DigestHasher(algorithm: digest.algorithm)
+                try await driver.read(data, range: nil) { chunk in
+                    chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+                }
+                let actual = hasher.finalize()
+                guard actual == digest else { throw await discard(repository, id, expected: digest, actual: actual) }
+                if try await !driver.exists(blob) { try await driver.move(from: data, to: blob) }
             }
-            actual = hasher.finalize()
+        } catch {
+            try? await writer.close()
+            throw error
         }
-        guard actual == digest else {
-            try? await cancelUpload(repository, id)
-            throw RegistryError(.digestInvalid, message: "provided digest did not match uploaded content",
-                                detailJSON: RegistryError.detail(["expected": digest.description, "actual": actual.description]))
-        }
-        // Moving the fully written, fsynced data into place is the commit point: a blob
-        // path only ever holds complete, verified content.
-        if try await driver.exists(Layout.blobData(digest)) {
-            try? await driver.delete(Layout.upload(repository, id))
-        } else {
-            try await driver.sync(Layout.uploadData(repository, id))
-            try await driver.move(from: Layout.uploadData(repository, id), to: Layout.blobData(digest))
-            try? await driver.delete(Layout.upload(repository, id))
-        }
+        try? await driver.delete(Layout.upload(repository, id))
         await uploadHashes.remove(id)
         try await writeLink(Layout.layerLink(repository, digest), digest)
         await repositoryIndex.insert(repository)
         return size
+    }
+
+    /// A digest mismatch: the upload is removed and nothing is stored.
+    private func discard(_ repository: RepositoryName, _ id: UploadID, expected: Digest, actual: Digest) async -> RegistryError {
+        try? await cancelUpload(repository, id)
+        return RegistryError(.digestInvalid, message: "provided digest did not match uploaded content",
+                             detailJSON: RegistryError.detail(["expected": expected.description, "actual": actual.description]))
     }
 
     /// Berth writes `startedat` in whole seconds; Distribution writes Go's RFC 3339 with

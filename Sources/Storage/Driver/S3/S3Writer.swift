@@ -1,0 +1,322 @@
+import Crypto
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// A write session on one S3 key, kept entirely in the bucket so that any replica can
+/// continue it:
+/// - parts of at least `chunksize` go into a multipart upload on the key (found again with
+///   ListMultipartUploads and ListParts, as Distribution's driver does);
+/// - the bytes after the last part (less than a part) are kept as the object at the key
+///   itself, tagged with the number of parts it follows, so small PATCHes never cost a
+///   complete-and-copy and a stale tail (its bytes already in a later part) is recognised;
+/// - one session at a time per key, across replicas: a lease object created with
+///   `If-None-Match: *`, renewed while the session lives, taken over only when stale.
+final class S3Writer: StorageWriter, @unchecked Sendable {
+    static let partsMetadata = "x-amz-meta-berth-parts"
+
+    struct Part {
+        var number: Int
+        var etag: String
+        var size: Int64
+    }
+
+    /// What the bucket holds for a key being written.
+    struct State {
+        var uploadID: String?
+        var parts: [Part]
+        var tail: S3Driver.ObjectHead?
+
+        /// The tail counts only if no part was added after it was written.
+        var tailIsCurrent: Bool {
+            guard let tail else { return false }
+            return Int(tail.meta.first(name: S3Writer.partsMetadata) ?? "0") == parts.count
+        }
+        var partsSize: Int64 { parts.reduce(0) { $0 + $1.size } }
+        var size: Int64 { partsSize + (tailIsCurrent ? tail!.size : 0) }
+
+        /// Nil when nothing was ever written at `key`.
+        static func load(_ driver: S3Driver, _ key: String) async throws -> State? {
+            let upload = try await driver.multipartUploads(prefix: key).first { $0.key == key }
+            let tail = try await driver.head(key)
+            guard let upload else { return tail.map { State(uploadID: nil, parts: [], tail: $0) } }
+            return State(uploadID: upload.uploadID, parts: try await listParts(driver, key, upload.uploadID), tail: tail)
+        }
+
+        static func listParts(_ driver: S3Driver, _ key: String, _ uploadID: String) async throws -> [Part] {
+            var parts: [Part] = []
+            var marker: String?
+            while true {
+                var query: [(String, String)] = [("uploadId", uploadID)]
+                if let marker { query.append(("part-number-marker", marker)) }
+                guard let xml = try await driver.client.send(.GET, key: key, query: query).xml else { break }
+                parts += xml.all("Part").compactMap { part in
+                    guard let number = part["PartNumber"].flatMap(Int.init), let etag = part["ETag"] else { return nil }
+                    return Part(number: number, etag: etag, size: Int64(part["Size"] ?? "") ?? 0)
+                }
+                guard xml["IsTruncated"] == "true", let next = xml["NextPartNumberMarker"] else { break }
+                marker = next
+            }
+            return parts.sorted { $0.number < $1.number }
+        }
+    }
+
+    private let driver: S3Driver
+    private let path: StoragePath
+    private let key: String
+    private let lease: S3Lease
+    private var uploadID: String?
+    private var parts: [Part]
+    /// Bytes after the last part, not yet in a part.
+    private var buffer: ByteBuffer
+    /// The tail object no longer matches `parts` + `buffer`.
+    private var tailDirty: Bool
+    private var ended = false
+    private(set) var size: Int64
+    private var chunkSize: Int { driver.configuration.chunkSize }
+
+    private init(driver: S3Driver, path: StoragePath, key: String, lease: S3Lease, state: State?, buffer: ByteBuffer) {
+        self.driver = driver
+        self.path = path
+        self.key = key
+        self.lease = lease
+        uploadID = state?.uploadID
+        parts = state?.parts ?? []
+        self.buffer = buffer
+        tailDirty = !(state?.tailIsCurrent ?? false)
+        size = (state?.partsSize ?? 0) + Int64(buffer.readableBytes)
+    }
+
+    static func open(_ driver: S3Driver, _ path: StoragePath, at offset: Int64?) async throws -> S3Writer {
+        let key = driver.client.key(path)
+        guard let lease = try await S3Lease.acquire(driver.client, for: key) else {
+            let size = try await State.load(driver, key)?.size ?? 0
+            throw StorageError.invalidOffset(expected: offset ?? size, actual: size)
+        }
+        do {
+            var state = try await State.load(driver, key)
+            if state == nil, offset != 0 { throw StorageError.notFound(path.description) }
+            let current = state?.size ?? 0
+            if let offset, offset != current { throw StorageError.invalidOffset(expected: offset, actual: current) }
+            var buffer = ByteBuffer()
+            if var loaded = state, loaded.tailIsCurrent, let tail = loaded.tail, tail.size > 0 {
+                if tail.size < 3 * Int64(driver.configuration.chunkSize) {
+                    buffer = ByteBuffer(bytes: try await driver.client.send(.GET, key: key, maxResponse: Int(tail.size) + 1).body)
+                } else {
+                    // A whole file at the key (a committed or foreign upload): it becomes part 1.
+                    let id = try await driver.createMultipartUpload(key)
+                    let source = "/" + driver.configuration.bucket + "/" + SigV4Signer.uriEncode(key, keepSlash: true)
+                    let response = try await driver.client.send(.PUT, key: key, query: [("partNumber", "1"), ("uploadId", id)],
+                                                                headers: [("x-amz-copy-source", source)])
+                    guard let etag = response.xml?["ETag"] else { throw StorageError.io("S3 UploadPartCopy \(key): no ETag") }
+                    loaded.uploadID = id
+                    loaded.parts = [Part(number: 1, etag: etag, size: tail.size)]
+                    state = loaded
+                }
+            }
+            return S3Writer(driver: driver, path: path, key: key, lease: lease, state: state, buffer: buffer)
+        } catch {
+            await lease.release()
+            throw error
+        }
+    }
+
+    deinit {
+        if !ended { let lease = self.lease; Task { await lease.release() } }
+    }
+
+    private func requireOpen() throws {
+        guard !ended else { throw StorageError.io("write session on \(path) has ended") }
+        guard !lease.isLost else { throw StorageError.io("write session on \(path) lost its lease to another writer") }
+    }
+
+    private static func uploadPart(_ driver: S3Driver, _ key: String, _ uploadID: String, _ number: Int, _ bytes: ByteBuffer) async throws -> Part {
+        let response = try await driver.client.send(.PUT, key: key, query: [("partNumber", String(number)), ("uploadId", uploadID)],
+                                                    body: bytes)
+        guard let etag = response.etag else { throw StorageError.io("S3 UploadPart \(key): no ETag") }
+        return Part(number: number, etag: etag, size: Int64(bytes.readableBytes))
+    }
+
+    func write<Chunks: AsyncSequence>(
+        _ chunks: Chunks, observe: (ByteBuffer) -> Void
+    ) async throws -> Int64 where Chunks.Element == ByteBuffer {
+        try requireOpen()
+        // One part uploads while the next fills: at most two parts in memory.
+        var pending: (bytes: ByteBuffer, task: Task<Part, any Error>)?
+        func settle() async throws {
+            guard let (bytes, task) = pending else { return }
+            pending = nil
+            do {
+                parts.append(try await task.value)
+            } catch {
+                // The part's bytes and those after it are still contiguous: keep them all.
+                var restored = bytes
+                restored.writeImmutableBuffer(buffer)
+                buffer = restored
+                throw error
+            }
+        }
+        do {
+            for try await chunk in chunks {
+                observe(chunk)
+                buffer.writeImmutableBuffer(chunk)
+                size += Int64(chunk.readableBytes)
+                tailDirty = true
+                if buffer.readableBytes >= chunkSize {
+                    try await settle()
+                    try requireOpen()
+                    let bytes = buffer
+                    buffer = ByteBuffer()
+                    if uploadID == nil { uploadID = try await driver.createMultipartUpload(key) }
+                    let number = parts.count + 1, driver = self.driver, key = self.key, id = uploadID!
+                    pending = (bytes, Task { try await Self.uploadPart(driver, key, id, number, bytes) })
+                }
+            }
+            try await settle()
+        } catch {
+            try? await settle()
+            // What arrived stays written, for the client to resume from.
+            try? await persistTail()
+            throw error
+        }
+        return size
+    }
+
+    /// Writes the bytes after the last part as the object at the key.
+    private func persistTail() async throws {
+        guard tailDirty else { return }
+        try requireOpen()
+        _ = try await driver.client.send(.PUT, key: key, headers: driver.objectHeaders + [(Self.partsMetadata, String(parts.count))],
+                                         body: buffer)
+        tailDirty = false
+    }
+
+    func close() async throws {
+        guard !ended else { return }
+        defer { ended = true }
+        do { try await persistTail() } catch { await lease.release(); throw error }
+        await lease.release()
+    }
+
+    func commit(to destination: StoragePath) async throws {
+        try requireOpen()
+        let target = driver.client.key(destination)
+        if uploadID == nil {
+            _ = try await driver.client.send(.PUT, key: target, headers: driver.objectHeaders, body: buffer)
+            if target != key { _ = try? await driver.client.send(.DELETE, key: key) }
+        } else {
+            if buffer.readableBytes > 0 {
+                parts.append(try await Self.uploadPart(driver, key, uploadID!, parts.count + 1, buffer))
+                buffer = ByteBuffer()
+                tailDirty = true
+            }
+            try requireOpen()
+            try await driver.completeMultipartUpload(key, uploadID!, parts: parts.map { ($0.number, $0.etag) })
+            // The key now holds the whole file: nothing of the session is left to persist.
+            uploadID = nil
+            parts = []
+            tailDirty = false
+            if target != key {
+                try await driver.copy(from: key, size: size, to: target)
+                _ = try await driver.client.send(.DELETE, key: key)
+            }
+        }
+        ended = true
+        await lease.release()
+    }
+
+    func cancel() async throws {
+        guard !ended else { return }
+        ended = true
+        if let uploadID { _ = try? await driver.client.send(.DELETE, key: key, query: [("uploadId", uploadID)]) }
+        _ = try? await driver.client.send(.DELETE, key: key)
+        await lease.release()
+    }
+}
+
+/// One writer per key across replicas: an object created only if absent, renewed by its
+/// holder, and taken over by another only after it went unrenewed for `duration`.
+final class S3Lease: @unchecked Sendable {
+    static let duration: TimeInterval = 60
+    static let renewal: Duration = .seconds(15)
+
+    private let client: S3Client
+    private let key: String
+    private let lock = NSLock()
+    private var etag: String
+    private var lost = false
+    private var heartbeat: Task<Void, Never>?
+    private var released = false
+
+    var isLost: Bool { lock.withLock { lost } }
+
+    private init(client: S3Client, key: String, etag: String) {
+        self.client = client
+        self.key = key
+        self.etag = etag
+    }
+
+    static func lockKey(_ client: S3Client, for key: String) -> String {
+        client.rootPrefix + "berth/locks/" + SigV4Signer.hex(SHA256.hash(data: Array(key.utf8)))
+    }
+
+    private static func body() -> ByteBuffer {
+        ByteBuffer(string: "\(UUID().uuidString) \(Date().timeIntervalSince1970)\n")
+    }
+
+    /// Nil when another live session holds the key.
+    static func acquire(_ client: S3Client, for key: String) async throws -> S3Lease? {
+        let lockKey = lockKey(client, for: key)
+        var etag: String?
+        do {
+            etag = try await client.send(.PUT, key: lockKey, headers: [("if-none-match", "*")], body: body()).etag
+        } catch let failure as S3Failure where failure.isPreconditionFailed {
+            // Held, or left by a crash: stale once unrenewed for longer than the lease.
+            let head = try await client.send(.HEAD, key: lockKey, accept: [200, 404])
+            let now = head.headers.first(name: "date").flatMap(S3Driver.httpDate) ?? Date()
+            let renewed = head.headers.first(name: "last-modified").flatMap(S3Driver.httpDate) ?? now
+            guard head.status == 404 || now.timeIntervalSince(renewed) > duration, let stale = head.etag ?? (head.status == 404 ? "" : nil) else {
+                return nil
+            }
+            do {
+                let condition = head.status == 404 ? ("if-none-match", "*") : ("if-match", stale)
+                etag = try await client.send(.PUT, key: lockKey, headers: [condition], body: body()).etag
+            } catch let failure as S3Failure where failure.isPreconditionFailed {
+                return nil
+            }
+        }
+        guard let etag else { throw StorageError.io("S3 lease \(key): no ETag") }
+        let lease = S3Lease(client: client, key: lockKey, etag: etag)
+        lease.heartbeat = Task { [weak lease] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: renewal)
+                guard !Task.isCancelled, let lease else { return }
+                await lease.renew()
+            }
+        }
+        return lease
+    }
+
+    private func renew() async {
+        let current = lock.withLock { etag }
+        do {
+            let response = try await client.send(.PUT, key: key, headers: [("if-match", current)], body: Self.body())
+            lock.withLock { etag = response.etag ?? etag }
+        } catch let failure as S3Failure where failure.isPreconditionFailed {
+            lock.withLock { lost = true }
+            heartbeat?.cancel()
+        } catch {
+            // A passing failure: the next renewal tries again well within the lease.
+        }
+    }
+
+    func release() async {
+        heartbeat?.cancel()
+        let (current, skip) = lock.withLock {
+            defer { released = true }
+            return (etag, lost || released)
+        }
+        guard !skip else { return }
+        _ = try? await client.send(.DELETE, key: key, headers: [("if-match", current)])
+    }
+}
