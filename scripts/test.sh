@@ -30,21 +30,30 @@ if ! python3 -c 'import selenium' 2>/dev/null; then
         || { SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"; DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-selenium >/dev/null; }
 fi
 
+# The S3 driver is tested against moto's standalone S3 server, the only S3 implementation
+# installable here (PyPI).
+if ! command -v moto_server >/dev/null; then
+    python3 -m pip install -q "moto[server]" 2>/dev/null || python3 -m pip install -q --break-system-packages "moto[server]"
+fi
+
 swift build --build-tests
 
 # The account tests run on SQLite and on a private PostgreSQL server, the LDAP backend's
-# against a private slapd, both started here.
+# against a private slapd, the storage suites also on S3 (moto), all started here.
 source Tests/support/postgres.sh
 source Tests/support/slapd.sh
-trap 'stop_test_postgres; stop_test_slapd' EXIT
+source Tests/support/moto.sh
+trap 'stop_test_postgres; stop_test_slapd; stop_test_moto' EXIT
 start_test_postgres
 start_test_slapd
+start_test_moto
 swift test --skip-build --parallel
 # Every input the fuzzers were seeded with or found a crash in, through every parser.
 .build/debug/berth-fuzz Tests/fuzz-corpus
 stop_test_postgres
 stop_test_slapd
-unset BERTH_TEST_POSTGRES PGHOST PGPORT PGUSER
+stop_test_moto
+unset BERTH_TEST_POSTGRES PGHOST PGPORT PGUSER BERTH_TEST_S3
 
 timeout 2400 Tests/e2e/e2e.sh
 timeout 1200 Tests/e2e/operations.sh
