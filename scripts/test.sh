@@ -59,3 +59,4 @@ timeout 2400 Tests/e2e/e2e.sh
 timeout 1200 Tests/e2e/operations.sh
 timeout 900 Tests/e2e/accounts.sh
 timeout 600 Tests/e2e/webui.sh
+timeout 900 Tests/e2e/s3.sh

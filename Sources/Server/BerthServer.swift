@@ -17,11 +17,12 @@ import Storage
 public enum BerthServer {
     public static func makeStore(_ config: RegistryConfiguration, logger: Logger) throws -> RegistryStore {
         let driver = try makeDriver(config.storage, logger: logger)
-        let options = RegistryOptions(
+        var options = RegistryOptions(
             deleteEnabled: config.deleteEnabled,
             readOnly: config.readOnly,
             requireIndexChildren: !config.validationDisabled && config.indexPlatforms != .none,
             layerURLPolicy: LayerURLPolicy(allow: config.urlAllow, deny: config.urlDeny))
+        options.redirectBlobs = !config.redirectDisabled
         return RegistryStore(driver: driver, options: options, logger: logger)
     }
 

@@ -50,6 +50,10 @@ public protocol StorageDriver: Sendable {
     /// offset. Throws `notFound` when nothing was ever written there.
     func writtenSize(_ path: StoragePath) async throws -> Int64
 
+    /// A URL that serves the file at `path` to `method` (GET or HEAD) without Berth, valid
+    /// for a limited time, as Distribution's `RedirectURL`; nil when the driver has none.
+    func redirectURL(_ path: StoragePath, method: String) async throws -> String?
+
     /// Walks the directory tree under `path`. `visit` gets each directory's path relative
     /// to `path` and its children's names, and returns the children to descend into.
     /// Drivers override this when they can walk faster than one `list` per directory.
@@ -64,6 +68,8 @@ extension StorageDriver {
     public func getContent(_ path: StoragePath) async throws -> [UInt8] {
         try await getContent(path, maxSize: 64 * 1024 * 1024)
     }
+
+    public func redirectURL(_ path: StoragePath, method: String) async throws -> String? { nil }
 
     public func writtenSize(_ path: StoragePath) async throws -> Int64 {
         try await stat(path).size

@@ -10,6 +10,9 @@ public struct RegistryOptions: Sendable {
     public var maxManifestSize: Int
     /// `validation.manifests.urls`: which foreign layer URLs excuse a layer from being present.
     public var layerURLPolicy: LayerURLPolicy = .init()
+    /// Blob GETs answered with a redirect where the driver can give one (Distribution's
+    /// `storage.redirect`, on unless `disable: true`).
+    public var redirectBlobs = true
 
     public init(deleteEnabled: Bool = true, readOnly: Bool = false, requireIndexChildren: Bool = true,
                 maxManifestSize: Int = 4 * 1024 * 1024, layerURLPolicy: LayerURLPolicy = .init()) {

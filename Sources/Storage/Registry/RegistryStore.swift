@@ -91,6 +91,12 @@ public final class RegistryStore: Sendable {
         try await driver.read(Layout.blobData(digest), range: range, into: consumer)
     }
 
+    /// Where a client can fetch the blob itself (a presigned URL), or nil to stream it here.
+    public func blobRedirectURL(_ digest: Digest) async throws -> String? {
+        guard options.redirectBlobs else { return nil }
+        return try await driver.redirectURL(Layout.blobData(digest), method: "GET")
+    }
+
     /// Unlinks a blob from a repository; the data stays until garbage collection.
     public func deleteBlob(_ repository: RepositoryName, _ digest: Digest) async throws {
         try requireDeletable()

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# End-to-end tests of Berth on S3: moto's standalone S3 server (the only S3 implementation
+# installable here), skopeo and curl as clients, and Debian's docker-registry (CNCF
+# Distribution 2.8) with its own S3 driver on the same bucket, both ways.
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../support/moto.sh"
+
+for tool in skopeo curl python3 moto_server docker-registry; do
+    command -v "$tool" >/dev/null || { fail "$tool is not installed"; finish; exit 1; }
+done
+start_test_moto || { fail "moto's S3 server did not start"; finish; exit 1; }
+trap 'stop_test_moto; cleanup' EXIT
+
+S3="$WORK/s3"; mkdir -p "$S3"
+python3 - "$BERTH_TEST_S3" <<'PY'
+import sys, boto3
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
+                  aws_access_key_id="berth-e2e", aws_secret_access_key="berth-e2e-secret")
+s3.create_bucket(Bucket="registry")
+PY
+PORT=$(free_port)
+s3_config() { # file port [extra storage lines]
+    cat > "$1" <<YAML
+version: 0.1
+log:
+  level: warn
+storage:
+  s3:
+    region: us-east-1
+    regionendpoint: $BERTH_TEST_S3
+    forcepathstyle: true
+    secure: false
+    bucket: registry
+    rootdirectory: /registry-v2
+    accesskey: berth-e2e
+    secretkey: berth-e2e-secret
+    chunksize: 5242880
+  delete:
+    enabled: true
+${3:-}
+http:
+  addr: 127.0.0.1:$2
+YAML
+}
+s3_config "$S3/config.yml" "$PORT"
+start_berth "$S3" "$PORT" "$S3/config.yml"
+R="127.0.0.1:$PORT"
+
+echo "== pushes and pulls through Berth's S3 driver"
+python3 "$MAKE_IMAGE" --layers 3 --size 4000000 --seed 11 "$WORK/img" v1 >/dev/null
+python3 "$MAKE_IMAGE" --layers 1 --size 13000000 --seed 12 "$WORK/big" v1 >/dev/null
+check "skopeo pushes an image" $SK copy --dest-tls-verify=false "oci:$WORK/img:v1" "docker://$R/team/app:v1"
+check "skopeo pushes a 13 MB layer (multipart upload)" $SK copy --dest-tls-verify=false "oci:$WORK/big:v1" "docker://$R/team/big:v1"
+check "skopeo pulls the image back" $SK copy --src-tls-verify=false "docker://$R/team/app:v1" "oci:$WORK/pulled:v1"
+expected=$($SK inspect --tls-verify=false "docker://$R/team/big:v1" | python3 -c 'import json,sys;print(json.load(sys.stdin)["Digest"])')
+check "skopeo pulls the big image back" $SK copy --src-tls-verify=false "docker://$R/team/big:v1" "oci:$WORK/pulled-big:v1"
+expect_eq "the catalog lists both" "$(curl -s "http://$R/v2/_catalog")" '{"repositories":["team/app","team/big"]}'
+expect_eq "tags list" "$(curl -s "http://$R/v2/team/app/tags/list")" '{"name":"team/app","tags":["v1"]}'
+
+echo "== chunked upload over several PATCHes, blob GET redirected to S3"
+head -c 7340033 /dev/urandom > "$WORK/blob"
+DIGEST=$(sha "$WORK/blob")
+LOC=$(curl -s -D - -o /dev/null -X POST "http://$R/v2/team/chunked/blobs/uploads/" | tr -d '\r' | awk -F': ' 'tolower($1)=="location"{print $2}')
+[[ "$LOC" == /* ]] && LOC="http://$R$LOC"
+head -c 3000000 "$WORK/blob" > "$WORK/part1"; tail -c +3000001 "$WORK/blob" | head -c 4000000 > "$WORK/part2"; tail -c +7000001 "$WORK/blob" > "$WORK/part3"
+LOC2=$(curl -s -D - -o /dev/null -X PATCH -H "Content-Type: application/octet-stream" -H "Content-Range: 0-2999999" --data-binary @"$WORK/part1" "$LOC" | tr -d '\r' | awk -F': ' 'tolower($1)=="location"{print $2}')
+[[ "$LOC2" == /* ]] && LOC2="http://$R$LOC2"
+expect_eq "a second PATCH at a wrong offset is 416" "$(curl -s -o /dev/null -w '%{http_code}' -X PATCH -H "Content-Range: 10-19" --data-binary 0123456789 "$LOC2")" "416"
+LOC3=$(curl -s -D - -o /dev/null -X PATCH -H "Content-Type: application/octet-stream" -H "Content-Range: 3000000-6999999" --data-binary @"$WORK/part2" "$LOC2" | tr -d '\r' | awk -F': ' 'tolower($1)=="location"{print $2}')
+[[ "$LOC3" == /* ]] && LOC3="http://$R$LOC3"
+expect_eq "the upload's offset is 7000000" "$(curl -s -D - -o /dev/null "$LOC3" | tr -d '\r' | awk -F': ' 'tolower($1)=="range"{print $2}')" "0-6999999"
+SEP='?'; [[ "$LOC3" == *\?* ]] && SEP='&'
+expect_eq "the final PUT with the last chunk commits the blob" "$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H "Content-Type: application/octet-stream" --data-binary @"$WORK/part3" "$LOC3${SEP}digest=$DIGEST")" "201"
+expect_eq "blob GET is a 307 to the bucket" "$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' "http://$R/v2/team/chunked/blobs/$DIGEST" | sed -E 's#^(307) http://127\.0\.0\.1:[0-9]+/registry/registry-v2/docker/registry/v2/blobs/sha256/.*X-Amz-Signature=.*#\1 presigned#')" "307 presigned"
+expect_eq "the presigned URL serves the blob" "$(curl -sL "http://$R/v2/team/chunked/blobs/$DIGEST" | sha256sum | cut -d' ' -f1)" "${DIGEST#sha256:}"
+expect_eq "a ranged GET through the redirect" "$(curl -sL -H 'Range: bytes=100-199' "http://$R/v2/team/chunked/blobs/$DIGEST" | sha256sum | cut -d' ' -f1)" "$(head -c 200 "$WORK/blob" | tail -c 100 | sha256sum | cut -d' ' -f1)"
+expect_eq "HEAD is answered by Berth" "$(curl -s -I -o /dev/null -w '%{http_code}' "http://$R/v2/team/chunked/blobs/$DIGEST")" "200"
+expect_eq "no multipart upload is left in the bucket" "$(python3 - "$BERTH_TEST_S3" <<'PY'
+import sys, boto3
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+print(len(s3.list_multipart_uploads(Bucket="registry").get("Uploads", [])))
+PY
+)" "0"
+
+echo "== Distribution 2.8's S3 driver on the same bucket"
+DPORT=$(free_port)
+cat > "$WORK/distribution.yml" <<YAML
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  s3:
+    region: us-east-1
+    regionendpoint: $BERTH_TEST_S3
+    secure: false
+    bucket: registry
+    rootdirectory: /registry-v2
+    accesskey: berth-e2e
+    secretkey: berth-e2e-secret
+  redirect:
+    disable: true
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$DPORT
+YAML
+# The AWS SDK in Distribution cannot combine AWS_CA_BUNDLE with its own transport.
+env -u AWS_CA_BUNDLE docker-registry serve "$WORK/distribution.yml" >"$WORK/distribution.log" 2>&1 &
+PIDS+=($!)
+wait_ready "http://127.0.0.1:$DPORT/v2/" || cat "$WORK/distribution.log"
+DR="127.0.0.1:$DPORT"
+expect_eq "Distribution serves the image Berth stored in the bucket" "$($SK inspect --tls-verify=false "docker://$DR/team/big:v1" | python3 -c 'import json,sys;print(json.load(sys.stdin)["Digest"])')" "$expected"
+check "Distribution serves every layer Berth stored" $SK copy --src-tls-verify=false "docker://$DR/team/app:v1" "oci:$WORK/from-dist:v1"
+expect_eq "Distribution serves the chunked blob" "$(curl -s "http://$DR/v2/team/chunked/blobs/$DIGEST" | sha256sum | cut -d' ' -f1)" "${DIGEST#sha256:}"
+python3 "$MAKE_IMAGE" --layers 2 --size 6000000 --seed 13 "$WORK/dimg" v1 >/dev/null
+check "skopeo pushes through Distribution into the bucket" $SK copy --dest-tls-verify=false "oci:$WORK/dimg:v1" "docker://$DR/pushed/by-distribution:v1"
+check "Berth serves what Distribution stored" $SK copy --src-tls-verify=false "docker://$R/pushed/by-distribution:v1" "oci:$WORK/from-berth:v1"
+
+echo "== storage.redirect.disable: blobs proxied through Berth"
+PORT2=$(free_port)
+mkdir -p "$S3/proxied"
+s3_config "$S3/proxied/config.yml" "$PORT2" "  redirect:
+    disable: true"
+start_berth "$S3/proxied" "$PORT2" "$S3/proxied/config.yml"
+expect_eq "blob GET is a 200 from Berth" "$(curl -s -o "$WORK/proxied" -w '%{http_code}' "http://127.0.0.1:$PORT2/v2/team/chunked/blobs/$DIGEST")" "200"
+expect_eq "with the blob's bytes" "$(sha "$WORK/proxied")" "$DIGEST"
+
+echo "== berth gc on the bucket while Berth serves it"
+# The chunked blob is referenced by no manifest: the one thing gc may remove.
+GC=$("$BERTH" gc --config "$S3/config.yml" --grace 0s --settle 1s --json 2>&1)
+expect_eq "gc deletes exactly the unreferenced blob" "$(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(r["deletedBlobs"] == [sys.argv[2]], r["blobsScanned"] - r["blobsMarked"])' "$GC" "$DIGEST")" "True 1"
+expect_eq "its link answers 404 afterwards" "$(curl -s -o /dev/null -w '%{http_code}' "http://$R/v2/team/chunked/blobs/$DIGEST")" "404"
+check "every image still pulls after gc" $SK copy --src-tls-verify=false "docker://$R/team/big:v1" "oci:$WORK/after-gc:v1"
+check "and through Distribution too" $SK copy --src-tls-verify=false "docker://$DR/pushed/by-distribution:v1" "oci:$WORK/after-gc-dist:v1"
+
+finish
