@@ -6,7 +6,7 @@ prints each figure side by side. Not part of the tests.
 
 Needs: docker-registry and wrk (apt-get install docker-registry wrk). Everything runs on
 loopback with fresh data directories under $TMPDIR."""
-import argparse, hashlib, http.client, json, os, random, re, shutil, socket, subprocess, sys, tempfile, threading, time
+import argparse, hashlib, http.client, urllib.parse, json, os, random, re, shutil, socket, subprocess, sys, tempfile, threading, time
 from concurrent.futures import ThreadPoolExecutor
 
 CHUNK = 1 << 20
@@ -16,25 +16,28 @@ def free_port():
     s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
 
 
+def s3_storage(endpoint, bucket):
+    """A storage section for moto's S3 server (the same for Berth and Distribution)."""
+    return (f"  s3:\n    region: us-east-1\n    regionendpoint: {endpoint}\n    forcepathstyle: true\n    secure: false\n"
+            f"    bucket: {bucket}\n    rootdirectory: /bench\n    accesskey: bench\n    secretkey: bench-secret\n")
+
+
 class Server:
-    def __init__(self, kind, binary, root, work):
+    def __init__(self, kind, binary, root, work, storage=None):
         self.kind, self.port = kind, free_port()
         self.log = open(os.path.join(work, f"{kind}-{self.port}.log"), "w")
-        if kind == "berth":
-            cfg = os.path.join(work, f"berth-{self.port}.yml")
-            with open(cfg, "w") as f:
-                f.write(f"version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\n"
-                        f"storage:\n  filesystem:\n    rootdirectory: {root}\n  delete:\n    enabled: true\n"
-                        f"http:\n  addr: 127.0.0.1:{self.port}\n  secret: benchsecret\n")
-            cmd = [binary, "serve", "--config", cfg]
-        else:
-            cfg = os.path.join(work, f"dist-{self.port}.yml")
-            with open(cfg, "w") as f:
-                f.write(f"version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
-                        f"storage:\n  filesystem:\n    rootdirectory: {root}\n  delete:\n    enabled: true\n"
-                        f"http:\n  addr: 127.0.0.1:{self.port}\n  secret: benchsecret\n")
-            cmd = ["docker-registry", "serve", cfg]
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log)
+        storage = storage or f"  filesystem:\n    rootdirectory: {root}\n"
+        level = "warn" if kind == "berth" else "error"
+        cfg = os.path.join(work, f"{kind}-{self.port}.yml")
+        with open(cfg, "w") as f:
+            f.write(f"version: 0.1\nlog:\n  level: {level}\n  accesslog:\n    disabled: true\n"
+                    f"storage:\n{storage}  delete:\n    enabled: true\n"
+                    f"http:\n  addr: 127.0.0.1:{self.port}\n  secret: benchsecret\n")
+        cmd = [binary, "serve", "--config", cfg] if kind == "berth" else ["docker-registry", "serve", cfg]
+        env = dict(os.environ)
+        # Distribution's AWS SDK cannot combine AWS_CA_BUNDLE with its own transport.
+        env.pop("AWS_CA_BUNDLE", None)
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log, env=env)
         for _ in range(200):
             try:
                 c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2); c.request("GET", "/v2/"); c.getresponse().read(); c.close(); return
@@ -125,7 +128,14 @@ class LimitedReader:
 
 def pull(port, repo, digest):
     c = conn(port); c.request("GET", f"/v2/{repo}/blobs/{digest}")
-    r = c.getresponse(); assert r.status == 200, r.status
+    r = c.getresponse()
+    if r.status in (302, 307):  # redirected to the object store, as clients follow it
+        r.read(); c.close()
+        target = urllib.parse.urlsplit(r.getheader("Location"))
+        c = http.client.HTTPConnection(target.hostname, target.port, timeout=600, blocksize=CHUNK)
+        c.request("GET", target.path + ("?" + target.query if target.query else ""))
+        r = c.getresponse()
+    assert r.status == 200, r.status
     h, total = hashlib.sha256(), 0
     while True:
         b = r.read(CHUNK)
@@ -316,7 +326,7 @@ def main():
     ap.add_argument("--wrk-seconds", type=int, default=10)
     ap.add_argument("--tokens", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--before", help="an earlier Berth binary: its manifest GET figures are printed beside this one's")
-    ap.add_argument("--only", choices=["hot-path", "tokens", "ui"],
+    ap.add_argument("--only", choices=["hot-path", "tokens", "ui", "writes", "s3"],
                     help="run only the manifest GET comparison, the token scenarios or the web UI pages")
     a = ap.parse_args()
     if a.only:
@@ -431,6 +441,83 @@ def ui_pages(a, work):
         s.stop()
 
 
+def write_scenarios(port, work, blob, digest, blob2, digest2, size, server=None):
+    """Push 1 GiB in one request and in 64 MiB chunks, pull it, 200 small images with 16
+    workers: the write side a storage driver carries."""
+    r = {}
+    settle(); sampler = RSSSampler(server) if server else None
+    t = time.time(); push_monolithic(port, "bench/big", blob, digest); r["push monolithic (MB/s)"] = size / (time.time() - t) / 1e6
+    if sampler: r["peak RSS growth during push (MiB)"] = sampler.growth()
+    settle(); t = time.time(); push_chunked(port, "bench/chunked", blob2, digest2, 64 * CHUNK); r["push in 64 MiB chunks (MB/s)"] = size / (time.time() - t) / 1e6
+    settle(); sampler = RSSSampler(server) if server else None
+    t = time.time(); n = pull(port, "bench/big", digest); r["pull (MB/s)"] = n / (time.time() - t) / 1e6
+    if sampler: r["peak RSS growth during pull (MiB)"] = sampler.growth()
+    settle(); t = time.time()
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda i: push_small_image(port, f"small/img{i % 20}", f"v{i}", i), range(200)))
+    r["200 small images, 16 workers (s)"] = time.time() - t
+    return r
+
+
+def print_columns(title, columns):
+    labels = list(columns)
+    print(f"\n{title:44} " + " ".join(f"{l:>16}" for l in labels))
+    for key in columns[labels[0]]:
+        print(f"{key:44} " + " ".join(f"{columns[l].get(key, float('nan')):16.2f}" for l in labels))
+
+
+def write_bench(a, work):
+    blob, digest = make_blob(work, "blob.bin", a.blob_mib)
+    blob2, digest2 = make_blob(work, "blob2.bin", a.blob_mib)
+    size = a.blob_mib * CHUNK
+    columns = {}
+    if a.only == "writes":
+        kinds = [("berth", os.path.abspath(a.berth), "Berth")]
+        if a.before: kinds.append(("berth", os.path.abspath(a.before), "Berth before"))
+        kinds.append(("distribution", "", "Distribution 2.8"))
+        for kind, binary, label in kinds:
+            s = Server(kind, binary, os.path.join(work, f"data-{len(columns)}"), work)
+            try:
+                columns[label] = write_scenarios(s.port, work, blob, digest, blob2, digest2, size, s)
+            finally:
+                s.stop()
+        print_columns(f"filesystem, {a.blob_mib} MiB blobs", columns)
+        print("Berth fsyncs every blob before answering 201; Distribution 2.8 never fsyncs.")
+        return
+    if not shutil.which("moto_server"): sys.exit("moto_server is required: pip install 'moto[server]'")
+    mport = free_port()
+    moto = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(mport)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        endpoint = f"http://127.0.0.1:{mport}"
+        for _ in range(100):
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", mport, timeout=2); c.request("GET", "/"); c.getresponse().read(); break
+            except OSError:
+                time.sleep(0.1)
+        kinds = [("berth", os.path.abspath(a.berth), "Berth S3")]
+        kinds.append(("distribution", "", "Distribution 2.8 S3"))
+        for kind, binary, label in kinds:
+            bucket = f"bench-{kind}"
+            c = http.client.HTTPConnection("127.0.0.1", mport); c.request("PUT", f"/{bucket}"); c.getresponse().read()
+            s = Server(kind, binary, None, work, storage=s3_storage(endpoint, bucket))
+            try:
+                columns[label] = write_scenarios(s.port, work, blob, digest, blob2, digest2, size, s)
+            finally:
+                s.stop()
+        print_columns(f"S3 on moto's server, {a.blob_mib} MiB blobs", columns)
+        print("Both against the same local moto server (Python, in memory): its speed bounds both columns.")
+    finally:
+        moto.terminate(); moto.wait(10)
+
+
+def make_blob(work, name, mib):
+    path, h = os.path.join(work, name), hashlib.sha256()
+    with open(path, "wb") as f:
+        for _ in range(mib):
+            b = os.urandom(CHUNK); h.update(b); f.write(b)
+    return path, "sha256:" + h.hexdigest()
+
+
 def partial(a):
     """The front-door figures alone: manifest GET (this Berth, an earlier one, Distribution)
     and the database-backed token endpoint beside what OpenSSL signs per second."""
@@ -438,6 +525,8 @@ def partial(a):
     try:
         if a.only == "ui":
             ui_pages(a, work)
+        elif a.only in ("writes", "s3"):
+            write_bench(a, work)
         elif a.only == "hot-path":
             listing = os.path.join(work, "listing")
             populate_layout(listing, 10, 10)

@@ -220,6 +220,9 @@ struct InterleavingDriver: StorageDriver {
         try await beforePut(path)
         try await base.putContent(path, content)
     }
+    func createContent(_ path: StoragePath, _ content: [UInt8], privately: Bool) async throws -> Bool {
+        try await base.createContent(path, content, privately: privately)
+    }
     func stat(_ path: StoragePath) async throws -> StorageFileInfo { try await base.stat(path) }
     func list(_ path: StoragePath) async throws -> [String] { try await base.list(path) }
     func move(from source: StoragePath, to destination: StoragePath) async throws { try await base.move(from: source, to: destination) }

@@ -189,6 +189,28 @@ import Testing
         }
     }
 
+    /// Replicas starting at once each try to create the shared secret: exactly one wins and
+    /// everyone reads its value.
+    @Test(arguments: DriverKind.allCases)
+    func createContentHasExactlyOneWinner(_ kind: DriverKind) async throws {
+        try await kind.with { make in
+            let p = try path("berth/shared/secret")
+            let results = try await withThrowingTaskGroup(of: (Bool, UInt8).self) { group in
+                for i in 0..<8 {
+                    let d = try make()
+                    group.addTask { (try await d.createContent(p, [UInt8(i), 1, 2], privately: true), UInt8(i)) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let winners = results.filter(\.0)
+            #expect(winners.count == 1)
+            let d = try make()
+            #expect(try await d.getContent(p) == [winners.first?.1 ?? 255, 1, 2])
+            #expect(try await d.createContent(p, [9], privately: false) == false)
+            #expect(try await d.getContent(p) == [winners.first?.1 ?? 255, 1, 2])
+        }
+    }
+
     @Test(arguments: DriverKind.allCases)
     func readStreamsRangesOfLargeFiles(_ kind: DriverKind) async throws {
         try await kind.with { make in

@@ -160,7 +160,19 @@ public struct AuthSetup: Sendable {
             return try SigningKey.load(keyPEM: String(decoding: key, as: UTF8.self), certificatePEM: String(decoding: certificate, as: UTF8.self))
         }
         let generated = try SigningKey.generate()
-        try await storeSigningKey(generated, in: store.driver)
+        // Replicas starting at once: the first to create the key wins; the others wait for
+        // its certificate, written right after the key, and use that pair.
+        guard try await store.driver.createContent(signingKeyPath, Array(generated.keyPEM.utf8), privately: true) else {
+            for _ in 0..<100 {
+                if let key = try? await store.driver.getContent(signingKeyPath, maxSize: 64 * 1024),
+                   let certificate = try? await store.driver.getContent(signingCertificatePath, maxSize: 64 * 1024) {
+                    return try SigningKey.load(keyPEM: String(decoding: key, as: UTF8.self), certificatePEM: String(decoding: certificate, as: UTF8.self))
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            throw StorageError.io("berth/token/key.pem exists but its certificate never appeared")
+        }
+        try await store.driver.putContent(signingCertificatePath, Array(try generated.certificatesPEM().utf8))
         return generated
     }
 

@@ -87,6 +87,12 @@ public struct FilesystemDriver: StorageDriver {
         try await run { try POSIXFiles.atomicWrite(content, to: full, temporary: temporary, mode: 0o600) }
     }
 
+    public func createContent(_ path: StoragePath, _ content: [UInt8], privately: Bool) async throws -> Bool {
+        let full = fullPath(path)
+        let temporary = temporaryDirectory + "/" + UUID().uuidString
+        return try await run { try POSIXFiles.exclusiveWrite(content, to: full, temporary: temporary, mode: privately ? 0o600 : 0o644) }
+    }
+
     public func stat(_ path: StoragePath) async throws -> StorageFileInfo {
         let full = fullPath(path)
         return try await run { try POSIXFiles.info(full) }

@@ -24,6 +24,12 @@ public final class InMemoryDriver: StorageDriver {
             files[path] = File(bytes: bytes, modifiedAt: Date().timeIntervalSince1970)
         }
 
+        func create(_ path: StoragePath, _ bytes: [UInt8]) throws(StorageError) -> Bool {
+            guard files[path] == nil else { return false }
+            try put(path, bytes)
+            return true
+        }
+
         func append(_ path: StoragePath, _ bytes: [UInt8], at offset: Int64) throws(StorageError) {
             var file = files[path] ?? File(bytes: [], modifiedAt: 0)
             guard Int64(file.bytes.count) == offset else {
@@ -95,6 +101,10 @@ public final class InMemoryDriver: StorageDriver {
 
     public func putContent(_ path: StoragePath, _ content: [UInt8]) async throws {
         try await state.put(path, content)
+    }
+
+    public func createContent(_ path: StoragePath, _ content: [UInt8], privately: Bool) async throws -> Bool {
+        try await state.create(path, content)
     }
 
     public func stat(_ path: StoragePath) async throws -> StorageFileInfo { try await state.stat(path) }

@@ -95,6 +95,34 @@ enum POSIXFiles {
         ok = true
     }
 
+    /// As `atomicWrite`, but only if `path` does not exist: the complete temporary file is
+    /// hard-linked into place, which fails when something is already there.
+    static func exclusiveWrite(_ content: [UInt8], to path: String, temporary: String, mode: mode_t) throws -> Bool {
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw error("create", temporary) }
+        defer { unlink(temporary) }
+        do {
+            try content.withUnsafeBytes { (bytes) throws in try writeFully(fd, bytes, at: 0, path: temporary) }
+            guard fsync(fd) == 0 else { throw error("fsync", temporary) }
+        } catch {
+            close(fd)
+            throw error
+        }
+        close(fd)
+        let parent = String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
+        if link(temporary, path) != 0 {
+            if errno == EEXIST { return false }
+            guard errno == ENOENT, !parent.isEmpty else { throw error("link", path) }
+            try makeDirectories(parent)
+            guard link(temporary, path) == 0 else {
+                if errno == EEXIST { return false }
+                throw error("link", path)
+            }
+        }
+        syncDirectory(parent.isEmpty ? "/" : parent)
+        return true
+    }
+
     static func rename(_ from: String, to: String) throws {
         let parent = String(to[..<(to.lastIndex(of: "/") ?? to.endIndex)])
         if Glibc.rename(from, to) != 0 {

@@ -27,6 +27,11 @@ public protocol StorageDriver: Sendable {
     func putContent(_ path: StoragePath, _ content: [UInt8]) async throws
     /// As `putContent`, for secrets (keys): readable by the registry's own user only.
     func putPrivateContent(_ path: StoragePath, _ content: [UInt8]) async throws
+    /// Writes `content` at `path` only if nothing is there, atomically with respect to
+    /// other processes and replicas; false when something already was. `privately`: as
+    /// `putPrivateContent`. Shared state (keys, secrets) is created this way, so replicas
+    /// starting at once agree on one value.
+    func createContent(_ path: StoragePath, _ content: [UInt8], privately: Bool) async throws -> Bool
     func stat(_ path: StoragePath) async throws -> StorageFileInfo
     func list(_ path: StoragePath) async throws -> [String]
     /// Atomically replaces `destination` with `source`.

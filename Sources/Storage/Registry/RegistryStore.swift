@@ -150,8 +150,8 @@ extension RegistryStore {
         }
         var generator = SystemRandomNumberGenerator()
         let secret = Array((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }.map { String(format: "%02x", $0) }.joined().utf8)
-        try await driver.putPrivateContent(Self.secretPath, secret)
-        // Another replica may have won the race; everyone converges on what is stored.
+        // Replicas starting at once: the first write wins and everyone reads it.
+        if try await driver.createContent(Self.secretPath, secret, privately: true) { return secret }
         return try await driver.getContent(Self.secretPath, maxSize: 1024)
     }
 }

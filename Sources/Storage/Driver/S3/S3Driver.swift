@@ -57,6 +57,18 @@ public final class S3Driver: StorageDriver {
         }
     }
 
+    public func createContent(_ path: StoragePath, _ content: [UInt8], privately: Bool) async throws -> Bool {
+        try await mapped(path) {
+            do {
+                _ = try await client.send(.PUT, key: client.key(path), headers: objectHeaders + [("if-none-match", "*")],
+                                          body: ByteBuffer(bytes: content))
+                return true
+            } catch let failure as S3Failure where failure.isPreconditionFailed {
+                return false
+            }
+        }
+    }
+
     struct ObjectHead {
         var size: Int64
         var modifiedAt: Double

@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# Three `berth serve` replicas on one S3 bucket (moto's server, the only S3 implementation
+# installable here) and one PostgreSQL accounts database, behind Debian's nginx balancing
+# round-robin with no stickiness: every request of a push may land on another replica.
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../support/moto.sh"
+source "$(dirname "$0")/../support/postgres.sh"
+
+for tool in skopeo curl python3 moto_server nginx; do
+    command -v "$tool" >/dev/null || { fail "$tool is not installed"; finish; exit 1; }
+done
+[ -n "$(pg_bin)" ] || { fail "PostgreSQL server binaries are not installed"; finish; exit 1; }
+start_test_moto || { fail "moto's S3 server did not start"; finish; exit 1; }
+start_test_postgres || { fail "PostgreSQL did not start"; finish; exit 1; }
+trap 'stop_test_moto; stop_test_postgres; cleanup' EXIT
+createdb berth_replicas
+
+eventually() { # seconds name command...
+    local limit=$1 name=$2; shift 2
+    local deadline=$((SECONDS + limit)) out
+    while :; do
+        if out=$("$@" 2>&1); then pass "$name"; return; fi
+        [ $SECONDS -ge $deadline ] && { fail "$name" "$out"; return; }
+        sleep 0.2
+    done
+}
+
+P="$WORK/replicas"; mkdir -p "$P"
+python3 - "$BERTH_TEST_S3" <<'PY'
+import sys, boto3
+boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="r",
+             aws_secret_access_key="r").create_bucket(Bucket="shared")
+PY
+cat > "$P/config.yml" <<YAML
+version: 0.1
+log: {level: warn}
+storage:
+  s3:
+    region: us-east-1
+    regionendpoint: $BERTH_TEST_S3
+    forcepathstyle: true
+    secure: false
+    bucket: shared
+    accesskey: replicas
+    secretkey: replicas-secret
+    chunksize: 5242880
+  delete: {enabled: true}
+auth:
+  token:
+    accounts: $BERTH_TEST_POSTGRES/berth_replicas?sslmode=disable
+YAML
+
+echo "== three replicas started at the same instant"
+PORTS=($(free_port) $(free_port) $(free_port))
+RPIDS=()
+for i in 0 1 2; do
+    mkdir -p "$P/r$i"
+    (cd "$P/r$i" && REGISTRY_HTTP_ADDR=127.0.0.1:${PORTS[$i]} exec "$BERTH" serve --config "$P/config.yml") >"$P/r$i.log" 2>&1 &
+    RPIDS+=($!); PIDS+=($!)
+done
+for i in 0 1 2; do wait_ready "http://127.0.0.1:${PORTS[$i]}/v2/" || { cat "$P/r$i.log"; exit 1; }; done
+check "exactly one replica created the admin" test "$(cat "$P"/r*.log | grep -c 'with the password')" = 1
+echo dev-password-1 | "$BERTH" user add dev --password-stdin --cost 4 --config "$P/config.yml" >/dev/null
+"$BERTH" acl add --config "$P/config.yml" --account dev --name 'team/*' --actions pull,push,delete >/dev/null
+token() { # replica-port scope
+    curl -s -u dev:dev-password-1 "http://127.0.0.1:$1/auth/token?service=Berth+registry&scope=$2" | python3 -c 'import json,sys;print(json.load(sys.stdin)["token"])'
+}
+eventually 5 "every replica knows the new user" bash -c "for p in ${PORTS[*]}; do [ \"\$(curl -s -o /dev/null -w '%{http_code}' -u dev:dev-password-1 \"http://127.0.0.1:\$p/auth/token?service=Berth+registry\")\" = 200 ] || exit 1; done"
+T0=$(token "${PORTS[0]}" "repository:team/app:pull")
+for i in 1 2; do
+    expect_eq "a token issued by replica 1 is accepted by replica $((i + 1))" \
+        "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $T0" "http://127.0.0.1:${PORTS[$i]}/v2/team/app/tags/list")" "404"
+done
+
+echo "== behind nginx, round-robin"
+N="$P/nginx"; mkdir -p "$N/logs"
+NPORT=$(free_port)
+cat > "$N/nginx.conf" <<CONF
+worker_processes 1;
+pid $N/nginx.pid;
+error_log $N/logs/error.log;
+events {}
+http {
+    log_format upstream '\$request_method \$uri \$status \$upstream_addr';
+    access_log $N/logs/access.log upstream;
+    client_body_temp_path $N/body;
+    proxy_temp_path $N/proxy;
+    fastcgi_temp_path $N/fastcgi;
+    uwsgi_temp_path $N/uwsgi;
+    scgi_temp_path $N/scgi;
+    client_max_body_size 0;
+    upstream berth {
+        server 127.0.0.1:${PORTS[0]} max_fails=0;
+        server 127.0.0.1:${PORTS[1]} max_fails=0;
+        server 127.0.0.1:${PORTS[2]} max_fails=0;
+    }
+    server {
+        listen 127.0.0.1:$NPORT;
+        location / {
+            proxy_pass http://berth;
+            proxy_http_version 1.1;
+            proxy_request_buffering off;
+            proxy_buffering off;
+            proxy_set_header Host \$http_host;
+            proxy_read_timeout 900;
+        }
+    }
+}
+CONF
+nginx -c "$N/nginx.conf" -p "$N" -g 'daemon off;' >"$N/logs/stdout.log" 2>&1 &
+NGINX_PID=$!; PIDS+=($NGINX_PID)
+wait_ready "http://127.0.0.1:$NPORT/v2/"
+LB="127.0.0.1:$NPORT"
+CREDS=(--dest-creds dev:dev-password-1)
+python3 "$MAKE_IMAGE" --layers 3 --size 3000000 --seed 21 "$WORK/img" v1 >/dev/null
+python3 "$MAKE_IMAGE" --layers 1 --size 12000000 --seed 22 "$WORK/big" v1 >/dev/null
+check "skopeo pushes through the balancer" $SK copy --dest-tls-verify=false "${CREDS[@]}" "oci:$WORK/img:v1" "docker://$LB/team/app:v1"
+check "and a 12 MB layer (multipart, finished by another replica)" $SK copy --dest-tls-verify=false "${CREDS[@]}" "oci:$WORK/big:v1" "docker://$LB/team/big:v1"
+check "the push's requests landed on all three replicas" test "$(grep -E '^(PATCH|PUT|POST) ' "$N/logs/access.log" | awk '{print $4}' | sort -u | wc -l)" = 3
+expected=$($SK inspect --tls-verify=false --creds dev:dev-password-1 "docker://$LB/team/big:v1" | python3 -c 'import json,sys;print(json.load(sys.stdin)["Digest"])')
+for i in 0 1 2; do
+    check "replica $((i + 1)) serves the image pushed through the balancer" \
+        $SK copy --src-tls-verify=false --src-creds dev:dev-password-1 "docker://127.0.0.1:${PORTS[$i]}/team/big:v1" "oci:$WORK/pull-$i:v1"
+done
+
+echo "== a chunked upload whose every request goes to another replica"
+head -c 11534337 /dev/urandom > "$WORK/blob"
+DIGEST=$(sha "$WORK/blob")
+TP=$(token "${PORTS[0]}" "repository:team/chunked:pull,push")
+H=(-H "Authorization: Bearer $TP")
+loc() { tr -d '\r' | awk -F': ' 'tolower($1)=="location"{print $2}' | sed "s#^/#http://$LB/#"; }
+L=$(curl -s -D - -o /dev/null "${H[@]}" -X POST "http://$LB/v2/team/chunked/blobs/uploads/" | loc)
+offset=0
+for size in 6000000 3000000 2534337; do
+    head -c $((offset + size)) "$WORK/blob" | tail -c "$size" > "$WORK/part"
+    L=$(curl -s -D - -o /dev/null "${H[@]}" -X PATCH -H "Content-Type: application/octet-stream" \
+        -H "Content-Range: $offset-$((offset + size - 1))" --data-binary @"$WORK/part" "$L" | loc)
+    offset=$((offset + size))
+done
+SEP='?'; [[ "$L" == *\?* ]] && SEP='&'
+expect_eq "the PUT that commits it (on yet another replica) is 201" "$(curl -s -o /dev/null -w '%{http_code}' "${H[@]}" -X PUT "$L${SEP}digest=$DIGEST")" "201"
+check "those requests hit three replicas" test "$(grep ' /v2/team/chunked/blobs/uploads' "$N/logs/access.log" | awk '{print $4}' | sort -u | wc -l)" = 3
+for i in 0 1 2; do
+    expect_eq "replica $((i + 1)) serves the blob (through the bucket's redirect)" \
+        "$(curl -sL "${H[@]}" "http://127.0.0.1:${PORTS[$i]}/v2/team/chunked/blobs/$DIGEST" | sha256sum | cut -d' ' -f1)" "${DIGEST#sha256:}"
+done
+
+echo "== every replica agrees"
+for i in 0 1 2; do
+    TC=$(curl -s -u dev:dev-password-1 "http://127.0.0.1:${PORTS[$i]}/auth/token?service=Berth+registry&scope=registry:catalog:*" | python3 -c 'import json,sys;print(json.load(sys.stdin)["token"])')
+    eventually 3 "replica $((i + 1))'s catalog lists both repositories within 3 s" bash -c "curl -s -H 'Authorization: Bearer $TC' http://127.0.0.1:${PORTS[$i]}/v2/_catalog | grep -q '\"team/app\",\"team/big\"'"
+done
+check "deleting the tag through replica 1" $SK delete --tls-verify=false --creds dev:dev-password-1 "docker://127.0.0.1:${PORTS[0]}/team/app:v1"
+for i in 1 2; do
+    eventually 3 "replica $((i + 1)) no longer serves the deleted image within 3 s" bash -c "! $SK inspect --tls-verify=false --creds dev:dev-password-1 docker://127.0.0.1:${PORTS[$i]}/team/app:v1 >/dev/null 2>&1"
+done
+
+echo "== a replica killed mid-push"
+python3 "$MAKE_IMAGE" --layers 4 --size 8000000 --seed 23 "$WORK/killed" v1 >/dev/null
+$SK copy --retry-times 5 --dest-tls-verify=false "${CREDS[@]}" "oci:$WORK/killed:v1" "docker://$LB/team/killed:v1" >"$P/killed-push.log" 2>&1 &
+PUSH=$!
+sleep 1.5
+kill -9 "${RPIDS[1]}" 2>/dev/null
+wait "$PUSH"; rc=$?
+[ $rc -ne 0 ] && $SK copy --retry-times 5 --dest-tls-verify=false "${CREDS[@]}" "oci:$WORK/killed:v1" "docker://$LB/team/killed:v1" >>"$P/killed-push.log" 2>&1
+check "the push completes through the surviving replicas (retried as a client does)" \
+    $SK copy --src-tls-verify=false --src-creds dev:dev-password-1 "docker://127.0.0.1:${PORTS[0]}/team/killed:v1" "oci:$WORK/killed-pull:v1"
+check "what replica 2 committed before it died is intact" \
+    $SK copy --src-tls-verify=false --src-creds dev:dev-password-1 "docker://127.0.0.1:${PORTS[2]}/team/big:v1" "oci:$WORK/big-after-kill:v1"
+(cd "$P/r1" && REGISTRY_HTTP_ADDR=127.0.0.1:${PORTS[1]} exec "$BERTH" serve --config "$P/config.yml") >>"$P/r1.log" 2>&1 &
+PIDS+=($!)
+wait_ready "http://127.0.0.1:${PORTS[1]}/v2/"
+
+echo "== berth gc while the replicas serve pushes"
+for n in 1 2 3 4; do python3 "$MAKE_IMAGE" --layers 2 --size 2000000 --seed $((30 + n)) "$WORK/gc$n" v1 >/dev/null; done
+( for n in 1 2 3 4; do $SK copy --retry-times 3 --dest-tls-verify=false "${CREDS[@]}" "oci:$WORK/gc$n:v1" "docker://$LB/team/gc$n:v1" || exit 1; done ) >"$P/gc-pushes.log" 2>&1 &
+PUSHES=$!
+"$BERTH" gc --config "$P/config.yml" --grace 0s --settle 2s --json >"$P/gc.json" 2>"$P/gc.log"; gcrc=$?
+wait "$PUSHES"; pushrc=$?
+expect_eq "gc ran" "$gcrc" "0"
+expect_eq "the pushes during gc succeeded" "$pushrc" "0"
+for n in 1 2 3 4; do
+    check "team/gc$n pulls after gc" $SK copy --src-tls-verify=false --src-creds dev:dev-password-1 "docker://$LB/team/gc$n:v1" "oci:$WORK/gc-pull-$n:v1"
+done
+check "team/big still pulls after gc" $SK copy --src-tls-verify=false --src-creds dev:dev-password-1 "docker://$LB/team/big:v1" "oci:$WORK/big-after-gc:v1"
+
+finish
