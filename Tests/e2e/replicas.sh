@@ -63,6 +63,7 @@ for i in 0 1 2; do wait_ready "http://127.0.0.1:${PORTS[$i]}/v2/" || { cat "$P/r
 check "exactly one replica created the admin" test "$(cat "$P"/r*.log | grep -c 'with the password')" = 1
 echo dev-password-1 | "$BERTH" user add dev --password-stdin --cost 4 --config "$P/config.yml" >/dev/null
 "$BERTH" acl add --config "$P/config.yml" --account dev --name 'team/*' --actions pull,push,delete >/dev/null
+"$BERTH" acl add --config "$P/config.yml" --account dev --type registry --name catalog --actions '*' >/dev/null
 token() { # replica-port scope
     curl -s -u dev:dev-password-1 "http://127.0.0.1:$1/auth/token?service=Berth+registry&scope=$2" | python3 -c 'import json,sys;print(json.load(sys.stdin)["token"])'
 }
