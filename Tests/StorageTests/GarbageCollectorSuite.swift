@@ -220,6 +220,8 @@ struct InterleavingDriver: StorageDriver {
         try await beforePut(path)
         try await base.putContent(path, content)
     }
+    var walksCheaply: Bool { base.walksCheaply }
+    func listFiles(under path: StoragePath) async throws -> [String] { try await base.listFiles(under: path) }
     func createContent(_ path: StoragePath, _ content: [UInt8], privately: Bool) async throws -> Bool {
         try await base.createContent(path, content, privately: privately)
     }

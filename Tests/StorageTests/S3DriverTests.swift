@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import NIOCore
+import OCI
 @testable import Storage
 import Testing
 
@@ -111,6 +112,33 @@ import Testing
             #expect((response as? HTTPURLResponse)?.statusCode == 200)
             #expect(Array(data) == Array("layer bytes".utf8))
             #expect(url.contains("X-Amz-Expires=1200&"))
+        }
+    }
+
+    /// The catalog on S3 comes from marker objects, one listing for all repositories; a
+    /// repository another program wrote without a marker shows up after the next full walk.
+    @Test func catalogComesFromMarkersAndFullWalksFindTheRest() async throws {
+        try await withBucket { configuration in
+            let driver = try S3Driver(configuration: configuration)
+            let store = RegistryStore(driver: driver)
+            for name in ["team/a", "team/b"] {
+                let repository = try RepositoryName(name)
+                let id = try await store.startUpload(repository)
+                _ = try await store.appendUpload(repository, id, at: 0, from: Chunks(parts: [Array(name.utf8)]))
+                _ = try await store.completeUpload(repository, id, digest: Digest.compute(Array(name.utf8)))
+            }
+            #expect(try await driver.listFiles(under: try StoragePath("berth/catalog")) == ["team/a/_repository", "team/b/_repository"])
+            // The first catalog ever asked for walks the tree once and records it complete.
+            #expect(try await store.catalog(after: nil, limit: 10).names == ["team/a", "team/b"])
+            #expect(try await driver.exists(try StoragePath("berth/catalog-complete")))
+            // Distribution writes a repository into the bucket: no marker.
+            try await driver.putContent(try StoragePath("docker/registry/v2/repositories/dist/app/_layers/sha256/\(String(repeating: "a", count: 64))/link"), [1])
+            let other = RegistryStore(driver: try S3Driver(configuration: configuration))
+            #expect(try await other.catalog(after: nil, limit: 10).names == ["team/a", "team/b"])
+            try await driver.delete(try StoragePath("berth/catalog-complete"))
+            let later = RegistryStore(driver: try S3Driver(configuration: configuration))
+            #expect(try await later.catalog(after: nil, limit: 10).names == ["dist/app", "team/a", "team/b"])
+            #expect(try await driver.exists(try StoragePath("berth/catalog/dist/app/_repository")))
         }
     }
 }

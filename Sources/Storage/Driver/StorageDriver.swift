@@ -55,6 +55,13 @@ public protocol StorageDriver: Sendable {
     /// offset. Throws `notFound` when nothing was ever written there.
     func writtenSize(_ path: StoragePath) async throws -> Int64
 
+    /// Whether walking a directory tree is cheap (a local disk) or costs a remote request
+    /// per directory (object storage), where indexes are kept as objects instead.
+    var walksCheaply: Bool { get }
+
+    /// Every file below `path`, as paths relative to it, sorted; empty when there are none.
+    func listFiles(under path: StoragePath) async throws -> [String]
+
     /// A URL that serves the file at `path` to `method` (GET or HEAD) without Berth, valid
     /// for a limited time, as Distribution's `RedirectURL`; nil when the driver has none.
     func redirectURL(_ path: StoragePath, method: String) async throws -> String?
@@ -75,6 +82,24 @@ extension StorageDriver {
     }
 
     public func redirectURL(_ path: StoragePath, method: String) async throws -> String? { nil }
+
+    public var walksCheaply: Bool { true }
+
+    public func listFiles(under path: StoragePath) async throws -> [String] {
+        var files: [String] = []
+        var pending: [[String]] = [[]]
+        while let relative = pending.popLast() {
+            for child in try await listIfPresent(StoragePath(path.components + relative)) {
+                let childPath = relative + [child]
+                if try await stat(StoragePath(path.components + childPath)).isDirectory {
+                    pending.append(childPath)
+                } else {
+                    files.append(childPath.joined(separator: "/"))
+                }
+            }
+        }
+        return files.sorted()
+    }
 
     public func writtenSize(_ path: StoragePath) async throws -> Int64 {
         try await stat(path).size

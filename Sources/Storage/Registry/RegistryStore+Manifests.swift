@@ -110,7 +110,7 @@ extension RegistryStore {
             try await writeLink(Layout.tagIndexLink(repository, tag, digest), digest)
             try await writeLink(Layout.tagCurrentLink(repository, tag), digest)
         }
-        await repositoryIndex.insert(repository)
+        try await repositoryIndex.insert(repository)
         let stored = StoredManifest(bytes: bytes, digest: digest, manifest: manifest)
         await manifestCache.put(stored)
         return PutManifestResult(digest: digest, subject: manifest.subject?.digest, manifest: manifest, size: Int64(bytes.count))

@@ -105,7 +105,7 @@ extension RegistryStore {
         try? await driver.delete(Layout.upload(repository, id))
         await uploadHashes.remove(id)
         try await writeLink(Layout.layerLink(repository, digest), digest)
-        await repositoryIndex.insert(repository)
+        try await repositoryIndex.insert(repository)
         return size
     }
 

@@ -112,7 +112,7 @@ public final class RegistryStore: Sendable {
         try requireWritable()
         guard let size = try? await blobSize(source, digest) else { return nil }
         try await writeLink(Layout.layerLink(repository, digest), digest)
-        await repositoryIndex.insert(repository)
+        try await repositoryIndex.insert(repository)
         return size
     }
 

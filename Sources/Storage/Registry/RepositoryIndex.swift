@@ -15,11 +15,16 @@ actor RepositoryIndex {
     private var insertedDuringRebuild: Set<String> = []
 
     private let walkRefresh: Double
+    /// Where walks are expensive, the names are kept as marker objects instead.
+    private let markers: CatalogMarkers?
+    /// Names whose marker this process has written or read.
+    private var marked: Set<String> = []
 
     init(driver: any StorageDriver, maxAge: Double = 60, walkRefresh: Double = 2) {
         self.driver = driver
         self.maxAge = maxAge
         self.walkRefresh = walkRefresh
+        markers = driver.walksCheaply ? nil : CatalogMarkers(driver: driver)
     }
 
     private func rebuildNow() async throws {
@@ -32,7 +37,13 @@ actor RepositoryIndex {
         try await task.value
     }
 
-    func insert(_ name: RepositoryName) {
+    /// Called before a push that created `name` is acknowledged: on object storage its
+    /// marker is written first, so every replica's catalog has it.
+    func insert(_ name: RepositoryName) async throws {
+        if let markers, !marked.contains(name.value) {
+            try await markers.record(name.value)
+            marked.insert(name.value)
+        }
         if rebuilding != nil { insertedDuringRebuild.insert(name.value) }
         guard builtAt != nil else { return }
         let index = lowerBound(name.value)
@@ -72,7 +83,18 @@ actor RepositoryIndex {
     private func rebuild() async throws {
         defer { rebuilding = nil }
         let started = Date().timeIntervalSince1970
-        let found = try await Self.walk(driver: driver)
+        let found: [String]
+        if let markers {
+            if let recorded = try await markers.names() {
+                found = recorded
+            } else {
+                found = try await Self.walk(driver: driver)
+                try await markers.recordAll(found, known: marked)
+            }
+            marked.formUnion(found)
+        } else {
+            found = try await Self.walk(driver: driver)
+        }
         // Names inserted while the walk ran may have been missed by it.
         names = Set(found).union(insertedDuringRebuild).sorted()
         insertedDuringRebuild = []

@@ -163,6 +163,15 @@ public final class S3Driver: StorageDriver {
         }
     }
 
+    /// Every request costs time and money: indexes live as objects (see `CatalogMarkers`).
+    public var walksCheaply: Bool { false }
+
+    /// One flat listing, 1,000 keys a request.
+    public func listFiles(under path: StoragePath) async throws -> [String] {
+        let prefix = directoryPrefix(path)
+        return try await allKeys(prefix: prefix).map { String($0.dropFirst(prefix.count)) }.sorted()
+    }
+
     public func move(from source: StoragePath, to destination: StoragePath) async throws {
         try await mapped(source) {
             let from = client.key(source), to = client.key(destination)
