@@ -122,8 +122,12 @@ public final class EndpointSink: Sendable {
                 }
                 continue
             }
+            var claimedAny = false
             for name in names {
                 guard !Task.isCancelled else { return }
+                // Another replica sharing the storage may be delivering it.
+                guard (try? await queue.claim(name)) == true else { continue }
+                claimedAny = true
                 guard let batch = try? await queue.read(name) else { continue }
                 while !Task.isCancelled {
                     if await deliver(batch) {
@@ -134,10 +138,15 @@ public final class EndpointSink: Sendable {
                     }
                     failures += 1
                     stats.record(.failed)
+                    try? await queue.renewClaim(name)
                     let pause = failures >= settings.threshold ? settings.backoff : min(settings.backoff, 0.05 * Double(failures))
                     try? await Task.sleep(nanoseconds: UInt64(pause * 1e9))
                 }
+                // Stopping with the batch undelivered: whoever runs next takes it at once.
+                if Task.isCancelled { try? await queue.releaseClaim(name) }
             }
+            // Every waiting batch is another replica's to deliver: look again later.
+            if !claimedAny { try? await Task.sleep(nanoseconds: 1_000_000_000) }
         }
     }
 

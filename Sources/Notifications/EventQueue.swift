@@ -6,7 +6,7 @@ import Storage
 /// time they were written, so listing them gives delivery order.
 public struct EventQueue: Sendable {
     let driver: any StorageDriver
-    let directory: StoragePath
+    public let directory: StoragePath
 
     public init(driver: any StorageDriver, endpoint: String) throws {
         self.driver = driver
@@ -38,6 +38,33 @@ public struct EventQueue: Sendable {
 
     public func remove(_ name: String) async throws {
         do { try await driver.delete(try directory.appending(name)) } catch StorageError.notFound {}
+        do { try await driver.delete(try directory.appending(name + Self.claimSuffix)) } catch StorageError.notFound {}
+    }
+
+    static let claimSuffix = ".claim"
+    /// A claim its holder has not renewed for this long is taken to be a dead replica's.
+    public static let claimLifetime: TimeInterval = 60
+
+    /// Takes the right to deliver `name`: replicas sharing the queue each deliver a batch
+    /// only after claiming it, so a batch goes out once unless its claimant dies (then
+    /// another takes over after `claimLifetime`: at least once, not once per replica).
+    public func claim(_ name: String) async throws -> Bool {
+        let path = try directory.appending(name + Self.claimSuffix)
+        let stamp = Array("\(Date().timeIntervalSince1970)\n".utf8)
+        if try await driver.createContent(path, stamp, privately: false) { return true }
+        guard let held = try? await driver.stat(path),
+              Date().timeIntervalSince1970 - held.modifiedAt > Self.claimLifetime else { return false }
+        try? await driver.delete(path)
+        return try await driver.createContent(path, stamp, privately: false)
+    }
+
+    public func releaseClaim(_ name: String) async throws {
+        do { try await driver.delete(try directory.appending(name + Self.claimSuffix)) } catch StorageError.notFound {}
+    }
+
+    /// Keeps a claim alive while its holder is still trying the endpoint.
+    public func renewClaim(_ name: String) async throws {
+        try await driver.putContent(try directory.appending(name + Self.claimSuffix), Array("\(Date().timeIntervalSince1970)\n".utf8))
     }
 
     /// Removes the oldest batches beyond `limit`; returns how many went.

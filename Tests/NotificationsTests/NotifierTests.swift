@@ -119,6 +119,51 @@ final class Receiver: @unchecked Sendable {
         }
     }
 
+    /// Three replicas sharing one storage (and so one queue), each publishing events: every
+    /// event reaches the endpoint exactly once, not once per replica.
+    @Test func replicasSharingAQueueDeliverEachEventOnce() async throws {
+        let receiver = Receiver(failFirst: 3)
+        let driver = InMemoryDriver()
+        try await receiver.serving { url in
+            let replicas = try (0..<3).map { _ in
+                try Notifier(endpoints: [endpoint(url)], driver: driver, sourceAddress: "berth:5000", logger: logger)
+            }
+            let group = ServiceGroup(configuration: .init(services: replicas, logger: logger))
+            let task = Task { try await group.run() }
+            for i in 0..<60 { replicas[i % 3].publish(.push, target(i), request: request, actor: "alice") }
+            try await waitFor { receiver.events.count >= 60 }
+            try await Task.sleep(nanoseconds: 1_500_000_000)
+            await group.triggerGracefulShutdown()
+            try await task.value
+        }
+        let tags = receiver.events.map(\.target.tag)
+        #expect(tags.count == 60)
+        #expect(Set(tags) == Set((0..<60).map { "t\($0)" }))
+        #expect(try await EventQueue(driver: driver, endpoint: "hook one").count() == 0)
+    }
+
+    /// Claims are exclusive and go with their batch; a dead replica's claim (not renewed for
+    /// `claimLifetime`) is taken over.
+    @Test func claimsAreExclusiveAndStaleOnesAreTakenOver() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("berth-claims-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let driver = try FilesystemDriver(rootDirectory: root)
+        let queue = try EventQueue(driver: driver, endpoint: "hook one")
+        for i in 0..<2 {
+            try await queue.append([Event(action: .push, target: target(i), request: request, actor: .init(name: nil), source: .init(addr: "a", instanceID: "b"))])
+        }
+        let names = try await queue.pending()
+        #expect(try await queue.claim(names[0]))
+        #expect(try await queue.claim(names[0]) == false)
+        #expect(try await queue.claim(names[1]))
+        let claim = root + "/" + queue.directory.description + "/" + names[1] + ".claim"
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -2 * EventQueue.claimLifetime)], ofItemAtPath: claim)
+        #expect(try await queue.claim(names[1]))
+        #expect(try await queue.claim(names[1]) == false)
+        for name in names { try await queue.remove(name) }
+        #expect(try await driver.listIfPresent(queue.directory).isEmpty)
+    }
+
     @Test func queuedEventsSurviveARestart() async throws {
         let driver = InMemoryDriver()
         // Nothing listens on this port: every delivery fails.
