@@ -504,10 +504,45 @@ def write_bench(a, work):
                 columns[label] = write_scenarios(s.port, work, blob, digest, blob2, digest2, size, s)
             finally:
                 s.stop()
+        if shutil.which("nginx"):
+            bucket = "bench-replicas"
+            c = http.client.HTTPConnection("127.0.0.1", mport); c.request("PUT", f"/{bucket}"); c.getresponse().read()
+            replicas = [Server("berth", os.path.abspath(a.berth), None, work, storage=s3_storage(endpoint, bucket)) for _ in range(2)]
+            balancer = Nginx(work, [r.port for r in replicas])
+            try:
+                columns["2 Berth S3 + nginx"] = write_scenarios(balancer.port, work, blob, digest, blob2, digest2, size)
+            finally:
+                balancer.stop()
+                for r in replicas: r.stop()
         print_columns(f"S3 on moto's server, {a.blob_mib} MiB blobs", columns)
         print("Both against the same local moto server (Python, in memory): its speed bounds both columns.")
     finally:
         moto.terminate(); moto.wait(10)
+
+
+class Nginx:
+    """Debian's nginx balancing round-robin over `ports`, streaming both ways."""
+    def __init__(self, work, ports):
+        self.port = free_port()
+        d = os.path.join(work, f"nginx-{self.port}"); os.makedirs(d)
+        upstreams = "".join(f"    server 127.0.0.1:{p};\n" for p in ports)
+        with open(f"{d}/nginx.conf", "w") as f:
+            f.write(f"worker_processes 2;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{}}\nhttp {{\n"
+                    f"  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n"
+                    f"  fastcgi_temp_path {d}/f;\n  uwsgi_temp_path {d}/u;\n  scgi_temp_path {d}/s;\n  client_max_body_size 0;\n"
+                    f"  upstream berth {{\n{upstreams}  }}\n  server {{\n    listen 127.0.0.1:{self.port};\n    location / {{\n"
+                    f"      proxy_pass http://berth;\n      proxy_http_version 1.1;\n      proxy_request_buffering off;\n"
+                    f"      proxy_buffering off;\n      proxy_set_header Host $http_host;\n      proxy_read_timeout 900;\n    }}\n  }}\n}}\n")
+        self.proc = subprocess.Popen(["nginx", "-c", f"{d}/nginx.conf", "-p", d, "-g", "daemon off;"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2); c.request("GET", "/v2/"); c.getresponse().read(); return
+            except OSError:
+                time.sleep(0.05)
+
+    def stop(self):
+        self.proc.terminate(); self.proc.wait(10)
 
 
 def make_blob(work, name, mib):
