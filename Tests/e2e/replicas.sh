@@ -2,6 +2,7 @@
 # Three `berth serve` replicas on one S3 bucket (moto's server, the only S3 implementation
 # installable here) and one PostgreSQL accounts database, behind Debian's nginx balancing
 # round-robin with no stickiness: every request of a push may land on another replica.
+# Clients: skopeo, curl and the docker CLI (a private dockerd, as root).
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/../support/moto.sh"
@@ -124,6 +125,30 @@ for i in 0 1 2; do
     check "replica $((i + 1)) serves the image pushed through the balancer" \
         $SK copy --src-tls-verify=false --src-creds dev:dev-password-1 "docker://127.0.0.1:${PORTS[$i]}/team/big:v1" "oci:$WORK/pull-$i:v1"
 done
+
+echo "== the docker CLI through the balancer"
+if command -v dockerd >/dev/null && [ "$(id -u)" -eq 0 ]; then
+    D="$WORK/dockerd"; mkdir -p "$D"
+    dockerd --storage-driver=vfs --bridge=none --iptables=false --ip6tables=false --data-root "$D/root" --exec-root "$D/exec" \
+        -H "unix://$D/docker.sock" --pidfile "$D/docker.pid" >"$D/dockerd.log" 2>&1 &
+    PIDS+=($!)
+    export DOCKER_HOST="unix://$D/docker.sock" DOCKER_CONFIG="$D/config"
+    for _ in $(seq 1 100); do docker version >/dev/null 2>&1 && break; sleep 0.2; done
+    if docker version >/dev/null 2>&1; then
+        check "docker login through the balancer" bash -c "echo dev-password-1 | docker login -u dev --password-stdin $LB"
+        check "an image is loaded into docker" $SK copy "oci:$WORK/big:v1" "docker-daemon:$LB/team/docker:v1" --dest-daemon-host "$DOCKER_HOST"
+        check "docker push through the balancer" docker push "$LB/team/docker:v1"
+        docker rmi "$LB/team/docker:v1" >/dev/null 2>&1
+        check "docker pull through the balancer" docker pull "$LB/team/docker:v1"
+    else
+        fail "dockerd did not start" "$(tail -5 "$D/dockerd.log")"
+    fi
+    unset DOCKER_HOST DOCKER_CONFIG
+elif [ "${CI:-}" = true ]; then
+    fail "the docker CLI test needs dockerd (Debian's docker.io) and root"
+else
+    echo "  skip docker CLI (needs dockerd from Debian's docker.io, run as root)"
+fi
 
 echo "== a chunked upload whose every request goes to another replica"
 head -c 11534337 /dev/urandom > "$WORK/blob"
