@@ -128,6 +128,20 @@ start_berth "$S3/proxied" "$PORT2" "$S3/proxied/config.yml"
 expect_eq "blob GET is a 200 from Berth" "$(curl -s -o "$WORK/proxied" -w '%{http_code}' "http://127.0.0.1:$PORT2/v2/team/chunked/blobs/$DIGEST")" "200"
 expect_eq "with the blob's bytes" "$(sha "$WORK/proxied")" "$DIGEST"
 
+echo "== S3 throttling: every 4th request answered 503 SlowDown"
+FPORT=$(free_port)
+python3 "$(dirname "$0")/flaky-s3-proxy.py" "$FPORT" "$BERTH_TEST_S3" 4 "$WORK/injected" & PIDS+=($!)
+wait_ready "http://127.0.0.1:$FPORT/" >/dev/null
+PORT3=$(free_port); mkdir -p "$S3/flaky"
+s3_config "$S3/flaky/config.yml" "$PORT3"
+sed -i "s#regionendpoint: .*#regionendpoint: http://127.0.0.1:$FPORT#" "$S3/flaky/config.yml"
+start_berth "$S3/flaky" "$PORT3" "$S3/flaky/config.yml"
+python3 "$MAKE_IMAGE" --layers 2 --size 7000000 --seed 14 "$WORK/flaky" v1 >/dev/null
+check "a push with a 7 MB layer succeeds through the throttling" $SK copy --dest-tls-verify=false "oci:$WORK/flaky:v1" "docker://127.0.0.1:$PORT3/team/flaky:v1"
+check "and pulls back" $SK copy --src-tls-verify=false "docker://127.0.0.1:$PORT3/team/flaky:v1" "oci:$WORK/flaky-pull:v1"
+check "503s were injected and retried" bash -c "[ \"\$(cat $WORK/injected)\" -ge 5 ]"
+kill "$BERTH_PID" 2>/dev/null
+
 echo "== berth gc on the bucket while Berth serves it"
 # The chunked blob is referenced by no manifest: the one thing gc may remove.
 GC=$("$BERTH" gc --config "$S3/config.yml" --grace 0s --settle 1s --json 2>&1)
