@@ -150,4 +150,10 @@ expect_eq "its link answers 404 afterwards" "$(curl -s -o /dev/null -w '%{http_c
 check "every image still pulls after gc" $SK copy --src-tls-verify=false "docker://$R/team/big:v1" "oci:$WORK/after-gc:v1"
 check "and through Distribution too" $SK copy --src-tls-verify=false "docker://$DR/pushed/by-distribution:v1" "oci:$WORK/after-gc-dist:v1"
 
+echo "== the object store goes away"
+stop_test_moto
+OUT=$(curl -s -m 60 -w ' %{http_code}' "http://$R/v2/team/big/manifests/v1")
+expect_eq "a manifest GET answers 503 UNAVAILABLE, not a hang or a 500" "$(sed -E 's/.*"code":"([A-Z_]+)".* ([0-9]+)$/\1 \2/' <<< "$OUT")" "UNAVAILABLE 503"
+check "Berth is still running" kill -0 "$(pgrep -f "serve --config $S3/config.yml" | head -1)"
+
 finish

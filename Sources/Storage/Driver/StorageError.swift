@@ -4,6 +4,9 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A write at `offset` was asked of a file whose current size is `actual`.
     case invalidOffset(expected: Int64, actual: Int64)
     case io(String)
+    /// The storage did not answer, or kept refusing for now (object storage down,
+    /// throttling after every retry): worth trying again later.
+    case unavailable(String)
 
     public var description: String {
         switch self {
@@ -11,6 +14,7 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidPath(let p): "invalid storage path: \(p.prefix(300))"
         case .invalidOffset(let e, let a): "invalid write offset \(e), current size \(a)"
         case .io(let m): "storage I/O error: \(m)"
+        case .unavailable(let m): "storage unavailable: \(m)"
         }
     }
 }

@@ -35,6 +35,10 @@ struct ErrorMiddleware: RouterMiddleware {
                 metrics?.storageError()
                 context.logger.error("storage failure", metadata: ["error": .string(error.description)])
                 return RegistryError(.unknown, message: "storage error").response
+            case .unavailable:
+                metrics?.storageError()
+                context.logger.error("storage unavailable", metadata: ["error": .string(error.description)])
+                return RegistryError(.unavailable, message: "storage unavailable, try again later").response
             }
         case let error as AccountError:
             let (code, status): (String, Int) = switch error {

@@ -39,8 +39,12 @@ public final class S3Driver: StorageDriver {
             return try await body()
         } catch let failure as S3Failure where failure.isNotFound {
             throw StorageError.notFound(path.description)
+        } catch let failure as S3Failure where failure.isRetryable {
+            throw StorageError.unavailable(failure.description)
         } catch let failure as S3Failure {
             throw StorageError.io(failure.description)
+        } catch let error where S3Client.isTransient(error) {
+            throw StorageError.unavailable("S3 at \(client.endpoint.base): \(error)")
         }
     }
 
