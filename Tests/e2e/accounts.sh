@@ -17,17 +17,8 @@ require() { # tool: a missing tool fails under CI, is reported elsewhere
     return 1
 }
 
-# Retries a check for up to $1 seconds (a change made by the CLI reaches a running server
-# at its next poll of the database, every second).
-eventually() { # seconds name command...
-    local limit=$1 name=$2; shift 2
-    local deadline=$((SECONDS + limit)) out
-    while :; do
-        if out=$("$@" 2>&1); then pass "$name"; return; fi
-        [ $SECONDS -ge $deadline ] && { fail "$name" "$out"; return; }
-        sleep 0.2
-    done
-}
+# A change made by the CLI reaches a running server at its next poll of the database,
+# every second: checks of it use `eventually` (lib.sh).
 
 # Whether the running zero-configuration server's policy grants ACCOUNT every one of
 # ACTIONS on REPOSITORY, asked through its admin API: server_grants ACCOUNT REPOSITORY ACTIONS

@@ -36,6 +36,17 @@ run_checks() { # name command...
     [ "$rc" -eq 0 ] || grep -q "^  FAIL" <<< "$out" || fail "$name ended with status $rc"
 }
 
+# Passes as soon as the command succeeds, fails if it has not within `seconds`.
+eventually() { # seconds name command...
+    local limit=$1 name=$2; shift 2
+    local deadline=$((SECONDS + limit)) out
+    while :; do
+        if out=$("$@" 2>&1); then pass "$name"; return; fi
+        [ $SECONDS -ge $deadline ] && { fail "$name" "$out"; return; }
+        sleep 0.2
+    done
+}
+
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 wait_ready() { # url

@@ -17,16 +17,6 @@ start_test_postgres || { fail "PostgreSQL did not start"; finish; exit 1; }
 trap 'stop_test_moto; stop_test_postgres; cleanup' EXIT
 createdb berth_replicas
 
-eventually() { # seconds name command...
-    local limit=$1 name=$2; shift 2
-    local deadline=$((SECONDS + limit)) out
-    while :; do
-        if out=$("$@" 2>&1); then pass "$name"; return; fi
-        [ $SECONDS -ge $deadline ] && { fail "$name" "$out"; return; }
-        sleep 0.2
-    done
-}
-
 P="$WORK/replicas"; mkdir -p "$P"
 python3 - "$BERTH_TEST_S3" <<'PY'
 import sys, boto3
