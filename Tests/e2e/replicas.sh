@@ -163,6 +163,19 @@ for i in 0 1 2; do
 done
 
 echo "== every replica agrees"
+TB=$(token "${PORTS[0]}" "repository:team/big:pull,push")
+HB=(-H "Authorization: Bearer $TB")
+subject=$(curl -sI "${HB[@]}" -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$LB/v2/team/big/manifests/v1" | tr -d '\r' | awk -F': ' 'tolower($1)=="docker-content-digest"{print $2}')
+printf '{}' > "$WORK/empty.json"; printf '{"spdxVersion":"SPDX-2.3"}' > "$WORK/sbom.json"
+for f in empty sbom; do curl -s -o /dev/null "${HB[@]}" -X POST "http://$LB/v2/team/big/blobs/uploads/?digest=$(sha "$WORK/$f.json")" --data-binary @"$WORK/$f.json"; done
+cat > "$WORK/artifact.json" <<JSON
+{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/spdx+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"$(sha "$WORK/empty.json")","size":2},"layers":[{"mediaType":"application/spdx+json","digest":"$(sha "$WORK/sbom.json")","size":$(stat -c %s "$WORK/sbom.json")}],"subject":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"$subject","size":1}}
+JSON
+expect_eq "an SBOM referring to team/big:v1 is pushed through the balancer" "$(curl -s -o /dev/null -w '%{http_code}' "${HB[@]}" -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' --data-binary @"$WORK/artifact.json" "http://$LB/v2/team/big/manifests/$(sha "$WORK/artifact.json")")" "201"
+for i in 0 1 2; do
+    eventually 3 "replica $((i + 1)) lists it as a referrer within 3 s" bash -c "curl -s -H 'Authorization: Bearer $TB' http://127.0.0.1:${PORTS[$i]}/v2/team/big/referrers/$subject | grep -q '$(sha "$WORK/artifact.json")'"
+done
+
 for i in 0 1 2; do
     TC=$(curl -s -u dev:dev-password-1 "http://127.0.0.1:${PORTS[$i]}/auth/token?service=Berth+registry&scope=registry:catalog:*" | python3 -c 'import json,sys;print(json.load(sys.stdin)["token"])')
     eventually 3 "replica $((i + 1))'s catalog lists both repositories within 3 s" bash -c "curl -s -H 'Authorization: Bearer $TC' http://127.0.0.1:${PORTS[$i]}/v2/_catalog | grep -q '\"team/app\",\"team/big\"'"
