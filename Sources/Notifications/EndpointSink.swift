@@ -143,7 +143,11 @@ public final class EndpointSink: Sendable {
                     try? await Task.sleep(nanoseconds: UInt64(pause * 1e9))
                 }
                 // Stopping with the batch undelivered: whoever runs next takes it at once.
-                if Task.isCancelled { try? await queue.releaseClaim(name) }
+                // (In a task of its own: storage calls of this cancelled one would be refused.)
+                if Task.isCancelled {
+                    let queue = self.queue
+                    await Task { try? await queue.releaseClaim(name) }.value
+                }
             }
             // Every waiting batch is another replica's to deliver: look again later.
             if !claimedAny { try? await Task.sleep(nanoseconds: 1_000_000_000) }

@@ -166,8 +166,12 @@ final class Receiver: @unchecked Sendable {
         #expect(try await driver.listIfPresent(queue.directory).isEmpty)
     }
 
+    /// On disk, as `berth serve` runs: the sender stopping must also give back its claim
+    /// (storage calls of a cancelled task are refused), or the next start waits for it.
     @Test func queuedEventsSurviveARestart() async throws {
-        let driver = InMemoryDriver()
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("berth-restart-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let driver = try FilesystemDriver(rootDirectory: root)
         // Nothing listens on this port: every delivery fails.
         let first = try Notifier(endpoints: [endpoint("http://127.0.0.1:9/events", threshold: 1, backoff: 60)], driver: driver,
                                  sourceAddress: "berth:5000", logger: logger)
@@ -175,8 +179,9 @@ final class Receiver: @unchecked Sendable {
             for i in 0..<20 { first.publish(.pull, target(i), request: request, actor: nil) }
             try await Task.sleep(nanoseconds: 300_000_000)
         }
-        let queued = try await EventQueue(driver: driver, endpoint: "hook one").count()
-        #expect(queued > 0)
+        let queue = try EventQueue(driver: driver, endpoint: "hook one")
+        #expect(try await queue.count() > 0)
+        #expect(try await driver.listIfPresent(queue.directory).allSatisfy { !$0.hasSuffix(".claim") })
 
         let receiver = Receiver(failFirst: 0)
         try await receiver.serving { url in
