@@ -317,6 +317,9 @@ final class S3Lease: @unchecked Sendable {
             return (etag, lost || released)
         }
         guard !skip else { return }
-        _ = try? await client.send(.DELETE, key: key, headers: [("if-match", current)])
+        // In a task of its own: a cancelled caller must still give the upload back, or the
+        // client's retry would be refused until the lease goes stale.
+        let client = self.client, key = self.key
+        await Task { _ = try? await client.send(.DELETE, key: key, headers: [("if-match", current)]) }.value
     }
 }
