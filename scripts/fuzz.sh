@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fuzzes one of Berth's client-facing parsers with libFuzzer (not part of the tests):
-#   scripts/fuzz.sh TARGET [SECONDS]     TARGET: manifest, reference, pattern, config, jwt
+#   scripts/fuzz.sh TARGET [SECONDS]     TARGET: manifest, reference, pattern, config, jwt, range
 # Builds berth-fuzz with -sanitize=fuzzer,address into .build-fuzz (the first build takes a
 # while), starts from the committed seeds in Tests/fuzz-corpus/TARGET and a working corpus in
 # .build-fuzz/corpus/TARGET, and writes any crashing input to Tests/fuzz-corpus/TARGET/, where
@@ -8,7 +8,7 @@
 # it fixed once it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target=${1:?usage: scripts/fuzz.sh manifest|reference|pattern|config|jwt [SECONDS]}
+target=${1:?usage: scripts/fuzz.sh manifest|reference|pattern|config|jwt|range [SECONDS]}
 seconds=${2:-60}
 swift build -c release --product berth-fuzz --scratch-path .build-fuzz \
     -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xswiftc -parse-as-library

@@ -9,7 +9,7 @@ import OCI
 /// `-sanitize=fuzzer -DFUZZING` (scripts/fuzz.sh) it is a libFuzzer binary.
 enum FuzzTargets {
     static let all: [String: @Sendable ([UInt8]) -> Void] = [
-        "manifest": manifest, "reference": reference, "pattern": pattern, "config": config, "jwt": jwt,
+        "manifest": manifest, "reference": reference, "pattern": pattern, "config": config, "jwt": jwt, "range": range,
     ]
 
     /// Manifests and indexes under every content type a client may claim.
@@ -40,6 +40,20 @@ enum FuzzTargets {
         let value = parts.count > 1 ? String(decoding: parts[1], as: UTF8.self) : ""
         guard pattern.utf8.count <= 512, value.utf8.count <= 512 else { return }
         _ = Pattern.matches(pattern, value)
+    }
+
+    /// `Range` headers of blob GETs against sizes, and upload `Content-Range` headers: what
+    /// they resolve to must lie inside the blob (the server slices reads with it).
+    static func range(_ bytes: [UInt8]) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        for size: Int64 in [0, 1, 2, 100, 4096, 1 << 40, Int64.max] {
+            if case .partial(let r) = ByteRange(header: text, size: size) {
+                precondition(r.lowerBound >= 0 && r.upperBound <= size && !r.isEmpty, "range \(r) outside a blob of \(size)")
+            }
+        }
+        if let chunk = ContentRange(text) {
+            precondition(chunk.start >= 0 && chunk.length >= 1, "chunk \(chunk) has no bytes")
+        }
     }
 
     /// Distribution-style config.yml documents (what an operator or a mistake writes).

@@ -72,17 +72,14 @@ extension RegistryAPI {
     /// The chunk's starting offset from `Content-Range: <start>-<end>`, checked against
     /// `Content-Length`; nil when no Content-Range was sent (stream append).
     func chunkOffset(_ request: Request) throws -> Int64? {
-        guard var text = request.headers[.contentRange] else { return nil }
-        text = text.trimmingCharacters(in: .whitespaces)
-        if text.hasPrefix("bytes=") { text.removeFirst(6) } else if text.hasPrefix("bytes ") { text.removeFirst(6) }
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 2, let start = Int64(parts[0]), let end = Int64(parts[1]), start >= 0, end >= start else {
+        guard let text = request.headers[.contentRange] else { return nil }
+        guard let range = ContentRange(text) else {
             throw RegistryError(.rangeInvalid, message: "invalid content range: expected <start>-<end>")
         }
-        if let lengthText = request.headers[.contentLength], let length = Int64(lengthText), length != end - start + 1 {
-            throw RegistryError(.sizeInvalid, message: "Content-Length \(length) does not match Content-Range \(start)-\(end)")
+        if let lengthText = request.headers[.contentLength], let length = Int64(lengthText), length != range.length {
+            throw RegistryError(.sizeInvalid, message: "Content-Length \(length) does not match Content-Range \(range.start)-\(range.end)")
         }
-        return start
+        return range.start
     }
 
     func uploadResponse(_ status: HTTPResponse.Status, _ repository: RepositoryName, _ id: UploadID, size: Int64,

@@ -1,12 +1,11 @@
-import HTTPTypes
 /// A single `Range: bytes=…` request resolved against a known size.
-enum ByteRange: Equatable {
+public enum ByteRange: Equatable, Sendable {
     /// Serve the whole entity (no Range, or one we choose to ignore such as multiple ranges).
     case full
     case partial(Range<Int64>)
     case unsatisfiable
 
-    init(header: String?, size: Int64) {
+    public init(header: String?, size: Int64) {
         guard let header = header?.trimmingCharacters(in: .whitespaces), header.lowercased().hasPrefix("bytes=") else {
             self = .full
             return
@@ -36,3 +35,23 @@ enum ByteRange: Equatable {
 }
 
 import Foundation
+
+/// An upload chunk's `Content-Range: <start>-<end>` (also `bytes=` or `bytes ` before it,
+/// as clients send); nil when it is not one.
+public struct ContentRange: Equatable, Sendable {
+    public var start: Int64
+    public var end: Int64
+    /// The chunk's length, `end - start + 1`.
+    public var length: Int64 { end - start + 1 }
+
+    public init?(_ header: String) {
+        var text = header.trimmingCharacters(in: .whitespaces)
+        if text.hasPrefix("bytes=") || text.hasPrefix("bytes ") { text.removeFirst(6) }
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        // end < Int64.max keeps `length` from overflowing.
+        guard parts.count == 2, let start = Int64(parts[0]), let end = Int64(parts[1]),
+              start >= 0, end >= start, end < Int64.max else { return nil }
+        self.start = start
+        self.end = end
+    }
+}
