@@ -108,6 +108,7 @@ public final class EndpointSink: Sendable {
     }
 
     private func sendLoop() async {
+        let queue = self.queue
         var failures = 0
         var wakeups = senderWakeups.makeAsyncIterator()
         while !Task.isCancelled {
@@ -126,32 +127,38 @@ public final class EndpointSink: Sendable {
             for name in names {
                 guard !Task.isCancelled else { return }
                 // Another replica sharing the storage may be delivering it.
-                guard (try? await queue.claim(name)) == true else { continue }
+                guard (try? await uncancelled { try await queue.claim(name) }) == true else { continue }
                 claimedAny = true
-                guard let batch = try? await queue.read(name) else { continue }
+                guard let batch = try? await uncancelled({ try await queue.read(name) }) else {
+                    _ = try? await uncancelled { try await queue.releaseClaim(name) }
+                    continue
+                }
                 while !Task.isCancelled {
                     if await deliver(batch) {
                         failures = 0
-                        try? await queue.remove(name)
+                        _ = try? await uncancelled { try await queue.remove(name) }
                         stats.record(.delivered)
                         break
                     }
                     failures += 1
                     stats.record(.failed)
-                    try? await queue.renewClaim(name)
+                    _ = try? await uncancelled { try await queue.renewClaim(name) }
                     let pause = failures >= settings.threshold ? settings.backoff : min(settings.backoff, 0.05 * Double(failures))
                     try? await Task.sleep(nanoseconds: UInt64(pause * 1e9))
                 }
                 // Stopping with the batch undelivered: whoever runs next takes it at once.
-                // (In a task of its own: storage calls of this cancelled one would be refused.)
-                if Task.isCancelled {
-                    let queue = self.queue
-                    await Task { try? await queue.releaseClaim(name) }.value
-                }
+                if Task.isCancelled { _ = try? await uncancelled { try await queue.releaseClaim(name) } }
             }
             // Every waiting batch is another replica's to deliver: look again later.
             if !claimedAny { try? await Task.sleep(nanoseconds: 1_000_000_000) }
         }
+    }
+
+    /// Queue operations run to the end even while the sender is being stopped (a cancelled
+    /// task's storage calls are refused): a claim taken is always given back or removed
+    /// with its batch.
+    private func uncancelled<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await Task { try await operation() }.value
     }
 
     private func deliver(_ batch: EventQueue.Batch) async -> Bool {

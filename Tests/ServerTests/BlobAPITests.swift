@@ -79,6 +79,10 @@ import Testing
             #expect(lying.errorCode == "SIZE_INVALID")
             let garbage = try await c.send(.patch, next, headers: [.contentRange: "four-nine"], body: Array(bytes[4...]))
             #expect(garbage.status == .rangeNotSatisfiable)
+            // A range whose length does not fit an Int64 once trapped the server.
+            let huge = try await c.send(.patch, next, headers: [.contentRange: "0-9223372036854775807", .contentLength: "1"], body: [1])
+            #expect(huge.status == .rangeNotSatisfiable)
+            #expect(huge.errorCode == "RANGE_INVALID")
 
             let status = try await c.send(.get, next)
             #expect(status.status == .noContent)
