@@ -141,4 +141,28 @@ import Testing
             #expect(try await driver.exists(try StoragePath("berth/catalog/dist/app/_repository")))
         }
     }
+
+    /// One writer per upload across replicas: a live holder (renewing its lease) is never
+    /// taken over; a dead one's lease is, once unrenewed for the lease duration.
+    @Test func leasesAreTakenOverOnlyWhenStale() async throws {
+        try await withBucket { base in
+            var configuration = base
+            configuration.leaseDuration = 1
+            let driver = try S3Driver(configuration: configuration)
+            let path = try StoragePath("up/lease/data")
+            let live = try await driver.writer(path, at: 0)
+            try await Task.sleep(for: .seconds(2.5))
+            await #expect(throws: StorageError.invalidOffset(expected: 0, actual: 0)) { _ = try await driver.writer(path, at: 0) }
+            try await live.close()
+            // A replica killed while it held the lease: its lease object stays behind.
+            let dead = try StoragePath("up/dead/data")
+            _ = try await driver.client.send(.PUT, key: S3Lease.lockKey(driver.client, for: driver.client.key(dead)), body: ByteBuffer(string: "dead"))
+            await #expect(throws: StorageError.self) { _ = try await driver.writer(dead, at: 0) }
+            try await Task.sleep(for: .seconds(2.5))
+            let taken = try await driver.writer(dead, at: 0)
+            #expect(try await taken.write(Chunks(parts: [[1, 2]])) == 2)
+            try await taken.commit(to: dead)
+            #expect(try await driver.getContent(dead) == [1, 2])
+        }
+    }
 }

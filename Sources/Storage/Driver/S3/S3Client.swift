@@ -19,7 +19,7 @@ struct S3Failure: Error, CustomStringConvertible {
     /// A conditional write lost (`If-None-Match`/`If-Match`), or a concurrent one did.
     var isPreconditionFailed: Bool { status == 412 || status == 409 && code == "ConditionalRequestConflict" }
     var isRetryable: Bool {
-        [500, 502, 503, 504].contains(status) || ["SlowDown", "RequestTimeout", "InternalError", "RequestTimeTooSkewed"].contains(code)
+        [500, 502, 503, 504].contains(status) || ["SlowDown", "RequestTimeout", "InternalError"].contains(code)
     }
     var description: String { "S3 \(method) \(key): \(status) \(code)\(message.isEmpty ? "" : ": \(message)")" }
 }
@@ -148,7 +148,8 @@ final class S3Client: Sendable {
 
     static func isTransient(_ error: any Error) -> Bool {
         if let error = error as? HTTPClientError {
-            return [.remoteConnectionClosed, .readTimeout, .connectTimeout, .cancelled].contains(error)
+            // Not `.cancelled`: a cancelled caller must not be retried.
+            return [.remoteConnectionClosed, .readTimeout, .connectTimeout].contains(error)
         }
         if error is NIOConnectionError { return true }
         if let error = error as? IOError { return [ECONNRESET, ECONNREFUSED, EPIPE].contains(error.errnoCode) }

@@ -25,6 +25,9 @@ public struct S3Configuration: Sendable {
     public var redirectExpiry = 20 * 60
     /// Replaces scheme and host of presigned URLs (`redirectendpoint`).
     public var redirectEndpoint: String?
+    /// How long an upload's lease may go unrenewed before another replica takes it over
+    /// (the holder renews every quarter of it).
+    var leaseDuration: TimeInterval = 60
 
     public static let minimumChunkSize = 5 << 20
     public static let maximumChunkSize = 5 << 30

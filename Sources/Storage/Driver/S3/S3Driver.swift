@@ -45,6 +45,8 @@ public final class S3Driver: StorageDriver {
             throw StorageError.io(failure.description)
         } catch let error where S3Client.isTransient(error) {
             throw StorageError.unavailable("S3 at \(client.endpoint.base): \(error)")
+        } catch is NIOTooManyBytesError {
+            throw StorageError.io("\(path) is larger than the size asked for")
         }
     }
 
@@ -260,11 +262,12 @@ public final class S3Driver: StorageDriver {
         }
         var headers: [(String, String)] = []
         if let range { headers.append(("range", "bytes=\(range.lowerBound)-\(range.upperBound - 1)")) }
-        do {
-            _ = try await mapped(path) { try await client.stream(key: client.key(path), headers: headers, into: consumer) }
-        } catch StorageError.io(let message) where message.contains(" 416 ") {
-            // A range starting at or past the end: nothing to read, as a short file read.
-            return
+        try await mapped(path) {
+            do {
+                _ = try await client.stream(key: client.key(path), headers: headers, into: consumer)
+            } catch let failure as S3Failure where failure.status == 416 {
+                // A range starting at or past the end: nothing to read, as a short file read.
+            }
         }
     }
 

@@ -235,10 +235,9 @@ final class S3Writer: StorageWriter, @unchecked Sendable {
 }
 
 /// One writer per key across replicas: an object created only if absent, renewed by its
-/// holder, and taken over by another only after it went unrenewed for `duration`.
+/// holder every quarter of `S3Configuration.leaseDuration`, and taken over by another
+/// only after it went unrenewed for that long.
 final class S3Lease: @unchecked Sendable {
-    static let duration: TimeInterval = 60
-    static let renewal: Duration = .seconds(15)
 
     private let client: S3Client
     private let key: String
@@ -264,29 +263,37 @@ final class S3Lease: @unchecked Sendable {
         ByteBuffer(string: "\(UUID().uuidString) \(Date().timeIntervalSince1970)\n")
     }
 
+    /// The new lease object's ETag, or nil when `condition` did not hold (another's lease).
+    private static func put(_ client: S3Client, _ key: String, if condition: (String, String)) async throws -> String? {
+        do {
+            guard let etag = try await client.send(.PUT, key: key, headers: [condition], body: body()).etag else {
+                throw StorageError.io("S3 lease \(key): no ETag")
+            }
+            return etag
+        } catch let failure as S3Failure where failure.isPreconditionFailed {
+            return nil
+        }
+    }
+
     /// Nil when another live session holds the key.
     static func acquire(_ client: S3Client, for key: String) async throws -> S3Lease? {
         let lockKey = lockKey(client, for: key)
-        var etag: String?
-        do {
-            etag = try await client.send(.PUT, key: lockKey, headers: [("if-none-match", "*")], body: body()).etag
-        } catch let failure as S3Failure where failure.isPreconditionFailed {
-            // Held, or left by a crash: stale once unrenewed for longer than the lease.
+        var etag = try await put(client, lockKey, if: ("if-none-match", "*"))
+        if etag == nil {
+            // Held, or left by a crash: stale once unrenewed for longer than the lease. Both
+            // times are the server's, so clock skew between replicas does not matter.
             let head = try await client.send(.HEAD, key: lockKey, accept: [200, 404])
             let now = head.headers.first(name: "date").flatMap(S3Driver.httpDate) ?? Date()
-            let renewed = head.headers.first(name: "last-modified").flatMap(S3Driver.httpDate) ?? now
-            guard head.status == 404 || now.timeIntervalSince(renewed) > duration, let stale = head.etag ?? (head.status == 404 ? "" : nil) else {
-                return nil
-            }
-            do {
-                let condition = head.status == 404 ? ("if-none-match", "*") : ("if-match", stale)
-                etag = try await client.send(.PUT, key: lockKey, headers: [condition], body: body()).etag
-            } catch let failure as S3Failure where failure.isPreconditionFailed {
-                return nil
+            if head.status == 404 {
+                etag = try await put(client, lockKey, if: ("if-none-match", "*"))
+            } else if let stale = head.etag, let renewed = head.headers.first(name: "last-modified").flatMap(S3Driver.httpDate),
+                      now.timeIntervalSince(renewed) > client.configuration.leaseDuration {
+                etag = try await put(client, lockKey, if: ("if-match", stale))
             }
         }
-        guard let etag else { throw StorageError.io("S3 lease \(key): no ETag") }
+        guard let etag else { return nil }
         let lease = S3Lease(client: client, key: lockKey, etag: etag)
+        let renewal = Duration.seconds(client.configuration.leaseDuration / 4)
         lease.heartbeat = Task { [weak lease] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: renewal)
