@@ -76,13 +76,21 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // The pull-through cache: a decorator of the registry's content that fetches
+        // repositories under an upstream's prefix from that registry and stores them.
+        .target(name: "Mirror", dependencies: [
+            "OCI", "Storage", "Client", "Auth",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // Distribution-compatible config.yml parsing, env overrides, validation.
         .target(name: "Config", dependencies: [
             .product(name: "Yams", package: "Yams"),
         ]),
         // Thin Hummingbird handlers translating HTTP to registry calls.
         .target(name: "Server", dependencies: [
-            "OCI", "Storage", "Config", "Auth", "Accounts", "Notifications",
+            "OCI", "Storage", "Config", "Auth", "Accounts", "Notifications", "Mirror", "Client",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),

@@ -46,17 +46,7 @@ public final class RegistryClient: Sendable {
     /// loopback hosts (as docker does) and with `insecure`.
     public static func connect(host: String, scheme: ImageReference.Scheme? = nil,
                                credentials: RegistryCredentials, options: Options = .init()) async throws -> RegistryClient {
-        var tls = TLSConfiguration.makeClientConfiguration()
-        if !options.tlsVerify { tls.certificateVerification = .none }
-        if let caFile = options.caFile {
-            tls.additionalTrustRoots = [.file(caFile)]
-        }
-        var configuration = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .follow(max: 5, allowCycles: false))
-        configuration.timeout = .init(connect: .seconds(10), read: .seconds(Int64(options.timeout)))
-        configuration.decompression = .disabled
-        // A command-line tool should say at once that nothing listens, not retry for seconds.
-        configuration.connectionPool.retryConnectionEstablishment = false
-        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let http = makeHTTPClient(options)
 
         let schemes: [ImageReference.Scheme]
         if let scheme { schemes = [scheme] }
@@ -78,6 +68,32 @@ public final class RegistryClient: Sendable {
         }
         try? await http.shutdown()
         throw ClientError.transport("cannot reach \(host): \(lastError.map { "\($0)" } ?? "no scheme tried")")
+    }
+
+    /// A client of the registry at `baseURL` (`https://host[:port]`) that connects on first
+    /// use: for a long-running server whose upstream may be down when it starts.
+    public static func lazy(baseURL: String, credentials: RegistryCredentials, options: Options = .init()) throws -> RegistryClient {
+        guard let url = URL(string: baseURL), let scheme = url.scheme, scheme == "http" || scheme == "https",
+              let hostName = url.host, url.path.isEmpty || url.path == "/" else {
+            throw ClientError.usage("\(baseURL): expected http(s)://host[:port] with no path")
+        }
+        let host = url.port.map { "\(hostName):\($0)" } ?? hostName
+        return RegistryClient(host: host, baseURL: "\(scheme)://\(host)", credentials: credentials, options: options,
+                              http: makeHTTPClient(options))
+    }
+
+    static func makeHTTPClient(_ options: Options) -> HTTPClient {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if !options.tlsVerify { tls.certificateVerification = .none }
+        if let caFile = options.caFile {
+            tls.additionalTrustRoots = [.file(caFile)]
+        }
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .follow(max: 5, allowCycles: false))
+        configuration.timeout = .init(connect: .seconds(10), read: .seconds(Int64(options.timeout)))
+        configuration.decompression = .disabled
+        // Say at once that nothing listens, rather than retry for seconds.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
     init(host: String, baseURL: String, credentials: RegistryCredentials, options: Options, http: HTTPClient) {

@@ -119,6 +119,11 @@ public struct RegistryConfiguration: Sendable {
     public var htpasswdAuth: HtpasswdAuth?
 
     public var notificationEndpoints: [NotificationEndpoint] = []
+
+    /// `proxy`: registries mirrored by the pull-through cache.
+    public var proxyUpstreams: [ProxyUpstream] = []
+    /// Where blobs being fetched from an upstream are spooled for concurrent readers.
+    public var proxySpoolDirectory: String?
     public var notificationIncludeReferences = false
 
     /// Problems worth telling the operator that do not stop the registry (unknown keys).
@@ -288,8 +293,9 @@ public struct RegistryConfiguration: Sendable {
 
         try readAuth(r)
         let endpointWarnings = try readNotifications(r)
+        let proxyWarnings = try readProxy(r)
 
-        warnings = r.unknownKeys().map { "unknown or unsupported configuration key ignored: \($0)" } + endpointWarnings
+        warnings = r.unknownKeys().map { "unknown or unsupported configuration key ignored: \($0)" } + endpointWarnings + proxyWarnings
     }
 
     private mutating func readAuth(_ r: ConfigReader) throws {

@@ -10,6 +10,8 @@ import Logging
 import Notifications
 import NIOCore
 import OCI
+import Client
+import Mirror
 import ServiceLifecycle
 import Storage
 
@@ -59,6 +61,22 @@ public enum BerthServer {
         return c
     }
 
+    /// What the registry API serves: the store, behind the pull-through cache when upstreams
+    /// are configured.
+    public static func makeContent(_ config: RegistryConfiguration, store: RegistryStore, logger: Logger) throws -> any RegistryContent {
+        guard !config.proxyUpstreams.isEmpty else { return store }
+        let upstreams = try config.proxyUpstreams.map { settings in
+            var options = RegistryClient.Options(tlsVerify: settings.tlsVerify, caFile: settings.caFile)
+            options.userAgent = "berth-mirror"
+            options.timeout = 60
+            let credentials: RegistryCredentials = settings.username.map { .basic(username: $0, password: settings.password ?? "") } ?? .anonymous
+            let client = try RegistryClient.lazy(baseURL: settings.remoteURL, credentials: credentials, options: options)
+            return Upstream(prefix: settings.prefix, client: client, tagTTL: settings.tagTTL, repositories: settings.repositories)
+        }
+        return MirroringContent(local: store, upstreams: upstreams, spoolDirectory: config.proxySpoolDirectory ?? NSTemporaryDirectory(),
+                                logger: logger)
+    }
+
     public static func apiOptions(_ config: RegistryConfiguration) -> APIOptions {
         var options = APIOptions()
         options.prefix = config.httpPrefix
@@ -81,11 +99,12 @@ public enum BerthServer {
 
     /// `berth serve`'s front door: health, the token endpoint, the registry API (and, with
     /// Prometheus enabled and no debug address, `/metrics`), each a route group.
-    static func makeRouter(store: RegistryStore, options: APIOptions, secret: [UInt8], auth: AuthSetup,
+    static func makeRouter(store: RegistryStore, content: any RegistryContent, mirrorNamespaces: [String: String] = [:],
+                           options: APIOptions, secret: [UInt8], auth: AuthSetup,
                            metrics: RegistryMetrics?, notifier: Notifier?, logger: Logger) throws -> Router<BerthRequestContext> {
         var tokenEndpoint = auth.tokenEndpoint
         tokenEndpoint?.metrics = metrics
-        let api = RegistryAPI(store: store, options: options, secret: secret, authorizer: auth.authorizer,
+        let api = RegistryAPI(store: content, options: options, secret: secret, authorizer: auth.authorizer,
                               metrics: metrics, notifier: notifier, logger: logger)
         let webUI = try WebUI.make(store: store, api: api, options: options, secret: secret, auth: auth)
         let tokenPaths = Set(tokenEndpoint?.paths ?? [])
@@ -123,7 +142,9 @@ public enum BerthServer {
         if let webUI {
             webUI.register(on: root)
         }
-        let registry = root.group("v2").add(middleware: RegistryAccessMiddleware(api: api))
+        var registry = root.group("v2")
+        if !mirrorNamespaces.isEmpty { registry = registry.add(middleware: MirrorNamespaceMiddleware(prefixes: mirrorNamespaces)) }
+        registry = registry.add(middleware: RegistryAccessMiddleware(api: api))
         for method in BerthRouter.allMethods {
             registry.on("", method: method) { request, context in try await api.handle(request, context) }
             registry.on("**", method: method) { request, context in try await api.handle(request, context) }
@@ -142,7 +163,12 @@ public enum BerthServer {
         if config.debugAddr == nil, config.prometheusEnabled { options.metricsPath = config.prometheusPath }
         let (host, port) = try config.listenAddress()
         let notifier = try makeNotifier(config, store: store, port: port, metrics: metrics, logger: logger)
-        let router = try makeRouter(store: store, options: options, secret: secret, auth: auth, metrics: metrics,
+        let content = try makeContent(config, store: store, logger: logger)
+        var namespaces: [String: String] = [:]
+        for upstream in config.proxyUpstreams where !upstream.prefix.isEmpty {
+            for namespace in upstream.namespaces { namespaces[namespace.lowercased()] = upstream.prefix }
+        }
+        let router = try makeRouter(store: store, content: content, mirrorNamespaces: namespaces, options: options, secret: secret, auth: auth, metrics: metrics,
                                 notifier: notifier, logger: logger)
         let server = try ServerChannel.make(certificate: config.tls?.certificate, key: config.tls?.key, limits: ConnectionLimits(
             headerTimeout: .milliseconds(Int64(config.headerTimeout * 1000)), perAddress: config.connectionsPerAddress))

@@ -38,12 +38,12 @@ extension RegistryAPI {
         }
         events.emit(.pull, blobTarget(repository, digest, size: size, mediaType: Event.layerMediaType, request))
         // The client fetches the bytes (and its Range) from the storage itself.
-        if let url = try await store.blobRedirectURL(digest) {
+        if let url = try await store.blobRedirectURL(repository, digest) {
             return emptyResponse(.temporaryRedirect, [.location: url, .dockerContentDigest: digest.description])
         }
         let store = self.store
         return Response(status: status, headers: headers, body: ResponseBody(contentLength: Int(length)) { writer in
-            try await store.readBlob(digest, range: range) { chunk in try await writer.write(chunk) }
+            try await store.readBlob(repository, digest, range: range) { chunk in try await writer.write(chunk) }
             try await writer.finish(nil)
         })
     }

@@ -23,10 +23,10 @@ public struct APIOptions: Sendable {
     public init() {}
 }
 
-/// Translates Distribution API requests into `RegistryStore` calls and results back into
+/// Translates Distribution API requests into `RegistryContent` calls and results back into
 /// HTTP. One value serves every request.
 public struct RegistryAPI: Sendable {
-    let store: RegistryStore
+    let store: any RegistryContent
     let options: APIOptions
     let uploadState: UploadStateSigner
     let authorizer: (any RequestAuthorizer)?
@@ -34,7 +34,7 @@ public struct RegistryAPI: Sendable {
     let notifier: Notifier?
     let logger: Logger
 
-    init(store: RegistryStore, options: APIOptions, secret: [UInt8], authorizer: (any RequestAuthorizer)?,
+    init(store: any RegistryContent, options: APIOptions, secret: [UInt8], authorizer: (any RequestAuthorizer)?,
          metrics: RegistryMetrics?, notifier: Notifier? = nil, logger: Logger) {
         self.metrics = metrics
         self.notifier = notifier

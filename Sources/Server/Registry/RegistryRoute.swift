@@ -73,3 +73,18 @@ enum RegistryRoute: Equatable {
         }
     }
 }
+
+extension RegistryRoute {
+    /// The same endpoint for another repository name.
+    func renamed(_ rename: (String) -> String) -> RegistryRoute {
+        switch self {
+        case .base, .catalog: self
+        case .tags(let name): .tags(name: rename(name))
+        case .manifest(let name, let reference): .manifest(name: rename(name), reference: reference)
+        case .blob(let name, let digest): .blob(name: rename(name), digest: digest)
+        case .uploadStart(let name): .uploadStart(name: rename(name))
+        case .upload(let name, let id): .upload(name: rename(name), id: id)
+        case .referrers(let name, let digest): .referrers(name: rename(name), digest: digest)
+        }
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+
+/// A registry mirrored by the pull-through cache.
+public struct ProxyUpstream: Sendable, Equatable {
+    /// Where its repositories appear here (`docker.io` → `docker.io/library/alpine`); empty:
+    /// every repository (Distribution's `proxy`, the whole registry is a mirror).
+    public var prefix: String
+    public var remoteURL: String
+    public var username: String?
+    public var password: String?
+    /// How long a tag is served before it is checked against the upstream again (seconds).
+    public var tagTTL: Double = 60
+    /// Distribution's `ttl`: cached content nobody pulled for this long is evicted (seconds, 0: kept).
+    public var ttl: Double = 168 * 3600
+    /// Upstream repository names that may be mirrored (globs or `/regex/`); empty: all.
+    public var repositories: [String] = []
+    /// containerd's `?ns=` values answered by this upstream (`docker.io` for `ns=docker.io`).
+    public var namespaces: [String] = []
+    public var tlsVerify = true
+    public var caFile: String?
+
+    public init(prefix: String, remoteURL: String) {
+        self.prefix = prefix
+        self.remoteURL = remoteURL
+    }
+}
+
+extension RegistryConfiguration {
+    /// Reads Distribution's `proxy` (remoteurl, username, password, ttl) and Berth's
+    /// `proxy.upstreams`, a list of such entries each under its own prefix.
+    mutating func readProxy(_ r: ConfigReader) throws -> [String] {
+        guard r.has("proxy") else { return [] }
+        var warnings: [String] = []
+        if let remote = try r.string("proxy.remoteurl") {
+            var upstream = ProxyUpstream(prefix: "", remoteURL: try Self.checkedRemoteURL(remote, at: "proxy.remoteurl"))
+            try Self.readUpstreamSettings(r, into: &upstream, at: "proxy", prefixed: "proxy.")
+            // A whole-registry mirror revalidates tags on every pull, as Distribution does.
+            if !r.has("proxy.tagttl") { upstream.tagTTL = 0 }
+            proxyUpstreams.append(upstream)
+        }
+        r.consume("proxy.upstreams")
+        if let node = r.node("proxy.upstreams") {
+            guard case .list(let items) = node else { throw ConfigError("proxy.upstreams: expected a list of upstream registries") }
+            for (index, item) in items.enumerated() {
+                let at = "proxy.upstreams[\(index)]"
+                let e = ConfigReader(item)
+                guard let prefix = try e.string("prefix")?.trimmingCharacters(in: CharacterSet(charactersIn: "/")), !prefix.isEmpty else {
+                    throw ConfigError("\(at).prefix: every upstream needs the prefix its repositories appear under (e.g. docker.io)")
+                }
+                guard prefix.split(separator: "/").allSatisfy({ Self.isNameComponent($0) }) else {
+                    throw ConfigError("\(at).prefix: \(prefix) is not a valid repository name prefix")
+                }
+                guard let remote = try e.string("remoteurl") else { throw ConfigError("\(at).remoteurl is required") }
+                var upstream = ProxyUpstream(prefix: prefix, remoteURL: try Self.checkedRemoteURL(remote, at: "\(at).remoteurl"))
+                try Self.readUpstreamSettings(e, into: &upstream, at: at, prefixed: "")
+                upstream.namespaces = try e.stringList("namespaces") ?? [prefix.split(separator: "/").first.map(String.init) ?? prefix]
+                warnings += e.unknownKeys().map { "unknown or unsupported configuration key ignored: \(at).\($0)" }
+                proxyUpstreams.append(upstream)
+            }
+        }
+        let prefixes = proxyUpstreams.map(\.prefix)
+        if Set(prefixes).count != prefixes.count {
+            throw ConfigError("proxy: two upstreams share a prefix")
+        }
+        if prefixes.contains(""), prefixes.count > 1 {
+            throw ConfigError("proxy: remoteurl makes the whole registry a mirror; use proxy.upstreams alone to mirror several registries")
+        }
+        if let directory = try r.string("proxy.spooldirectory") { proxySpoolDirectory = directory }
+        return warnings
+    }
+
+    private static func readUpstreamSettings(_ r: ConfigReader, into upstream: inout ProxyUpstream, at: String, prefixed p: String) throws {
+        upstream.username = try r.string(p + "username")
+        upstream.password = try r.string(p + "password")
+        if (upstream.username == nil) != (upstream.password == nil) {
+            throw ConfigError("\(at): username and password go together")
+        }
+        if r.has(p + "exec") {
+            throw ConfigError("\(at).exec: credential helpers for upstreams are not supported by Berth yet; give username and password")
+        }
+        if let ttl = try r.duration(p + "ttl") {
+            guard ttl >= 0 else { throw ConfigError("\(at).ttl: must not be negative") }
+            upstream.ttl = ttl
+        }
+        if let ttl = try r.duration(p + "tagttl") {
+            guard ttl >= 0 else { throw ConfigError("\(at).tagttl: must not be negative") }
+            upstream.tagTTL = ttl
+        }
+        _ = try r.duration(p + "cachewritetimeout")
+        upstream.repositories = try r.stringList(p + "repositories") ?? []
+        for pattern in upstream.repositories where pattern.hasPrefix("/") && pattern.hasSuffix("/") && pattern.count >= 2 {
+            guard (try? NSRegularExpression(pattern: String(pattern.dropFirst().dropLast()))) != nil else {
+                throw ConfigError("\(at).repositories: invalid regular expression \(pattern)")
+            }
+        }
+        if let skip = try r.bool(p + "tls.insecureskipverify") { upstream.tlsVerify = !skip }
+        upstream.caFile = try r.string(p + "tls.ca")
+    }
+
+    private static func checkedRemoteURL(_ text: String, at: String) throws -> String {
+        guard let url = URL(string: text), let scheme = url.scheme, scheme == "http" || scheme == "https", url.host != nil,
+              url.path.isEmpty || url.path == "/", url.query == nil else {
+            throw ConfigError("\(at): expected the upstream's root as http(s)://host[:port], got \(text)")
+        }
+        return text.hasSuffix("/") ? String(text.dropLast()) : text
+    }
+
+    private static func isNameComponent(_ part: Substring) -> Bool {
+        guard let first = part.first, let last = part.last, first.isLetter || first.isNumber, last.isLetter || last.isNumber else { return false }
+        return part.allSatisfy { ($0.isASCII && ($0.isLowercase || $0.isNumber)) || "._-".contains($0) }
+    }
+}

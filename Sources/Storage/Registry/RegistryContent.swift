@@ -1,0 +1,46 @@
+import NIOCore
+import OCI
+
+/// What the registry API reads and writes: repositories, blobs, uploads, manifests, tags and
+/// referrers. `RegistryStore` is the content kept in storage; a decorator (the pull-through
+/// mirror) can answer some repositories from elsewhere and hand the rest on.
+public protocol RegistryContent: Sendable {
+    var options: RegistryOptions { get }
+
+    func blobSize(_ repository: RepositoryName, _ digest: Digest) async throws -> Int64
+    func readBlob(_ repository: RepositoryName, _ digest: Digest, range: Range<Int64>?,
+                  into consumer: (ByteBuffer) async throws -> Void) async throws
+    /// Where a client can fetch the blob itself (a presigned URL), or nil to stream it here.
+    func blobRedirectURL(_ repository: RepositoryName, _ digest: Digest) async throws -> String?
+    func deleteBlob(_ repository: RepositoryName, _ digest: Digest) async throws
+    func mountBlob(_ repository: RepositoryName, from source: RepositoryName, _ digest: Digest) async throws -> Int64?
+
+    func catalog(after last: String?, limit: Int) async throws -> (names: [String], more: Bool)
+    func tags(_ repository: RepositoryName) async throws -> [String]
+    func resolveTag(_ repository: RepositoryName, _ tag: Tag) async throws -> Digest?
+
+    func manifest(_ repository: RepositoryName, _ reference: Reference) async throws -> StoredManifest
+    func platformManifest(_ repository: RepositoryName, of index: StoredManifest, os: String, architecture: String) async throws -> StoredManifest?
+    func putManifest(_ repository: RepositoryName, _ reference: Reference, bytes: [UInt8],
+                     contentType: String?) async throws -> RegistryStore.PutManifestResult
+    func deleteManifest(_ repository: RepositoryName, _ reference: Reference) async throws
+    func referrers(_ repository: RepositoryName, subject: Digest, artifactType: String?) async throws -> [Descriptor]
+
+    func startUpload(_ repository: RepositoryName) async throws -> UploadID
+    func uploadStatus(_ repository: RepositoryName, _ id: UploadID) async throws -> RegistryStore.UploadStatus
+    func appendUpload<Chunks: AsyncSequence>(_ repository: RepositoryName, _ id: UploadID, at offset: Int64?,
+                                             from chunks: Chunks) async throws -> Int64 where Chunks.Element == ByteBuffer
+    func completeUpload(_ repository: RepositoryName, _ id: UploadID, digest: Digest) async throws -> Int64
+    func cancelUpload(_ repository: RepositoryName, _ id: UploadID) async throws
+}
+
+extension RegistryStore: RegistryContent {
+    public func readBlob(_ repository: RepositoryName, _ digest: Digest, range: Range<Int64>?,
+                         into consumer: (ByteBuffer) async throws -> Void) async throws {
+        try await readBlob(digest, range: range, into: consumer)
+    }
+
+    public func blobRedirectURL(_ repository: RepositoryName, _ digest: Digest) async throws -> String? {
+        try await blobRedirectURL(digest)
+    }
+}

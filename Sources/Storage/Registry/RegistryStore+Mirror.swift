@@ -1,0 +1,53 @@
+import Foundation
+import OCI
+
+/// What a pull-through mirror stores: content fetched from an upstream registry, kept in the
+/// same layout as pushed content (so gc, backups and `berth ls` see it), but stored without a
+/// push's rule that every referenced blob be present: a mirror fetches each blob on demand.
+extension RegistryStore {
+    /// Stores a manifest fetched from an upstream (already checked against its digest), and
+    /// points `tag` at it when given.
+    public func storeMirroredManifest(_ repository: RepositoryName, tag: Tag?, bytes: [UInt8], digest: Digest,
+                                      mediaType: String?) async throws -> StoredManifest {
+        let manifest = try Manifest(parsing: bytes, contentType: mediaType)
+        // Content before links, as a push does: a crash leaves only unreferenced data.
+        if !(try await driver.exists(Layout.blobData(digest))) {
+            try await driver.putContent(Layout.blobData(digest), bytes)
+        }
+        if let subject = manifest.subject {
+            try await writeLink(Layout.referrerLink(repository, subject: subject.digest, referrer: digest), digest)
+        }
+        try await writeLink(Layout.revisionLink(repository, digest), digest)
+        if let tag { try await tagMirroredManifest(repository, tag, digest) }
+        try await repositoryIndex.insert(repository)
+        let stored = StoredManifest(bytes: bytes, digest: digest, manifest: manifest)
+        await manifestCache.put(stored)
+        return stored
+    }
+
+    /// Points `tag` at a manifest already stored in `repository` (the upstream moved the tag).
+    public func tagMirroredManifest(_ repository: RepositoryName, _ tag: Tag, _ digest: Digest) async throws {
+        try await writeLink(Layout.tagIndexLink(repository, tag, digest), digest)
+        try await writeLink(Layout.tagCurrentLink(repository, tag), digest)
+    }
+
+    /// Links a blob whose data is already stored into `repository` and returns its size, or
+    /// nil when the data is not here. Only for a blob the upstream has confirmed it holds in
+    /// that repository: knowing a digest must not be a way to read someone else's blob.
+    public func linkStoredBlob(_ repository: RepositoryName, _ digest: Digest) async throws -> Int64? {
+        let size: Int64
+        do {
+            size = try await driver.stat(Layout.blobData(digest)).size
+        } catch StorageError.notFound {
+            return nil
+        }
+        try await writeLink(Layout.layerLink(repository, digest), digest)
+        try await repositoryIndex.insert(repository)
+        return size
+    }
+
+    /// True when `repository` links the blob (without reading its size).
+    public func hasBlob(_ repository: RepositoryName, _ digest: Digest) async throws -> Bool {
+        try await driver.exists(Layout.layerLink(repository, digest))
+    }
+}

@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# End-to-end tests of Berth as a pull-through cache. No internet here, so the upstreams are
+# local: Debian's docker-registry (CNCF Distribution 2.8) with htpasswd Basic auth, and a
+# second `berth serve` with token auth. Clients: skopeo, curl and (as root) the docker CLI.
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+
+for tool in skopeo curl python3 docker-registry; do
+    command -v "$tool" >/dev/null || { fail "$tool is not installed"; finish; exit 1; }
+done
+
+echo "== upstreams: Distribution 2.8 with htpasswd, Berth with token auth"
+U="$WORK/upstream-dist"; mkdir -p "$U"
+echo "puller:$(echo -n puller-secret | "$BERTH" hash-password --cost 5)" > "$U/htpasswd"
+UPORT=$(free_port)
+cat > "$U/config.yml" <<YAML
+version: 0.1
+log:
+  level: info
+  formatter: text
+storage:
+  filesystem:
+    rootdirectory: $U/data
+  delete:
+    enabled: true
+auth:
+  htpasswd:
+    realm: upstream
+    path: $U/htpasswd
+http:
+  addr: 127.0.0.1:$UPORT
+YAML
+start_distribution() {
+    docker-registry serve "$U/config.yml" >>"$U/distribution.log" 2>&1 &
+    DIST_PID=$!; PIDS+=("$DIST_PID")
+    wait_ready "http://127.0.0.1:$UPORT/v2/" || { cat "$U/distribution.log"; exit 1; }
+}
+start_distribution
+UR="127.0.0.1:$UPORT"
+
+T="$WORK/upstream-berth"; mkdir -p "$T"
+cat > "$T/auth_config.yml" <<YAML
+token:
+  issuer: "upstream Berth"
+  expiration: 900
+users:
+  "ci":
+    password: "$(echo -n ci-secret | "$BERTH" hash-password --cost 5)"
+acl:
+  - match: {account: "ci"}
+    actions: ["*"]
+YAML
+TPORT=$(free_port)
+cat > "$T/config.yml" <<YAML
+version: 0.1
+log:
+  level: info
+storage:
+  filesystem:
+    rootdirectory: $T/data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$TPORT
+auth:
+  token:
+    service: "upstream Berth"
+    authconfig: $T/auth_config.yml
+YAML
+start_berth "$T" "$TPORT" "$T/config.yml"
+TR="127.0.0.1:$TPORT"
+
+python3 "$MAKE_IMAGE" --layers 2 --size 3000000 --seed 41 "$WORK/img" v1 >/dev/null
+python3 "$MAKE_IMAGE" --layers 2 --size 3000000 --seed 42 "$WORK/img" v2 >/dev/null
+python3 "$MAKE_IMAGE" --layers 1 --size 2000000 --seed 43 "$WORK/other" v1 >/dev/null
+check "push an image to Distribution" $SK copy --dest-tls-verify=false --dest-creds puller:puller-secret "oci:$WORK/img:v1" "docker://$UR/library/app:v1"
+check "push another to Distribution" $SK copy --dest-tls-verify=false --dest-creds puller:puller-secret "oci:$WORK/other:v1" "docker://$UR/library/other:v1"
+check "push an image to the upstream Berth" $SK copy --dest-tls-verify=false --dest-creds ci:ci-secret "oci:$WORK/img:v1" "docker://$TR/team/app:v1"
+digest_of() { $SK inspect --tls-verify=false "$@" | python3 -c 'import json,sys;print(json.load(sys.stdin)["Digest"])'; }
+V1=$(digest_of --creds puller:puller-secret "docker://$UR/library/app:v1")
+
+echo "== one Berth mirroring both, beside its own repositories"
+M="$WORK/mirror"; mkdir -p "$M/spool"
+MPORT=$(free_port)
+cat > "$M/config.yml" <<YAML
+version: 0.1
+log:
+  level: info
+storage:
+  filesystem:
+    rootdirectory: $M/data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$MPORT
+proxy:
+  spooldirectory: $M/spool
+  upstreams:
+    - prefix: dist.local
+      remoteurl: http://$UR
+      username: puller
+      password: puller-secret
+      tagttl: 4s
+      repositories: ["library/*"]
+    - prefix: berth.local
+      remoteurl: http://$TR
+      username: ci
+      password: ci-secret
+YAML
+start_berth "$M" "$MPORT" "$M/config.yml"
+R="127.0.0.1:$MPORT"
+
+check "skopeo pulls through the mirror from Distribution (Basic auth upstream)" \
+    $SK copy --src-tls-verify=false "docker://$R/dist.local/library/app:v1" "oci:$WORK/pulled:a1"
+expect_eq "the mirrored image has the upstream's digest" "$(digest_of "docker://$R/dist.local/library/app:v1")" "$V1"
+check "skopeo pulls through the mirror from the upstream Berth (token auth upstream)" \
+    $SK copy --src-tls-verify=false "docker://$R/berth.local/team/app:v1" "oci:$WORK/pulled:b1"
+expect_eq "the pulled layers are the pushed ones" "$(ls "$WORK/pulled/blobs/sha256" | sort | md5sum)" "$(ls "$WORK/img/blobs/sha256" | sort | grep -F -f <(ls "$WORK/pulled/blobs/sha256") | md5sum)"
+check "the cached image is in the mirror's storage, in Distribution's layout" \
+    test -f "$M/data/docker/registry/v2/repositories/dist.local/library/app/_manifests/tags/v1/current/link"
+expect_eq "the catalog shows the cached repositories" "$(curl -s "http://$R/v2/_catalog")" '{"repositories":["berth.local/team/app","dist.local/library/app"]}'
+expect_eq "tags come from the upstream" "$(curl -s "http://$R/v2/dist.local/library/app/tags/list")" '{"name":"dist.local/library/app","tags":["v1"]}'
+expect_eq "a repository outside the allowed patterns is not mirrored" \
+    "$(curl -s -o /dev/null -w '%{http_code}' "http://$R/v2/dist.local/private/thing/manifests/v1")" "404"
+expect_eq "an image the upstream lacks is MANIFEST_UNKNOWN" \
+    "$(curl -s "http://$R/v2/dist.local/library/app/manifests/nope" | python3 -c 'import json,sys;print(json.load(sys.stdin)["errors"][0]["code"])')" "MANIFEST_UNKNOWN"
+check "pushes to the mirror's own repositories work" $SK copy --dest-tls-verify=false "oci:$WORK/img:v2" "docker://$R/ours/app:v2"
+out=$($SK copy --dest-tls-verify=false "oci:$WORK/img:v2" "docker://$R/dist.local/library/app:v2" 2>&1)
+if [ $? -ne 0 ] && grep -q -i "mirror\|unsupported" <<< "$out"; then pass "a push into a mirrored prefix is refused"; else fail "a push into a mirrored prefix is refused" "$out"; fi
+expect_eq "containerd's ?ns= request is answered from the right upstream" \
+    "$(curl -s -o /dev/null -w '%{http_code}' -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$R/v2/library/other/manifests/v1?ns=dist.local")" "200"
+
+echo "== a tag moved upstream is seen after the TTL, not before"
+check "the tag moves upstream" $SK copy --dest-tls-verify=false --dest-creds puller:puller-secret "oci:$WORK/img:v2" "docker://$UR/library/app:v1"
+V2=$(digest_of --creds puller:puller-secret "docker://$UR/library/app:v1")
+expect_eq "within the TTL the mirror still serves the cached digest" "$(curl -s -I "http://$R/v2/dist.local/library/app/manifests/v1" -H 'Accept: application/vnd.oci.image.manifest.v1+json' | tr -d '\r' | awk -F': ' 'tolower($1)=="docker-content-digest"{print $2}')" "$V1"
+sleep 4.5
+expect_eq "after the TTL the mirror serves the new digest" "$(digest_of "docker://$R/dist.local/library/app:v1")" "$V2"
+check "skopeo pulls the moved tag" $SK copy --src-tls-verify=false "docker://$R/dist.local/library/app:v1" "oci:$WORK/pulled:moved"
+
+echo "== the upstream goes away"
+kill "$DIST_PID"; wait "$DIST_PID" 2>/dev/null
+sleep 4.5
+check "a cached image still pulls (tag revalidation fails, the cache answers)" \
+    $SK copy --src-tls-verify=false "docker://$R/dist.local/library/app:v1" "oci:$WORK/pulled:down"
+start=$SECONDS
+code=$(curl -s -m 30 -o "$WORK/down.json" -w '%{http_code}' "http://$R/v2/dist.local/library/never/manifests/v1")
+expect_eq "an uncached image answers 503 UNAVAILABLE at once" "$code $(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["errors"][0]["code"])' "$WORK/down.json") $(( SECONDS - start < 10 ))" "503 UNAVAILABLE 1"
+start_distribution
+
+echo "== 16 concurrent pulls of one uncached 200 MB image: one upstream fetch per blob"
+python3 "$MAKE_IMAGE" --layers 2 --size 100000000 --seed 44 "$WORK/big" v1 >/dev/null
+check "push the big image upstream" $SK copy --dest-tls-verify=false --dest-creds puller:puller-secret "oci:$WORK/big:v1" "docker://$UR/library/big:v1"
+: > "$U/distribution.log"
+BIGM=$(curl -s -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$R/v2/dist.local/library/big/manifests/v1")
+mapfile -t BLOBS < <(python3 -c 'import json,sys;m=json.loads(sys.argv[1]);print(m["config"]["digest"]);[print(l["digest"]) for l in m["layers"]]' "$BIGM")
+PULLERS=()
+for i in $(seq 1 16); do
+    ( for b in "${BLOBS[@]}"; do
+        got=$(curl -s "http://$R/v2/dist.local/library/big/blobs/$b" | sha256sum | cut -d' ' -f1)
+        [ "sha256:$got" == "$b" ] || echo "puller $i: $b came back as $got"
+      done ) > "$WORK/puller-$i.out" 2>&1 &
+    PULLERS+=($!)
+done
+wait "${PULLERS[@]}"
+expect_eq "all 16 pullers got every blob intact" "$(cat "$WORK"/puller-*.out)" ""
+for b in "${BLOBS[@]}"; do
+    n=$(grep -c "\"GET /v2/library/big/blobs/$b HTTP" "$U/distribution.log")
+    expect_eq "blob ${b:7:12} was fetched from the upstream once" "$n" "1"
+done
+
+echo "== a corrupt upstream blob is refused and not stored"
+python3 "$MAKE_IMAGE" --layers 1 --size 3000000 --seed 45 "$WORK/bad" v1 >/dev/null
+check "push an image upstream" $SK copy --dest-tls-verify=false --dest-creds puller:puller-secret "oci:$WORK/bad:v1" "docker://$UR/library/bad:v1"
+BADM=$(curl -s -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$R/v2/dist.local/library/bad/manifests/v1")
+LAYER=$(python3 -c 'import json,sys;print(json.loads(sys.argv[1])["layers"][0]["digest"])' "$BADM")
+DATA="$U/data/docker/registry/v2/blobs/sha256/${LAYER:7:2}/${LAYER:7}/data"
+python3 - "$DATA" <<'PY'
+import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(1000); f.write(b"corrupted by the test")
+PY
+curl -s -o "$WORK/bad.blob" "http://$R/v2/dist.local/library/bad/blobs/$LAYER"; rc=$?
+expect_eq "the client does not receive the whole corrupt blob" "$([ $rc -ne 0 ] || [ "sha256:$(sha256sum "$WORK/bad.blob" | cut -d' ' -f1)" != "$LAYER" ] && echo refused)" "refused"
+check "nothing is stored for it" test ! -e "$M/data/docker/registry/v2/blobs/sha256/${LAYER:7:2}/${LAYER:7}/data"
+check "the spool directory is empty" test -z "$(ls -A "$M/spool")"
+
+echo "== Distribution's proxy section: the whole registry is a mirror"
+D="$WORK/single"; mkdir -p "$D"
+DPORT=$(free_port)
+cat > "$D/config.yml" <<YAML
+version: 0.1
+storage:
+  filesystem:
+    rootdirectory: $D/data
+http:
+  addr: 127.0.0.1:$DPORT
+proxy:
+  remoteurl: http://$UR
+  username: puller
+  password: puller-secret
+  ttl: 168h
+YAML
+start_berth "$D" "$DPORT" "$D/config.yml"
+check "skopeo pulls through a Distribution-style mirror" $SK copy --src-tls-verify=false "docker://127.0.0.1:$DPORT/library/other:v1" "oci:$WORK/pulled:single"
+out=$($SK copy --dest-tls-verify=false "oci:$WORK/img:v2" "docker://127.0.0.1:$DPORT/mine/app:v2" 2>&1)
+if [ $? -ne 0 ]; then pass "it accepts no pushes, as Distribution's proxy"; else fail "it accepts no pushes, as Distribution's proxy" "$out"; fi
+
+if command -v dockerd >/dev/null && [ "$(id -u)" -eq 0 ]; then
+    echo "== the docker CLI pulls through the mirror"
+    DD="$WORK/dockerd"; mkdir -p "$DD"
+    dockerd --storage-driver=vfs --bridge=none --iptables=false --ip6tables=false --data-root "$DD/root" --exec-root "$DD/exec" \
+        -H "unix://$DD/docker.sock" --pidfile "$DD/docker.pid" >"$DD/dockerd.log" 2>&1 &
+    PIDS+=($!)
+    export DOCKER_HOST="unix://$DD/docker.sock"
+    for _ in $(seq 1 100); do docker version >/dev/null 2>&1 && break; sleep 0.2; done
+    check "docker pull from the Distribution upstream" docker pull -q "$R/dist.local/library/other:v1"
+    check "docker pull from the Berth upstream" docker pull -q "$R/berth.local/team/app:v1"
+    unset DOCKER_HOST
+elif [ "${CI:-}" = "true" ]; then
+    fail "the docker CLI checks need dockerd from Debian's docker.io, run as root"
+else
+    echo "  skip docker CLI (needs dockerd from Debian's docker.io, run as root)"
+fi
+
+finish
