@@ -158,7 +158,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "ServerTests", dependencies: [
-            "Server", "Storage", "OCI", "Config", "Auth",
+            "Server", "Storage", "OCI", "Config", "Auth", "Mirror", "Client",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
         ]),

@@ -66,6 +66,10 @@ extension RegistryConfiguration {
             throw ConfigError("proxy: remoteurl makes the whole registry a mirror; use proxy.upstreams alone to mirror several registries")
         }
         if let directory = try r.string("proxy.spooldirectory") { proxySpoolDirectory = directory }
+        if let interval = try r.duration("proxy.retention.interval") {
+            guard interval > 0 else { throw ConfigError("proxy.retention.interval: must be positive") }
+            proxyRetentionInterval = interval
+        }
         return warnings
     }
 

@@ -124,6 +124,8 @@ public struct RegistryConfiguration: Sendable {
     public var proxyUpstreams: [ProxyUpstream] = []
     /// Where blobs being fetched from an upstream are spooled for concurrent readers.
     public var proxySpoolDirectory: String?
+    /// How often cached content is checked against the upstreams' retention (`ttl`).
+    public var proxyRetentionInterval: Double = 3600
     public var notificationIncludeReferences = false
 
     /// Problems worth telling the operator that do not stop the registry (unknown keys).

@@ -18,6 +18,7 @@ public struct MirroringContent: RegistryContent {
     let freshness = TagFreshness()
     let fetches = BlobFetches()
     let manifestFetches = SingleFlight<StoredManifest>()
+    let pulls: PullRecorder
 
     public init(local: RegistryStore, upstreams: [Upstream], spoolDirectory: String = NSTemporaryDirectory(),
                 logger: Logger = Logger(label: "berth.mirror")) {
@@ -25,6 +26,9 @@ public struct MirroringContent: RegistryContent {
         self.upstreams = upstreams.sorted { $0.prefix.count > $1.prefix.count }
         self.spoolDirectory = spoolDirectory.hasSuffix("/") && spoolDirectory.count > 1 ? String(spoolDirectory.dropLast()) : spoolDirectory
         self.logger = logger
+        // Pull records a tenth of the shortest retention apart, at most hourly.
+        let shortest = upstreams.map(\.retention).filter { $0 > 0 }.min() ?? 36_000
+        pulls = PullRecorder(interval: min(3600, max(1, shortest / 10)))
     }
 
     public var options: RegistryOptions { local.options }
@@ -74,6 +78,14 @@ public struct MirroringContent: RegistryContent {
         case .refused(let upstream):
             throw notMirrored(repository, upstream)
         case .mirrored(let upstream, let name):
+            let stored = try await mirroredManifest(repository, reference, upstream, name)
+            if upstream.retention > 0 { await pulls.pulled(repository, stored.digest, store: local) }
+            return stored
+        }
+    }
+
+    private func mirroredManifest(_ repository: RepositoryName, _ reference: Reference, _ upstream: Upstream,
+                                  _ name: RepositoryName) async throws -> StoredManifest {
             switch reference {
             case .digest(let digest):
                 if let cached = try await cachedManifest(repository, reference) { return cached }
@@ -89,7 +101,32 @@ public struct MirroringContent: RegistryContent {
                     try await revalidate(repository, upstream, name, tag: tag, key: key)
                 }
             }
+    }
+
+    /// Evicts cached manifests (and their tags) nobody pulled within their upstream's
+    /// retention; returns `repository@digest` of each. Their blobs go with the next gc.
+    public func evictUnpulled(now: Date = Date()) async throws -> [String] {
+        var evicted: [String] = []
+        var last: String?
+        while true {
+            let page = try await local.catalog(after: last, limit: 1000)
+            for text in page.names {
+                guard let repository = try? RepositoryName(text), case .mirrored(let upstream, _) = route(repository),
+                      upstream.retention > 0 else { continue }
+                for digest in try await local.revisionDigests(repository) {
+                    let pulled = try await local.lastMirrorPull(repository, digest)
+                    guard pulled.map({ now.timeIntervalSince($0) > upstream.retention }) ?? true else { continue }
+                    try await local.evictMirroredManifest(repository, digest)
+                    evicted.append("\(repository.value)@\(digest)")
+                }
+            }
+            guard page.more, let next = page.names.last else { break }
+            last = next
         }
+        if !evicted.isEmpty {
+            logger.info("evicted cached manifests nobody pulled within the retention", metadata: ["count": .stringConvertible(evicted.count)])
+        }
+        return evicted
     }
 
     /// The stored manifest, or nil when it is not stored (storage failures still throw).

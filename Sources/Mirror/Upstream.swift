@@ -12,12 +12,15 @@ public struct Upstream: Sendable {
     public var tagTTL: Double
     /// Upstream repository names that may be mirrored (docker_auth globs or `/regex/`); empty: all.
     public var repositories: [String]
+    /// Cached manifests nobody pulled for this long are evicted (seconds; 0: kept for good).
+    public var retention: Double
 
-    public init(prefix: String, client: RegistryClient, tagTTL: Double, repositories: [String] = []) {
+    public init(prefix: String, client: RegistryClient, tagTTL: Double, repositories: [String] = [], retention: Double = 0) {
         self.prefix = prefix
         self.client = client
         self.tagTTL = tagTTL
         self.repositories = repositories
+        self.retention = retention
     }
 
     /// The part of `name` this upstream answers for, or nil when `name` is outside the prefix.

@@ -71,7 +71,8 @@ public enum BerthServer {
             options.timeout = 60
             let credentials: RegistryCredentials = settings.username.map { .basic(username: $0, password: settings.password ?? "") } ?? .anonymous
             let client = try RegistryClient.lazy(baseURL: settings.remoteURL, credentials: credentials, options: options)
-            return Upstream(prefix: settings.prefix, client: client, tagTTL: settings.tagTTL, repositories: settings.repositories)
+            return Upstream(prefix: settings.prefix, client: client, tagTTL: settings.tagTTL, repositories: settings.repositories,
+                            retention: settings.ttl)
         }
         return MirroringContent(local: store, upstreams: upstreams, spoolDirectory: config.proxySpoolDirectory ?? NSTemporaryDirectory(),
                                 logger: logger)
@@ -178,6 +179,9 @@ public enum BerthServer {
         if let debugAddr = config.debugAddr, let metrics {
             services.append(try MetricsServer.make(address: debugAddr, path: config.prometheusPath, metrics: metrics, logger: logger))
         }
+        if let mirror = content as? MirroringContent, config.proxyUpstreams.contains(where: { $0.ttl > 0 }) {
+            services.append(MirrorRetention(mirror: mirror, interval: config.proxyRetentionInterval, logger: logger))
+        }
         if config.uploadPurging.enabled {
             services.append(UploadPurger(store: store, age: config.uploadPurging.age, interval: config.uploadPurging.interval,
                                          dryRun: config.uploadPurging.dryRun, logger: logger))
@@ -210,6 +214,26 @@ extension BerthServer {
         return try Notifier(endpoints: endpoints, driver: store.driver, sourceAddress: "\(ProcessInfo.processInfo.hostName):\(port)",
                             includeReferences: config.notificationIncludeReferences, logger: logger,
                             observe: observe)
+    }
+}
+
+/// Evicts mirrored content nobody pulled within its upstream's `ttl`, on a schedule.
+struct MirrorRetention: Service {
+    let mirror: MirroringContent
+    let interval: Double
+    let logger: Logger
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do { try await Task.sleep(for: .seconds(interval)) } catch { return }
+                do {
+                    _ = try await mirror.evictUnpulled()
+                } catch {
+                    logger.error("mirror retention failed", metadata: ["error": .string(String(describing: error))])
+                }
+            }
+        }
     }
 }
 

@@ -199,10 +199,18 @@ proxy:
   remoteurl: http://$UR
   username: puller
   password: puller-secret
-  ttl: 168h
+  ttl: 5s
+  retention:
+    interval: 1s
 YAML
 start_berth "$D" "$DPORT" "$D/config.yml"
 check "skopeo pulls through a Distribution-style mirror" $SK copy --src-tls-verify=false "docker://127.0.0.1:$DPORT/library/other:v1" "oci:$WORK/pulled:single"
+TAGLINK="$D/data/docker/registry/v2/repositories/library/other/_manifests/tags/v1/current/link"
+check "the pulled image is cached" test -f "$TAGLINK"
+for _ in 1 2 3 4; do sleep 1.5; curl -s -o /dev/null "http://127.0.0.1:$DPORT/v2/library/other/manifests/v1"; done
+check "an image pulled within the ttl stays cached" test -f "$TAGLINK"
+eventually 15 "an image nobody pulled for the ttl is evicted" test ! -e "$TAGLINK"
+check "an evicted image pulls again (fetched anew)" $SK copy --src-tls-verify=false "docker://127.0.0.1:$DPORT/library/other:v1" "oci:$WORK/pulled:again"
 out=$($SK copy --dest-tls-verify=false "oci:$WORK/img:v2" "docker://127.0.0.1:$DPORT/mine/app:v2" 2>&1)
 if [ $? -ne 0 ]; then pass "it accepts no pushes, as Distribution's proxy"; else fail "it accepts no pushes, as Distribution's proxy" "$out"; fi
 

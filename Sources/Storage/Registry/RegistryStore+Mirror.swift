@@ -51,3 +51,35 @@ extension RegistryStore {
         try await driver.exists(Layout.layerLink(repository, digest))
     }
 }
+
+extension RegistryStore {
+    /// Notes that a mirrored manifest was pulled now, for retention.
+    public func recordMirrorPull(_ repository: RepositoryName, _ digest: Digest, at time: Date = Date()) async throws {
+        try await driver.putContent(Layout.mirrorPulled(repository, digest), Array(String(Int(time.timeIntervalSince1970)).utf8))
+    }
+
+    /// When a mirrored manifest was last pulled: its record, else when it was cached.
+    public func lastMirrorPull(_ repository: RepositoryName, _ digest: Digest) async throws -> Date? {
+        if let bytes = try? await driver.getContent(Layout.mirrorPulled(repository, digest), maxSize: 64),
+           let seconds = Double(String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) {
+            return Date(timeIntervalSince1970: seconds)
+        }
+        guard let info = try? await driver.stat(Layout.revisionLink(repository, digest)) else { return nil }
+        return Date(timeIntervalSince1970: info.modifiedAt)
+    }
+
+    /// Removes a cached manifest and the tags on it (whatever `storage.delete` says: the
+    /// cache's own eviction is not a client's delete); garbage collection frees the blobs.
+    public func evictMirroredManifest(_ repository: RepositoryName, _ digest: Digest) async throws {
+        for (tag, target) in try await tagTargets(repository) where target == digest {
+            try? await driver.delete(Layout.tag(repository, tag))
+        }
+        let subject = try? await loadManifest(digest)?.subject
+        do { try await driver.delete(Layout.revisionDirectory(repository, digest)) } catch StorageError.notFound {}
+        if let subject, let link = Layout.referrerLink(repository, subject: subject.digest, referrer: digest).parent {
+            try? await driver.delete(link)
+        }
+        try? await driver.delete(Layout.mirrorPulled(repository, digest))
+        await linkCache.invalidate(repository: Layout.repository(repository))
+    }
+}

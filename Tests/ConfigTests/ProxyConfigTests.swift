@@ -1,0 +1,78 @@
+import Config
+import Testing
+
+@Suite struct ProxyConfigTests {
+    func config(_ proxy: String) throws -> RegistryConfiguration {
+        try RegistryConfiguration(yaml: """
+        version: 0.1
+        storage:
+          inmemory: {}
+        \(proxy)
+        """)
+    }
+
+    @Test func readsDistributionsProxySection() throws {
+        let c = try config("""
+        proxy:
+          remoteurl: https://registry-1.docker.io/
+          username: someone
+          password: secret
+          ttl: 72h
+        """)
+        #expect(c.warnings.isEmpty)
+        let upstream = try #require(c.proxyUpstreams.first)
+        #expect(upstream.prefix == "")
+        #expect(upstream.remoteURL == "https://registry-1.docker.io")
+        #expect(upstream.username == "someone" && upstream.password == "secret")
+        #expect(upstream.ttl == 72 * 3600)
+        // Distribution checks a tag with the upstream on every pull.
+        #expect(upstream.tagTTL == 0)
+    }
+
+    @Test func readsSeveralUpstreamsUnderPrefixes() throws {
+        let c = try config("""
+        proxy:
+          spooldirectory: /var/tmp/berth
+          upstreams:
+            - prefix: docker.io
+              remoteurl: https://registry-1.docker.io
+              tagttl: 5m
+              repositories: ["library/*", "/^bitnami/.+$/"]
+            - prefix: ghcr.io/
+              remoteurl: https://ghcr.io
+              ttl: 0s
+              namespaces: [ghcr.io]
+              tls:
+                insecureskipverify: true
+                ca: /etc/ssl/ghcr.pem
+              colour: blue
+        """)
+        #expect(c.proxySpoolDirectory == "/var/tmp/berth")
+        #expect(c.proxyUpstreams.map(\.prefix) == ["docker.io", "ghcr.io"])
+        #expect(c.proxyUpstreams[0].tagTTL == 300)
+        #expect(c.proxyUpstreams[0].repositories == ["library/*", "/^bitnami/.+$/"])
+        #expect(c.proxyUpstreams[0].namespaces == ["docker.io"])
+        #expect(c.proxyUpstreams[0].ttl == 168 * 3600)
+        #expect(c.proxyUpstreams[1].ttl == 0)
+        #expect(c.proxyUpstreams[1].tlsVerify == false)
+        #expect(c.proxyUpstreams[1].caFile == "/etc/ssl/ghcr.pem")
+        #expect(c.warnings == ["unknown or unsupported configuration key ignored: proxy.upstreams[1].colour"])
+    }
+
+    @Test func refusesWhatCannotWork() throws {
+        let bad = [
+            "proxy:\n  remoteurl: ftp://example.com",
+            "proxy:\n  remoteurl: https://example.com/some/path",
+            "proxy:\n  remoteurl: https://example.com\n  username: only-a-name",
+            "proxy:\n  remoteurl: https://example.com\n  exec:\n    command: docker-credential-x",
+            "proxy:\n  upstreams:\n    - remoteurl: https://example.com",
+            "proxy:\n  upstreams:\n    - prefix: Docker.IO\n      remoteurl: https://example.com",
+            "proxy:\n  upstreams:\n    - prefix: a\n      remoteurl: https://a\n    - prefix: a\n      remoteurl: https://b",
+            "proxy:\n  remoteurl: https://a\n  upstreams:\n    - prefix: b\n      remoteurl: https://b",
+            "proxy:\n  upstreams:\n    - prefix: a\n      remoteurl: https://a\n      repositories: ['/([/']",
+        ]
+        for text in bad {
+            #expect(throws: ConfigError.self, "\(text)") { _ = try config(text) }
+        }
+    }
+}

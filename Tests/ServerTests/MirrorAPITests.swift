@@ -1,0 +1,179 @@
+import Client
+import Config
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Mirror
+import NIOCore
+import OCI
+import Server
+import Storage
+import Testing
+
+/// The pull-through cache against a live upstream Berth on a loopback port.
+@Suite struct MirrorAPITests {
+    /// Runs an upstream Berth live and a mirror of it (prefix `up.local`) through the test client.
+    func withMirror(tagTTL: Double = 3600, configure: @escaping @Sendable (inout ProxyUpstream) -> Void = { _ in },
+                    _ test: @escaping @Sendable (_ upstream: APIFixture.Client, _ upstreamStore: RegistryStore,
+                                                 _ mirror: APIFixture.Client, _ mirrorStore: RegistryStore) async throws -> Void) async throws {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let upstreamConfig = APIFixture().config
+        let upstreamStore = try BerthServer.makeStore(upstreamConfig, logger: logger)
+        let upstreamApp = try await BerthServer.makeApplication(upstreamConfig, store: upstreamStore, logger: logger)
+        try await upstreamApp.test(.live) { upstreamClient in
+            let port = try #require(upstreamClient.port)
+            let mirror = APIFixture { config in
+                var upstream = ProxyUpstream(prefix: "up.local", remoteURL: "http://127.0.0.1:\(port)")
+                upstream.tagTTL = tagTTL
+                configure(&upstream)
+                config.proxyUpstreams = [upstream]
+            }
+            try await mirror.run { mirrorClient, mirrorStore in
+                try await test(APIFixture.Client(client: upstreamClient), upstreamStore, mirrorClient, mirrorStore)
+            }
+        }
+    }
+
+    @Test func pullsThroughAndStoresWhatItServed() async throws {
+        try await withMirror { upstream, _, mirror, mirrorStore in
+            let (manifest, digest) = try await upstream.pushImage("team/app", tag: "v1", seed: 7)
+            let r = try await mirror.send(.get, "/v2/up.local/team/app/manifests/v1", headers: [.accept: MediaType.ociManifest])
+            #expect(r.status == .ok)
+            #expect(Array(r.body.readableBytesView) == manifest)
+            #expect(r.header("Docker-Content-Digest") == digest.description)
+            let layer = [UInt8](repeating: 7, count: 100)
+            let blob = try await mirror.send(.get, "/v2/up.local/team/app/blobs/\(Digest.compute(layer))")
+            #expect(blob.status == .ok)
+            #expect(Array(blob.body.readableBytesView) == layer)
+            // Stored like pushed content: readable from the store without the mirror.
+            let repository = try RepositoryName("up.local/team/app")
+            #expect(try await mirrorStore.manifest(repository, .tag(try Tag("v1"))).digest == digest)
+            #expect(try await mirrorStore.blobSize(repository, Digest.compute(layer)) == 100)
+            let ranged = try await mirror.send(.get, "/v2/up.local/team/app/blobs/\(Digest.compute(layer))", headers: [.range: "bytes=10-19"])
+            #expect(ranged.status == .partialContent)
+            #expect(ranged.body.readableBytes == 10)
+        }
+    }
+
+    @Test func concurrentReadersOfAnUncachedBlobAllGetIt() async throws {
+        try await withMirror { upstream, _, mirror, _ in
+            let big = (0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+            let digest = try await upstream.pushBlob("team/big", big)
+            try await withThrowingTaskGroup(of: [UInt8].self) { group in
+                for _ in 0..<8 {
+                    group.addTask { Array(try await mirror.send(.get, "/v2/up.local/team/big/blobs/\(digest)").body.readableBytesView) }
+                }
+                for try await body in group { #expect(body == big) }
+            }
+        }
+    }
+
+    @Test func aCorruptUpstreamBlobIsNeitherServedWholeNorStored() async throws {
+        try await withMirror { upstream, upstreamStore, mirror, mirrorStore in
+            let good = [UInt8](repeating: 3, count: 200_000)
+            let digest = try await upstream.pushBlob("team/bad", good)
+            var bad = good
+            bad[1000] = 4
+            try await upstreamStore.driver.putContent(Layout.blobData(digest), bad)
+            let r = try? await mirror.send(.get, "/v2/up.local/team/bad/blobs/\(digest)")
+            #expect(r.map { Array($0.body.readableBytesView) != bad && Array($0.body.readableBytesView) != good } ?? true)
+            #expect(try await !mirrorStore.driver.exists(Layout.blobData(digest)))
+        }
+    }
+
+    @Test func tagsAreRevalidatedOnlyAfterTheTTL() async throws {
+        try await withMirror(tagTTL: 3600) { upstream, _, mirror, _ in
+            let (_, first) = try await upstream.pushImage("team/app", tag: "v1", seed: 1)
+            let a = try await mirror.send(.head, "/v2/up.local/team/app/manifests/v1")
+            #expect(a.header("Docker-Content-Digest") == first.description)
+            _ = try await upstream.pushImage("team/app", tag: "v1", seed: 2)
+            let b = try await mirror.send(.head, "/v2/up.local/team/app/manifests/v1")
+            #expect(b.header("Docker-Content-Digest") == first.description, "within the TTL the cached digest is served")
+        }
+        try await withMirror(tagTTL: 0) { upstream, _, mirror, _ in
+            _ = try await upstream.pushImage("team/app", tag: "v1", seed: 1)
+            _ = try await mirror.send(.head, "/v2/up.local/team/app/manifests/v1")
+            let (_, moved) = try await upstream.pushImage("team/app", tag: "v1", seed: 2)
+            let b = try await mirror.send(.head, "/v2/up.local/team/app/manifests/v1")
+            #expect(b.header("Docker-Content-Digest") == moved.description)
+        }
+    }
+
+    @Test func pushesIntoAMirrorAreRefusedAndOtherRepositoriesAreOrdinary() async throws {
+        try await withMirror(configure: { $0.repositories = ["team/*"] }) { _, _, mirror, _ in
+            let r = try await mirror.send(.post, "/v2/up.local/team/app/blobs/uploads/")
+            #expect(r.status == .methodNotAllowed)
+            #expect(r.errorCode == "UNSUPPORTED")
+            _ = try await mirror.pushImage("ours/app", tag: "v1")
+            let notAllowed = try await mirror.send(.get, "/v2/up.local/other/app/manifests/v1")
+            #expect(notAllowed.status == .notFound)
+            #expect(notAllowed.errorCode == "NAME_UNKNOWN")
+            let unknown = try await mirror.send(.get, "/v2/up.local/team/none/manifests/v1")
+            #expect(unknown.status == .notFound)
+            #expect(unknown.errorCode == "MANIFEST_UNKNOWN")
+        }
+    }
+
+    @Test func containerdNamespaceRequestsReachTheirUpstream() async throws {
+        try await withMirror(configure: { $0.namespaces = ["up.example.com"] }) { upstream, _, mirror, _ in
+            let (_, digest) = try await upstream.pushImage("team/app", tag: "v1")
+            let r = try await mirror.send(.head, "/v2/team/app/manifests/v1?ns=up.example.com")
+            #expect(r.status == .ok)
+            #expect(r.header("Docker-Content-Digest") == digest.description)
+        }
+    }
+
+    @Test func anUnreachableUpstreamServesTheCacheAndFailsClearlyOtherwise() async throws {
+        let port = try await Self.closedPort()
+        let store = RegistryStore(driver: InMemoryDriver())
+        let client = try RegistryClient.lazy(baseURL: "http://127.0.0.1:\(port)", credentials: .anonymous)
+        let mirror = MirroringContent(local: store, upstreams: [Upstream(prefix: "up.local", client: client, tagTTL: 0)])
+        let repository = try RepositoryName("up.local/team/app")
+        let bytes = APIFixture.Client.manifest(config: (Digest.compute([1]), 1), layers: [])
+        let stored = try await store.storeMirroredManifest(repository, tag: try Tag("v1"), bytes: bytes, digest: Digest.compute(bytes),
+                                                           mediaType: MediaType.ociManifest)
+        #expect(try await mirror.manifest(repository, .tag(try Tag("v1"))).digest == stored.digest)
+        await #expect(throws: RegistryError.self) { _ = try await mirror.manifest(repository, .tag(try Tag("v2"))) }
+        do {
+            _ = try await mirror.manifest(repository, .tag(try Tag("v2")))
+        } catch let error as RegistryError {
+            #expect(error.code == .unavailable)
+        }
+        try await client.shutdown()
+    }
+
+    @Test func retentionEvictsWhatNobodyPulled() async throws {
+        let store = RegistryStore(driver: InMemoryDriver())
+        let client = try RegistryClient.lazy(baseURL: "http://127.0.0.1:9", credentials: .anonymous)
+        let mirror = MirroringContent(local: store, upstreams: [Upstream(prefix: "up.local", client: client, tagTTL: 3600, retention: 3600)])
+        let repository = try RepositoryName("up.local/team/app")
+        let old = APIFixture.Client.manifest(config: (Digest.compute([1]), 1), layers: [])
+        let recent = APIFixture.Client.manifest(config: (Digest.compute([2]), 1), layers: [])
+        for (bytes, tag) in [(old, "old"), (recent, "recent")] {
+            _ = try await store.storeMirroredManifest(repository, tag: try Tag(tag), bytes: bytes, digest: Digest.compute(bytes),
+                                                      mediaType: MediaType.ociManifest)
+        }
+        try await store.recordMirrorPull(repository, Digest.compute(old), at: Date(timeIntervalSinceNow: -7200))
+        try await store.recordMirrorPull(repository, Digest.compute(recent), at: Date(timeIntervalSinceNow: -60))
+        let evicted = try await mirror.evictUnpulled()
+        #expect(evicted == ["\(repository.value)@\(Digest.compute(old))"])
+        #expect(try await store.tags(repository) == ["recent"])
+        try await client.shutdown()
+    }
+
+    /// A loopback port nothing listens on.
+    static func closedPort() async throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
