@@ -61,3 +61,4 @@ timeout 900 Tests/e2e/accounts.sh
 timeout 600 Tests/e2e/webui.sh
 timeout 900 Tests/e2e/s3.sh
 timeout 900 Tests/e2e/replicas.sh
+timeout 900 Tests/e2e/mirror.sh

@@ -33,6 +33,11 @@ public struct MirroringContent: RegistryContent {
 
     public var options: RegistryOptions { local.options }
 
+    /// Closes the upstream connections (when the server stops).
+    public func shutdown() async {
+        for upstream in upstreams { try? await upstream.client.shutdown() }
+    }
+
     enum Route {
         case local
         case mirrored(Upstream, RepositoryName)

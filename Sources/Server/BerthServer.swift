@@ -179,8 +179,11 @@ public enum BerthServer {
         if let debugAddr = config.debugAddr, let metrics {
             services.append(try MetricsServer.make(address: debugAddr, path: config.prometheusPath, metrics: metrics, logger: logger))
         }
-        if let mirror = content as? MirroringContent, config.proxyUpstreams.contains(where: { $0.ttl > 0 }) {
-            services.append(MirrorRetention(mirror: mirror, interval: config.proxyRetentionInterval, logger: logger))
+        if let mirror = content as? MirroringContent {
+            services.append(MirrorConnections(mirror: mirror))
+            if config.proxyUpstreams.contains(where: { $0.ttl > 0 }) {
+                services.append(MirrorRetention(mirror: mirror, interval: config.proxyRetentionInterval, logger: logger))
+            }
         }
         if config.uploadPurging.enabled {
             services.append(UploadPurger(store: store, age: config.uploadPurging.age, interval: config.uploadPurging.interval,
@@ -214,6 +217,16 @@ extension BerthServer {
         return try Notifier(endpoints: endpoints, driver: store.driver, sourceAddress: "\(ProcessInfo.processInfo.hostName):\(port)",
                             includeReferences: config.notificationIncludeReferences, logger: logger,
                             observe: observe)
+    }
+}
+
+/// Holds the upstream connections open while the server runs and closes them when it stops.
+struct MirrorConnections: Service {
+    let mirror: MirroringContent
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await mirror.shutdown()
     }
 }
 

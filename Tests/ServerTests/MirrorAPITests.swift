@@ -130,7 +130,7 @@ import Testing
         let port = try await Self.closedPort()
         let store = RegistryStore(driver: InMemoryDriver())
         let client = try RegistryClient.lazy(baseURL: "http://127.0.0.1:\(port)", credentials: .anonymous)
-        let mirror = MirroringContent(local: store, upstreams: [Upstream(prefix: "up.local", client: client, tagTTL: 0)])
+        let mirror = MirroringContent(local: store, upstreams: [Upstream(prefix: "up.local", client: client, tagTTL: 0)], logger: Self.quiet)
         let repository = try RepositoryName("up.local/team/app")
         let bytes = APIFixture.Client.manifest(config: (Digest.compute([1]), 1), layers: [])
         let stored = try await store.storeMirroredManifest(repository, tag: try Tag("v1"), bytes: bytes, digest: Digest.compute(bytes),
@@ -148,7 +148,7 @@ import Testing
     @Test func retentionEvictsWhatNobodyPulled() async throws {
         let store = RegistryStore(driver: InMemoryDriver())
         let client = try RegistryClient.lazy(baseURL: "http://127.0.0.1:9", credentials: .anonymous)
-        let mirror = MirroringContent(local: store, upstreams: [Upstream(prefix: "up.local", client: client, tagTTL: 3600, retention: 3600)])
+        let mirror = MirroringContent(local: store, upstreams: [Upstream(prefix: "up.local", client: client, tagTTL: 3600, retention: 3600)], logger: Self.quiet)
         let repository = try RepositoryName("up.local/team/app")
         let old = APIFixture.Client.manifest(config: (Digest.compute([1]), 1), layers: [])
         let recent = APIFixture.Client.manifest(config: (Digest.compute([2]), 1), layers: [])
@@ -163,6 +163,12 @@ import Testing
         #expect(try await store.tags(repository) == ["recent"])
         try await client.shutdown()
     }
+
+    static let quiet: Logger = {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        return logger
+    }()
 
     /// A loopback port nothing listens on.
     static func closedPort() async throws -> Int {
