@@ -23,7 +23,7 @@ def s3_storage(endpoint, bucket):
 
 
 class Server:
-    def __init__(self, kind, binary, root, work, storage=None):
+    def __init__(self, kind, binary, root, work, storage=None, extra=""):
         self.kind, self.port = kind, free_port()
         self.log = open(os.path.join(work, f"{kind}-{self.port}.log"), "w")
         storage = storage or f"  filesystem:\n    rootdirectory: {root}\n"
@@ -32,7 +32,7 @@ class Server:
         with open(cfg, "w") as f:
             f.write(f"version: 0.1\nlog:\n  level: {level}\n  accesslog:\n    disabled: true\n"
                     f"storage:\n{storage}  delete:\n    enabled: true\n"
-                    f"http:\n  addr: 127.0.0.1:{self.port}\n  secret: benchsecret\n")
+                    f"http:\n  addr: 127.0.0.1:{self.port}\n  secret: benchsecret\n" + extra)
         cmd = [binary, "serve", "--config", cfg] if kind == "berth" else ["docker-registry", "serve", cfg]
         env = dict(os.environ)
         # Distribution's AWS SDK cannot combine AWS_CA_BUNDLE with its own transport.
@@ -326,7 +326,7 @@ def main():
     ap.add_argument("--wrk-seconds", type=int, default=10)
     ap.add_argument("--tokens", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--before", help="an earlier Berth binary: its manifest GET figures are printed beside this one's")
-    ap.add_argument("--only", choices=["hot-path", "tokens", "ui", "writes", "s3"],
+    ap.add_argument("--only", choices=["hot-path", "tokens", "ui", "writes", "s3", "mirror"],
                     help="run only the manifest GET comparison, the token scenarios or the web UI pages")
     a = ap.parse_args()
     if a.only:
@@ -545,6 +545,60 @@ class Nginx:
         self.proc.terminate(); self.proc.wait(10)
 
 
+def pull_small_image(port, repo, tag):
+    c = conn(port)
+    c.request("GET", f"/v2/{repo}/manifests/{tag}", headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
+    r = c.getresponse(); body = r.read(); assert r.status == 200, r.status
+    m = json.loads(body)
+    for d in [m["config"]["digest"]] + [l["digest"] for l in m["layers"]]:
+        c.request("GET", f"/v2/{repo}/blobs/{d}"); r = c.getresponse(); data = r.read()
+        assert r.status == 200 and "sha256:" + hashlib.sha256(data).hexdigest() == d, (r.status, d)
+    c.close()
+
+
+def pull_scenarios(port, prefix, digest, size, server=None):
+    """A big blob and 100 small images (16 workers), pulled through `port`."""
+    r = {}
+    settle(); sampler = RSSSampler(server) if server else None
+    t = time.time(); n = pull(port, prefix + "bench/big", digest); assert n == size
+    r["pull the big blob (MB/s)"] = n / (time.time() - t) / 1e6
+    if sampler: r["peak RSS growth during it (MiB)"] = sampler.growth()
+    t = time.time()
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda i: pull_small_image(port, prefix + f"small/img{i % 20}", f"v{i}"), range(100)))
+    r["100 small images, 16 workers (s)"] = time.time() - t
+    return r
+
+
+def mirror_bench(a, work):
+    """First and cached pulls through Berth's pull-through cache and through Distribution's
+    proxy, beside pulling from the upstream directly (Distribution 2.8 on loopback)."""
+    blob, digest = make_blob(work, "blob.bin", a.blob_mib)
+    size = a.blob_mib * CHUNK
+    upstream = Server("distribution", "", os.path.join(work, "upstream"), work)
+    try:
+        push_monolithic(upstream.port, "bench/big", blob, digest)
+        with ThreadPoolExecutor(16) as pool:
+            list(pool.map(lambda i: push_small_image(upstream.port, f"small/img{i % 20}", f"v{i}", i), range(100)))
+        columns = {"direct from upstream": pull_scenarios(upstream.port, "", digest, size)}
+        remote = f"http://127.0.0.1:{upstream.port}"
+        mirrors = [("Berth", Server("berth", os.path.abspath(a.berth), os.path.join(work, "berth-mirror"), work,
+                                    extra=f"proxy:\n  upstreams:\n    - prefix: up\n      remoteurl: {remote}\n"), "up/"),
+                   ("Distribution", Server("distribution", "", os.path.join(work, "dist-mirror"), work,
+                                           extra=f"proxy:\n  remoteurl: {remote}\n"), "")]
+        for label, server, prefix in mirrors:
+            try:
+                columns[f"{label} first pull"] = pull_scenarios(server.port, prefix, digest, size, server)
+                columns[f"{label} cached"] = pull_scenarios(server.port, prefix, digest, size, server)
+            finally:
+                server.stop()
+        print_columns(f"pull-through cache, {a.blob_mib} MiB blob", columns)
+        print("Upstream: Distribution 2.8 on loopback. Berth's mirror checks tags against the upstream after 60 s "
+              "(here: within it); Distribution's proxy checks on every pull.")
+    finally:
+        upstream.stop()
+
+
 def make_blob(work, name, mib):
     path, h = os.path.join(work, name), hashlib.sha256()
     with open(path, "wb") as f:
@@ -562,6 +616,8 @@ def partial(a):
             ui_pages(a, work)
         elif a.only in ("writes", "s3"):
             write_bench(a, work)
+        elif a.only == "mirror":
+            mirror_bench(a, work)
         elif a.only == "hot-path":
             listing = os.path.join(work, "listing")
             populate_layout(listing, 10, 10)

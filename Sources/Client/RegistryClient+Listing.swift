@@ -5,18 +5,32 @@ import OCI
 extension RegistryClient {
     /// Every repository, following `Link: <…>; rel="next"` pages.
     public func catalog(pageSize: Int = 1000, progress: (@Sendable (Int) -> Void)? = nil) async throws -> [String] {
+        try await catalogListing(pageSize: pageSize, progress: progress).names
+    }
+
+    /// Every repository, and the prefixes a Berth registry mirrors from upstreams (`*`: all).
+    public func catalogListing(pageSize: Int = 1000, progress: (@Sendable (Int) -> Void)? = nil) async throws -> (names: [String], mirrorPrefixes: [String]) {
         struct Page: Decodable { var repositories: [String]? }
         var names: [String] = []
+        var mirrorPrefixes: [String] = []
         var next: String? = "/v2/_catalog?n=\(pageSize)"
         while let path = next {
             let response = try await send(.GET, path, scope: "registry:catalog:*", accept: ["application/json"])
+            if let header = response.header("Berth-Mirror-Prefixes") {
+                mirrorPrefixes = header.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            }
             let page = try decode(Page.self, response, what: "catalog")
             names += page.repositories ?? []
             progress?(names.count)
             next = Self.nextLink(response.header("Link"))
             if page.repositories?.isEmpty ?? true { break }
         }
-        return names
+        return (names, mirrorPrefixes)
+    }
+
+    /// True when `name` falls under one of the mirrored prefixes.
+    public static func isMirrored(_ name: String, prefixes: [String]) -> Bool {
+        prefixes.contains { $0 == "*" || name.hasPrefix($0 + "/") }
     }
 
     /// Every tag of a repository, following pages.

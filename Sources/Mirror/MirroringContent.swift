@@ -54,6 +54,9 @@ public struct MirroringContent: RegistryContent {
         return .local
     }
 
+    /// The prefixes mirrored ("" for a whole-registry mirror).
+    public var prefixes: [String] { upstreams.map(\.prefix) }
+
     /// The upstream a repository is mirrored from, if it is (for listings and the web UI).
     public func upstream(of repository: RepositoryName) -> String? {
         if case .mirrored(let upstream, _) = route(repository) { return upstream.displayName }

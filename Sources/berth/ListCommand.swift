@@ -15,6 +15,9 @@ struct ListCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON for scripts.")
     var json = false
 
+    @Flag(name: [.customShort("l"), .long], help: "With a registry: also say which repositories are mirrors of an upstream (Berth's pull-through cache).")
+    var long = false
+
     @OptionGroup var remote: RemoteOptions
 
     func run() async throws {
@@ -23,9 +26,17 @@ struct ListCommand: AsyncParsableCommand {
         let progress = TerminalProgress()
         try await withRegistry(remote, reference) { client in
             guard let repository = reference.repository else {
-                let names = try await client.catalog { progress.update("repositories", $0, nil) }
+                let (names, prefixes) = try await client.catalogListing { progress.update("repositories", $0, nil) }
                 progress.finish()
-                if json { try printJSON(names) } else { names.forEach { print($0) } }
+                if long {
+                    let rows = names.map { (name: $0, mirror: RegistryClient.isMirrored($0, prefixes: prefixes)) }
+                    if json {
+                        struct Entry: Encodable { var name: String; var mirror: Bool }
+                        try printJSON(encodable: rows.map { Entry(name: $0.name, mirror: $0.mirror) })
+                    } else {
+                        printTable(["REPOSITORY", "MIRROR"], rows.map { [$0.name, $0.mirror ? "yes" : "-"] })
+                    }
+                } else if json { try printJSON(names) } else { names.forEach { print($0) } }
                 return
             }
             let tags = try await client.tags(repository)

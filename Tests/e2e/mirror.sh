@@ -129,6 +129,52 @@ out=$($SK copy --dest-tls-verify=false "oci:$WORK/img:v2" "docker://$R/dist.loca
 if [ $? -ne 0 ] && grep -q -i "mirror\|unsupported" <<< "$out"; then pass "a push into a mirrored prefix is refused"; else fail "a push into a mirrored prefix is refused" "$out"; fi
 expect_eq "containerd's ?ns= request is answered from the right upstream" \
     "$(curl -s -o /dev/null -w '%{http_code}' -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$R/v2/library/other/manifests/v1?ns=dist.local")" "200"
+check "berth ls --long marks mirrored repositories" bash -c "'$BERTH' ls -l $R | grep -Eq '^dist.local/library/app +yes$'"
+check "berth ls --long marks Berth's own repositories" bash -c "'$BERTH' ls -l $R | grep -Eq '^ours/app +-$'"
+check "the web UI shows which repositories are mirrors" bash -c "curl -s http://$R/ui/ | grep -q 'mirror of http://$UR'"
+check "the web UI's repository page says it is a mirror" bash -c "curl -s http://$R/ui/repo/dist.local/library/app | grep -q 'A mirror of http://$UR'"
+
+echo "== pulls through the mirror obey Berth's access policy"
+P="$WORK/policed"; mkdir -p "$P"
+cat > "$P/auth_config.yml" <<YAML
+token:
+  issuer: "mirror"
+  expiration: 900
+users:
+  "alice":
+    password: "$(echo -n alice-secret | "$BERTH" hash-password --cost 5)"
+  "bob":
+    password: "$(echo -n bob-secret | "$BERTH" hash-password --cost 5)"
+acl:
+  - match: {account: "alice", name: "dist.local/*/*"}
+    actions: ["pull"]
+  - match: {account: "bob", name: "bob/*"}
+    actions: ["*"]
+YAML
+PPORT=$(free_port)
+cat > "$P/config.yml" <<YAML
+version: 0.1
+storage:
+  filesystem:
+    rootdirectory: $P/data
+http:
+  addr: 127.0.0.1:$PPORT
+auth:
+  token:
+    service: "mirror"
+    authconfig: $P/auth_config.yml
+proxy:
+  upstreams:
+    - prefix: dist.local
+      remoteurl: http://$UR
+      username: puller
+      password: puller-secret
+YAML
+start_berth "$P" "$PPORT" "$P/config.yml"
+check "a user the policy lets pull the mirror pulls through it" \
+    $SK copy --src-tls-verify=false --src-creds alice:alice-secret "docker://127.0.0.1:$PPORT/dist.local/library/other:v1" "oci:$WORK/pulled:alice"
+check "a user it does not is refused" bash -c "! $SK copy --src-tls-verify=false --src-creds bob:bob-secret docker://127.0.0.1:$PPORT/dist.local/library/other:v1 oci:$WORK/pulled:bob"
+check "anonymous is refused" bash -c "! $SK copy --src-tls-verify=false docker://127.0.0.1:$PPORT/dist.local/library/other:v1 oci:$WORK/pulled:anon"
 
 echo "== a tag moved upstream is seen after the TTL, not before"
 check "the tag moves upstream" $SK copy --dest-tls-verify=false --dest-creds puller:puller-secret "oci:$WORK/img:v2" "docker://$UR/library/app:v1"

@@ -74,6 +74,7 @@ extension HTTPField.Name {
     static let ociSubject = HTTPField.Name("OCI-Subject")!
     static let ociFiltersApplied = HTTPField.Name("OCI-Filters-Applied")!
     static let link = HTTPField.Name("Link")!
+    static let berthMirrorPrefixes = HTTPField.Name("Berth-Mirror-Prefixes")!
 }
 
 import Foundation

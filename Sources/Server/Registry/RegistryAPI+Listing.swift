@@ -1,6 +1,7 @@
 import HTTPTypes
 import Foundation
 import Hummingbird
+import Mirror
 import OCI
 import Storage
 
@@ -13,6 +14,10 @@ extension RegistryAPI {
         var response = jsonResponse(body)
         if page.more, let lastName = page.names.last {
             response.headers[.link] = linkHeader(request, last: lastName, n: n)
+        }
+        // Which names are mirrors, for `berth ls --long` (prefixes only, not the upstreams).
+        if let mirror = store as? MirroringContent {
+            response.headers[.berthMirrorPrefixes] = mirror.prefixes.map { $0.isEmpty ? "*" : $0 }.joined(separator: ", ")
         }
         return response
     }

@@ -4,6 +4,7 @@ import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Mirror
 import Mustache
 import NIOCore
 import OCI
@@ -26,6 +27,8 @@ struct WebUI: Sendable {
     let servesTLS: Bool
     let configuredHost: String?
     let summaries = ManifestSummaries()
+    /// The upstream a repository is mirrored from, when it is.
+    let mirrorOf: @Sendable (RepositoryName) -> String?
 
     static let pageSize = 50
     static let tagPageSize = 100
@@ -53,9 +56,11 @@ struct WebUI: Sendable {
         // own purpose only.
         let key = SymmetricKey(data: HMAC<SHA256>.authenticationCode(for: Array("berth web session".utf8), using: SymmetricKey(data: secret)))
         let base = options.prefix == "/" ? "" : String(options.prefix.dropLast())
+        let mirror = api.store as? MirroringContent
         return WebUI(store: store, api: api, access: access, directory: auth.accounts, signer: WebSessionSigner(key: key), library: try makeLibrary(), base: base,
                      servesTLS: options.servesTLS, configuredHost: options.host.flatMap { URL(string: $0)?.host.map { h in
-                         URL(string: options.host!)?.port.map { "\(h):\($0)" } ?? h } })
+                         URL(string: options.host!)?.port.map { "\(h):\($0)" } ?? h } },
+                     mirrorOf: { mirror?.upstream(of: $0) })
     }
 
     static func makeLibrary() throws -> MustacheLibrary {
@@ -141,7 +146,7 @@ struct WebUI: Sendable {
         var rows: [RepositoriesPage.Row] = []
         for name in visible.dropFirst((page - 1) * Self.pageSize).prefix(Self.pageSize) {
             let count = (try? await store.tags(try RepositoryName(name)).count) ?? 0
-            rows.append(.init(name: name, tags: count))
+            rows.append(.init(name: name, tags: count, mirrorOf: (try? RepositoryName(name)).flatMap(mirrorOf)))
         }
         return render("repositories", RepositoriesPage(frame: frame("Repositories", visitor), query: query, repositories: rows,
                                                          total: visible.count, page: page, pages: pages))
@@ -211,8 +216,8 @@ struct WebUI: Sendable {
         return render("repository", RepositoryPage(
             frame: frame(repository.value, visitor), name: repository.value,
             lastComponent: String(repository.value.split(separator: "/").last ?? ""), host: host,
-            firstTag: rows.first?.tag ?? "latest", query: query, filtered: query.isEmpty ? nil : query, byName: byName,
-            deletable: await canDelete(visitor, repository.value), tags: rows, total: tags.count, page: page, pages: pages,
+            firstTag: rows.first?.tag ?? "latest", mirrorOf: mirrorOf(repository), query: query, filtered: query.isEmpty ? nil : query,
+            byName: byName, deletable: await canDelete(visitor, repository.value), tags: rows, total: tags.count, page: page, pages: pages,
             previous: page > 1 ? link(page - 1) : nil, next: page < pages ? link(page + 1) : nil))
     }
 

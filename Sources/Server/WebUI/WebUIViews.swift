@@ -20,7 +20,7 @@ struct PageFrame {
 }
 
 struct RepositoriesPage {
-    struct Row { var name: String; var tags: Int }
+    struct Row { var name: String; var tags: Int; var mirrorOf: String? }
     var frame: PageFrame
     var query: String
     var filtered: String?
@@ -66,6 +66,7 @@ struct RepositoryPage {
     var lastComponent: String
     var host: String
     var firstTag: String
+    var mirrorOf: String?
     var query: String
     var filtered: String?
     var byName: Bool
