@@ -462,7 +462,8 @@ def write_scenarios(port, work, blob, digest, blob2, digest2, size, server=None)
 def print_columns(title, columns):
     labels = list(columns)
     print(f"\n{title:44} " + " ".join(f"{l:>16}" for l in labels))
-    for key in columns[labels[0]]:
+    keys = list(dict.fromkeys(k for l in labels for k in columns[l]))
+    for key in keys:
         print(f"{key:44} " + " ".join(f"{columns[l].get(key, float('nan')):16.2f}" for l in labels))
 
 

@@ -79,13 +79,16 @@ actor BlobFetches {
     }
 }
 
-/// The upstream's body, copied into the spool chunk by chunk as the storage consumes it.
+/// The upstream's body, gathered into chunks of about a MiB (the network hands out a few
+/// KiB at a time; each chunk costs a spool write, a storage write and a wake-up of readers)
+/// and copied into the spool as the storage consumes it.
 struct SpoolingBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable where Base.Element == ByteBuffer {
     typealias Element = ByteBuffer
     let base: Base
     let spool: Spool
     let fetch: BlobFetch
     let expectedSize: Int64?
+    static var chunkSize: Int { 1 << 20 }
 
     struct AsyncIterator: AsyncIteratorProtocol {
         var base: Base.AsyncIterator
@@ -93,9 +96,16 @@ struct SpoolingBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable whe
         let fetch: BlobFetch
         let expectedSize: Int64?
         var offset: Int64 = 0
+        var finished = false
 
         mutating func next() async throws -> ByteBuffer? {
-            guard let chunk = try await base.next() else { return nil }
+            guard !finished else { return nil }
+            var gathered: ByteBuffer?
+            while (gathered?.readableBytes ?? 0) < SpoolingBody.chunkSize {
+                guard var piece = try await base.next() else { finished = true; break }
+                if gathered == nil { gathered = piece } else { gathered!.writeBuffer(&piece) }
+            }
+            guard let chunk = gathered else { return nil }
             let end = offset + Int64(chunk.readableBytes)
             if let expectedSize, end > expectedSize {
                 throw RegistryError(.unavailable, message: "the upstream sent more than the \(expectedSize) bytes it announced")
