@@ -415,6 +415,15 @@ public struct RegistryConfiguration: Sendable {
                     ("ignore", .map([("mediatypes", .list(e.ignoredMediaTypes.map(s))), ("actions", .list(e.ignoredActions.map(s)))])),
                 ]) })),
             ])),
+            ("proxy", .map([
+                ("upstreams", .list(proxyUpstreams.map { u in .map([
+                    ("prefix", s(u.prefix.isEmpty ? "(the whole registry)" : u.prefix)), ("remoteurl", s(u.remoteURL)),
+                    ("username", s(u.username ?? "(anonymous)")), ("password", s(u.password == nil ? "(none)" : "********")),
+                    ("tagttl", s("\(Int(u.tagTTL))s")), ("ttl", s("\(Int(u.ttl))s")),
+                    ("repositories", .list(u.repositories.map(s))), ("namespaces", .list(u.namespaces.map(s))),
+                    ("tls", .map([("insecureskipverify", b(!u.tlsVerify)), ("ca", s(u.caFile ?? "(system)"))])),
+                ]) })),
+            ])),
             ("validation", .map([("disabled", b(validationDisabled)),
                                  ("manifests", .map([("indexes", .map([("platforms", s(indexPlatforms.rawValue))]))]))])),
         ])
