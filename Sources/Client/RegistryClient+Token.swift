@@ -17,7 +17,7 @@ extension RegistryClient {
 
     /// The Docker token flow: GET with Basic credentials, or the OAuth2 POST with
     /// `grant_type=refresh_token` for an identity token (what `docker login` saves).
-    func fetchToken(realm: String, service: String?, scope: String?) async throws -> Token {
+    func fetchToken(realm: String, service: String?, scope: String?, credentials: RegistryCredentials) async throws -> Token {
         guard var components = URLComponents(string: realm), components.scheme == "https" || components.scheme == "http" else {
             throw ClientError.invalidResponse("\(host): token realm is not an http(s) URL: \(realm)")
         }

@@ -38,6 +38,8 @@ public final class RegistryClient: Sendable {
     public let host: String
     public let baseURL: String
     let credentials: RegistryCredentials
+    /// Asked for credentials at each challenge instead of `credentials`, when set.
+    let helper: CredentialHelper?
     let options: Options
     let http: HTTPClient
     let tokens = TokenCache()
@@ -72,13 +74,14 @@ public final class RegistryClient: Sendable {
 
     /// A client of the registry at `baseURL` (`https://host[:port]`) that connects on first
     /// use: for a long-running server whose upstream may be down when it starts.
-    public static func lazy(baseURL: String, credentials: RegistryCredentials, options: Options = .init()) throws -> RegistryClient {
+    public static func lazy(baseURL: String, credentials: RegistryCredentials, helper: CredentialHelper? = nil,
+                            options: Options = .init()) throws -> RegistryClient {
         guard let url = URL(string: baseURL), let scheme = url.scheme, scheme == "http" || scheme == "https",
               let hostName = url.host, url.path.isEmpty || url.path == "/" else {
             throw ClientError.usage("\(baseURL): expected http(s)://host[:port] with no path")
         }
         let host = url.port.map { "\(hostName):\($0)" } ?? hostName
-        return RegistryClient(host: host, baseURL: "\(scheme)://\(host)", credentials: credentials, options: options,
+        return RegistryClient(host: host, baseURL: "\(scheme)://\(host)", credentials: credentials, helper: helper, options: options,
                               http: makeHTTPClient(options))
     }
 
@@ -96,10 +99,11 @@ public final class RegistryClient: Sendable {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
-    init(host: String, baseURL: String, credentials: RegistryCredentials, options: Options, http: HTTPClient) {
+    init(host: String, baseURL: String, credentials: RegistryCredentials, helper: CredentialHelper? = nil, options: Options, http: HTTPClient) {
         self.host = host
         self.baseURL = baseURL
         self.credentials = credentials
+        self.helper = helper
         self.options = options
         self.http = http
     }
@@ -163,8 +167,14 @@ public final class RegistryClient: Sendable {
         }
     }
 
+    func currentCredentials() async throws -> RegistryCredentials {
+        if let helper { return try await helper.credentials() }
+        return credentials
+    }
+
     /// Builds the Authorization header a challenge asks for.
     func answer(_ challenge: AuthChallenge, scope: String?) async throws -> String {
+        let credentials = try await currentCredentials()
         switch challenge.scheme {
         case "basic":
             guard case .basic(let user, let password) = credentials else {
@@ -177,7 +187,7 @@ public final class RegistryClient: Sendable {
         case "bearer":
             guard let realm = challenge.realm else { throw ClientError.invalidResponse("\(host): Bearer challenge without a realm") }
             let wanted = challenge.scope ?? scope
-            let token = try await fetchToken(realm: realm, service: challenge.service, scope: wanted)
+            let token = try await fetchToken(realm: realm, service: challenge.service, scope: wanted, credentials: credentials)
             await tokens.store("Bearer \(token.value)", for: scope ?? "", expiresIn: token.expiresIn)
             return "Bearer \(token.value)"
         default:

@@ -18,6 +18,10 @@ public struct ProxyUpstream: Sendable, Equatable {
     public var namespaces: [String] = []
     public var tlsVerify = true
     public var caFile: String?
+    /// Distribution's `exec`: a docker credential helper asked for the upstream's credentials
+    /// (overrides username and password), again after `execLifetime` (nil: once; 0: every time).
+    public var execCommand: String?
+    public var execLifetime: Double?
 
     public init(prefix: String, remoteURL: String) {
         self.prefix = prefix
@@ -80,7 +84,17 @@ extension RegistryConfiguration {
             throw ConfigError("\(at): username and password go together")
         }
         if r.has(p + "exec") {
-            throw ConfigError("\(at).exec: credential helpers for upstreams are not supported by Berth yet; give username and password")
+            guard let command = try r.string(p + "exec.command"), !command.isEmpty else {
+                throw ConfigError("\(at).exec.command: the credential helper to run is required")
+            }
+            guard command.allSatisfy({ $0.isLetter || $0.isNumber || "-_./".contains($0) }) else {
+                throw ConfigError("\(at).exec.command: a program name or path, without arguments or shell syntax")
+            }
+            upstream.execCommand = command
+            if let lifetime = try r.duration(p + "exec.lifetime") {
+                guard lifetime >= 0 else { throw ConfigError("\(at).exec.lifetime: must not be negative") }
+                upstream.execLifetime = lifetime
+            }
         }
         if let ttl = try r.duration(p + "ttl") {
             guard ttl >= 0 else { throw ConfigError("\(at).ttl: must not be negative") }

@@ -15,10 +15,27 @@ actor BlobFetch {
     nonisolated let spool: Spool?
     private(set) var written: Int64 = 0
     private(set) var state: State = .running
+    /// The upstream has answered the GET with a success status.
+    private(set) var responded = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
     init(spool: Spool?) {
         self.spool = spool
+    }
+
+    func upstreamResponded() {
+        responded = true
+        wake()
+    }
+
+    /// Waits until the upstream has answered (or the fetch ended); throws its failure.
+    func started() async throws {
+        while true {
+            if case .failed(let error) = state { throw error }
+            if responded { return }
+            if case .stored = state { return }
+            await withCheckedContinuation { waiters.append($0) }
+        }
     }
 
     func progressed(to offset: Int64) {

@@ -276,11 +276,21 @@ public struct MirroringContent: RegistryContent {
         guard case .mirrored(let upstream, let name) = route(repository), !(try await local.hasBlob(repository, digest)) else {
             return try await local.readBlob(digest, range: range, into: consumer)
         }
+        try await follow(try await joinFetch(repository, upstream, name, digest), digest: digest, range: range, into: consumer)
+    }
+
+    public func prepareBlobRead(_ repository: RepositoryName, _ digest: Digest) async throws {
+        guard case .mirrored(let upstream, let name) = route(repository), !(try await local.hasBlob(repository, digest)) else { return }
+        try await joinFetch(repository, upstream, name, digest).started()
+    }
+
+    /// The fetch of this blob in flight, started when there is none.
+    private func joinFetch(_ repository: RepositoryName, _ upstream: Upstream, _ name: RepositoryName,
+                           _ digest: Digest) async throws -> BlobFetch {
         let local = self.local, logger = self.logger, directory = spoolDirectory
-        let fetch = try await fetches.join("\(repository.value)@\(digest)", makeSpool: { try Spool(directory: directory) }) { fetch in
+        return try await fetches.join("\(repository.value)@\(digest)", makeSpool: { try Spool(directory: directory) }) { fetch in
             await Self.fetchBlob(fetch, local: local, repository, upstream, name, digest, logger: logger)
         }
-        try await follow(fetch, digest: digest, range: range, into: consumer)
     }
 
     /// Streams `range` of a blob being fetched as it arrives.
@@ -322,6 +332,7 @@ public struct MirroringContent: RegistryContent {
             } catch {
                 throw UpstreamFailure(error, upstream: upstream).registryError(.blobUnknown, detail: RegistryError.detail(["digest": digest.description]))
             }
+            await fetch.upstreamResponded()
             let id = try await local.startUpload(repository)
             upload = id
             let body = SpoolingBody(base: stream.body, spool: spool, fetch: fetch, expectedSize: stream.size)

@@ -70,7 +70,8 @@ public enum BerthServer {
             options.userAgent = "berth-mirror"
             options.timeout = 60
             let credentials: RegistryCredentials = settings.username.map { .basic(username: $0, password: settings.password ?? "") } ?? .anonymous
-            let client = try RegistryClient.lazy(baseURL: settings.remoteURL, credentials: credentials, options: options)
+            let helper = try settings.execCommand.map { try CredentialHelper(command: $0, serverURL: settings.remoteURL, lifetime: settings.execLifetime) }
+            let client = try RegistryClient.lazy(baseURL: settings.remoteURL, credentials: credentials, helper: helper, options: options)
             return Upstream(prefix: settings.prefix, client: client, tagTTL: settings.tagTTL, repositories: settings.repositories,
                             retention: settings.ttl)
         }

@@ -59,12 +59,20 @@ import Testing
         #expect(c.warnings == ["unknown or unsupported configuration key ignored: proxy.upstreams[1].colour"])
     }
 
+    @Test func readsDistributionsCredentialHelper() throws {
+        let c = try config("proxy:\n  remoteurl: https://example.com\n  exec:\n    command: docker-credential-ecr-login\n    lifetime: 1h")
+        #expect(c.proxyUpstreams[0].execCommand == "docker-credential-ecr-login")
+        #expect(c.proxyUpstreams[0].execLifetime == 3600)
+        #expect(c.warnings.isEmpty)
+    }
+
     @Test func refusesWhatCannotWork() throws {
         let bad = [
             "proxy:\n  remoteurl: ftp://example.com",
             "proxy:\n  remoteurl: https://example.com/some/path",
             "proxy:\n  remoteurl: https://example.com\n  username: only-a-name",
-            "proxy:\n  remoteurl: https://example.com\n  exec:\n    command: docker-credential-x",
+            "proxy:\n  remoteurl: https://example.com\n  exec:\n    lifetime: 1h",
+            "proxy:\n  remoteurl: https://example.com\n  exec:\n    command: 'helper; rm -rf /'",
             "proxy:\n  upstreams:\n    - remoteurl: https://example.com",
             "proxy:\n  upstreams:\n    - prefix: Docker.IO\n      remoteurl: https://example.com",
             "proxy:\n  upstreams:\n    - prefix: a\n      remoteurl: https://a\n    - prefix: a\n      remoteurl: https://b",

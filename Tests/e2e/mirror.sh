@@ -233,6 +233,14 @@ check "the spool directory is empty" test -z "$(ls -A "$M/spool")"
 
 echo "== Distribution's proxy section: the whole registry is a mirror"
 D="$WORK/single"; mkdir -p "$D"
+# A docker credential helper, as Distribution's proxy.exec runs one.
+cat > "$D/docker-credential-e2e" <<SH
+#!/bin/sh
+[ "\$1" = get ] || exit 1
+cat >> "$D/helper-asked"; echo >> "$D/helper-asked"
+echo '{"ServerURL":"http://$UR","Username":"puller","Secret":"puller-secret"}'
+SH
+chmod +x "$D/docker-credential-e2e"
 DPORT=$(free_port)
 cat > "$D/config.yml" <<YAML
 version: 0.1
@@ -243,14 +251,16 @@ http:
   addr: 127.0.0.1:$DPORT
 proxy:
   remoteurl: http://$UR
-  username: puller
-  password: puller-secret
+  exec:
+    command: $D/docker-credential-e2e
+    lifetime: 1h
   ttl: 5s
   retention:
     interval: 1s
 YAML
 start_berth "$D" "$DPORT" "$D/config.yml"
 check "skopeo pulls through a Distribution-style mirror" $SK copy --src-tls-verify=false "docker://127.0.0.1:$DPORT/library/other:v1" "oci:$WORK/pulled:single"
+expect_eq "its upstream credentials came from the credential helper, asked once" "$(cat "$D/helper-asked")" "http://$UR"
 TAGLINK="$D/data/docker/registry/v2/repositories/library/other/_manifests/tags/v1/current/link"
 check "the pulled image is cached" test -f "$TAGLINK"
 for _ in 1 2 3 4; do sleep 1.5; curl -s -o /dev/null "http://127.0.0.1:$DPORT/v2/library/other/manifests/v1"; done

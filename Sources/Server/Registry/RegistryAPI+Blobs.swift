@@ -41,6 +41,7 @@ extension RegistryAPI {
         if let url = try await store.blobRedirectURL(repository, digest) {
             return emptyResponse(.temporaryRedirect, [.location: url, .dockerContentDigest: digest.description])
         }
+        try await store.prepareBlobRead(repository, digest)
         let store = self.store
         return Response(status: status, headers: headers, body: ResponseBody(contentLength: Int(length)) { writer in
             try await store.readBlob(repository, digest, range: range) { chunk in try await writer.write(chunk) }

@@ -8,6 +8,9 @@ public protocol RegistryContent: Sendable {
     var options: RegistryOptions { get }
 
     func blobSize(_ repository: RepositoryName, _ digest: Digest) async throws -> Int64
+    /// Called before a blob GET's response is begun: whatever could still fail before the
+    /// first byte (an upstream refusing the fetch) fails here, as an error response.
+    func prepareBlobRead(_ repository: RepositoryName, _ digest: Digest) async throws
     func readBlob(_ repository: RepositoryName, _ digest: Digest, range: Range<Int64>?,
                   into consumer: (ByteBuffer) async throws -> Void) async throws
     /// Where a client can fetch the blob itself (a presigned URL), or nil to stream it here.
@@ -32,6 +35,10 @@ public protocol RegistryContent: Sendable {
                                              from chunks: Chunks) async throws -> Int64 where Chunks.Element == ByteBuffer
     func completeUpload(_ repository: RepositoryName, _ id: UploadID, digest: Digest) async throws -> Int64
     func cancelUpload(_ repository: RepositoryName, _ id: UploadID) async throws
+}
+
+extension RegistryContent {
+    public func prepareBlobRead(_ repository: RepositoryName, _ digest: Digest) async throws {}
 }
 
 extension RegistryStore: RegistryContent {
