@@ -79,6 +79,29 @@ check "push an image to the upstream Berth" $SK copy --dest-tls-verify=false --d
 digest_of() { $SK inspect --tls-verify=false "$@" | python3 -c 'import json,sys;print(json.load(sys.stdin)["Digest"])'; }
 V1=$(digest_of --creds puller:puller-secret "docker://$UR/library/app:v1")
 
+# A third upstream over HTTPS, its certificate from a CA only the mirror's config names.
+X="$WORK/upstream-tls"; mkdir -p "$X/certs"
+openssl req -x509 -nodes -newkey rsa:2048 -keyout "$X/tls.key" -out "$X/tls.crt" -days 2 -subj /CN=localhost \
+    -addext subjectAltName=DNS:localhost,IP:127.0.0.1 >/dev/null 2>&1
+cp "$X/tls.crt" "$X/certs/ca.crt"
+XPORT=$(free_port)
+cat > "$X/config.yml" <<YAML
+version: 0.1
+log:
+  level: warn
+storage:
+  inmemory: {}
+http:
+  addr: 127.0.0.1:$XPORT
+  tls:
+    certificate: $X/tls.crt
+    key: $X/tls.key
+YAML
+(cd "$X" && exec "$BERTH" serve "$X/config.yml") >"$X/berth.log" 2>&1 &
+PIDS+=($!)
+wait_ready "https://127.0.0.1:$XPORT/v2/" || { cat "$X/berth.log"; exit 1; }
+check "push an image to the HTTPS upstream" $SK copy --dest-cert-dir "$X/certs" "oci:$WORK/other:v1" "docker://localhost:$XPORT/tools/other:v1"
+
 echo "== one Berth mirroring both, beside its own repositories"
 M="$WORK/mirror"; mkdir -p "$M/spool"
 MPORT=$(free_port)
@@ -100,12 +123,18 @@ proxy:
       remoteurl: http://$UR
       username: puller
       password: puller-secret
-      tagttl: 4s
+      tagttl: 10s
       repositories: ["library/*"]
     - prefix: berth.local
       remoteurl: http://$TR
       username: ci
       password: ci-secret
+    - prefix: tls.local
+      remoteurl: https://localhost:$XPORT
+      tls:
+        ca: $X/tls.crt
+    - prefix: untrusted.local
+      remoteurl: https://localhost:$XPORT
 YAML
 start_berth "$M" "$MPORT" "$M/config.yml"
 R="127.0.0.1:$MPORT"
@@ -118,7 +147,11 @@ check "skopeo pulls through the mirror from the upstream Berth (token auth upstr
 expect_eq "the pulled layers are the pushed ones" "$(ls "$WORK/pulled/blobs/sha256" | sort | md5sum)" "$(ls "$WORK/img/blobs/sha256" | sort | grep -F -f <(ls "$WORK/pulled/blobs/sha256") | md5sum)"
 check "the cached image is in the mirror's storage, in Distribution's layout" \
     test -f "$M/data/docker/registry/v2/repositories/dist.local/library/app/_manifests/tags/v1/current/link"
-expect_eq "the catalog shows the cached repositories" "$(curl -s "http://$R/v2/_catalog")" '{"repositories":["berth.local/team/app","dist.local/library/app"]}'
+check "skopeo pulls through the mirror from an HTTPS upstream whose CA the config names" \
+    $SK copy --src-tls-verify=false "docker://$R/tls.local/tools/other:v1" "oci:$WORK/pulled:tls"
+expect_eq "an upstream whose certificate is not trusted is not used (503)" \
+    "$(curl -s -o /dev/null -w '%{http_code}' "http://$R/v2/untrusted.local/tools/other/manifests/v1")" "503"
+expect_eq "the catalog shows the cached repositories" "$(curl -s "http://$R/v2/_catalog")" '{"repositories":["berth.local/team/app","dist.local/library/app","tls.local/tools/other"]}'
 expect_eq "tags come from the upstream" "$(curl -s "http://$R/v2/dist.local/library/app/tags/list")" '{"name":"dist.local/library/app","tags":["v1"]}'
 expect_eq "a repository outside the allowed patterns is not mirrored" \
     "$(curl -s -o /dev/null -w '%{http_code}' "http://$R/v2/dist.local/private/thing/manifests/v1")" "404"
@@ -177,16 +210,17 @@ check "a user it does not is refused" bash -c "! $SK copy --src-tls-verify=false
 check "anonymous is refused" bash -c "! $SK copy --src-tls-verify=false docker://127.0.0.1:$PPORT/dist.local/library/other:v1 oci:$WORK/pulled:anon"
 
 echo "== a tag moved upstream is seen after the TTL, not before"
+curl -s -o /dev/null "http://$R/v2/dist.local/library/app/manifests/v1"   # checked now: the TTL starts here
 check "the tag moves upstream" $SK copy --dest-tls-verify=false --dest-creds puller:puller-secret "oci:$WORK/img:v2" "docker://$UR/library/app:v1"
 V2=$(digest_of --creds puller:puller-secret "docker://$UR/library/app:v1")
 expect_eq "within the TTL the mirror still serves the cached digest" "$(curl -s -I "http://$R/v2/dist.local/library/app/manifests/v1" -H 'Accept: application/vnd.oci.image.manifest.v1+json' | tr -d '\r' | awk -F': ' 'tolower($1)=="docker-content-digest"{print $2}')" "$V1"
-sleep 4.5
-expect_eq "after the TTL the mirror serves the new digest" "$(digest_of "docker://$R/dist.local/library/app:v1")" "$V2"
+moved_seen() { [ "$(curl -s -I "http://$R/v2/dist.local/library/app/manifests/v1" -H 'Accept: application/vnd.oci.image.manifest.v1+json' | tr -d '\r' | awk -F': ' 'tolower($1)=="docker-content-digest"{print $2}')" == "$V2" ]; }
+eventually 20 "after the TTL the mirror serves the new digest" moved_seen
 check "skopeo pulls the moved tag" $SK copy --src-tls-verify=false "docker://$R/dist.local/library/app:v1" "oci:$WORK/pulled:moved"
 
 echo "== the upstream goes away"
 kill "$DIST_PID"; wait "$DIST_PID" 2>/dev/null
-sleep 4.5
+sleep 10.5   # the tag's TTL runs out, so the next pull must ask the (stopped) upstream
 check "a cached image still pulls (tag revalidation fails, the cache answers)" \
     $SK copy --src-tls-verify=false "docker://$R/dist.local/library/app:v1" "oci:$WORK/pulled:down"
 start=$SECONDS
