@@ -265,6 +265,14 @@ expect_eq "the client does not receive the whole corrupt blob" "$([ $rc -ne 0 ] 
 check "nothing is stored for it" test ! -e "$M/data/docker/registry/v2/blobs/sha256/${LAYER:7:2}/${LAYER:7}/data"
 check "the spool directory is empty" test -z "$(ls -A "$M/spool")"
 
+echo "== cached content is ordinary content: gc and backup"
+check "berth gc runs on the mirror's storage while it serves" "$BERTH" gc --config "$M/config.yml" --delete-untagged --grace 0s --settle 1s
+check "a cached image still pulls after gc" $SK copy --src-tls-verify=false "docker://$R/dist.local/library/big:v1" "oci:$WORK/pulled:aftergc"
+check "berth backup copies the cache" "$BERTH" backup "$WORK/mirror-backup" --config "$M/config.yml"
+check "the backup is a consistent Distribution layout" python3 "$(dirname "$0")/check-layout.py" "$WORK/mirror-backup"
+check "the backup holds the fully cached image" \
+    test -f "$WORK/mirror-backup/docker/registry/v2/repositories/dist.local/library/big/_manifests/tags/v1/current/link"
+
 echo "== Distribution's proxy section: the whole registry is a mirror"
 D="$WORK/single"; mkdir -p "$D"
 # A docker credential helper, as Distribution's proxy.exec runs one.

@@ -144,12 +144,20 @@ public struct RegistryCopier: Sendable {
             for (digest, references) in pending.sorted(by: { $0.key < $1.key }) where references.children.allSatisfy(written.contains) {
                 pending.removeValue(forKey: digest)
                 progressed = true
-                var complete = true
-                for blob in references.blobs where !(try await ensureBlob(blob, copied: &copied, report: &report)) {
-                    complete = false
+                var complete = true, linked = true
+                for blob in references.blobs {
+                    if !(try await ensureBlob(blob, copied: &copied, report: &report)) { complete = false }
+                    // A registry serves a repository's blobs only where they are linked: an image
+                    // a mirror has cached in part (its manifest, not yet every layer) would be a
+                    // tag no registry can serve from the copy.
+                    else if !(try await source.exists(Layout.layerLink(repository, blob))) { linked = false }
                 }
                 guard complete else {
                     report.skipped.append("\(repository.value)@\(digest): references blobs that are gone from the source")
+                    continue
+                }
+                guard linked else {
+                    report.skipped.append("\(repository.value)@\(digest): references blobs not linked in the repository (an image a mirror cached in part)")
                     continue
                 }
                 try await destination.putContent(Layout.revisionLink(repository, digest), Array(digest.description.utf8))
