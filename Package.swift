@@ -113,6 +113,8 @@ let package = Package(
             .embedInCode("WebUI/Templates/confirm.mustache"), .embedInCode("WebUI/Templates/admin-users.mustache"),
             .embedInCode("WebUI/Templates/admin-rules.mustache"), .embedInCode("WebUI/Templates/admin-robots.mustache"),
             .embedInCode("WebUI/Templates/admin-audit.mustache"),
+            .embedInCode("WebUI/Templates/admin-tokens.mustache"), .embedInCode("WebUI/Templates/admin-webhooks.mustache"),
+            .embedInCode("WebUI/Templates/admin-storage.mustache"),
             .embedInCode("WebUI/Static/berth.css"), .embedInCode("WebUI/Static/favicon.svg"),
         ]),
         // A registry API client (anonymous, Basic or token auth; docker/podman credential

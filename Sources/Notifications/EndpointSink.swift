@@ -176,12 +176,15 @@ public final class EndpointSink: Sendable {
             guard (200..<400).contains(response.status.code) else {
                 logger.warning("notification endpoint refused events", metadata: [
                     "endpoint": .string(settings.name), "status": .stringConvertible(response.status.code)])
+                stats.noteFailure("the endpoint answered HTTP \(response.status.code)")
                 return false
             }
+            stats.noteDelivery()
             return true
         } catch {
             if Task.isCancelled { return false }
             logger.warning("notification delivery failed", metadata: ["endpoint": .string(settings.name), "error": .string("\(error)")])
+            stats.noteFailure("\(error)")
             return false
         }
     }
@@ -197,6 +200,8 @@ public enum DeliveryOutcome: String, Sendable, CaseIterable {
 public final class DeliveryStats: @unchecked Sendable {
     private let lock = NSLock()
     private var counts: [DeliveryOutcome: Int] = [:]
+    private var lastFailure: (message: String, at: Date)?
+    private var lastDelivery: Date?
     let endpoint: String
     let observe: (@Sendable (_ endpoint: String, _ outcome: DeliveryOutcome) -> Void)?
 
@@ -218,6 +223,19 @@ public final class DeliveryStats: @unchecked Sendable {
 
     public func count(_ outcome: DeliveryOutcome) -> Int {
         lock.withLock { counts[outcome, default: 0] }
+    }
+
+    func noteFailure(_ message: String) {
+        lock.withLock { lastFailure = (String(message.prefix(300)), Date()) }
+    }
+
+    func noteDelivery() {
+        lock.withLock { lastDelivery = Date() }
+    }
+
+    /// The last failed attempt (what went wrong, when) and the last delivery, in this process.
+    public var last: (failure: String?, failedAt: Date?, deliveredAt: Date?) {
+        lock.withLock { (lastFailure?.message, lastFailure?.at, lastDelivery) }
     }
 }
 

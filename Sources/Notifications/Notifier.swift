@@ -54,6 +54,40 @@ public final class Notifier: Service, Sendable {
         for (_, sink) in receivers { sink.publish(event) }
     }
 
+    /// What an administrator needs to see of one endpoint.
+    public struct EndpointState: Sendable {
+        public var name: String
+        /// Scheme, host and path: a query string may hold a credential.
+        public var url: String
+        public var queuedBatches: Int?
+        public var delivered: Int
+        public var failedAttempts: Int
+        public var dropped: Int
+        public var trimmed: Int
+        public var lastFailure: String?
+        public var lastFailureAt: Date?
+        public var lastDeliveryAt: Date?
+    }
+
+    public func endpointStates() async -> [EndpointState] {
+        var states: [EndpointState] = []
+        for (endpoint, sink) in sinks {
+            let stats = sink.stats, last = stats.last
+            var url = endpoint.settings.url
+            if var components = URLComponents(string: url) {
+                components.query = nil
+                components.user = nil
+                components.password = nil
+                url = components.string ?? url
+            }
+            states.append(EndpointState(
+                name: endpoint.settings.name, url: url, queuedBatches: try? await sink.queue.count(),
+                delivered: stats.count(.delivered), failedAttempts: stats.count(.failed), dropped: stats.count(.dropped),
+                trimmed: stats.count(.trimmed), lastFailure: last.failure, lastFailureAt: last.failedAt, lastDeliveryAt: last.deliveredAt))
+        }
+        return states
+    }
+
     /// Delivery counts by endpoint name.
     public var stats: [String: DeliveryStats] {
         Dictionary(uniqueKeysWithValues: sinks.map { ($0.endpoint.settings.name, $0.sink.stats) })

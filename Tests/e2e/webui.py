@@ -114,7 +114,7 @@ try:
     # Administration: a user, a rule, the "who may do what" box against real token grants,
     # a robot whose secret is shown once, the audit log.
     nav = [a.text for a in driver.find_elements(By.CSS_SELECTOR, "nav.admin a")]
-    check("admin sees the administration links", nav == ["Users", "Rules", "Robots", "Audit"], str(nav))
+    check("admin sees the administration links", nav == ["Users", "Rules", "Robots", "Audit", "Webhooks", "Storage"], str(nav))
     driver.get(BASE + "/ui/admin/users")
     driver.find_element(By.ID, "new-name").send_keys("ops")
     driver.find_element(By.ID, "new-password").send_keys("ops-password-1")
@@ -161,6 +161,56 @@ try:
     rules_after = [td.text for td in driver.find_elements(By.CSS_SELECTOR, "table.list tbody td:nth-child(2)")]
     check("a rule moves up", rules_after[-2] == rules_before[-1] and rules_after[-1] == rules_before[-2], f"{rules_before} -> {rules_after}")
 
+    last = driver.find_elements(By.CSS_SELECTOR, "table.list tbody tr")[-1]
+    position = last.find_element(By.CSS_SELECTOR, "td").text
+    last.find_element(By.LINK_TEXT, "Edit").click()
+    actions_edit = driver.find_element(By.ID, "e-actions")
+    check("Edit opens the rule in a form holding its fields", actions_edit.get_attribute("value") != "" and
+          driver.find_element(By.ID, "edit").text == f"Edit rule #{position}", driver.find_element(By.ID, "edit").text)
+    actions_edit.clear()
+    actions_edit.send_keys("pull")
+    comment_edit = driver.find_element(By.ID, "e-comment")
+    comment_edit.clear()
+    comment_edit.send_keys("edited in place")
+    submit(driver.find_element(By.CSS_SELECTOR, "#edit + form button"))
+    row = driver.find_elements(By.CSS_SELECTOR, "table.list tbody tr")[int(position) - 1].text
+    check("a rule edited in place keeps its position and shows its new actions and comment",
+          "edited in place" in row and " pull " in f" {row} ", row)
+
+    # One user's refresh tokens: listed, revoked one by one, and a revoked one stops working.
+    import base64, json as _json
+    def offline_token(user, password):
+        form = urllib.parse.urlencode({"grant_type": "password", "username": user, "password": password, "service": "Berth registry",
+                                       "client_id": "webui-test", "access_type": "offline", "scope": "repository:ops/tool:pull"}).encode()
+        return _json.load(urllib.request.urlopen(urllib.request.Request(BASE + "/auth/token", data=form)))["refresh_token"]
+    refresh = offline_token("ops", "ops-password-1")
+    driver.get(BASE + "/ui/admin/users")
+    ops_row = [tr for tr in driver.find_elements(By.CSS_SELECTOR, "table.list tbody tr") if tr.find_element(By.CSS_SELECTOR, "td").text == "ops"][0]
+    ops_row.find_element(By.PARTIAL_LINK_TEXT, "Tokens").click()
+    tokens = driver.find_elements(By.CSS_SELECTOR, "table.list tbody tr")
+    listed = [t.text for t in tokens]
+    check("a user's refresh tokens are listed on their page, by client", len(tokens) == 1 and "webui-test" in tokens[0].text, str([t.text for t in tokens]))
+    check("the page never shows the token itself", refresh not in driver.page_source)
+    submit(tokens[0].find_element(By.CSS_SELECTOR, "button[value=revoke]"))
+    check("revoking it there empties the list", "ops has no refresh tokens" in driver.page_source, driver.find_element(By.TAG_NAME, "main").text[:200])
+    form = urllib.parse.urlencode({"grant_type": "refresh_token", "refresh_token": refresh, "service": "Berth registry",
+                                   "client_id": "webui-test", "scope": "repository:ops/tool:pull"}).encode()
+    try:
+        answer = urllib.request.urlopen(urllib.request.Request(BASE + "/auth/token", data=form))
+        token = _json.load(answer)["token"].split(".")[1]
+        status, body = answer.status, base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    except urllib.error.HTTPError as e:
+        status, body = e.code, b""
+    check("and the revoked token no longer gets an access token", status == 401, f"{status} {body}")
+
+    driver.get(BASE + "/ui/admin/webhooks")
+    check("the Webhooks page says when no endpoint is configured", "No webhook endpoints are configured" in driver.page_source)
+    driver.get(BASE + "/ui/admin/storage")
+    sizes = {tr.find_element(By.CSS_SELECTOR, "td").text: tr.find_elements(By.CSS_SELECTOR, "td")[2].text
+             for tr in driver.find_elements(By.CSS_SELECTOR, "table.list tbody tr")}
+    check("the Storage page lists every repository with its size", set(sizes) == {"team/app", "team/multi", "ops/tool"} and
+          all(v and v != "0 B" for v in sizes.values()), str(sizes))
+
     driver.get(BASE + "/ui/admin/robots")
     driver.find_element(By.ID, "b-name").send_keys("builder")
     driver.find_element(By.ID, "b-repos").send_keys("team/*")
@@ -179,6 +229,8 @@ try:
     actions = [td.text for td in driver.find_elements(By.CSS_SELECTOR, "table.list tbody td:nth-child(3)")]
     actors = {td.text for td in driver.find_elements(By.CSS_SELECTOR, "table.list tbody td:nth-child(2)")}
     check("the audit log shows the change, by admin", "user.add" in actions and "admin" in actors, f"{actions} {actors}")
+    check("the audit filter keeps the account it filters by", driver.find_element(By.ID, "a-account").get_attribute("value") == "ops",
+          driver.find_element(By.ID, "a-account").get_attribute("value"))
 
     # A forged sign-out (no CSRF token) is refused, and the session survives it.
     session = driver.get_cookie("berth_session")["value"]

@@ -27,6 +27,7 @@ struct WebUI: Sendable {
     let servesTLS: Bool
     let configuredHost: String?
     let summaries = ManifestSummaries()
+    let storageUsage = StorageUsageCache()
     /// The upstream a repository is mirrored from, when it is.
     let mirrorOf: @Sendable (RepositoryName) -> String?
 
@@ -70,7 +71,8 @@ struct WebUI: Sendable {
                               ("manifest", PackageResources.manifest_mustache), ("message", PackageResources.message_mustache),
                               ("confirm", PackageResources.confirm_mustache), ("admin-users", PackageResources.admin_users_mustache),
                               ("admin-rules", PackageResources.admin_rules_mustache), ("admin-robots", PackageResources.admin_robots_mustache),
-                              ("admin-audit", PackageResources.admin_audit_mustache)] {
+                              ("admin-audit", PackageResources.admin_audit_mustache), ("admin-tokens", PackageResources.admin_tokens_mustache),
+                              ("admin-webhooks", PackageResources.admin_webhooks_mustache), ("admin-storage", PackageResources.admin_storage_mustache)] {
             try library.register(String(decoding: bytes, as: UTF8.self), named: name)
         }
         return library
@@ -89,6 +91,7 @@ struct WebUI: Sendable {
         root.get("ui/repo/**") { request, context in try await repositoryOrManifest(request, context) }
         root.post("ui/repo/**") { request, context in try await delete(request, context) }
         registerAdmin(on: root)
+        registerOperations(on: root)
     }
 
     // MARK: visitors

@@ -69,6 +69,7 @@ extension WebUI {
             let path = request.uri.path
             if path.hasSuffix("/rules") { return try await rulesPage(failed, request: nil, status: .badRequest) }
             if path.hasSuffix("/robots") { return try await robotsPage(failed, status: .badRequest) }
+            if path.hasSuffix("/tokens") { return try await tokensPage(failed, request: nil, account: form["account"] ?? "") }
             return try await usersPage(failed, notice: nil, status: .badRequest)
         } catch let error as AuthError {
             var failed = admin
@@ -132,7 +133,18 @@ extension WebUI {
         var admin = admin
         admin.frame.title = "Rules"
         admin.frame.notice = notice
-        let rows = try await admin.directory.store.rules().map { record in
+        let records = try await admin.directory.store.rules()
+        var editing: AdminRulesPage.Editing?
+        if let position = request?.uri.queryParameters["edit"].flatMap({ Int(String($0)) }),
+           let record = records.first(where: { $0.position == position }) {
+            let match = record.rule.match
+            editing = .init(position: position, account: match.account ?? "", name: match.name ?? "", type: match.type ?? "",
+                            ip: match.ip ?? "", service: match.service ?? "",
+                            labels: (match.labels ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
+                            actions: record.rule.actions?.joined(separator: ",") ?? "", comment: record.rule.comment ?? "",
+                            expires: record.expiresAt.map(Self.day) ?? "")
+        }
+        let rows = records.map { record in
             AdminRulesPage.Row(position: record.position, match: record.rule.match.summary,
                                actions: record.rule.actions.map { $0.isEmpty ? "(nothing)" : $0.joined(separator: ",") } ?? "(nothing)",
                                comment: record.rule.comment ?? "", expires: record.expiresAt.map(Self.day) ?? "")
@@ -153,7 +165,7 @@ extension WebUI {
             } ?? "no rule matches: nothing is granted"
             answer = .init(granted: granted.isEmpty ? "nothing" : granted.joined(separator: ","), decidedBy: decidedBy)
         }
-        return render("admin-rules", AdminRulesPage(frame: admin.frame, rules: rows, testAccount: account, testRepository: repository,
+        return render("admin-rules", AdminRulesPage(frame: admin.frame, rules: rows, editing: editing, testAccount: account, testRepository: repository,
                                                     testActions: actions, answer: answer), status: status)
     }
 
@@ -163,18 +175,13 @@ extension WebUI {
         let notice: String
         switch form["action"] {
         case "add":
-            func pattern(_ key: String) -> String? {
-                let value = (form[key] ?? "").trimmingCharacters(in: .whitespaces)
-                return value.isEmpty ? nil : value
-            }
-            let labelPatterns = try Self.labels(form["labels"] ?? "").mapValues { $0.last ?? "" }
-            let actionsText = (form["actions"] ?? "").trimmingCharacters(in: .whitespaces)
-            let actions = actionsText.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            let rule = ACLRule(match: .init(account: pattern("account"), type: pattern("type"), name: pattern("name"), ip: pattern("ip"),
-                                            service: pattern("service"), labels: labelPatterns.isEmpty ? nil : labelPatterns),
-                               actions: actions, comment: pattern("comment"))
-            let record = try await store.addRule(rule, at: position, by: admin.actor)
+            let record = try await store.addRule(try Self.rule(form), at: position, expiresAt: try Self.date(form["expires"]), by: admin.actor)
             notice = "Added rule #\(record.position)."
+        case "replace":
+            let count = try await store.rules().count
+            guard let position, (1...count).contains(position) else { throw AccountError.invalid("there is no such rule") }
+            try await store.replaceRule(at: position, with: try Self.rule(form), expiresAt: try Self.date(form["expires"]), by: admin.actor)
+            notice = "Changed rule #\(position)."
         case "up", "down":
             let count = try await store.rules().count
             guard let position, (1...count).contains(position) else { throw AccountError.invalid("there is no such rule") }
@@ -191,6 +198,20 @@ extension WebUI {
         }
         try await admin.directory.refresh()
         return try await rulesPage(admin, request: nil, notice: notice)
+    }
+
+    /// A rule from the add or edit form.
+    static func rule(_ form: [String: String]) throws -> ACLRule {
+        func pattern(_ key: String) -> String? {
+            let value = (form[key] ?? "").trimmingCharacters(in: .whitespaces)
+            return value.isEmpty ? nil : value
+        }
+        let labelPatterns = try labels(form["labels"] ?? "").mapValues { $0.last ?? "" }
+        let actionsText = (form["actions"] ?? "").trimmingCharacters(in: .whitespaces)
+        let actions = actionsText.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return ACLRule(match: .init(account: pattern("account"), type: pattern("type"), name: pattern("name"), ip: pattern("ip"),
+                                    service: pattern("service"), labels: labelPatterns.isEmpty ? nil : labelPatterns),
+                       actions: actions, comment: pattern("comment"))
     }
 
     // MARK: robots
@@ -245,7 +266,7 @@ extension WebUI {
         let action = String((request.uri.queryParameters["action"].map(String.init) ?? "").prefix(64))
         let entries = try await admin.directory.store.audit(limit: 200, account: account.isEmpty ? nil : account,
                                                             action: action.isEmpty ? nil : action)
-        return render("admin-audit", AdminAuditPage(frame: admin.frame, account: account, action: action, entries: entries.map {
+        return render("admin-audit", AdminAuditPage(frame: admin.frame, filterAccount: account, action: action, entries: entries.map {
             .init(at: $0.at.formatted(.iso8601), actor: $0.actor, action: $0.action, target: $0.target, address: $0.address ?? "-",
                   result: $0.success ? "ok" : "refused", detail: $0.detail ?? "")
         }))

@@ -188,8 +188,14 @@ struct AdminUsersPage {
 struct AdminRulesPage {
     struct Row { var position: Int; var match: String; var actions: String; var comment: String; var expires: String }
     struct Answer { var granted: String; var decidedBy: String }
+    /// A rule's fields as the edit form shows them.
+    struct Editing {
+        var position: Int
+        var account = "", name = "", type = "", ip = "", service = "", labels = "", actions = "", comment = "", expires = ""
+    }
     var frame: PageFrame
     var rules: [Row]
+    var editing: Editing?
     var testAccount: String
     var testRepository: String
     var testActions: String
@@ -207,7 +213,49 @@ struct AdminRobotsPage {
 struct AdminAuditPage {
     struct Row { var at: String; var actor: String; var action: String; var target: String; var address: String; var result: String; var detail: String }
     var frame: PageFrame
-    var account: String
+    /// Not `account`, which the frame's (the signed-in visitor) would shadow.
+    var filterAccount: String
     var action: String
     var entries: [Row]
+}
+
+struct AdminTokensPage {
+    struct Row { var id: String; var issued: String; var client: String }
+    var frame: PageFrame
+    /// Not `account`: the content renders inside the frame, whose `account` (the signed-in
+    /// visitor) would shadow it.
+    var owner: String
+    var tokens: [Row]
+    /// Stored, not computed: templates see stored properties only.
+    var hasTokens: Bool
+
+    init(frame: PageFrame, owner: String, tokens: [Row]) {
+        self.frame = frame
+        self.owner = owner
+        self.tokens = tokens
+        hasTokens = !tokens.isEmpty
+    }
+}
+
+struct AdminWebhooksPage {
+    struct Row {
+        var name: String; var url: String; var queued: String; var delivered: Int; var failed: Int; var dropped: Int
+        var state: String; var lastError: String; var lastDelivery: String
+    }
+    var frame: PageFrame
+    var endpoints: [Row]
+    var hasEndpoints: Bool
+}
+
+struct AdminStoragePage {
+    struct Row { var name: String; var blobs: Int; var size: String }
+    var frame: PageFrame
+    var computedAt: String
+    var repositories: Int
+    var total: String
+    var rows: [Row]
+    var page: Int
+    var pages: Int
+    var previous: String?
+    var next: String?
 }

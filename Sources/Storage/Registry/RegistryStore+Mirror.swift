@@ -83,3 +83,21 @@ extension RegistryStore {
         await linkCache.invalidate(repository: Layout.repository(repository))
     }
 }
+
+extension RegistryStore {
+    /// How much storage a repository's blobs take: how many it links and their sizes added up
+    /// (a blob shared with other repositories counts in each), read from the layout.
+    public func usage(_ repository: RepositoryName) async throws -> (blobs: Int, bytes: Int64) {
+        var blobs = 0, bytes: Int64 = 0
+        for digest in try await driver.layerDigests(repository) {
+            guard let size = try? await driver.stat(Layout.blobData(digest)).size else { continue }
+            blobs += 1
+            bytes += size
+        }
+        for digest in try await revisionDigests(repository) {
+            guard let size = try? await driver.stat(Layout.blobData(digest)).size else { continue }
+            bytes += size
+        }
+        return (blobs, bytes)
+    }
+}
