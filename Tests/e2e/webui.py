@@ -334,11 +334,34 @@ try:
     width = driver.execute_script("return document.documentElement.scrollWidth")
     check(f"readable at 320 px: no sideways scrolling ({width} px)", width <= 330, str(width))
 
+    # Anonymous browsing: with a rule for anonymous pulls of team/multi (added with the CLI
+    # while the server runs), a visitor who is not signed in sees that and nothing else.
+    sign_out()
+    driver.get(BASE + "/ui/")
+    check("without an anonymous rule, a visitor who is not signed in is asked to sign in", driver.current_url.endswith("/ui/login"),
+          driver.current_url)
+    subprocess.run([BERTH, "acl", "add", "--data", DATA, "--account", "", "--name", "team/multi", "--actions", "pull", "--position", "1"],
+                   check=True, capture_output=True)
+    deadline = time.time() + 5
+    while True:
+        driver.get(BASE + "/ui/")
+        if not driver.current_url.endswith("/ui/login") or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    check("with one, that visitor sees the repository it allows and no other", visible_repositories() == ["team/multi"],
+          f"{driver.current_url} {visible_repositories() if not driver.current_url.endswith('/ui/login') else ''}")
+    driver.get(BASE + "/ui/repo/team/multi")
+    check("its page lists the tags and offers no delete", "v1" in driver.page_source and not driver.find_elements(By.PARTIAL_LINK_TEXT, "Delete"),
+          driver.find_element(By.TAG_NAME, "main").text[:200])
+    driver.get(BASE + "/ui/repo/team/app")
+    check("another repository's page is not found for them", "Not found" in driver.find_element(By.TAG_NAME, "h1").text,
+          driver.find_element(By.TAG_NAME, "h1").text)
+
     # Pages answered 401/404 on purpose are logged as failed loads; anything else (a CSP
     # violation, a script error, a missing asset) is a fault.
     for entry in driver.get_log("browser"):
         message = entry.get("message", "")
-        if entry.get("level") == "SEVERE" and not any(f"{path} - Failed to load resource" in message for path in ("/ui/login", "/ui/repo/ops/tool", "/ui/admin/users")):
+        if entry.get("level") == "SEVERE" and not any(f"{path} - Failed to load resource" in message for path in ("/ui/login", "/ui/repo/ops/tool", "/ui/admin/users", "/ui/repo/team/app")):
             console_errors.append(message)
     check("no errors in the browser console (no CSP violation, no missing asset)", not console_errors, str(console_errors[:3]))
 finally:
