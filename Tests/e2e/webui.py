@@ -4,6 +4,7 @@ zero-configuration `berth serve` that webui.sh prepared (images pushed, a user `
 rule lets it pull `team/*` only). Arguments: base URL, admin password, dev password, the
 berth binary and the server's data directory (to disable dev while it is signed in).
 Prints "  ok   NAME" / "  FAIL NAME" lines; exits 1 if any failed."""
+import re
 import subprocess
 import sys
 import time
@@ -82,6 +83,9 @@ try:
     check("admin signs in and lands on the repository list", driver.current_url.endswith("/ui/"), driver.current_url)
     repos = visible_repositories()
     check("admin sees every repository", repos == ["ops/tool", "team/app", "team/multi"], str(repos))
+    cells = [[td.text for td in tr.find_elements(By.CSS_SELECTOR, "td")] for tr in driver.find_elements(By.CSS_SELECTOR, "table.list tbody tr")]
+    check("each with its tag count, size and last push time",
+          all(len(c) == 4 and c[1].isdigit() and c[2].endswith("B") and c[2] != "0 B" and re.search(r"\b20\d\d\b", c[3]) for c in cells), str(cells))
     cookie = driver.get_cookie("berth_session")
     check("the session cookie is HttpOnly and SameSite=Strict", cookie and cookie.get("httpOnly") and cookie.get("sameSite") == "Strict",
           str(cookie))
@@ -122,6 +126,12 @@ try:
     submit(driver.find_element(By.CSS_SELECTOR, "form.stack button"))
     rows = {tr.find_element(By.CSS_SELECTOR, "td").text: tr.text for tr in driver.find_elements(By.CSS_SELECTOR, "table.list tbody tr")}
     check("a user added on the Users page is listed with its labels", "ops" in rows and "team=ops" in rows["ops"], str(rows))
+    labels_field = driver.find_element(By.ID, "lb-ops")
+    labels_field.clear()
+    labels_field.send_keys("team=ops tier=gold")
+    submit(labels_field.find_element(By.XPATH, "./ancestor::form//button[@value='update']"))
+    rows = {tr.find_element(By.CSS_SELECTOR, "td").text: tr.text for tr in driver.find_elements(By.CSS_SELECTOR, "table.list tbody tr")}
+    check("an existing user's labels are changed in place", "tier=gold" in rows.get("ops", ""), str(rows.get("ops")))
     hashes = "$2" in driver.page_source
     check("the Users page never shows a password hash", not hashes)
 

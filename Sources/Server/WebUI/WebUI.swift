@@ -148,8 +148,13 @@ struct WebUI: Sendable {
         let page = min(max(1, request.uri.queryParameters["page"].flatMap { Int(String($0)) } ?? 1), pages)
         var rows: [RepositoriesPage.Row] = []
         for name in visible.dropFirst((page - 1) * Self.pageSize).prefix(Self.pageSize) {
-            let count = (try? await store.tags(try RepositoryName(name)).count) ?? 0
-            rows.append(.init(name: name, tags: count, mirrorOf: (try? RepositoryName(name)).flatMap(mirrorOf)))
+            guard let repository = try? RepositoryName(name) else { continue }
+            let count = (try? await store.tags(repository).count) ?? 0
+            let usage = try? await store.usage(repository)
+            let pushed = await store.lastPush(repository)
+            rows.append(.init(name: name, tags: count, size: usage.map { Formatting.size($0.bytes) } ?? "-",
+                              pushed: pushed.map { $0.formatted(.dateTime.year().month().day().hour().minute()) } ?? "-", pushedISO: pushed?.formatted(.iso8601) ?? "",
+                              mirrorOf: mirrorOf(repository)))
         }
         return render("repositories", RepositoriesPage(frame: frame("Repositories", visitor), query: query, repositories: rows,
                                                          total: visible.count, page: page, pages: pages))

@@ -89,7 +89,8 @@ extension WebUI {
         let rows = try await store.users().map { user in
             AdminUsersPage.Row(name: user.name, labels: Self.labelText(user.labels),
                                state: user.disabled ? "disabled" : user.isActive() ? "active" : "expired", disabled: user.disabled,
-                               expires: user.expiresAt.map(Self.day) ?? "never", tokens: tokens[user.name] ?? 0)
+                               expires: user.expiresAt.map(Self.day) ?? "never", expiresValue: user.expiresAt.map(Self.day) ?? "",
+                               tokens: tokens[user.name] ?? 0)
         }
         return render("admin-users", AdminUsersPage(frame: admin.frame, users: rows), status: status)
     }
@@ -113,6 +114,11 @@ extension WebUI {
         case "password":
             try await store.setPassword(name, passwordHash: try await AccountStore.hashPassword(form["password"] ?? ""), by: admin.actor)
             notice = "Set a new password for \(name)."
+        case "update":
+            // An empty expiry field clears the expiry.
+            let expiry: Date?? = .some(try Self.date(form["expires"]))
+            try await store.updateUser(name, labels: try Self.labels(form["labels"] ?? ""), expiry: expiry, by: admin.actor)
+            notice = "Saved the labels and expiry of \(name)."
         case "revoke-tokens":
             let count = try await store.revokeRefreshTokens(account: name, by: admin.actor)
             notice = "Revoked \(count) refresh token\(count == 1 ? "" : "s") of \(name)."

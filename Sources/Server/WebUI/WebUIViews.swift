@@ -20,7 +20,7 @@ struct PageFrame {
 }
 
 struct RepositoriesPage {
-    struct Row { var name: String; var tags: Int; var mirrorOf: String? }
+    struct Row { var name: String; var tags: Int; var size: String; var pushed: String; var pushedISO: String; var mirrorOf: String? }
     var frame: PageFrame
     var query: String
     var filtered: String?
@@ -180,7 +180,7 @@ enum Formatting {
 }
 
 struct AdminUsersPage {
-    struct Row { var name: String; var labels: String; var state: String; var disabled: Bool; var expires: String; var tokens: Int }
+    struct Row { var name: String; var labels: String; var state: String; var disabled: Bool; var expires: String; var expiresValue: String; var tokens: Int }
     var frame: PageFrame
     var users: [Row]
 }

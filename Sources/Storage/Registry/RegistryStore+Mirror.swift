@@ -101,3 +101,17 @@ extension RegistryStore {
         return (blobs, bytes)
     }
 }
+
+extension RegistryStore {
+    /// About when a repository last received a manifest or a new tag: the newer modification
+    /// time of its revisions and tags directories (two stats, not one per tag). Nil where the
+    /// storage has no directory times (object stores).
+    public func lastPush(_ repository: RepositoryName) async -> Date? {
+        let revisions = StoragePath(unchecked: Layout.revisions(repository).components + ["sha256"])
+        var newest: Double = 0
+        for path in [revisions, Layout.tags(repository)] {
+            if let info = try? await driver.stat(path), info.modifiedAt > newest { newest = info.modifiedAt }
+        }
+        return newest > 0 ? Date(timeIntervalSince1970: newest) : nil
+    }
+}
