@@ -28,6 +28,7 @@ struct WebUI: Sendable {
     let configuredHost: String?
     let summaries = ManifestSummaries()
     let storageUsage = StorageUsageCache()
+    let repositoryFacts = RepositoryFactsCache()
     /// The upstream a repository is mirrored from, when it is.
     let mirrorOf: @Sendable (RepositoryName) -> String?
 
@@ -150,9 +151,9 @@ struct WebUI: Sendable {
         for name in visible.dropFirst((page - 1) * Self.pageSize).prefix(Self.pageSize) {
             guard let repository = try? RepositoryName(name) else { continue }
             let count = (try? await store.tags(repository).count) ?? 0
-            let usage = try? await store.usage(repository)
-            let pushed = await store.lastPush(repository)
-            rows.append(.init(name: name, tags: count, size: usage.map { Formatting.size($0.bytes) } ?? "-",
+            let facts = await repositoryFacts.facts(repository, store: store)
+            let pushed = facts.pushed
+            rows.append(.init(name: name, tags: count, size: facts.bytes.map(Formatting.size) ?? "-",
                               pushed: pushed.map { $0.formatted(.dateTime.year().month().day().hour().minute()) } ?? "-", pushedISO: pushed?.formatted(.iso8601) ?? "",
                               mirrorOf: mirrorOf(repository)))
         }

@@ -99,3 +99,19 @@ actor StorageUsageCache {
         return fresh
     }
 }
+
+/// A repository's size and last push for the repository list, kept a minute: the list shows
+/// 50 repositories a page, and each costs a stat per blob.
+actor RepositoryFactsCache {
+    struct Facts: Sendable { var bytes: Int64?; var pushed: Date?; var at: Date }
+    private var facts: [String: Facts] = [:]
+    private let maxAge: TimeInterval = 60
+
+    func facts(_ repository: RepositoryName, store: RegistryStore) async -> Facts {
+        if let known = facts[repository.value], Date().timeIntervalSince(known.at) < maxAge { return known }
+        let fresh = Facts(bytes: try? await store.usage(repository).bytes, pushed: await store.lastPush(repository), at: Date())
+        if facts.count >= 20_000 { facts.removeAll(keepingCapacity: true) }
+        facts[repository.value] = fresh
+        return fresh
+    }
+}
