@@ -10,9 +10,8 @@ public struct EventQueue: Sendable {
 
     public init(driver: any StorageDriver, endpoint: String) throws {
         self.driver = driver
-        // Endpoint names are free text; a hex encoding keeps them one safe path component.
-        let key = endpoint.utf8.map { String(format: "%02x", $0) }.joined()
-        directory = try StoragePath(["berth", "notifications", String(key.prefix(200))])
+        // Endpoint names are free text; the layout hex-encodes them into one safe component.
+        directory = try BerthLayout.notifications(endpoint: endpoint)
     }
 
     public struct Batch: Sendable {

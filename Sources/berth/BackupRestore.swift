@@ -112,7 +112,7 @@ struct Restore: AsyncParsableCommand {
 }
 
 /// Where a zero-configuration Berth keeps its accounts database, relative to the storage root.
-let accountsFileInStorage = "berth/accounts/accounts.sqlite"
+let accountsFileInStorage = BerthLayout.accountsDatabase
 
 /// Copies an SQLite accounts database consistently (it may be in use by `berth serve`).
 func copyAccounts(from source: String, to destination: String, quiet: Bool) async throws {

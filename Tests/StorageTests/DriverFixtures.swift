@@ -52,7 +52,9 @@ enum DriverKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
                 if ProcessInfo.processInfo.environment["CI"] == "true" {
                     Issue.record("BERTH_TEST_S3 is not set: the S3 driver tests cannot run")
                 }
-                return try await body { InMemoryDriver() }
+                // One store for every `make`, as the real drivers give: a "restart" sees it.
+                let driver = InMemoryDriver()
+                return try await body { driver }
             }
             try await Self.makeBucket(configuration)
             let driver = try S3Driver(configuration: configuration)

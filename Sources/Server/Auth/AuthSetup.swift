@@ -93,11 +93,11 @@ public struct AuthSetup: Sendable {
     public static func accountsLocation(_ config: RegistryConfiguration) throws -> AccountDatabaseLocation {
         if let configured = config.tokenAuth?.accounts { return try AccountDatabaseLocation(parsing: configured) }
         switch config.storage {
-        case .filesystem(let root): return .sqlite(path: (root as NSString).appendingPathComponent("berth/accounts/accounts.sqlite"))
+        case .filesystem(let root): return .sqlite(path: (root as NSString).appendingPathComponent(BerthLayout.accountsDatabase))
         case .inMemory: return .sqliteInMemory
         // Object storage holds no database: SQLite on local disk (one replica), unless
         // `auth.token.accounts` names a shared PostgreSQL.
-        case .s3: return .sqlite(path: "./data/berth/accounts/accounts.sqlite")
+        case .s3: return .sqlite(path: "./data/" + BerthLayout.accountsDatabase)
         }
     }
 
@@ -150,9 +150,9 @@ public struct AuthSetup: Sendable {
     }
 
     /// Kept in the storage so every replica sharing it signs with the same key.
-    public static let signingCertificatePath = try! StoragePath("berth/token/certificate.pem")
+    public static let signingCertificatePath = BerthLayout.signingCertificate
 
-    public static let signingKeyPath = try! StoragePath("berth/token/key.pem")
+    public static let signingKeyPath = BerthLayout.signingKey
 
     static func storedSigningKey(_ store: RegistryStore) async throws -> SigningKey {
         if let key = try? await store.driver.getContent(signingKeyPath, maxSize: 64 * 1024),
@@ -189,7 +189,7 @@ public struct AuthSetup: Sendable {
 /// that is printed once and kept only as a bcrypt hash, with the rule that makes it an
 /// administrator. A data directory from before the database keeps its admin password.
 enum BuiltInAccounts {
-    static let legacyAdminPath = try! StoragePath("berth/accounts/admin.bcrypt")
+    static let legacyAdminPath = BerthLayout.legacyAdminPassword
 
     static func bootstrap(_ directory: AccountDirectory, store: RegistryStore) async throws {
         let accounts = directory.store

@@ -7,7 +7,7 @@ import Storage
 /// database (`AuthSetup.moveStoredRefreshTokens`).
 public struct StorageRefreshTokenStore: RefreshTokenStore {
     let driver: any StorageDriver
-    static let directory = ["berth", "refresh-tokens"]
+    static let directory = BerthLayout.legacyRefreshTokens.components
 
     public init(driver: any StorageDriver) { self.driver = driver }
 

@@ -24,7 +24,7 @@ public enum TokenServer {
         let driver = try FilesystemDriver(rootDirectory: dataDirectory)
         let store = RegistryStore(driver: driver)
         let key = try await AuthSetup.signingKey(config, store: store)
-        let location = accounts ?? .sqlite(path: (dataDirectory as NSString).appendingPathComponent("berth/accounts/accounts.sqlite"))
+        let location = accounts ?? .sqlite(path: (dataDirectory as NSString).appendingPathComponent(BerthLayout.accountsDatabase))
         let directory = try await AuthSetup.openAccounts(location, store: store, logger: logger)
         let service = try await AuthSetup.tokenService(config, signingKey: key, accounts: directory)
         let prefix = TokenEndpoint.normalizedPrefix(config.server?.path_prefix)

@@ -36,15 +36,11 @@ public struct RegistryCopier: Sendable {
     let source: any StorageDriver
     let sourceStore: RegistryStore
     let destination: any StorageDriver
-    /// Berth's own state under `berth/` worth keeping: accounts, signing key, upload secret,
-    /// refresh tokens (not queued notifications, which belong to the running instance).
-    static let stateDirectories = ["accounts", "token", "refresh-tokens"]
-    static let stateFiles = ["http-secret"]
     /// The accounts database and its journal: the caller copies the database with SQLite's
     /// own consistent copy instead.
-    static let copiedByCaller: Set<String> = ["accounts.sqlite", "accounts.sqlite-wal", "accounts.sqlite-shm"]
+    static let copiedByCaller = BerthLayout.accountsDatabaseFiles
     static let window: Int64 = 4 << 20
-    static let staging = StoragePath(unchecked: ["berth", "copy-in-progress"])
+    static let staging = BerthLayout.copyInProgress
 
     public init(from source: any StorageDriver, to destination: any StorageDriver) {
         self.source = source
@@ -190,10 +186,9 @@ public struct RegistryCopier: Sendable {
 
     /// Accounts, keys and secrets, readable by the owner only at the destination too.
     private func copyState(_ report: inout Report) async throws {
-        let berth = StoragePath(unchecked: ["berth"])
-        var files: [StoragePath] = Self.stateFiles.map { StoragePath(unchecked: ["berth", $0]) }
-        for directory in Self.stateDirectories {
-            let path = StoragePath(unchecked: ["berth", directory])
+        let berth = BerthLayout.root
+        var files = BerthLayout.keptFiles
+        for path in BerthLayout.keptDirectories {
             for name in try await source.listIfPresent(path) { files.append(try path.appending(name)) }
         }
         // The accounts database is copied by the caller with the database's own consistent

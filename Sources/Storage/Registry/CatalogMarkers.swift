@@ -8,9 +8,9 @@ import OCI
 /// ever rewritten, so replicas never conflict.
 struct CatalogMarkers: Sendable {
     let driver: any StorageDriver
-    static let directory = StoragePath(unchecked: ["berth", "catalog"])
+    static let directory = BerthLayout.catalogMarkers
     /// Written once every repository found by a full walk has its marker.
-    static let complete = StoragePath(unchecked: ["berth", "catalog-complete"])
+    static let complete = BerthLayout.catalogComplete
     static let marker = "_repository"
     /// Repositories another program (Distribution sharing the bucket) creates have no
     /// marker: a full walk this often finds them.

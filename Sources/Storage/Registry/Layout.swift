@@ -72,11 +72,6 @@ public enum Layout {
         StoragePath(unchecked: upload(name, id).components + ["data"])
     }
 
-    /// When a mirrored manifest was last pulled (Berth's own state, beside Distribution's layout).
-    public static func mirrorPulled(_ name: RepositoryName, _ d: Digest) -> StoragePath {
-        StoragePath(unchecked: ["berth", "mirror"] + name.value.split(separator: "/").map(String.init) + ["_pulled", d.algorithm.rawValue, d.hex])
-    }
-
     public static func uploadStartedAt(_ name: RepositoryName, _ id: UploadID) -> StoragePath {
         StoragePath(unchecked: upload(name, id).components + ["startedat"])
     }

@@ -55,12 +55,12 @@ extension RegistryStore {
 extension RegistryStore {
     /// Notes that a mirrored manifest was pulled now, for retention.
     public func recordMirrorPull(_ repository: RepositoryName, _ digest: Digest, at time: Date = Date()) async throws {
-        try await driver.putContent(Layout.mirrorPulled(repository, digest), Array(String(Int(time.timeIntervalSince1970)).utf8))
+        try await driver.putContent(BerthLayout.mirrorPulled(repository, digest), Array(String(Int(time.timeIntervalSince1970)).utf8))
     }
 
     /// When a mirrored manifest was last pulled: its record, else when it was cached.
     public func lastMirrorPull(_ repository: RepositoryName, _ digest: Digest) async throws -> Date? {
-        if let bytes = try? await driver.getContent(Layout.mirrorPulled(repository, digest), maxSize: 64),
+        if let bytes = try? await driver.getContent(BerthLayout.mirrorPulled(repository, digest), maxSize: 64),
            let seconds = Double(String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) {
             return Date(timeIntervalSince1970: seconds)
         }
@@ -79,7 +79,7 @@ extension RegistryStore {
         if let subject, let link = Layout.referrerLink(repository, subject: subject.digest, referrer: digest).parent {
             try? await driver.delete(link)
         }
-        try? await driver.delete(Layout.mirrorPulled(repository, digest))
+        try? await driver.delete(BerthLayout.mirrorPulled(repository, digest))
         await linkCache.invalidate(repository: Layout.repository(repository))
     }
 }

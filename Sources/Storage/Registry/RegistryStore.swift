@@ -141,7 +141,7 @@ public final class RegistryStore: Sendable {
 }
 
 extension RegistryStore {
-    static let secretPath = StoragePath(unchecked: ["berth", "http-secret"])
+    static let secretPath = BerthLayout.httpSecret
 
     /// A random secret kept in the storage itself, created on first use.
     public func sharedSecret() async throws -> [UInt8] {

@@ -256,7 +256,7 @@ final class S3Lease: @unchecked Sendable {
     }
 
     static func lockKey(_ client: S3Client, for key: String) -> String {
-        client.rootPrefix + "berth/locks/" + SigV4Signer.hex(SHA256.hash(data: Array(key.utf8)))
+        client.rootPrefix + BerthLayout.uploadLocks.components.joined(separator: "/") + "/" + SigV4Signer.hex(SHA256.hash(data: Array(key.utf8)))
     }
 
     private static func body() -> ByteBuffer {
