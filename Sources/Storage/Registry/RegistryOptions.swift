@@ -1,3 +1,6 @@
+import Foundation
+import OCI
+
 /// Behaviour switches of the registry store, set from the configuration.
 public struct RegistryOptions: Sendable {
     /// `storage.delete.enabled`: allow deleting manifests, tags and blob links.
@@ -15,7 +18,7 @@ public struct RegistryOptions: Sendable {
     public var redirectBlobs = true
 
     public init(deleteEnabled: Bool = true, readOnly: Bool = false, requireIndexChildren: Bool = true,
-                maxManifestSize: Int = 4 * 1024 * 1024, layerURLPolicy: LayerURLPolicy = .init()) {
+                maxManifestSize: Int = Manifest.maxSize, layerURLPolicy: LayerURLPolicy = .init()) {
         self.layerURLPolicy = layerURLPolicy
         self.deleteEnabled = deleteEnabled
         self.readOnly = readOnly
@@ -55,5 +58,3 @@ public struct LayerURLPolicy: Sendable {
         "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
     ]
 }
-
-import Foundation

@@ -50,7 +50,7 @@ extension RegistryStore {
         if let cached = await manifestCache.get(digest) { return cached }
         let bytes: [UInt8]
         do {
-            bytes = try await driver.getContent(Layout.blobData(digest), maxSize: max(options.maxManifestSize, 4 << 20))
+            bytes = try await driver.getContent(Layout.blobData(digest), maxSize: max(options.maxManifestSize, Manifest.maxSize))
         } catch StorageError.notFound {
             return nil
         }
