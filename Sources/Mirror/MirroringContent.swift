@@ -18,6 +18,7 @@ public struct MirroringContent: RegistryContent {
     let freshness = TagFreshness()
     let fetches = BlobFetches()
     let manifestFetches = SingleFlight<StoredManifest>()
+    let blobSizes = SingleFlight<Int64>()
     let pulls: PullRecorder
 
     public init(local: RegistryStore, upstreams: [Upstream], spoolDirectory: String = NSTemporaryDirectory(),
@@ -260,7 +261,8 @@ public struct MirroringContent: RegistryContent {
             if try await local.hasBlob(repository, digest) { return try await local.blobSize(repository, digest) }
             let size: Int64
             do {
-                size = try await upstream.client.blobSize(name, digest)
+                // Sixteen clients pulling one image ask once.
+                size = try await blobSizes.run("\(repository.value)@\(digest)") { try await upstream.client.blobSize(name, digest) }
             } catch {
                 throw UpstreamFailure(error, upstream: upstream).registryError(.blobUnknown, detail: RegistryError.detail(["digest": digest.description]))
             }

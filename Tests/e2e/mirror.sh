@@ -247,6 +247,8 @@ expect_eq "all 16 pullers got every blob intact" "$(cat "$WORK"/puller-*.out)" "
 for b in "${BLOBS[@]}"; do
     n=$(grep -c "\"GET /v2/library/big/blobs/$b HTTP" "$U/distribution.log")
     expect_eq "blob ${b:7:12} was fetched from the upstream once" "$n" "1"
+    heads=$(grep -c "\"HEAD /v2/library/big/blobs/$b HTTP" "$U/distribution.log")
+    check "and its size asked for at most a few times, not by each of the 16 ($heads)" test "$heads" -le 4
 done
 
 echo "== a corrupt upstream blob is refused and not stored"
