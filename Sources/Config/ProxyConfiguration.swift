@@ -6,6 +6,9 @@ public struct ProxyUpstream: Sendable, Equatable {
     /// every repository (Distribution's `proxy`, the whole registry is a mirror).
     public var prefix: String
     public var remoteURL: String
+    /// Other URLs of the same registry (mirrors of it), tried in order when `remoteURL`
+    /// cannot be reached or fails.
+    public var fallbackURLs: [String] = []
     public var username: String?
     public var password: String?
     /// How long a tag is served before it is checked against the upstream again (seconds).
@@ -57,6 +60,9 @@ extension RegistryConfiguration {
                 guard let remote = try e.string("remoteurl") else { throw ConfigError("\(at).remoteurl is required") }
                 var upstream = ProxyUpstream(prefix: prefix, remoteURL: try Self.checkedRemoteURL(remote, at: "\(at).remoteurl"))
                 try Self.readUpstreamSettings(e, into: &upstream, at: at, prefixed: "")
+                upstream.fallbackURLs = try (e.stringList("fallbackurls") ?? []).enumerated().map {
+                    try Self.checkedRemoteURL($0.element, at: "\(at).fallbackurls[\($0.offset)]")
+                }
                 upstream.namespaces = try e.stringList("namespaces") ?? [prefix.split(separator: "/").first.map(String.init) ?? prefix]
                 warnings += e.unknownKeys().map { "unknown or unsupported configuration key ignored: \(at).\($0)" }
                 proxyUpstreams.append(upstream)

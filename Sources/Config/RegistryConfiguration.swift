@@ -418,6 +418,7 @@ public struct RegistryConfiguration: Sendable {
             ("proxy", .map([
                 ("upstreams", .list(proxyUpstreams.map { u in .map([
                     ("prefix", s(u.prefix.isEmpty ? "(the whole registry)" : u.prefix)), ("remoteurl", s(u.remoteURL)),
+                    ("fallbackurls", .list(u.fallbackURLs.map(s))),
                     ("username", s(u.username ?? "(anonymous)")), ("password", s(u.password == nil ? "(none)" : "********")),
                     ("tagttl", s("\(Int(u.tagTTL))s")), ("ttl", s("\(Int(u.ttl))s")),
                     ("repositories", .list(u.repositories.map(s))), ("namespaces", .list(u.namespaces.map(s))),

@@ -17,14 +17,17 @@ actor BlobFetch {
     private(set) var state: State = .running
     /// The upstream has answered the GET with a success status.
     private(set) var responded = false
+    /// The size the upstream announced for it (`Content-Length`).
+    private(set) var announcedSize: Int64?
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
     init(spool: Spool?) {
         self.spool = spool
     }
 
-    func upstreamResponded() {
+    func upstreamResponded(size: Int64?) {
         responded = true
+        announcedSize = size
         wake()
     }
 

@@ -36,7 +36,7 @@ public struct MirroringContent: RegistryContent {
 
     /// Closes the upstream connections (when the server stops).
     public func shutdown() async {
-        for upstream in upstreams { try? await upstream.client.shutdown() }
+        for upstream in upstreams { for client in upstream.clients { try? await client.shutdown() } }
     }
 
     enum Route {
@@ -155,7 +155,7 @@ public struct MirroringContent: RegistryContent {
         let cached = try await cachedManifest(repository, reference)
         let current: Digest
         do {
-            current = try await upstream.client.resolve(name, reference)
+            current = try await upstream.attempt { try await $0.resolve(name, reference) }
         } catch {
             let failure = UpstreamFailure(error, upstream: upstream)
             if failure.isUnavailable, let cached {
@@ -185,7 +185,7 @@ public struct MirroringContent: RegistryContent {
         let fetched: RegistryClient.FetchedManifest
         do {
             // By digest even for a tag: the tag may move again between the HEAD and this GET.
-            fetched = try await upstream.client.manifest(name, .digest(digest))
+            fetched = try await upstream.attempt { try await $0.manifest(name, .digest(digest)) }
         } catch {
             throw UpstreamFailure(error, upstream: upstream)
                 .registryError(.manifestUnknown, detail: RegistryError.detail(["name": repository.value, "reference": (tag?.value ?? digest.description)]))
@@ -236,7 +236,7 @@ public struct MirroringContent: RegistryContent {
             throw notMirrored(repository, upstream)
         case .mirrored(let upstream, let name):
             do {
-                return try await upstream.client.tags(name).filter(Tag.isValid).sorted()
+                return try await upstream.attempt { try await $0.tags(name) }.filter(Tag.isValid).sorted()
             } catch {
                 let failure = UpstreamFailure(error, upstream: upstream)
                 if failure.isUnavailable, let cached = try? await local.tags(repository) { return cached }
@@ -259,10 +259,12 @@ public struct MirroringContent: RegistryContent {
             throw notMirrored(repository, upstream)
         case .mirrored(let upstream, let name):
             if try await local.hasBlob(repository, digest) { return try await local.blobSize(repository, digest) }
+            // Being fetched: the upstream has said how big it is.
+            if let fetch = await fetches.existing("\(repository.value)@\(digest)"), let size = await fetch.announcedSize { return size }
             let size: Int64
             do {
                 // Sixteen clients pulling one image ask once.
-                size = try await blobSizes.run("\(repository.value)@\(digest)") { try await upstream.client.blobSize(name, digest) }
+                size = try await blobSizes.run("\(repository.value)@\(digest)") { try await upstream.attempt { try await $0.blobSize(name, digest) } }
             } catch {
                 throw UpstreamFailure(error, upstream: upstream).registryError(.blobUnknown, detail: RegistryError.detail(["digest": digest.description]))
             }
@@ -330,11 +332,11 @@ public struct MirroringContent: RegistryContent {
         do {
             let stream: RegistryClient.BlobStream
             do {
-                stream = try await upstream.client.openBlob(name, digest)
+                stream = try await upstream.attempt { try await $0.openBlob(name, digest) }
             } catch {
                 throw UpstreamFailure(error, upstream: upstream).registryError(.blobUnknown, detail: RegistryError.detail(["digest": digest.description]))
             }
-            await fetch.upstreamResponded()
+            await fetch.upstreamResponded(size: stream.size)
             let id = try await local.startUpload(repository)
             upload = id
             let body = SpoolingBody(base: stream.body, spool: spool, fetch: fetch, expectedSize: stream.size)

@@ -7,7 +7,10 @@ import OCI
 /// `proxy` section: the whole registry is the mirror).
 public struct Upstream: Sendable {
     public var prefix: String
-    public var client: RegistryClient
+    /// The upstream's client, then those of its failover URLs, tried in order when one
+    /// cannot be reached or fails (never after a definite answer such as 404).
+    public var clients: [RegistryClient]
+    public var client: RegistryClient { clients[0] }
     /// How long a tag's digest, once checked against the upstream, is served without asking again.
     public var tagTTL: Double
     /// Upstream repository names that may be mirrored (docker_auth globs or `/regex/`); empty: all.
@@ -15,9 +18,10 @@ public struct Upstream: Sendable {
     /// Cached manifests nobody pulled for this long are evicted (seconds; 0: kept for good).
     public var retention: Double
 
-    public init(prefix: String, client: RegistryClient, tagTTL: Double, repositories: [String] = [], retention: Double = 0) {
+    public init(prefix: String, client: RegistryClient, failover: [RegistryClient] = [], tagTTL: Double,
+                repositories: [String] = [], retention: Double = 0) {
         self.prefix = prefix
-        self.client = client
+        self.clients = [client] + failover
         self.tagTTL = tagTTL
         self.repositories = repositories
         self.retention = retention
@@ -35,4 +39,19 @@ public struct Upstream: Sendable {
     }
 
     var displayName: String { client.baseURL }
+
+    /// Runs `operation` against each URL in turn until one answers; an upstream that answers
+    /// (even "not found") ends the search, one that cannot be reached passes it on.
+    func attempt<T: Sendable>(_ operation: (RegistryClient) async throws -> T) async throws -> T {
+        var lastError: (any Error)?
+        for client in clients {
+            do {
+                return try await operation(client)
+            } catch {
+                guard UpstreamFailure(error, upstream: self).isUnavailable else { throw error }
+                lastError = error
+            }
+        }
+        throw lastError ?? UpstreamFailure.unavailable("no upstream URL configured")
+    }
 }

@@ -72,8 +72,11 @@ public enum BerthServer {
             let credentials: RegistryCredentials = settings.username.map { .basic(username: $0, password: settings.password ?? "") } ?? .anonymous
             let helper = try settings.execCommand.map { try CredentialHelper(command: $0, serverURL: settings.remoteURL, lifetime: settings.execLifetime) }
             let client = try RegistryClient.lazy(baseURL: settings.remoteURL, credentials: credentials, helper: helper, options: options)
-            return Upstream(prefix: settings.prefix, client: client, tagTTL: settings.tagTTL, repositories: settings.repositories,
-                            retention: settings.ttl)
+            let failover = try settings.fallbackURLs.map {
+                try RegistryClient.lazy(baseURL: $0, credentials: credentials, helper: helper, options: options)
+            }
+            return Upstream(prefix: settings.prefix, client: client, failover: failover, tagTTL: settings.tagTTL,
+                            repositories: settings.repositories, retention: settings.ttl)
         }
         return MirroringContent(local: store, upstreams: upstreams, spoolDirectory: config.proxySpoolDirectory ?? NSTemporaryDirectory(),
                                 logger: logger)

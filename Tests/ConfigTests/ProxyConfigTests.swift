@@ -40,6 +40,7 @@ import Testing
               repositories: ["library/*", "/^bitnami/.+$/"]
             - prefix: ghcr.io/
               remoteurl: https://ghcr.io
+              fallbackurls: [https://ghcr-mirror.example.com]
               ttl: 0s
               namespaces: [ghcr.io]
               tls:
@@ -56,6 +57,7 @@ import Testing
         #expect(c.proxyUpstreams[1].ttl == 0)
         #expect(c.proxyUpstreams[1].tlsVerify == false)
         #expect(c.proxyUpstreams[1].caFile == "/etc/ssl/ghcr.pem")
+        #expect(c.proxyUpstreams[1].fallbackURLs == ["https://ghcr-mirror.example.com"])
         #expect(c.warnings == ["unknown or unsupported configuration key ignored: proxy.upstreams[1].colour"])
     }
 
