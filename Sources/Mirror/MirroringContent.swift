@@ -64,12 +64,12 @@ public struct MirroringContent: RegistryContent {
         return nil
     }
 
-    private func notMirrored(_ repository: RepositoryName, _ upstream: Upstream) -> RegistryError {
+    func notMirrored(_ repository: RepositoryName, _ upstream: Upstream) -> RegistryError {
         RegistryError(.nameUnknown, message: "\(repository.value) is not among the repositories mirrored from \(upstream.displayName)",
                       detailJSON: RegistryError.detail(["name": repository.value]))
     }
 
-    private func requireOwnRepository(_ repository: RepositoryName) throws {
+    func requireOwnRepository(_ repository: RepositoryName) throws {
         switch route(repository) {
         case .local: return
         case .mirrored(let upstream, _), .refused(let upstream):
@@ -95,47 +95,21 @@ public struct MirroringContent: RegistryContent {
 
     private func mirroredManifest(_ repository: RepositoryName, _ reference: Reference, _ upstream: Upstream,
                                   _ name: RepositoryName) async throws -> StoredManifest {
-            switch reference {
-            case .digest(let digest):
-                if let cached = try await cachedManifest(repository, reference) { return cached }
-                return try await manifestFetches.run("\(repository.value)@\(digest)") {
-                    try await fetchManifest(repository, upstream, name, digest: digest, tag: nil)
-                }
-            case .tag(let tag):
-                let key = "\(repository.value):\(tag.value)"
-                if await freshness.isFresh(key, ttl: upstream.tagTTL), let cached = try await cachedManifest(repository, reference) {
-                    return cached
-                }
-                return try await manifestFetches.run(key) {
-                    try await revalidate(repository, upstream, name, tag: tag, key: key)
-                }
+        switch reference {
+        case .digest(let digest):
+            if let cached = try await cachedManifest(repository, reference) { return cached }
+            return try await manifestFetches.run("\(repository.value)@\(digest)") {
+                try await fetchManifest(repository, upstream, name, digest: digest, tag: nil)
             }
-    }
-
-    /// Evicts cached manifests (and their tags) nobody pulled within their upstream's
-    /// retention; returns `repository@digest` of each. Their blobs go with the next gc.
-    public func evictUnpulled(now: Date = Date()) async throws -> [String] {
-        var evicted: [String] = []
-        var last: String?
-        while true {
-            let page = try await local.catalog(after: last, limit: 1000)
-            for text in page.names {
-                guard let repository = try? RepositoryName(text), case .mirrored(let upstream, _) = route(repository),
-                      upstream.retention > 0 else { continue }
-                for digest in try await local.revisionDigests(repository) {
-                    let pulled = try await local.lastMirrorPull(repository, digest)
-                    guard pulled.map({ now.timeIntervalSince($0) > upstream.retention }) ?? true else { continue }
-                    try await local.evictMirroredManifest(repository, digest)
-                    evicted.append("\(repository.value)@\(digest)")
-                }
+        case .tag(let tag):
+            let key = "\(repository.value):\(tag.value)"
+            if await freshness.isFresh(key, ttl: upstream.tagTTL), let cached = try await cachedManifest(repository, reference) {
+                return cached
             }
-            guard page.more, let next = page.names.last else { break }
-            last = next
+            return try await manifestFetches.run(key) {
+                try await revalidate(repository, upstream, name, tag: tag, key: key)
+            }
         }
-        if !evicted.isEmpty {
-            logger.info("evicted cached manifests nobody pulled within the retention", metadata: ["count": .stringConvertible(evicted.count)])
-        }
-        return evicted
     }
 
     /// The stored manifest, or nil when it is not stored (storage failures still throw).
@@ -247,127 +221,6 @@ public struct MirroringContent: RegistryContent {
 
     public func resolveTag(_ repository: RepositoryName, _ tag: Tag) async throws -> Digest? {
         try await local.resolveTag(repository, tag)
-    }
-
-    // MARK: Blobs
-
-    public func blobSize(_ repository: RepositoryName, _ digest: Digest) async throws -> Int64 {
-        switch route(repository) {
-        case .local:
-            return try await local.blobSize(repository, digest)
-        case .refused(let upstream):
-            throw notMirrored(repository, upstream)
-        case .mirrored(let upstream, let name):
-            if try await local.hasBlob(repository, digest) { return try await local.blobSize(repository, digest) }
-            // Being fetched: the upstream has said how big it is.
-            if let fetch = await fetches.existing("\(repository.value)@\(digest)"), let size = await fetch.announcedSize { return size }
-            let size: Int64
-            do {
-                // Sixteen clients pulling one image ask once.
-                size = try await blobSizes.run("\(repository.value)@\(digest)") { try await upstream.attempt { try await $0.blobSize(name, digest) } }
-            } catch {
-                throw UpstreamFailure(error, upstream: upstream).registryError(.blobUnknown, detail: RegistryError.detail(["digest": digest.description]))
-            }
-            // Stored already for another repository: the upstream has just confirmed that
-            // this one holds it too, so linking it gives nothing away.
-            if let stored = try await local.linkStoredBlob(repository, digest), stored == size { return stored }
-            return size
-        }
-    }
-
-    public func readBlob(_ repository: RepositoryName, _ digest: Digest, range: Range<Int64>?,
-                         into consumer: (ByteBuffer) async throws -> Void) async throws {
-        guard case .mirrored(let upstream, let name) = route(repository), !(try await local.hasBlob(repository, digest)) else {
-            return try await local.readBlob(digest, range: range, into: consumer)
-        }
-        try await follow(try await joinFetch(repository, upstream, name, digest), digest: digest, range: range, into: consumer)
-    }
-
-    public func prepareBlobRead(_ repository: RepositoryName, _ digest: Digest) async throws {
-        guard case .mirrored(let upstream, let name) = route(repository), !(try await local.hasBlob(repository, digest)) else { return }
-        try await joinFetch(repository, upstream, name, digest).started()
-    }
-
-    /// The fetch of this blob in flight, started when there is none.
-    private func joinFetch(_ repository: RepositoryName, _ upstream: Upstream, _ name: RepositoryName,
-                           _ digest: Digest) async throws -> BlobFetch {
-        let local = self.local, logger = self.logger, directory = spoolDirectory
-        return try await fetches.join("\(repository.value)@\(digest)", makeSpool: { try Spool(directory: directory) }) { fetch in
-            await Self.fetchBlob(fetch, local: local, repository, upstream, name, digest, logger: logger)
-        }
-    }
-
-    /// Streams `range` of a blob being fetched as it arrives.
-    private func follow(_ fetch: BlobFetch, digest: Digest, range: Range<Int64>?,
-                        into consumer: (ByteBuffer) async throws -> Void) async throws {
-        var position = range?.lowerBound ?? 0
-        let end = range?.upperBound
-        while end.map({ position < $0 }) ?? true {
-            let (limit, stored) = try await fetch.readable(beyond: position)
-            let upTo = min(limit, end ?? limit)
-            guard let spool = fetch.spool else {
-                // Stored before this fetch began: the store has it all.
-                if position < upTo { try await local.readBlob(digest, range: position..<upTo, into: consumer) }
-                return
-            }
-            while position < upTo {
-                let count = Int(min(upTo - position, 1 << 20))
-                try await consumer(try await spool.read(at: position, count: count))
-                position += Int64(count)
-            }
-            if stored, end == nil || position >= limit { return }
-        }
-    }
-
-    /// Upstream → spool and storage, verified against the digest before it is stored.
-    static func fetchBlob(_ fetch: BlobFetch, local: RegistryStore, _ repository: RepositoryName, _ upstream: Upstream,
-                          _ name: RepositoryName, _ digest: Digest, logger: Logger) async {
-        if (try? await local.hasBlob(repository, digest)) == true, let size = try? await local.blobSize(repository, digest) {
-            // Stored between the reader's check and this fetch's start.
-            await fetch.finish(.stored(size: size))
-            return
-        }
-        guard let spool = fetch.spool else { return await fetch.finish(.failed(RegistryError(.unavailable))) }
-        var upload: UploadID?
-        do {
-            let stream: RegistryClient.BlobStream
-            do {
-                stream = try await upstream.attempt { try await $0.openBlob(name, digest) }
-            } catch {
-                throw UpstreamFailure(error, upstream: upstream).registryError(.blobUnknown, detail: RegistryError.detail(["digest": digest.description]))
-            }
-            await fetch.upstreamResponded(size: stream.size)
-            let id = try await local.startUpload(repository)
-            upload = id
-            let body = SpoolingBody(base: stream.body, spool: spool, fetch: fetch, expectedSize: stream.size)
-            let written = try await local.appendUpload(repository, id, at: 0, from: body)
-            if let expected = stream.size, written != expected {
-                throw RegistryError(.unavailable, message: "the upstream sent \(written) of the \(expected) bytes it announced")
-            }
-            _ = try await local.completeUpload(repository, id, digest: digest)
-            logger.info("cached a blob from the upstream", metadata: [
-                "repository": .string(repository.value), "digest": .string(digest.description), "size": .stringConvertible(written)])
-            await fetch.finish(.stored(size: written))
-        } catch {
-            logger.error("fetching a blob from the upstream failed", metadata: [
-                "repository": .string(repository.value), "digest": .string(digest.description), "error": .string("\(error)")])
-            if let upload { try? await local.cancelUpload(repository, upload) }
-            await fetch.finish(.failed(error))
-        }
-    }
-
-    public func blobRedirectURL(_ repository: RepositoryName, _ digest: Digest) async throws -> String? {
-        if case .mirrored = route(repository), !(try await local.hasBlob(repository, digest)) { return nil }
-        return try await local.blobRedirectURL(digest)
-    }
-
-    public func deleteBlob(_ repository: RepositoryName, _ digest: Digest) async throws {
-        try await local.deleteBlob(repository, digest)
-    }
-
-    public func mountBlob(_ repository: RepositoryName, from source: RepositoryName, _ digest: Digest) async throws -> Int64? {
-        try requireOwnRepository(repository)
-        return try await local.mountBlob(repository, from: source, digest)
     }
 
     // MARK: Uploads (only into Berth's own repositories)
