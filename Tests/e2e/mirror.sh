@@ -125,6 +125,7 @@ proxy:
       password: puller-secret
       tagttl: 10s
       repositories: ["library/*"]
+      namespaces: [dist.local, docker.io]
     - prefix: berth.local
       remoteurl: http://127.0.0.1:$(free_port)
       fallbackurls: [http://$TR]
@@ -314,6 +315,36 @@ eventually 15 "an image nobody pulled for the ttl is evicted" test ! -e "$TAGLIN
 check "an evicted image pulls again (fetched anew)" $SK copy --src-tls-verify=false "docker://127.0.0.1:$DPORT/library/other:v1" "oci:$WORK/pulled:again"
 out=$($SK copy --dest-tls-verify=false "oci:$WORK/img:v2" "docker://127.0.0.1:$DPORT/mine/app:v2" 2>&1)
 if [ $? -ne 0 ]; then pass "it accepts no pushes, as Distribution's proxy"; else fail "it accepts no pushes, as Distribution's proxy" "$out"; fi
+
+if command -v containerd >/dev/null && command -v ctr >/dev/null && [ "$(id -u)" -eq 0 ]; then
+    echo "== containerd with Berth as its docker.io mirror (hosts.toml; requests carry ?ns=docker.io)"
+    C="$WORK/containerd"; mkdir -p "$C/hosts/docker.io"
+    cat > "$C/config.toml" <<TOML
+version = 2
+root = "$C/root"
+state = "$C/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$C/containerd.sock"
+[ttrpc]
+  address = "$C/containerd.sock.ttrpc"
+TOML
+    cat > "$C/hosts/docker.io/hosts.toml" <<TOML
+server = "https://registry-1.docker.io"
+[host."http://$R"]
+  capabilities = ["pull", "resolve"]
+TOML
+    containerd --config "$C/config.toml" >"$C/containerd.log" 2>&1 &
+    PIDS+=($!)
+    for _ in $(seq 1 100); do ctr --address "$C/containerd.sock" version >/dev/null 2>&1 && break; sleep 0.1; done
+    check "push an image only containerd will ask for" $SK copy --dest-tls-verify=false --dest-creds puller:puller-secret "oci:$WORK/img:v2" "docker://$UR/library/via-containerd:v1"
+    check "ctr pulls docker.io/library/via-containerd:v1 (no internet: only the mirror can answer)" \
+        ctr --address "$C/containerd.sock" images pull --hosts-dir "$C/hosts" docker.io/library/via-containerd:v1
+    check "Berth cached it as dist.local/library/via-containerd, the upstream that answers ns=docker.io" \
+        test -f "$M/data/docker/registry/v2/repositories/dist.local/library/via-containerd/_manifests/tags/v1/current/link"
+elif [ "${CI:-}" = "true" ]; then
+    fail "the containerd checks need containerd and ctr (Debian's containerd, a dependency of docker.io), run as root"
+fi
 
 if command -v dockerd >/dev/null && [ "$(id -u)" -eq 0 ]; then
     echo "== the docker CLI pulls through the mirror"
