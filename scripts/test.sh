@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-for tool in skopeo:skopeo docker-registry:docker-registry dockerd:docker.io nginx:nginx openssl:openssl curl:curl python3:python3 pg_ctlcluster:postgresql; do
+for tool in skopeo:skopeo docker-registry:docker-registry dockerd:docker.io ctr:containerd nginx:nginx openssl:openssl curl:curl python3:python3 pg_ctlcluster:postgresql; do
     command -v "${tool%%:*}" >/dev/null || missing+=("${tool##*:}")
 done
 # The LDAP backend builds against OpenLDAP's client library; its tests run Debian's slapd.
