@@ -14,13 +14,16 @@ extension MirroringContent {
         case .refused(let upstream):
             throw notMirrored(repository, upstream)
         case .mirrored(let upstream, let name):
-            if try await local.hasBlob(repository, digest) { return try await local.blobSize(repository, digest) }
+            do {
+                return try await local.blobSize(repository, digest)
+            } catch let error as RegistryError where error.code == .blobUnknown {}
+            let key = Self.key(repository, digest)
             // Being fetched: the upstream has said how big it is.
-            if let fetch = await fetches.existing("\(repository.value)@\(digest)"), let size = await fetch.announcedSize { return size }
+            if let fetch = await fetches.existing(key), let size = await fetch.announcedSize { return size }
             let size: Int64
             do {
                 // Sixteen clients pulling one image ask once.
-                size = try await blobSizes.run("\(repository.value)@\(digest)") { try await upstream.attempt { try await $0.blobSize(name, digest) } }
+                size = try await blobSizes.run(key) { try await upstream.attempt { try await $0.blobSize(name, digest) } }
             } catch {
                 throw UpstreamFailure(error, upstream: upstream).registryError(.blobUnknown, detail: RegistryError.detail(["digest": digest.description]))
             }
@@ -44,11 +47,14 @@ extension MirroringContent {
         try await joinFetch(repository, upstream, name, digest).started()
     }
 
+    /// What concurrent work on one blob of one repository is shared by.
+    static func key(_ repository: RepositoryName, _ digest: Digest) -> String { "\(repository.value)@\(digest)" }
+
     /// The fetch of this blob in flight, started when there is none.
     private func joinFetch(_ repository: RepositoryName, _ upstream: Upstream, _ name: RepositoryName,
                            _ digest: Digest) async throws -> BlobFetch {
         let local = self.local, logger = self.logger, directory = spoolDirectory
-        return try await fetches.join("\(repository.value)@\(digest)", makeSpool: { try Spool(directory: directory) }) { fetch in
+        return try await fetches.join(Self.key(repository, digest), makeSpool: { try Spool(directory: directory) }) { fetch in
             await Self.fetchBlob(fetch, local: local, repository, upstream, name, digest, logger: logger)
         }
     }

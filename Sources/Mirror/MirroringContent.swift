@@ -56,7 +56,7 @@ public struct MirroringContent: RegistryContent {
     }
 
     /// The prefixes mirrored ("" for a whole-registry mirror).
-    public var prefixes: [String] { upstreams.map(\.prefix) }
+    public var mirroredPrefixes: [String] { upstreams.map(\.prefix) }
 
     /// The upstream a repository is mirrored from, if it is (for listings and the web UI).
     public func upstream(of repository: RepositoryName) -> String? {

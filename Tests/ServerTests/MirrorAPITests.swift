@@ -55,6 +55,9 @@ import Testing
             let ranged = try await mirror.send(.get, "/v2/up.local/team/app/blobs/\(Digest.compute(layer))", headers: [.range: "bytes=10-19"])
             #expect(ranged.status == .partialContent)
             #expect(ranged.body.readableBytes == 10)
+            // The catalog says which prefixes are mirrors (for `berth ls -l`); a registry without any says nothing.
+            #expect(try await mirror.send(.get, "/v2/_catalog").header("Berth-Mirror-Prefixes") == "up.local")
+            #expect(try await upstream.send(.get, "/v2/_catalog").header("Berth-Mirror-Prefixes") == nil)
         }
     }
 

@@ -1,7 +1,6 @@
 import HTTPTypes
 import Foundation
 import Hummingbird
-import Mirror
 import OCI
 import Storage
 
@@ -16,8 +15,9 @@ extension RegistryAPI {
             response.headers[.link] = linkHeader(request, last: lastName, n: n)
         }
         // Which names are mirrors, for `berth ls --long` (prefixes only, not the upstreams).
-        if let mirror = store as? MirroringContent {
-            response.headers[.berthMirrorPrefixes] = mirror.prefixes.map { $0.isEmpty ? "*" : $0 }.joined(separator: ", ")
+        let prefixes = store.mirroredPrefixes
+        if !prefixes.isEmpty {
+            response.headers[.berthMirrorPrefixes] = prefixes.map { $0.isEmpty ? "*" : $0 }.joined(separator: ", ")
         }
         return response
     }

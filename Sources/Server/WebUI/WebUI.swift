@@ -4,7 +4,6 @@ import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
-import Mirror
 import Mustache
 import NIOCore
 import OCI
@@ -58,11 +57,10 @@ struct WebUI: Sendable {
         // own purpose only.
         let key = SymmetricKey(data: HMAC<SHA256>.authenticationCode(for: Array("berth web session".utf8), using: SymmetricKey(data: secret)))
         let base = options.prefix == "/" ? "" : String(options.prefix.dropLast())
-        let mirror = api.store as? MirroringContent
         return WebUI(store: store, api: api, access: access, directory: auth.accounts, signer: WebSessionSigner(key: key), library: try makeLibrary(), base: base,
                      servesTLS: options.servesTLS, configuredHost: options.host.flatMap { URL(string: $0)?.host.map { h in
                          URL(string: options.host!)?.port.map { "\(h):\($0)" } ?? h } },
-                     mirrorOf: { mirror?.upstream(of: $0) })
+                     mirrorOf: { [content = api.store] in content.upstream(of: $0) })
     }
 
     static func makeLibrary() throws -> MustacheLibrary {

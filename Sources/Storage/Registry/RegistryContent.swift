@@ -35,10 +35,17 @@ public protocol RegistryContent: Sendable {
                                              from chunks: Chunks) async throws -> Int64 where Chunks.Element == ByteBuffer
     func completeUpload(_ repository: RepositoryName, _ id: UploadID, digest: Digest) async throws -> Int64
     func cancelUpload(_ repository: RepositoryName, _ id: UploadID) async throws
+
+    /// Repository-name prefixes answered from other registries ("" for all of them).
+    var mirroredPrefixes: [String] { get }
+    /// The registry a repository is mirrored from, if it is.
+    func upstream(of repository: RepositoryName) -> String?
 }
 
 extension RegistryContent {
     public func prepareBlobRead(_ repository: RepositoryName, _ digest: Digest) async throws {}
+    public var mirroredPrefixes: [String] { [] }
+    public func upstream(of repository: RepositoryName) -> String? { nil }
 }
 
 extension RegistryStore: RegistryContent {
