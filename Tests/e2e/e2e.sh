@@ -52,9 +52,7 @@ auth:
     issuer: Berth
     rootcertbundle: $WORK/zero/bundle.pem
 YAML
-    docker-registry serve "$WORK/zero/distribution.yml" >"$WORK/zero/distribution.log" 2>&1 &
-    PIDS+=($!)
-    sleep 1
+    serve_distribution "$WORK/zero/distribution.yml" "$WORK/zero/distribution.log" "$ZDPORT"
     check "Distribution 2.8 trusts a zero-configuration Berth's exported certificate" $SK copy --dest-tls-verify=false --dest-creds "admin:$ADMIN_PW" "oci:$WORK/img:v2" "docker://127.0.0.1:$ZDPORT/team/app:v2"
 fi
 kill "$ZPID"; wait "$ZPID" 2>/dev/null
@@ -193,9 +191,7 @@ storage:
 http:
   addr: 127.0.0.1:$DPORT
 YAML
-    docker-registry serve "$WORK/distribution.yml" >"$WORK/distribution.log" 2>&1 &
-    PIDS+=($!)
-    wait_ready "http://127.0.0.1:$DPORT/v2/" || cat "$WORK/distribution.log"
+    serve_distribution "$WORK/distribution.yml" "$WORK/distribution.log" "$DPORT"
     DR="127.0.0.1:$DPORT"
     expect_eq "Distribution serves an image Berth stored" "$($SK inspect --tls-verify=false "docker://$DR/team/app:v1" | python3 -c 'import json,sys;print(json.load(sys.stdin)["Digest"])')" "$expected"
     check "Distribution serves Berth's multi-arch index" $SK copy --all --src-tls-verify=false "docker://$DR/team/app:multi" "oci:$WORK/from-dist:multi"
@@ -307,9 +303,7 @@ auth:
     issuer: "Berth e2e"
     rootcertbundle: $A/token.crt
 YAML
-    docker-registry serve "$A/distribution.yml" >"$A/distribution.log" 2>&1 &
-    PIDS+=($!)
-    sleep 1
+    serve_distribution "$A/distribution.yml" "$A/distribution.log" "$DPORT2"
     DR2="127.0.0.1:$DPORT2"
     check "Distribution 2.8 accepts Berth's tokens for a push" $SK copy --dest-tls-verify=false --dest-creds bob:bob-secret "oci:$WORK/img:v2" "docker://$DR2/bob/app:v2"
     check "Distribution 2.8 accepts Berth's tokens for a pull" $SK copy --src-tls-verify=false --src-creds bob:bob-secret "docker://$DR2/bob/app:v2" "oci:$WORK/dist-token-pull:v2"
@@ -323,9 +317,8 @@ YAML
     DPORT3=$(free_port)
     sed -e "s#realm: .*#realm: http://127.0.0.1:$SPORT/auth#" -e "s#addr: 127.0.0.1:$DPORT2#addr: 127.0.0.1:$DPORT3#" \
         -e "s#distribution-data#distribution-data3#" "$A/distribution.yml" > "$A/distribution3.yml"
-    docker-registry serve "$A/distribution3.yml" >"$A/distribution3.log" 2>&1 &
-    PIDS+=($!)
-    wait_ready "http://127.0.0.1:$SPORT/auth" >/dev/null; sleep 1
+    serve_distribution "$A/distribution3.yml" "$A/distribution3.log" "$DPORT3"
+    wait_ready "http://127.0.0.1:$SPORT/auth" >/dev/null
     check "berth auth-server issues tokens Distribution 2.8 accepts" $SK copy --dest-tls-verify=false --dest-creds alice:alice-secret "oci:$WORK/img:v2" "docker://127.0.0.1:$DPORT3/any/where:v2"
     expect_eq "berth auth-server answers bad credentials with Basic realm" "$(curl -s -D - -o /dev/null -u alice:nope "http://127.0.0.1:$SPORT/auth?service=x" | tr -d '\r' | awk -F': ' 'tolower($1)=="www-authenticate"{print $2}')" 'Basic realm="Berth e2e"'
 fi

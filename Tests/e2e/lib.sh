@@ -57,6 +57,14 @@ wait_ready() { # url
     echo "server at $1 did not start"; return 1
 }
 
+# Starts Debian's docker-registry (Distribution 2.8) and waits until it answers.
+# The AWS SDK in Distribution cannot combine AWS_CA_BUNDLE with its own transport.
+serve_distribution() { # config log port; sets DIST_PID
+    env -u AWS_CA_BUNDLE docker-registry serve "$1" >>"$2" 2>&1 &
+    DIST_PID=$!; PIDS+=("$DIST_PID")
+    wait_ready "http://127.0.0.1:$3/v2/" || { cat "$2"; return 1; }
+}
+
 start_berth() { # dir port [config]; sets BERTH_PID
     local dir=$1 port=$2 config=${3:-}
     if [ -n "$config" ]; then

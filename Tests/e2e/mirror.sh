@@ -30,11 +30,7 @@ auth:
 http:
   addr: 127.0.0.1:$UPORT
 YAML
-start_distribution() {
-    docker-registry serve "$U/config.yml" >>"$U/distribution.log" 2>&1 &
-    DIST_PID=$!; PIDS+=("$DIST_PID")
-    wait_ready "http://127.0.0.1:$UPORT/v2/" || { cat "$U/distribution.log"; exit 1; }
-}
+start_distribution() { serve_distribution "$U/config.yml" "$U/distribution.log" "$UPORT" || exit 1; }
 start_distribution
 UR="127.0.0.1:$UPORT"
 

@@ -143,9 +143,7 @@ auth:
     realm: e2e
     path: $DD/htpasswd
 YAML
-    docker-registry serve "$DD/config.yml" >"$DD/log" 2>&1 &
-    PIDS+=($!)
-    sleep 1
+    serve_distribution "$DD/config.yml" "$DD/log" "${DR##*:}"
     $SK copy --dest-tls-verify=false --dest-creds ci:ci-secret "oci:$WORK/img:s1" "docker://$DR/dist/app:s1" >/dev/null 2>&1
     $SK copy --dest-tls-verify=false --dest-creds ci:ci-secret "oci:$WORK/img:s1" "docker://$DR/dist/app:also" >/dev/null 2>&1
     $SK copy --all --dest-tls-verify=false --dest-creds ci:ci-secret "oci:$WORK/img:multi" "docker://$DR/dist/app:multi" >/dev/null 2>&1
@@ -301,8 +299,7 @@ check "restore refuses a blob that does not match its digest" bash -c "! '$BERTH
 if command -v docker-registry >/dev/null; then
     BPORT=$(free_port)
     sed -e "s#rootdirectory: .*#rootdirectory: $OPS/backup#" -e "s#addr: .*#addr: 127.0.0.1:$BPORT#" "$OPS/config.yml" > "$OPS/backup-dist.yml"
-    docker-registry serve "$OPS/backup-dist.yml" >"$OPS/backup-dist.log" 2>&1 & PIDS+=($!)
-    wait_ready "http://127.0.0.1:$BPORT/v2/"
+    serve_distribution "$OPS/backup-dist.yml" "$OPS/backup-dist.log" "$BPORT"
     check "Distribution 2.8 serves the backup directory as is" $SK copy --src-tls-verify=false "docker://127.0.0.1:$BPORT/keep/app:s1" "oci:$OPS/from-backup:s1"
 fi
 $SK copy --dest-tls-verify=false --dest-creds "admin:$TPW" "oci:$WORK/img:s2" "docker://$TR/secure/app:s2" >/dev/null 2>&1

@@ -107,10 +107,7 @@ storage:
 http:
   addr: 127.0.0.1:$DPORT
 YAML
-# The AWS SDK in Distribution cannot combine AWS_CA_BUNDLE with its own transport.
-env -u AWS_CA_BUNDLE docker-registry serve "$WORK/distribution.yml" >"$WORK/distribution.log" 2>&1 &
-PIDS+=($!)
-wait_ready "http://127.0.0.1:$DPORT/v2/" || cat "$WORK/distribution.log"
+serve_distribution "$WORK/distribution.yml" "$WORK/distribution.log" "$DPORT"
 DR="127.0.0.1:$DPORT"
 expect_eq "Distribution serves the image Berth stored in the bucket" "$($SK inspect --tls-verify=false "docker://$DR/team/big:v1" | python3 -c 'import json,sys;print(json.load(sys.stdin)["Digest"])')" "$expected"
 check "Distribution serves every layer Berth stored" $SK copy --src-tls-verify=false "docker://$DR/team/app:v1" "oci:$WORK/from-dist:v1"
