@@ -181,9 +181,9 @@ public struct MirroringContent: RegistryContent {
     }
 
     public func putManifest(_ repository: RepositoryName, _ reference: Reference, bytes: [UInt8],
-                            contentType: String?) async throws -> RegistryStore.PutManifestResult {
+                            contentType: String?, tags: [Tag]) async throws -> RegistryStore.PutManifestResult {
         try requireOwnRepository(repository)
-        return try await local.putManifest(repository, reference, bytes: bytes, contentType: contentType)
+        return try await local.putManifest(repository, reference, bytes: bytes, contentType: contentType, tags: tags)
     }
 
     /// Deleting from a mirror evicts the cached copy; the next pull fetches it again.

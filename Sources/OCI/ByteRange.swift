@@ -27,7 +27,11 @@ public enum ByteRange: Equatable, Sendable {
         guard let start = Int64(first), start >= 0 else { self = .full; return }
         var end = size - 1
         if !last.isEmpty {
-            guard let e = Int64(last), e >= start else { self = .full; return }
+            guard let e = Int64(last) else { self = .full; return }
+            // A last position before the first is invalid (RFC 9110 §14.1.1), and RFC 9110
+            // lets a server reject it: 416, as Distribution (Go's net/http) and the OCI
+            // conformance suite's range tests expect.
+            guard e >= start else { self = .unsatisfiable; return }
             end = min(e, size - 1)
         }
         self = start < size ? .partial(start..<(end + 1)) : .unsatisfiable

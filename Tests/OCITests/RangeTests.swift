@@ -16,6 +16,8 @@ import Testing
         #expect(ByteRange(header: "bytes=-10", size: 50) == .partial(40..<50))
         #expect(ByteRange(header: "bytes=50-", size: 50) == .unsatisfiable)
         #expect(ByteRange(header: "bytes=0-1,4-5", size: 50) == .full)
+        #expect(ByteRange(header: "bytes=500-0", size: 5000) == .unsatisfiable)
+        #expect(ByteRange(header: "bytes=a-0", size: 5000) == .full)
         #expect(ByteRange(header: "bytes=0-9223372036854775807", size: Int64.max) == .partial(0..<Int64.max))
         #expect(ByteRange(header: nil, size: 5) == .full)
     }

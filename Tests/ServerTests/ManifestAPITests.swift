@@ -46,6 +46,36 @@ import Testing
         }
     }
 
+    /// The spec's tag parameters on a push by digest: every tag created and named in
+    /// `OCI-Tag`; one invalid tag refuses the whole push.
+    @Test func pushByDigestWithTagParameters() async throws {
+        try await APIFixture().run { c, _ in
+            let config = try await c.pushBlob("m/tp", Array("{}".utf8))
+            let manifest = APIFixture.Client.manifest(config: (config, 2), layers: [])
+            let digest = Digest.compute(manifest)
+            let refused = try await c.send(.put, "/v2/m/tp/manifests/\(digest)?tag=good&tag=.bad", headers: [.contentType: MediaType.ociManifest], body: manifest)
+            #expect(refused.status == .badRequest)
+            #expect(refused.errorCode == "TAG_INVALID")
+            #expect(try await c.send(.get, "/v2/m/tp/manifests/\(digest)").status == .notFound)
+            let tooMany = (0...100).map { "tag=t\($0)" }.joined(separator: "&")
+            #expect(try await c.send(.put, "/v2/m/tp/manifests/\(digest)?\(tooMany)", headers: [.contentType: MediaType.ociManifest], body: manifest).status.code == 414)
+
+            let r = try await c.send(.put, "/v2/m/tp/manifests/\(digest)?tag=1.2.3&tag=1.2&tag=latest&tag=1.2", headers: [.contentType: MediaType.ociManifest], body: manifest)
+            #expect(r.status == .created)
+            #expect(r.header("OCI-Tag") == "1.2.3, 1.2, latest")
+            #expect(r.header("Docker-Content-Digest") == digest.description)
+            for tag in ["1.2.3", "1.2", "latest"] {
+                let got = try await c.send(.get, "/v2/m/tp/manifests/\(tag)")
+                #expect(got.status == .ok, "\(tag)")
+                #expect(got.header("Docker-Content-Digest") == digest.description)
+            }
+            let list = try await c.send(.get, "/v2/m/tp/tags/list")
+            #expect(String(buffer: list.body).contains(#""tags":["1.2","1.2.3","latest"]"#))
+            // Without parameters no OCI-Tag header is sent.
+            #expect(try await c.send(.put, "/v2/m/tp/manifests/\(digest)", headers: [.contentType: MediaType.ociManifest], body: manifest).header("OCI-Tag") == nil)
+        }
+    }
+
     @Test func refusesInvalidManifestsAndStoresNothing() async throws {
         try await APIFixture().run { c, store in
             let config = try await c.pushBlob("m/bad", Array("{}".utf8))

@@ -73,6 +73,7 @@ extension HTTPField.Name {
     static let dockerUploadUUID = HTTPField.Name("Docker-Upload-UUID")!
     static let dockerDistributionAPIVersion = HTTPField.Name("Docker-Distribution-API-Version")!
     static let ociSubject = HTTPField.Name("OCI-Subject")!
+    static let ociTag = HTTPField.Name("OCI-Tag")!
     static let ociFiltersApplied = HTTPField.Name("OCI-Filters-Applied")!
     static let link = HTTPField.Name("Link")!
     static let berthMirrorPrefixes = HTTPField.Name("Berth-Mirror-Prefixes")!

@@ -56,17 +56,35 @@ extension RegistryAPI {
             guard bytes.count + chunk.readableBytes <= limit else { throw tooLarge }
             bytes.append(contentsOf: chunk.readableBytesView)
         }
+        let tags = try Self.tagParameters(request)
         let result = try await store.putManifest(repository, reference, bytes: bytes,
-                                                 contentType: request.headers[.contentType])
+                                                 contentType: request.headers[.contentType], tags: tags)
         var headers: HTTPFields = [
             .location: url("/v2/\(repository)/manifests/\(result.digest)", request),
             .dockerContentDigest: result.digest.description,
         ]
         if let subject = result.subject { headers[.ociSubject] = subject.description }
-        events.emit(.push, manifestTarget(repository, digest: result.digest, mediaType: result.manifest.mediaType, size: result.size,
-                                          tag: reference.tag, manifest: result.manifest, request, events))
+        if !tags.isEmpty { headers[.ociTag] = tags.map(\.value).joined(separator: ", ") }
+        let pushedTags: [Tag?] = reference.tag == nil && tags.isEmpty ? [nil] : ([reference.tag].compactMap { $0 } + tags)
+        for tag in pushedTags {
+            events.emit(.push, manifestTarget(repository, digest: result.digest, mediaType: result.manifest.mediaType, size: result.size,
+                                              tag: tag, manifest: result.manifest, request, events))
+        }
         return emptyResponse(.created, headers)
     }
+
+    /// The spec's `?tag=` parameters of a push (by digest, usually): each one validated, so
+    /// that one bad tag refuses the push before anything is stored.
+    static func tagParameters(_ request: Request) throws -> [Tag] {
+        let values = request.uri.queryParameters.getAll("tag")
+        guard values.count <= maxTagParameters else {
+            throw RegistryError(.tagInvalid, message: "at most \(maxTagParameters) tag parameters per push", status: 414)
+        }
+        var seen: Set<String> = []
+        return try values.filter { seen.insert($0).inserted }.map { try Tag($0) }
+    }
+
+    static let maxTagParameters = 100
 
     func deleteManifest(_ repository: RepositoryName, _ reference: Reference, _ events: RequestEvents) async throws -> Response {
         // Distribution's delete events carry the digest; a tag delete names the tag too.

@@ -24,8 +24,10 @@ public protocol RegistryContent: Sendable {
 
     func manifest(_ repository: RepositoryName, _ reference: Reference) async throws -> StoredManifest
     func platformManifest(_ repository: RepositoryName, of index: StoredManifest, os: String, architecture: String) async throws -> StoredManifest?
+    /// Stores a manifest pushed under `reference` and points `reference`'s tag, if it is
+    /// one, and every one of `tags` at it (the spec's `?tag=` on a push by digest).
     func putManifest(_ repository: RepositoryName, _ reference: Reference, bytes: [UInt8],
-                     contentType: String?) async throws -> RegistryStore.PutManifestResult
+                     contentType: String?, tags: [Tag]) async throws -> RegistryStore.PutManifestResult
     func deleteManifest(_ repository: RepositoryName, _ reference: Reference) async throws
     func referrers(_ repository: RepositoryName, subject: Digest, artifactType: String?) async throws -> [Descriptor]
 
@@ -46,6 +48,11 @@ extension RegistryContent {
     public func prepareBlobRead(_ repository: RepositoryName, _ digest: Digest) async throws {}
     public var mirroredPrefixes: [String] { [] }
     public func upstream(of repository: RepositoryName) -> String? { nil }
+
+    public func putManifest(_ repository: RepositoryName, _ reference: Reference, bytes: [UInt8],
+                            contentType: String?) async throws -> RegistryStore.PutManifestResult {
+        try await putManifest(repository, reference, bytes: bytes, contentType: contentType, tags: [])
+    }
 }
 
 extension RegistryStore: RegistryContent {

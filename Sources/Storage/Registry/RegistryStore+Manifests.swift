@@ -66,9 +66,10 @@ extension RegistryStore {
         public var size: Int64
     }
 
-    /// Validates and stores a manifest pushed under `reference`.
+    /// Validates and stores a manifest pushed under `reference`, then tags it with
+    /// `reference`'s tag and `tags`.
     public func putManifest(_ repository: RepositoryName, _ reference: Reference, bytes: [UInt8],
-                            contentType: String?) async throws -> PutManifestResult {
+                            contentType: String?, tags: [Tag]) async throws -> PutManifestResult {
         try requireWritable()
         guard bytes.count <= options.maxManifestSize else {
             throw RegistryError(.manifestInvalid, message: "manifest too large: limit is \(options.maxManifestSize) bytes", status: 413)
@@ -106,7 +107,8 @@ extension RegistryStore {
             throw RegistryError(.manifestBlobUnknown, message: "blob unknown to registry: \(missing)",
                                 detailJSON: RegistryError.detail(["digest": missing.description]))
         }
-        if case .tag(let tag) = reference {
+        var tagged: Set<Tag> = []
+        for tag in [reference.tag].compactMap({ $0 }) + tags where tagged.insert(tag).inserted {
             try await writeLink(Layout.tagIndexLink(repository, tag, digest), digest)
             try await writeLink(Layout.tagCurrentLink(repository, tag), digest)
         }
