@@ -43,9 +43,7 @@ python3 "$MAKE_IMAGE" "$WORK/img" v2 --seed 22 >/dev/null
 echo "== accounts added, changed and removed while a zero-configuration Berth runs"
 A="$WORK/zero"; mkdir -p "$A"
 PORT=$(free_port)
-(cd "$A" && REGISTRY_HTTP_ADDR=127.0.0.1:$PORT exec "$BERTH" serve) >"$A/out.log" 2>"$A/err.log" &
-PIDS+=($!)
-wait_ready "http://127.0.0.1:$PORT/v2/"
+REGISTRY_HTTP_ADDR=127.0.0.1:$PORT BERTH_OUT="$A/out.log" BERTH_ERR="$A/err.log" serve_berth "$A" "http://127.0.0.1:$PORT/v2/" || exit 1
 R="127.0.0.1:$PORT"
 ADMIN_PW=$(grep -A2 'with the password' "$A/out.log" | tail -1 | tr -d ' ')
 D=(--data "$A/data")
@@ -196,9 +194,7 @@ mkdir -p "$L/data/berth/refresh-tokens"
 printf '{"account":"admin","issuedAt":"%s","clientID":"docker"}' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     > "$L/data/berth/refresh-tokens/$(printf %s "$LEGACY_TOKEN" | sha256sum | cut -d' ' -f1)"
 LPORT=$(free_port)
-(cd "$L" && REGISTRY_HTTP_ADDR=127.0.0.1:$LPORT exec "$BERTH" serve) >"$L/out.log" 2>&1 &
-PIDS+=($!)
-wait_ready "http://127.0.0.1:$LPORT/v2/"
+REGISTRY_HTTP_ADDR=127.0.0.1:$LPORT BERTH_OUT="$L/out.log" serve_berth "$L" "http://127.0.0.1:$LPORT/v2/" || exit 1
 check "no new admin password is printed" bash -c "! grep -q 'with the password' $L/out.log"
 check "the old admin password still works" $SK copy --dest-tls-verify=false --dest-creds admin:old-admin-password "oci:$WORK/img:v1" "docker://127.0.0.1:$LPORT/team/app:v1"
 expect_eq "a refresh token kept as a file by an earlier version still works" "$(curl -s -o /dev/null -w '%{http_code}' -X POST \
@@ -224,11 +220,9 @@ auth:
     accounts: $BERTH_TEST_POSTGRES/berth_e2e?sslmode=disable
 YAML
         P1=$(free_port); P2=$(free_port)
-        (cd "$P" && REGISTRY_HTTP_ADDR=127.0.0.1:$P1 exec "$BERTH" serve --config "$P/config.yml") >"$P/one.log" 2>&1 &
-        P1PID=$!; PIDS+=($P1PID)
-        wait_ready "http://127.0.0.1:$P1/v2/"
-        (cd "$P" && REGISTRY_HTTP_ADDR=127.0.0.1:$P2 exec "$BERTH" serve --config "$P/config.yml") >"$P/two.log" 2>&1 &
-        PIDS+=($!)
+        REGISTRY_HTTP_ADDR=127.0.0.1:$P1 BERTH_OUT="$P/one.log" serve_berth "$P" "http://127.0.0.1:$P1/v2/" --config "$P/config.yml"
+        P1PID=$BERTH_PID
+        REGISTRY_HTTP_ADDR=127.0.0.1:$P2 BERTH_OUT="$P/two.log" serve_berth "$P" - --config "$P/config.yml"
         wait_ready "http://127.0.0.1:$P2/v2/"
         PPW=$(grep -A2 'with the password' "$P/one.log" "$P/two.log" | grep -v 'with the password' | tr -d ' ' | sed 's/.*log-//' | grep -E '^.{24}$' | head -1)
         check "exactly one replica created the admin" test "$(cat "$P/one.log" "$P/two.log" | grep -c 'with the password')" = 1
@@ -310,9 +304,7 @@ auth:
           actions: [pull, push]
           comment: each group pushes to its own namespace
 YAML
-        (cd "$L" && exec "$BERTH" serve --config "$L/config.yml") >"$L/berth.log" 2>&1 &
-        PIDS+=($!)
-        if wait_ready "http://127.0.0.1:$LPORT/v2/"; then
+        if serve_berth "$L" "http://127.0.0.1:$LPORT/v2/" --config "$L/config.yml"; then
             LR="127.0.0.1:$LPORT"
             check "alice (group admins) pushes anywhere" $SK copy --dest-tls-verify=false --dest-creds alice:alice-password "oci:$WORK/img:v1" "docker://$LR/anything/app:v1"
             check "bob (group developers) pushes to developers/*" $SK copy --dest-tls-verify=false --dest-creds bob:bob-password "oci:$WORK/img:v1" "docker://$LR/developers/app:v1"

@@ -14,9 +14,8 @@ python3 "$MAKE_IMAGE" "$WORK/img" v2 --seed 3 >/dev/null
 echo "== berth serve with no configuration: token auth and an admin account"
 mkdir -p "$WORK/zero"
 ZPORT=$(free_port)
-(cd "$WORK/zero" && REGISTRY_HTTP_ADDR=127.0.0.1:$ZPORT exec "$BERTH" serve) >"$WORK/zero/out.log" 2>"$WORK/zero/err.log" &
-ZPID=$!; PIDS+=($ZPID)
-wait_ready "http://127.0.0.1:$ZPORT/v2/"
+REGISTRY_HTTP_ADDR=127.0.0.1:$ZPORT BERTH_OUT="$WORK/zero/out.log" BERTH_ERR="$WORK/zero/err.log" serve_berth "$WORK/zero" "http://127.0.0.1:$ZPORT/v2/" || exit 1
+ZPID=$BERTH_PID
 Z="127.0.0.1:$ZPORT"
 ADMIN_PW=$(grep -A2 'with the password' "$WORK/zero/out.log" | tail -1 | tr -d ' ')
 check "the admin password is printed once on first run" test ${#ADMIN_PW} -eq 24
@@ -27,9 +26,8 @@ check "anonymous push is refused" bash -c "! $SK copy --dest-tls-verify=false --
 check "skopeo login as admin" $SK login --tls-verify=false --authfile "$WORK/zero/auth.json" -u admin -p "$ADMIN_PW" "$Z"
 check "admin pushes" $SK copy --dest-tls-verify=false --authfile "$WORK/zero/auth.json" "oci:$WORK/img:v1" "docker://$Z/team/app:v1"
 kill "$ZPID"; wait "$ZPID" 2>/dev/null
-(cd "$WORK/zero" && REGISTRY_HTTP_ADDR=127.0.0.1:$ZPORT exec "$BERTH" serve) >"$WORK/zero/out2.log" 2>>"$WORK/zero/err.log" &
-ZPID=$!; PIDS+=($ZPID)
-wait_ready "http://127.0.0.1:$ZPORT/v2/"
+REGISTRY_HTTP_ADDR=127.0.0.1:$ZPORT BERTH_OUT="$WORK/zero/out2.log" BERTH_ERR="$WORK/zero/err.log" serve_berth "$WORK/zero" "http://127.0.0.1:$ZPORT/v2/" || exit 1
+ZPID=$BERTH_PID
 check "after a restart no new password is printed" bash -c "! grep -q 'with the password' $WORK/zero/out2.log"
 check "the same key and account work after a restart" $SK copy --src-tls-verify=false --authfile "$WORK/zero/auth.json" "docker://$Z/team/app:v1" "oci:$WORK/zero/pulled:v1"
 check "berth keys export prints the signing certificate" bash -c "'$BERTH' keys export --data $WORK/zero/data | openssl x509 -noout -subject | grep -q 'Berth token signing'"
@@ -249,9 +247,8 @@ auth:
     service: "Berth registry"
     authconfig: $A/auth_config.yml
 YAML
-(cd "$A" && exec "$BERTH" serve --config "$A/config.yml") >"$A/berth.log" 2>&1 &
-AUTH_PID=$!; PIDS+=($AUTH_PID)
-wait_ready "http://127.0.0.1:$APORT/v2/"
+serve_berth "$A" "http://127.0.0.1:$APORT/v2/" --config "$A/config.yml" || exit 1
+AUTH_PID=$BERTH_PID
 AR="127.0.0.1:$APORT"
 expect_eq "unauthenticated ping is challenged" "$(curl -s -D - -o /dev/null http://$AR/v2/ | tr -d '\r' | awk -F': ' 'tolower($1)=="www-authenticate"{print $2}')" "Bearer realm=\"http://$AR/auth/token\",service=\"Berth registry\""
 check "skopeo login with a wrong password fails" bash -c "! $SK login --tls-verify=false --authfile $A/auth.json -u alice -p wrong $AR"
@@ -272,9 +269,8 @@ if [ -n "${DOCKER_CLI_OK:-}" ]; then
     check "docker push with token auth" docker push "$AR/alice/dockercli:v2"
     check "docker login stored an identity (refresh) token, not the password" bash -c "grep -q identitytoken $A/docker-config/config.json && ! grep -q $(echo -n alice:alice-secret | base64) $A/docker-config/config.json"
     kill "$AUTH_PID"; wait "$AUTH_PID" 2>/dev/null
-    (cd "$A" && exec "$BERTH" serve --config "$A/config.yml") >>"$A/berth.log" 2>&1 &
-    AUTH_PID=$!; PIDS+=($AUTH_PID)
-    wait_ready "http://127.0.0.1:$APORT/v2/"
+    serve_berth "$A" "http://127.0.0.1:$APORT/v2/" --config "$A/config.yml" || exit 1
+    AUTH_PID=$BERTH_PID
     docker tag "$R/dockercli/app:v2" "$AR/alice/after-restart:v2" >/dev/null 2>&1
     check "the identity token still works after a restart" docker push "$AR/alice/after-restart:v2"
     check "berth ls uses the credentials docker login saved" bash -c "'$BERTH' ls $AR/alice/after-restart | grep -qE '^v2 +sha256:'"
@@ -341,9 +337,7 @@ auth:
     readers: ["*"]
     writers: [ci]
 YAML
-(cd "$H" && exec "$BERTH" serve --config "$H/config.yml") >"$H/berth.log" 2>&1 &
-PIDS+=($!)
-wait_ready "http://127.0.0.1:$HPORT/v2/"
+serve_berth "$H" "http://127.0.0.1:$HPORT/v2/" --config "$H/config.yml" || exit 1
 HR="127.0.0.1:$HPORT"
 expect_eq "Basic challenge" "$(curl -s -D - -o /dev/null http://$HR/v2/ | tr -d '\r' | awk -F': ' 'tolower($1)=="www-authenticate"{print $2}')" 'Basic realm="Docker Registry"'
 check "ci pushes" $SK copy --dest-tls-verify=false --dest-creds ci:ci-secret "oci:$WORK/img:v1" "docker://$HR/team/app:v1"
@@ -387,9 +381,7 @@ check "check-config masks secrets" bash -c "! echo '$out' | grep -q topsecretval
 check "check-config rejects an invalid file" bash -c "printf 'version: 0.1\nstorage:\n  filesystem: {}\n  inmemory: {}\n' > $WORK/bad.yml; ! '$BERTH' check-config $WORK/bad.yml"
 CPORT=$(free_port)
 mkdir -p "$WORK/cfg"
-(cd "$WORK/cfg" && REGISTRY_HTTP_ADDR=127.0.0.1:$CPORT exec "$BERTH" serve --config "$WORK/config.yml") >"$WORK/cfg/berth.log" 2>&1 &
-PIDS+=($!)
-wait_ready "http://127.0.0.1:$CPORT/reg/v2/"
+REGISTRY_HTTP_ADDR=127.0.0.1:$CPORT serve_berth "$WORK/cfg" "http://127.0.0.1:$CPORT/reg/v2/" --config "$WORK/config.yml" || exit 1
 check "REGISTRY_HTTP_ADDR overrides http.addr and http.prefix is honoured" curl -sf -o /dev/null "http://127.0.0.1:$CPORT/reg/v2/"
 check "http.headers are added" bash -c "curl -sI http://127.0.0.1:$CPORT/reg/v2/ | grep -qi '^X-Content-Type-Options: nosniff'"
 check "metrics on the debug address" bash -c "curl -sf http://127.0.0.1:$MPORT/metrics | grep -q 'berth_http_requests_total{route=\"base\"'"
@@ -413,9 +405,7 @@ http:
     certificate: $WORK/tls.crt
     key: $WORK/tls.key
 YAML
-(cd "$WORK/tls" && exec "$BERTH" serve "$WORK/tls.yml") >"$WORK/tls/berth.log" 2>&1 &
-PIDS+=($!)
-wait_ready "https://127.0.0.1:$TPORT/v2/"
+serve_berth "$WORK/tls" "https://127.0.0.1:$TPORT/v2/" "$WORK/tls.yml" || exit 1
 check "HTTPS with a verified certificate" curl -sf --cacert "$WORK/tls.crt" -o /dev/null "https://localhost:$TPORT/v2/"
 mkdir -p "$WORK/certs"; cp "$WORK/tls.crt" "$WORK/certs/ca.crt"
 check "skopeo pushes over verified TLS" $SK copy --dest-cert-dir "$WORK/certs" "oci:$WORK/img:v2" "docker://localhost:$TPORT/secure/app:v2"

@@ -65,16 +65,29 @@ serve_distribution() { # config log port; sets DIST_PID
     wait_ready "http://127.0.0.1:$3/v2/" || { cat "$2"; return 1; }
 }
 
+# Every `berth serve` of the scripts starts here: `berth serve ARGS…` in DIR (environment
+# assignments before the call, REGISTRY_HTTP_ADDR=… say, reach it), output appended to
+# DIR/berth.log or to $BERTH_OUT and $BERTH_ERR (stdout, stderr) when they are set. Waits
+# until READY_URL answers (not when it is "-"); on failure prints the log and returns 1.
+serve_berth() { # dir ready-url [serve args...]; sets BERTH_PID
+    local dir=$1 url=$2; shift 2
+    local out=${BERTH_OUT:-$dir/berth.log}
+    local err=${BERTH_ERR:-$out}
+    (cd "$dir" && exec "$BERTH" serve "$@") >>"$out" 2>>"$err" &
+    BERTH_PID=$!
+    PIDS+=("$BERTH_PID")
+    [ "$url" = "-" ] && return 0
+    wait_ready "$url" || { tail -50 "$err"; return 1; }
+}
+
+# A Berth without authentication on PORT, or with CONFIG; exits the script if it cannot start.
 start_berth() { # dir port [config]; sets BERTH_PID
     local dir=$1 port=$2 config=${3:-}
     if [ -n "$config" ]; then
-        (cd "$dir" && exec "$BERTH" serve --config "$config") >>"$dir/berth.log" 2>&1 &
+        serve_berth "$dir" "http://127.0.0.1:$port/v2/" --config "$config" || exit 1
     else
-        (cd "$dir" && REGISTRY_HTTP_ADDR=127.0.0.1:$port REGISTRY_AUTH_NONE=true exec "$BERTH" serve) >>"$dir/berth.log" 2>&1 &
+        REGISTRY_HTTP_ADDR=127.0.0.1:$port REGISTRY_AUTH_NONE=true serve_berth "$dir" "http://127.0.0.1:$port/v2/" || exit 1
     fi
-    BERTH_PID=$!
-    PIDS+=("$BERTH_PID")
-    wait_ready "http://127.0.0.1:$port/v2/" || { cat "$dir/berth.log"; exit 1; }
 }
 
 SK="skopeo --insecure-policy"

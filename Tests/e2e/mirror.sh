@@ -93,9 +93,7 @@ http:
     certificate: $X/tls.crt
     key: $X/tls.key
 YAML
-(cd "$X" && exec "$BERTH" serve "$X/config.yml") >"$X/berth.log" 2>&1 &
-PIDS+=($!)
-wait_ready "https://127.0.0.1:$XPORT/v2/" || { cat "$X/berth.log"; exit 1; }
+serve_berth "$X" "https://127.0.0.1:$XPORT/v2/" "$X/config.yml" || exit 1
 check "push an image to the HTTPS upstream" $SK copy --dest-cert-dir "$X/certs" "oci:$WORK/other:v1" "docker://localhost:$XPORT/tools/other:v1"
 
 echo "== one Berth mirroring both, beside its own repositories"

@@ -102,9 +102,8 @@ check "an unknown tag is a clear error" bash -c "! '$BERTH' inspect $R/keep/app:
 echo "== berth ls / inspect / rm with token auth and saved credentials"
 T="$WORK/token"; mkdir -p "$T"
 TPORT=$(free_port); TR="127.0.0.1:$TPORT"
-(cd "$T" && REGISTRY_HTTP_ADDR=$TR exec "$BERTH" serve) >"$T/out.log" 2>"$T/err.log" &
-TPID=$!; PIDS+=($TPID)
-wait_ready "http://$TR/v2/"
+REGISTRY_HTTP_ADDR=$TR BERTH_OUT="$T/out.log" BERTH_ERR="$T/err.log" serve_berth "$T" "http://$TR/v2/" || exit 1
+TPID=$BERTH_PID
 TPW=$(grep -A2 'with the password' "$T/out.log" | tail -1 | tr -d ' ')
 $SK copy --dest-tls-verify=false --dest-creds "admin:$TPW" "oci:$WORK/img:s1" "docker://$TR/secure/app:s1" >/dev/null 2>&1
 check "anonymous ls is refused with a clear message" bash -c "! HOME=$T '$BERTH' ls $TR 2>$T/anon.err && grep -qi 'authentication' $T/anon.err"
@@ -307,9 +306,7 @@ check "berth backup of a zero-configuration Berth (./data)" bash -c "cd $T && '$
 mkdir -p "$T/restored"
 check "berth restore into a new zero-configuration home" bash -c "cd $T/restored && '$BERTH' restore $T/backup"
 T2PORT=$(free_port)
-(cd "$T/restored" && REGISTRY_HTTP_ADDR=127.0.0.1:$T2PORT exec "$BERTH" serve) >"$T/restored/out.log" 2>&1 &
-PIDS+=($!)
-wait_ready "http://127.0.0.1:$T2PORT/v2/"
+REGISTRY_HTTP_ADDR=127.0.0.1:$T2PORT BERTH_OUT="$T/restored/out.log" serve_berth "$T/restored" "http://127.0.0.1:$T2PORT/v2/" || exit 1
 check "the restored Berth keeps its admin account (no new password printed)" bash -c "! grep -q 'with the password' $T/restored/out.log"
 check "the admin's password works on the restored Berth" $SK copy --src-tls-verify=false --src-creds "admin:$TPW" "docker://127.0.0.1:$T2PORT/secure/app:s2" "oci:$T/restored-pull:s2"
 check "account files stay readable by the owner only" test "$(stat -c %a "$T/backup/berth/accounts/accounts.sqlite")" = 600
@@ -321,9 +318,7 @@ check "and prints only its report when piped" bash -c "cd $T && '$BERTH' backup 
 echo "== key rotation on a running zero-configuration Berth"
 kill "$TPID"; wait "$TPID" 2>/dev/null
 check "berth keys generate --force replaces the stored key" bash -c "cd $T && '$BERTH' keys generate --force"
-(cd "$T" && REGISTRY_HTTP_ADDR=$TR exec "$BERTH" serve) >>"$T/out.log" 2>>"$T/err.log" &
-PIDS+=($!)
-wait_ready "http://$TR/v2/"
+REGISTRY_HTTP_ADDR=$TR BERTH_OUT="$T/out.log" BERTH_ERR="$T/err.log" serve_berth "$T" "http://$TR/v2/" || exit 1
 check "after a restart tokens are signed with the new key" bash -c "
     token=\$(curl -s -u admin:$TPW 'http://$TR/auth/token?service=Berth+registry&scope=repository:secure/app:pull' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"token\"])')
     cd $T && '$BERTH' keys export | openssl x509 -noout -pubkey > $T/new.pub

@@ -47,8 +47,9 @@ PORTS=($(free_port) $(free_port) $(free_port))
 RPIDS=()
 for i in 0 1 2; do
     mkdir -p "$P/r$i"
-    (cd "$P/r$i" && REGISTRY_HTTP_ADDR=127.0.0.1:${PORTS[$i]} exec "$BERTH" serve --config "$P/config.yml") >"$P/r$i.log" 2>&1 &
-    RPIDS+=($!); PIDS+=($!)
+    # All three at once, as replicas start: none waits for another.
+    REGISTRY_HTTP_ADDR=127.0.0.1:${PORTS[$i]} BERTH_OUT="$P/r$i.log" serve_berth "$P/r$i" - --config "$P/config.yml"
+    RPIDS+=("$BERTH_PID")
 done
 for i in 0 1 2; do wait_ready "http://127.0.0.1:${PORTS[$i]}/v2/" || { cat "$P/r$i.log"; exit 1; }; done
 check "exactly one replica created the admin" test "$(cat "$P"/r*.log | grep -c 'with the password')" = 1
@@ -197,9 +198,7 @@ check "the push completes through the surviving replicas (retried as a client do
     $SK copy --src-tls-verify=false --src-creds dev:dev-password-1 "docker://127.0.0.1:${PORTS[0]}/team/killed:v1" "oci:$WORK/killed-pull:v1"
 check "what replica 2 committed before it died is intact" \
     $SK copy --src-tls-verify=false --src-creds dev:dev-password-1 "docker://127.0.0.1:${PORTS[2]}/team/big:v1" "oci:$WORK/big-after-kill:v1"
-(cd "$P/r1" && REGISTRY_HTTP_ADDR=127.0.0.1:${PORTS[1]} exec "$BERTH" serve --config "$P/config.yml") >>"$P/r1.log" 2>&1 &
-PIDS+=($!)
-wait_ready "http://127.0.0.1:${PORTS[1]}/v2/"
+REGISTRY_HTTP_ADDR=127.0.0.1:${PORTS[1]} BERTH_OUT="$P/r1.log" serve_berth "$P/r1" "http://127.0.0.1:${PORTS[1]}/v2/" --config "$P/config.yml" || exit 1
 
 echo "== berth gc while the replicas serve pushes"
 for n in 1 2 3 4; do python3 "$MAKE_IMAGE" --layers 2 --size 2000000 --seed $((30 + n)) "$WORK/gc$n" v1 >/dev/null; done

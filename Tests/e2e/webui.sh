@@ -15,9 +15,7 @@ echo "== the web UI in headless Chromium"
 if require chromium && require chromedriver && python3 -c 'import selenium' 2>/dev/null || { [ "${CI:-}" = "true" ] && fail "python3 selenium is required"; false; }; then
     U="$WORK/ui"; mkdir -p "$U"
     PORT=$(free_port)
-    (cd "$U" && REGISTRY_HTTP_ADDR=127.0.0.1:$PORT exec "$BERTH" serve) >"$U/out.log" 2>"$U/err.log" &
-    PIDS+=($!)
-    wait_ready "http://127.0.0.1:$PORT/v2/"
+    REGISTRY_HTTP_ADDR=127.0.0.1:$PORT BERTH_OUT="$U/out.log" BERTH_ERR="$U/err.log" serve_berth "$U" "http://127.0.0.1:$PORT/v2/" || exit 1
     ADMIN_PW=$(grep -A2 'with the password' "$U/out.log" | tail -1 | tr -d ' ')
     R="127.0.0.1:$PORT"
     python3 "$MAKE_IMAGE" "$WORK/img" v1 --layers 2 --size 20000 --seed 31 >/dev/null
