@@ -18,23 +18,12 @@ public struct Manifest: Sendable {
     /// The maximum manifest body the registry accepts.
     public static let maxSize = 4 * 1024 * 1024
 
-    private struct Wire: Decodable {
-        var schemaVersion: Int?
-        var mediaType: String?
-        var artifactType: String?
-        var config: Descriptor?
-        var layers: [Descriptor]?
-        var manifests: [Descriptor]?
-        var subject: Descriptor?
-        var annotations: [String: String]?
-    }
-
     /// Parses and validates `bytes` pushed with the given `Content-Type` (may be empty, in
     /// which case the body's own `mediaType` decides).
     public init(parsing bytes: [UInt8], contentType: String?) throws(RegistryError) {
-        let wire: Wire
+        let wire: ManifestWire<Descriptor>
         do {
-            wire = try JSONDecoder().decode(Wire.self, from: Data(bytes))
+            wire = try JSONDecoder().decode(ManifestWire<Descriptor>.self, from: Data(bytes))
         } catch {
             throw RegistryError(.manifestInvalid, message: "manifest invalid: not a valid JSON manifest",
                                 detailJSON: RegistryError.detail(["reason": Self.describe(error)]))

@@ -51,3 +51,38 @@ import Testing
         #expect(RegistryError(.blobUploadInvalid).httpStatus == 404)
     }
 }
+
+/// Stored manifests of any origin, read back through `ManifestOutline`.
+@Suite struct ManifestOutlineTests {
+    let a = Digest.compute([1]), b = Digest.compute([2]), c = Digest.compute([3])
+
+    @Test func imagesIndexesAndSubjects() throws {
+        let image = try ManifestOutline(stored: Array(#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.example+json","digest":"\#(a)","size":2},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"\#(b)","size":1}],"subject":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"\#(c)","size":9}}"#.utf8))
+        #expect(image.blobs == [a, b])
+        #expect(image.subject == c)
+        #expect(image.artifactType == "application/vnd.example+json")
+        let index = try ManifestOutline(stored: Array(#"{"schemaVersion":2,"manifests":[{"digest":"\#(a)"},{"digest":"nonsense"}]}"#.utf8))
+        #expect(index.mediaType == MediaType.ociIndex)
+        #expect(index.children == [a])
+        #expect(index.artifactType == nil)
+    }
+
+    /// What other registries may have stored: schema 1, descriptors missing fields.
+    @Test func olderAndLooserContent() throws {
+        let schema1 = try ManifestOutline(stored: Array(#"{"schemaVersion":1,"fsLayers":[{"blobSum":"\#(a)"},{"blobSum":"\#(b)"}],"signatures":[{}]}"#.utf8))
+        #expect(schema1.mediaType == MediaType.dockerSchema1Signed)
+        #expect(schema1.blobs == [a, b])
+        let loose = try ManifestOutline(stored: Array(#"{"schemaVersion":2,"config":{"digest":"\#(a)"},"layers":[{"size":"x","digest":"\#(b)"}]}"#.utf8))
+        #expect(loose.mediaType == MediaType.ociManifest)
+        #expect(loose.blobs == [a, b])
+        #expect(throws: (any Error).self) { try ManifestOutline(stored: Array("[1,2]".utf8)) }
+    }
+
+    @Test func foreignLayersWithURLsAreSetApart() throws {
+        let json = #"{"schemaVersion":2,"config":{"digest":"\#(a)"},"layers":[{"mediaType":"application/vnd.docker.image.rootfs.foreign.diff.tar.gzip","digest":"\#(b)","urls":["https://mcr.microsoft.com/x"]},{"mediaType":"application/vnd.oci.image.layer.nondistributable.v1.tar","digest":"\#(c)"}]}"#
+        let outline = try ManifestOutline(stored: Array(json.utf8))
+        #expect(outline.foreignBlobs == [b])
+        // Without URLs there is nowhere else to fetch it from: it must be stored.
+        #expect(outline.blobs == [a, c])
+    }
+}

@@ -48,6 +48,36 @@ import Testing
         }
     }
 
+    /// Images with non-distributable layers (Windows base images): the layer is fetched from
+    /// its URL, so a backup copies the manifest without it, and with it where it was pushed.
+    @Test(arguments: DriverKind.allCases)
+    func imagesWithForeignLayersAreCopied(_ kind: DriverKind) async throws {
+        try await kind.with { make in
+            let sourceDriver = try make()
+            let source = RegistryStore(driver: sourceDriver)
+            let config = try await gc.helpers.push(source, repo, Array("{}".utf8))
+            let pushedForeign = try await gc.helpers.push(source, repo, [7, 7, 7])
+            func manifest(_ layer: Digest) -> [UInt8] {
+                Array(#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"\#(config)","size":2},"layers":[{"mediaType":"application/vnd.oci.image.layer.nondistributable.v1.tar+gzip","digest":"\#(layer)","size":3,"urls":["https://mcr.microsoft.com/l"]}]}"#.utf8)
+            }
+            let absent = try await source.putManifest(repo, .tag(try Tag("absent")), bytes: manifest(Digest.compute([1, 2, 3])), contentType: MediaType.ociManifest)
+            let present = try await source.putManifest(repo, .tag(try Tag("present")), bytes: manifest(pushedForeign), contentType: MediaType.ociManifest)
+
+            let destinationDriver = InMemoryDriver()
+            let report = try await RegistryCopier(from: sourceDriver, to: destinationDriver).run()
+            #expect(report.skipped.isEmpty, "\(report.skipped)")
+            #expect(report.manifests == 2)
+            let copy = RegistryStore(driver: destinationDriver)
+            #expect(try await copy.resolveTag(repo, try Tag("absent")) == absent.digest)
+            #expect(try await copy.resolveTag(repo, try Tag("present")) == present.digest)
+            #expect(try await copy.blobSize(repo, pushedForeign) == 3)
+            try await gc.expectConsistent(copy)
+            // The collector keeps a pushed foreign layer with its manifest.
+            _ = try await GarbageCollector(store: copy, options: .init(gracePeriod: 0, settleTime: 0, now: Date().addingTimeInterval(7200))).run()
+            #expect(try await copy.blobSize(repo, pushedForeign) == 3)
+        }
+    }
+
     @Test(arguments: DriverKind.allCases)
     func aCorruptBlobIsRefusedAndNotWritten(_ kind: DriverKind) async throws {
         try await kind.with { make in

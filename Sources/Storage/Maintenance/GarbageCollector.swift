@@ -136,7 +136,7 @@ public struct GarbageCollector: Sendable {
         let revisions = try await store.revisionDigests(repository)
         guard options.deleteUntagged else { return Set(revisions) }
 
-        var manifests: [Digest: ManifestReferences] = [:]
+        var manifests: [Digest: ManifestOutline] = [:]
         var kept = Set<Digest>()
         for digest in revisions {
             manifests[digest] = try await references(of: digest)
@@ -182,7 +182,8 @@ public struct GarbageCollector: Sendable {
     private func mark(_ digest: Digest, into marked: inout Set<Digest>) async throws {
         guard marked.insert(digest).inserted else { return }
         guard let references = try await references(of: digest) else { return }
-        for blob in references.blobs { marked.insert(blob) }
+        // A foreign layer someone pushed anyway is kept with the manifest that lists it.
+        for blob in references.blobs + references.foreignBlobs { marked.insert(blob) }
         // Index children are marked with their blobs so a child kept only through its index
         // stays complete.
         for child in references.children { try await mark(child, into: &marked) }
@@ -191,10 +192,10 @@ public struct GarbageCollector: Sendable {
     /// What a stored manifest references, or nil when its revision is dangling (its bytes
     /// are gone). A manifest that cannot be read stops the run rather than risk sweeping
     /// blobs it may reference.
-    private func references(of digest: Digest) async throws -> ManifestReferences? {
+    private func references(of digest: Digest) async throws -> ManifestOutline? {
         guard let stored = try await store.loadManifest(digest) else { return nil }
         do {
-            return try ManifestReferences(parsing: stored.bytes)
+            return try ManifestOutline(stored: stored.bytes)
         } catch {
             throw GarbageCollectionError.unreadableManifest(digest)
         }
@@ -292,33 +293,5 @@ public enum GarbageCollectionError: Error, CustomStringConvertible {
         case .unreadableManifest(let digest):
             return "manifest \(digest) is not readable JSON; nothing was deleted (remove or repair it first)"
         }
-    }
-}
-
-/// The digests a stored manifest of any generation points at: config and layers (image
-/// manifests), children (indexes), `fsLayers` (Docker schema 1, still found in old
-/// Distribution stores) and the subject. Lenient on purpose: the collector must see every
-/// reference, whatever the manifest's media type.
-struct ManifestReferences {
-    var blobs: [Digest] = []
-    var children: [Digest] = []
-    var subject: Digest?
-
-    private struct Wire: Decodable {
-        struct Ref: Decodable { var digest: String? }
-        struct FSLayer: Decodable { var blobSum: String? }
-        var config: Ref?
-        var layers: [Ref]?
-        var manifests: [Ref]?
-        var fsLayers: [FSLayer]?
-        var subject: Ref?
-    }
-
-    init(parsing bytes: [UInt8]) throws {
-        let wire = try JSONDecoder().decode(Wire.self, from: Data(bytes))
-        func parse(_ text: String?) -> Digest? { text.flatMap { try? Digest(parsing: $0) } }
-        blobs = ([wire.config?.digest] + (wire.layers ?? []).map(\.digest) + (wire.fsLayers ?? []).map(\.blobSum)).compactMap(parse)
-        children = (wire.manifests ?? []).compactMap { parse($0.digest) }
-        subject = parse(wire.subject?.digest)
     }
 }

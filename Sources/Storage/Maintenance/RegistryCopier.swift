@@ -116,7 +116,7 @@ public struct RegistryCopier: Sendable {
     }
 
     private func copyRepository(_ repository: RepositoryName, copied: inout Set<Digest>, report: inout Report) async throws {
-        var manifests: [Digest: ManifestReferences] = [:]
+        var manifests: [Digest: ManifestOutline] = [:]
         for digest in try await sourceStore.revisionDigests(repository) {
             guard try await sourceStore.readLinkUncached(Layout.revisionLink(repository, digest)) == digest,
                   try await ensureBlob(digest, copied: &copied, report: &report) else {
@@ -124,7 +124,7 @@ public struct RegistryCopier: Sendable {
                 continue
             }
             let bytes = try await destination.getContent(Layout.blobData(digest), maxSize: 16 << 20)
-            guard let references = try? ManifestReferences(parsing: bytes) else {
+            guard let references = try? ManifestOutline(stored: bytes) else {
                 report.skipped.append("\(repository.value)@\(digest): not a readable manifest")
                 continue
             }
@@ -155,6 +155,10 @@ public struct RegistryCopier: Sendable {
                 guard linked else {
                     report.skipped.append("\(repository.value)@\(digest): references blobs not linked in the repository (an image a mirror cached in part)")
                     continue
+                }
+                // Foreign layers come from their URLs; one that was pushed anyway goes along.
+                for blob in references.foreignBlobs where try await source.exists(Layout.layerLink(repository, blob)) {
+                    _ = try await ensureBlob(blob, copied: &copied, report: &report)
                 }
                 try await destination.putContent(Layout.revisionLink(repository, digest), Array(digest.description.utf8))
                 if let subject = references.subject {

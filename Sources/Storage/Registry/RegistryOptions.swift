@@ -49,12 +49,4 @@ public struct LayerURLPolicy: Sendable {
         // allow list means any http(s) URL: the OCI conformance suite and Windows images need it.
         return (allow.isEmpty || allow.contains(where: matches)) && !deny.contains(where: matches)
     }
-
-    /// Layer media types whose blobs clients download from the descriptor's `urls`.
-    public static let foreignLayerTypes: Set<String> = [
-        "application/vnd.oci.image.layer.nondistributable.v1.tar",
-        "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
-        "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
-        "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
-    ]
 }

@@ -88,8 +88,8 @@ extension RegistryStore {
             try await driver.putContent(Layout.blobData(digest), bytes)
         }
         let revisionExisted = try await driver.exists(Layout.revisionLink(repository, digest))
-        if let subject = manifest.subject {
-            try await writeLink(Layout.referrerLink(repository, subject: subject.digest, referrer: digest), digest)
+        if let subject = manifest.subject?.digest {
+            try await writeLink(Layout.referrerLink(repository, subject: subject, referrer: digest), digest)
         }
         try await writeLink(Layout.revisionLink(repository, digest), digest)
         // `berth gc` in another process unlinks what it is about to collect, then looks for
@@ -99,7 +99,7 @@ extension RegistryStore {
         if let missing = try await firstMissingReference(of: manifest, in: repository) {
             if !revisionExisted {
                 try? await driver.delete(Layout.revisionDirectory(repository, digest))
-                if let subject = manifest.subject, let link = Layout.referrerLink(repository, subject: subject.digest, referrer: digest).parent {
+                if let subject = manifest.subject?.digest, let link = Layout.referrerLink(repository, subject: subject, referrer: digest).parent {
                     try? await driver.delete(link)
                 }
                 await linkCache.invalidate(repository: Layout.repository(repository))
@@ -129,7 +129,7 @@ extension RegistryStore {
         for blob in manifest.referencedBlobs {
             // Non-distributable (foreign) layers are fetched from their URLs by clients, so
             // they may be absent here (Windows base images, the conformance suite).
-            if LayerURLPolicy.foreignLayerTypes.contains(blob.mediaType), let urls = blob.urls, !urls.isEmpty,
+            if ManifestOutline.isForeign(blob.mediaType, urls: blob.urls), let urls = blob.urls,
                urls.allSatisfy(options.layerURLPolicy.permits) { continue }
             // Only blobs linked into this repository count: knowing a digest pushed elsewhere
             // must not be a way to obtain it.
@@ -168,7 +168,7 @@ extension RegistryStore {
             }
             let subject = try? await loadManifest(digest)?.subject
             try await driver.delete(Layout.revisionDirectory(repository, digest))
-            if let subject, let link = Layout.referrerLink(repository, subject: subject.digest, referrer: digest).parent {
+            if let subject, let link = Layout.referrerLink(repository, subject: subject, referrer: digest).parent {
                 try? await driver.delete(link)
             }
         }
@@ -180,7 +180,7 @@ extension RegistryStore {
         if await referrersBackfill.needsBackfill(repository) {
             for digest in try await revisionDigests(repository) {
                 guard let stored = try await loadManifest(digest), let s = stored.subject else { continue }
-                let link = Layout.referrerLink(repository, subject: s.digest, referrer: digest)
+                let link = Layout.referrerLink(repository, subject: s, referrer: digest)
                 if !(try await driver.exists(link)) { try await writeLink(link, digest) }
             }
             await referrersBackfill.markDone(repository)

@@ -14,8 +14,8 @@ extension RegistryStore {
         if !(try await driver.exists(Layout.blobData(digest))) {
             try await driver.putContent(Layout.blobData(digest), bytes)
         }
-        if let subject = manifest.subject {
-            try await writeLink(Layout.referrerLink(repository, subject: subject.digest, referrer: digest), digest)
+        if let subject = manifest.subject?.digest {
+            try await writeLink(Layout.referrerLink(repository, subject: subject, referrer: digest), digest)
         }
         try await writeLink(Layout.revisionLink(repository, digest), digest)
         if let tag { try await tagMirroredManifest(repository, tag, digest) }
@@ -76,7 +76,7 @@ extension RegistryStore {
         }
         let subject = try? await loadManifest(digest)?.subject
         do { try await driver.delete(Layout.revisionDirectory(repository, digest)) } catch StorageError.notFound {}
-        if let subject, let link = Layout.referrerLink(repository, subject: subject.digest, referrer: digest).parent {
+        if let subject, let link = Layout.referrerLink(repository, subject: subject, referrer: digest).parent {
             try? await driver.delete(link)
         }
         try? await driver.delete(BerthLayout.mirrorPulled(repository, digest))

@@ -6,7 +6,7 @@ public struct StoredManifest: Sendable {
     public var bytes: [UInt8]
     public var digest: Digest
     public var mediaType: String
-    public var subject: Descriptor?
+    public var subject: Digest?
     public var artifactType: String?
     public var annotations: [String: String]?
 
@@ -17,28 +17,12 @@ public struct StoredManifest: Sendable {
         Descriptor(mediaType: mediaType, digest: digest, size: size, annotations: annotations, artifactType: artifactType)
     }
 
-    private struct Probe: Decodable {
-        struct Config: Decodable { var mediaType: String? }
-        var schemaVersion: Int?
-        var mediaType: String?
-        var artifactType: String?
-        var config: Config?
-        var manifests: [Descriptor]?
-        var subject: Descriptor?
-        var annotations: [String: String]?
-        var signatures: [AnyDecodable]?
-    }
-
-    private struct AnyDecodable: Decodable {
-        init(from decoder: any Decoder) throws {}
-    }
-
     /// A manifest just validated on push: no need to decode it again.
     public init(bytes: [UInt8], digest: Digest, manifest: Manifest) {
         self.bytes = bytes
         self.digest = digest
         mediaType = manifest.mediaType
-        subject = manifest.subject
+        subject = manifest.subject?.digest
         annotations = manifest.annotations
         artifactType = manifest.effectiveArtifactType
     }
@@ -48,24 +32,10 @@ public struct StoredManifest: Sendable {
     public init(bytes: [UInt8], digest: Digest) {
         self.bytes = bytes
         self.digest = digest
-        let probe = try? JSONDecoder().decode(Probe.self, from: Data(bytes))
-        if let declared = probe?.mediaType, !declared.isEmpty {
-            mediaType = declared
-        } else if probe?.schemaVersion == 1 {
-            mediaType = probe?.signatures != nil ? MediaType.dockerSchema1Signed : MediaType.dockerSchema1
-        } else if probe?.manifests != nil {
-            mediaType = MediaType.ociIndex
-        } else {
-            mediaType = MediaType.ociManifest
-        }
-        subject = probe?.subject
-        annotations = probe?.annotations
-        if let type = probe?.artifactType {
-            artifactType = type
-        } else if !MediaType.isIndex(mediaType) {
-            artifactType = probe?.config?.mediaType
-        } else {
-            artifactType = nil
-        }
+        let outline = try? ManifestOutline(stored: bytes)
+        mediaType = outline?.mediaType ?? MediaType.ociManifest
+        subject = outline?.subject
+        annotations = outline?.annotations
+        artifactType = outline?.artifactType
     }
 }
