@@ -19,6 +19,7 @@ public struct TokenIssuer: Sendable {
     let algorithm: any JWTAlgorithm
     /// base64url of the header JSON, and the "." after it.
     let headerSegment: String
+    let claimsCache: ClaimsCache
 
     struct Header: Encodable {
         var alg: String
@@ -31,6 +32,7 @@ public struct TokenIssuer: Sendable {
         self.issuer = issuer
         self.expiration = expiration
         self.signingKey = signingKey
+        claimsCache = ClaimsCache(issuer: issuer)
         let kid = signingKey.libtrustKeyID
         let keys = JWTKeyCollection()
         switch signingKey.key {
@@ -54,11 +56,9 @@ public struct TokenIssuer: Sendable {
     public func issue(subject: String, audience: String, access: [ResourceScope], now: Date = Date()) async throws -> (token: String, expiresIn: Int, issuedAt: Date) {
         let t = Int64(now.timeIntervalSince1970)
         var random = SystemRandomNumberGenerator()
-        let claims = TokenClaims(iss: issuer, sub: subject, aud: audience, exp: t + Int64(expiration), nbf: t - 10, iat: t,
-                                 jti: String(random.next() >> 1), access: access)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        let signingInput = headerSegment + Base64URL.encode(try encoder.encode(claims))
+        let claims = try claimsCache.claims(ClaimsCache.Key(subject: subject, audience: audience, access: access),
+                                            exp: t + Int64(expiration), nbf: t - 10, iat: t, jti: random.next() >> 1)
+        let signingInput = headerSegment + Base64URL.encode(claims)
         let signature = try algorithm.sign(Array(signingInput.utf8))
         return (signingInput + "." + Base64URL.encode(signature), expiration, now)
     }

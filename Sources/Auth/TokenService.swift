@@ -33,6 +33,25 @@ public struct TokenResponse: Sendable, Encodable {
     public var expires_in: Int
     public var issued_at: String
     public var refresh_token: String?
+
+    /// The body, byte for byte as JSONEncoder writes it with sorted keys. Tokens are
+    /// base64url, times ISO 8601: with nothing to escape it is written directly, because
+    /// JSONEncoder cost the endpoint as much as the signature did; any other value goes
+    /// through JSONEncoder.
+    public func json() throws -> [UInt8] {
+        func plain(_ text: String) -> Bool {
+            text.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
+        }
+        guard plain(token), plain(access_token), plain(issued_at), refresh_token.map(plain) ?? true else {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            return [UInt8](try encoder.encode(self))
+        }
+        var body = #"{"access_token":"\#(access_token)","expires_in":\#(expires_in),"issued_at":"\#(issued_at)","#
+        if let refresh_token { body += #""refresh_token":"\#(refresh_token)","# }
+        body += #""token":"\#(token)"}"#
+        return Array(body.utf8)
+    }
 }
 
 /// docker_auth's token flow: authenticate through the identity backends in order,

@@ -42,6 +42,51 @@ import _CryptoExtras
         #expect(!claims.grants(type: "repository", name: "team/other", action: "pull"))
     }
 
+    /// Claims are JSON whatever an account or service is called, and every token of one
+    /// account, service and grant gets its own times and id (the encoded rest is cached).
+    @Test func claimsOfAnyNameAndFreshTimesPerToken() async throws {
+        let key = try SigningKey.generate()
+        let issuer = try await TokenIssuer(issuer: "Berth \"β\"", expiration: 60, signingKey: key)
+        let verifier = try await TokenVerifier(issuer: "Berth \"β\"", service: "reg\\istry\u{1}/x", roots: key.certificates)
+        let access = [ResourceScope(type: "repository", name: "team/app", actions: ["pull"]),
+                      ResourceScope(type: "registry", name: "catalog", actions: ["*"])]
+        var ids: Set<String> = []
+        for (n, subject) in ["alice", "we\"ird\\ñame\u{7}", "alice"].enumerated() {
+            let now = Date(timeIntervalSince1970: 1_800_000_000 + Double(n))
+            let token = try await issuer.issue(subject: subject, audience: "reg\\istry\u{1}/x", access: access, now: now).token
+            let payload = try JSONDecoder().decode(TokenClaims.self, from: TokenVerifier.base64URL(token.split(separator: ".")[1])!)
+            #expect(payload.sub == subject)
+            #expect(payload.iss == "Berth \"β\"")
+            #expect(payload.aud == .one("reg\\istry\u{1}/x"))
+            #expect(payload.access == access)
+            #expect(payload.iat == Int64(now.timeIntervalSince1970))
+            #expect(payload.exp == payload.iat + 60 && payload.nbf == payload.iat - 10)
+            ids.insert(payload.jti)
+            if n == 2 { break }
+            _ = try await verifier.verify(try await issuer.issue(subject: subject, audience: "reg\\istry\u{1}/x", access: access).token)
+        }
+        #expect(ids.count == 3)
+    }
+
+    @Test func claimsCacheStaysBounded() throws {
+        let cache = ClaimsCache(issuer: "i")
+        for n in 0...ClaimsCache.capacity {
+            let json = try cache.claims(.init(subject: "u\(n)", audience: "a", access: []), exp: 2, nbf: 0, iat: 1, jti: 9)
+            #expect(try JSONDecoder().decode(TokenClaims.self, from: Data(json)).sub == "u\(n)")
+        }
+    }
+
+    /// The token response body is exactly what JSONEncoder with sorted keys writes.
+    @Test func tokenResponseBody() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        for response in [TokenResponse(token: "aa.bb-_.cc", access_token: "aa.bb-_.cc", expires_in: 300, issued_at: "2026-12-02T07:00:00Z", refresh_token: nil),
+                         TokenResponse(token: "t", access_token: "t", expires_in: 0, issued_at: "x", refresh_token: "brt_AbC-_"),
+                         TokenResponse(token: "q\"uote", access_token: "back\\slash", expires_in: -1, issued_at: "é\u{1}", refresh_token: "a b")] {
+            #expect(try response.json() == [UInt8](try encoder.encode(response)))
+        }
+    }
+
     @Test func libtrustKeyIDFormat() throws {
         let id = try SigningKey.generate().libtrustKeyID
         #expect(id.count == 59)

@@ -86,12 +86,10 @@ struct TokenEndpoint: Sendable {
             metrics?.tokenRequest(result: "issued")
             context.logger.debug("token issued", metadata: [
                 "account": .string(tokenRequest.account ?? "-"), "scope": .string(tokenRequest.scopes.joined(separator: " "))])
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             var headers = HTTPFields()
             headers[.contentType] = "application/json"
             headers[.cacheControl] = "no-store"
-            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: try encoder.encode(response))))
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: try response.json())))
         } catch let failure as AuthError {
             // The account name helps find brute force attempts; the password is never logged.
             context.logger.log(level: { if case .unavailable = failure { .error } else { .info } }(), "token refused", metadata: [
