@@ -63,17 +63,16 @@ extension RegistryClient {
     /// The referrers of a manifest: from the referrers API, else from the tag schema; nil
     /// when the registry has neither.
     public func referrers(_ repository: RepositoryName, _ digest: Digest) async throws -> Referrers? {
-        struct Index: Decodable { var manifests: [Descriptor]? }
         let response = try await send(.GET, "/v2/\(repository.value)/referrers/\(digest)", scope: pullScope(repository),
                                       accept: [MediaType.ociIndex], maxBody: 16 << 20, allow: [404, 405])
         if response.status == 200 {
-            return Referrers(manifests: try decode(Index.self, response, what: "referrers").manifests ?? [], fromTagSchema: false)
+            return Referrers(manifests: try decode(ImageIndex.self, response, what: "referrers").manifests, fromTagSchema: false)
         }
         guard let tag = try? Tag("\(digest.algorithm.rawValue)-\(digest.hex)") else { return nil }
         let fallback = try await send(.GET, "/v2/\(repository.value)/manifests/\(tag.value)", scope: pullScope(repository),
                                       accept: [MediaType.ociIndex], maxBody: Manifest.maxSize, allow: [404])
         guard fallback.status == 200 else { return nil }
-        return Referrers(manifests: try decode(Index.self, fallback, what: "referrers tag").manifests ?? [], fromTagSchema: true)
+        return Referrers(manifests: try decode(ImageIndex.self, fallback, what: "referrers tag").manifests, fromTagSchema: true)
     }
 
     /// Deletes a tag (where the registry supports it) or a manifest by digest.

@@ -52,13 +52,10 @@ extension RegistryClient {
 
     /// `os/architecture` from an image's config, when the config is an image config.
     func imagePlatform(_ repository: RepositoryName, _ manifest: Manifest) async throws -> String? {
-        guard let config = manifest.config,
-              config.mediaType == "application/vnd.oci.image.config.v1+json" || config.mediaType == "application/vnd.docker.container.image.v1+json",
+        guard let config = manifest.config, ImageConfiguration.mediaTypes.contains(config.mediaType),
               config.size <= 16 << 20 else { return nil }
-        struct ImageConfig: Decodable { var os: String?; var architecture: String?; var variant: String? }
         let bytes = try await blob(repository, config.digest)
-        guard let parsed = try? JSONDecoder().decode(ImageConfig.self, from: Data(bytes)),
-              let os = parsed.os, let architecture = parsed.architecture else { return nil }
+        guard let parsed = ImageConfiguration(decoding: bytes), let os = parsed.os, let architecture = parsed.architecture else { return nil }
         return Self.describe(Platform(architecture: architecture, os: os, variant: parsed.variant))
     }
 }

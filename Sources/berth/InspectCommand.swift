@@ -53,10 +53,8 @@ struct InspectCommand: AsyncParsableCommand {
         print("Media type:  \(fetched.mediaType)")
         if let artifactType = manifest.artifactType { print("Artifact:    \(artifactType)") }
         if let subject = manifest.subject { print("Subject:     \(subject.digest)") }
-        if let configBytes, let config = try? JSONDecoder().decode(ImageConfig.self, from: Data(configBytes)) {
-            if let os = config.os, let architecture = config.architecture {
-                print("Platform:    \([os, architecture, config.variant].compactMap { $0 }.joined(separator: "/"))")
-            }
+        if let configBytes, let config = ImageConfiguration(decoding: configBytes) {
+            if config.os != nil, config.architecture != nil { print("Platform:    \(config.platform)") }
             if let created = config.created { print("Created:     \(created)") }
             if let entrypoint = config.config?.Entrypoint { print("Entrypoint:  \(entrypoint.joined(separator: " "))") }
             if let cmd = config.config?.Cmd { print("Command:     \(cmd.joined(separator: " "))") }
@@ -88,14 +86,5 @@ struct InspectCommand: AsyncParsableCommand {
         for referrer in referrers.manifests {
             print("  \(referrer.digest)  \(referrer.artifactType ?? referrer.mediaType)")
         }
-    }
-
-    private struct ImageConfig: Decodable {
-        struct Runtime: Decodable { var Entrypoint: [String]?; var Cmd: [String]? }
-        var os: String?
-        var architecture: String?
-        var variant: String?
-        var created: String?
-        var config: Runtime?
     }
 }

@@ -138,7 +138,7 @@ echo "== a crash mid-push leaves a consistent store"
 python3 "$MAKE_IMAGE" "$WORK/crash" big --layers 4 --size 3000000 --seed 9 >/dev/null
 PUSHERS=()
 for i in 1 2 3 4; do $SK copy --dest-tls-verify=false "oci:$WORK/crash:big" "docker://$R/crash/app$i:big" >/dev/null 2>&1 & PUSHERS+=($!); done
-sleep 0.7
+wait_until 20 upload_in_flight "$WORK/default/data" crash/
 kill -9 "$BERTH_PID"; wait "$BERTH_PID" 2>/dev/null
 for job in "${PUSHERS[@]}"; do wait "$job" 2>/dev/null; done
 check "layout is consistent after kill -9 during pushes" python3 "$(dirname "$0")/check-layout.py" "$WORK/default/data"
@@ -387,8 +387,7 @@ check "http.headers are added" bash -c "curl -sI http://127.0.0.1:$CPORT/reg/v2/
 check "metrics on the debug address" bash -c "curl -sf http://127.0.0.1:$MPORT/metrics | grep -q 'berth_http_requests_total{route=\"base\"'"
 check "logs are JSON lines" bash -c "head -1 $WORK/cfg/berth.log | python3 -c 'import json,sys; json.loads(sys.stdin.readline())'"
 curl -s -o /dev/null -X POST "http://127.0.0.1:$CPORT/reg/v2/purge/me/blobs/uploads/"
-sleep 4
-check "abandoned uploads are purged" bash -c "[ -z \"\$(ls -A $WORK/configured/docker/registry/v2/repositories/purge/me/_uploads 2>/dev/null)\" ]"
+eventually 15 "abandoned uploads are purged" bash -c "[ -z \"\$(ls -A $WORK/configured/docker/registry/v2/repositories/purge/me/_uploads 2>/dev/null)\" ]"
 
 echo "== TLS"
 openssl req -x509 -nodes -newkey rsa:2048 -keyout "$WORK/tls.key" -out "$WORK/tls.crt" -days 2 -subj /CN=localhost \

@@ -47,6 +47,18 @@ eventually() { # seconds name command...
     done
 }
 
+# Waits (up to `seconds`) until the command succeeds; returns 1 if it never does. For the
+# moments a test must hit on purpose (kill a server mid-push), instead of a fixed sleep.
+wait_until() { # seconds command...
+    local deadline=$((SECONDS + $1)); shift
+    until "$@" >/dev/null 2>&1; do [ $SECONDS -ge $deadline ] && return 1; sleep 0.1; done
+}
+
+# An upload with bytes written under DATA_DIR's repositories (a push in flight).
+upload_in_flight() { # data-dir [repository-glob]
+    [ -n "$(find "$1/docker/registry/v2/repositories" -path "*${2:-}*/_uploads/*" -name data -size +0 2>/dev/null | head -1)" ]
+}
+
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 wait_ready() { # url

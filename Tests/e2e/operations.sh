@@ -251,7 +251,7 @@ expect_eq "the copy's blobs arrive as mount events from the source repository (o
 kill "$RECEIVER"; wait "$RECEIVER" 2>/dev/null
 : > "$W/events.jsonl"
 check "push while the receiver is down" $SK copy --dest-tls-verify=false --dest-creds ci:ci-secret "oci:$WORK/img:s2" "docker://$WR/hooked/app:s2"
-sleep 0.5
+wait_until 10 bash -c "ls $W/data/berth/notifications/*/ | grep -q json"
 kill -TERM "$BERTH_PID"; wait "$BERTH_PID" 2>/dev/null
 check "undelivered events are kept on disk across the restart" bash -c "ls $W/data/berth/notifications/*/ | grep -q json"
 python3 "$(dirname "$0")/webhook-receiver.py" "$HPORT" 0 "$W/events.jsonl" & PIDS+=($!)
@@ -335,7 +335,7 @@ head -c 30000000 /dev/urandom > "$G/30mb"
 loc=$(curl -s -D - -o /dev/null -X POST "http://$GR/v2/slow/app/blobs/uploads/" | tr -d '\r' | awk -F': ' 'tolower($1)=="location"{print $2}')
 curl -s -o /dev/null -w '%{http_code}' --limit-rate 8M -X PATCH -H 'Content-Type: application/octet-stream' --data-binary @"$G/30mb" "$loc" > "$G/patch.code" &
 CURL=$!
-sleep 1.5
+wait_until 20 upload_in_flight "$G/data" slow/
 kill -TERM "$BERTH_PID"
 check "the server is still serving the upload after SIGTERM" kill -0 "$BERTH_PID"
 wait "$CURL"

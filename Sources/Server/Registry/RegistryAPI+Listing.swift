@@ -45,8 +45,7 @@ extension RegistryAPI {
     func referrers(_ repository: RepositoryName, _ subject: Digest, _ request: Request) async throws -> Response {
         let artifactType = request.uri.queryParameters["artifactType"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
         let descriptors = try await store.referrers(repository, subject: subject, artifactType: artifactType)
-        struct Index: Encodable { var schemaVersion = 2; var mediaType = MediaType.ociIndex; var manifests: [Descriptor] }
-        let body = try String(decoding: Self.encoder.encode(Index(manifests: descriptors)), as: UTF8.self)
+        let body = try String(decoding: Self.encoder.encode(ImageIndex(manifests: descriptors)), as: UTF8.self)
         var response = jsonResponse(body, contentType: MediaType.ociIndex)
         if artifactType != nil { response.headers[.ociFiltersApplied] = "artifactType" }
         return response

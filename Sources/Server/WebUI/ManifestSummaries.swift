@@ -26,7 +26,7 @@ final class ManifestSummaries: Sendable {
                 summary.size += (parsed.config?.size ?? 0) + parsed.layers.reduce(0) { $0 + $1.size }
                 if let config = parsed.config, config.size <= 1 << 20,
                    let bytes = try? await ConfigBlob.read(config.digest, store: store),
-                   let image = ConfigBlob.Image.decode(bytes) {
+                   let image = ImageConfiguration(decoding: bytes) {
                     summary.platforms = image.platform
                 }
                 if let artifactType = Formatting.artifactType(parsed) { summary.kind = artifactType }
@@ -49,35 +49,6 @@ enum ConfigBlob {
             bytes += chunk.readableBytesView
         }
         return bytes
-    }
-
-    struct Image: Decodable {
-        struct Settings: Decodable {
-            var Env: [String]?
-            var Entrypoint: [String]?
-            var Cmd: [String]?
-            var WorkingDir: String?
-            var User: String?
-            var Labels: [String: String]?
-        }
-        struct History: Decodable {
-            var created_by: String?
-            var empty_layer: Bool?
-        }
-        var architecture: String?
-        var os: String?
-        var variant: String?
-        var created: String?
-        var config: Settings?
-        var history: [History]?
-
-        var platform: String {
-            [os, architecture, variant].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "/")
-        }
-
-        static func decode(_ bytes: [UInt8]) -> Image? {
-            try? JSONDecoder().decode(Image.self, from: Data(bytes))
-        }
     }
 }
 

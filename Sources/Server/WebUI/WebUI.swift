@@ -234,7 +234,7 @@ struct WebUI: Sendable {
         let tags = try await store.tagTargets(repository).filter { $0.digest == digest }.map(\.tag.value)
         var config: ManifestPage.Config?
         if parsed.kind == .image, let descriptor = parsed.config, descriptor.size <= 1 << 20,
-           let bytes = try? await ConfigBlob.read(descriptor.digest, store: store), let image = ConfigBlob.Image.decode(bytes) {
+           let bytes = try? await ConfigBlob.read(descriptor.digest, store: store), let image = ImageConfiguration(decoding: bytes) {
             config = ManifestPage.Config(
                 platform: image.platform.isEmpty ? nil : image.platform, created: image.created,
                 entrypoint: image.config?.Entrypoint?.joined(separator: " "), cmd: image.config?.Cmd?.joined(separator: " "),
