@@ -5,15 +5,22 @@ import NIOHTTP1
 
 /// A write session on one S3 key, kept entirely in the bucket so that any replica can
 /// continue it:
-/// - parts of at least `chunksize` go into a multipart upload on the key (found again with
-///   ListMultipartUploads and ListParts, as Distribution's driver does);
+/// - parts of at least `chunksize` go into a multipart upload on the key;
 /// - the bytes after the last part (less than a part) are kept as the object at the key
-///   itself, tagged with the number of parts it follows, so small PATCHes never cost a
-///   complete-and-copy and a stale tail (its bytes already in a later part) is recognised;
+///   itself, so small PATCHes never cost a complete-and-copy;
+/// - that tail object is the session's commit record: its metadata names the multipart
+///   upload and how many parts of how many bytes come before it. Reopening a session is one
+///   HEAD, not ListMultipartUploads and ListParts (the parts' ETags are listed once, at
+///   commit); a part uploaded by a session that died before writing its record is not
+///   counted, and the next session uploads that part number again;
 /// - one session at a time per key, across replicas: a lease object created with
 ///   `If-None-Match: *`, renewed while the session lives, taken over only when stale.
+/// Tails written before the record existed (only a part count) are read as they were:
+/// through ListMultipartUploads and ListParts, as Distribution's driver does.
 final class S3Writer: StorageWriter, @unchecked Sendable {
     static let partsMetadata = "x-amz-meta-berth-parts"
+    static let partsSizeMetadata = "x-amz-meta-berth-parts-size"
+    static let uploadMetadata = "x-amz-meta-berth-upload"
 
     struct Part {
         var number: Int
@@ -24,23 +31,39 @@ final class S3Writer: StorageWriter, @unchecked Sendable {
     /// What the bucket holds for a key being written.
     struct State {
         var uploadID: String?
-        var parts: [Part]
+        /// Parts before the tail, and their bytes.
+        var partCount: Int
+        var partsSize: Int64
+        /// The parts themselves, when they were listed.
+        var listedParts: [Part]?
         var tail: S3Driver.ObjectHead?
+        /// Whether the tail's bytes follow the parts (a legacy tail a later part made stale
+        /// does not).
+        var tailIsCurrent: Bool
 
-        /// The tail counts only if no part was added after it was written.
-        var tailIsCurrent: Bool {
-            guard let tail else { return false }
-            return Int(tail.meta.first(name: S3Writer.partsMetadata) ?? "0") == parts.count
-        }
-        var partsSize: Int64 { parts.reduce(0) { $0 + $1.size } }
         var size: Int64 { partsSize + (tailIsCurrent ? tail!.size : 0) }
 
         /// Nil when nothing was ever written at `key`.
         static func load(_ driver: S3Driver, _ key: String) async throws -> State? {
-            let upload = try await driver.multipartUploads(prefix: key).first { $0.key == key }
             let tail = try await driver.head(key)
-            guard let upload else { return tail.map { State(uploadID: nil, parts: [], tail: $0) } }
-            return State(uploadID: upload.uploadID, parts: try await listParts(driver, key, upload.uploadID), tail: tail)
+            if let tail, let record = Self.record(tail) { return record }
+            let upload = try await driver.multipartUploads(prefix: key).first { $0.key == key }
+            guard let upload else {
+                return tail.map { State(uploadID: nil, partCount: 0, partsSize: 0, tail: $0, tailIsCurrent: true) }
+            }
+            let parts = try await listParts(driver, key, upload.uploadID)
+            let current = tail.map { Int($0.meta.first(name: S3Writer.partsMetadata) ?? "0") == parts.count } ?? false
+            return State(uploadID: upload.uploadID, partCount: parts.count, partsSize: parts.reduce(0) { $0 + $1.size },
+                         listedParts: parts, tail: tail, tailIsCurrent: current)
+        }
+
+        /// The commit record a tail carries, if it was written with one.
+        static func record(_ tail: S3Driver.ObjectHead) -> State? {
+            guard let count = tail.meta.first(name: S3Writer.partsMetadata).flatMap(Int.init), count >= 0,
+                  let size = tail.meta.first(name: S3Writer.partsSizeMetadata).flatMap(Int64.init), size >= 0 else { return nil }
+            let upload = tail.meta.first(name: S3Writer.uploadMetadata).flatMap { $0.isEmpty ? nil : $0 }
+            guard (upload == nil) == (count == 0) else { return nil }
+            return State(uploadID: upload, partCount: count, partsSize: size, tail: tail, tailIsCurrent: true)
         }
 
         static func listParts(_ driver: S3Driver, _ key: String, _ uploadID: String) async throws -> [Part] {
@@ -66,25 +89,42 @@ final class S3Writer: StorageWriter, @unchecked Sendable {
     private let key: String
     private let lease: S3Lease
     private var uploadID: String?
-    private var parts: [Part]
+    /// Parts recorded before this session, by count and bytes; their ETags once listed.
+    private let recordedCount: Int
+    private let recordedSize: Int64
+    private var recordedParts: [Part]?
+    /// Parts this session uploaded, numbered after the recorded ones.
+    private var newParts: [Part] = []
     /// Bytes after the last part, not yet in a part.
     private var buffer: ByteBuffer
-    /// The tail object no longer matches `parts` + `buffer`.
+    /// The tail object no longer matches the parts and `buffer`.
     private var tailDirty: Bool
     private var ended = false
     private(set) var size: Int64
     private var chunkSize: Int { driver.configuration.chunkSize }
+    private var partCount: Int { recordedCount + newParts.count }
+    private var partsSize: Int64 { recordedSize + newParts.reduce(0) { $0 + $1.size } }
 
-    private init(driver: S3Driver, path: StoragePath, key: String, lease: S3Lease, state: State?, buffer: ByteBuffer) {
+    private init(driver: S3Driver, path: StoragePath, key: String, lease: S3Lease, state: State?, buffer: ByteBuffer,
+                 firstPart: Part? = nil) {
         self.driver = driver
         self.path = path
         self.key = key
         self.lease = lease
         uploadID = state?.uploadID
-        parts = state?.parts ?? []
+        recordedCount = state?.partCount ?? 0
+        recordedSize = state?.partsSize ?? 0
+        recordedParts = state?.listedParts
+        newParts = firstPart.map { [$0] } ?? []
         self.buffer = buffer
-        tailDirty = !(state?.tailIsCurrent ?? false)
-        size = (state?.partsSize ?? 0) + Int64(buffer.readableBytes)
+        // A legacy tail is rewritten as a commit record by the first session that closes.
+        tailDirty = state.map { !$0.tailIsCurrent || Self.needsRecord($0) } ?? true
+        size = (state?.partsSize ?? 0) + (firstPart?.size ?? 0) + Int64(buffer.readableBytes)
+    }
+
+    private static func needsRecord(_ state: State) -> Bool {
+        guard let tail = state.tail else { return true }
+        return State.record(tail) == nil
     }
 
     static func open(_ driver: S3Driver, _ path: StoragePath, at offset: Int64?) async throws -> S3Writer {
@@ -99,8 +139,9 @@ final class S3Writer: StorageWriter, @unchecked Sendable {
             let current = state?.size ?? 0
             if let offset, offset != current { throw StorageError.invalidOffset(expected: offset, actual: current) }
             var buffer = ByteBuffer()
-            if var loaded = state, loaded.tailIsCurrent, let tail = loaded.tail, tail.size > 0 {
-                if tail.size < 3 * Int64(driver.configuration.chunkSize) {
+            var firstPart: Part?
+            if let loaded = state, loaded.tailIsCurrent, let tail = loaded.tail, tail.size > 0 {
+                if loaded.partCount > 0 || tail.size < 3 * Int64(driver.configuration.chunkSize) {
                     buffer = ByteBuffer(bytes: try await driver.client.send(.GET, key: key, maxResponse: Int(tail.size) + 1).body)
                 } else {
                     // A whole file at the key (a committed or foreign upload): it becomes part 1.
@@ -109,12 +150,11 @@ final class S3Writer: StorageWriter, @unchecked Sendable {
                     let response = try await driver.client.send(.PUT, key: key, query: [("partNumber", "1"), ("uploadId", id)],
                                                                 headers: [("x-amz-copy-source", source)])
                     guard let etag = response.xml?["ETag"] else { throw StorageError.io("S3 UploadPartCopy \(key): no ETag") }
-                    loaded.uploadID = id
-                    loaded.parts = [Part(number: 1, etag: etag, size: tail.size)]
-                    state = loaded
+                    state = State(uploadID: id, partCount: 0, partsSize: 0, listedParts: [], tail: tail, tailIsCurrent: false)
+                    firstPart = Part(number: 1, etag: etag, size: tail.size)
                 }
             }
-            return S3Writer(driver: driver, path: path, key: key, lease: lease, state: state, buffer: buffer)
+            return S3Writer(driver: driver, path: path, key: key, lease: lease, state: state, buffer: buffer, firstPart: firstPart)
         } catch {
             await lease.release()
             throw error
@@ -147,7 +187,7 @@ final class S3Writer: StorageWriter, @unchecked Sendable {
             guard let (bytes, task) = pending else { return }
             pending = nil
             do {
-                parts.append(try await task.value)
+                newParts.append(try await task.value)
             } catch {
                 // The part's bytes and those after it are still contiguous: keep them all.
                 var restored = bytes
@@ -168,7 +208,7 @@ final class S3Writer: StorageWriter, @unchecked Sendable {
                     let bytes = buffer
                     buffer = ByteBuffer()
                     if uploadID == nil { uploadID = try await driver.createMultipartUpload(key) }
-                    let number = parts.count + 1, driver = self.driver, key = self.key, id = uploadID!
+                    let number = partCount + 1, driver = self.driver, key = self.key, id = uploadID!
                     pending = (bytes, Task { try await Self.uploadPart(driver, key, id, number, bytes) })
                 }
             }
@@ -182,13 +222,28 @@ final class S3Writer: StorageWriter, @unchecked Sendable {
         return size
     }
 
-    /// Writes the bytes after the last part as the object at the key.
+    /// Writes the bytes after the last part as the object at the key, with the commit
+    /// record: what the session holds from now on, whoever continues it.
     private func persistTail() async throws {
         guard tailDirty else { return }
         try requireOpen()
-        _ = try await driver.client.send(.PUT, key: key, headers: driver.objectHeaders + [(Self.partsMetadata, String(parts.count))],
-                                         body: buffer)
+        var record = [(Self.partsMetadata, String(partCount)), (Self.partsSizeMetadata, String(partsSize))]
+        if let uploadID, partCount > 0 { record.append((Self.uploadMetadata, uploadID)) }
+        _ = try await driver.client.send(.PUT, key: key, headers: driver.objectHeaders + record, body: buffer)
         tailDirty = false
+    }
+
+    /// Every part of the upload, in order: the recorded ones (listed now if they were not,
+    /// and checked against the record) and this session's.
+    private func allParts() async throws -> [Part] {
+        if recordedParts == nil, recordedCount > 0, let uploadID {
+            let listed = try await State.listParts(driver, key, uploadID).filter { $0.number <= recordedCount }
+            guard listed.map(\.number) == Array(1...recordedCount), listed.reduce(0, { $0 + $1.size }) == recordedSize else {
+                throw StorageError.io("S3 upload \(key): its parts no longer match the session's record")
+            }
+            recordedParts = listed
+        }
+        return (recordedParts ?? []).prefix(recordedCount) + newParts
     }
 
     func close() async throws {
@@ -206,15 +261,15 @@ final class S3Writer: StorageWriter, @unchecked Sendable {
             if target != key { _ = try? await driver.client.send(.DELETE, key: key) }
         } else {
             if buffer.readableBytes > 0 {
-                parts.append(try await Self.uploadPart(driver, key, uploadID!, parts.count + 1, buffer))
+                newParts.append(try await Self.uploadPart(driver, key, uploadID!, partCount + 1, buffer))
                 buffer = ByteBuffer()
                 tailDirty = true
             }
+            let parts = try await allParts()
             try requireOpen()
             try await driver.completeMultipartUpload(key, uploadID!, parts: parts.map { ($0.number, $0.etag) })
             // The key now holds the whole file: nothing of the session is left to persist.
             uploadID = nil
-            parts = []
             tailDirty = false
             if target != key {
                 try await driver.copy(from: key, size: size, to: target)
