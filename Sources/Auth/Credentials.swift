@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import HummingbirdBcrypt
 import NIOPosix
+import Synchronization
 
 /// Who a request authenticated as.
 public struct Identity: Sendable, Equatable {
@@ -65,9 +66,17 @@ public enum BcryptCheck {
 /// Remembers successful bcrypt checks for a short time, keyed by a hash of user, stored
 /// hash and password, so repeated token requests (docker sends credentials on every one)
 /// cost a SHA-256 instead of a bcrypt. No password is kept; failures are never cached.
-actor VerifiedCredentialCache {
-    private var entries: [SHA256Digest: ContinuousClock.Instant] = [:]
+/// Identical checks arriving together share one bcrypt: a CI fleet starting at once, or the
+/// first burst after a restart, costs one check, not one per connection.
+final class VerifiedCredentialCache: Sendable {
+    private struct State {
+        var verified: [SHA256Digest: ContinuousClock.Instant] = [:]
+        var checking: [SHA256Digest: Task<Bool, any Error>] = [:]
+    }
+
+    private let state = Mutex(State())
     private let lifetime: Duration
+    static let capacity = 100_000
 
     init(lifetime: Duration = .seconds(300)) { self.lifetime = lifetime }
 
@@ -80,15 +89,29 @@ actor VerifiedCredentialCache {
         return h.finalize()
     }
 
-    func isFresh(_ key: SHA256Digest) -> Bool {
-        guard let expires = entries[key] else { return false }
-        if expires < .now { entries.removeValue(forKey: key); return false }
-        return true
-    }
-
-    func remember(_ key: SHA256Digest) {
-        if entries.count > 100_000 { entries.removeAll() }
-        entries[key] = .now + lifetime
+    /// True when `key` was verified lately; otherwise runs `check`, or joins the run of it
+    /// already under way, and remembers a success.
+    func verify(_ key: SHA256Digest, check: @escaping @Sendable () async throws -> Bool) async throws -> Bool {
+        let running: Task<Bool, any Error>? = state.withLock { state in
+            if let expires = state.verified[key] {
+                if expires >= .now { return nil }
+                state.verified.removeValue(forKey: key)
+            }
+            if let running = state.checking[key] { return running }
+            let task = Task { try await check() }
+            state.checking[key] = task
+            return task
+        }
+        guard let running else { return true }
+        let result = await running.result
+        state.withLock { state in
+            if state.checking[key] == running { state.checking.removeValue(forKey: key) }
+            if case .success(true) = result {
+                if state.verified.count >= Self.capacity { state.verified.removeAll() }
+                state.verified[key] = .now + lifetime
+            }
+        }
+        return try result.get()
     }
 }
 
@@ -100,11 +123,9 @@ public struct CachedBcryptCheck: Sendable {
     public init() {}
 
     public func verify(user: String, password: String, hash: String) async throws -> Bool {
-        let key = VerifiedCredentialCache.key(user, hash, password)
-        if await cache.isFresh(key) { return true }
-        let ok = try await NIOThreadPool.singleton.runIfActive { BcryptCheck.verify(password, hash: hash) }
-        if ok { await cache.remember(key) }
-        return ok
+        try await cache.verify(VerifiedCredentialCache.key(user, hash, password)) {
+            try await NIOThreadPool.singleton.runIfActive { BcryptCheck.verify(password, hash: hash) }
+        }
     }
 }
 

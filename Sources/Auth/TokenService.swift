@@ -40,7 +40,9 @@ public struct TokenResponse: Sendable, Encodable {
     /// through JSONEncoder.
     public func json() throws -> [UInt8] {
         func plain(_ text: String) -> Bool {
-            text.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
+            func allowed(_ byte: UInt8) -> Bool { byte > 0x20 && byte < 0x7F && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") }
+            // Over the contiguous bytes: a token is a kilobyte, and UTF8View's iterator is slow.
+            return text.utf8.withContiguousStorageIfAvailable { $0.allSatisfy(allowed) } ?? text.utf8.allSatisfy(allowed)
         }
         guard plain(token), plain(access_token), plain(issued_at), refresh_token.map(plain) ?? true else {
             let encoder = JSONEncoder()

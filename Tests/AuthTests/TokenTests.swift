@@ -2,6 +2,7 @@
 import Crypto
 import Foundation
 import JWTKit
+import Synchronization
 import Testing
 import X509
 import _CryptoExtras
@@ -176,6 +177,41 @@ import _CryptoExtras
         let forged = try await TokenIssuer(issuer: "Berth", expiration: 60, signingKey: stranger)
             .issue(subject: "x", audience: "registry", access: Self.access).token
         await #expect(throws: TokenVerifier.Failure.self) { _ = try await verifier.verify(forged) }
+    }
+
+    /// Identical checks that arrive together share one bcrypt; failures are not remembered.
+    @Test func concurrentIdenticalChecksShareOneBcrypt() async throws {
+        let cache = VerifiedCredentialCache(lifetime: .milliseconds(300))
+        final class Runs: Sendable {
+            let count = Mutex(0)
+            var value: Int { count.withLock { $0 } }
+        }
+        let counter = Runs()
+        @Sendable func check(_ answer: Bool) -> @Sendable () async throws -> Bool {
+            { counter.count.withLock { $0 += 1 }; try await Task.sleep(for: .milliseconds(100)); return answer }
+        }
+        let key = VerifiedCredentialCache.key("ci", "$2y$hash", "pw")
+        let granted = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for _ in 0..<32 { group.addTask { try await cache.verify(key, check: check(true)) } }
+            return try await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(granted == Array(repeating: true, count: 32))
+        #expect(counter.value == 1)
+        #expect(try await cache.verify(key, check: check(true)))
+        #expect(counter.value == 1)
+        try await Task.sleep(for: .milliseconds(350))
+        #expect(try await cache.verify(key, check: check(true)))
+        #expect(counter.value == 2)
+
+        let wrong = VerifiedCredentialCache.key("ci", "$2y$hash", "wrong")
+        let refused = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for _ in 0..<8 { group.addTask { try await cache.verify(wrong, check: check(false)) } }
+            return try await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(refused == Array(repeating: false, count: 8))
+        #expect(counter.value == 3)
+        #expect(try await cache.verify(wrong, check: check(false)) == false)
+        #expect(counter.value == 4)
     }
 
     @Test func bcryptAcceptsHtpasswdPrefixes() async throws {
