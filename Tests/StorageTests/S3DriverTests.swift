@@ -104,6 +104,33 @@ import Testing
         }
     }
 
+    /// `encrypt` and `storageclass` reach every object Berth writes: small files, blobs
+    /// committed from one part, and blobs completed from a multipart upload and moved.
+    @Test func encryptionAndStorageClassReachEveryObject() async throws {
+        try await withBucket { base in
+            var configuration = base
+            configuration.encrypt = true
+            configuration.storageClass = "REDUCED_REDUNDANCY"
+            let driver = try S3Driver(configuration: configuration)
+            let small = try StoragePath("docker/registry/v2/repositories/a/_layers/sha256/x/link")
+            try await driver.putContent(small, [1])
+            var written = [small]
+            for (n, count) in [mib, 12 * mib].enumerated() {
+                let upload = try StoragePath("docker/registry/v2/repositories/a/_uploads/e\(n)/data")
+                let writer = try await driver.writer(upload, at: 0)
+                _ = try await writer.write(Chunks(parts: [randomBytes(count, seed: UInt64(n))]))
+                let blob = try StoragePath("docker/registry/v2/blobs/sha256/e\(n)/e\(n)/data")
+                try await writer.commit(to: blob)
+                written.append(blob)
+            }
+            for path in written {
+                let head = try #require(try await driver.head(driver.client.key(path)))
+                #expect(head.meta.first(name: "x-amz-server-side-encryption") == "AES256", "\(path)")
+                #expect(head.meta.first(name: "x-amz-storage-class") == "REDUCED_REDUNDANCY", "\(path)")
+            }
+        }
+    }
+
     @Test func deletingAnUploadAbortsItsMultipartUpload() async throws {
         try await withBucket { configuration in
             let driver = try S3Driver(configuration: configuration)
