@@ -66,7 +66,7 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
         if let robot = snapshot.robot(account: user) {
             guard RobotSecret.matches(password, hash: robot.secretHash) else { throw AuthError.unauthorized("wrong secret") }
             guard robot.isActive(at: now) else { throw AuthError.inactive(robot.disabled ? "robot disabled" : "robot expired") }
-            await recorder.robotUsed(robot.name, at: now)
+            recorder.robotUsed(robot.name, at: now)
             return Identity(account: robot.account, labels: [:], validSince: robot.createdAt)
         }
         guard let record = snapshot.users[user] else { return nil }
@@ -98,7 +98,7 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
 
     /// Remembers a login for the audit log (written in the background, in batches).
     public func recordLogin(account: String, address: String?, success: Bool, reason: String?) async {
-        await recorder.login(account: account, address: address, success: success, reason: reason)
+        recorder.login(account: account, address: address, success: success, reason: reason)
     }
 
     // MARK: Service
@@ -127,11 +127,11 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
     }
 
     func flushAudit() async {
-        let (entries, robots) = await recorder.drain()
+        let (entries, robots) = recorder.drain()
         do {
             try await store.record(entries, robotsUsed: robots)
         } catch {
-            await recorder.putBack(entries, robots)
+            recorder.putBack(entries, robots)
             logger.warning("audit entries not written yet", metadata: ["error": .string("\(error)"), "count": .stringConvertible(entries.count)])
         }
     }

@@ -1,51 +1,66 @@
 import Foundation
+import Synchronization
 
 /// Logins waiting to be written to the audit log. A token request must not wait for a
-/// database write, and docker sends credentials with every token request, so a successful
-/// login of the same account from the same address is recorded once a minute; failures are
-/// always recorded. At most `capacity` entries wait; beyond that new ones are counted as
-/// dropped.
-actor AuditRecorder {
-    private var entries: [AuditEntry] = []
-    private var robotsUsed: [String: Date] = [:]
-    private var lastSuccess: [String: ContinuousClock.Instant] = [:]
-    private(set) var dropped = 0
+/// database write (nor hop to an actor: this is on every token request), and docker sends
+/// credentials with every token request, so a successful login of the same account from the
+/// same address is recorded once a minute; failures are always recorded. At most `capacity`
+/// entries wait; beyond that new ones are counted as dropped.
+final class AuditRecorder: Sendable {
+    private struct State {
+        var entries: [AuditEntry] = []
+        var robotsUsed: [String: Date] = [:]
+        var lastSuccess: [String: ContinuousClock.Instant] = [:]
+        var dropped = 0
+
+        mutating func append(_ entry: AuditEntry, capacity: Int) {
+            guard entries.count < capacity else {
+                dropped += 1
+                return
+            }
+            entries.append(entry)
+        }
+    }
+
+    private let state = Mutex(State())
     let capacity = 10_000
     let successInterval: Duration = .seconds(60)
 
+    var dropped: Int { state.withLock { $0.dropped } }
+
     func login(account: String, address: String?, success: Bool, reason: String?) {
-        if success {
-            let key = account + "\u{0}" + (address ?? "")
-            if let last = lastSuccess[key], ContinuousClock.now - last < successInterval { return }
-            if lastSuccess.count > 100_000 { lastSuccess.removeAll() }
-            lastSuccess[key] = .now
+        let now = ContinuousClock.now
+        state.withLock { state in
+            if success {
+                let key = account + "\u{0}" + (address ?? "")
+                if let last = state.lastSuccess[key], now - last < successInterval { return }
+                if state.lastSuccess.count > 100_000 { state.lastSuccess.removeAll() }
+                state.lastSuccess[key] = now
+            }
+            state.append(AuditEntry(actor: account.isEmpty ? "(anonymous)" : String(account.prefix(256)), action: "login",
+                                    target: String(account.prefix(256)), address: address, success: success, detail: reason),
+                         capacity: capacity)
         }
-        append(AuditEntry(actor: account.isEmpty ? "(anonymous)" : String(account.prefix(256)), action: "login",
-                          target: String(account.prefix(256)), address: address, success: success, detail: reason))
     }
 
     func robotUsed(_ name: String, at date: Date) {
-        robotsUsed[name] = date
-    }
-
-    private func append(_ entry: AuditEntry) {
-        guard entries.count < capacity else {
-            dropped += 1
-            return
-        }
-        entries.append(entry)
+        state.withLock { $0.robotsUsed[name] = date }
     }
 
     func drain() -> ([AuditEntry], [String: Date]) {
-        defer {
-            entries = []
-            robotsUsed = [:]
+        state.withLock { state in
+            defer {
+                state.entries = []
+                state.robotsUsed = [:]
+            }
+            return (state.entries, state.robotsUsed)
         }
-        return (entries, robotsUsed)
     }
 
     func putBack(_ entries: [AuditEntry], _ robots: [String: Date]) {
-        for entry in entries { append(entry) }
-        robotsUsed.merge(robots) { newer, _ in newer }
+        state.withLock { state in
+            for entry in entries { state.append(entry, capacity: capacity) }
+            state.robotsUsed.merge(robots) { newer, _ in newer }
+        }
     }
 }
