@@ -1,9 +1,11 @@
 import Foundation
+import Synchronization
 
 /// Slows password guessing: too many failed logins for one account, or from one client
 /// address, within `window` refuse further attempts (429) until the window has passed.
-/// Only failures count; nothing about a password is kept.
-public actor FailedLoginLimiter {
+/// Only failures count; nothing about a password is kept. A mutex, not an actor: every
+/// token request asks it, and must not hop executors for that.
+public final class FailedLoginLimiter: Sendable {
     public struct Limits: Sendable {
         public var perAccount: Int
         public var perAddress: Int
@@ -17,27 +19,35 @@ public actor FailedLoginLimiter {
     }
 
     private let limits: Limits
-    private var failures: [String: [ContinuousClock.Instant]] = [:]
+    private let failures = Mutex<[String: [ContinuousClock.Instant]]>([:])
 
     public init(limits: Limits = .init()) { self.limits = limits }
 
-    private func recent(_ key: String) -> Int {
-        let cutoff = ContinuousClock.now - limits.window
-        let kept = (failures[key] ?? []).filter { $0 > cutoff }
+    private static func recent(_ key: String, in failures: inout [String: [ContinuousClock.Instant]], cutoff: ContinuousClock.Instant) -> Int {
+        guard let times = failures[key] else { return 0 }
+        let kept = times.filter { $0 > cutoff }
         failures[key] = kept.isEmpty ? nil : kept
         return kept.count
     }
 
     public func isBlocked(account: String, address: IPAddress?) -> Bool {
-        if recent("account:" + account) >= limits.perAccount { return true }
-        if let address, recent("address:\(address)") >= limits.perAddress { return true }
-        return false
+        let cutoff = ContinuousClock.now - limits.window
+        return failures.withLock { failures in
+            // Nothing failed lately: the common case costs no key building.
+            if failures.isEmpty { return false }
+            if Self.recent("account:" + account, in: &failures, cutoff: cutoff) >= limits.perAccount { return true }
+            if let address, Self.recent("address:\(address)", in: &failures, cutoff: cutoff) >= limits.perAddress { return true }
+            return false
+        }
     }
 
     public func recordFailure(account: String, address: IPAddress?) {
-        if failures.count > 100_000 { failures.removeAll() }
-        failures["account:" + account, default: []].append(.now)
-        if let address { failures["address:\(address)", default: []].append(.now) }
+        let now = ContinuousClock.now
+        failures.withLock { failures in
+            if failures.count > 100_000 { failures.removeAll() }
+            failures["account:" + account, default: []].append(now)
+            if let address { failures["address:\(address)", default: []].append(now) }
+        }
     }
 }
 
@@ -46,17 +56,17 @@ extension FailedLoginLimiter {
     /// `AuthError.tooManyRequests`). A check that returns nil or throws `.unauthorized` counts
     /// as a failure; any other error (a backend that is down) does not, so an outage never
     /// locks anyone out.
-    public nonisolated func attempt<Identity: Sendable>(
+    public func attempt<Identity: Sendable>(
         account: String, address: IPAddress?, _ check: @Sendable () async throws -> Identity?
     ) async throws -> Identity? {
-        if await isBlocked(account: account, address: address) { throw AuthError.tooManyRequests }
+        if isBlocked(account: account, address: address) { throw AuthError.tooManyRequests }
         do {
             if let identity = try await check() { return identity }
         } catch let error as AuthError {
-            if case .unauthorized = error { await recordFailure(account: account, address: address) }
+            if case .unauthorized = error { recordFailure(account: account, address: address) }
             throw error
         }
-        await recordFailure(account: account, address: address)
+        recordFailure(account: account, address: address)
         return nil
     }
 }
