@@ -94,7 +94,7 @@ final class VerifiedCredentialCache: Sendable {
     func verify(_ key: SHA256Digest, check: @escaping @Sendable () async throws -> Bool) async throws -> Bool {
         let running: Task<Bool, any Error>? = state.withLock { state in
             if let expires = state.verified[key] {
-                if expires >= .now { return nil }
+                if expires > .now { return nil }
                 state.verified.removeValue(forKey: key)
             }
             if let running = state.checking[key] { return running }

@@ -39,7 +39,18 @@ final class SQLiteAccountDatabase: AccountDatabase {
             throw error
         }
         sql = connection.sql(queryLogLevel: nil)
-        if path != nil {
+        do {
+            try await configure(persistent: path != nil)
+        } catch {
+            // Closed here, not left to deinit: sqlite-nio asserts that a connection is
+            // closed before it goes away, and deinit's close would still be under way.
+            await close()
+            throw error
+        }
+    }
+
+    private func configure(persistent: Bool) async throws {
+        if persistent {
             // Wait up to 10 s for another process's write (sqlite-nio's own handler waits forever).
             try await sql.raw("PRAGMA busy_timeout=10000").run()
             // Switching to WAL needs a moment alone with the file; processes opening a new
