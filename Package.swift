@@ -61,6 +61,9 @@ let package = Package(
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Yams", package: "Yams"),
+        ], linkerSettings: [
+            // ICU's own regex API, for matches with a step limit (BoundedRegex).
+            .linkedLibrary("_FoundationICU", .when(platforms: [.linux])),
         ]),
         // Accounts, labels, ACL rules, robots and the audit log in SQLite or PostgreSQL (one
         // SQL code path through SQLKit), served to the token service as an identity backend

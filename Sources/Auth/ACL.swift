@@ -75,7 +75,14 @@ public struct ACL: Sendable {
     /// The first matching rule's grant among those `includingRule(index)` keeps (rules that
     /// expired are skipped without rebuilding the ACL).
     public func decision(_ request: AccessRequest, includingRule: (Int) -> Bool) -> AccessDecision? {
-        for (index, rule) in rules.enumerated() where includingRule(index) && Self.matches(rule.match, request) {
+        for (index, rule) in rules.enumerated() where includingRule(index) {
+            guard let matched = Self.matches(rule.match, request) else {
+                // A regex gave up at its step limit: skipping the rule could let a later one
+                // grant what this one denies, so the request is denied here.
+                return AccessDecision(actions: [], policy: source, rule: index + 1,
+                                      comment: "a pattern of this rule took too long on this request; denied")
+            }
+            guard matched else { continue }
             let allowed = rule.actions ?? []
             let actions = allowed.contains("*") ? request.actions.sorted() : Set(request.actions).intersection(allowed).sorted()
             return AccessDecision(actions: actions, policy: source, rule: index + 1, comment: rule.comment)
@@ -83,29 +90,42 @@ public struct ACL: Sendable {
         return nil
     }
 
-    static func matches(_ m: ACLRule.Match, _ r: AccessRequest) -> Bool {
+    /// Whether the rule matches the request; nil when one of its regexes gave up.
+    static func matches(_ m: ACLRule.Match, _ r: AccessRequest) -> Bool? {
         var captures: [String: [String]] = [:]
         let fields: [(String, String?, String)] = [
             ("account", m.account, r.account), ("type", m.type, r.type), ("name", m.name, r.name), ("service", m.service, r.service),
         ]
         // Capture groups of each field's own regex, for `${field:N}` elsewhere.
         for (key, pattern, value) in fields {
-            if let pattern, Pattern.isRegex(pattern), !pattern.contains("${"),
-               let groups = Pattern.regexMatch(String(pattern.dropFirst().dropLast()), value) {
-                captures[key] = groups
+            guard let pattern, Pattern.isRegex(pattern), !pattern.contains("${") else { continue }
+            switch Pattern.regexMatch(String(pattern.dropFirst().dropLast()), value) {
+            case .match(let groups): captures[key] = groups
+            case .noMatch: break
+            case .exhausted: return nil
             }
+        }
+        /// Whether some candidate matches some value; nil as soon as one gave up.
+        func anyMatch(_ candidates: [String], _ values: [String]) -> Bool? {
+            for value in values {
+                for candidate in candidates {
+                    guard let matched = Pattern.evaluate(candidate, value) else { return nil }
+                    if matched { return true }
+                }
+            }
+            return false
         }
         for (_, pattern, value) in fields {
             guard let pattern else { continue }
-            if !expansions(pattern, r, captures).contains(where: { Pattern.matches($0, value) }) { return false }
+            guard let matched = anyMatch(expansions(pattern, r, captures), [value]) else { return nil }
+            if !matched { return false }
         }
         if let ip = m.ip {
             guard let cidr = CIDR(ip), let address = r.ip, cidr.contains(address) else { return false }
         }
         for (label, pattern) in m.labels ?? [:] {
-            let values = r.labels[label] ?? []
-            let candidates = expansions(pattern, r, captures)
-            guard values.contains(where: { value in candidates.contains { Pattern.matches($0, value) } }) else { return false }
+            guard let matched = anyMatch(expansions(pattern, r, captures), r.labels[label] ?? []) else { return nil }
+            if !matched { return false }
         }
         return true
     }

@@ -20,7 +20,7 @@ public enum Pattern {
     /// Validates a pattern at load time.
     public static func validate(_ pattern: String) throws(AuthError) {
         if isRegex(pattern) {
-            guard (try? NSRegularExpression(pattern: String(pattern.dropFirst().dropLast()))) != nil else {
+            guard BoundedRegex(String(pattern.dropFirst().dropLast())) != nil else {
                 throw AuthError.configuration("invalid regular expression \(pattern)")
             }
         } else if globMatch(Array(pattern.unicodeScalars), Array("".unicodeScalars)) == nil {
@@ -28,20 +28,28 @@ public enum Pattern {
         }
     }
 
+    /// Whether `pattern` matches `value`; false also when a regex gave up at its step
+    /// limit. Where that must deny rather than skip (ACL rules), use `evaluate`.
     public static func matches(_ pattern: String, _ value: String) -> Bool {
+        evaluate(pattern, value) == true
+    }
+
+    /// Whether `pattern` matches `value`; nil when a regex gave up at its step limit.
+    static func evaluate(_ pattern: String, _ value: String) -> Bool? {
         if isRegex(pattern) {
-            return regexMatch(String(pattern.dropFirst().dropLast()), value) != nil
+            switch regexMatch(String(pattern.dropFirst().dropLast()), value) {
+            case .match: return true
+            case .noMatch: return false
+            case .exhausted: return nil
+            }
         }
         return globMatch(Array(pattern.unicodeScalars), Array(value.unicodeScalars)) ?? false
     }
 
-    /// Capture groups of a `/regex/` pattern against `value` (index 0 is the whole match).
-    static func regexMatch(_ regex: String, _ value: String) -> [String]? {
-        guard let expression = CompiledRegexes.shared.expression(regex),
-              let match = expression.firstMatch(in: value, range: NSRange(value.startIndex..., in: value)) else { return nil }
-        return (0..<match.numberOfRanges).map { i in
-            Range(match.range(at: i), in: value).map { String(value[$0]) } ?? ""
-        }
+    /// A `/regex/` pattern's match against `value`, with its capture groups (index 0 is the
+    /// whole match). An expression that does not compile matches nothing.
+    static func regexMatch(_ regex: String, _ value: String) -> BoundedRegex.Outcome {
+        CompiledRegexes.shared.expression(regex)?.firstMatch(in: value) ?? .noMatch
     }
 
     /// Go's `path.Match`; nil when the pattern is malformed.
@@ -112,15 +120,15 @@ final class CompiledRegexes: @unchecked Sendable {
     static let shared = CompiledRegexes()
     static let capacity = 4096
 
-    private struct Entry { let expression: NSRegularExpression? }
+    private struct Entry { let expression: BoundedRegex? }
     private var entries: [String: Entry] = [:]
     private let lock = NSLock()
 
-    func expression(_ pattern: String) -> NSRegularExpression? {
+    func expression(_ pattern: String) -> BoundedRegex? {
         lock.lock()
         if let entry = entries[pattern] { lock.unlock(); return entry.expression }
         lock.unlock()
-        let compiled = try? NSRegularExpression(pattern: pattern)
+        let compiled = BoundedRegex(pattern)
         lock.lock()
         if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
         entries[pattern] = Entry(expression: compiled)

@@ -123,6 +123,35 @@ import Testing
         #expect(grant("*", "bob/app", ["push"]) == [])
     }
 
+    /// A regex with nested repetition backtracks exponentially on a crafted name (found by
+    /// the `pattern` fuzzer): the match gives up at its step limit, and the rule then denies
+    /// rather than letting a later rule grant. Also when the regex comes from a label value.
+    @Test func aRegexThatBacktracksForeverDeniesQuickly() throws {
+        let acl = try ACL([
+            ACLRule(match: .init(name: "/^(a*aa)+$/"), actions: [], comment: "no repositories of only a's"),
+            ACLRule(match: .init(name: "${labels:repos}"), actions: []),
+            ACLRule(match: .init(account: "*"), actions: ["pull"]),
+        ])
+        func grant(_ name: String, _ labels: [String: [String]] = [:]) -> [String]? {
+            acl.authorize(AccessRequest(account: "alice", labels: labels, type: "repository", name: name, service: "s", actions: ["pull"]))
+        }
+        let crafted = String(repeating: "a", count: 120) + "b"
+        // Unbounded, this one input took longer than the fuzzer's 10 s limit; the test
+        // finishing is the bound.
+        #expect(grant(crafted) == [])
+        #expect(acl.decision(AccessRequest(account: "alice", labels: [:], type: "repository", name: crafted, service: "s", actions: ["pull"]))?.rule == 1)
+        #expect(grant("team/app") == ["pull"])
+        #expect(grant("aaaa") == [])
+        #expect(grant("team/app", ["repos": ["/(t*tt)+x/"]]) == ["pull"])
+        #expect(grant(String(repeating: "t", count: 120), ["repos": ["/(t*tt)+x/"]]) == [])
+        #expect(Pattern.regexMatch("(a*aa)+$", crafted) == .exhausted)
+        #expect(Pattern.matches("/(a*aa)+$/", crafted) == false)
+        // Captures, empty values and groups that take no part still come out as before.
+        #expect(Pattern.regexMatch("^([a-z]+)/(x)?(.*)$", "team/app") == .match(["team/app", "team", "", "app"]))
+        #expect(Pattern.regexMatch("^$", "") == .match([""]))
+        #expect(Pattern.regexMatch("é(.)", "café!") == .match(["é!", "!"]))
+    }
+
     @Test func invalidRulesAreRejectedAtLoad() {
         #expect(throws: AuthError.self) { try ACL([ACLRule(match: .init(name: "/([/"), actions: ["*"])]) }
         #expect(throws: AuthError.self) { try ACL([ACLRule(match: .init(ip: "not-an-ip"), actions: ["*"])]) }
