@@ -38,6 +38,8 @@ final class ClaimsCache: Sendable {
         return json
     }
 
+    var count: Int { entries.withLock { $0.count } }
+
     /// `{"iss":…,"sub":…,"aud":…,"access":[…]` without its closing brace.
     private func prefix(_ key: Key) throws -> [UInt8] {
         if let cached = entries.withLock({ $0[key] }) { return cached }

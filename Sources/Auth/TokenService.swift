@@ -44,7 +44,8 @@ public struct TokenResponse: Sendable, Encodable {
             // Over the contiguous bytes: a token is a kilobyte, and UTF8View's iterator is slow.
             return text.utf8.withContiguousStorageIfAvailable { $0.allSatisfy(allowed) } ?? text.utf8.allSatisfy(allowed)
         }
-        guard plain(token), plain(access_token), plain(issued_at), refresh_token.map(plain) ?? true else {
+        // `access_token` is `token` (docker reads one, OAuth clients the other): scanned once.
+        guard plain(token), access_token == token || plain(access_token), plain(issued_at), refresh_token.map(plain) ?? true else {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             return [UInt8](try encoder.encode(self))

@@ -43,11 +43,13 @@ public struct ManifestOutline: Sendable, Equatable {
         artifactType = wire.artifactType ?? (MediaType.isIndex(mediaType) ? nil : wire.config?.mediaType)
         annotations = wire.annotations
         subject = digest(wire.subject?.digest)
-        let layers = wire.layers ?? []
-        let foreign = layers.filter { Self.isForeign($0.mediaType, urls: $0.urls) }
-        foreignBlobs = foreign.compactMap { digest($0.digest) }
-        blobs = ([wire.config?.digest] + layers.filter { !Self.isForeign($0.mediaType, urls: $0.urls) }.map(\.digest)
-            + (wire.fsLayers ?? []).map(\.blobSum)).compactMap(digest)
+        var required = [wire.config?.digest].compactMap(digest), foreign: [Digest] = []
+        for layer in wire.layers ?? [] {
+            guard let d = digest(layer.digest) else { continue }
+            if Self.isForeign(layer.mediaType, urls: layer.urls) { foreign.append(d) } else { required.append(d) }
+        }
+        blobs = required + (wire.fsLayers ?? []).compactMap { digest($0.blobSum) }
+        foreignBlobs = foreign
         children = (wire.manifests ?? []).compactMap { digest($0.digest) }
     }
 

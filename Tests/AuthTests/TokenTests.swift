@@ -74,7 +74,9 @@ import _CryptoExtras
         for n in 0...ClaimsCache.capacity {
             let json = try cache.claims(.init(subject: "u\(n)", audience: "a", access: []), exp: 2, nbf: 0, iat: 1, jti: 9)
             #expect(try JSONDecoder().decode(TokenClaims.self, from: Data(json)).sub == "u\(n)")
+            #expect(cache.count <= ClaimsCache.capacity)
         }
+        #expect(cache.count == 1)
     }
 
     /// The token response body is exactly what JSONEncoder with sorted keys writes.

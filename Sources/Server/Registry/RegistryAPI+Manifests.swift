@@ -65,7 +65,9 @@ extension RegistryAPI {
         ]
         if let subject = result.subject { headers[.ociSubject] = subject.description }
         if !tags.isEmpty { headers[.ociTag] = tags.map(\.value).joined(separator: ", ") }
-        let pushedTags: [Tag?] = reference.tag == nil && tags.isEmpty ? [nil] : ([reference.tag].compactMap { $0 } + tags)
+        // One push event per tag the manifest got (Distribution's events name one tag each).
+        var pushedTags: [Tag?] = [reference.tag].compactMap { $0 } + tags.filter { $0 != reference.tag }
+        if pushedTags.isEmpty { pushedTags = [nil] }
         for tag in pushedTags {
             events.emit(.push, manifestTarget(repository, digest: result.digest, mediaType: result.manifest.mediaType, size: result.size,
                                               tag: tag, manifest: result.manifest, request, events))

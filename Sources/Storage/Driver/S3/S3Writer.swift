@@ -40,6 +40,8 @@ final class S3Writer: StorageWriter, @unchecked Sendable {
         /// Whether the tail's bytes follow the parts (a legacy tail a later part made stale
         /// does not).
         var tailIsCurrent: Bool
+        /// Whether the tail carries a commit record (else a legacy one, to be rewritten).
+        var hasRecord = false
 
         var size: Int64 { partsSize + (tailIsCurrent ? tail!.size : 0) }
 
@@ -63,7 +65,7 @@ final class S3Writer: StorageWriter, @unchecked Sendable {
                   let size = tail.meta.first(name: S3Writer.partsSizeMetadata).flatMap(Int64.init), size >= 0 else { return nil }
             let upload = tail.meta.first(name: S3Writer.uploadMetadata).flatMap { $0.isEmpty ? nil : $0 }
             guard (upload == nil) == (count == 0) else { return nil }
-            return State(uploadID: upload, partCount: count, partsSize: size, tail: tail, tailIsCurrent: true)
+            return State(uploadID: upload, partCount: count, partsSize: size, tail: tail, tailIsCurrent: true, hasRecord: true)
         }
 
         static func listParts(_ driver: S3Driver, _ key: String, _ uploadID: String) async throws -> [Part] {
@@ -118,13 +120,8 @@ final class S3Writer: StorageWriter, @unchecked Sendable {
         newParts = firstPart.map { [$0] } ?? []
         self.buffer = buffer
         // A legacy tail is rewritten as a commit record by the first session that closes.
-        tailDirty = state.map { !$0.tailIsCurrent || Self.needsRecord($0) } ?? true
+        tailDirty = state.map { !($0.tailIsCurrent && $0.hasRecord) } ?? true
         size = (state?.partsSize ?? 0) + (firstPart?.size ?? 0) + Int64(buffer.readableBytes)
-    }
-
-    private static func needsRecord(_ state: State) -> Bool {
-        guard let tail = state.tail else { return true }
-        return State.record(tail) == nil
     }
 
     static func open(_ driver: S3Driver, _ path: StoragePath, at offset: Int64?) async throws -> S3Writer {
