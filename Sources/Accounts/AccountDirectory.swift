@@ -6,9 +6,11 @@ import Synchronization
 
 /// The database as the token service sees it: an identity backend and two access policies
 /// (robots, then the ordered rules) answering from an in-memory snapshot. `run()` keeps the
-/// snapshot current by reading the store's generation every `pollInterval`; when the store
-/// cannot be reached for `staleAfter`, requests get `AuthError.unavailable` (503) rather than
-/// decisions that may be out of date (a disabled account must not keep working).
+/// snapshot current by reading the store's generation every `pollInterval`. A request that
+/// finds the snapshot older than `staleAfter` checks the store itself (one check shared by
+/// concurrent requests), so a poller starved of CPU never fails a request; when the store
+/// cannot be reached, requests get `AuthError.unavailable` (503) rather than decisions that
+/// may be out of date (a disabled account must not keep working).
 public final class AccountDirectory: IdentityBackend, Service, Sendable {
     public let store: AccountStore
     let pollInterval: Duration
@@ -20,6 +22,10 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
     private struct State {
         var snapshot: AccountSnapshot
         var verified: ContinuousClock.Instant
+        /// When the store last failed to answer; for `staleAfter` from then, stale requests
+        /// fail at once instead of each waiting for a database that is down.
+        var failedAt: ContinuousClock.Instant?
+        var check: Task<Void, any Error>?
     }
     private let state: Mutex<State>
 
@@ -45,15 +51,44 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
             state.withLock { $0.snapshot = snapshot }
             logger.debug("accounts reloaded", metadata: ["generation": .stringConvertible(snapshot.generation)])
         }
-        state.withLock { $0.verified = .now }
+        state.withLock {
+            $0.verified = .now
+            $0.failedAt = nil
+        }
     }
 
-    func current() throws(AuthError) -> AccountSnapshot {
-        let (snapshot, verified) = state.withLock { ($0.snapshot, $0.verified) }
-        guard ContinuousClock.now - verified <= staleAfter else {
-            throw AuthError.unavailable("the accounts database (\(store.engine)) has not answered for \(staleAfter)")
+    /// How long a request waits for the store when the snapshot is stale.
+    static let requestCheckLimit: Duration = .seconds(2)
+
+    func current() async throws(AuthError) -> AccountSnapshot {
+        enum Freshness { case fresh(AccountSnapshot), failing, check(Task<Void, any Error>) }
+        let now = ContinuousClock.now
+        let freshness = state.withLock { state -> Freshness in
+            if now - state.verified <= staleAfter { return .fresh(state.snapshot) }
+            if let failedAt = state.failedAt, now - failedAt < staleAfter { return .failing }
+            if let check = state.check { return .check(check) }
+            let check = Task { try await withTimeout(Self.requestCheckLimit) { try await self.refresh() } }
+            state.check = check
+            return .check(check)
         }
-        return snapshot
+        switch freshness {
+        case .fresh(let snapshot):
+            return snapshot
+        case .failing:
+            throw unavailable
+        case .check(let check):
+            let result = await check.result
+            state.withLock { state in
+                if state.check == check { state.check = nil }
+                if case .failure = result { state.failedAt = .now }
+            }
+            guard case .success = result else { throw unavailable }
+            return snapshot
+        }
+    }
+
+    private var unavailable: AuthError {
+        AuthError.unavailable("the accounts database (\(store.engine)) has not answered for \(staleAfter)")
     }
 
     public var snapshot: AccountSnapshot { state.withLock { $0.snapshot } }
@@ -61,7 +96,7 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
     // MARK: IdentityBackend
 
     public func authenticate(user: String, password: String) async throws -> Identity? {
-        let snapshot = try current()
+        let snapshot = try await current()
         let now = Date()
         if let robot = snapshot.robot(account: user) {
             guard RobotSecret.matches(password, hash: robot.secretHash) else { throw AuthError.unauthorized("wrong secret") }
@@ -81,7 +116,7 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
     }
 
     public func lookup(user: String) async throws -> Identity? {
-        let snapshot = try current()
+        let snapshot = try await current()
         let now = Date()
         if let robot = snapshot.robot(account: user) {
             guard robot.isActive(at: now) else { throw AuthError.unauthorized("robot disabled or expired") }
@@ -93,7 +128,7 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
     }
 
     public func allowsAnonymous() async throws -> Bool {
-        try current().allowsAnonymous(at: Date())
+        try await current().allowsAnonymous(at: Date())
     }
 
     /// Remembers a login for the audit log (written in the background, in batches).
@@ -121,6 +156,7 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
         do {
             try await withTimeout(staleAfter) { try await self.refresh() }
         } catch {
+            state.withLock { if $0.failedAt == nil { $0.failedAt = .now } }
             logger.warning("accounts database unreachable", metadata: ["error": .string("\(error)")])
         }
         await flushAudit()
@@ -185,7 +221,7 @@ struct RobotPolicy: AccessPolicy {
 
     func decide(_ request: AccessRequest) async throws -> AccessDecision? {
         guard request.account.hasPrefix(RobotRecord.accountPrefix) else { return nil }
-        let snapshot = try directory.current()
+        let snapshot = try await directory.current()
         guard let robot = snapshot.robot(account: request.account) else { return nil }
         guard robot.isActive(at: Date()), request.type == "repository",
               let index = robot.repositories.firstIndex(where: { Pattern.matches($0, request.name) }) else {
@@ -201,6 +237,6 @@ struct DatabaseRules: AccessPolicy {
     let directory: AccountDirectory
 
     func decide(_ request: AccessRequest) async throws -> AccessDecision? {
-        try directory.current().decision(request, at: Date())
+        try await directory.current().decision(request, at: Date())
     }
 }

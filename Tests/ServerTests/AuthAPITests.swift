@@ -99,6 +99,7 @@ import Testing
             struct Body: Decodable { var token: String }
             func grantedPush(_ forwarded: String) async throws -> Bool {
                 let r = try await c.send(.get, "/auth/token?service=s&scope=repository:x:push", headers: [HTTPField.Name("X-Forwarded-For")!: forwarded])
+                #expect(r.status == .ok, "\(r.text)")
                 let token = try JSONDecoder().decode(Body.self, from: Data(r.text.utf8)).token
                 let payload = String(token.split(separator: ".")[1])
                 var b64 = payload.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
