@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-for tool in skopeo:skopeo docker-registry:docker-registry dockerd:docker.io ctr:containerd nginx:nginx openssl:openssl curl:curl python3:python3 pg_ctlcluster:postgresql; do
+for tool in radosgw:radosgw ceph-mon:ceph-mon ceph-osd:ceph-osd skopeo:skopeo docker-registry:docker-registry dockerd:docker.io ctr:containerd nginx:nginx openssl:openssl curl:curl python3:python3 pg_ctlcluster:postgresql; do
     command -v "${tool%%:*}" >/dev/null || missing+=("${tool##*:}")
 done
 # The LDAP backend builds against OpenLDAP's client library; its tests run Debian's slapd.
@@ -29,31 +29,31 @@ if ! python3 -c 'import selenium' 2>/dev/null; then
     python3 -m pip install -q selenium 2>/dev/null || python3 -m pip install -q --break-system-packages selenium \
         || { SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"; DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-selenium >/dev/null; }
 fi
-
-# The S3 driver is tested against moto's standalone S3 server, the only S3 implementation
-# installable here (PyPI).
-if ! command -v moto_server >/dev/null; then
-    python3 -m pip install -q "moto[server]" 2>/dev/null || python3 -m pip install -q --break-system-packages "moto[server]"
+# The S3 end-to-end tests create buckets and inspect them with boto3.
+if ! python3 -c 'import boto3' 2>/dev/null; then
+    python3 -m pip install -q boto3 2>/dev/null || python3 -m pip install -q --break-system-packages boto3 \
+        || { SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"; DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-boto3 >/dev/null; }
 fi
 
 swift build --build-tests
 
 # The account tests run on SQLite and on a private PostgreSQL server, the LDAP backend's
-# against a private slapd, the storage suites also on S3 (moto), all started here.
+# against a private slapd, the storage suites also on S3 (Ceph's radosgw on a private
+# one-node cluster: a real S3 that verifies every request's signature), all started here.
 source Tests/support/postgres.sh
 source Tests/support/slapd.sh
-source Tests/support/moto.sh
-trap 'stop_test_postgres; stop_test_slapd; stop_test_moto' EXIT
+source Tests/support/radosgw.sh
+trap 'stop_test_postgres; stop_test_slapd; stop_test_radosgw' EXIT
 start_test_postgres
 start_test_slapd
-start_test_moto
+start_test_radosgw
 swift test --skip-build --parallel
 # Every input the fuzzers were seeded with or found a crash in, through every parser.
 .build/debug/berth-fuzz Tests/fuzz-corpus
 stop_test_postgres
 stop_test_slapd
-stop_test_moto
-unset BERTH_TEST_POSTGRES PGHOST PGPORT PGUSER BERTH_TEST_S3
+stop_test_radosgw
+unset BERTH_TEST_POSTGRES PGHOST PGPORT PGUSER
 
 timeout 2400 Tests/e2e/e2e.sh
 timeout 1200 Tests/e2e/operations.sh

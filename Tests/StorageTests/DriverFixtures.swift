@@ -4,20 +4,24 @@ import NIOCore
 @testable import Storage
 
 /// Every storage driver the shared suites run against. S3 needs a server:
-/// `BERTH_TEST_S3=http://HOST:PORT` (scripts/test.sh starts moto's); without it the S3
-/// cases fail under CI=true and are left out elsewhere.
+/// `BERTH_TEST_S3=http://HOST:PORT` with the key pair of one of its users in
+/// `BERTH_TEST_S3_ACCESS_KEY`/`_SECRET_KEY` (scripts/test.sh starts Ceph's radosgw);
+/// without it the S3 cases fail under CI=true and are left out elsewhere.
 enum DriverKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case filesystem
     case inMemory
     case s3
 
     static let s3Endpoint = ProcessInfo.processInfo.environment["BERTH_TEST_S3"]
+    static let s3Credentials = AWSCredentials(
+        accessKey: ProcessInfo.processInfo.environment["BERTH_TEST_S3_ACCESS_KEY"] ?? "berth-test",
+        secretKey: ProcessInfo.processInfo.environment["BERTH_TEST_S3_SECRET_KEY"] ?? "berth-test-secret")
 
     /// An S3 configuration on a new bucket of the test server, with the smallest parts S3
     /// allows so that multipart uploads and copies happen at test sizes.
     static func s3Configuration(bucket: String) -> S3Configuration? {
         guard let endpoint = s3Endpoint else { return nil }
-        var c = S3Configuration(bucket: bucket, region: "us-east-1", credentials: AWSCredentials(accessKey: "berth-test", secretKey: "berth-test-secret"))
+        var c = S3Configuration(bucket: bucket, region: "us-east-1", credentials: s3Credentials)
         c.regionEndpoint = endpoint
         c.forcePathStyle = true
         c.secure = false

@@ -1,27 +1,27 @@
 #!/usr/bin/env bash
-# Three `berth serve` replicas on one S3 bucket (moto's server, the only S3 implementation
-# installable here) and one PostgreSQL accounts database, behind Debian's nginx balancing
-# round-robin with no stickiness: every request of a push may land on another replica.
-# Clients: skopeo, curl and the docker CLI (a private dockerd, as root).
+# Three `berth serve` replicas on one S3 bucket (Ceph's radosgw on a private one-node
+# cluster, a real S3 that verifies every signature) and one PostgreSQL accounts database,
+# behind Debian's nginx balancing round-robin with no stickiness: every request of a push
+# may land on another replica. Clients: skopeo, curl and the docker CLI (a private dockerd, as root).
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/../support/moto.sh"
+source "$(dirname "$0")/../support/radosgw.sh"
 source "$(dirname "$0")/../support/postgres.sh"
 
-for tool in skopeo curl python3 moto_server nginx; do
+for tool in skopeo curl python3 radosgw nginx; do
     command -v "$tool" >/dev/null || { fail "$tool is not installed"; finish; exit 1; }
 done
 [ -n "$(pg_bin)" ] || { fail "PostgreSQL server binaries are not installed"; finish; exit 1; }
-start_test_moto || { fail "moto's S3 server did not start"; finish; exit 1; }
+start_test_radosgw || { fail "radosgw did not start"; finish; exit 1; }
 start_test_postgres || { fail "PostgreSQL did not start"; finish; exit 1; }
-trap 'stop_test_moto; stop_test_postgres; cleanup' EXIT
+trap 'stop_test_radosgw; stop_test_postgres; cleanup' EXIT
 createdb berth_replicas
 
 P="$WORK/replicas"; mkdir -p "$P"
-python3 - "$BERTH_TEST_S3" <<'PY'
+python3 - "$BERTH_TEST_S3" "$BERTH_TEST_S3_ACCESS_KEY" "$BERTH_TEST_S3_SECRET_KEY" <<'PY'
 import sys, boto3
-boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="r",
-             aws_secret_access_key="r").create_bucket(Bucket="shared")
+boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id=sys.argv[2],
+             aws_secret_access_key=sys.argv[3]).create_bucket(Bucket="shared")
 PY
 cat > "$P/config.yml" <<YAML
 version: 0.1
@@ -33,8 +33,8 @@ storage:
     forcepathstyle: true
     secure: false
     bucket: shared
-    accesskey: replicas
-    secretkey: replicas-secret
+    accesskey: $BERTH_TEST_S3_ACCESS_KEY
+    secretkey: $BERTH_TEST_S3_SECRET_KEY
     chunksize: 5242880
   delete: {enabled: true}
 auth:

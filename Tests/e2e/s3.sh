@@ -1,22 +1,22 @@
 #!/usr/bin/env bash
-# End-to-end tests of Berth on S3: moto's standalone S3 server (the only S3 implementation
-# installable here), skopeo and curl as clients, and Debian's docker-registry (CNCF
+# End-to-end tests of Berth on S3: Ceph's RADOS Gateway (Debian's radosgw on a private
+# one-node cluster, a real S3 that verifies every signature), skopeo and curl as clients, and Debian's docker-registry (CNCF
 # Distribution 2.8) with its own S3 driver on the same bucket, both ways.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/../support/moto.sh"
+source "$(dirname "$0")/../support/radosgw.sh"
 
-for tool in skopeo curl python3 moto_server docker-registry; do
+for tool in skopeo curl python3 radosgw docker-registry; do
     command -v "$tool" >/dev/null || { fail "$tool is not installed"; finish; exit 1; }
 done
-start_test_moto || { fail "moto's S3 server did not start"; finish; exit 1; }
-trap 'stop_test_moto; cleanup' EXIT
+start_test_radosgw || { fail "radosgw did not start"; finish; exit 1; }
+trap 'stop_test_radosgw; cleanup' EXIT
 
 S3="$WORK/s3"; mkdir -p "$S3"
-python3 - "$BERTH_TEST_S3" <<'PY'
+python3 - "$BERTH_TEST_S3" "$BERTH_TEST_S3_ACCESS_KEY" "$BERTH_TEST_S3_SECRET_KEY" <<'PY'
 import sys, boto3
 s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
-                  aws_access_key_id="berth-e2e", aws_secret_access_key="berth-e2e-secret")
+                  aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3])
 s3.create_bucket(Bucket="registry")
 PY
 PORT=$(free_port)
@@ -33,8 +33,8 @@ storage:
     secure: false
     bucket: registry
     rootdirectory: /registry-v2
-    accesskey: berth-e2e
-    secretkey: berth-e2e-secret
+    accesskey: $BERTH_TEST_S3_ACCESS_KEY
+    secretkey: $BERTH_TEST_S3_SECRET_KEY
     chunksize: 5242880
   delete:
     enabled: true
@@ -76,9 +76,9 @@ expect_eq "blob GET is a 307 to the bucket" "$(curl -s -o /dev/null -w '%{http_c
 expect_eq "the presigned URL serves the blob" "$(curl -sL "http://$R/v2/team/chunked/blobs/$DIGEST" | sha256sum | cut -d' ' -f1)" "${DIGEST#sha256:}"
 expect_eq "a ranged GET through the redirect" "$(curl -sL -H 'Range: bytes=100-199' "http://$R/v2/team/chunked/blobs/$DIGEST" | sha256sum | cut -d' ' -f1)" "$(head -c 200 "$WORK/blob" | tail -c 100 | sha256sum | cut -d' ' -f1)"
 expect_eq "HEAD is answered by Berth" "$(curl -s -I -o /dev/null -w '%{http_code}' "http://$R/v2/team/chunked/blobs/$DIGEST")" "200"
-expect_eq "no multipart upload is left in the bucket" "$(python3 - "$BERTH_TEST_S3" <<'PY'
+expect_eq "no multipart upload is left in the bucket" "$(python3 - "$BERTH_TEST_S3" "$BERTH_TEST_S3_ACCESS_KEY" "$BERTH_TEST_S3_SECRET_KEY" <<'PY'
 import sys, boto3
-s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3])
 print(len(s3.list_multipart_uploads(Bucket="registry").get("Uploads", [])))
 PY
 )" "0"
@@ -98,8 +98,8 @@ storage:
     secure: false
     bucket: registry
     rootdirectory: /registry-v2
-    accesskey: berth-e2e
-    secretkey: berth-e2e-secret
+    accesskey: $BERTH_TEST_S3_ACCESS_KEY
+    secretkey: $BERTH_TEST_S3_SECRET_KEY
   redirect:
     disable: true
   delete:
@@ -148,7 +148,7 @@ check "every image still pulls after gc" $SK copy --src-tls-verify=false "docker
 check "and through Distribution too" $SK copy --src-tls-verify=false "docker://$DR/pushed/by-distribution:v1" "oci:$WORK/after-gc-dist:v1"
 
 echo "== the object store goes away"
-stop_test_moto
+stop_test_radosgw
 # (A tag read within the last second may still be answered from the link cache.)
 sleep 1.5
 OUT=$(curl -s -m 60 -w ' %{http_code}' "http://$R/v2/team/big/tags/list")

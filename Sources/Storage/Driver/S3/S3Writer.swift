@@ -327,6 +327,16 @@ final class S3Lease: @unchecked Sendable {
         }
     }
 
+    /// `put` if the object's ETag is still `etag`. S3 compares the quoted ETag it sent;
+    /// Ceph's radosgw (16) only the bare value, so a refusal is asked again in that form.
+    /// Both requests are conditional: a lease that really changed is refused by both.
+    private static func put(_ client: S3Client, _ key: String, ifMatch etag: String) async throws -> String? {
+        if let written = try await put(client, key, if: ("if-match", etag)) { return written }
+        let bare = etag.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        guard bare != etag else { return nil }
+        return try await put(client, key, if: ("if-match", bare))
+    }
+
     /// Nil when another live session holds the key.
     static func acquire(_ client: S3Client, for key: String) async throws -> S3Lease? {
         let lockKey = lockKey(client, for: key)
@@ -340,7 +350,7 @@ final class S3Lease: @unchecked Sendable {
                 etag = try await put(client, lockKey, if: ("if-none-match", "*"))
             } else if let stale = head.etag, let renewed = head.headers.first(name: "last-modified").flatMap(S3Driver.httpDate),
                       now.timeIntervalSince(renewed) > client.configuration.leaseDuration {
-                etag = try await put(client, lockKey, if: ("if-match", stale))
+                etag = try await put(client, lockKey, ifMatch: stale)
             }
         }
         guard let etag else { return nil }
@@ -359,11 +369,12 @@ final class S3Lease: @unchecked Sendable {
     private func renew() async {
         let current = lock.withLock { etag }
         do {
-            let response = try await client.send(.PUT, key: key, headers: [("if-match", current)], body: Self.body())
-            lock.withLock { etag = response.etag ?? etag }
-        } catch let failure as S3Failure where failure.isPreconditionFailed {
-            lock.withLock { lost = true }
-            heartbeat?.cancel()
+            if let renewed = try await Self.put(client, key, ifMatch: current) {
+                lock.withLock { etag = renewed }
+            } else {
+                lock.withLock { lost = true }
+                heartbeat?.cancel()
+            }
         } catch {
             // A passing failure: the next renewal tries again well within the lease.
         }
