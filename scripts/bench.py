@@ -16,10 +16,48 @@ def free_port():
     s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
 
 
-def s3_storage(endpoint, bucket):
-    """A storage section for moto's S3 server (the same for Berth and Distribution)."""
-    return (f"  s3:\n    region: us-east-1\n    regionendpoint: {endpoint}\n    forcepathstyle: true\n    secure: false\n"
-            f"    bucket: {bucket}\n    rootdirectory: /bench\n    accesskey: bench\n    secretkey: bench-secret\n")
+def s3_storage(server, bucket):
+    """A storage section for the benchmark's S3 server (the same for Berth and Distribution)."""
+    return (f"  s3:\n    region: us-east-1\n    regionendpoint: {server.endpoint}\n    forcepathstyle: true\n    secure: false\n"
+            f"    bucket: {bucket}\n    rootdirectory: /bench\n    accesskey: {server.access_key}\n    secretkey: {server.secret_key}\n")
+
+
+class S3Server:
+    """Ceph's radosgw on a private one-node cluster (Tests/support/radosgw.sh, held open by a
+    shell that stops it when its stdin closes), or moto's standalone server."""
+    def __init__(self, kind):
+        self.kind = kind
+        if kind == "moto":
+            if not shutil.which("moto_server"): sys.exit("moto_server is required: pip install 'moto[server]'")
+            port = free_port()
+            self.proc = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(port)],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.endpoint, self.access_key, self.secret_key = f"http://127.0.0.1:{port}", "bench", "bench-secret"
+            for _ in range(100):
+                try:
+                    c = http.client.HTTPConnection("127.0.0.1", port, timeout=2); c.request("GET", "/"); c.getresponse().read(); break
+                except OSError:
+                    time.sleep(0.1)
+            return
+        support = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../Tests/support/radosgw.sh")
+        script = (f'source "{support}"; start_test_radosgw >&2 || exit 1; trap stop_test_radosgw EXIT; '
+                  'echo "$BERTH_TEST_S3 $BERTH_TEST_S3_ACCESS_KEY $BERTH_TEST_S3_SECRET_KEY"; cat >/dev/null')
+        self.proc = subprocess.Popen(["bash", "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().split()
+        if len(line) != 3: sys.exit("radosgw did not start (Tests/support/radosgw.sh)")
+        self.endpoint, self.access_key, self.secret_key = line
+
+    def make_bucket(self, bucket):
+        import boto3
+        boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1", aws_access_key_id=self.access_key,
+                     aws_secret_access_key=self.secret_key).create_bucket(Bucket=bucket)
+
+    def stop(self):
+        if self.kind == "moto":
+            self.proc.terminate()
+        else:
+            self.proc.stdin.close()
+        self.proc.wait(60)
 
 
 class Server:
@@ -321,6 +359,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--berth", default=os.path.join(os.path.dirname(__file__), "../.build/release/berth"))
     ap.add_argument("--blob-mib", type=int, default=1024)
+    ap.add_argument("--s3-server", choices=["radosgw", "moto"], default="radosgw",
+                    help="the S3 server of --only s3: Ceph's radosgw (real, verifies signatures) or moto's")
     ap.add_argument("--repos", type=int, default=10000)
     ap.add_argument("--tags", type=int, default=5000)
     ap.add_argument("--wrk-seconds", type=int, default=10)
@@ -485,40 +525,33 @@ def write_bench(a, work):
         print_columns(f"filesystem, {a.blob_mib} MiB blobs", columns)
         print("Berth fsyncs every blob before answering 201; Distribution 2.8 never fsyncs.")
         return
-    if not shutil.which("moto_server"): sys.exit("moto_server is required: pip install 'moto[server]'")
-    mport = free_port()
-    moto = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(mport)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = S3Server(a.s3_server)
     try:
-        endpoint = f"http://127.0.0.1:{mport}"
-        for _ in range(100):
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", mport, timeout=2); c.request("GET", "/"); c.getresponse().read(); break
-            except OSError:
-                time.sleep(0.1)
         kinds = [("berth", os.path.abspath(a.berth), "Berth S3")]
         kinds.append(("distribution", "", "Distribution 2.8 S3"))
         for kind, binary, label in kinds:
             bucket = f"bench-{kind}"
-            c = http.client.HTTPConnection("127.0.0.1", mport); c.request("PUT", f"/{bucket}"); c.getresponse().read()
-            s = Server(kind, binary, None, work, storage=s3_storage(endpoint, bucket))
+            server.make_bucket(bucket)
+            s = Server(kind, binary, None, work, storage=s3_storage(server, bucket))
             try:
                 columns[label] = write_scenarios(s.port, work, blob, digest, blob2, digest2, size, s)
             finally:
                 s.stop()
         if shutil.which("nginx"):
             bucket = "bench-replicas"
-            c = http.client.HTTPConnection("127.0.0.1", mport); c.request("PUT", f"/{bucket}"); c.getresponse().read()
-            replicas = [Server("berth", os.path.abspath(a.berth), None, work, storage=s3_storage(endpoint, bucket)) for _ in range(2)]
+            server.make_bucket(bucket)
+            replicas = [Server("berth", os.path.abspath(a.berth), None, work, storage=s3_storage(server, bucket)) for _ in range(2)]
             balancer = Nginx(work, [r.port for r in replicas])
             try:
                 columns["2 Berth S3 + nginx"] = write_scenarios(balancer.port, work, blob, digest, blob2, digest2, size)
             finally:
                 balancer.stop()
                 for r in replicas: r.stop()
-        print_columns(f"S3 on moto's server, {a.blob_mib} MiB blobs", columns)
-        print("Both against the same local moto server (Python, in memory): its speed bounds both columns.")
+        name = "Ceph's radosgw 16 (one node, in-memory OSD)" if a.s3_server == "radosgw" else "moto's server"
+        print_columns(f"S3 on {name}, {a.blob_mib} MiB blobs", columns)
+        print(f"Both against the same local {name}: its speed bounds both columns.")
     finally:
-        moto.terminate(); moto.wait(10)
+        server.stop()
 
 
 class Nginx:

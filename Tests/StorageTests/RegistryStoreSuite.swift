@@ -302,10 +302,10 @@ import Testing
         try await kind.with { make in
             let store = RegistryStore(driver: try make())
             let old = try await store.startUpload(repo)
-            #expect(try await store.purgeUploads(startedBefore: Date(timeIntervalSinceNow: 60), dryRun: true).count == 1)
+            #expect(try await store.purgeUploads(startedBefore: Date(timeIntervalSinceNow: 3600), dryRun: true).count == 1)
             #expect(try await store.uploadStatus(repo, old).size == 0)
-            #expect(try await store.purgeUploads(startedBefore: Date(timeIntervalSinceNow: -60), dryRun: false).isEmpty)
-            #expect(try await store.purgeUploads(startedBefore: Date(timeIntervalSinceNow: 60), dryRun: false).count == 1)
+            #expect(try await store.purgeUploads(startedBefore: Date(timeIntervalSinceNow: -3600), dryRun: false).isEmpty)
+            #expect(try await store.purgeUploads(startedBefore: Date(timeIntervalSinceNow: 3600), dryRun: false).count == 1)
             await #expect(throws: RegistryError.self) { try await store.uploadStatus(repo, old) }
 
             // An upload Distribution started: `startedat` in Go's RFC 3339 with nanoseconds.
