@@ -38,8 +38,11 @@ public enum BerthServer {
     }
 
     static func s3Configuration(_ s: S3StorageSettings) throws -> S3Configuration {
-        guard let credentials = S3Configuration.credentials(accessKey: s.accessKey, secretKey: s.secretKey) else {
-            throw ConfigError("storage.s3: no credentials: set accesskey and secretkey, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+        let credentials: any AWSCredentialProvider
+        do {
+            credentials = try AWSCredentialChain.resolve(accessKey: s.accessKey, secretKey: s.secretKey, region: s.region)
+        } catch {
+            throw ConfigError("\(error)".replacingOccurrences(of: "storage I/O error: ", with: ""))
         }
         var c = S3Configuration(bucket: s.bucket, region: s.region, credentials: credentials)
         c.regionEndpoint = s.regionEndpoint

@@ -191,7 +191,7 @@ import Testing
         try await withBucket { configuration in
             guard Self.serverVerifiesSignatures else { return }
             var wrong = configuration
-            wrong.credentials = AWSCredentials(accessKey: configuration.credentials.accessKey, secretKey: "not-the-secret")
+            wrong.credentials = AWSCredentials(accessKey: DriverKind.s3Credentials.accessKey, secretKey: "not-the-secret")
             let path = try StoragePath("docker/registry/v2/repositories/a/_layers/x")
             do {
                 try await S3Driver(configuration: wrong).putContent(path, [1])

@@ -147,6 +147,54 @@ expect_eq "its link answers 404 afterwards" "$(curl -s -o /dev/null -w '%{http_c
 check "every image still pulls after gc" $SK copy --src-tls-verify=false "docker://$R/team/big:v1" "oci:$WORK/after-gc:v1"
 check "and through Distribution too" $SK copy --src-tls-verify=false "docker://$DR/pushed/by-distribution:v1" "oci:$WORK/after-gc-dist:v1"
 
+echo "== temporary credentials: an instance role, a container's role, a web identity"
+# The three endpoints are a mock (Tests/e2e/mock-aws-credentials.py: none of them can run
+# here); the credentials they hand out are radosgw's own STS session credentials, whose
+# session tokens radosgw verifies. They say they expire 302 s ahead, so Berth, renewing 5
+# minutes ahead, fetches new ones after 2 s.
+MPORT=$(free_port)
+echo "container-secret-$RANDOM" > "$WORK/container-token"
+echo "web-identity-$RANDOM" > "$WORK/web-identity-token"
+python3 "$(dirname "$0")/mock-aws-credentials.py" "$MPORT" "$BERTH_TEST_S3" "$BERTH_TEST_S3_ACCESS_KEY" "$BERTH_TEST_S3_SECRET_KEY" \
+    302 "$WORK/credential-fetches" "$(cat "$WORK/container-token")" "$(cat "$WORK/web-identity-token")" \
+    arn:aws:iam::123456789012:role/berth & PIDS+=($!)
+wait_until 20 curl -s -o /dev/null -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" "http://127.0.0.1:$MPORT/latest/api/token"
+python3 "$MAKE_IMAGE" --layers 2 --size 6000000 --seed 15 "$WORK/role-img" v1 >/dev/null
+fetches() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], 0))' "$WORK/credential-fetches" "$1" 2>/dev/null || echo 0; }
+for source in imds container web-identity; do
+    CPORT=$(free_port); mkdir -p "$S3/$source"
+    s3_config "$S3/$source/config.yml" "$CPORT"
+    sed -i '/accesskey:/d; /secretkey:/d' "$S3/$source/config.yml"
+    mkdir -p "$WORK/home-$source"
+    case $source in
+        imds) HOME=$WORK/home-$source AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:$MPORT \
+                  start_berth "$S3/$source" "$CPORT" "$S3/$source/config.yml" ;;
+        container) HOME=$WORK/home-$source AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:$MPORT/container-credentials \
+                  AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=$WORK/container-token \
+                  start_berth "$S3/$source" "$CPORT" "$S3/$source/config.yml" ;;
+        web-identity) HOME=$WORK/home-$source AWS_WEB_IDENTITY_TOKEN_FILE=$WORK/web-identity-token \
+                  AWS_ROLE_ARN=arn:aws:iam::123456789012:role/berth AWS_ENDPOINT_URL_STS=http://127.0.0.1:$MPORT/sts/ \
+                  start_berth "$S3/$source" "$CPORT" "$S3/$source/config.yml" ;;
+    esac
+    check "$source: a push with credentials from the $source endpoint" $SK copy --dest-tls-verify=false "oci:$WORK/role-img:v1" "docker://127.0.0.1:$CPORT/roles/$source:v1"
+    first=$(fetches "$source")
+    sleep 2.5
+    check "$source: a pull after the credentials' renewal time" $SK copy --src-tls-verify=false "docker://127.0.0.1:$CPORT/roles/$source:v1" "oci:$WORK/role-pull-$source:v1"
+    expect_eq "$source: fetched, then fetched again before they expired" "$([ "$first" -ge 1 ] && [ "$(fetches "$source")" -gt "$first" ] && echo renewed)" "renewed"
+    LAYER=$(curl -s -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://127.0.0.1:$CPORT/v2/roles/$source/manifests/v1" \
+        | python3 -c 'import json,sys; print(json.load(sys.stdin)["layers"][0]["digest"])')
+    expect_eq "$source: a blob GET's presigned redirect carries the session token, and radosgw serves it" \
+        "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$CPORT/v2/roles/$source/blobs/$LAYER") $(curl -sL "http://127.0.0.1:$CPORT/v2/roles/$source/blobs/$LAYER" | sha256sum | cut -d' ' -f1)" \
+        "307 ${LAYER#sha256:}"
+    kill "$BERTH_PID" 2>/dev/null
+done
+CPORT=$(free_port); mkdir -p "$S3/no-role"
+s3_config "$S3/no-role/config.yml" "$CPORT"
+sed -i '/accesskey:/d; /secretkey:/d' "$S3/no-role/config.yml"
+OUT=$(HOME=$WORK/home-imds AWS_EC2_METADATA_DISABLED=true timeout 20 "$BERTH" serve --config "$S3/no-role/config.yml" 2>&1)
+expect_eq "without keys or a role, serve refuses to start and says where it looked" \
+    "$(grep -c 'no credentials: set accesskey and secretkey, AWS_ACCESS_KEY_ID' <<< "$OUT")" "1"
+
 echo "== the object store goes away"
 stop_test_radosgw
 # (A tag read within the last second may still be answered from the link cache.)

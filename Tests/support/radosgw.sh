@@ -67,6 +67,9 @@ rgw_frontends = beast endpoint=127.0.0.1:$rgw_port
 rgw_crypt_require_ssl = false
 rgw_crypt_s3_kms_backend = testing
 rgw_crypt_s3_kms_encryption_keys = berth-test-key=$kms_key
+# STS, for temporary credentials with a session token.
+rgw_s3_auth_use_sts = true
+rgw_sts_key = $(python3 -c 'import secrets; print(secrets.token_hex(8))')
 EOF
     TEST_RADOSGW_CONF=$dir/ceph.conf
     ceph-authtool --create-keyring "$dir/keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null &&
@@ -93,6 +96,16 @@ EOF
     radosgw-admin -c "$dir/ceph.conf" user create --uid berth-test --display-name "Berth tests" \
         --access-key "$BERTH_TEST_S3_ACCESS_KEY" --secret "$BERTH_TEST_S3_SECRET_KEY" >/dev/null ||
         { echo "radosgw-admin could not create the test user" >&2; return 1; }
+    # The user may ask STS for temporary credentials (GetSessionToken), as a role would get.
+    radosgw-admin -c "$dir/ceph.conf" caps add --uid berth-test --caps "user-policy=*" >/dev/null &&
+        python3 - "http://127.0.0.1:$rgw_port" <<'PY' || { echo "could not allow GetSessionToken" >&2; return 1; }
+import json, sys, boto3
+boto3.client("iam", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="berth-test",
+             aws_secret_access_key="berth-test-secret").put_user_policy(
+    UserName="berth-test", PolicyName="session-tokens",
+    PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["sts:GetSessionToken"], "Resource": "*"}]}))
+PY
     export BERTH_TEST_S3="http://127.0.0.1:$rgw_port" BERTH_TEST_S3_VERIFIES_SIGNATURES=1 BERTH_TEST_S3_KMS_KEY=berth-test-key
 }
 

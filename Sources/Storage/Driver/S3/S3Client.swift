@@ -37,7 +37,6 @@ struct S3Response {
 /// broken connections; errors decoded from S3's XML.
 final class S3Client: Sendable {
     let configuration: S3Configuration
-    let signer: SigV4Signer
     let endpoint: S3Configuration.Endpoint
     let http: HTTPClient
     let logger: Logger
@@ -46,7 +45,6 @@ final class S3Client: Sendable {
 
     init(configuration: S3Configuration, logger: Logger) {
         self.configuration = configuration
-        signer = SigV4Signer(credentials: configuration.credentials, region: configuration.signingRegion)
         endpoint = configuration.endpoint
         var client = HTTPClient.Configuration()
         if configuration.skipVerify {
@@ -82,7 +80,7 @@ final class S3Client: Sendable {
         while true {
             attempt += 1
             do {
-                let request = makeRequest(method, key: key, query: query, headers: headers, body: body, payloadHash: payloadHash)
+                let request = try await makeRequest(method, key: key, query: query, headers: headers, body: body, payloadHash: payloadHash)
                 let response = try await http.execute(request, timeout: .seconds(300))
                 let bytes = try await response.body.collect(upTo: maxResponse)
                 let result = S3Response(status: Int(response.status.code), headers: response.headers,
@@ -106,7 +104,7 @@ final class S3Client: Sendable {
             attempt += 1
             let response: HTTPClientResponse
             do {
-                let request = makeRequest(.GET, key: key, query: [], headers: headers, body: nil, payloadHash: SigV4Signer.emptyPayloadHash)
+                let request = try await makeRequest(.GET, key: key, query: [], headers: headers, body: nil, payloadHash: SigV4Signer.emptyPayloadHash)
                 response = try await http.execute(request, timeout: .hours(24))
                 if response.status.code == 200 || response.status.code == 206 {
                     for try await chunk in response.body { try await consumer(chunk) }
@@ -121,8 +119,14 @@ final class S3Client: Sendable {
         }
     }
 
+    /// A signer with the credentials of this moment (temporary ones are renewed).
+    func signer() async throws -> SigV4Signer {
+        SigV4Signer(credentials: try await configuration.credentials.credentials(), region: configuration.signingRegion)
+    }
+
     private func makeRequest(_ method: HTTPMethod, key: String, query: [(String, String)], headers: [(String, String)],
-                             body: ByteBuffer?, payloadHash: String) -> HTTPClientRequest {
+                             body: ByteBuffer?, payloadHash: String) async throws -> HTTPClientRequest {
+        let signer = try await signer()
         let path = canonicalPath(key)
         var toSign = headers
         toSign.append(("host", endpoint.hostHeader))
@@ -157,9 +161,9 @@ final class S3Client: Sendable {
     }
 
     /// A presigned GET/HEAD URL for `key`, with `redirectendpoint`'s scheme and host when set.
-    func presignedURL(method: String, key: String, expires: Int) -> String {
+    func presignedURL(method: String, key: String, expires: Int) async throws -> String {
         let path = canonicalPath(key)
-        let query = signer.presignedQuery(method: method, host: endpoint.hostHeader, path: path, expires: expires)
+        let query = try await signer().presignedQuery(method: method, host: endpoint.hostHeader, path: path, expires: expires)
         var base = endpoint.base
         if let redirect = configuration.redirectEndpoint, let url = URL(string: redirect), let scheme = url.scheme, let host = url.host {
             base = "\(scheme)://\(host)\(url.port.map { ":\($0)" } ?? "")"

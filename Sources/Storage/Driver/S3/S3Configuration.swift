@@ -8,7 +8,7 @@ public struct S3Configuration: Sendable {
     public var regionEndpoint: String?
     public var forcePathStyle = false
     public var rootDirectory = ""
-    public var credentials: AWSCredentials
+    public var credentials: any AWSCredentialProvider
     public var encrypt = false
     public var keyID: String?
     public var secure = true
@@ -32,21 +32,10 @@ public struct S3Configuration: Sendable {
     public static let minimumChunkSize = 5 << 20
     public static let maximumChunkSize = 5 << 30
 
-    public init(bucket: String, region: String, credentials: AWSCredentials) {
+    public init(bucket: String, region: String, credentials: any AWSCredentialProvider) {
         self.bucket = bucket
         self.region = region
         self.credentials = credentials
-    }
-
-    /// Credentials from the configuration, else the AWS_* environment variables.
-    public static func credentials(accessKey: String?, secretKey: String?,
-                                   environment: [String: String] = ProcessInfo.processInfo.environment) -> AWSCredentials? {
-        if let accessKey, !accessKey.isEmpty, let secretKey, !secretKey.isEmpty {
-            return AWSCredentials(accessKey: accessKey, secretKey: secretKey, sessionToken: environment["AWS_SESSION_TOKEN"])
-        }
-        guard let key = environment["AWS_ACCESS_KEY_ID"] ?? environment["AWS_ACCESS_KEY"],
-              let secret = environment["AWS_SECRET_ACCESS_KEY"] ?? environment["AWS_SECRET_KEY"] else { return nil }
-        return AWSCredentials(accessKey: key, secretKey: secret, sessionToken: environment["AWS_SESSION_TOKEN"])
     }
 
     /// Checks the limits Distribution enforces; the message names the key.

@@ -287,7 +287,7 @@ public final class S3Driver: StorageDriver {
     /// A presigned URL for a blob GET or HEAD, as Distribution's `RedirectURL`.
     public func redirectURL(_ path: StoragePath, method: String) async throws -> String? {
         guard method == "GET" || method == "HEAD" else { return nil }
-        return client.presignedURL(method: method, key: client.key(path), expires: configuration.redirectExpiry)
+        return try await client.presignedURL(method: method, key: client.key(path), expires: configuration.redirectExpiry)
     }
 
     // MARK: multipart uploads
