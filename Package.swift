@@ -37,8 +37,10 @@ let package = Package(
         ]),
         // Storage driver protocol, filesystem, S3 and in-memory drivers, and the registry's
         // Distribution-compatible layout (blobs, uploads, manifests, tags) on top of a driver.
+        // OpenSSL's libcrypto (Debian's libssl-dev), for SHA-256 state that can be saved.
+        .systemLibrary(name: "CSHA256", providers: [.apt(["libssl-dev"])]),
         .target(name: "Storage", dependencies: [
-            "OCI",
+            "OCI", "CSHA256",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

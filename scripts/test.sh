@@ -13,6 +13,8 @@ for tool in slapd:slapd ldapadd:ldap-utils; do
     command -v "${tool%%:*}" >/dev/null || [ -x "/usr/sbin/${tool%%:*}" ] || missing+=("${tool##*:}")
 done
 [ -f /usr/include/ldap.h ] || missing+=(libldap-dev)
+# Upload hash states are saved with OpenSSL's SHA-256 (libcrypto).
+[ -f /usr/include/openssl/sha.h ] || missing+=(libssl-dev)
 # The web UI is tested in Debian's headless Chromium.
 for tool in chromium:chromium chromedriver:chromium-driver; do
     command -v "${tool%%:*}" >/dev/null || missing+=("${tool##*:}")

@@ -1,7 +1,7 @@
 import Foundation
 import NIOCore
 import OCI
-import Storage
+@testable import Storage
 import Testing
 
 /// The registry's content model, run against every storage driver.
@@ -45,6 +45,40 @@ import Testing
             await #expect(throws: RegistryError.self) { try await store.uploadStatus(repo, id) }
             // Linked only where it was pushed.
             await #expect(throws: RegistryError.self) { try await store.blobSize(try RepositoryName("other"), digest) }
+        }
+    }
+
+    /// Each request of a chunked upload on another replica (a new store on the same
+    /// storage): the hash goes on from the state the previous one saved, where Distribution
+    /// keeps it, and the final PUT takes the digest from that state instead of reading the
+    /// upload back.
+    @Test(arguments: DriverKind.allCases)
+    func replicasContinueTheHashFromTheSavedState(_ kind: DriverKind) async throws {
+        try await kind.with { make in
+            let bytes = randomBytes(300_000, seed: 21)
+            func push(_ id: UploadID) async throws {
+                for (start, end) in [(0, 100_000), (100_000, 250_000), (250_000, 300_000)] {
+                    let replica = RegistryStore(driver: try make())
+                    #expect(try await replica.appendUpload(repo, id, at: Int64(start), from: Chunks(parts: [Array(bytes[start..<end])])) == Int64(end))
+                    var expected = ResumableSHA256()
+                    bytes[..<end].withUnsafeBytes { expected.update(bufferPointer: $0) }
+                    #expect(try await replica.driver.getContent(Layout.uploadHashState(repo, id, offset: Int64(end))) == expected.marshaled())
+                }
+            }
+            let digest = Digest.compute(bytes)
+            let id = try await RegistryStore(driver: try make()).startUpload(repo)
+            try await push(id)
+            #expect(try await RegistryStore(driver: try make()).completeUpload(repo, id, digest: digest) == 300_000)
+            #expect(try await RegistryStore(driver: try make()).blobSize(repo, digest) == 300_000)
+
+            // Proof that the data was not read back: a saved state of other bytes is a mismatch.
+            let other = try await RegistryStore(driver: try make()).startUpload(repo)
+            try await push(other)
+            var forged = ResumableSHA256()
+            randomBytes(300_000, seed: 22).withUnsafeBytes { forged.update(bufferPointer: $0) }
+            let replica = RegistryStore(driver: try make())
+            try await replica.driver.putContent(Layout.uploadHashState(repo, other, offset: 300_000), forged.marshaled())
+            await #expect(throws: RegistryError.self) { _ = try await replica.completeUpload(repo, other, digest: digest) }
         }
     }
 

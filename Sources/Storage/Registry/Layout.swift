@@ -75,6 +75,11 @@ public enum Layout {
     public static func uploadStartedAt(_ name: RepositoryName, _ id: UploadID) -> StoragePath {
         StoragePath(unchecked: upload(name, id).components + ["startedat"])
     }
+
+    /// The sha256 state after `offset` bytes, where Distribution keeps it.
+    public static func uploadHashState(_ name: RepositoryName, _ id: UploadID, offset: Int64) -> StoragePath {
+        StoragePath(unchecked: upload(name, id).components + ["hashstates", "sha256", String(offset)])
+    }
 }
 
 extension StorageDriver {

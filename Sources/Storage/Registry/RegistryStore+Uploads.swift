@@ -54,13 +54,13 @@ extension RegistryStore {
             try? await writer.close()
             throw RegistryError(.rangeInvalid, message: "invalid content range: upload is at offset \(current), chunk starts at \(offset)")
         }
-        var hasher = await uploadHashes.hasher(for: id, at: current) ?? (current == 0 ? DigestHasher(algorithm: .sha256) : nil)
+        var hasher = current == 0 ? ResumableSHA256() : await savedHash(repository, id, at: current)
         do {
             let size = try await writer.write(chunks) { chunk in
                 chunk.withUnsafeReadableBytes { hasher?.update(bufferPointer: $0) }
             }
             try await writer.close()
-            if let hasher { await uploadHashes.store(hasher, for: id, at: size) }
+            if let hasher, hasher.count == size { await saveHash(hasher, repository, id) }
             return size
         } catch {
             // What arrived before the failure stays, for the client to resume from.
@@ -77,7 +77,7 @@ extension RegistryStore {
         let size = writer.size
         let data = Layout.uploadData(repository, id), blob = Layout.blobData(digest)
         do {
-            if digest.algorithm == .sha256, let hasher = await uploadHashes.hasher(for: id, at: size) {
+            if digest.algorithm == .sha256, let hasher = await savedHash(repository, id, at: size) {
                 let actual = hasher.finalize()
                 guard actual == digest else {
                     try? await writer.cancel()
@@ -87,8 +87,9 @@ extension RegistryStore {
                 // path only ever holds complete, verified content.
                 if try await driver.exists(blob) { try await writer.cancel() } else { try await writer.commit(to: blob) }
             } else {
-                // No digest kept while receiving (another replica or an earlier process took
-                // the chunks): make the data a readable file, hash it, then move it in.
+                // No hash state at this offset (an upload Berth took before it saved them, a
+                // state write that failed, another algorithm): make the data a readable
+                // file, hash it, then move it in.
                 try await writer.commit(to: data)
                 var hasher = DigestHasher(algorithm: digest.algorithm)
                 try await driver.read(data, range: nil) { chunk in
@@ -107,6 +108,27 @@ extension RegistryStore {
         try await writeLink(Layout.layerLink(repository, digest), digest)
         try await repositoryIndex.insert(repository)
         return size
+    }
+
+    /// The sha256 state after `offset` bytes of the upload: this process's, else the one
+    /// saved in the storage by whichever replica (Berth or Distribution) wrote them.
+    private func savedHash(_ repository: RepositoryName, _ id: UploadID, at offset: Int64) async -> ResumableSHA256? {
+        if let cached = await uploadHashes.hasher(for: id, at: offset) { return cached }
+        guard let bytes = try? await driver.getContent(Layout.uploadHashState(repository, id, offset: offset),
+                                                      maxSize: ResumableSHA256.marshaledSize),
+              let state = ResumableSHA256(marshaled: bytes), state.count == offset else { return nil }
+        return state
+    }
+
+    /// Keeps the state for the next request, here and in the storage. Failing to save it
+    /// costs a read of the upload at commit, nothing more.
+    private func saveHash(_ hasher: ResumableSHA256, _ repository: RepositoryName, _ id: UploadID) async {
+        await uploadHashes.store(hasher, for: id, at: hasher.count)
+        do {
+            try await driver.putContent(Layout.uploadHashState(repository, id, offset: hasher.count), hasher.marshaled())
+        } catch {
+            logger.debug("upload hash state not saved", metadata: ["upload": "\(id.value)", "error": "\(error)"])
+        }
     }
 
     /// A digest mismatch: the upload is removed and nothing is stored.
