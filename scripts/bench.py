@@ -535,6 +535,8 @@ def write_bench(a, work):
             s = Server(kind, binary, None, work, storage=s3_storage(server, bucket))
             try:
                 columns[label] = write_scenarios(s.port, work, blob, digest, blob2, digest2, size, s)
+                # Each column as it ends, so a run stopped later still leaves its figures.
+                print(f"{label}: " + ", ".join(f"{k} {v:.2f}" for k, v in columns[label].items()), flush=True)
             finally:
                 s.stop()
         if shutil.which("nginx"):
