@@ -156,7 +156,7 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
         do {
             try await withTimeout(staleAfter) { try await self.refresh() }
         } catch {
-            state.withLock { if $0.failedAt == nil { $0.failedAt = .now } }
+            state.withLock { $0.failedAt = .now }
             logger.warning("accounts database unreachable", metadata: ["error": .string("\(error)")])
         }
         await flushAudit()

@@ -42,7 +42,7 @@ public enum BerthServer {
         do {
             credentials = try AWSCredentialChain.resolve(accessKey: s.accessKey, secretKey: s.secretKey, region: s.region)
         } catch {
-            throw ConfigError("\(error)".replacingOccurrences(of: "storage I/O error: ", with: ""))
+            throw ConfigError("\(error)")
         }
         var c = S3Configuration(bucket: s.bucket, region: s.region, credentials: credentials)
         c.regionEndpoint = s.regionEndpoint

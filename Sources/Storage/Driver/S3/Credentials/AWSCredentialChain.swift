@@ -35,8 +35,8 @@ public enum AWSCredentialChain {
             return container(url: url, environment: environment)
         }
         guard value("AWS_EC2_METADATA_DISABLED")?.lowercased() != "true" else {
-            throw StorageError.io("storage.s3: no credentials: set accesskey and secretkey, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
-                                  + "a profile in the shared credentials file, or run with a role (instance metadata is disabled)")
+            throw CredentialConfigurationError("storage.s3: no credentials: set accesskey and secretkey, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+                                               + "a profile in the shared credentials file, or run with a role (instance metadata is disabled)")
         }
         return RemoteCredentialSources.instanceMetadata(endpoint: value("AWS_EC2_METADATA_SERVICE_ENDPOINT") ?? "http://169.254.169.254")
     }
@@ -55,4 +55,11 @@ public enum AWSCredentialChain {
             return token
         }
     }
+}
+
+/// Credentials configured so that none can be found: a configuration error, reported as such
+/// at start.
+public struct CredentialConfigurationError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -34,7 +34,7 @@ enum SharedCredentialsFile {
         }
         guard found else { return nil }
         guard let key = values["aws_access_key_id"], !key.isEmpty, let secret = values["aws_secret_access_key"], !secret.isEmpty else {
-            throw StorageError.io("storage.s3: profile \(profile) of the shared credentials file has no aws_access_key_id and aws_secret_access_key")
+            throw CredentialConfigurationError("storage.s3: profile \(profile) of the shared credentials file has no aws_access_key_id and aws_secret_access_key")
         }
         return AWSCredentials(accessKey: key, secretKey: secret, sessionToken: values["aws_session_token"].flatMap { $0.isEmpty ? nil : $0 })
     }
