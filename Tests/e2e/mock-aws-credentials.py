@@ -75,13 +75,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if self.headers.get("Authorization") != container_token:
                 return self.answer(403, "")
             return self.answer(200, self.document("container"))
-        if url.path == "/sts/":
-            q = dict(urllib.parse.parse_qsl(url.query))
-            if q.get("Action") != "AssumeRoleWithWebIdentity" or q.get("RoleArn") != role_arn or q.get("WebIdentityToken") != web_token:
-                return self.answer(403, "<ErrorResponse><Error><Code>AccessDenied</Code></Error></ErrorResponse>", "text/xml")
-            c, expiration = fresh()
-            count("web-identity")
-            return self.answer(200, f"""<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+        self.answer(404, "")
+
+    def do_POST(self):
+        # STS takes its parameters in a form body, as the SDKs send them (never in the URL).
+        if self.path != "/sts/" or not self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+            return self.answer(400, "")
+        q = dict(urllib.parse.parse_qsl(self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()))
+        if q.get("Action") != "AssumeRoleWithWebIdentity" or q.get("RoleArn") != role_arn or q.get("WebIdentityToken") != web_token:
+            return self.answer(403, "<ErrorResponse><Error><Code>AccessDenied</Code></Error></ErrorResponse>", "text/xml")
+        c, expiration = fresh()
+        count("web-identity")
+        return self.answer(200, f"""<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
   <AssumeRoleWithWebIdentityResult>
     <Credentials>
       <AccessKeyId>{c["AccessKeyId"]}</AccessKeyId>
@@ -91,7 +96,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
     </Credentials>
   </AssumeRoleWithWebIdentityResult>
 </AssumeRoleWithWebIdentityResponse>""", "text/xml")
-        self.answer(404, "")
 
 
 http.server.ThreadingHTTPServer(("127.0.0.1", int(port)), Handler).serve_forever()

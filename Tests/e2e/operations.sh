@@ -335,7 +335,7 @@ head -c 30000000 /dev/urandom > "$G/30mb"
 loc=$(curl -s -D - -o /dev/null -X POST "http://$GR/v2/slow/app/blobs/uploads/" | tr -d '\r' | awk -F': ' 'tolower($1)=="location"{print $2}')
 curl -s -o /dev/null -w '%{http_code}' --limit-rate 8M -X PATCH -H 'Content-Type: application/octet-stream' --data-binary @"$G/30mb" "$loc" > "$G/patch.code" &
 CURL=$!
-wait_until 20 upload_in_flight "$G/data" slow/
+check "the PATCH is in flight when SIGTERM comes" wait_until 20 upload_in_flight "$G/data" slow/
 kill -TERM "$BERTH_PID"
 check "the server is still serving the upload after SIGTERM" kill -0 "$BERTH_PID"
 wait "$CURL"

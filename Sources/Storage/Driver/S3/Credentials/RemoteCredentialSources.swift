@@ -11,18 +11,18 @@ enum RemoteCredentialSources {
         var description: String
     }
 
-    static func request(_ method: HTTPMethod, _ url: String, headers: [(String, String)] = [],
+    static func request(_ method: HTTPMethod, _ url: String, headers: [(String, String)] = [], body: String? = nil,
                         timeout: TimeAmount = .seconds(5)) async throws -> (status: UInt, body: String) {
         var request = HTTPClientRequest(url: url)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(string: body)) }
         do {
             let response = try await HTTPClient.shared.execute(request, timeout: timeout)
             let body = try await response.body.collect(upTo: 1 << 20)
             return (response.status.code, String(buffer: body))
         } catch {
-            // The URL, not the query: a web identity token travels in it.
-            throw Failure(description: "\(url.split(separator: "?").first ?? "") did not answer (\(error))")
+            throw Failure(description: "\(url) did not answer (\(error))")
         }
     }
 
@@ -105,11 +105,13 @@ enum RemoteCredentialSources {
                   case let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty else {
                 throw Failure(description: "cannot read the web identity token in \(tokenFile)")
             }
-            let query: [(String, String)] = [
+            let form: [(String, String)] = [
                 ("Action", "AssumeRoleWithWebIdentity"), ("Version", "2011-06-15"), ("RoleArn", roleARN),
                 ("RoleSessionName", sessionName), ("WebIdentityToken", token),
             ]
-            let response = try await request(.GET, base + "/?" + SigV4Signer.canonicalQuery(query))
+            // In a form body, as the SDKs send it: a URL with the token would land in access logs.
+            let response = try await request(.POST, base + "/", headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")],
+                                             body: SigV4Signer.canonicalQuery(form))
             let xml = S3XML.parse(Array(response.body.utf8))
             guard response.status == 200, let credentials = xml?.first("AssumeRoleWithWebIdentityResult")?.first("Credentials"),
                   let key = credentials["AccessKeyId"], let secret = credentials["SecretAccessKey"] else {
