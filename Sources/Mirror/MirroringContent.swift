@@ -191,8 +191,26 @@ public struct MirroringContent: RegistryContent {
         try await local.deleteManifest(repository, reference)
     }
 
+    /// The upstream's referrers while it answers (its referrers API, else the tag schema that
+    /// signing tools write on registries without one); what is cached when it does not.
     public func referrers(_ repository: RepositoryName, subject: Digest, artifactType: String?) async throws -> [Descriptor] {
-        try await local.referrers(repository, subject: subject, artifactType: artifactType)
+        switch route(repository) {
+        case .local:
+            return try await local.referrers(repository, subject: subject, artifactType: artifactType)
+        case .refused(let upstream):
+            throw notMirrored(repository, upstream)
+        case .mirrored(let upstream, let name):
+            do {
+                let found = try await upstream.attempt { try await $0.referrers(name, subject) }?.manifests ?? []
+                return found.filter { artifactType == nil || $0.artifactType == artifactType }
+            } catch {
+                let failure = UpstreamFailure(error, upstream: upstream)
+                if failure.isUnavailable, let cached = try? await local.referrers(repository, subject: subject, artifactType: artifactType) {
+                    return cached
+                }
+                throw failure.registryError(.nameUnknown, detail: RegistryError.detail(["name": repository.value]))
+            }
+        }
     }
 
     // MARK: Tags and catalog

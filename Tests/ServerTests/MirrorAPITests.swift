@@ -129,11 +129,16 @@ import Testing
         }
     }
 
-    @Test func anUnreachableUpstreamServesTheCacheAndFailsClearlyOtherwise() async throws {
-        let port = try await Self.closedPort()
+    /// A mirror (prefix `up.local`, tags always revalidated) of an upstream nobody listens on.
+    static func mirrorOfAClosedPort() async throws -> (store: RegistryStore, client: RegistryClient, mirror: MirroringContent) {
+        let port = try await closedPort()
         let store = RegistryStore(driver: InMemoryDriver())
         let client = try RegistryClient.lazy(baseURL: "http://127.0.0.1:\(port)", credentials: .anonymous)
-        let mirror = MirroringContent(local: store, upstreams: [Upstream(prefix: "up.local", client: client, tagTTL: 0)], logger: Self.quiet)
+        return (store, client, MirroringContent(local: store, upstreams: [Upstream(prefix: "up.local", client: client, tagTTL: 0)], logger: quiet))
+    }
+
+    @Test func anUnreachableUpstreamServesTheCacheAndFailsClearlyOtherwise() async throws {
+        let (store, client, mirror) = try await Self.mirrorOfAClosedPort()
         let repository = try RepositoryName("up.local/team/app")
         let bytes = APIFixture.Client.manifest(config: (Digest.compute([1]), 1), layers: [])
         let stored = try await store.storeMirroredManifest(repository, tag: try Tag("v1"), bytes: bytes, digest: Digest.compute(bytes),
@@ -145,6 +150,44 @@ import Testing
         } catch let error as RegistryError {
             #expect(error.code == .unavailable)
         }
+        try await client.shutdown()
+    }
+
+    @Test func referrersAreTheUpstreamsWhileItAnswers() async throws {
+        try await withMirror { upstream, _, mirror, mirrorStore in
+            let (_, subject) = try await upstream.pushImage("team/app", tag: "v1", seed: 1)
+            let (_, signature) = try await upstream.pushImage("team/app", tag: "sig", seed: 2, subject: subject,
+                                                              artifactType: "application/vnd.example.signature")
+            let (_, sbom) = try await upstream.pushImage("team/app", tag: "sbom", seed: 3, subject: subject,
+                                                         artifactType: "application/vnd.example.sbom")
+            func listed(_ query: String = "") async throws -> (digests: [Digest], filtered: String?) {
+                let r = try await mirror.send(.get, "/v2/up.local/team/app/referrers/\(subject)\(query)")
+                #expect(r.status == .ok)
+                let index = try JSONDecoder().decode(ImageIndex.self, from: Data(r.body.readableBytesView))
+                return (index.manifests.map(\.digest), r.header("OCI-Filters-Applied"))
+            }
+            // Nothing of them was pulled through the mirror: the list is the upstream's.
+            #expect(Set(try await listed().digests) == [signature, sbom])
+            let filtered = try await listed("?artifactType=application/vnd.example.sbom")
+            #expect(filtered.digests == [sbom])
+            #expect(filtered.filtered == "artifactType")
+            #expect(try await mirrorStore.referrers(try RepositoryName("up.local/team/app"), subject: subject, artifactType: nil).isEmpty)
+            // A repository the upstream does not have has no referrers there either.
+            #expect(try await mirror.send(.get, "/v2/up.local/team/none/referrers/\(subject)").status == .ok)
+        }
+    }
+
+    @Test func referrersAreTheCachedOnesWhenTheUpstreamIsDown() async throws {
+        let (store, client, mirror) = try await Self.mirrorOfAClosedPort()
+        let repository = try RepositoryName("up.local/team/app")
+        let image = APIFixture.Client.manifest(config: (Digest.compute([1]), 1), layers: [])
+        let signature = APIFixture.Client.manifest(config: (Digest.compute([2]), 1), layers: [], subject: Digest.compute(image),
+                                                   artifactType: "application/vnd.example.signature")
+        for bytes in [image, signature] {
+            _ = try await store.storeMirroredManifest(repository, tag: nil, bytes: bytes, digest: Digest.compute(bytes), mediaType: MediaType.ociManifest)
+        }
+        #expect(try await mirror.referrers(repository, subject: Digest.compute(image), artifactType: nil).map(\.digest) == [Digest.compute(signature)])
+        #expect(try await mirror.referrers(repository, subject: Digest.compute(image), artifactType: "application/vnd.example.sbom").isEmpty)
         try await client.shutdown()
     }
 

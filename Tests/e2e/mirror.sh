@@ -163,6 +163,27 @@ check "berth ls --long marks Berth's own repositories" bash -c "'$BERTH' ls -l $
 check "the web UI shows which repositories are mirrors" bash -c "curl -s http://$R/ui/ | grep -q 'mirror of http://$UR'"
 check "the web UI's repository page says it is a mirror" bash -c "curl -s http://$R/ui/repo/dist.local/library/app | grep -q 'A mirror of http://$UR'"
 
+echo "== referrers of a mirrored image are the upstream's (Distribution 2.8: its tag schema)"
+# Distribution 2.8 has no referrers API, so signing tools write a signature and an index of
+# it tagged sha256-<hex of the signed manifest>; the mirror answers the referrers API from it.
+EMPTY=sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a
+up=$(curl -s -D - -o /dev/null -u puller:puller-secret -X POST "http://$UR/v2/library/app/blobs/uploads/" | tr -d '\r' | awk -F': ' 'tolower($1)=="location"{print $2}')
+curl -s -o /dev/null -u puller:puller-secret -X PUT -H 'Content-Type: application/octet-stream' --data-binary '{}' "$up&digest=$EMPTY"
+V1SIZE=$(curl -s -I -u puller:puller-secret -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$UR/v2/library/app/manifests/$V1" | tr -d '\r' | awk -F': ' 'tolower($1)=="content-length"{print $2}')
+printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/vnd.example.signature","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"%s","size":2},"layers":[{"mediaType":"application/vnd.oci.empty.v1+json","digest":"%s","size":2}],"subject":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"%s","size":%s}}' \
+    "$EMPTY" "$EMPTY" "$V1" "$V1SIZE" > "$WORK/signature.json"
+SIG="sha256:$(sha256sum "$WORK/signature.json" | cut -d' ' -f1)"
+printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"%s","size":%s,"artifactType":"application/vnd.example.signature"}]}' \
+    "$SIG" "$(stat -c %s "$WORK/signature.json")" > "$WORK/referrers-tag.json"
+expect_eq "the upstream takes the signature and its referrers tag" \
+    "$(curl -s -o /dev/null -w '%{http_code}' -u puller:puller-secret -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' --data-binary @"$WORK/signature.json" "http://$UR/v2/library/app/manifests/$SIG") $(curl -s -o /dev/null -w '%{http_code}' -u puller:puller-secret -X PUT -H 'Content-Type: application/vnd.oci.image.index.v1+json' --data-binary @"$WORK/referrers-tag.json" "http://$UR/v2/library/app/manifests/sha256-${V1#sha256:}")" "201 201"
+referrer_digests() { curl -s "http://$R/v2/dist.local/library/app/referrers/$V1${1:-}" | python3 -c 'import json,sys; print(" ".join(m["digest"] for m in json.load(sys.stdin)["manifests"]))'; }
+expect_eq "the mirror lists the upstream's referrer" "$(referrer_digests)" "$SIG"
+expect_eq "filtered by artifactType" "$(referrer_digests '?artifactType=application/vnd.example.signature'):$(referrer_digests '?artifactType=application/vnd.example.sbom')" "$SIG:"
+expect_eq "and says it filtered" "$(curl -s -D - -o /dev/null "http://$R/v2/dist.local/library/app/referrers/$V1?artifactType=application/vnd.example.sbom" | tr -d '\r' | awk -F': ' 'tolower($1)=="oci-filters-applied"{print $2}')" "artifactType"
+expect_eq "the signature pulls through the mirror" \
+    "$(curl -s -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$R/v2/dist.local/library/app/manifests/$SIG" | sha256sum | cut -d' ' -f1)" "${SIG#sha256:}"
+
 echo "== pulls through the mirror obey Berth's access policy"
 P="$WORK/policed"; mkdir -p "$P"
 cat > "$P/auth_config.yml" <<YAML
@@ -219,6 +240,7 @@ kill "$DIST_PID"; wait "$DIST_PID" 2>/dev/null
 sleep 10.5   # the tag's TTL runs out, so the next pull must ask the (stopped) upstream
 check "a cached image still pulls (tag revalidation fails, the cache answers)" \
     $SK copy --src-tls-verify=false "docker://$R/dist.local/library/app:v1" "oci:$WORK/pulled:down"
+expect_eq "the cached signature is still listed as a referrer" "$(referrer_digests)" "$SIG"
 start=$SECONDS
 code=$(curl -s -m 30 -o "$WORK/down.json" -w '%{http_code}' "http://$R/v2/dist.local/library/never/manifests/v1")
 expect_eq "an uncached image answers 503 UNAVAILABLE at once" "$code $(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["errors"][0]["code"])' "$WORK/down.json") $(( SECONDS - start < 10 ))" "503 UNAVAILABLE 1"
