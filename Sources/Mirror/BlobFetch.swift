@@ -1,24 +1,37 @@
 import NIOCore
 import OCI
+import Storage
 
-/// One blob on its way from an upstream into storage. Readers follow it as it grows; the last
-/// byte is handed out only once the whole blob has matched its digest and is stored, so no
-/// client ever receives a complete copy of corrupt content.
+/// One blob on its way from an upstream into storage. Readers follow it as it grows, from
+/// the spool or, where the storage lets unfinished uploads be read (a local disk), from the
+/// upload itself, so the bytes are written once. The last byte is handed out only once the
+/// whole blob has matched its digest and is stored, so no client ever receives a complete
+/// copy of corrupt content.
 actor BlobFetch {
     enum State {
         case running
-        /// Stored; `spool` holds it all (or nothing when it was already stored).
+        /// Stored; `spool`, when there is one, holds it all.
         case stored(size: Int64)
         case failed(any Error)
     }
 
+    /// What a reader may do next.
+    enum Progress {
+        /// Bytes up to `received` have reached the spool (or the upload's writer).
+        case running(received: Int64)
+        case stored(size: Int64)
+    }
+
+    /// Where the bytes wait for readers when the upload cannot be read before its commit.
     nonisolated let spool: Spool?
-    private(set) var written: Int64 = 0
+    private(set) var received: Int64 = 0
     private(set) var state: State = .running
     /// The upstream has answered the GET with a success status.
     private(set) var responded = false
     /// The size the upstream announced for it (`Content-Length`).
     private(set) var announcedSize: Int64?
+    /// The upload the bytes go into.
+    private(set) var upload: UploadID?
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
     init(spool: Spool?) {
@@ -31,18 +44,22 @@ actor BlobFetch {
         wake()
     }
 
+    func uploading(into id: UploadID) {
+        upload = id
+    }
+
     /// Waits until the upstream has answered (or the fetch ended); throws its failure.
     func started() async throws {
         while true {
             if case .failed(let error) = state { throw error }
             if responded { return }
             if case .stored = state { return }
-            await withCheckedContinuation { waiters.append($0) }
+            await waitForChange()
         }
     }
 
     func progressed(to offset: Int64) {
-        written = offset
+        received = offset
         wake()
     }
 
@@ -51,26 +68,32 @@ actor BlobFetch {
         wake()
     }
 
+    private func waitForChange() async {
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
     private func wake() {
         let waiting = waiters
         waiters.removeAll()
         for waiter in waiting { waiter.resume() }
     }
 
-    /// How far a reader at `position` may read: more than `position`, or all of it once stored.
-    /// Throws the fetch's failure.
-    func readable(beyond position: Int64) async throws -> (limit: Int64, stored: Bool) {
+    /// The fetch's progress once more than `seen` bytes were received, or it ended. Throws
+    /// the fetch's failure.
+    func progress(after seen: Int64) async throws -> Progress {
         while true {
             switch state {
             case .failed(let error): throw error
-            case .stored(let size): return (size, true)
-            case .running:
-                // Everything but the last byte written so far: that one waits for the digest.
-                let limit = written - 1
-                if limit > position { return (limit, false) }
+            case .stored(let size): return .stored(size: size)
+            case .running: if received > seen { return .running(received: received) }
             }
-            await withCheckedContinuation { waiters.append($0) }
+            await waitForChange()
         }
+    }
+
+    /// Waits until the fetch is stored or failed.
+    func ended() async {
+        while case .running = state { await waitForChange() }
     }
 }
 
@@ -100,19 +123,19 @@ actor BlobFetches {
 }
 
 /// The upstream's body, gathered into chunks of about a MiB (the network hands out a few
-/// KiB at a time; each chunk costs a spool write, a storage write and a wake-up of readers)
-/// and copied into the spool as the storage consumes it.
-struct SpoolingBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable where Base.Element == ByteBuffer {
+/// KiB at a time; each chunk costs a storage write, a wake-up of readers and, with a spool,
+/// a spool write) and copied into the spool, if any, as the storage consumes it.
+struct FetchBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable where Base.Element == ByteBuffer {
     typealias Element = ByteBuffer
     let base: Base
-    let spool: Spool
+    let spool: Spool?
     let fetch: BlobFetch
     let expectedSize: Int64?
     static var chunkSize: Int { 1 << 20 }
 
     struct AsyncIterator: AsyncIteratorProtocol {
         var base: Base.AsyncIterator
-        let spool: Spool
+        let spool: Spool?
         let fetch: BlobFetch
         let expectedSize: Int64?
         var offset: Int64 = 0
@@ -121,7 +144,7 @@ struct SpoolingBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable whe
         mutating func next() async throws -> ByteBuffer? {
             guard !finished else { return nil }
             var gathered: ByteBuffer?
-            while (gathered?.readableBytes ?? 0) < SpoolingBody.chunkSize {
+            while (gathered?.readableBytes ?? 0) < FetchBody.chunkSize {
                 guard var piece = try await base.next() else { finished = true; break }
                 if gathered == nil { gathered = piece } else { gathered!.writeBuffer(&piece) }
             }
@@ -130,7 +153,7 @@ struct SpoolingBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable whe
             if let expectedSize, end > expectedSize {
                 throw RegistryError(.unavailable, message: "the upstream sent more than the \(expectedSize) bytes it announced")
             }
-            try await spool.write(chunk, at: offset)
+            try await spool?.write(chunk, at: offset)
             offset = end
             await fetch.progressed(to: offset)
             return chunk

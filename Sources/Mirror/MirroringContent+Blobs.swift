@@ -39,7 +39,7 @@ extension MirroringContent {
         guard case .mirrored(let upstream, let name) = route(repository), !(try await local.hasBlob(repository, digest)) else {
             return try await local.readBlob(digest, range: range, into: consumer)
         }
-        try await follow(try await joinFetch(repository, upstream, name, digest), digest: digest, range: range, into: consumer)
+        try await follow(try await joinFetch(repository, upstream, name, digest), repository, digest: digest, range: range, into: consumer)
     }
 
     public func prepareBlobRead(_ repository: RepositoryName, _ digest: Digest) async throws {
@@ -54,34 +54,68 @@ extension MirroringContent {
     private func joinFetch(_ repository: RepositoryName, _ upstream: Upstream, _ name: RepositoryName,
                            _ digest: Digest) async throws -> BlobFetch {
         let local = self.local, logger = self.logger, directory = spoolDirectory
-        return try await fetches.join(Self.key(repository, digest), makeSpool: { try Spool(directory: directory) }) { fetch in
+        // Readers follow the upload itself where the storage lets them (one write of each byte).
+        let spooled = !local.readsUnfinishedUploads
+        return try await fetches.join(Self.key(repository, digest), makeSpool: { spooled ? try Spool(directory: directory) : nil }) { fetch in
             await Self.fetchBlob(fetch, local: local, repository, upstream, name, digest, logger: logger)
         }
     }
 
     /// Streams `range` of a blob being fetched as it arrives.
-    private func follow(_ fetch: BlobFetch, digest: Digest, range: Range<Int64>?,
+    private func follow(_ fetch: BlobFetch, _ repository: RepositoryName, digest: Digest, range: Range<Int64>?,
                         into consumer: (ByteBuffer) async throws -> Void) async throws {
         var position = range?.lowerBound ?? 0
         let end = range?.upperBound
+        var seen: Int64 = 0
         while end.map({ position < $0 }) ?? true {
-            let (limit, stored) = try await fetch.readable(beyond: position)
-            let upTo = min(limit, end ?? limit)
-            guard let spool = fetch.spool else {
-                // Stored before this fetch began: the store has it all.
-                if position < upTo { try await local.readBlob(digest, range: position..<upTo, into: consumer) }
+            switch try await fetch.progress(after: seen) {
+            case .stored(let size):
+                let upTo = min(size, end ?? size)
+                guard position < upTo else { return }
+                // The spool holds it all unless the blob was stored before this fetch began.
+                if let spool = fetch.spool, await fetch.received >= size {
+                    try await Self.copy(from: spool, position..<upTo, into: consumer)
+                } else {
+                    try await local.readBlob(digest, range: position..<upTo, into: consumer)
+                }
                 return
+            case .running(let received):
+                seen = received
+                // Everything but the last byte so far: that one waits for the digest.
+                var limit = received - 1
+                if let end { limit = min(limit, end) }
+                if let spool = fetch.spool {
+                    if position < limit { try await Self.copy(from: spool, position..<limit, into: consumer) }
+                    position = max(position, limit)
+                    continue
+                }
+                guard let upload = await fetch.upload else { continue }
+                do {
+                    // Received is not yet written: the upload's own size says what is.
+                    limit = min(limit, try await local.unfinishedUploadSize(repository, upload) - 1)
+                    guard position < limit else { continue }
+                    try await local.readUnfinishedUpload(repository, upload, range: position..<limit) { chunk in
+                        position += Int64(chunk.readableBytes)
+                        try await consumer(chunk)
+                    }
+                } catch let error as RegistryError where error.code == .blobUploadUnknown {
+                    // Committed (the blob is stored) or cancelled (the fetch failed) meanwhile.
+                    await fetch.ended()
+                }
             }
-            while position < upTo {
-                let count = Int(min(upTo - position, 1 << 20))
-                try await consumer(try await spool.read(at: position, count: count))
-                position += Int64(count)
-            }
-            if stored, end == nil || position >= limit { return }
         }
     }
 
-    /// Upstream → spool and storage, verified against the digest before it is stored.
+    private static func copy(from spool: Spool, _ range: Range<Int64>, into consumer: (ByteBuffer) async throws -> Void) async throws {
+        var position = range.lowerBound
+        while position < range.upperBound {
+            let count = Int(min(range.upperBound - position, 1 << 20))
+            try await consumer(try await spool.read(at: position, count: count))
+            position += Int64(count)
+        }
+    }
+
+    /// Upstream → storage (and spool), verified against the digest before it is stored.
     static func fetchBlob(_ fetch: BlobFetch, local: RegistryStore, _ repository: RepositoryName, _ upstream: Upstream,
                           _ name: RepositoryName, _ digest: Digest, logger: Logger) async {
         if (try? await local.hasBlob(repository, digest)) == true, let size = try? await local.blobSize(repository, digest) {
@@ -89,7 +123,6 @@ extension MirroringContent {
             await fetch.finish(.stored(size: size))
             return
         }
-        guard let spool = fetch.spool else { return await fetch.finish(.failed(RegistryError(.unavailable))) }
         var upload: UploadID?
         do {
             let stream: RegistryClient.BlobStream
@@ -98,10 +131,11 @@ extension MirroringContent {
             } catch {
                 throw UpstreamFailure(error, upstream: upstream).registryError(.blobUnknown, detail: RegistryError.detail(["digest": digest.description]))
             }
-            await fetch.upstreamResponded(size: stream.size)
             let id = try await local.startUpload(repository)
             upload = id
-            let body = SpoolingBody(base: stream.body, spool: spool, fetch: fetch, expectedSize: stream.size)
+            await fetch.uploading(into: id)
+            await fetch.upstreamResponded(size: stream.size)
+            let body = FetchBody(base: stream.body, spool: fetch.spool, fetch: fetch, expectedSize: stream.size)
             let written = try await local.appendUpload(repository, id, at: 0, from: body)
             if let expected = stream.size, written != expected {
                 throw RegistryError(.unavailable, message: "the upstream sent \(written) of the \(expected) bytes it announced")

@@ -14,8 +14,13 @@ import Testing
 
 /// The pull-through cache against a live upstream Berth on a loopback port.
 @Suite struct MirrorAPITests {
+    /// Where the mirror stores: in memory, where readers of a fetch follow its spool, or on
+    /// disk, where they follow the upload itself.
+    enum MirrorStorage: CaseIterable, Sendable { case memory, disk }
+
     /// Runs an upstream Berth live and a mirror of it (prefix `up.local`) through the test client.
-    func withMirror(tagTTL: Double = 3600, configure: @escaping @Sendable (inout ProxyUpstream) -> Void = { _ in },
+    func withMirror(tagTTL: Double = 3600, storage: MirrorStorage = .memory,
+                    configure: @escaping @Sendable (inout ProxyUpstream) -> Void = { _ in },
                     _ test: @escaping @Sendable (_ upstream: APIFixture.Client, _ upstreamStore: RegistryStore,
                                                  _ mirror: APIFixture.Client, _ mirrorStore: RegistryStore) async throws -> Void) async throws {
         var logger = Logger(label: "test")
@@ -25,7 +30,10 @@ import Testing
         let upstreamApp = try await BerthServer.makeApplication(upstreamConfig, store: upstreamStore, logger: logger)
         try await upstreamApp.test(.live) { upstreamClient in
             let port = try #require(upstreamClient.port)
+            let root = FileManager.default.temporaryDirectory.appendingPathComponent("berth-mirror-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: root) }
             let mirror = APIFixture { config in
+                if storage == .disk { config.storage = .filesystem(rootDirectory: root) }
                 var upstream = ProxyUpstream(prefix: "up.local", remoteURL: "http://127.0.0.1:\(port)")
                 upstream.tagTTL = tagTTL
                 configure(&upstream)
@@ -61,21 +69,31 @@ import Testing
         }
     }
 
-    @Test func concurrentReadersOfAnUncachedBlobAllGetIt() async throws {
-        try await withMirror { upstream, _, mirror, _ in
-            let big = (0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+    @Test(.timeLimit(.minutes(1)), arguments: MirrorStorage.allCases)
+    func concurrentReadersOfAnUncachedBlobAllGetIt(storage: MirrorStorage) async throws {
+        try await withMirror(storage: storage) { upstream, _, mirror, _ in
+            let big = (0..<(12 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
             let digest = try await upstream.pushBlob("team/big", big)
             try await withThrowingTaskGroup(of: [UInt8].self) { group in
                 for _ in 0..<8 {
                     group.addTask { Array(try await mirror.send(.get, "/v2/up.local/team/big/blobs/\(digest)").body.readableBytesView) }
+                }
+                // Ranges of the blob while it arrives, one starting beyond the first chunk.
+                for range in [0..<1000, 5_000_000..<5_000_100, (12 << 20) - 10..<(12 << 20)] {
+                    group.addTask {
+                        let r = try await mirror.send(.get, "/v2/up.local/team/big/blobs/\(digest)",
+                                                      headers: [.range: "bytes=\(range.lowerBound)-\(range.upperBound - 1)"])
+                        return Array(r.body.readableBytesView) == Array(big[range]) ? big : []
+                    }
                 }
                 for try await body in group { #expect(body == big) }
             }
         }
     }
 
-    @Test func aCorruptUpstreamBlobIsNeitherServedWholeNorStored() async throws {
-        try await withMirror { upstream, upstreamStore, mirror, mirrorStore in
+    @Test(.timeLimit(.minutes(1)), arguments: MirrorStorage.allCases)
+    func aCorruptUpstreamBlobIsNeitherServedWholeNorStored(storage: MirrorStorage) async throws {
+        try await withMirror(storage: storage) { upstream, upstreamStore, mirror, mirrorStore in
             let good = [UInt8](repeating: 3, count: 200_000)
             let digest = try await upstream.pushBlob("team/bad", good)
             var bad = good

@@ -25,6 +25,10 @@ public struct FilesystemDriver: StorageDriver {
 
     public var name: String { "filesystem" }
 
+    /// An upload's file is written in place, batch after batch, each below the file's size
+    /// once written.
+    public var readsUnfinishedWrites: Bool { true }
+
     public init(rootDirectory: String, threadPool: NIOThreadPool = .singleton) throws {
         var root = rootDirectory
         while root.count > 1, root.hasSuffix("/") { root.removeLast() }

@@ -55,6 +55,11 @@ public protocol StorageDriver: Sendable {
     /// offset. Throws `notFound` when nothing was ever written there.
     func writtenSize(_ path: StoragePath) async throws -> Int64
 
+    /// Whether `read` of a file a write session is still writing returns the bytes written
+    /// so far (`writtenSize` of them): true of a local file; object storage shows nothing
+    /// before the commit.
+    var readsUnfinishedWrites: Bool { get }
+
     /// Whether walking a directory tree is cheap (a local disk) or costs a remote request
     /// per directory (object storage), where indexes are kept as objects instead.
     var walksCheaply: Bool { get }
@@ -84,6 +89,8 @@ extension StorageDriver {
     public func redirectURL(_ path: StoragePath, method: String) async throws -> String? { nil }
 
     public var walksCheaply: Bool { true }
+
+    public var readsUnfinishedWrites: Bool { false }
 
     public func listFiles(under path: StoragePath) async throws -> [String] {
         var files: [String] = []

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import OCI
 
 /// What a pull-through mirror stores: content fetched from an upstream registry, kept in the
@@ -81,5 +82,29 @@ extension RegistryStore {
         }
         try? await driver.delete(BerthLayout.mirrorPulled(repository, digest))
         await linkCache.invalidate(repository: Layout.repository(repository))
+    }
+
+    /// Whether an upload's bytes can be read while it is still being written (a local disk),
+    /// so that a mirror's readers can follow a fetch in the upload itself.
+    public var readsUnfinishedUploads: Bool { driver.readsUnfinishedWrites }
+
+    /// How many bytes of an unfinished upload are written and readable.
+    public func unfinishedUploadSize(_ repository: RepositoryName, _ id: UploadID) async throws -> Int64 {
+        do {
+            return try await driver.writtenSize(Layout.uploadData(repository, id))
+        } catch StorageError.notFound {
+            throw RegistryError(.blobUploadUnknown)
+        }
+    }
+
+    /// Streams `range` of an unfinished upload; `BLOB_UPLOAD_UNKNOWN` once it was committed
+    /// or cancelled.
+    public func readUnfinishedUpload(_ repository: RepositoryName, _ id: UploadID, range: Range<Int64>,
+                                     into consumer: (ByteBuffer) async throws -> Void) async throws {
+        do {
+            try await driver.read(Layout.uploadData(repository, id), range: range, into: consumer)
+        } catch StorageError.notFound {
+            throw RegistryError(.blobUploadUnknown)
+        }
     }
 }
