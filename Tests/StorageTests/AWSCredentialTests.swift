@@ -107,9 +107,11 @@ import Testing
 
     @Test func aSourceThatFailsKeepsValidCredentialsAndIsNotAskedOnEveryRequest() async throws {
         let source = FakeSource()
-        source.state.withLock { $0.lifetime = 4 }
-        let provider = RefreshingCredentialProvider("fake", refreshMargin: 3, retryAfter: 60) { try await source.fetch() }
+        // Long enough that late wake-ups on a loaded machine (seen: 10 s) stay inside it.
+        source.state.withLock { $0.lifetime = 20 }
+        let provider = RefreshingCredentialProvider("fake", refreshMargin: 19, retryAfter: 60) { try await source.fetch() }
         #expect(try await provider.credentials().accessKey == "K1")
+        let expiry = Date().addingTimeInterval(20)
         source.state.withLock { $0.failing = true }
         try await Task.sleep(for: .seconds(1.5))
         // Inside the margin, the renewal fails: the still valid credentials are used, and
@@ -117,7 +119,7 @@ import Testing
         for _ in 0..<5 { #expect(try await provider.credentials().accessKey == "K1") }
         #expect(source.state.withLock { $0.fetches } == 2)
         // Once they have expired, requests fail as unavailable, without a fetch each.
-        try await Task.sleep(for: .seconds(3))
+        try await Task.sleep(for: .seconds(max(0, expiry.timeIntervalSinceNow) + 0.5))
         for _ in 0..<3 {
             do {
                 _ = try await provider.credentials()
