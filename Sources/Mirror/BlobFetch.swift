@@ -38,14 +38,11 @@ actor BlobFetch {
         self.spool = spool
     }
 
-    func upstreamResponded(size: Int64?) {
+    func upstreamResponded(size: Int64?, upload: UploadID) {
         responded = true
         announcedSize = size
+        self.upload = upload
         wake()
-    }
-
-    func uploading(into id: UploadID) {
-        upload = id
     }
 
     /// Waits until the upstream has answered (or the fetch ended); throws its failure.

@@ -82,27 +82,32 @@ extension MirroringContent {
             case .running(let received):
                 seen = received
                 // Everything but the last byte so far: that one waits for the digest.
-                var limit = received - 1
-                if let end { limit = min(limit, end) }
-                if let spool = fetch.spool {
-                    if position < limit { try await Self.copy(from: spool, position..<limit, into: consumer) }
-                    position = max(position, limit)
-                    continue
-                }
-                guard let upload = await fetch.upload else { continue }
+                let limit = min(received - 1, end ?? .max)
                 do {
-                    // Received is not yet written: the upload's own size says what is.
-                    limit = min(limit, try await local.unfinishedUploadSize(repository, upload) - 1)
-                    guard position < limit else { continue }
-                    try await local.readUnfinishedUpload(repository, upload, range: position..<limit) { chunk in
-                        position += Int64(chunk.readableBytes)
-                        try await consumer(chunk)
-                    }
+                    try await readReceived(fetch, repository, from: &position, to: limit, into: consumer)
                 } catch let error as RegistryError where error.code == .blobUploadUnknown {
                     // Committed (the blob is stored) or cancelled (the fetch failed) meanwhile.
                     await fetch.ended()
                 }
             }
+        }
+    }
+
+    /// Reads what a running fetch has received, up to `limit`, from its spool or, without
+    /// one, from the upload, whose own size says how much of it is written yet.
+    private func readReceived(_ fetch: BlobFetch, _ repository: RepositoryName, from position: inout Int64, to limit: Int64,
+                              into consumer: (ByteBuffer) async throws -> Void) async throws {
+        if let spool = fetch.spool {
+            if position < limit { try await Self.copy(from: spool, position..<limit, into: consumer) }
+            position = max(position, limit)
+            return
+        }
+        guard let upload = await fetch.upload else { return }
+        let upTo = min(limit, try await local.unfinishedUploadSize(repository, upload))
+        guard position < upTo else { return }
+        try await local.readUnfinishedUpload(repository, upload, range: position..<upTo) { chunk in
+            position += Int64(chunk.readableBytes)
+            try await consumer(chunk)
         }
     }
 
@@ -133,8 +138,7 @@ extension MirroringContent {
             }
             let id = try await local.startUpload(repository)
             upload = id
-            await fetch.uploading(into: id)
-            await fetch.upstreamResponded(size: stream.size)
+            await fetch.upstreamResponded(size: stream.size, upload: id)
             let body = FetchBody(base: stream.body, spool: fetch.spool, fetch: fetch, expectedSize: stream.size)
             let written = try await local.appendUpload(repository, id, at: 0, from: body)
             if let expected = stream.size, written != expected {

@@ -194,20 +194,27 @@ public struct MirroringContent: RegistryContent {
     /// The upstream's referrers while it answers (its referrers API, else the tag schema that
     /// signing tools write on registries without one); what is cached when it does not.
     public func referrers(_ repository: RepositoryName, subject: Digest, artifactType: String?) async throws -> [Descriptor] {
+        try await upstreamFirst(repository, cached: { try await local.referrers(repository, subject: subject, artifactType: artifactType) }) { upstream, name in
+            let found = try await upstream.attempt { try await $0.referrers(name, subject) }?.manifests ?? []
+            return found.filter { artifactType == nil || $0.artifactType == artifactType }
+        }
+    }
+
+    /// A listing of a mirrored repository: the upstream's while it answers, what is cached
+    /// when it cannot be reached. Other repositories' is the store's.
+    private func upstreamFirst<T: Sendable>(_ repository: RepositoryName, cached: () async throws -> T,
+                                            upstream ask: (Upstream, RepositoryName) async throws -> T) async throws -> T {
         switch route(repository) {
         case .local:
-            return try await local.referrers(repository, subject: subject, artifactType: artifactType)
+            return try await cached()
         case .refused(let upstream):
             throw notMirrored(repository, upstream)
         case .mirrored(let upstream, let name):
             do {
-                let found = try await upstream.attempt { try await $0.referrers(name, subject) }?.manifests ?? []
-                return found.filter { artifactType == nil || $0.artifactType == artifactType }
+                return try await ask(upstream, name)
             } catch {
                 let failure = UpstreamFailure(error, upstream: upstream)
-                if failure.isUnavailable, let cached = try? await local.referrers(repository, subject: subject, artifactType: artifactType) {
-                    return cached
-                }
+                if failure.isUnavailable, let cached = try? await cached() { return cached }
                 throw failure.registryError(.nameUnknown, detail: RegistryError.detail(["name": repository.value]))
             }
         }
@@ -221,19 +228,8 @@ public struct MirroringContent: RegistryContent {
 
     /// The upstream's tags while it answers; what is cached when it does not.
     public func tags(_ repository: RepositoryName) async throws -> [String] {
-        switch route(repository) {
-        case .local:
-            return try await local.tags(repository)
-        case .refused(let upstream):
-            throw notMirrored(repository, upstream)
-        case .mirrored(let upstream, let name):
-            do {
-                return try await upstream.attempt { try await $0.tags(name) }.filter(Tag.isValid).sorted()
-            } catch {
-                let failure = UpstreamFailure(error, upstream: upstream)
-                if failure.isUnavailable, let cached = try? await local.tags(repository) { return cached }
-                throw failure.registryError(.nameUnknown, detail: RegistryError.detail(["name": repository.value]))
-            }
+        try await upstreamFirst(repository, cached: { try await local.tags(repository) }) { upstream, name in
+            try await upstream.attempt { try await $0.tags(name) }.filter(Tag.isValid).sorted()
         }
     }
 

@@ -117,6 +117,38 @@ import Testing
         }
     }
 
+    /// Where a driver says so, what a session has written is readable while it still
+    /// writes (a mirror's readers follow a fetch this way): `writtenSize` bytes, exactly the
+    /// prefix written.
+    @Test(arguments: DriverKind.allCases)
+    func unfinishedWritesAreReadableWhereTheDriverSaysSo(_ kind: DriverKind) async throws {
+        try await kind.with { make in
+            let d = try make()
+            #expect(d.readsUnfinishedWrites == (kind == .filesystem))
+            guard d.readsUnfinishedWrites else { return }
+            let p = try path("up/following")
+            let part = (0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+            let (chunks, feed) = AsyncStream.makeStream(of: ByteBuffer.self)
+            let writer = try await d.writer(p, at: 0)
+            let writing = Task { try await writer.write(chunks) }
+            feed.yield(ByteBuffer(bytes: part))
+            var written: Int64 = 0
+            for _ in 0..<500 where written == 0 {
+                written = try await d.writtenSize(p)
+                if written == 0 { try await Task.sleep(for: .milliseconds(10)) }
+            }
+            #expect(written > 0, "the first part reaches the file before the session ends")
+            var read: [UInt8] = []
+            try await d.read(p, range: 0..<written) { read += Array($0.readableBytesView) }
+            #expect(read == Array(part.prefix(Int(written))))
+            feed.yield(ByteBuffer(bytes: part))
+            feed.finish()
+            #expect(try await writing.value == Int64(2 * part.count))
+            try await writer.commit(to: p)
+            #expect(try await d.getContent(p, maxSize: 8 << 20) == part + part)
+        }
+    }
+
     /// A blob larger than any buffer or part, written over several sessions of odd sizes,
     /// committed elsewhere: byte for byte what went in, and the in-progress file is gone.
     @Test(arguments: DriverKind.allCases)
