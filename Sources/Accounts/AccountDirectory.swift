@@ -67,7 +67,7 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
             if now - state.verified <= staleAfter { return .fresh(state.snapshot) }
             if let failedAt = state.failedAt, now - failedAt < staleAfter { return .failing }
             if let check = state.check { return .check(check) }
-            let check = Task { try await withTimeout(Self.requestCheckLimit) { try await self.refresh() } }
+            let check = Task { try await self.withDeadline(Self.requestCheckLimit) { try await self.refresh() } }
             state.check = check
             return .check(check)
         }
@@ -85,6 +85,11 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
             guard case .success = result else { throw unavailable }
             return snapshot
         }
+    }
+
+    /// `limit` applies to a database across a network only; see `answersOverNetwork`.
+    private func withDeadline(_ limit: Duration, _ body: @escaping @Sendable () async throws -> Void) async throws {
+        if store.answersOverNetwork { try await withTimeout(limit, body) } else { try await body() }
     }
 
     private var unavailable: AuthError {
@@ -154,7 +159,7 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
 
     func tick() async {
         do {
-            try await withTimeout(staleAfter) { try await self.refresh() }
+            try await withDeadline(staleAfter) { try await self.refresh() }
         } catch {
             state.withLock { $0.failedAt = .now }
             logger.warning("accounts database unreachable", metadata: ["error": .string("\(error)")])

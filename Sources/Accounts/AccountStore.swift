@@ -26,6 +26,7 @@ public struct AccountStore: Sendable {
     }
 
     public var engine: String { database.engine }
+    public var answersOverNetwork: Bool { database.answersOverNetwork }
 
     public func close() async { await database.close() }
 

@@ -1,5 +1,7 @@
 /// Distribution's `storage.s3` section (driver names `s3` and `s3aws`), as written.
 public struct S3StorageSettings: Sendable, Equatable {
+    public init() {}
+
     public var bucket = ""
     public var region = ""
     public var regionEndpoint: String?

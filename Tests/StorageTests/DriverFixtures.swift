@@ -100,10 +100,15 @@ struct Chunks: AsyncSequence, Sendable {
     func makeAsyncIterator() -> AsyncIterator { AsyncIterator(parts: parts, failAfter: failAfter) }
 }
 
+/// Filled through a raw buffer: tests run unoptimised, where a per-byte `map` of many MiB
+/// keeps a cooperative thread busy for seconds and starves every other test's timers.
 func randomBytes(_ count: Int, seed: UInt64 = 1) -> [UInt8] {
     var state = seed &* 6364136223846793005 &+ 1442695040888963407
-    return (0..<count).map { _ in
-        state = state &* 6364136223846793005 &+ 1442695040888963407
-        return UInt8(truncatingIfNeeded: state >> 33)
+    return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+        for index in 0..<count {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            buffer[index] = UInt8(truncatingIfNeeded: state >> 33)
+        }
+        initialized = count
     }
 }

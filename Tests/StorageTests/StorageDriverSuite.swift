@@ -127,7 +127,7 @@ import Testing
             #expect(d.readsUnfinishedWrites == (kind == .filesystem))
             guard d.readsUnfinishedWrites else { return }
             let p = try path("up/following")
-            let part = (0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+            let part = randomBytes(3 << 20, seed: 5)
             let (chunks, feed) = AsyncStream.makeStream(of: ByteBuffer.self)
             let writer = try await d.writer(p, at: 0)
             let writing = Task { try await writer.write(chunks) }

@@ -259,6 +259,10 @@ PY
         for _ in $(seq 1 40); do curl -s -o /dev/null -u dev:dev-password-1 "http://127.0.0.1:$P1/auth/token?service=Berth+registry"; done
         resume_test_postgres
         eventually 60 "when it returns, logins work again: the outage locked nobody out" bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' -u dev:dev-password-1 'http://127.0.0.1:$P1/auth/token?service=Berth+registry')\" = 200 ]"
+        freeze_test_postgres
+        eventually 20 "a database that stops answering (frozen, connections open) is a 503 after the deadline, not a hang" bash -c "[ \"\$(curl -s -m 10 -o /dev/null -w '%{http_code}' -u dev:dev-password-1 'http://127.0.0.1:$P1/auth/token?service=Berth+registry')\" = 503 ]"
+        thaw_test_postgres
+        eventually 60 "thawed, it answers again" bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' -u dev:dev-password-1 'http://127.0.0.1:$P1/auth/token?service=Berth+registry')\" = 200 ]"
         pause_test_postgres
         kill -TERM "$P1PID"
         check "with the database gone, a replica still shuts down within 10 s" bash -c "for i in \$(seq 1 100); do kill -0 $P1PID 2>/dev/null || exit 0; sleep 0.1; done; exit 1"

@@ -47,6 +47,18 @@ pause_test_postgres() {
     "${TEST_PG_RUNAS[@]}" "$TEST_PG_BIN/pg_ctl" -D "$TEST_PG_DIR/data" -m immediate -w stop >/dev/null
 }
 
+# Stops the server and its backends without closing a connection: a database that stops
+# answering (a partition, a hung host) rather than one that refuses.
+freeze_test_postgres() {
+    local main; main=$(head -1 "$TEST_PG_DIR/data/postmaster.pid")
+    kill -STOP "$main" $(pgrep -P "$main") 2>/dev/null
+}
+
+thaw_test_postgres() {
+    local main; main=$(head -1 "$TEST_PG_DIR/data/postmaster.pid")
+    kill -CONT "$main" $(pgrep -P "$main") 2>/dev/null
+}
+
 resume_test_postgres() {
     "${TEST_PG_RUNAS[@]}" "$TEST_PG_BIN/pg_ctl" -D "$TEST_PG_DIR/data" -l "$TEST_PG_DIR/server.log" -w -t 60 -o "$TEST_PG_OPTS" start >/dev/null
 }

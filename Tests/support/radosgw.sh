@@ -60,6 +60,10 @@ keyring = $dir/keyring
 mon_data = $dir/mon
 [osd.0]
 osd_data = $dir/osd0
+# The OSD is placed in the CRUSH map by the ceph CLI below, not by the OSD's own commands
+# at start: on a loaded machine the monitor refused those ("wrong fsid") and the OSD quit.
+osd_crush_update_on_start = false
+osd_class_update_on_start = false
 [client.rgw]
 rgw_data = $dir/rgw
 rgw_frontends = beast endpoint=127.0.0.1:$rgw_port
@@ -82,6 +86,7 @@ EOF
         ceph-mon -c "$dir/ceph.conf" -i a || { echo "ceph-mon did not start" >&2; tail -20 "$dir/log/mon.a.log" >&2; return 1; }
     osd_uuid=$(python3 -c 'import uuid; print(uuid.uuid4())')
     osd_id=$(timeout 30 ceph -c "$dir/ceph.conf" osd new "$osd_uuid") &&
+        timeout 30 ceph -c "$dir/ceph.conf" osd crush add "osd.$osd_id" 1 root=default >/dev/null 2>&1 &&
         ceph-osd -c "$dir/ceph.conf" -i "$osd_id" --mkfs --osd-uuid "$osd_uuid" 2>/dev/null &&
         ceph-osd -c "$dir/ceph.conf" -i "$osd_id" 2>/dev/null || { echo "ceph-osd did not start" >&2; tail -20 "$dir/log/osd.0.log" >&2; return 1; }
     radosgw -c "$dir/ceph.conf" -n client.rgw || { echo "radosgw did not start" >&2; return 1; }

@@ -61,6 +61,11 @@ public enum AccountDatabaseLocation: Sendable, Equatable, CustomStringConvertibl
 /// writers, in this process, in the CLI or in another replica, are serialised.
 public protocol AccountDatabase: Sendable {
     var engine: String { get }
+    /// Whether the database is reached over a network, where it can stop answering without
+    /// failing (a partition, a dead server). Waits on an embedded file are bounded by the
+    /// engine itself, so they get no deadline: one would only measure this process's own
+    /// stalls (a starved CPU) and turn them into refusals.
+    var answersOverNetwork: Bool { get }
     func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
     func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
     func close() async

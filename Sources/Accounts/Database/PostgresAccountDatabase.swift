@@ -9,6 +9,7 @@ import SQLKit
 /// postgres-nio's pool, which runs for as long as this value is open.
 final class PostgresAccountDatabase: AccountDatabase {
     let engine = "postgres"
+    let answersOverNetwork = true
     private let client: PostgresClient
     private let runner: Task<Void, Never>
     private let logger: Logger

@@ -9,6 +9,7 @@ import Synchronization
 /// reads), one connection used by one task at a time.
 final class SQLiteAccountDatabase: AccountDatabase {
     let engine = "sqlite"
+    let answersOverNetwork = false
     private let connection: SQLiteConnection
     private let sql: any SQLDatabase
     private let lock = AsyncLock()
