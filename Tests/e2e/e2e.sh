@@ -138,7 +138,11 @@ echo "== a crash mid-push leaves a consistent store"
 python3 "$MAKE_IMAGE" "$WORK/crash" big --layers 4 --size 3000000 --seed 9 >/dev/null
 PUSHERS=()
 for i in 1 2 3 4; do $SK copy --dest-tls-verify=false "oci:$WORK/crash:big" "docker://$R/crash/app$i:big" >/dev/null 2>&1 & PUSHERS+=($!); done
-wait_until 20 upload_in_flight "$WORK/default/data" crash/
+# And one upload that is surely still arriving when the kill comes, whatever the pushes' speed.
+head -c 8000000 /dev/urandom > "$WORK/8mb"
+slow=$(curl -s -D - -o /dev/null -X POST "http://$R/v2/crash/slow/blobs/uploads/" | tr -d '\r' | awk -F': ' 'tolower($1)=="location"{print $2}')
+curl -s -o /dev/null --limit-rate 1M -X PATCH -H 'Content-Type: application/octet-stream' --data-binary @"$WORK/8mb" "$slow" & PUSHERS+=($!)
+check "an upload is in flight when berth is killed" wait_until 20 upload_in_flight "$WORK/default/data" crash/slow
 kill -9 "$BERTH_PID"; wait "$BERTH_PID" 2>/dev/null
 for job in "${PUSHERS[@]}"; do wait "$job" 2>/dev/null; done
 check "layout is consistent after kill -9 during pushes" python3 "$(dirname "$0")/check-layout.py" "$WORK/default/data"
