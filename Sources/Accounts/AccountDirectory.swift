@@ -48,8 +48,14 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
         let generation = try await store.generation()
         if generation != state.withLock({ $0.snapshot.generation }) {
             let snapshot = try await store.snapshot()
-            state.withLock { $0.snapshot = snapshot }
-            logger.debug("accounts reloaded", metadata: ["generation": .stringConvertible(snapshot.generation)])
+            // The poller and a request's check may reload at once; the slower one must not
+            // put back a snapshot older than the one the faster installed.
+            let installed = state.withLock { state in
+                guard snapshot.generation > state.snapshot.generation else { return false }
+                state.snapshot = snapshot
+                return true
+            }
+            if installed { logger.debug("accounts reloaded", metadata: ["generation": .stringConvertible(snapshot.generation)]) }
         }
         state.withLock {
             $0.verified = .now
