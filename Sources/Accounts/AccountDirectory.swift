@@ -63,7 +63,7 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
         }
     }
 
-    /// How long a request waits for the store when the snapshot is stale.
+    /// How long a request waits for a database across the network when the snapshot is stale.
     static let requestCheckLimit: Duration = .seconds(2)
 
     func current() async throws(AuthError) -> AccountSnapshot {

@@ -14,40 +14,51 @@ import Testing
 
 /// The pull-through cache against a live upstream Berth on a loopback port.
 @Suite struct MirrorAPITests {
-    /// Where the mirror stores: in memory, where readers of a fetch follow its spool, or on
-    /// disk, where they follow the upload itself.
     /// Where the mirror keeps what it fetched: in memory and on S3 a fetch is spooled while
     /// it is written; on a local disk readers follow the upload itself.
-    enum MirrorStorage: CaseIterable, Sendable { case memory, disk, objectStorage }
+    enum MirrorStorage: CaseIterable, Sendable {
+        case memory, disk, objectStorage
 
-    /// A new bucket on the S3 server of BERTH_TEST_S3 (radosgw in scripts/test.sh), blobs
-    /// served by Berth rather than redirected, so that the tests read them through the mirror.
-    func withBucket(_ body: (S3StorageSettings) async throws -> Void) async throws {
-        let environment = ProcessInfo.processInfo.environment
-        guard let endpoint = environment["BERTH_TEST_S3"] else {
-            if environment["CI"] == "true" { Issue.record("BERTH_TEST_S3 is not set: the mirror on S3 cannot be tested") }
-            return
+        /// Runs `body` with the storage to configure (nil: the fixture's own, in memory) and
+        /// removes what was stored afterwards. On S3, a new bucket of the server in
+        /// BERTH_TEST_S3 (radosgw in scripts/test.sh); without one the case is left out, and
+        /// fails under CI=true.
+        func provide(_ body: (RegistryConfiguration.StorageBackend?) async throws -> Void) async throws {
+            switch self {
+            case .memory:
+                try await body(nil)
+            case .disk:
+                let root = FileManager.default.temporaryDirectory.appendingPathComponent("berth-mirror-\(UUID().uuidString)").path
+                defer { try? FileManager.default.removeItem(atPath: root) }
+                try await body(.filesystem(rootDirectory: root))
+            case .objectStorage:
+                let environment = ProcessInfo.processInfo.environment
+                guard let endpoint = environment["BERTH_TEST_S3"] else {
+                    if environment["CI"] == "true" { Issue.record("BERTH_TEST_S3 is not set: the mirror on S3 cannot be tested") }
+                    return
+                }
+                var settings = S3StorageSettings()
+                settings.bucket = "berth-mirror-\(UUID().uuidString.prefix(13).lowercased())"
+                settings.region = "us-east-1"
+                settings.regionEndpoint = endpoint
+                settings.forcePathStyle = true
+                settings.secure = false
+                settings.rootDirectory = "/registry-v2"
+                settings.accessKey = environment["BERTH_TEST_S3_ACCESS_KEY"] ?? "berth-test"
+                settings.secretKey = environment["BERTH_TEST_S3_SECRET_KEY"] ?? "berth-test-secret"
+                settings.chunkSize = S3Configuration.minimumChunkSize
+                let configuration = try BerthServer.s3Configuration(settings)
+                _ = try await S3Client(configuration: configuration, logger: Logger(label: "test")).send(.PUT, key: "")
+                let driver = try S3Driver(configuration: configuration)
+                do {
+                    try await body(.s3(settings))
+                } catch {
+                    try? await driver.delete(StoragePath.root)
+                    throw error
+                }
+                try? await driver.delete(StoragePath.root)
+            }
         }
-        var settings = S3StorageSettings()
-        settings.bucket = "berth-mirror-\(UUID().uuidString.prefix(13).lowercased())"
-        settings.region = "us-east-1"
-        settings.regionEndpoint = endpoint
-        settings.forcePathStyle = true
-        settings.secure = false
-        settings.rootDirectory = "/registry-v2"
-        settings.accessKey = environment["BERTH_TEST_S3_ACCESS_KEY"] ?? "berth-test"
-        settings.secretKey = environment["BERTH_TEST_S3_SECRET_KEY"] ?? "berth-test-secret"
-        settings.chunkSize = S3Configuration.minimumChunkSize
-        let configuration = try BerthServer.s3Configuration(settings)
-        _ = try await S3Client(configuration: configuration, logger: Logger(label: "test")).send(.PUT, key: "")
-        let driver = try S3Driver(configuration: configuration)
-        do {
-            try await body(settings)
-        } catch {
-            try? await driver.delete(StoragePath.root)
-            throw error
-        }
-        try? await driver.delete(StoragePath.root)
     }
 
     /// Runs an upstream Berth live and a mirror of it (prefix `up.local`) through the test client.
@@ -55,40 +66,26 @@ import Testing
                     configure: @escaping @Sendable (inout ProxyUpstream) -> Void = { _ in },
                     _ test: @escaping @Sendable (_ upstream: APIFixture.Client, _ upstreamStore: RegistryStore,
                                                  _ mirror: APIFixture.Client, _ mirrorStore: RegistryStore) async throws -> Void) async throws {
-        if storage == .objectStorage {
-            return try await withBucket { bucket in
-                try await withMirror(tagTTL: tagTTL, storage: .memory, bucket: bucket, configure: configure, test)
-            }
-        }
-        try await withMirror(tagTTL: tagTTL, storage: storage, bucket: nil, configure: configure, test)
-    }
-
-    func withMirror(tagTTL: Double, storage: MirrorStorage, bucket: S3StorageSettings?,
-                    configure: @escaping @Sendable (inout ProxyUpstream) -> Void,
-                    _ test: @escaping @Sendable (_ upstream: APIFixture.Client, _ upstreamStore: RegistryStore,
-                                                 _ mirror: APIFixture.Client, _ mirrorStore: RegistryStore) async throws -> Void) async throws {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let upstreamConfig = APIFixture().config
         let upstreamStore = try BerthServer.makeStore(upstreamConfig, logger: logger)
         let upstreamApp = try await BerthServer.makeApplication(upstreamConfig, store: upstreamStore, logger: logger)
-        try await upstreamApp.test(.live) { upstreamClient in
-            let port = try #require(upstreamClient.port)
-            let root = FileManager.default.temporaryDirectory.appendingPathComponent("berth-mirror-\(UUID().uuidString)").path
-            defer { try? FileManager.default.removeItem(atPath: root) }
-            let mirror = APIFixture { config in
-                if storage == .disk { config.storage = .filesystem(rootDirectory: root) }
-                if let bucket {
-                    config.storage = .s3(bucket)
+        try await storage.provide { backend in
+            try await upstreamApp.test(.live) { upstreamClient in
+                let port = try #require(upstreamClient.port)
+                let mirror = APIFixture { config in
+                    if let backend { config.storage = backend }
+                    // Blobs are read through the mirror, not redirected to the bucket.
                     config.redirectDisabled = true
+                    var upstream = ProxyUpstream(prefix: "up.local", remoteURL: "http://127.0.0.1:\(port)")
+                    upstream.tagTTL = tagTTL
+                    configure(&upstream)
+                    config.proxyUpstreams = [upstream]
                 }
-                var upstream = ProxyUpstream(prefix: "up.local", remoteURL: "http://127.0.0.1:\(port)")
-                upstream.tagTTL = tagTTL
-                configure(&upstream)
-                config.proxyUpstreams = [upstream]
-            }
-            try await mirror.run { mirrorClient, mirrorStore in
-                try await test(APIFixture.Client(client: upstreamClient), upstreamStore, mirrorClient, mirrorStore)
+                try await mirror.run { mirrorClient, mirrorStore in
+                    try await test(APIFixture.Client(client: upstreamClient), upstreamStore, mirrorClient, mirrorStore)
+                }
             }
         }
     }
