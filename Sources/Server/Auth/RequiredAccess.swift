@@ -6,7 +6,7 @@ extension RegistryRoute {
     /// What a request needs, as Distribution maps methods to actions: GET/HEAD pull,
     /// POST/PUT/PATCH pull+push, DELETE delete; a mount also needs pull on its source; the
     /// catalog needs `registry:catalog:*`; the base endpoint only a valid token.
-    func requiredAccess(method: HTTPRequest.Method, query: [String: String]) -> [ResourceScope] {
+    func requiredAccess(method: HTTPRequest.Method, mountSource: String? = nil) -> [ResourceScope] {
         let actions: [String]
         switch method {
         case .get, .head: actions = ["pull"]
@@ -20,7 +20,7 @@ extension RegistryRoute {
             return [ResourceScope(type: "repository", name: name, actions: actions)]
         case .uploadStart(let name):
             var scopes = [ResourceScope(type: "repository", name: name, actions: actions)]
-            if let from = query["from"], query["mount"] != nil, from != name {
+            if let from = mountSource, from != name {
                 scopes.append(ResourceScope(type: "repository", name: from, actions: ["pull"]))
             }
             return scopes

@@ -13,6 +13,8 @@ public struct BerthRequestContext: RequestContext {
     var kind: RequestKind = .other
     /// The authenticated account (empty: anonymous), set by the registry's access check.
     var caller: String?
+    /// An upload start's query, parsed once by the access check for it and the handler.
+    var uploadStart: UploadStartQuery?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

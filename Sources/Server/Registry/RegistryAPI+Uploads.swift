@@ -5,15 +5,13 @@ import OCI
 import Storage
 
 extension RegistryAPI {
-    func startUpload(_ repository: RepositoryName, _ request: Request, _ events: RequestEvents) async throws -> Response {
-        let query = request.uri.queryParameters
-        if let mount = query["mount"], let from = query["from"],
-           let digest = try? Digest(parsing: mount), let source = try? RepositoryName(from),
-           let size = try await store.mountBlob(repository, from: source, digest) {
+    /// `query` is the one the access check saw (pull was checked on its mount source).
+    func startUpload(_ repository: RepositoryName, _ query: UploadStartQuery, _ request: Request, _ events: RequestEvents) async throws -> Response {
+        if let (digest, source) = query.mount, let size = try await store.mountBlob(repository, from: source, digest) {
             events.emit(.mount, blobTarget(repository, digest, size: size, mediaType: Event.layerMediaType, from: source, request))
             return blobCreated(repository, digest, request)
         }
-        if let digestText = query["digest"] {
+        if let digestText = query.digestText {
             // Single-request monolithic upload (OCI end-4b).
             let digest = try Digest(parsing: digestText)
             metrics?.uploadStarted()

@@ -71,7 +71,8 @@ public struct RegistryAPI: Sendable {
             if request.method == .delete { return try await deleteBlob(repository, digest, events) }
             return try await getBlob(repository, digest, request, events)
         case .uploadStart(let name):
-            return try await startUpload(try RepositoryName(name), request, events)
+            guard let query = context.uploadStart else { throw HTTPError(.internalServerError) }
+            return try await startUpload(try RepositoryName(name), query, request, events)
         case .upload(let name, let id):
             let repository = try RepositoryName(name)
             let id = try UploadID(id)

@@ -4,7 +4,8 @@ import OCI
 
 /// In front of `/v2/`: a wrong method is 405 with `Allow`; otherwise the configured
 /// authorizer (bearer tokens or Basic auth) must grant what the request needs, and the
-/// caller it found is put on the context.
+/// caller it found is put on the context. An upload start's query is parsed here, once,
+/// and the handler mounts from the very repository that was checked.
 struct RegistryAccessMiddleware: RouterMiddleware {
     typealias Context = BerthRequestContext
     let api: RegistryAPI
@@ -18,10 +19,9 @@ struct RegistryAccessMiddleware: RouterMiddleware {
             return response
         }
         var context = context
+        if case .uploadStart = route { context.uploadStart = try UploadStartQuery(request.uri.queryParameters) }
         if let authorizer = api.authorizer {
-            var query: [String: String] = [:]
-            for (key, value) in request.uri.queryParameters where key == "from" || key == "mount" { query[String(key)] = String(value) }
-            let required = route.requiredAccess(method: request.method, query: query)
+            let required = route.requiredAccess(method: request.method, mountSource: context.uploadStart?.mountSource)
             switch await authorizer.authorize(request, context, required: required, realmBase: api.url("", request)) {
             case .challenge(let response): return response
             case .allowed(let subject): context.caller = subject
