@@ -26,6 +26,7 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
         /// fail at once instead of each waiting for a database that is down.
         var failedAt: ContinuousClock.Instant?
         var check: Task<Void, any Error>?
+        var purgedAt: ContinuousClock.Instant = .now
     }
     private let state: Mutex<State>
 
@@ -113,7 +114,7 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
             guard RobotSecret.matches(password, hash: robot.secretHash) else { throw AuthError.unauthorized("wrong secret") }
             guard robot.isActive(at: now) else { throw AuthError.inactive(robot.disabled ? "robot disabled" : "robot expired") }
             recorder.robotUsed(robot.name, at: now)
-            return Identity(account: robot.account, labels: [:], validSince: robot.createdAt)
+            return Identity(account: robot.account, labels: [:], validSince: robot.credentialsValidSince)
         }
         guard let record = snapshot.users[user] else { return nil }
         guard let hash = record.passwordHash else { throw AuthError.unauthorized("no password set") }
@@ -123,7 +124,7 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
         }
         if record.disabled { throw AuthError.inactive("account disabled") }
         if !record.isActive(at: now) { throw AuthError.inactive("account expired") }
-        return Identity(account: user, labels: record.labels, validSince: record.createdAt)
+        return Identity(account: user, labels: record.labels, validSince: record.credentialsValidSince)
     }
 
     public func lookup(user: String) async throws -> Identity? {
@@ -131,11 +132,11 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
         let now = Date()
         if let robot = snapshot.robot(account: user) {
             guard robot.isActive(at: now) else { throw AuthError.unauthorized("robot disabled or expired") }
-            return Identity(account: robot.account, labels: [:], validSince: robot.createdAt)
+            return Identity(account: robot.account, labels: [:], validSince: robot.credentialsValidSince)
         }
         guard let record = snapshot.users[user] else { return nil }
         guard record.isActive(at: now) else { throw AuthError.unauthorized(record.disabled ? "account disabled" : "account expired") }
-        return Identity(account: user, labels: record.labels, validSince: record.createdAt)
+        return Identity(account: user, labels: record.labels, validSince: record.credentialsValidSince)
     }
 
     public func allowsAnonymous() async throws -> Bool {
@@ -171,6 +172,21 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
             logger.warning("accounts database unreachable", metadata: ["error": .string("\(error)")])
         }
         await flushAudit()
+        await purgeExpiredCredentials()
+    }
+
+    /// Expired refresh tokens and sessions are refused anyway; deleting them now and then
+    /// keeps the table small.
+    func purgeExpiredCredentials() async {
+        let due = state.withLock { state -> Bool in
+            guard ContinuousClock.now - state.purgedAt >= .seconds(600) else { return false }
+            state.purgedAt = .now
+            return true
+        }
+        guard due else { return }
+        do { try await store.purgeExpiredRefreshTokens() } catch {
+            logger.warning("expired refresh tokens not purged", metadata: ["error": .string("\(error)")])
+        }
     }
 
     func flushAudit() async {

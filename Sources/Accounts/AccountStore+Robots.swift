@@ -34,7 +34,8 @@ extension AccountStore {
         return (record, secret)
     }
 
-    /// A new secret for the robot; the old one stops working at once.
+    /// A new secret for the robot; the old one stops working at once, and so do the refresh
+    /// tokens obtained with it.
     public func rotateRobot(_ name: String, by actor: AuditActor) async throws -> String {
         let secret = RobotSecret.generate()
         let hash = RobotSecret.hash(secret)
@@ -44,6 +45,8 @@ extension AccountStore {
                 throw AccountError.notFound("no robot \(name)")
             }
             try await sql.raw("UPDATE berth_robots SET secret_hash = \(bind: hash) WHERE name = \(bind: name)").run()
+            try await Self.revokeCredentials(of: name, in: "berth_robots", account: RobotRecord.accountPrefix + name, sql,
+                                             now: Date().storedMilliseconds)
         }
         return secret
     }
@@ -55,6 +58,7 @@ extension AccountStore {
                 throw AccountError.notFound("no robot \(name)")
             }
             try await sql.raw("DELETE FROM berth_robots WHERE name = \(bind: name)").run()
+            try await sql.raw("DELETE FROM berth_refresh_tokens WHERE account = \(bind: RobotRecord.accountPrefix + name)").run()
         }
     }
 
@@ -68,7 +72,8 @@ extension AccountStore {
                         disabled: try row.decode(column: "disabled", as: Int.self) != 0,
                         expiresAt: try row.date("expires_at"),
                         createdAt: try row.date("created_at") ?? Date(timeIntervalSince1970: 0),
-                        lastUsedAt: try row.date("last_used_at"))
+                        lastUsedAt: try row.date("last_used_at"),
+                        validSince: try row.date("valid_since"))
         }
     }
 }

@@ -38,6 +38,7 @@ extension AccountStore {
         try Validation.passwordHash(passwordHash)
         try await updateUser(name, action: "user.passwd", detail: nil, by: actor) { sql, now in
             try await sql.raw("UPDATE berth_users SET password_hash = \(bind: passwordHash), updated_at = \(bind: now) WHERE name = \(bind: name)").run()
+            try await Self.revokeCredentials(of: name, in: "berth_users", account: name, sql, now: now)
         }
     }
 
@@ -53,6 +54,7 @@ extension AccountStore {
     public func setDisabled(_ name: String, _ disabled: Bool, by actor: AuditActor) async throws {
         try await updateUser(name, action: disabled ? "user.disable" : "user.enable", detail: nil, by: actor) { sql, now in
             try await sql.raw("UPDATE berth_users SET disabled = \(bind: disabled ? 1 : 0), updated_at = \(bind: now) WHERE name = \(bind: name)").run()
+            try await Self.revokeCredentials(of: name, in: "berth_users", account: name, sql, now: now)
         }
     }
 
@@ -94,6 +96,9 @@ extension AccountStore {
                 try await sql.raw("UPDATE berth_users SET expires_at = \(bind: expiry?.storedMilliseconds) WHERE name = \(bind: name)").run()
             }
             try await sql.raw("UPDATE berth_users SET updated_at = \(bind: now) WHERE name = \(bind: name)").run()
+            if passwordHash != nil || disabled != nil {
+                try await Self.revokeCredentials(of: name, in: "berth_users", account: name, sql, now: now)
+            }
         }
     }
 
@@ -126,7 +131,8 @@ extension AccountStore {
                    disabled: try row.decode(column: "disabled", as: Int.self) != 0,
                    expiresAt: try row.date("expires_at"),
                    createdAt: try row.date("created_at") ?? Date(timeIntervalSince1970: 0),
-                   updatedAt: try row.date("updated_at") ?? Date(timeIntervalSince1970: 0))
+                   updatedAt: try row.date("updated_at") ?? Date(timeIntervalSince1970: 0),
+                   validSince: try row.date("valid_since"))
     }
 }
 

@@ -10,13 +10,20 @@ public struct UserRecord: Sendable, Equatable, Codable {
     public var expiresAt: Date?
     public var createdAt: Date
     public var updatedAt: Date
+    /// Moved by a password change, disable/enable and "sign out everywhere": refresh tokens
+    /// and web sessions issued before it are refused.
+    public var validSince: Date?
 
     public func isActive(at now: Date = Date()) -> Bool {
         !disabled && (expiresAt.map { $0 > now } ?? true)
     }
 
+    /// Credentials issued before this belong to an earlier password, or an earlier account
+    /// of the same name.
+    public var credentialsValidSince: Date { max(createdAt, validSince ?? createdAt) }
+
     public init(name: String, passwordHash: String?, labels: [String: [String]], disabled: Bool, expiresAt: Date?,
-                createdAt: Date, updatedAt: Date) {
+                createdAt: Date, updatedAt: Date, validSince: Date? = nil) {
         self.name = name
         self.passwordHash = passwordHash
         self.labels = labels
@@ -24,6 +31,7 @@ public struct UserRecord: Sendable, Equatable, Codable {
         self.expiresAt = expiresAt
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+        self.validSince = validSince
     }
 }
 
@@ -60,11 +68,16 @@ public struct RobotRecord: Sendable, Equatable, Codable {
     public var expiresAt: Date?
     public var createdAt: Date
     public var lastUsedAt: Date?
+    /// Moved by a rotation and "revoke all": refresh tokens issued before it are refused.
+    public var validSince: Date?
 
     public var account: String { Self.accountPrefix + name }
 
+    public var credentialsValidSince: Date { max(createdAt, validSince ?? createdAt) }
+
     public init(name: String, secretHash: String, repositories: [String], actions: [String], description: String?,
-                disabled: Bool, expiresAt: Date?, createdAt: Date, lastUsedAt: Date?) {
+                disabled: Bool, expiresAt: Date?, createdAt: Date, lastUsedAt: Date?, validSince: Date? = nil) {
+        self.validSince = validSince
         self.name = name
         self.secretHash = secretHash
         self.repositories = repositories

@@ -8,8 +8,9 @@ import Synchronization
 public struct Identity: Sendable, Equatable {
     public var account: String
     public var labels: [String: [String]]
-    /// When the account was created: refresh tokens issued before that belonged to an
-    /// earlier account of the same name and are refused.
+    /// When the account was created or its credentials last changed (password, rotation,
+    /// disable/enable, "sign out everywhere"): refresh tokens and web sessions issued under an
+    /// earlier value are refused.
     public var validSince: Date?
 
     public init(account: String, labels: [String: [String]], validSince: Date? = nil) {

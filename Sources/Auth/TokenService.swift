@@ -64,7 +64,8 @@ public struct TokenService: Sendable {
     public let issuer: TokenIssuer
     let backends: [any IdentityBackend]
     public let policy: PolicyChain
-    let refreshTokens: any RefreshTokenStore
+    /// Refresh tokens, and the web UI's sessions.
+    public let refreshTokens: any RefreshTokenStore
     let limiter: FailedLoginLimiter
     /// Told of every password login, successful or refused (the audit log).
     public var loginObserver: (@Sendable (_ account: String, _ address: IPAddress?, _ success: Bool, _ reason: String?) async -> Void)?
@@ -140,10 +141,9 @@ public struct TokenService: Sendable {
             try? await refreshTokens.delete(id: id)
             throw AuthError.unauthorized("the account of this refresh token no longer exists")
         }
-        // Stored issue times have whole seconds.
-        if let since = identity.validSince, record.issuedAt.addingTimeInterval(1) < since {
+        guard RefreshTokens.stillValid(issuedUnder: record.validSince, issuedAt: record.issuedAt, current: identity.validSince) else {
             try? await refreshTokens.delete(id: id)
-            throw AuthError.unauthorized("this refresh token belonged to an earlier account of the same name")
+            throw AuthError.unauthorized("this refresh token was issued before the account's credentials changed")
         }
         return identity
     }
@@ -201,7 +201,8 @@ public struct TokenService: Sendable {
         if request.wantsRefreshToken, request.refreshToken == nil, !identity.account.isEmpty {
             let token = RefreshTokens.make()
             try await refreshTokens.save(RefreshTokenRecord(account: identity.account, issuedAt: Date(), clientID: request.clientID,
-                                                            labels: identity.labels.isEmpty ? nil : identity.labels),
+                                                            labels: identity.labels.isEmpty ? nil : identity.labels,
+                                                            validSince: identity.validSince),
                                          id: RefreshTokens.id(of: token))
             refreshToken = token
         }

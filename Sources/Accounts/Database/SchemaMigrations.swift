@@ -46,6 +46,14 @@ enum SchemaMigrations {
             // The labels a token was issued with, for accounts no backend can look up.
             "ALTER TABLE berth_refresh_tokens ADD COLUMN labels TEXT",
         ],
+        [
+            // When an account's credentials last changed (password, rotation, disable/enable,
+            // "sign out everywhere"), and the value each refresh token or session was issued
+            // under: one issued under an earlier value is refused.
+            "ALTER TABLE berth_users ADD COLUMN valid_since BIGINT",
+            "ALTER TABLE berth_robots ADD COLUMN valid_since BIGINT",
+            "ALTER TABLE berth_refresh_tokens ADD COLUMN valid_since BIGINT",
+        ],
     ]
 
     static func apply(_ database: any AccountDatabase) async throws {

@@ -2,19 +2,23 @@ import Auth
 import Foundation
 import Storage
 
-/// Refresh tokens as earlier Berth versions kept them, in the registry's storage
-/// (`berth/refresh-tokens/<sha256>`): read once at start and moved into the accounts
-/// database (`AuthSetup.moveStoredRefreshTokens`).
+/// Records kept as files in the registry's storage, one per id: refresh tokens as earlier
+/// Berth versions kept them (`berth/refresh-tokens/<sha256>`, read once at start and moved
+/// into the accounts database by `AuthSetup.moveStoredRefreshTokens`), and web sessions
+/// under htpasswd auth, which has no database (`berth/web-sessions`).
 public struct StorageRefreshTokenStore: RefreshTokenStore {
     let driver: any StorageDriver
-    static let directory = BerthLayout.legacyRefreshTokens.components
+    let directory: [String]
 
-    public init(driver: any StorageDriver) { self.driver = driver }
+    public init(driver: any StorageDriver, directory: StoragePath = BerthLayout.legacyRefreshTokens) {
+        self.driver = driver
+        self.directory = directory.components
+    }
 
     /// Every stored token's id and record (for `berth tokens list|revoke`).
     public func all() async throws -> [(id: String, record: RefreshTokenRecord)] {
         var out: [(id: String, record: RefreshTokenRecord)] = []
-        for id in try await driver.listIfPresent(try StoragePath(Self.directory)) {
+        for id in try await driver.listIfPresent(try StoragePath(directory)) {
             if let record = try? await load(id: id) { out.append((id, record)) }
         }
         return out
@@ -24,7 +28,7 @@ public struct StorageRefreshTokenStore: RefreshTokenStore {
         guard id.utf8.count == 64, id.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) else {
             throw AuthError.unauthorized("invalid refresh token")
         }
-        return try StoragePath(Self.directory + [id])
+        return try StoragePath(directory + [id])
     }
 
     public func save(_ record: RefreshTokenRecord, id: String) async throws {

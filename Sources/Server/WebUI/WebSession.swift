@@ -7,8 +7,13 @@ import Hummingbird
 /// The web UI's session: a cookie holding the account, its expiry and the CSRF token,
 /// signed with HMAC-SHA256 under a key kept in the storage (so replicas sharing it accept
 /// each other's sessions). Nothing secret is in it; tampering makes the signature fail.
+/// Its `sid` names a record on the server (`WebUIAccess.sessions`): signing out deletes it,
+/// so a copied cookie stops working too.
 struct WebSession: Codable, Equatable {
     var account: String
+    /// Random; the server keeps only its SHA-256. Cookies without one (from before sessions
+    /// were kept on the server) are refused.
+    var sid: String?
     var issued: Int64
     var expires: Int64
     var csrf: String
@@ -18,13 +23,18 @@ struct WebSession: Codable, Equatable {
     static let cookieName = "berth_session"
     /// Before sign-in, the login form's CSRF token lives in a cookie of its own.
     static let loginCookieName = "berth_login"
-    static let lifetime: Int64 = 12 * 3600
+    static let lifetime = RefreshTokens.webSessionLifetime
+    /// The client id its server-side record carries (beside docker's refresh tokens).
+    static let clientID = RefreshTokens.webSessionClientID
 
     static func new(_ identity: Identity, now: Date = Date()) -> WebSession {
         let t = Int64(now.timeIntervalSince1970)
-        return WebSession(account: identity.account, issued: t, expires: t + lifetime, csrf: randomToken(),
+        return WebSession(account: identity.account, sid: randomToken(), issued: t, expires: t + lifetime, csrf: randomToken(),
                           labels: identity.labels.isEmpty ? nil : identity.labels)
     }
+
+    /// The key of its server-side record.
+    var recordID: String? { sid.map(RefreshTokens.id(of:)) }
 
     static func randomToken() -> String {
         var generator = SystemRandomNumberGenerator()

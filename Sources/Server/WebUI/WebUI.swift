@@ -47,7 +47,7 @@ struct WebUI: Sendable {
         if let endpoint = auth.tokenEndpoint {
             access = .token(endpoint.service, serviceName: auth.serviceName)
         } else if let basic = auth.authorizer as? BasicAuthorizer {
-            access = .basic(basic)
+            access = .basic(basic, sessions: StorageRefreshTokenStore(driver: store.driver, directory: BerthLayout.webSessions))
         } else if auth.authorizer == nil {
             access = .open
         } else {
@@ -365,7 +365,7 @@ struct WebUI: Sendable {
         do {
             let identity = try await access.signIn(user: user, password: password, address: address)
             guard !identity.account.isEmpty else { throw AuthError.unauthorized("anonymous") }
-            let session = WebSession.new(identity)
+            let session = try await access.startSession(identity)
             var response = redirect(safeNext(field("next")))
             response.headers.append(HTTPField(name: .setCookie, value: Cookies.set(
                 WebSession.cookieName, signer.encode(session), path: base + "/", secure: secure(request), maxAge: WebSession.lifetime)))
@@ -377,8 +377,13 @@ struct WebUI: Sendable {
         } catch AuthError.unavailable {
             return await loginForm(request, context, error: "Accounts cannot be checked right now; try again shortly.", username: user,
                                    status: .serviceUnavailable)
-        } catch {
+        } catch is AuthError {
             return await loginForm(request, context, error: "Wrong user name or password.", username: user, status: .unauthorized)
+        } catch {
+            // The password was right but the session could not be recorded.
+            context.logger.error("web session not recorded", metadata: ["error": .string("\(error)")])
+            return await loginForm(request, context, error: "Accounts cannot be checked right now; try again shortly.", username: user,
+                                   status: .serviceUnavailable)
         }
     }
 
@@ -388,6 +393,7 @@ struct WebUI: Sendable {
               let token = form.first(where: { $0.0 == "csrf" })?.1, ConstantTime.equal(token, session.csrf) else {
             return forbidden("That request did not come from a page of this site.")
         }
+        try await access.endSession(session)
         var response = redirect(base + "/ui/login")
         response.headers.append(HTTPField(name: .setCookie, value: Cookies.set(WebSession.cookieName, "", path: base + "/",
                                                                                secure: secure(request), maxAge: 0)))

@@ -8,8 +8,8 @@ enum WebUIAccess: Sendable {
     case open
     /// Berth's token service (built-in accounts or an auth_config.yml).
     case token(TokenService, serviceName: String)
-    /// `auth.htpasswd`.
-    case basic(BasicAuthorizer)
+    /// `auth.htpasswd`; its sessions are kept in the storage, there being no database.
+    case basic(BasicAuthorizer, sessions: any RefreshTokenStore)
 
     var allowsSignIn: Bool {
         if case .open = self { return false }
@@ -24,8 +24,8 @@ enum WebUIAccess: Sendable {
         case .token(let service, let serviceName):
             return try await service.authenticate(TokenRequest(
                 service: serviceName, scopes: [], account: nil, credentials: (user, password), clientIP: address,
-                wantsRefreshToken: false, refreshToken: nil, clientID: "berth-web-ui"))
-        case .basic(let authorizer):
+                wantsRefreshToken: false, refreshToken: nil, clientID: WebSession.clientID))
+        case .basic(let authorizer, _):
             let backends = authorizer.backends
             guard let identity = try await authorizer.limiter.attempt(account: user, address: address, {
                 try await backends.authenticate(user: user, password: password)
@@ -34,17 +34,47 @@ enum WebUIAccess: Sendable {
         }
     }
 
-    /// The signed-in account as it is now: nil when it was removed, disabled, expired, or
-    /// re-created after the session began.
+    /// Where sessions are recorded: beside refresh tokens (the accounts database), or in
+    /// the storage for htpasswd.
+    var sessions: (any RefreshTokenStore)? {
+        switch self {
+        case .open: nil
+        case .token(let service, _): service.refreshTokens
+        case .basic(_, let sessions): sessions
+        }
+    }
+
+    /// Records a new session for `identity`; the cookie is worth nothing without it.
+    func startSession(_ identity: Identity, now: Date = Date()) async throws -> WebSession {
+        let session = WebSession.new(identity, now: now)
+        guard let sessions, let id = session.recordID else { throw AuthError.badRequest("this registry has no accounts") }
+        try await sessions.save(RefreshTokenRecord(account: identity.account, issuedAt: now, clientID: WebSession.clientID,
+                                                   labels: session.labels, validSince: identity.validSince), id: id)
+        return session
+    }
+
+    /// Signing out: the session's record goes, so the cookie is refused wherever it is used.
+    func endSession(_ session: WebSession) async throws {
+        guard let sessions, let id = session.recordID else { return }
+        try await sessions.delete(id: id)
+    }
+
+    /// The signed-in account as it is now: nil when the session was signed out or revoked,
+    /// or the account was removed, disabled, expired, re-created or had its password changed
+    /// after the session began.
     func revalidate(_ session: WebSession) async -> Identity? {
         do {
+            guard let sessions, let id = session.recordID, let record = try await sessions.load(id: id),
+                  record.account == session.account, record.clientID == WebSession.clientID else { return nil }
             let identity: Identity? = switch self {
             case .open: nil
             case .token(let service, _): try await service.currentIdentity(session.account, remembered: session.labels)
-            case .basic(let authorizer): try await Self.lookup(session.account, in: authorizer.backends)
+            case .basic(let authorizer, _): try await Self.lookup(session.account, in: authorizer.backends)
             }
-            guard let identity else { return nil }
-            if let since = identity.validSince, Double(session.issued) + 1 < since.timeIntervalSince1970 { return nil }
+            guard let identity,
+                  RefreshTokens.stillValid(issuedUnder: record.validSince, issuedAt: record.issuedAt, current: identity.validSince) else {
+                return nil
+            }
             return identity
         } catch {
             return nil
@@ -74,7 +104,7 @@ enum WebUIAccess: Sendable {
         switch self {
         case .open: return Set(wanted)
         case .token(let tokenService, let serviceName): policy = tokenService.policy; service = serviceName
-        case .basic(let authorizer): policy = authorizer.policy; service = authorizer.realm
+        case .basic(let authorizer, _): policy = authorizer.policy; service = authorizer.realm
         }
         let request = AccessRequest(account: identity.account, labels: identity.labels, type: "repository", name: repository,
                                     service: service, ip: address, actions: wanted)

@@ -20,6 +20,9 @@ public enum BerthLayout {
     public static let accountsDatabaseFiles: Set<String> = ["accounts.sqlite", "accounts.sqlite-wal", "accounts.sqlite-shm"]
     /// Refresh tokens as files, from before the accounts database (moved into it at start).
     public static let legacyRefreshTokens = path("refresh-tokens")
+    /// Web UI sessions under htpasswd auth (no accounts database): one file per session id's
+    /// hash, deleted when it signs out, so replicas sharing the storage honour it.
+    public static let webSessions = path("web-sessions")
     /// Catalog markers on object stores: `catalog/<name>/_repository`.
     public static let catalogMarkers = path("catalog")
     public static let catalogComplete = path("catalog-complete")
