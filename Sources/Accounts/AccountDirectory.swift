@@ -105,6 +105,11 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
 
     public var snapshot: AccountSnapshot { state.withLock { $0.snapshot } }
 
+    /// For the failed-login limiter: when an admin last unlocked `account`.
+    public var unlockedSince: @Sendable (String) -> Date? {
+        { [weak self] account in self?.state.withLock { $0.snapshot.unlocks[account] } }
+    }
+
     // MARK: IdentityBackend
 
     public func authenticate(user: String, password: String) async throws -> Identity? {
@@ -116,8 +121,14 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
             recorder.robotUsed(robot.name, at: now)
             return Identity(account: robot.account, labels: [:], validSince: robot.credentialsValidSince)
         }
+        // robot$ names are this directory's: an unknown one is refused as a wrong secret
+        // would be (as fast: a robot's secret is checked with SHA-256, not bcrypt).
+        if user.hasPrefix(RobotRecord.accountPrefix) { throw AuthError.unauthorized("wrong secret") }
         guard let record = snapshot.users[user] else { return nil }
-        guard let hash = record.passwordHash else { throw AuthError.unauthorized("no password set") }
+        guard let hash = record.passwordHash else {
+            await DummyBcrypt.spend(password)
+            throw AuthError.unauthorized("no password set")
+        }
         // The password first: only a wrong one is a guess worth counting.
         guard try await bcrypt.verify(user: user, password: password, hash: hash) else {
             throw AuthError.unauthorized("wrong password")

@@ -8,10 +8,13 @@ public struct AccountSnapshot: Sendable {
     public let users: [String: UserRecord]
     public let rules: [RuleRecord]
     public let robots: [String: RobotRecord]
+    /// When an admin last unlocked each account (failed logins before that are forgotten).
+    public let unlocks: [String: Date]
     let acl: ACL
 
-    public init(generation: Int64, users: [UserRecord], rules: [RuleRecord], robots: [RobotRecord]) throws {
+    public init(generation: Int64, users: [UserRecord], rules: [RuleRecord], robots: [RobotRecord], unlocks: [String: Date] = [:]) throws {
         self.generation = generation
+        self.unlocks = unlocks
         self.users = Dictionary(users.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.rules = rules
         self.robots = Dictionary(robots.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })

@@ -4,7 +4,8 @@
 public enum AuthError: Error, Sendable, Equatable, CustomStringConvertible {
     case badRequest(String)
     case unauthorized(String)
-    case tooManyRequests
+    /// Refused by the failed-login limiter; the client may try again after this many seconds.
+    case tooManyRequests(retryAfter: Int)
     case configuration(String)
     case unavailable(String)
     /// The credentials are right but the account may not log in (disabled, expired): a 401
@@ -23,7 +24,7 @@ public enum AuthError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .badRequest(let m), .unauthorized(let m), .configuration(let m), .inactive(let m): m
         case .unavailable(let m): "identity or access backend unavailable: \(m)"
-        case .tooManyRequests: "too many failed attempts; try again later"
+        case .tooManyRequests(let seconds): "too many failed attempts; try again in \(seconds) s"
         }
     }
 }

@@ -51,7 +51,24 @@ extension Array where Element == any IdentityBackend {
         for backend in self {
             if let identity = try await backend.authenticate(user: user, password: password) { return identity }
         }
+        // As long as a wrong password for a real account takes, so timing tells no names.
+        await DummyBcrypt.spend(password)
         return nil
+    }
+}
+
+/// A bcrypt check against a hash nobody knows the password of, spent where an account is
+/// refused without one (unknown name, no password set), so that answer takes as long as a
+/// wrong password does and timing cannot enumerate accounts.
+public enum DummyBcrypt {
+    /// Cost 10, as Berth's own hashes; made once, on first use, on the thread pool.
+    static let hash: String = {
+        var generator = SystemRandomNumberGenerator()
+        return PasswordHash.make(String((0..<32).map { _ in Character(UnicodeScalar(UInt8.random(in: 97...122, using: &generator))) }), cost: 10)
+    }()
+
+    public static func spend(_ password: String) async {
+        _ = try? await NIOThreadPool.singleton.runIfActive { BcryptCheck.verify(password, hash: hash) }
     }
 }
 
@@ -150,7 +167,10 @@ public struct StaticUsers: IdentityBackend {
         guard let entry = users[user] else { return nil }
         let labels = entry.labels ?? [:]
         if user.isEmpty { return Identity(account: "", labels: labels) }
-        guard let hash = entry.password else { throw AuthError.unauthorized("no password set") }
+        guard let hash = entry.password else {
+            await DummyBcrypt.spend(password)
+            throw AuthError.unauthorized("no password set")
+        }
         guard try await bcrypt.verify(user: user, password: password, hash: hash) else {
             throw AuthError.unauthorized("wrong password")
         }

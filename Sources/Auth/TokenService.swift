@@ -84,6 +84,7 @@ public struct TokenService: Sendable {
     /// (a database, for instance) are asked after the file's `users` and `acl`.
     public static func make(_ config: AuthConfiguration, signingKey: SigningKey,
                             refreshTokens: any RefreshTokenStore = InMemoryRefreshTokenStore(),
+                            limiter: FailedLoginLimiter = FailedLoginLimiter(),
                             backends: [any IdentityBackend] = [], precedingPolicies: [any AccessPolicy] = [],
                             policies: [any AccessPolicy] = []) async throws -> TokenService {
         let issuer = try await TokenIssuer(issuer: config.token.issuer, expiration: config.token.expiration, signingKey: signingKey)
@@ -99,7 +100,7 @@ public struct TokenService: Sendable {
         if let ext = config.ext_authz { finalPolicies.append(ExternalAuthorization(try program(ext, "ext_authz"))) }
         return TokenService(issuer: issuer, backends: staticBackends + backends,
                             policies: precedingPolicies + staticPolicies + policies + finalPolicies,
-                            refreshTokens: refreshTokens)
+                            refreshTokens: refreshTokens, limiter: limiter)
     }
 
     static func program(_ config: AuthConfiguration.ExternalProgram, _ key: String) throws -> ExternalProgram {
@@ -171,7 +172,7 @@ public struct TokenService: Sendable {
         } catch let error as AuthError {
             if error.isRefusal {
                 await loginObserver?(credentials.user, request.clientIP, false, error.description)
-            } else if error == .tooManyRequests {
+            } else if case .tooManyRequests = error {
                 await loginObserver?(credentials.user, request.clientIP, false, "throttled")
             }
             throw error

@@ -118,6 +118,19 @@ public struct RegistryConfiguration: Sendable {
 
     public var htpasswdAuth: HtpasswdAuth?
 
+    /// `auth.token.failedlogins` / `auth.htpasswd.failedlogins`: the failed-login limiter's
+    /// bounds (see the README's security section); nil fields keep the defaults.
+    public struct FailedLogins: Sendable, Equatable {
+        public var perClient: Int?
+        public var perAddress: Int?
+        public var perAccount: Int?
+        /// Seconds.
+        public var window: Double?
+        public init() {}
+    }
+
+    public var failedLogins = FailedLogins()
+
     public var notificationEndpoints: [NotificationEndpoint] = []
 
     /// `proxy`: registries mirrored by the pull-through cache.
@@ -308,6 +321,17 @@ public struct RegistryConfiguration: Sendable {
         let configured = methods.map { $0.key.lowercased() }
         if configured.filter({ $0 != "none" }).count > 1 {
             throw ConfigError("auth: configure one access control method, found \(configured.joined(separator: ", "))")
+        }
+        for method in ["token", "htpasswd"] where configured.contains(method) {
+            let prefix = "auth.\(method).failedlogins"
+            failedLogins.perClient = try r.int(prefix + ".perclient")
+            failedLogins.perAddress = try r.int(prefix + ".peraddress")
+            failedLogins.perAccount = try r.int(prefix + ".peraccount")
+            failedLogins.window = try r.duration(prefix + ".window")
+            for (key, value) in [("perclient", failedLogins.perClient), ("peraddress", failedLogins.perAddress), ("peraccount", failedLogins.perAccount)] {
+                if let value, value < 1 { throw ConfigError("\(prefix).\(key) must be at least 1") }
+            }
+            if let window = failedLogins.window, window < 1 { throw ConfigError("\(prefix).window must be at least 1s") }
         }
         if configured.contains("htpasswd") {
             guard let path = try r.string("auth.htpasswd.path") else { throw ConfigError("auth.htpasswd.path is required") }

@@ -172,3 +172,34 @@ enum WebSignIn {
         #expect(r.status == .seeOther || r.status == .found, "\(r.status)")
     }
 }
+
+@Suite struct FailedLoginAPITests {
+    @Test func throttledLoginsSayWhenToRetryAndAnAdminCanUnlock() async throws {
+        let fixture = APIFixture {
+            $0.tokenAuth = .init(service: "test registry", serverYAML: AuthAPITests.serverYAML)
+            // The test client has no socket address: only the per-account bound applies.
+            $0.failedLogins.perAccount = 3
+        }
+        try await fixture.run { c, _ in
+            func login(_ user: String, _ password: String = AuthAPITests.password) async throws -> TestResponse {
+                try await c.send(.get, "/auth/token?service=test+registry", headers: [.authorization: AuthAPITests.basic(user, password)])
+            }
+            for _ in 0..<3 { #expect(try await login("reader", "wrong").status == .unauthorized) }
+            let throttled = try await login("reader")
+            #expect(throttled.status == .tooManyRequests)
+            #expect(throttled.errorCode == "TOOMANYREQUESTS")
+            let retry = try #require(throttled.header("Retry-After").flatMap { Int($0) })
+            #expect(retry >= 1 && retry <= 300)
+            // Basic auth on the admin API is refused the same way.
+            let admin = try await c.send(.get, "/berth/api/v1/users", headers: [.authorization: AuthAPITests.basic("reader")])
+            #expect(admin.status == .tooManyRequests)
+            #expect(admin.header("Retry-After") != nil)
+            // Others are not affected; an admin's unlock lets the account in again.
+            #expect(try await login("alice").status == .ok)
+            let unlocked = try await c.send(.post, "/berth/api/v1/users/reader/unlock",
+                                            headers: [.authorization: AuthAPITests.basic("alice"), .contentType: "application/json"])
+            #expect(unlocked.status == .noContent)
+            #expect(try await login("reader").status == .ok)
+        }
+    }
+}

@@ -53,6 +53,8 @@ enum SchemaMigrations {
             "ALTER TABLE berth_users ADD COLUMN valid_since BIGINT",
             "ALTER TABLE berth_robots ADD COLUMN valid_since BIGINT",
             "ALTER TABLE berth_refresh_tokens ADD COLUMN valid_since BIGINT",
+            // An admin's unlock: the failed-login limiter forgets the account's failures before it.
+            "CREATE TABLE berth_unlocks (account TEXT PRIMARY KEY, at BIGINT NOT NULL)",
         ],
     ]
 

@@ -28,6 +28,10 @@ struct AdminAPI: Sendable {
             try await store.removeUser(try context.parameters.require("name"), by: context.auditActor)
             return try await changed()
         }
+        group.post("users/:name/unlock") { _, context in
+            try await store.unlock(try context.parameters.require("name"), by: context.auditActor)
+            return try await changed()
+        }
         group.get("users/:name/tokens") { _, context in
             try json(try await store.refreshTokens(account: try context.parameters.require("name")))
         }

@@ -39,8 +39,8 @@ struct AdminAccessMiddleware: RouterMiddleware {
         do {
             identity = try await service.authenticate(TokenRequest(service: serviceName, scopes: [], account: nil,
                                                                    credentials: credentials, clientIP: address))
-        } catch AuthError.tooManyRequests {
-            return RegistryError(.tooManyRequests).response
+        } catch AuthError.tooManyRequests(let seconds) {
+            return RegistryError.throttled(retryAfter: seconds)
         } catch AuthError.unavailable {
             return RegistryError(.unavailable, message: "authentication backend unavailable, try again later").response
         } catch {

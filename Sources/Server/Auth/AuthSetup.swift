@@ -24,7 +24,7 @@ public struct AuthSetup: Sendable {
             let users = try Htpasswd.parse(String(decoding: text, as: UTF8.self))
             let policy = try BasicAuthorizer.policy(readers: htpasswd.readers, writers: htpasswd.writers)
             return AuthSetup(authorizer: BasicAuthorizer(backends: [StaticUsers(users)], policy: PolicyChain([policy]),
-                                                         realm: htpasswd.realm))
+                                                         realm: htpasswd.realm, limiter: FailedLoginLimiter(limits: loginLimits(config))))
         }
         guard let tokenAuth = config.tokenAuth else { return AuthSetup() }
         var setup = AuthSetup()
@@ -37,7 +37,7 @@ public struct AuthSetup: Sendable {
             var service = TokenService(
                 issuer: try await TokenIssuer(issuer: issuer ?? "Berth", expiration: 900, signingKey: key),
                 backends: [directory], policies: directory.policies,
-                refreshTokens: directory.store)
+                refreshTokens: directory.store, limiter: limiter(config, directory))
             service.loginObserver = Self.loginRecorder(directory)
             setup.tokenEndpoint = TokenEndpoint(service: service)
             setup.accounts = directory
@@ -47,7 +47,7 @@ public struct AuthSetup: Sendable {
             setup.warnings = AuthConfiguration.unsupportedKeys(yaml: yaml).map { "auth configuration key not supported by Berth, ignored: \($0)" }
             let key = try await signingKey(authConfig, store: store)
             let directory = try await openAccounts(config, store: store, logger: logger)
-            let service = try await tokenService(authConfig, signingKey: key, accounts: directory)
+            let service = try await tokenService(authConfig, signingKey: key, accounts: directory, limiter: limiter(config, directory))
             setup.tokenEndpoint = TokenEndpoint(service: service, realIPHeader: authConfig.server?.real_ip_header,
                                                 realIPPosition: authConfig.server?.real_ip_pos ?? 0,
                                                 pathPrefix: TokenEndpoint.normalizedPrefix(authConfig.server?.path_prefix))
@@ -79,13 +79,31 @@ public struct AuthSetup: Sendable {
     /// The token service of a docker_auth configuration with the accounts database after the
     /// file's own sources: robots first, the file's users, ext_auth and LDAP, then the
     /// database's users; the file's acl, then the database's rules.
-    static func tokenService(_ authConfig: AuthConfiguration, signingKey key: SigningKey, accounts directory: AccountDirectory) async throws -> TokenService {
+    static func tokenService(_ authConfig: AuthConfiguration, signingKey key: SigningKey, accounts directory: AccountDirectory,
+                             limiter: FailedLoginLimiter = FailedLoginLimiter()) async throws -> TokenService {
         let policies = directory.policies
-        var service = try await TokenService.make(authConfig, signingKey: key, refreshTokens: directory.store,
+        var service = try await TokenService.make(authConfig, signingKey: key, refreshTokens: directory.store, limiter: limiter,
                                                   backends: [directory], precedingPolicies: [policies[0]],
                                                   policies: Array(policies.dropFirst()))
         service.loginObserver = Self.loginRecorder(directory)
         return service
+    }
+
+    /// The configured bounds over the defaults.
+    static func loginLimits(_ config: RegistryConfiguration) -> FailedLoginLimiter.Limits {
+        var limits = FailedLoginLimiter.Limits()
+        let configured = config.failedLogins
+        if let value = configured.perClient { limits.perClient = value }
+        if let value = configured.perAddress { limits.perAddress = value }
+        if let value = configured.perAccount { limits.perAccount = value }
+        if let value = configured.window { limits.window = .milliseconds(Int64(value * 1000)) }
+        return limits
+    }
+
+    /// The limiter of a token server with an accounts database: an admin's unlock there
+    /// clears an account's failures on every replica.
+    static func limiter(_ config: RegistryConfiguration, _ directory: AccountDirectory) -> FailedLoginLimiter {
+        FailedLoginLimiter(limits: loginLimits(config), unlockedSince: directory.unlockedSince)
     }
 
     /// `auth.token.accounts`, else SQLite beside the registry's data (in memory for

@@ -10,7 +10,7 @@ struct BasicAuthorizer: RequestAuthorizer {
     let backends: [any IdentityBackend]
     let policy: PolicyChain
     let realm: String
-    let limiter = FailedLoginLimiter()
+    var limiter = FailedLoginLimiter()
 
     /// Berth's `readers`/`writers` lists as ordinary ACL rules: writers may push, delete and
     /// pull, readers pull; either may list the catalog; nil means every valid user.
@@ -52,8 +52,8 @@ struct BasicAuthorizer: RequestAuthorizer {
                     return .challenge(RegistryError(.denied).response)
                 }
             }
-        } catch AuthError.tooManyRequests {
-            return .challenge(RegistryError(.tooManyRequests).response)
+        } catch AuthError.tooManyRequests(let seconds) {
+            return .challenge(RegistryError.throttled(retryAfter: seconds))
         } catch let error as AuthError where error.isRefusal {
             return .challenge(challenge("authentication failed"))
         } catch {

@@ -115,8 +115,8 @@ struct TokenEndpoint: Sendable {
             var response = RegistryError(.unauthorized, message: "authentication failed").response
             response.headers[.wwwAuthenticate] = "Basic realm=\"\(basicRealm.replacingOccurrences(of: "\"", with: ""))\""
             return response
-        case .tooManyRequests:
-            return RegistryError(.tooManyRequests).response
+        case .tooManyRequests(let seconds):
+            return RegistryError.throttled(retryAfter: seconds)
         case .unavailable:
             // docker_auth answers 500 "Authentication failed"; 503 tells clients to retry.
             return RegistryError(.unavailable, message: "authentication backend unavailable, try again later").response

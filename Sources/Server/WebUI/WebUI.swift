@@ -372,8 +372,11 @@ struct WebUI: Sendable {
             response.headers.append(HTTPField(name: .setCookie, value: Cookies.set(
                 WebSession.loginCookieName, "", path: base + "/ui/", secure: secure(request), maxAge: 0)))
             return response
-        } catch AuthError.tooManyRequests {
-            return await loginForm(request, context, error: "Too many failed attempts; try again later.", username: user, status: .tooManyRequests)
+        } catch AuthError.tooManyRequests(let seconds) {
+            var response = await loginForm(request, context, error: "Too many failed attempts from here; try again in \(RetryAfter.words(seconds)).",
+                                           username: user, status: .tooManyRequests)
+            response.headers[.retryAfter] = String(seconds)
+            return response
         } catch AuthError.unavailable {
             return await loginForm(request, context, error: "Accounts cannot be checked right now; try again shortly.", username: user,
                                    status: .serviceUnavailable)

@@ -13,6 +13,7 @@ protocol AccountsManager: Sendable {
     func setDisabled(_ name: String, _ disabled: Bool, by actor: AuditActor) async throws
     func setExpiry(_ name: String, _ expiresAt: Date?, by actor: AuditActor) async throws
     func removeUser(_ name: String, by actor: AuditActor) async throws
+    func unlock(_ account: String, by actor: AuditActor) async throws
     func rules() async throws -> [RuleRecord]
     func addRule(_ rule: ACLRule, at position: Int?, expiresAt: Date?, by actor: AuditActor) async throws -> RuleRecord
     func removeRule(at position: Int, by actor: AuditActor) async throws

@@ -132,6 +132,10 @@ struct RemoteAccounts: AccountsManager {
         return (created.robot.record, created.secret)
     }
 
+    func unlock(_ account: String, by actor: AuditActor) async throws {
+        try await call(.POST, "/users/\(Self.escape(account))/unlock")
+    }
+
     func rotateRobot(_ name: String, by actor: AuditActor) async throws -> String {
         try decode(RobotCreated.self, try await call(.POST, "/robots/\(Self.escape(name))/rotate")).secret
     }

@@ -7,7 +7,7 @@ struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "user",
         abstract: "Accounts in the accounts database; changes apply to a running Berth at once.",
-        subcommands: [Add.self, Passwd.self, Remove.self, List.self, Show.self, Label.self, Disable.self, Enable.self, Expire.self])
+        subcommands: [Add.self, Passwd.self, Remove.self, List.self, Show.self, Label.self, Disable.self, Enable.self, Expire.self, Unlock.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add an account (the password is prompted for, or read with --password-stdin).")
@@ -136,6 +136,18 @@ struct UserCommand: AsyncParsableCommand {
         func run() async throws {
             try await options.withManager { try await $0.setDisabled(name, false, by: AccountsOptions.actor) }
             print("enabled \(name)")
+        }
+    }
+
+    struct Unlock: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Forget the account's failed logins, so clients it locked out may try again (also robot$NAME).")
+        @OptionGroup var options: AccountsOptions
+        @Argument var name: String
+
+        func run() async throws {
+            try await options.withManager { try await $0.unlock(name, by: AccountsOptions.actor) }
+            print("unlocked \(name): its earlier failed logins no longer count (every replica within its next poll)")
         }
     }
 
