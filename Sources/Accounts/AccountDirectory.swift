@@ -30,9 +30,15 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
     }
     private let state: Mutex<State>
 
+    /// How much of the audit log is kept; applied every 10 minutes.
+    let auditRetention: AuditRetention
+    /// Told how many refused logins were counted but not itemised in the audit log (a flood).
+    private let notItemisedObserver = Mutex<(@Sendable (Int) -> Void)?>(nil)
+
     public init(store: AccountStore, pollInterval: Duration = .seconds(1), staleAfter: Duration = .seconds(5),
-                logger: Logger) async throws {
+                auditRetention: AuditRetention = AuditRetention(), logger: Logger) async throws {
         self.store = store
+        self.auditRetention = auditRetention
         self.pollInterval = pollInterval
         self.staleAfter = staleAfter
         self.logger = logger
@@ -187,7 +193,7 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
     }
 
     /// Expired refresh tokens and sessions are refused anyway; deleting them now and then
-    /// keeps the table small.
+    /// keeps the table small. The audit log is pruned to its retention at the same time.
     func purgeExpiredCredentials() async {
         let due = state.withLock { state -> Bool in
             guard ContinuousClock.now - state.purgedAt >= .seconds(600) else { return false }
@@ -198,16 +204,38 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
         do { try await store.purgeExpiredRefreshTokens() } catch {
             logger.warning("expired refresh tokens not purged", metadata: ["error": .string("\(error)")])
         }
+        do { try await store.pruneAudit(auditRetention) } catch {
+            logger.warning("audit log not pruned", metadata: ["error": .string("\(error)")])
+        }
     }
 
     func flushAudit() async {
-        let (entries, robots) = recorder.drain()
+        let itemisedBefore = recorder.notItemised
+        let batch = recorder.drain()
         do {
-            try await store.record(entries, robotsUsed: robots)
+            try await store.record(batch.entries, increments: batch.increments, robotsUsed: batch.robotsUsed)
         } catch {
-            recorder.putBack(entries, robots)
-            logger.warning("audit entries not written yet", metadata: ["error": .string("\(error)"), "count": .stringConvertible(entries.count)])
+            recorder.putBack(batch)
+            logger.warning("audit entries not written yet", metadata: ["error": .string("\(error)"), "count": .stringConvertible(batch.entries.count)])
         }
+        reportNotItemised(since: itemisedBefore)
+    }
+
+    private let reportedNotItemised = Atomic<Int>(0)
+
+    /// A log line and the metric for refused logins only counted, not itemised.
+    private func reportNotItemised(since _: Int) {
+        let total = recorder.notItemised
+        let reported = reportedNotItemised.exchange(total, ordering: .relaxed)
+        guard total > reported else { return }
+        logger.warning("refused logins counted but not itemised in the audit log (a flood of distinct ones)",
+                       metadata: ["count": .stringConvertible(total - reported), "total": .stringConvertible(total)])
+        notItemisedObserver.withLock { $0 }?(total - reported)
+    }
+
+    /// For the metrics: called with each new number of refused logins not itemised.
+    public func observeAuditNotItemised(_ observer: @escaping @Sendable (Int) -> Void) {
+        notItemisedObserver.withLock { $0 = observer }
     }
 }
 

@@ -2,44 +2,95 @@ import Foundation
 import Synchronization
 
 /// Logins waiting to be written to the audit log. A token request must not wait for a
-/// database write (nor hop to an actor: this is on every token request), and docker sends
-/// credentials with every token request, so a successful login of the same account from the
-/// same address is recorded once a minute; failures are always recorded. At most `capacity`
-/// entries wait; beyond that new ones are counted as dropped.
+/// database write (nor hop to an actor: this is on every token request).
+///
+/// - A successful login is never dropped; docker sends credentials with every token
+///   request, so the same account from the same address is recorded once a minute.
+/// - Refused logins (throttled ones included) are aggregated per account, address, reason
+///   and minute: one row whose count grows, so a flood cannot grow the log without bound.
+///   At most `refusalCapacity` distinct ones a minute are itemised; beyond that they are
+///   only counted, in one row per minute and in `notItemised` (a metric and a log line).
+/// - A batch the database did not take is kept and written with the next one.
 final class AuditRecorder: Sendable {
-    private struct State {
-        var entries: [AuditEntry] = []
-        var robotsUsed: [String: Date] = [:]
-        var lastSuccess: [String: ContinuousClock.Instant] = [:]
-        var dropped = 0
+    struct RefusalKey: Hashable {
+        var account: String
+        var address: String?
+        var reason: String?
+        var minute: Int64
+    }
 
-        mutating func append(_ entry: AuditEntry, capacity: Int) {
-            guard entries.count < capacity else {
-                dropped += 1
-                return
-            }
-            entries.append(entry)
+    struct Refusal {
+        var entry: AuditEntry
+        /// Whether its row exists: later counts are added to it.
+        var written = false
+        /// Counted since the last batch.
+        var pending: Int
+    }
+
+    /// What one write takes: new rows, counts to add to existing refusal rows, robots' last use.
+    struct Batch {
+        var entries: [AuditEntry] = []
+        var increments: [String: Int] = [:]
+        var robotsUsed: [String: Date] = [:]
+
+        var isEmpty: Bool { entries.isEmpty && increments.isEmpty && robotsUsed.isEmpty }
+
+        mutating func merge(_ other: Batch) {
+            entries += other.entries
+            increments.merge(other.increments, uniquingKeysWith: +)
+            robotsUsed.merge(other.robotsUsed) { $0 > $1 ? $0 : $1 }
         }
     }
 
+    private struct State {
+        var successes: [AuditEntry] = []
+        var refusals: [RefusalKey: Refusal] = [:]
+        var robotsUsed: [String: Date] = [:]
+        var lastSuccess: [String: ContinuousClock.Instant] = [:]
+        var unwritten = Batch()
+        var notItemised = 0
+    }
+
     private let state = Mutex(State())
-    let capacity = 10_000
+    let refusalCapacity: Int
     let successInterval: Duration = .seconds(60)
+    static let notItemisedAccount = "(many)"
 
-    var dropped: Int { state.withLock { $0.dropped } }
+    init(refusalCapacity: Int = 10_000) { self.refusalCapacity = refusalCapacity }
 
-    func login(account: String, address: String?, success: Bool, reason: String?) {
+    /// Refused logins counted but not itemised since start.
+    var notItemised: Int { state.withLock { $0.notItemised } }
+
+    func login(account: String, address: String?, success: Bool, reason: String?, at date: Date = Date()) {
         let now = ContinuousClock.now
+        let account = String(account.prefix(256))
         state.withLock { state in
             if success {
                 let key = account + "\u{0}" + (address ?? "")
                 if let last = state.lastSuccess[key], now - last < successInterval { return }
-                if state.lastSuccess.count > 100_000 { state.lastSuccess.removeAll() }
+                if state.lastSuccess.count > 100_000 {
+                    state.lastSuccess = state.lastSuccess.filter { now - $0.value < successInterval }
+                }
                 state.lastSuccess[key] = now
+                state.successes.append(AuditEntry(actor: account.isEmpty ? "(anonymous)" : account, action: "login", target: account,
+                                                  address: address, success: true, at: date))
+                return
             }
-            state.append(AuditEntry(actor: account.isEmpty ? "(anonymous)" : String(account.prefix(256)), action: "login",
-                                    target: String(account.prefix(256)), address: address, success: success, detail: reason),
-                         capacity: capacity)
+            let minute = Int64(date.timeIntervalSince1970 / 60)
+            var key = RefusalKey(account: account, address: address, reason: reason, minute: minute)
+            if state.refusals[key] == nil, state.refusals.count >= refusalCapacity {
+                state.notItemised += 1
+                key = RefusalKey(account: Self.notItemisedAccount, address: nil, reason: "refused logins beyond \(refusalCapacity) distinct a minute, not itemised",
+                                 minute: minute)
+            }
+            if state.refusals[key] != nil {
+                state.refusals[key]!.pending += 1
+            } else {
+                state.refusals[key] = Refusal(entry: AuditEntry(actor: key.account.isEmpty ? "(anonymous)" : key.account, action: "login",
+                                                                target: key.account, address: key.address, success: false,
+                                                                detail: key.reason, at: date),
+                                              pending: 1)
+            }
         }
     }
 
@@ -47,20 +98,51 @@ final class AuditRecorder: Sendable {
         state.withLock { $0.robotsUsed[name] = date }
     }
 
-    func drain() -> ([AuditEntry], [String: Date]) {
-        state.withLock { state in
-            defer {
-                state.entries = []
-                state.robotsUsed = [:]
+    /// Everything to write now; refusals of minutes that are over are forgotten once written.
+    func drain(now: Date = Date()) -> Batch {
+        let minute = Int64(now.timeIntervalSince1970 / 60)
+        return state.withLock { state in
+            var batch = state.unwritten
+            state.unwritten = Batch()
+            batch.entries += state.successes
+            state.successes = []
+            for (key, var refusal) in state.refusals {
+                if refusal.pending > 0 {
+                    if refusal.written {
+                        batch.increments[refusal.entry.id, default: 0] += refusal.pending
+                    } else {
+                        var entry = refusal.entry
+                        entry.count = refusal.pending
+                        batch.entries.append(entry)
+                        refusal.written = true
+                    }
+                    refusal.pending = 0
+                }
+                if key.minute < minute { state.refusals.removeValue(forKey: key) } else { state.refusals[key] = refusal }
             }
-            return (state.entries, state.robotsUsed)
+            batch.robotsUsed.merge(state.robotsUsed) { $0 > $1 ? $0 : $1 }
+            state.robotsUsed = [:]
+            batch.entries.sort { $0.at < $1.at }
+            return batch
         }
     }
 
-    func putBack(_ entries: [AuditEntry], _ robots: [String: Date]) {
+    /// A batch the database refused, written with the next one. While the database stays
+    /// down, refusals beyond `unwrittenLimit` waiting rows are only counted; successes and
+    /// robots' use are kept whatever it costs.
+    func putBack(_ batch: Batch) {
         state.withLock { state in
-            for entry in entries { state.append(entry, capacity: capacity) }
-            state.robotsUsed.merge(robots) { newer, _ in newer }
+            state.unwritten.merge(batch)
+            var excess = state.unwritten.entries.count - Self.unwrittenLimit
+            guard excess > 0 else { return }
+            state.unwritten.entries.removeAll { entry in
+                guard excess > 0, !entry.success else { return false }
+                excess -= 1
+                state.notItemised += entry.count ?? 1
+                return true
+            }
         }
     }
+
+    static let unwrittenLimit = 100_000
 }

@@ -105,9 +105,13 @@ public struct AuditEntry: Sendable, Equatable, Codable {
     public var address: String?
     public var success: Bool
     public var detail: String?
+    /// How many identical refused logins this row stands for (same account, address, reason
+    /// and minute); nil: one.
+    public var count: Int?
 
     public init(actor: String, action: String, target: String, address: String? = nil, success: Bool = true,
-                detail: String? = nil, at: Date = Date()) {
+                detail: String? = nil, at: Date = Date(), count: Int? = nil) {
+        self.count = count
         self.id = UUID().uuidString.lowercased()
         self.at = at
         self.actor = actor

@@ -131,6 +131,17 @@ public struct RegistryConfiguration: Sendable {
 
     public var failedLogins = FailedLogins()
 
+    /// `auth.token.audit`: how much of the audit log is kept (the newest `maxentries`, none
+    /// older than `maxage`); nil fields keep the defaults (1,000,000 entries, 365 days).
+    public struct AuditRetentionSettings: Sendable, Equatable {
+        public var maxEntries: Int?
+        /// Seconds.
+        public var maxAge: Double?
+        public init() {}
+    }
+
+    public var auditRetention = AuditRetentionSettings()
+
     public var notificationEndpoints: [NotificationEndpoint] = []
 
     /// `proxy`: registries mirrored by the pull-through cache.
@@ -345,6 +356,10 @@ public struct RegistryConfiguration: Sendable {
         }
         r.consume("auth.none")
         guard r.has("auth.token") else { return }
+        auditRetention.maxEntries = try r.int("auth.token.audit.maxentries")
+        auditRetention.maxAge = try r.duration("auth.token.audit.maxage")
+        if let value = auditRetention.maxEntries, value < 1000 { throw ConfigError("auth.token.audit.maxentries must be at least 1000") }
+        if let value = auditRetention.maxAge, value < 86400 { throw ConfigError("auth.token.audit.maxage must be at least 24h") }
         var token = TokenAuth(service: try r.string("auth.token.service") ?? "Berth registry")
         token.realm = try r.string("auth.token.realm")
         token.issuer = try r.string("auth.token.issuer")

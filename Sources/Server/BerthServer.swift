@@ -167,6 +167,7 @@ public enum BerthServer {
         let auth = try await AuthSetup.make(config, store: store, logger: logger)
         for warning in auth.warnings { logger.warning("\(warning)") }
         let metrics = config.prometheusEnabled ? RegistryMetrics() : nil
+        if let metrics { auth.accounts?.observeAuditNotItemised { metrics.auditRefusalsNotItemised($0) } }
         var options = apiOptions(config)
         if config.debugAddr == nil, config.prometheusEnabled { options.metricsPath = config.prometheusPath }
         let (host, port) = try config.listenAddress()

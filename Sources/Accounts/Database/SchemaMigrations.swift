@@ -55,6 +55,8 @@ enum SchemaMigrations {
             "ALTER TABLE berth_refresh_tokens ADD COLUMN valid_since BIGINT",
             // An admin's unlock: the failed-login limiter forgets the account's failures before it.
             "CREATE TABLE berth_unlocks (account TEXT PRIMARY KEY, at BIGINT NOT NULL)",
+            // Refused logins are one row per account, address, reason and minute, counted.
+            "ALTER TABLE berth_audit ADD COLUMN count INTEGER NOT NULL DEFAULT 1",
         ],
     ]
 

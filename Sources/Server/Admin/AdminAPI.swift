@@ -91,8 +91,13 @@ struct AdminAPI: Sendable {
         group.get("audit") { request, _ in
             let query = request.uri.queryParameters
             let limit = query["limit"].flatMap { Int(String($0)) } ?? 100
+            var before: AuditCursor?
+            if let text = query["before"] {
+                guard let cursor = AuditCursor(String(text)) else { throw AccountError.invalid("before: a cursor <milliseconds>-<id>, as the last entry of a page gives") }
+                before = cursor
+            }
             return try json(try await store.audit(limit: limit, account: query["account"].map(String.init),
-                                                  action: query["action"].map(String.init)))
+                                                  action: query["action"].map(String.init), before: before))
         }
     }
 

@@ -120,10 +120,14 @@ public struct AuthSetup: Sendable {
     }
 
     static func openAccounts(_ config: RegistryConfiguration, store: RegistryStore, logger: Logger) async throws -> AccountDirectory {
-        try await openAccounts(try accountsLocation(config), store: store, logger: logger)
+        var retention = AuditRetention()
+        if let maxEntries = config.auditRetention.maxEntries { retention.maxEntries = maxEntries }
+        if let maxAge = config.auditRetention.maxAge { retention.maxAge = maxAge }
+        return try await openAccounts(try accountsLocation(config), store: store, auditRetention: retention, logger: logger)
     }
 
-    static func openAccounts(_ location: AccountDatabaseLocation, store: RegistryStore, logger: Logger) async throws -> AccountDirectory {
+    static func openAccounts(_ location: AccountDatabaseLocation, store: RegistryStore, auditRetention: AuditRetention = AuditRetention(),
+                             logger: Logger) async throws -> AccountDirectory {
         let accounts: AccountStore
         do {
             accounts = try await AccountStore.open(location, logger: logger)
@@ -131,7 +135,7 @@ public struct AuthSetup: Sendable {
             throw AuthError.configuration("accounts database \(location): \(error)")
         }
         try await moveStoredRefreshTokens(from: store, into: accounts, logger: logger)
-        return try await AccountDirectory(store: accounts, logger: logger)
+        return try await AccountDirectory(store: accounts, auditRetention: auditRetention, logger: logger)
     }
 
     /// Refresh tokens of Berth versions that kept them as files in the storage move into the

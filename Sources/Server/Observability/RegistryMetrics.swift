@@ -8,6 +8,7 @@ public final class RegistryMetrics: Sendable {
     private let bytesOut: Counter
     private let uploadsInProgress: Gauge
     private let storageErrors: Counter
+    private let auditNotItemised: Counter
     static let latencyBuckets: [Duration] = [.milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25),
                                              .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
                                              .seconds(1), .seconds(2.5), .seconds(5), .seconds(10), .seconds(30), .seconds(60)]
@@ -26,6 +27,8 @@ public final class RegistryMetrics: Sendable {
         bytesOut = registry.makeCounter(descriptor: Self.name("http_response_body", "bytes_total", "Bytes announced in response bodies."))
         uploadsInProgress = registry.makeGauge(descriptor: Self.name("uploads_in_progress", "", "Upload request bodies being received."))
         storageErrors = registry.makeCounter(descriptor: Self.name("storage_errors", "total", "Storage operations that failed."))
+        auditNotItemised = registry.makeCounter(descriptor: Self.name(
+            "audit_refused_logins_not_itemised", "total", "Refused logins only counted in the audit log: more distinct ones in a minute than it itemises (a flood)."))
     }
 
     func request(route: String, method: String, status: Int, duration: Duration, responseBytes: Int?) {
@@ -39,6 +42,7 @@ public final class RegistryMetrics: Sendable {
     func uploadStarted() { uploadsInProgress.increment() }
     func uploadFinished() { uploadsInProgress.decrement() }
     func storageError() { storageErrors.increment() }
+    func auditRefusalsNotItemised(_ count: Int) { auditNotItemised.increment(by: Int64(count)) }
     func tokenRequest(result: String) { registry.makeCounter(descriptor: Self.tokens, labels: [("result", result)]).increment() }
 
     func notification(endpoint: String, result: String) {

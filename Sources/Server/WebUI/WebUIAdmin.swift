@@ -270,13 +270,23 @@ extension WebUI {
         admin.frame.title = "Audit log"
         let account = String((request.uri.queryParameters["account"].map(String.init) ?? "").prefix(256))
         let action = String((request.uri.queryParameters["action"].map(String.init) ?? "").prefix(64))
-        let entries = try await admin.directory.store.audit(limit: 200, account: account.isEmpty ? nil : account,
-                                                            action: action.isEmpty ? nil : action)
+        let before = request.uri.queryParameters["before"].flatMap { AuditCursor(String($0)) }
+        let entries = try await admin.directory.store.audit(limit: Self.auditPageSize, account: account.isEmpty ? nil : account,
+                                                            action: action.isEmpty ? nil : action, before: before)
+        func link(before cursor: AuditCursor?) -> String {
+            var components = URLComponents()
+            components.queryItems = [URLQueryItem(name: "account", value: account), URLQueryItem(name: "action", value: action)]
+                + (cursor.map { [URLQueryItem(name: "before", value: $0.text)] } ?? [])
+            return base + "/ui/admin/audit" + (components.percentEncodedQuery.map { "?" + $0 } ?? "")
+        }
+        let olderLink = entries.count == Self.auditPageSize ? entries.last.map { link(before: AuditCursor(after: $0)) } : nil
         return render("admin-audit", AdminAuditPage(frame: admin.frame, filterAccount: account, action: action, entries: entries.map {
             .init(at: $0.at.formatted(.iso8601), actor: $0.actor, action: $0.action, target: $0.target, address: $0.address ?? "-",
-                  result: $0.success ? "ok" : "refused", detail: $0.detail ?? "")
-        }))
+                  result: ($0.success ? "ok" : "refused") + ($0.count.map { " ×\($0)" } ?? ""), detail: $0.detail ?? "")
+        }, olderLink: olderLink, newestLink: before == nil ? nil : link(before: nil)))
     }
+
+    static let auditPageSize = 200
 
     // MARK: text
 

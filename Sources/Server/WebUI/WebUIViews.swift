@@ -217,6 +217,10 @@ struct AdminAuditPage {
     var filterAccount: String
     var action: String
     var entries: [Row]
+    /// The link to the next (older) page, when this one is full.
+    var olderLink: String?
+    /// On a later page, the link back to the newest entries.
+    var newestLink: String?
 }
 
 struct AdminTokensPage {

@@ -23,7 +23,7 @@ protocol AccountsManager: Sendable {
                   by actor: AuditActor) async throws -> (RobotRecord, secret: String)
     func rotateRobot(_ name: String, by actor: AuditActor) async throws -> String
     func removeRobot(_ name: String, by actor: AuditActor) async throws
-    func audit(limit: Int, account: String?, action: String?) async throws -> [AuditEntry]
+    func audit(limit: Int, account: String?, action: String?, before: AuditCursor?) async throws -> [AuditEntry]
     func refreshTokens(account: String?) async throws -> [RefreshTokenView]
     func revokeRefreshTokens(account: String, idPrefix: String?, by actor: AuditActor) async throws -> Int
     func close() async

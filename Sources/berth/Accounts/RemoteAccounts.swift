@@ -144,10 +144,11 @@ struct RemoteAccounts: AccountsManager {
         try await call(.DELETE, "/robots/\(Self.escape(name))")
     }
 
-    func audit(limit: Int, account: String?, action: String?) async throws -> [AuditEntry] {
+    func audit(limit: Int, account: String?, action: String?, before: AuditCursor?) async throws -> [AuditEntry] {
         var query = "?limit=\(limit)"
         if let account { query += "&account=\(Self.escape(account))" }
         if let action { query += "&action=\(Self.escape(action))" }
+        if let before { query += "&before=\(Self.escape(before.text))" }
         return try decode([AuditEntry].self, try await call(.GET, "/audit" + query))
     }
 

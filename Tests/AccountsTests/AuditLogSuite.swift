@@ -1,0 +1,84 @@
+@testable import Accounts
+import Foundation
+import Testing
+
+/// The audit log under a flood: refused logins are aggregated, never at the cost of a real
+/// event, what is kept is bounded, and everything kept can be paged through.
+@Suite struct AuditLogSuite {
+    func directory(_ store: AccountStore) async throws -> AccountDirectory {
+        try await AccountDirectory(store: store, logger: testLogger)
+    }
+
+    @Test(arguments: AccountEngine.allCases)
+    func repeatedRefusalsAreOneCountedRow(_ engine: AccountEngine) async throws {
+        try await withStore(engine) { store, _ in
+            let directory = try await directory(store)
+            for _ in 0..<300 { await directory.recordLogin(account: "ci", address: "10.0.0.1", success: false, reason: "throttled") }
+            await directory.flushAudit()
+            for _ in 0..<20 { await directory.recordLogin(account: "ci", address: "10.0.0.1", success: false, reason: "throttled") }
+            await directory.recordLogin(account: "ci", address: "10.0.0.2", success: false, reason: "throttled")
+            await directory.flushAudit()
+            let refused = try await store.audit(limit: 100, action: "login").filter { !$0.success }
+            // One row per address, unless a minute ended in between (then one more).
+            #expect(refused.count == 2 || refused.count == 3)
+            #expect(refused.filter { $0.address == "10.0.0.1" }.map { $0.count ?? 1 }.reduce(0, +) == 320)
+            #expect(refused.filter { $0.address == "10.0.0.2" }.map { $0.count ?? 1 } == [1])
+        }
+    }
+
+    @Test func aFloodNeverHidesASuccessfulLogin() async throws {
+        try await withStore(.sqlite) { store, _ in
+            let recorder = AuditRecorder(refusalCapacity: 100)
+            for i in 0..<5_000 { recorder.login(account: "junk\(i)", address: "10.0.\(i / 256).\(i % 256)", success: false, reason: "unknown account") }
+            recorder.login(account: "admin", address: "192.0.2.1", success: true, reason: nil)
+            for i in 5_000..<10_000 { recorder.login(account: "junk\(i)", address: "10.0.\(i / 256 % 256).\(i % 256)", success: false, reason: "unknown account") }
+            #expect(recorder.notItemised >= 9_800)
+            let batch = recorder.drain()
+            try await store.record(batch.entries, increments: batch.increments)
+            let all = try await store.audit(limit: 10_000)
+            #expect(all.contains { $0.success && $0.actor == "admin" && $0.address == "192.0.2.1" })
+            // At most the capacity itemised per minute, plus one row counting the rest.
+            #expect(all.count <= 2 * 100 + 2 + 1)
+            let total = all.filter { !$0.success }.map { $0.count ?? 1 }.reduce(0, +)
+            #expect(total == 10_000)
+            #expect(all.contains { $0.actor == AuditRecorder.notItemisedAccount })
+        }
+    }
+
+    @Test func aBatchTheDatabaseRefusedIsWrittenLater() async throws {
+        let recorder = AuditRecorder()
+        recorder.login(account: "admin", address: nil, success: true, reason: nil)
+        recorder.login(account: "ci", address: nil, success: false, reason: "wrong password")
+        let first = recorder.drain()
+        recorder.putBack(first)
+        recorder.login(account: "ci", address: nil, success: false, reason: "wrong password")
+        let second = recorder.drain()
+        #expect(second.entries.count == 2)
+        // The refusal's row was never written: its later count is an increment of that row.
+        #expect(second.increments.values.reduce(0, +) == 1)
+    }
+
+    @Test(arguments: AccountEngine.allCases)
+    func everythingKeptCanBePagedAndRetentionBoundsIt(_ engine: AccountEngine) async throws {
+        try await withStore(engine) { store, _ in
+            let base = Date(timeIntervalSinceNow: -3600)
+            let entries = (0..<25).map { AuditEntry(actor: "cli:test", action: "user.add", target: "u\($0)", at: base.addingTimeInterval(Double($0))) }
+            try await store.record(entries)
+            var seen: [String] = []
+            var cursor: AuditCursor?
+            while true {
+                let page = try await store.audit(limit: 10, action: "user", before: cursor)
+                seen += page.map(\.target)
+                guard page.count == 10, let last = page.last else { break }
+                cursor = AuditCursor(after: last)
+                #expect(AuditCursor(cursor!.text) == cursor)
+            }
+            #expect(seen == (0..<25).reversed().map { "u\($0)" })
+
+            try await store.pruneAudit(AuditRetention(maxEntries: 10, maxAge: 86400))
+            #expect(try await store.audit(limit: 100).map(\.target) == (15..<25).reversed().map { "u\($0)" })
+            try await store.pruneAudit(AuditRetention(maxEntries: 100, maxAge: 60))
+            #expect(try await store.audit(limit: 100).isEmpty)
+        }
+    }
+}
