@@ -141,7 +141,8 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
         }
         if record.disabled { throw AuthError.inactive("account disabled") }
         if !record.isActive(at: now) { throw AuthError.inactive("account expired") }
-        return Identity(account: user, labels: record.labels, validSince: record.credentialsValidSince)
+        // The stored spelling: rules and the audit log know the account by it.
+        return Identity(account: record.name, labels: record.labels, validSince: record.credentialsValidSince)
     }
 
     public func lookup(user: String) async throws -> Identity? {
@@ -153,7 +154,7 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
         }
         guard let record = snapshot.users[user] else { return nil }
         guard record.isActive(at: now) else { throw AuthError.unauthorized(record.disabled ? "account disabled" : "account expired") }
-        return Identity(account: user, labels: record.labels, validSince: record.credentialsValidSince)
+        return Identity(account: record.name, labels: record.labels, validSince: record.credentialsValidSince)
     }
 
     public func allowsAnonymous() async throws -> Bool {

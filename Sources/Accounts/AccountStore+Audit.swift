@@ -1,3 +1,4 @@
+import Auth
 import Foundation
 import SQLKit
 
@@ -7,6 +8,7 @@ extension AccountStore {
     /// (the last entry of the previous page), so a reader can page through everything kept.
     public func audit(limit: Int = 100, account: String? = nil, action: String? = nil, before: AuditCursor? = nil) async throws -> [AuditEntry] {
         let limit = min(max(limit, 1), 10_000)
+        let account = account.map(AccountName.canonical)
         return try await database.read { sql in
             var query = SQLQueryString("SELECT * FROM berth_audit WHERE 1 = 1")
             if let before {

@@ -31,7 +31,8 @@ extension AccountStore: RefreshTokenStore {
 
     /// Every refresh token of `account` (of all accounts when nil), newest first.
     public func refreshTokens(account: String? = nil) async throws -> [RefreshTokenView] {
-        try await database.read { sql in
+        let account = account.map(AccountName.canonical)
+        return try await database.read { sql in
             let rows = if let account {
                 try await sql.raw("SELECT * FROM berth_refresh_tokens WHERE account = \(bind: account) ORDER BY issued_at DESC, id").all()
             } else {
@@ -46,6 +47,7 @@ extension AccountStore: RefreshTokenStore {
     /// is "sign out everywhere": web sessions end too, and a token or session issued on a
     /// replica that had not yet seen the change is refused as well (its valid-since moves).
     public func revokeRefreshTokens(account: String, idPrefix: String? = nil, by actor: AuditActor) async throws -> Int {
+        let account = AccountName.canonical(account)
         if let idPrefix {
             guard idPrefix.utf8.count >= 8, idPrefix.utf8.count <= 64,
                   idPrefix.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) else {

@@ -6,6 +6,7 @@ extension AccountStore {
     /// Clears the account's failed logins on every replica (they read it with the next
     /// snapshot): the failed-login limiter ignores failures from before now.
     public func unlock(_ account: String, by actor: AuditActor) async throws {
+        let account = AccountName.canonical(account)
         let entry = AuditEntry(actor: actor.name, action: "user.unlock", target: account, address: actor.address)
         let now = Date().storedMilliseconds
         try await change(entry) { sql in

@@ -8,7 +8,8 @@ extension AccountStore {
     }
 
     public func user(_ name: String) async throws -> UserRecord? {
-        try await database.read { sql in
+        let name = AccountName.canonical(name)
+        return try await database.read { sql in
             try await sql.raw("SELECT * FROM berth_users WHERE name = \(bind: name)").first().map(Self.user)
         }
     }
@@ -16,6 +17,7 @@ extension AccountStore {
     /// `passwordHash` is bcrypt; use `PasswordHash.make` for a password typed by a person.
     public func addUser(_ name: String, passwordHash: String?, labels: [String: [String]] = [:], expiresAt: Date? = nil,
                         by actor: AuditActor) async throws {
+        let name = AccountName.canonical(name)
         try Validation.userName(name)
         try Validation.passwordHash(passwordHash)
         try Validation.labels(labels)
@@ -35,6 +37,7 @@ extension AccountStore {
     }
 
     public func setPassword(_ name: String, passwordHash: String, by actor: AuditActor) async throws {
+        let name = AccountName.canonical(name)
         try Validation.passwordHash(passwordHash)
         try await updateUser(name, action: "user.passwd", detail: nil, by: actor) { sql, now in
             try await sql.raw("UPDATE berth_users SET password_hash = \(bind: passwordHash), updated_at = \(bind: now) WHERE name = \(bind: name)").run()
@@ -44,6 +47,7 @@ extension AccountStore {
 
     /// Replaces every label of the account.
     public func setLabels(_ name: String, _ labels: [String: [String]], by actor: AuditActor) async throws {
+        let name = AccountName.canonical(name)
         try Validation.labels(labels)
         let json = try StoredJSON.encode(labels)
         try await updateUser(name, action: "user.label", detail: json, by: actor) { sql, now in
@@ -52,6 +56,7 @@ extension AccountStore {
     }
 
     public func setDisabled(_ name: String, _ disabled: Bool, by actor: AuditActor) async throws {
+        let name = AccountName.canonical(name)
         try await updateUser(name, action: disabled ? "user.disable" : "user.enable", detail: nil, by: actor) { sql, now in
             try await sql.raw("UPDATE berth_users SET disabled = \(bind: disabled ? 1 : 0), updated_at = \(bind: now) WHERE name = \(bind: name)").run()
             try await Self.revokeCredentials(of: name, in: "berth_users", account: name, sql, now: now)
@@ -60,6 +65,7 @@ extension AccountStore {
 
     /// nil: the account never expires.
     public func setExpiry(_ name: String, _ expiresAt: Date?, by actor: AuditActor) async throws {
+        let name = AccountName.canonical(name)
         let detail = expiresAt.map { ISO8601DateFormatter().string(from: $0) } ?? "never"
         try await updateUser(name, action: "user.expire", detail: detail, by: actor) { sql, now in
             try await sql.raw("UPDATE berth_users SET expires_at = \(bind: expiresAt?.storedMilliseconds), updated_at = \(bind: now) WHERE name = \(bind: name)").run()
@@ -71,6 +77,7 @@ extension AccountStore {
     /// expiry as it is; `.some(nil)` removes it.
     public func updateUser(_ name: String, passwordHash: String? = nil, labels: [String: [String]]? = nil, disabled: Bool? = nil,
                            expiry: Date?? = nil, by actor: AuditActor) async throws {
+        let name = AccountName.canonical(name)
         try Validation.passwordHash(passwordHash)
         if let labels { try Validation.labels(labels) }
         let labelsJSON = try labels.map(StoredJSON.encode)
@@ -103,6 +110,7 @@ extension AccountStore {
     }
 
     public func removeUser(_ name: String, by actor: AuditActor) async throws {
+        let name = AccountName.canonical(name)
         try await updateUser(name, action: "user.rm", detail: nil, by: actor) { sql, _ in
             try await sql.raw("DELETE FROM berth_users WHERE name = \(bind: name)").run()
             try await sql.raw("DELETE FROM berth_refresh_tokens WHERE account = \(bind: name)").run()

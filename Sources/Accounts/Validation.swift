@@ -9,6 +9,14 @@ enum Validation {
         guard name.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F && $0 != ":" && $0 != "$" }) else {
             throw .invalid("user names cannot contain spaces, control characters, ':' or '$'")
         }
+        // Names are matched by ACL patterns: a glob character would make one a pattern, and
+        // invisible or format characters would let two names look alike.
+        guard !name.unicodeScalars.contains(where: { "*?[]".unicodeScalars.contains($0) || AccountName.isInvisible($0) }) else {
+            throw .invalid("user names cannot contain '*', '?', '[', ']', or invisible, format or control characters")
+        }
+        guard name == AccountName.canonical(name), name.unicodeScalars.elementsEqual(AccountName.canonical(name).unicodeScalars) else {
+            throw .invalid("user names must be in Unicode normal form C")
+        }
     }
 
     static func robotName(_ name: String) throws(AccountError) {

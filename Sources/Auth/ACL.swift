@@ -43,7 +43,12 @@ public struct ACL: Sendable {
         for rule in rules {
             try Self.validate(rule)
         }
-        self.rules = rules
+        // Account names are NFC at every door; a rule written in another form must match them.
+        self.rules = rules.map { rule in
+            var rule = rule
+            rule.match.account = rule.match.account.map(AccountName.canonical)
+            return rule
+        }
         self.source = source
     }
 

@@ -151,13 +151,18 @@ public struct TokenService: Sendable {
 
 
     public func authenticate(_ request: TokenRequest) async throws(AuthError) -> Identity {
-        guard let credentials = request.credentials else {
+        guard let given = request.credentials else {
             let anonymous: Bool
             do { anonymous = try await allowsAnonymous() } catch { throw AuthError.unavailable("\(error)") }
             guard anonymous else { throw AuthError.unauthorized("authentication required") }
             return .anonymous
         }
-        if let account = request.account, !account.isEmpty, account != credentials.user {
+        let credentials = (user: AccountName.canonical(given.user), password: given.password)
+        guard AccountName.isAcceptable(credentials.user) else {
+            await loginObserver?(String(credentials.user.prefix(64)), request.clientIP, false, "name with control or invisible characters")
+            throw AuthError.unauthorized("invalid credentials")
+        }
+        if let account = request.account.map(AccountName.canonical), !account.isEmpty, account != credentials.user {
             throw AuthError.badRequest("account does not match the authenticated user")
         }
         guard credentials.user.utf8.count <= 256, credentials.password.utf8.count <= 1024 else {

@@ -102,12 +102,12 @@ import Testing
     @Test(arguments: AccountEngine.allCases)
     func hostileValuesAreStoredLiterallyOrRefusedWithNothingStored(_ engine: AccountEngine) async throws {
         try await withStore(engine) { store, _ in
-            let sqlish = "x');DROP/**/TABLE/**/berth_users;--"
+            let sqlish = "x');DROP/--/TABLE/--/berth_users;--"
             try await store.addUser(sqlish, passwordHash: nil, labels: ["q": ["' OR 1=1 --", "\"%_\\"]], by: cli)
             #expect(try await store.user(sqlish)?.labels == ["q": ["' OR 1=1 --", "\"%_\\"]])
             #expect(try await store.users().count == 1)
             let generation = try await store.generation()
-            for bad in ["", "a:b", "robot$x", "tab\tname", String(repeating: "a", count: 129)] {
+            for bad in ["", "a:b", "robot$x", "tab\tname", String(repeating: "a", count: 129), "team*", "a?b", "[ops]", "ali\u{200B}ce", "e\u{202E}ve"] {
                 await #expect(throws: AccountError.self) { try await store.addUser(bad, passwordHash: nil, by: cli) }
             }
             await #expect(throws: AccountError.self) { try await store.addUser("ok", passwordHash: "plaintext", by: cli) }

@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import OCI
 
 /// The admin HTTP API under `/berth/api/v1/` (a path the registry API cannot use): accounts,
 /// rules, robots, the audit log and "who may do what", for callers the access policy grants
@@ -19,28 +20,28 @@ struct AdminAPI: Sendable {
         group.get("users") { _, _ in try json(try await store.users().map(UserView.init)) }
         group.post("users") { request, context in try await addUser(request, context) }
         group.get("users/:name") { _, context in
-            let name = try context.parameters.require("name")
+            let name = try accountName(context)
             guard let user = try await store.user(name) else { throw AccountError.notFound("no user \(name)") }
             return try json(UserView(user))
         }
         group.patch("users/:name") { request, context in try await changeUser(request, context) }
         group.delete("users/:name") { _, context in
-            try await store.removeUser(try context.parameters.require("name"), by: context.auditActor)
+            try await store.removeUser(try accountName(context), by: context.auditActor)
             return try await changed()
         }
         group.post("users/:name/unlock") { _, context in
-            try await store.unlock(try context.parameters.require("name"), by: context.auditActor)
+            try await store.unlock(try accountName(context), by: context.auditActor)
             return try await changed()
         }
         group.get("users/:name/tokens") { _, context in
-            try json(try await store.refreshTokens(account: try context.parameters.require("name")))
+            try json(try await store.refreshTokens(account: try accountName(context)))
         }
         group.delete("users/:name/tokens") { _, context in
-            let revoked = try await store.revokeRefreshTokens(account: try context.parameters.require("name"), by: context.auditActor)
+            let revoked = try await store.revokeRefreshTokens(account: try accountName(context), by: context.auditActor)
             return try json(["revoked": revoked])
         }
         group.delete("users/:name/tokens/:id") { _, context in
-            let revoked = try await store.revokeRefreshTokens(account: try context.parameters.require("name"),
+            let revoked = try await store.revokeRefreshTokens(account: try accountName(context),
                                                               idPrefix: try context.parameters.require("id"), by: context.auditActor)
             return try json(["revoked": revoked])
         }
@@ -78,14 +79,14 @@ struct AdminAPI: Sendable {
             return try json(RobotCreated(robot: RobotView(record), secret: secret), status: .created)
         }
         group.post("robots/:name/rotate") { _, context in
-            let name = try context.parameters.require("name")
+            let name = try accountName(context)
             let secret = try await store.rotateRobot(name, by: context.auditActor)
             try await directory.refresh()
             guard let record = try await store.robots().first(where: { $0.name == name }) else { throw AccountError.notFound("no robot \(name)") }
             return try json(RobotCreated(robot: RobotView(record), secret: secret))
         }
         group.delete("robots/:name") { _, context in
-            try await store.removeRobot(try context.parameters.require("name"), by: context.auditActor)
+            try await store.removeRobot(try accountName(context), by: context.auditActor)
             return try await changed()
         }
         group.get("audit") { request, _ in
@@ -96,7 +97,7 @@ struct AdminAPI: Sendable {
                 guard let cursor = AuditCursor(String(text)) else { throw AccountError.invalid("before: a cursor <milliseconds>-<id>, as the last entry of a page gives") }
                 before = cursor
             }
-            return try json(try await store.audit(limit: limit, account: query["account"].map(String.init),
+            return try json(try await store.audit(limit: limit, account: query["account"].map { AccountName.canonical(String($0)) },
                                                   action: query["action"].map(String.init), before: before))
         }
     }
@@ -112,7 +113,7 @@ struct AdminAPI: Sendable {
     }
 
     private func changeUser(_ request: Request, _ context: BerthRequestContext) async throws -> Response {
-        let name = try context.parameters.require("name")
+        let name = try accountName(context)
         let body = try await decode(AdminBody.UserChange.self, request, context)
         var hash = body.passwordHash
         if let password = body.password { hash = try await AccountStore.hashPassword(password) }
@@ -131,6 +132,12 @@ struct AdminAPI: Sendable {
             account: body.account, labels: labels, type: body.type ?? "repository", name: body.repository,
             service: body.service ?? "", actions: body.actions))
         return try json(AdminBody.AccessTestResult(granted: decision?.actions ?? [], decision: decision))
+    }
+
+    /// The `name` of the path, percent-decoded (clients escape names that are not plain
+    /// ASCII), in the one form account names have (NFC).
+    private func accountName(_ context: BerthRequestContext) throws -> String {
+        AccountName.canonical(PercentDecoding.decode(try context.parameters.require("name")))
     }
 
     private func changed() async throws -> Response {

@@ -31,9 +31,11 @@ struct BasicAuthorizer: RequestAuthorizer {
     }
 
     func authorize(_ request: Request, _ context: BerthRequestContext, required: [ResourceScope], realmBase: String) async -> AuthorizationOutcome {
-        guard let credentials = TokenEndpoint.basicCredentials(request.headers[.authorization]), !credentials.user.isEmpty else {
+        guard let given = TokenEndpoint.basicCredentials(request.headers[.authorization]), !given.user.isEmpty else {
             return .challenge(challenge("authentication required"))
         }
+        let credentials = (user: AccountName.canonical(given.user), password: given.password)
+        guard AccountName.isAcceptable(credentials.user) else { return .challenge(challenge("authentication failed")) }
         let address = context.remoteAddress?.ipAddress.flatMap(IPAddress.init)
         let backends = self.backends
         let identity: Identity
