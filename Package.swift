@@ -55,6 +55,7 @@ let package = Package(
         // Identity backends, the docker_auth ACL engine, token issue and verification: no HTTP.
         .target(name: "Auth", dependencies: [
             "CLDAP",
+            "OCI",
             .product(name: "JWTKit", package: "jwt-kit"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "_CryptoExtras", package: "swift-crypto"),

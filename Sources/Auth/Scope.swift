@@ -1,3 +1,5 @@
+import OCI
+
 /// One resource a client asks access to, as in `repository:team/app:pull,push`.
 public struct ResourceScope: Sendable, Hashable, Codable, CustomStringConvertible {
     public var type: String
@@ -26,10 +28,22 @@ public struct ResourceScope: Sendable, Hashable, Codable, CustomStringConvertibl
         }
         let name = parts.count == 4 ? parts[1] + ":" + parts[2] : parts[1]
         guard !name.isEmpty else { throw AuthError.badRequest("invalid scope: empty resource name") }
+        // Only names the registry could store get rights: a token for anything else would
+        // grant actions on nothing, or on a name another spelling maps to.
+        if type == "repository", !Self.isRepositoryName(name) {
+            throw AuthError.badRequest("invalid scope: \(name.prefix(100)) is not a valid repository name")
+        }
         self.type = type
         self.name = name
         let requested: [String] = parts[parts.count - 1].split(separator: ",").map { String($0) }
         actions = Array(Set(requested)).sorted()
+    }
+
+    /// A repository name as the registry accepts it, optionally after a `host:port/` prefix.
+    static func isRepositoryName(_ name: String) -> Bool {
+        var path = Substring(name)
+        if let slash = path.firstIndex(of: "/"), path[..<slash].contains(":") { path = path[path.index(after: slash)...] }
+        return (try? RepositoryName(path)) != nil
     }
 
     /// Every scope in a `scope` parameter (several may be space-separated).

@@ -147,6 +147,9 @@ struct AdminAPI: Sendable {
 
     private func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: BerthRequestContext) async throws -> T {
         let body = try await request.body.collect(upTo: 64 * 1024)
+        if let key = DuplicateJSONKeys.first(in: Array(buffer: body)) {
+            throw AccountError.invalid("the request body gives \(key.prefix(64)) more than once")
+        }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         do {

@@ -2,6 +2,7 @@ import HTTPTypes
 import Accounts
 import Auth
 import Hummingbird
+import NIOCore
 import OCI
 import Storage
 
@@ -64,6 +65,11 @@ struct ErrorMiddleware: RouterMiddleware {
             context.logger.info("malformed request body", metadata: ["error": .string(error.reason)])
             var response = RegistryError(.blobUploadInvalid, message: "malformed request body (\(error.reason))", status: 400).response
             // The parser cannot find the next request in what follows.
+            response.headers[.connection] = "close"
+            return response
+        case is NIOTooManyBytesError:
+            // A handler that collects a body (admin API, web forms) got more than its limit.
+            var response = RegistryError(.sizeInvalid, message: "request body too large", status: 413).response
             response.headers[.connection] = "close"
             return response
         case let error as HTTPError where error.status == .notFound:
