@@ -43,6 +43,9 @@ public struct RegistryConfiguration: Sendable {
     public var httpPrefix = "/"
     public var httpSecret: String?
     public var relativeURLs = false
+    /// `http.trustedproxies`: addresses or CIDR ranges whose `X-Forwarded-*`/`Forwarded`
+    /// headers are believed; nil: loopback and private networks.
+    public var trustedProxies: [String]?
     public var httpHeaders: [(String, [String])] = []
     public var tls: TLS?
     /// Berth's `http.limits`: how long a request header may take to arrive (seconds) and
@@ -259,6 +262,7 @@ public struct RegistryConfiguration: Sendable {
         }
         httpSecret = try r.string("http.secret")
         relativeURLs = try r.bool("http.relativeurls") ?? false
+        trustedProxies = try r.stringList("http.trustedproxies")
         r.consume("http.headers")
         if let headers = r.node("http.headers") {
             guard case .map(let pairs) = headers else { throw ConfigError("http.headers: expected a mapping of header names to lists") }

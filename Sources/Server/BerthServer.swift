@@ -89,6 +89,7 @@ public enum BerthServer {
         var options = APIOptions()
         options.prefix = config.httpPrefix
         options.host = config.httpHost
+        options.trustedProxies = config.trustedProxies
         options.relativeURLs = config.relativeURLs
         options.extraHeaders = config.httpHeaders
         options.catalogMaxEntries = config.catalogMaxEntries
@@ -119,7 +120,8 @@ public enum BerthServer {
         let prefix = options.prefix
         let metricsPath = metrics == nil ? nil : options.metricsPath
         let router = BerthRouter.make(
-            .init(prefix: prefix, accessLog: options.accessLog, extraHeaders: options.extraHeaders, metricsPath: metricsPath),
+            .init(prefix: prefix, accessLog: options.accessLog, extraHeaders: options.extraHeaders, metricsPath: metricsPath,
+                  clientAddress: try AuthSetup.clientAddressPolicy(realIP: auth.realIP, trustedProxies: options.trustedProxies)),
             metrics: metrics, logger: logger) { path in
             if path == metricsPath { return .metrics }
             guard let relative = BerthRouter.relativePath(path, prefix: prefix) else { return .other }

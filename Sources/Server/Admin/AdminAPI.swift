@@ -182,7 +182,7 @@ func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> 
 
 extension BerthRequestContext {
     /// The caller for the audit log: the authenticated account and the client address.
-    var auditActor: AuditActor { AuditActor(caller ?? "(anonymous)", address: remoteAddress?.ipAddress) }
+    var auditActor: AuditActor { AuditActor(caller ?? "(anonymous)", address: clientAddress.map { "\($0)" }) }
 }
 
 extension AdminAPI {

@@ -22,7 +22,7 @@ struct AdminAccessMiddleware: RouterMiddleware {
             return RegistryError(.unsupported, message: "send Content-Type: application/json", status: 415).response
         }
         var context = context
-        let address = context.remoteAddress?.ipAddress.flatMap(IPAddress.init)
+        let address = context.clientAddress
         let header = request.headers[.authorization] ?? ""
         if header.count > 7, header.prefix(7).lowercased() == "bearer ", let verifier {
             guard let claims = try? await verifier.verify(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)) else {

@@ -2,6 +2,7 @@ import Accounts
 import Auth
 import Config
 import Foundation
+import HTTPTypes
 import Logging
 import Storage
 
@@ -15,6 +16,30 @@ public struct AuthSetup: Sendable {
     var verifier: TokenVerifier?
     var serviceName = ""
     var warnings: [String] = []
+    /// docker_auth's `server.real_ip_header`/`real_ip_pos`, which now decide the client
+    /// address at every door (`ClientAddressPolicy`), not only the token endpoint.
+    var realIP: (header: String?, position: Int) = (nil, 0)
+
+    /// Who the client is behind proxies: `real_ip_header` when configured, else
+    /// `X-Forwarded-For` from `http.trustedproxies` (default: loopback and private networks).
+    static func clientAddressPolicy(_ config: AuthConfiguration, trustedProxies: [String]?) throws -> ClientAddressPolicy {
+        try clientAddressPolicy(realIP: (config.server?.real_ip_header, config.server?.real_ip_pos ?? 0), trustedProxies: trustedProxies)
+    }
+
+    static func clientAddressPolicy(realIP: (header: String?, position: Int), trustedProxies: [String]?) throws -> ClientAddressPolicy {
+        var policy = ClientAddressPolicy()
+        policy.realIPHeader = realIP.header.flatMap { HTTPField.Name($0) }
+        policy.realIPPosition = realIP.position
+        if let trustedProxies {
+            policy.trustedProxies = try trustedProxies.map { proxy in
+                guard let range = CIDR(proxy) else {
+                    throw AuthError.configuration("http.trustedproxies: \(proxy.prefix(64)) is not an address or CIDR range")
+                }
+                return range
+            }
+        }
+        return policy
+    }
 
     static func make(_ config: RegistryConfiguration, store: RegistryStore, logger: Logger) async throws -> AuthSetup {
         if let htpasswd = config.htpasswdAuth {
@@ -48,9 +73,8 @@ public struct AuthSetup: Sendable {
             let key = try await signingKey(authConfig, store: store)
             let directory = try await openAccounts(config, store: store, logger: logger)
             let service = try await tokenService(authConfig, signingKey: key, accounts: directory, limiter: limiter(config, directory))
-            setup.tokenEndpoint = TokenEndpoint(service: service, realIPHeader: authConfig.server?.real_ip_header,
-                                                realIPPosition: authConfig.server?.real_ip_pos ?? 0,
-                                                pathPrefix: TokenEndpoint.normalizedPrefix(authConfig.server?.path_prefix))
+            setup.realIP = (authConfig.server?.real_ip_header, authConfig.server?.real_ip_pos ?? 0)
+            setup.tokenEndpoint = TokenEndpoint(service: service, pathPrefix: TokenEndpoint.normalizedPrefix(authConfig.server?.path_prefix))
             setup.accounts = directory
             issuer = issuer ?? authConfig.token.issuer
             roots = key.certificates

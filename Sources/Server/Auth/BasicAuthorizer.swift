@@ -36,7 +36,7 @@ struct BasicAuthorizer: RequestAuthorizer {
         }
         let credentials = (user: AccountName.canonical(given.user), password: given.password)
         guard AccountName.isAcceptable(credentials.user) else { return .challenge(challenge("authentication failed")) }
-        let address = context.remoteAddress?.ipAddress.flatMap(IPAddress.init)
+        let address = context.clientAddress
         let backends = self.backends
         let identity: Identity
         do {

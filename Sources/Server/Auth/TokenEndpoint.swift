@@ -8,9 +8,6 @@ import OCI
 /// `GET|POST /auth` and `/auth/token`: the Docker token protocol in front of `TokenService`.
 struct TokenEndpoint: Sendable {
     let service: TokenService
-    /// docker_auth's `server.real_ip_header`/`real_ip_pos`: the client address behind a proxy.
-    var realIPHeader: String?
-    var realIPPosition = 0
     var metrics: RegistryMetrics?
     /// docker_auth's `server.path_prefix`, so realms written for docker_auth keep working.
     var pathPrefix = ""
@@ -66,15 +63,8 @@ struct TokenEndpoint: Sendable {
         case let grant?:
             return error(.badRequest("unsupported grant_type \(grant.prefix(40))"))
         }
-        var clientIP = context.remoteAddress?.ipAddress.flatMap(IPAddress.init)
-        if let realIPHeader, let name = HTTPField.Name(realIPHeader) {
-            let addresses = (request.headers[name] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            let index = realIPPosition >= 0 ? realIPPosition : addresses.count + realIPPosition
-            guard addresses.indices.contains(index), let address = IPAddress(addresses[index]) else {
-                return error(.badRequest("client address not provided"))
-            }
-            clientIP = address
-        }
+        if context.clientAddressMissing { return error(.badRequest("client address not provided")) }
+        let clientIP = context.clientAddress
         let tokenRequest = TokenRequest(
             service: first("service") ?? "", scopes: parameters.filter { $0.0 == "scope" }.map(\.1),
             account: first("account") ?? (request.method == .post ? first("username") : nil), credentials: credentials,

@@ -34,10 +34,11 @@ public enum TokenServer {
         }
         let host = addr[..<colon].isEmpty ? "0.0.0.0" : String(addr[..<colon])
         let server = try ServerChannel.make(certificate: config.server?.certificate, key: config.server?.key)
-        let endpoint = TokenEndpoint(service: service, realIPHeader: config.server?.real_ip_header,
-                                     realIPPosition: config.server?.real_ip_pos ?? 0, pathPrefix: prefix)
+        let endpoint = TokenEndpoint(service: service, pathPrefix: prefix)
         let tokenPaths = Set(endpoint.paths)
-        let router = BerthRouter.make(.init(), metrics: nil, logger: logger) { path in
+        var settings = BerthRouter.Settings()
+        settings.clientAddress = try AuthSetup.clientAddressPolicy(config, trustedProxies: nil)
+        let router = BerthRouter.make(settings, metrics: nil, logger: logger) { path in
             tokenPaths.contains(path) ? .token : .other
         }
         router.addTokenEndpoint(endpoint)

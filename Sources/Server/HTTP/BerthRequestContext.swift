@@ -1,3 +1,4 @@
+import Auth
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -13,12 +14,18 @@ public struct BerthRequestContext: RequestContext {
     var kind: RequestKind = .other
     /// The authenticated account (empty: anonymous), set by the registry's access check.
     var caller: String?
+    /// The client behind any trusted proxy (`ClientAddressPolicy`); the socket peer until
+    /// that middleware ran.
+    var clientAddress: IPAddress?
+    /// `real_ip_header` is configured and this request did not carry it.
+    var clientAddressMissing = false
     /// An upload start's query, parsed once by the access check for it and the handler.
     var uploadStart: UploadStartQuery?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
+        clientAddress = source.channel.remoteAddress?.ipAddress.flatMap(IPAddress.init)
         requestID = ""
         requestID = id
     }

@@ -13,6 +13,7 @@ enum BerthRouter {
         var accessLog = true
         var extraHeaders: [(String, [String])] = []
         var metricsPath: String?
+        var clientAddress = ClientAddressPolicy()
     }
 
     /// A router with the request id, common headers, access log and metrics, and error
@@ -21,6 +22,7 @@ enum BerthRouter {
                      classify: @escaping @Sendable (String) -> RequestKind) -> Router<BerthRequestContext> {
         let router = Router(context: BerthRequestContext.self)
         router.add(middleware: RequestIDMiddleware(logger: logger))
+        router.add(middleware: ClientAddressMiddleware(policy: settings.clientAddress))
         router.add(middleware: CommonHeadersMiddleware(extraHeaders: settings.extraHeaders))
         router.add(middleware: AccessLogMiddleware(accessLog: settings.accessLog, metrics: metrics, classify: classify))
         router.add(middleware: ErrorMiddleware(metrics: metrics))

@@ -17,6 +17,9 @@ public struct APIOptions: Sendable {
     public var tagsMaxTags = 1000
     public var accessLog = true
     public var servesTLS = false
+    /// `http.trustedproxies`: peers whose forwarded headers are believed; nil: loopback and
+    /// private networks.
+    public var trustedProxies: [String]?
     /// Serve Prometheus metrics at this path of the main port.
     public var metricsPath: String?
 
@@ -119,7 +122,8 @@ public struct RegistryAPI: Sendable {
         return baseURL(request) + prefixed
     }
 
-    /// Scheme and host, from `http.host`, else the proxy's forwarded headers, else the request.
+    /// Scheme and host, from `http.host`, else a trusted proxy's forwarded headers (others
+    /// were removed by `ClientAddressPolicy`), else the request.
     func baseURL(_ request: Request) -> String {
         if let host = options.host { return host }
         var scheme = options.servesTLS ? "https" : "http"

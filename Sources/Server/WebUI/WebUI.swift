@@ -103,7 +103,7 @@ struct WebUI: Sendable {
     }
 
     func visitor(_ request: Request, _ context: BerthRequestContext) async -> Visitor {
-        let address = context.remoteAddress?.ipAddress.flatMap(IPAddress.init)
+        let address = context.clientAddress
         if let cookie = Cookies.value(WebSession.cookieName, in: request), let session = signer.decode(cookie),
            let identity = await access.revalidate(session) {
             var visitor = Visitor(identity: identity, session: session, address: address)
@@ -361,7 +361,7 @@ struct WebUI: Sendable {
         }
         let user = String((field("username") ?? "").prefix(256))
         let password = field("password") ?? ""
-        let address = context.remoteAddress?.ipAddress.flatMap(IPAddress.init)
+        let address = context.clientAddress
         do {
             let identity = try await access.signIn(user: user, password: password, address: address)
             guard !identity.account.isEmpty else { throw AuthError.unauthorized("anonymous") }

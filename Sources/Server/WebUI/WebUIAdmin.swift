@@ -42,7 +42,7 @@ extension WebUI {
         var frame = frame("Administration", visitor)
         frame.isAdmin = true
         return Admin(visitor: visitor, directory: directory,
-                     actor: AuditActor(session.account, address: context.remoteAddress?.ipAddress), frame: frame)
+                     actor: AuditActor(session.account, address: context.clientAddress.map { "\($0)" }), frame: frame)
     }
 
     func adminPage(_ request: Request, _ context: BerthRequestContext, _ page: (Admin) async throws -> Response) async throws -> Response {
