@@ -39,7 +39,7 @@ extension RegistryClient {
             if let authorization { request.headers.add(name: "Authorization", value: authorization) }
             let response: HTTPClientResponse
             do {
-                response = try await http.execute(request, timeout: .seconds(Int64(options.timeout)))
+                response = try await execute(request, timeout: .seconds(Int64(options.timeout)))
             } catch {
                 throw ClientError.transport("\(baseURL)\(path): \(error)")
             }

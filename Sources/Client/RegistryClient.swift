@@ -18,6 +18,9 @@ public final class RegistryClient: Sendable {
         public var insecure = false
         public var timeout: TimeInterval = 120
         public var userAgent = "berth"
+        /// Token servers besides the registry's own host (and its domain) that may receive its
+        /// credentials (`proxy.upstreams[].tokenhosts`).
+        public var tokenHosts: [String] = []
 
         public init(tlsVerify: Bool = true, caFile: String? = nil, insecure: Bool = false) {
             self.tlsVerify = tlsVerify
@@ -38,6 +41,8 @@ public final class RegistryClient: Sendable {
     public let host: String
     public let baseURL: String
     let credentials: RegistryCredentials
+    /// Where redirects may lead and credentials may go.
+    let hosts: UpstreamHosts
     /// Asked for credentials at each challenge instead of `credentials`, when set.
     let helper: CredentialHelper?
     let options: Options
@@ -91,7 +96,8 @@ public final class RegistryClient: Sendable {
         if let caFile = options.caFile {
             tls.additionalTrustRoots = [.file(caFile)]
         }
-        var configuration = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .follow(max: 5, allowCycles: false))
+        // Redirects are followed by `execute`, which checks where each one leads.
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow)
         configuration.timeout = .init(connect: .seconds(10), read: .seconds(Int64(options.timeout)))
         configuration.decompression = .disabled
         // Say at once that nothing listens, rather than retry for seconds.
@@ -100,6 +106,7 @@ public final class RegistryClient: Sendable {
     }
 
     init(host: String, baseURL: String, credentials: RegistryCredentials, helper: CredentialHelper? = nil, options: Options, http: HTTPClient) {
+        self.hosts = UpstreamHosts(base: URL(string: baseURL)!, tokenHosts: options.tokenHosts)
         self.host = host
         self.baseURL = baseURL
         self.credentials = credentials
@@ -155,7 +162,7 @@ public final class RegistryClient: Sendable {
         }
         do {
             // AsyncHTTPClient retries refused connections until this deadline.
-            let response = try await http.execute(request, timeout: .milliseconds(Int64(deadline * 1000)))
+            let response = try await execute(request, timeout: .milliseconds(Int64(deadline * 1000)))
             let collected = method == .HEAD ? ByteBuffer() : try await response.body.collect(upTo: maxBody)
             return Response(status: Int(response.status.code), headers: response.headers, body: collected)
         } catch let error as NIOTooManyBytesError {
@@ -187,7 +194,11 @@ public final class RegistryClient: Sendable {
         case "bearer":
             guard let realm = challenge.realm else { throw ClientError.invalidResponse("\(host): Bearer challenge without a realm") }
             let wanted = challenge.scope ?? scope
-            let token = try await fetchToken(realm: realm, service: challenge.service, scope: wanted, credentials: credentials)
+            // Credentials go only where they belong (see UpstreamHosts); elsewhere the token is
+            // asked for anonymously.
+            let allowed = URL(string: realm).map(hosts.maySendCredentials) ?? false
+            let token = try await fetchToken(realm: realm, service: challenge.service, scope: wanted,
+                                             credentials: allowed ? credentials : .anonymous)
             await tokens.store("Bearer \(token.value)", for: scope ?? "", expiresIn: token.expiresIn)
             return "Bearer \(token.value)"
         default:

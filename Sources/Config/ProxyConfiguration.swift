@@ -9,6 +9,10 @@ public struct ProxyUpstream: Sendable, Equatable {
     /// Other URLs of the same registry (mirrors of it), tried in order when `remoteURL`
     /// cannot be reached or fails.
     public var fallbackURLs: [String] = []
+    /// A fallback's own credentials, by its URL: the upstream's never go to another host.
+    public var fallbackLogins: [String: Login] = [:]
+    /// Token servers besides the upstream's own host and domain that may receive its credentials.
+    public var tokenHosts: [String] = []
     public var username: String?
     public var password: String?
     /// How long a tag is served before it is checked against the upstream again (seconds).
@@ -29,6 +33,16 @@ public struct ProxyUpstream: Sendable, Equatable {
     public init(prefix: String, remoteURL: String) {
         self.prefix = prefix
         self.remoteURL = remoteURL
+    }
+
+    public struct Login: Sendable, Equatable {
+        public var username: String
+        public var password: String
+
+        public init(username: String, password: String) {
+            self.username = username
+            self.password = password
+        }
     }
 }
 
@@ -60,9 +74,8 @@ extension RegistryConfiguration {
                 guard let remote = try e.string("remoteurl") else { throw ConfigError("\(at).remoteurl is required") }
                 var upstream = ProxyUpstream(prefix: prefix, remoteURL: try Self.checkedRemoteURL(remote, at: "\(at).remoteurl"))
                 try Self.readUpstreamSettings(e, into: &upstream, at: at, prefixed: "")
-                upstream.fallbackURLs = try (e.stringList("fallbackurls") ?? []).enumerated().map {
-                    try Self.checkedRemoteURL($0.element, at: "\(at).fallbackurls[\($0.offset)]")
-                }
+                try Self.readFallbacks(e, into: &upstream, at: at)
+                upstream.tokenHosts = try e.stringList("tokenhosts") ?? []
                 upstream.namespaces = try e.stringList("namespaces") ?? [prefix.split(separator: "/").first.map(String.init) ?? prefix]
                 warnings += e.unknownKeys().map { "unknown or unsupported configuration key ignored: \(at).\($0)" }
                 proxyUpstreams.append(upstream)
@@ -119,6 +132,34 @@ extension RegistryConfiguration {
         }
         if let skip = try r.bool(p + "tls.insecureskipverify") { upstream.tlsVerify = !skip }
         upstream.caFile = try r.string(p + "tls.ca")
+    }
+
+    /// `fallbackurls`: each an URL, or `{url, username, password}` for a fallback that needs
+    /// credentials of its own.
+    private static func readFallbacks(_ e: ConfigReader, into upstream: inout ProxyUpstream, at: String) throws {
+        e.consume("fallbackurls")
+        guard let node = e.node("fallbackurls") else { return }
+        let items: [ConfigNode]
+        switch node {
+        case .list(let list): items = list
+        case .scalar: items = [node]
+        default: throw ConfigError("\(at).fallbackurls: expected a list of URLs")
+        }
+        for (index, item) in items.enumerated() {
+            let place = "\(at).fallbackurls[\(index)]"
+            if case .scalar(let text) = item {
+                upstream.fallbackURLs.append(try checkedRemoteURL(text, at: place))
+                continue
+            }
+            let f = ConfigReader(item)
+            guard let text = try f.string("url") else { throw ConfigError("\(place).url is required") }
+            let url = try checkedRemoteURL(text, at: place + ".url")
+            upstream.fallbackURLs.append(url)
+            let username = try f.string("username"), password = try f.string("password")
+            if (username == nil) != (password == nil) { throw ConfigError("\(place): username and password go together") }
+            if let username, let password { upstream.fallbackLogins[url] = .init(username: username, password: password) }
+            if let unknown = f.unknownKeys().first { throw ConfigError("\(place).\(unknown): unknown key (url, username, password)") }
+        }
     }
 
     private static func checkedRemoteURL(_ text: String, at: String) throws -> String {

@@ -71,12 +71,20 @@ public enum BerthServer {
         let upstreams = try config.proxyUpstreams.map { settings in
             var options = RegistryClient.Options(tlsVerify: settings.tlsVerify, caFile: settings.caFile)
             options.userAgent = "berth-mirror"
+            options.tokenHosts = settings.tokenHosts
             options.timeout = 60
             let credentials: RegistryCredentials = settings.username.map { .basic(username: $0, password: settings.password ?? "") } ?? .anonymous
             let helper = try settings.execCommand.map { try CredentialHelper(command: $0, serverURL: settings.remoteURL, lifetime: settings.execLifetime) }
             let client = try RegistryClient.lazy(baseURL: settings.remoteURL, credentials: credentials, helper: helper, options: options)
-            let failover = try settings.fallbackURLs.map {
-                try RegistryClient.lazy(baseURL: $0, credentials: credentials, helper: helper, options: options)
+            // A fallback gets its own credentials, or none: the upstream's belong to its host
+            // (a fallback on the same host and port shares them).
+            let failover = try settings.fallbackURLs.map { url in
+                if let login = settings.fallbackLogins[url] {
+                    return try RegistryClient.lazy(baseURL: url, credentials: .basic(username: login.username, password: login.password), options: options)
+                }
+                let sameHost = URL(string: url).map { URL(string: settings.remoteURL)?.host == $0.host && URL(string: settings.remoteURL)?.port == $0.port } ?? false
+                return try RegistryClient.lazy(baseURL: url, credentials: sameHost ? credentials : .anonymous, helper: sameHost ? helper : nil,
+                                               options: options)
             }
             return Upstream(prefix: settings.prefix, client: client, failover: failover, tagTTL: settings.tagTTL,
                             repositories: settings.repositories, retention: settings.ttl)

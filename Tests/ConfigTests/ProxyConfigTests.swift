@@ -29,6 +29,28 @@ import Testing
         #expect(upstream.tagTTL == 0)
     }
 
+    @Test func fallbacksHaveTheirOwnCredentialsOrNone() throws {
+        let c = try config("""
+        proxy:
+          upstreams:
+            - prefix: corp
+              remoteurl: https://registry.corp.test
+              username: ci
+              password: secret
+              tokenhosts: [sso.corp.test]
+              fallbackurls:
+                - https://mirror-a.corp.test
+                - {url: "https://mirror-b.corp.test", username: other, password: theirs}
+        """)
+        let upstream = c.proxyUpstreams[0]
+        #expect(upstream.fallbackURLs == ["https://mirror-a.corp.test", "https://mirror-b.corp.test"])
+        #expect(upstream.fallbackLogins == ["https://mirror-b.corp.test": .init(username: "other", password: "theirs")])
+        #expect(upstream.tokenHosts == ["sso.corp.test"])
+        #expect(throws: (any Error).self) {
+            try config("proxy:\n  upstreams:\n    - {prefix: x, remoteurl: https://a.test, fallbackurls: [{url: https://b.test, username: u}]}")
+        }
+    }
+
     @Test func readsSeveralUpstreamsUnderPrefixes() throws {
         let c = try config("""
         proxy:
@@ -58,6 +80,7 @@ import Testing
         #expect(c.proxyUpstreams[1].tlsVerify == false)
         #expect(c.proxyUpstreams[1].caFile == "/etc/ssl/ghcr.pem")
         #expect(c.proxyUpstreams[1].fallbackURLs == ["https://ghcr-mirror.example.com"])
+        #expect(c.proxyUpstreams[1].fallbackLogins.isEmpty)
         #expect(c.warnings == ["unknown or unsupported configuration key ignored: proxy.upstreams[1].colour"])
     }
 

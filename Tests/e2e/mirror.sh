@@ -122,7 +122,7 @@ proxy:
       namespaces: [dist.local, docker.io]
     - prefix: berth.local
       remoteurl: http://127.0.0.1:$(free_port)
-      fallbackurls: [http://$TR]
+      fallbackurls: [{url: "http://$TR", username: ci, password: ci-secret}]
       username: ci
       password: ci-secret
     - prefix: tls.local
