@@ -98,6 +98,23 @@ import Testing
         }
     }
 
+    @Test func signingOutEverywhereEndsEverySessionAndDockerLogin() async throws {
+        try await AuthAPITests().fixture().run { c, _ in
+            let laptop = try await WebSignIn.signIn(c, user: "reader", password: AuthAPITests.password)
+            let phone = try await WebSignIn.signIn(c, user: "reader", password: AuthAPITests.password)
+            let docker = try await refreshToken(c, user: "reader", password: AuthAPITests.password)
+            let others = try await WebSignIn.signIn(c, user: "alice", password: AuthAPITests.password)
+            let r = try await c.send(.post, "/ui/logout", headers: [.cookie: laptop.cookie, .contentType: "application/x-www-form-urlencoded"],
+                                     body: Array("csrf=\(laptop.csrf)&everywhere=1".utf8))
+            #expect(r.status == .seeOther || r.status == .found)
+            #expect(try await WebSignIn.signedInAs(c, laptop) == nil)
+            #expect(try await WebSignIn.signedInAs(c, phone) == nil)
+            let form = "grant_type=refresh_token&service=test+registry&refresh_token=\(docker)"
+            #expect(try await c.send(.post, "/auth/token", headers: [.contentType: "application/x-www-form-urlencoded"], body: Array(form.utf8)).status == .unauthorized)
+            #expect(try await WebSignIn.signedInAs(c, others) == "alice")
+        }
+    }
+
     @Test func htpasswdSessionsEndOnSignOutToo() async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("htpasswd-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: file) }

@@ -396,6 +396,12 @@ struct WebUI: Sendable {
               let token = form.first(where: { $0.0 == "csrf" })?.1, ConstantTime.equal(token, session.csrf) else {
             return forbidden("That request did not come from a page of this site.")
         }
+        if form.contains(where: { $0.0 == "everywhere" && $0.1 == "1" }), let directory {
+            // Every session and refresh token of the account, on every replica.
+            _ = try await directory.store.revokeRefreshTokens(account: session.account,
+                                                              by: AuditActor(session.account, address: context.clientAddress.map { "\($0)" }))
+            try await directory.refresh()
+        }
         try await access.endSession(session)
         var response = redirect(base + "/ui/login")
         response.headers.append(HTTPField(name: .setCookie, value: Cookies.set(WebSession.cookieName, "", path: base + "/",

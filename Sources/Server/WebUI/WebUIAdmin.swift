@@ -121,7 +121,10 @@ extension WebUI {
             notice = "Saved the labels and expiry of \(name)."
         case "revoke-tokens":
             let count = try await store.revokeRefreshTokens(account: name, by: admin.actor)
-            notice = "Revoked \(count) refresh token\(count == 1 ? "" : "s") of \(name)."
+            notice = "Signed \(name) out everywhere: \(count) refresh token\(count == 1 ? "" : "s") and session\(count == 1 ? "" : "s") revoked."
+        case "unlock":
+            try await store.unlock(name, by: admin.actor)
+            notice = "Unlocked \(name): its earlier failed logins no longer count."
         case "delete":
             guard name != admin.actor.name else { throw AccountError.invalid("you cannot delete your own account here") }
             try await store.removeUser(name, by: admin.actor)
