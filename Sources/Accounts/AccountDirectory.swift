@@ -111,9 +111,17 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
 
     public var snapshot: AccountSnapshot { state.withLock { $0.snapshot } }
 
-    /// For the failed-login limiter: when an admin last unlocked `account`.
+    /// For the failed-login limiter: failures before this do not count, because an admin
+    /// unlocked the account then, or its password or secret changed then (failures with the
+    /// old one must not lock out the client that now has the new one).
     public var unlockedSince: @Sendable (String) -> Date? {
-        { [weak self] account in self?.state.withLock { $0.snapshot.unlocks[account] } }
+        { [weak self] account in
+            self?.state.withLock { state -> Date? in
+                let snapshot = state.snapshot
+                let changed = snapshot.robot(account: account)?.credentialsValidSince ?? snapshot.users[account]?.credentialsValidSince
+                return [snapshot.unlocks[account], changed].compactMap { $0 }.max()
+            }
+        }
     }
 
     // MARK: IdentityBackend

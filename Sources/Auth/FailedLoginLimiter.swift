@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Synchronization
 
@@ -12,6 +13,10 @@ import Synchronization
 ///   a failure of their own for it are refused, an address with a clean record may still
 ///   try. Strangers' failures slow guesses at an account, never refuse its correct password.
 ///
+/// A failure repeating a wrong password already counted for the same key (a stale client
+/// retrying, a fleet of CI runners with one old secret) is not counted again: only guesses
+/// are. Spraying one password over many accounts still counts once per account. Wrong
+/// passwords are remembered only as 8 bytes of a keyed hash whose key is this process's own.
 /// IPv6 addresses count per /64 (what one host usually holds). Memory is bounded by
 /// `capacity` counters: past it, expired counters go first, then those with the fewest and
 /// oldest failures, the clients of a locked account last, and never an account's own counter
@@ -41,9 +46,11 @@ public final class FailedLoginLimiter: Sendable {
         case account(String)
     }
 
-    /// The most recent failures, oldest first, at most as many as its limit needs.
+    /// The most recent failures, oldest first, at most as many as its limit needs, each with
+    /// the fingerprint of the wrong password it was.
     struct Counter {
         var times: [Date] = []
+        var fingerprints: [UInt64] = []
     }
 
     public let limits: Limits
@@ -51,6 +58,13 @@ public final class FailedLoginLimiter: Sendable {
     let unlockedSince: @Sendable (String) -> Date?
     private let counters = Mutex<[Key: Counter]>([:])
     private let evictions = Atomic<Int>(0)
+    private let fingerprintKey = SymmetricKey(size: .bits256)
+
+    /// What identifies one wrong password for one account, without keeping it.
+    func fingerprint(account: String, password: String) -> UInt64 {
+        let mac = HMAC<SHA256>.authenticationCode(for: Array((account + "\u{0}" + password).utf8), using: fingerprintKey)
+        return mac.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+    }
 
     public init(limits: Limits = .init(), unlockedSince: @escaping @Sendable (String) -> Date? = { _ in nil }) {
         self.limits = limits
@@ -116,18 +130,29 @@ public final class FailedLoginLimiter: Sendable {
         retryAfter(account: account, address: address) != nil
     }
 
-    public func recordFailure(account: String, address: IPAddress?, now: Date = Date()) {
+    /// `password`: the wrong password, to tell a repeat from a new guess (nil: always a new one).
+    public func recordFailure(account: String, address: IPAddress?, password: String? = nil, now: Date = Date()) {
         var keys = [Key.account(account)]
         if let address {
             let host = Self.addressKey(address)
             keys += [.client(account: account, address: host), .address(host)]
         }
+        let print = password.map { fingerprint(account: account, password: $0) }
         counters.withLock { counters in
             for key in keys {
                 var counter = counters[key] ?? Counter()
+                if let print {
+                    let recent = self.recent(key, counters, now: now)
+                    let offset = counter.times.count - recent.count
+                    if counter.fingerprints.dropFirst(offset).contains(print) { continue }
+                }
                 counter.times.append(now)
+                counter.fingerprints.append(print ?? UInt64.random(in: .min ... .max))
                 let keep = limit(key)
-                if counter.times.count > keep { counter.times.removeFirst(counter.times.count - keep) }
+                if counter.times.count > keep {
+                    counter.times.removeFirst(counter.times.count - keep)
+                    counter.fingerprints.removeFirst(counter.fingerprints.count - keep)
+                }
                 counters[key] = counter
             }
             if counters.count > limits.capacity { evict(&counters, now: now) }
@@ -188,7 +213,7 @@ extension FailedLoginLimiter {
     /// `.unauthorized` counts as a failure; any other error (a backend that is down) does not,
     /// so an outage never locks anyone out.
     public func attempt<Identity: Sendable>(
-        account: String, address: IPAddress?, _ check: @Sendable () async throws -> Identity?
+        account: String, address: IPAddress?, password: String? = nil, _ check: @Sendable () async throws -> Identity?
     ) async throws -> Identity? {
         if let wait = retryAfter(account: account, address: address) {
             throw AuthError.tooManyRequests(retryAfter: Int(wait.components.seconds))
@@ -196,10 +221,10 @@ extension FailedLoginLimiter {
         do {
             if let identity = try await check() { return identity }
         } catch let error as AuthError {
-            if case .unauthorized = error { recordFailure(account: account, address: address) }
+            if case .unauthorized = error { recordFailure(account: account, address: address, password: password) }
             throw error
         }
-        recordFailure(account: account, address: address)
+        recordFailure(account: account, address: address, password: password)
         return nil
     }
 }

@@ -171,7 +171,7 @@ public struct TokenService: Sendable {
         let backends = self.backends
         let identity: Identity?
         do {
-            identity = try await limiter.attempt(account: credentials.user, address: request.clientIP) {
+            identity = try await limiter.attempt(account: credentials.user, address: request.clientIP, password: credentials.password) {
                 try await backends.authenticate(user: credentials.user, password: credentials.password)
             }
         } catch let error as AuthError {

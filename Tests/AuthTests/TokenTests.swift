@@ -260,8 +260,11 @@ enum HummingbirdBcryptHash {
     @Test func aStaleClientLocksOnlyItself() async throws {
         let service = try await service(.init(perClient: 3, perAddress: 20, perAccount: 10))
         #expect(await attempt(service, "ci", "pw", from: "10.0.0.1") == nil)
-        for _ in 0..<3 { #expect(await attempt(service, "ci", "bad", from: "10.0.0.1") == .unauthorized("wrong password")) }
-        // That client is refused now, even with the right password...
+        // Repeating one stale password is not guessing: it never locks.
+        for _ in 0..<10 { #expect(await attempt(service, "ci", "stale", from: "10.0.0.1") == .unauthorized("wrong password")) }
+        #expect(await attempt(service, "ci", "pw", from: "10.0.0.1") == nil)
+        for i in 0..<2 { #expect(await attempt(service, "ci", "guess\(i)", from: "10.0.0.1") == .unauthorized("wrong password")) }
+        // Three distinct wrong passwords: that client is refused now, even with the right one...
         #expect(isThrottled(await attempt(service, "ci", "pw", from: "10.0.0.1")))
         // ...but not the account from elsewhere, nor another account from the same address.
         #expect(await attempt(service, "ci", "pw", from: "10.0.0.9") == nil)
@@ -280,6 +283,7 @@ enum HummingbirdBcryptHash {
 
     @Test func sprayingFromOneAddressIsStopped() async throws {
         let service = try await service(.init(perClient: 3, perAddress: 6, perAccount: 30))
+        // Spraying one password over many accounts counts once per account.
         for i in 0..<6 { _ = await attempt(service, "user\(i)", "x", from: "10.0.0.1") }
         #expect(isThrottled(await attempt(service, "someone", "x", from: "10.0.0.1")))
         #expect(await attempt(service, "someone", "x", from: "10.0.0.2") == .unauthorized("invalid credentials"))

@@ -201,7 +201,7 @@ enum WebSignIn {
             func login(_ user: String, _ password: String = AuthAPITests.password) async throws -> TestResponse {
                 try await c.send(.get, "/auth/token?service=test+registry", headers: [.authorization: AuthAPITests.basic(user, password)])
             }
-            for _ in 0..<3 { #expect(try await login("reader", "wrong").status == .unauthorized) }
+            for i in 0..<3 { #expect(try await login("reader", "wrong \(i)").status == .unauthorized) }
             let throttled = try await login("reader")
             #expect(throttled.status == .tooManyRequests)
             #expect(throttled.errorCode == "TOOMANYREQUESTS")

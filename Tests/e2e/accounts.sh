@@ -77,7 +77,9 @@ if require dockerd && [ "$(id -u)" -eq 0 ]; then
         eventually 3 "docker's saved identity token stops working once ci is disabled" bash -c "! docker push $R/ci/docker:after-disable"
         check "and so does the password" bash -c "! $SK copy --dest-tls-verify=false --dest-creds ci:ci-password-1 oci:$WORK/img:v1 docker://$R/ci/app:disabled 2>/dev/null"
         check "berth user enable ci" "$BERTH" user enable "${D[@]}" ci
-        eventually 3 "the identity token works again once ci is enabled" docker push "$R/ci/docker:after-disable"
+        check "the identity token issued before the disable stays revoked once ci is enabled" bash -c "! docker push $R/ci/docker:after-disable"
+        check "docker login again as ci" bash -c "echo ci-password-1 | docker login -u ci --password-stdin $R"
+        eventually 3 "and the push works" docker push "$R/ci/docker:after-disable"
         check "berth user rm ci, then a new ci" bash -c "'$BERTH' user rm ci --data '$A/data' && echo ci-password-1 | '$BERTH' user add ci --password-stdin --cost 4 --data '$A/data'"
         docker tag "$R/ci/docker:v2" "$R/ci/docker:recreated" >/dev/null
         eventually 3 "the removed account's identity token does not work for the new account of the same name" bash -c "! docker push $R/ci/docker:recreated"

@@ -40,7 +40,7 @@ struct BasicAuthorizer: RequestAuthorizer {
         let backends = self.backends
         let identity: Identity
         do {
-            guard let found = try await limiter.attempt(account: credentials.user, address: address, {
+            guard let found = try await limiter.attempt(account: credentials.user, address: address, password: credentials.password, {
                 try await backends.authenticate(user: credentials.user, password: credentials.password)
             }) else {
                 return .challenge(challenge("authentication failed"))

@@ -29,7 +29,7 @@ enum WebUIAccess: Sendable {
             let user = AccountName.canonical(user)
             guard AccountName.isAcceptable(user) else { throw AuthError.unauthorized("invalid credentials") }
             let backends = authorizer.backends
-            guard let identity = try await authorizer.limiter.attempt(account: user, address: address, {
+            guard let identity = try await authorizer.limiter.attempt(account: user, address: address, password: password, {
                 try await backends.authenticate(user: user, password: password)
             }) else { throw AuthError.unauthorized("invalid credentials") }
             return identity
