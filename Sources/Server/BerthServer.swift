@@ -114,6 +114,14 @@ public enum BerthServer {
         return try await store.sharedSecret()
     }
 
+    /// Said at start and in `/readyz` when no `auth` section protects the registry.
+    static func openRegistryWarning(_ store: RegistryStore) -> String {
+        let deletes = store.options.deleteEnabled && !store.options.readOnly ? ", delete" : ""
+        let writes = store.options.readOnly ? "pull" : "pull, push\(deletes)"
+        return "no auth configured: this registry is OPEN, anyone who can reach it may \(writes) and list every repository; "
+            + "add an auth section (auth: {token: {accounts: sqlite:PATH}} keeps Berth's built-in accounts)"
+    }
+
     /// `berth serve`'s front door: health, the token endpoint, the registry API (and, with
     /// Prometheus enabled and no debug address, `/metrics`), each a route group.
     static func makeRouter(store: RegistryStore, content: any RegistryContent, mirrorNamespaces: [String: String] = [:],
@@ -140,7 +148,7 @@ public enum BerthServer {
             return RegistryRoute(path: relative).map(RequestKind.registry) ?? .other
         }
         let root = prefix == "/" ? router.group() : router.group(RouterPath(String(prefix.dropLast())))
-        root.addHealth { logger in
+        root.addHealth(warnings: auth.authorizer == nil ? [Self.openRegistryWarning(store)] : []) { logger in
             do {
                 try await store.checkReadable()
                 return true
@@ -176,6 +184,7 @@ public enum BerthServer {
         let secret = try await uploadSecret(config, store: store)
         let auth = try await AuthSetup.make(config, store: store, logger: logger)
         for warning in auth.warnings { logger.warning("\(warning)") }
+        if auth.authorizer == nil { logger.warning("WARNING: \(openRegistryWarning(store))") }
         let metrics = config.prometheusEnabled ? RegistryMetrics() : nil
         if let metrics { auth.accounts?.observeAuditNotItemised { metrics.auditRefusalsNotItemised($0) } }
         var options = apiOptions(config)

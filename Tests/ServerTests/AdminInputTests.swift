@@ -37,3 +37,18 @@ import Testing
         }
     }
 }
+
+@Suite struct OpenRegistryTests {
+    @Test func anOpenRegistrySaysSoInReadyz() async throws {
+        try await APIFixture().run { c, _ in
+            let ready = try await c.send(.get, "/readyz")
+            #expect(ready.status == .ok)
+            #expect(ready.text.contains("this registry is OPEN"), "\(ready.text)")
+            #expect(ready.text.contains("pull, push"))
+        }
+        try await AuthAPITests().fixture().run { c, _ in
+            let ready = try await c.send(.get, "/readyz")
+            #expect(ready.text == #"{"status":"ok"}"#)
+        }
+    }
+}

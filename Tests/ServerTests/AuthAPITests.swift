@@ -255,8 +255,8 @@ import Testing
             #expect(try await c.send(.get, "/v2/_catalog", headers: [.authorization: AuthAPITests.basic("bob", "pw")]).status == .ok)
 
             // Password guessing against one account is slowed down; other accounts are not.
-            for _ in 0..<30 {
-                _ = try await c.send(.get, "/v2/", headers: [.authorization: AuthAPITests.basic("bob", "guess")])
+            for i in 0..<30 {
+                _ = try await c.send(.get, "/v2/", headers: [.authorization: AuthAPITests.basic("bob", "guess \(i)")])
             }
             let throttled = try await c.send(.get, "/v2/", headers: [.authorization: AuthAPITests.basic("bob", "pw")])
             #expect(throttled.status == .tooManyRequests)

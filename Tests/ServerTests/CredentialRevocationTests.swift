@@ -1,4 +1,6 @@
 import Auth
+import Server
+import Storage
 import Foundation
 import HTTPTypes
 import HummingbirdBcrypt
@@ -119,11 +121,17 @@ import Testing
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("htpasswd-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: file) }
         try "bob:\(Bcrypt.hash("bob password", cost: 4))\n".write(toFile: file, atomically: true, encoding: .utf8)
-        try await APIFixture { $0.htpasswdAuth = .init(realm: "r", path: file, readers: ["*"], writers: []) }.run { c, _ in
+        try await APIFixture { $0.htpasswdAuth = .init(realm: "r", path: file, readers: ["*"], writers: []) }.run { c, store in
+            // A session from yesterday left in the storage is purged at the next sign-in.
+            let sessions = StorageRefreshTokenStore(driver: store.driver, directory: BerthLayout.webSessions)
+            try await sessions.save(RefreshTokenRecord(account: "bob", issuedAt: Date(timeIntervalSinceNow: -86400), clientID: "berth-web-ui"),
+                                    id: RefreshTokens.id(of: "old"))
             let session = try await WebSignIn.signIn(c, user: "bob", password: "bob password")
             #expect(try await WebSignIn.signedInAs(c, session) == "bob")
+            #expect(try await sessions.all().count == 1)
             try await WebSignIn.signOut(c, session)
             #expect(try await WebSignIn.signedInAs(c, session) == nil)
+            #expect(try await sessions.all().isEmpty)
         }
     }
 

@@ -49,6 +49,8 @@ ADMIN_PW=$(grep -A2 'with the password' "$A/out.log" | tail -1 | tr -d ' ')
 D=(--data "$A/data")
 
 check "berth user add while Berth serves" bash -c "echo ci-password-1 | '$BERTH' user add ci --password-stdin --cost 4 --label team=build --data '$A/data'"
+EMPTY_DIR=$(mktemp -d "$WORK/elsewhere.XXXX")
+check "berth user add where there is no ./data refuses, names the path and creates nothing" bash -c "cd '$EMPTY_DIR' && ! out=\$(echo pw-123456789 | '$BERTH' user add lost --password-stdin --cost 4 2>&1) && grep -q 'no accounts database at /.*/data/berth/accounts/accounts.sqlite' <<<\"\$out\" && [ ! -e '$EMPTY_DIR/data' ]"
 check "a duplicate user is refused" bash -c "! echo ci-password-1 | '$BERTH' user add ci --password-stdin --cost 4 --data '$A/data' 2>&1 | grep -q added"
 check "berth acl add: ci may push to ci/*" "$BERTH" acl add "${D[@]}" --account ci --name 'ci/*' --actions pull,push --comment "ci pushes"
 check "an invalid regex is refused with the reason" bash -c "'$BERTH' acl add --data '$A/data' --name '/(x/' --actions pull 2>&1 | grep -q 'invalid regular expression'"

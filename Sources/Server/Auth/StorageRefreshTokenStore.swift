@@ -51,4 +51,11 @@ public struct StorageRefreshTokenStore: RefreshTokenStore {
     public func delete(id: String) async throws {
         do { try await driver.delete(try path(id)) } catch StorageError.notFound {}
     }
+
+    /// Deletes records issued before `cutoff` (web sessions past their lifetime).
+    public func purge(issuedBefore cutoff: Date) async throws {
+        for (id, record) in try await all() where record.issuedAt < cutoff {
+            try await delete(id: id)
+        }
+    }
 }

@@ -51,17 +51,22 @@ enum BerthRouter {
 
 extension RouterMethods where Context == BerthRequestContext {
     /// `/livez` answers while the process serves; `/readyz` also needs `ready()` to pass.
-    func addHealth(ready: @escaping @Sendable (Logger) async -> Bool) {
-        get("livez") { _, _ in Self.health(ok: true) }
-        get("readyz") { _, context in Self.health(ok: await ready(context.logger)) }
+    /// `warnings`: what an operator must know about this server (an open registry), shown in
+    /// `/readyz` whether or not it is ready.
+    func addHealth(warnings: [String] = [], ready: @escaping @Sendable (Logger) async -> Bool) {
+        get("livez") { _, _ in Self.health(ok: true, warnings: []) }
+        get("readyz") { _, context in Self.health(ok: await ready(context.logger), warnings: warnings) }
     }
 
-    private static func health(ok: Bool) -> Response {
+    private static func health(ok: Bool, warnings: [String]) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         headers[.cacheControl] = "no-store"
-        return Response(status: ok ? .ok : .serviceUnavailable, headers: headers,
-                        body: ResponseBody(byteBuffer: ByteBuffer(string: ok ? #"{"status":"ok"}"# : #"{"status":"unavailable","reason":"storage"}"#)))
+        var body = ok ? #"{"status":"ok""# : #"{"status":"unavailable","reason":"storage""#
+        if !warnings.isEmpty {
+            body += #","warnings":["# + warnings.map { #""\#(JSONString.escape($0))""# }.joined(separator: ",") + "]"
+        }
+        return Response(status: ok ? .ok : .serviceUnavailable, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body + "}")))
     }
 
     /// The Docker token protocol at `/auth` and `/auth/token` (and under docker_auth's

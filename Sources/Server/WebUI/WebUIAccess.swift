@@ -52,6 +52,11 @@ enum WebUIAccess: Sendable {
         guard let sessions, let id = session.recordID else { throw AuthError.badRequest("this registry has no accounts") }
         try await sessions.save(RefreshTokenRecord(account: identity.account, issuedAt: now, clientID: WebSession.clientID,
                                                    labels: session.labels, validSince: identity.validSince), id: id)
+        // The accounts database purges its own; sessions kept in the storage go at sign-in,
+        // once past their lifetime (a sign-in lists the live ones: a small team's few).
+        if let files = sessions as? StorageRefreshTokenStore {
+            try? await files.purge(issuedBefore: now.addingTimeInterval(-TimeInterval(WebSession.lifetime)))
+        }
         return session
     }
 

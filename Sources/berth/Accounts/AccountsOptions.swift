@@ -71,10 +71,30 @@ struct AccountsOptions: ParsableArguments {
         var logger = Logger(label: "berth")
         logger.logLevel = .warning
         let location = try location()
+        try checkExists(location)
         do {
             return try await AccountStore.open(location, logger: logger)
         } catch {
             throw CLIFailure("cannot open the accounts database \(location): \(error)")
+        }
+    }
+
+    /// A SQLite database found from a data directory or a config must exist: creating an
+    /// empty one where the user guessed wrong would report success while the running server
+    /// never sees the change. Naming it with `--accounts sqlite:PATH` creates it.
+    func checkExists(_ location: AccountDatabaseLocation) throws {
+        guard accounts == nil, case .sqlite(let given) = location else { return }
+        let path = URL(fileURLWithPath: given).standardizedFileURL.path
+        let source = data != nil ? "--data \(data!)" : config != nil ? "the storage of --config \(config!)" : "./data, the default data directory"
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw CLIFailure("""
+                no accounts database at \(path) (from \(source)).
+                Give the data directory of the running server (--data DIR), its config (--config FILE), \
+                the server itself (--registry http://HOST:PORT), or create one with --accounts sqlite:PATH.
+                """)
+        }
+        if data == nil, config == nil {
+            FileHandle.standardError.write(Data("using the accounts database at \(path) (\(source); --data, --config or --registry to choose)\n".utf8))
         }
     }
 
