@@ -27,6 +27,8 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
         var failedAt: ContinuousClock.Instant?
         var check: Task<Void, any Error>?
         var purgedAt: ContinuousClock.Instant = .now
+        /// What this server last told the store it applied, and when.
+        var reported: (generation: Int64, at: ContinuousClock.Instant)?
     }
     private let state: Mutex<State>
 
@@ -187,18 +189,37 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
         // few seconds, then the pool is closed anyway.
         await waitAtMost(.seconds(3)) { await self.flushAudit() }
         let store = self.store
+        let replicaID = self.replicaID
+        await waitAtMost(.seconds(3)) { try? await store.forgetReplica(replicaID) }
         await waitAtMost(.seconds(3)) { await store.close() }
     }
+
+    /// This server, in the store's list of running ones.
+    let replicaID = UUID().uuidString.lowercased()
 
     func tick() async {
         do {
             try await withDeadline(staleAfter) { try await self.refresh() }
+            try await reportApplied()
         } catch {
             state.withLock { $0.failedAt = .now }
             logger.warning("accounts database unreachable", metadata: ["error": .string("\(error)")])
         }
         await flushAudit()
         await purgeExpiredCredentials()
+    }
+
+    /// Tells the store which generation this server decides from: when it changed, else every
+    /// 5 seconds (so the CLI knows it is running and waits for it after a change).
+    func reportApplied() async throws {
+        let generation = snapshot.generation
+        let due = state.withLock { state -> Bool in
+            guard let reported = state.reported else { return true }
+            return reported.generation != generation || ContinuousClock.now - reported.at >= .seconds(5)
+        }
+        guard due else { return }
+        try await store.reportApplied(replica: replicaID, generation: generation)
+        state.withLock { $0.reported = (generation, .now) }
     }
 
     /// Expired refresh tokens and sessions are refused anyway; deleting them now and then

@@ -82,3 +82,29 @@ import Testing
         }
     }
 }
+
+@Suite struct CancelledTransactionSuite {
+    /// A change whose task is cancelled half-way (a client that went away, a shutdown) rolls
+    /// back and leaves the connection usable: once, a cancelled audit write left SQLite inside
+    /// its transaction and every later change failed.
+    @Test(arguments: AccountEngine.allCases)
+    func aCancelledTransactionRollsBackAndTheNextOneWorks(_ engine: AccountEngine) async throws {
+        try await withStore(engine) { store, _ in
+            let before = try await store.generation()
+            let (started, signal) = AsyncStream.makeStream(of: Void.self)
+            let task = Task {
+                try await store.database.transaction { sql in
+                    try await sql.raw("UPDATE berth_generation SET value = value + 1000 WHERE id = 1").run()
+                    signal.yield()
+                    try await Task.sleep(for: .seconds(600))
+                }
+            }
+            for await _ in started { break }
+            task.cancel()
+            _ = await task.result
+            #expect(try await store.generation() < before + 1000)
+            try await store.addUser("after", passwordHash: nil, by: cli)
+            #expect(try await store.user("after") != nil)
+        }
+    }
+}

@@ -82,7 +82,10 @@ func inTransaction<T: Sendable>(_ sql: any SQLDatabase, begin: [SQLQueryString],
         try await sql.raw("COMMIT").run()
         return result
     } catch {
-        try? await sql.raw("ROLLBACK").run()
+        // Not in this task: when it was cancelled, the rollback would be refused too and the
+        // connection left inside the transaction, failing every later one ("cannot start a
+        // transaction within a transaction").
+        await Task.detached { try? await sql.raw("ROLLBACK").run() }.value
         throw error
     }
 }

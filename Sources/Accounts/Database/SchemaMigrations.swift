@@ -57,6 +57,9 @@ enum SchemaMigrations {
             "CREATE TABLE berth_unlocks (account TEXT PRIMARY KEY, at BIGINT NOT NULL)",
             // Refused logins are one row per account, address, reason and minute, counted.
             "ALTER TABLE berth_audit ADD COLUMN count INTEGER NOT NULL DEFAULT 1",
+            // Each running server's latest applied generation, so that the CLI can wait until
+            // every live one has applied its change.
+            "CREATE TABLE berth_replicas (id TEXT PRIMARY KEY, generation BIGINT NOT NULL, seen_at BIGINT NOT NULL)",
         ],
     ]
 

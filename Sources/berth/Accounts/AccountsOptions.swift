@@ -48,7 +48,16 @@ struct AccountsOptions: ParsableArguments {
     /// Runs `body` with the accounts of `--registry` or of the local database.
     func withManager<T>(_ body: (any AccountsManager) async throws -> T) async throws -> T {
         if let remote = try remote() { return try await body(remote) }
-        return try await withStore { try await body($0) }
+        return try await withStore { store in
+            let before = try await store.generation()
+            let result = try await body(store)
+            // A change is not done until the running servers decide with it: a script's next
+            // `docker push` must see it.
+            if try await store.generation() != before, !(try await store.waitUntilApplied()) {
+                FileHandle.standardError.write(Data("note: a running server has not applied this change yet; it will within seconds\n".utf8))
+            }
+            return result
+        }
     }
 
     func location() throws -> AccountDatabaseLocation {
