@@ -37,14 +37,22 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
     /// Told how many refused logins were counted but not itemised in the audit log (a flood).
     private let notItemisedObserver = Mutex<(@Sendable (Int) -> Void)?>(nil)
 
+    /// Whether this is a running server that records the generation it applies
+    /// (`berth_replicas`), for the CLI to wait on; a CLI's own directory is not.
+    let announces: Bool
+
     public init(store: AccountStore, pollInterval: Duration = .seconds(1), staleAfter: Duration = .seconds(5),
-                auditRetention: AuditRetention = AuditRetention(), logger: Logger) async throws {
+                auditRetention: AuditRetention = AuditRetention(), announces: Bool = false, logger: Logger) async throws {
         self.store = store
+        self.announces = announces
         self.auditRetention = auditRetention
         self.pollInterval = pollInterval
         self.staleAfter = staleAfter
         self.logger = logger
         state = Mutex(State(snapshot: try await store.snapshot(), verified: .now))
+        // At once, not at the first poll: a CLI change made while this server starts must
+        // wait for it too.
+        if announces { try? await reportApplied() }
     }
 
     /// The policies to put in the token service's chain, robots first: a robot is limited to
@@ -190,7 +198,7 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
         await waitAtMost(.seconds(3)) { await self.flushAudit() }
         let store = self.store
         let replicaID = self.replicaID
-        await waitAtMost(.seconds(3)) { try? await store.forgetReplica(replicaID) }
+        if announces { await waitAtMost(.seconds(3)) { try? await store.forgetReplica(replicaID) } }
         await waitAtMost(.seconds(3)) { await store.close() }
     }
 
@@ -212,6 +220,7 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
     /// Tells the store which generation this server decides from: when it changed, else every
     /// 5 seconds (so the CLI knows it is running and waits for it after a change).
     func reportApplied() async throws {
+        guard announces else { return }
         let generation = snapshot.generation
         let due = state.withLock { state -> Bool in
             guard let reported = state.reported else { return true }

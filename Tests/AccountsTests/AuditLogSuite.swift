@@ -108,3 +108,21 @@ import Testing
         }
     }
 }
+
+@Suite struct AppliedChangeSuite {
+    /// The CLI waits on running servers: each records the generation it decides with.
+    @Test(arguments: AccountEngine.allCases)
+    func aChangeIsAppliedOnceEveryRunningServerReadIt(_ engine: AccountEngine) async throws {
+        try await withStore(engine) { store, _ in
+            let server = try await AccountDirectory(store: store, announces: true, logger: testLogger)
+            _ = try await AccountDirectory(store: store, logger: testLogger)  // a CLI's own: not waited on
+            try await store.addUser("ci", passwordHash: nil, by: cli)
+            let changed = try await store.generation()
+            #expect(try await store.replicasBehind(changed) == 1)
+            #expect(try await store.waitUntilApplied(limit: .milliseconds(100)) == false)
+            await server.tick()
+            #expect(try await store.replicasBehind(changed) == 0)
+            #expect(try await store.waitUntilApplied(limit: .milliseconds(100)))
+        }
+    }
+}

@@ -159,7 +159,7 @@ public struct AuthSetup: Sendable {
             throw AuthError.configuration("accounts database \(location): \(error)")
         }
         try await moveStoredRefreshTokens(from: store, into: accounts, logger: logger)
-        return try await AccountDirectory(store: accounts, auditRetention: auditRetention, logger: logger)
+        return try await AccountDirectory(store: accounts, auditRetention: auditRetention, announces: true, logger: logger)
     }
 
     /// Refresh tokens of Berth versions that kept them as files in the storage move into the
