@@ -110,6 +110,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ], resources: [
             .embedInCode("Admin/openapi.yaml"),
             .embedInCode("WebUI/Templates/layout.mustache"), .embedInCode("WebUI/Templates/login.mustache"),

@@ -23,10 +23,22 @@ struct Serve: AsyncParsableCommand {
         }
         let logger = Logging.make(configuration)
         for warning in configuration.warnings { logger.warning("\(warning)") }
+        do {
+            try await ListenCheck.ensureAvailable(configuration, source: addressSource(configuration))
+        } catch let error as ListenCheck.Unavailable {
+            throw CLIFailure(error.description)
+        }
         let app = try await BerthServer.makeApplication(configuration, logger: logger) { channel in
             logger.info("listening", metadata: ["address": .string(channel.localAddress?.description ?? "?")])
         }
         try await app.runService()
+    }
+
+    /// Where `http.addr` came from, for messages about it.
+    func addressSource(_ configuration: RegistryConfiguration) -> String {
+        if ProcessInfo.processInfo.environment["REGISTRY_HTTP_ADDR"] != nil { return "REGISTRY_HTTP_ADDR" }
+        if let file = config ?? configFile { return "http.addr in \(file)" }
+        return "the default, :5000; give another with REGISTRY_HTTP_ADDR or http.addr"
     }
 }
 

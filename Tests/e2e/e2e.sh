@@ -19,12 +19,15 @@ ZPID=$BERTH_PID
 Z="127.0.0.1:$ZPORT"
 ADMIN_PW=$(grep -A2 'with the password' "$WORK/zero/out.log" | tail -1 | tr -d ' ')
 check "the admin password is printed once on first run" test ${#ADMIN_PW} -eq 24
+check "the first-run banner names the registry's and the web UI's real addresses and says it is plain HTTP" bash -c "grep -q 'Web UI:       http://127.0.0.1:$ZPORT/ui/' $WORK/zero/out.log && grep -q 'docker login -u admin 127.0.0.1:$ZPORT' $WORK/zero/out.log && grep -q 'Plain HTTP' $WORK/zero/out.log"
 check "the password is not in the log" bash -c "! grep -q '$ADMIN_PW' $WORK/zero/err.log"
 check "only a bcrypt hash is kept, in the accounts database readable by the owner only" bash -c "grep -aqF '\$2y\$10\$' $WORK/zero/data/berth/accounts/accounts.sqlite* && [ \$(stat -c %a $WORK/zero/data/berth/accounts/accounts.sqlite) = 600 ] && [ \$(stat -c %a $WORK/zero/data/berth/token/key.pem) = 600 ] && ! grep -raq '$ADMIN_PW' $WORK/zero/data"
 expect_eq "anonymous access is off" "$(curl -s -o /dev/null -w '%{http_code}' http://$Z/v2/)" "401"
 check "anonymous push is refused" bash -c "! $SK copy --dest-tls-verify=false --dest-no-creds oci:$WORK/img:v1 docker://$Z/team/app:v1 2>/dev/null"
 check "skopeo login as admin" $SK login --tls-verify=false --authfile "$WORK/zero/auth.json" -u admin -p "$ADMIN_PW" "$Z"
 check "admin pushes" $SK copy --dest-tls-verify=false --authfile "$WORK/zero/auth.json" "oci:$WORK/img:v1" "docker://$Z/team/app:v1"
+mkdir -p "$WORK/busy"
+check "a port in use stops berth serve at once, naming the address and its source, before anything is created" bash -c "cd '$WORK/busy' && ! out=\$(REGISTRY_HTTP_ADDR=127.0.0.1:$ZPORT timeout 60 '$BERTH' serve 2>&1) && grep -q 'cannot listen on 127.0.0.1:$ZPORT (set by REGISTRY_HTTP_ADDR)' <<<\"\$out\" && ! grep -q 'with the password' <<<\"\$out\" && [ ! -e '$WORK/busy/data' ]"
 kill "$ZPID"; wait "$ZPID" 2>/dev/null
 REGISTRY_HTTP_ADDR=127.0.0.1:$ZPORT BERTH_OUT="$WORK/zero/out2.log" BERTH_ERR="$WORK/zero/err.log" serve_berth "$WORK/zero" "http://127.0.0.1:$ZPORT/v2/" || exit 1
 ZPID=$BERTH_PID

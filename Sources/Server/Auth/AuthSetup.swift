@@ -58,7 +58,7 @@ public struct AuthSetup: Sendable {
         if tokenAuth.builtInAccounts {
             let key = try await storedSigningKey(store)
             let directory = try await openAccounts(config, store: store, logger: logger)
-            try await BuiltInAccounts.bootstrap(directory, store: store)
+            try await BuiltInAccounts.bootstrap(directory, store: store, serving: BuiltInAccounts.Serving(config))
             var service = TokenService(
                 issuer: try await TokenIssuer(issuer: issuer ?? "Berth", expiration: 900, signingKey: key),
                 backends: [directory], policies: directory.policies,
@@ -237,7 +237,30 @@ public struct AuthSetup: Sendable {
 enum BuiltInAccounts {
     static let legacyAdminPath = BerthLayout.legacyAdminPassword
 
-    static func bootstrap(_ directory: AccountDirectory, store: RegistryStore) async throws {
+    /// Where the first-run banner says the registry is.
+    struct Serving {
+        var url: String
+        var loginHost: String
+        var notes: [String] = []
+
+        init(_ config: RegistryConfiguration) {
+            let (host, port) = (try? config.listenAddress()) ?? ("0.0.0.0", 5000)
+            let everywhere = host == "0.0.0.0" || host == "::"
+            let scheme = config.tls == nil ? "http" : "https"
+            let shown = config.httpHost.flatMap { URL(string: $0)?.host.map { h in URL(string: config.httpHost!)?.port.map { "\(h):\($0)" } ?? h } }
+                ?? "\(everywhere ? "THIS-HOST" : host.contains(":") ? "[\(host)]" : host):\(port)"
+            let prefix = config.httpPrefix == "/" ? "" : String(config.httpPrefix.dropLast())
+            url = "\(scheme)://\(shown)\(prefix)"
+            loginHost = shown
+            if everywhere { notes.append("It listens on every interface (port \(port)); THIS-HOST is this machine's name or address.") }
+            if config.tls == nil {
+                notes.append("Plain HTTP: docker needs \"insecure-registries\": [\"\(shown)\"] in /etc/docker/daemon.json (127.0.0.0/8 is")
+                notes.append("allowed by default), podman and skopeo --tls-verify=false; or configure http.tls.")
+            }
+        }
+    }
+
+    static func bootstrap(_ directory: AccountDirectory, store: RegistryStore, serving: Serving) async throws {
         let accounts = directory.store
         guard try await accounts.user("admin") == nil, try await accounts.audit(limit: 1, action: "bootstrap").isEmpty else { return }
         if let existing = try? await store.driver.getContent(legacyAdminPath, maxSize: 1024), !existing.isEmpty {
@@ -263,8 +286,11 @@ enum BuiltInAccounts {
                 \(password)
 
             It is shown only this once; only its bcrypt hash is kept.
-            Log in with:  docker login -u admin <this host>:<port>
+            Registry:     \(serving.url)
+            Web UI:       \(serving.url)/ui/
+            Log in with:  docker login -u admin \(serving.loginHost)
             Add accounts: berth user add NAME; rights: berth acl add
+            \(serving.notes.joined(separator: "\n"))
             ================================================================
 
             """.utf8))
