@@ -36,4 +36,19 @@ public struct AccountSnapshot: Sendable {
         guard account.hasPrefix(RobotRecord.accountPrefix) else { return nil }
         return robots[String(account.dropFirst(RobotRecord.accountPrefix.count))]
     }
+
+    /// Why `account` cannot log in whatever the rules say, or nil when it can (or is not
+    /// this database's: an account of a file, LDAP or an external program).
+    public func refusal(of account: String, at now: Date = Date()) -> String? {
+        if let robot = robot(account: account) {
+            return robot.disabled ? "disabled" : robot.isActive(at: now) ? nil : "expired"
+        }
+        if account.hasPrefix(RobotRecord.accountPrefix) { return "unknown robot" }
+        guard let user = users[AccountName.canonical(account)] else { return nil }
+        return user.disabled ? "disabled" : user.isActive(at: now) ? nil : "expired"
+    }
+
+    public func knows(_ account: String) -> Bool {
+        robot(account: account) != nil || users[AccountName.canonical(account)] != nil
+    }
 }

@@ -52,3 +52,25 @@ import Testing
         }
     }
 }
+
+@Suite struct AccessTestReasonTests {
+    @Test func accessTestSaysWhyNothingIsGranted() async throws {
+        try await AuthAPITests().fixture().run { c, _ in
+            let admin: HTTPFields = [.authorization: AuthAPITests.basic("alice"), .contentType: "application/json"]
+            func test(_ account: String) async throws -> String {
+                let r = try await c.send(.post, "/berth/api/v1/access-test", headers: admin,
+                                         body: Array(#"{"account":"\#(account)","repository":"alice/app","actions":["pull"]}"#.utf8))
+                #expect(r.status == .ok)
+                return r.text
+            }
+            #expect(try await test("ghost").contains(#""accountStatus":"unknown account""#))
+            #expect(try await test("ghost").contains(#""granted":[]"#))
+            #expect(try await !test("alice").contains("accountStatus"))
+            _ = try await c.send(.post, "/berth/api/v1/users", headers: admin, body: Array(#"{"name":"dora","password":"a long password"}"#.utf8))
+            _ = try await c.send(.patch, "/berth/api/v1/users/dora", headers: admin, body: Array(#"{"disabled":true}"#.utf8))
+            #expect(try await test("dora").contains(#""accountStatus":"disabled""#))
+            _ = try await c.send(.patch, "/berth/api/v1/users/dora", headers: admin, body: Array(#"{"disabled":false,"expires":"2020-01-01T00:00:00Z"}"#.utf8))
+            #expect(try await test("dora").contains(#""accountStatus":"expired""#))
+        }
+    }
+}

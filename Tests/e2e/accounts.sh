@@ -59,6 +59,7 @@ check "ci cannot push outside ci/*" bash -c "! $SK copy --dest-tls-verify=false 
 expect_eq "berth acl test names the rule that granted" "$("$BERTH" acl test "${D[@]}" ci ci/app pull,push,delete)" "granted: pull,push
 decided by: database rule #2 (ci pushes)"
 expect_eq "berth acl test --json" "$("$BERTH" acl test "${D[@]}" ci team/app pull --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["granted"], d.get("decision"))')" "[] None"
+check "berth acl test says when an account does not exist" bash -c "'$BERTH' acl test ${D[*]} ghost ci/app pull | grep -q 'account: ghost does not exist, so nothing is granted'"
 expect_eq "the admin is rule #1 and may do everything" "$("$BERTH" acl test "${D[@]}" admin any/thing pull,push,delete | head -1)" "granted: delete,pull,push"
 check "berth user ls --json shows labels, never the hash" bash -c "'$BERTH' user ls --data '$A/data' --json | python3 -c 'import json,sys; u={x[\"name\"]:x for x in json.load(sys.stdin)}; assert u[\"ci\"][\"labels\"]=={\"team\":[\"build\"]}' && ! '$BERTH' user ls --data '$A/data' --json | grep -q '2y'"
 

@@ -131,7 +131,18 @@ struct AdminAPI: Sendable {
         let decision = try await service.policy.decide(AccessRequest(
             account: body.account, labels: labels, type: body.type ?? "repository", name: body.repository,
             service: body.service ?? "", actions: body.actions))
-        return try json(AdminBody.AccessTestResult(granted: decision?.actions ?? [], decision: decision))
+        let snapshot = directory.snapshot
+        var status = snapshot.refusal(of: body.account)
+        // currentIdentity stands in for accounts no backend can be asked about (LDAP, a
+        // program): only an account every backend denies knowing is unknown.
+        if status == nil, !body.account.isEmpty, !snapshot.knows(body.account) {
+            // A backend that refuses to answer (disabled elsewhere, down) knows it.
+            var known = true
+            do { known = try await service.currentIdentity(AccountName.canonical(body.account)) != nil } catch {}
+            if !known { status = "unknown account" }
+        }
+        let granted = status == nil ? decision?.actions ?? [] : []
+        return try json(AdminBody.AccessTestResult(granted: granted, decision: decision, accountStatus: status))
     }
 
     /// The `name` of the path, percent-decoded (clients escape names that are not plain

@@ -61,6 +61,9 @@ enum AdminBody {
     struct AccessTestResult: Encodable {
         var granted: [String]
         var decision: AccessDecision?
+        /// Why the account gets nothing whatever the rules say: `unknown account`, `disabled`,
+        /// `expired`; absent when it may log in.
+        var accountStatus: String?
     }
 
     struct NewRobot: Decodable {

@@ -103,6 +103,7 @@ struct ACLCommand: AsyncParsableCommand {
             var requested: [String]
             var granted: [String]
             var decision: AccessDecision?
+            var accountStatus: String?
         }
 
         func run() async throws {
@@ -111,12 +112,18 @@ struct ACLCommand: AsyncParsableCommand {
             var logger = Logger(label: "berth")
             logger.logLevel = .warning
             if let remote = try options.remote() {
-                let decision = try await remote.accessTest(account: account, repository: repository, actions: requested, type: type,
-                                                           service: service, labels: labels.isEmpty ? nil : try LabelOptions.parse(labels))
-                return try report(decision, requested: requested)
+                let (decision, status) = try await remote.accessTest(account: account, repository: repository, actions: requested, type: type,
+                                                                     service: service, labels: labels.isEmpty ? nil : try LabelOptions.parse(labels))
+                return try report(decision, requested: requested, accountStatus: status)
             }
-            let decision: AccessDecision? = try await options.withStore { store in
+            let (decision, status): (AccessDecision?, String?) = try await options.withStore { store in
                 let directory = try await AccountDirectory(store: store, logger: logger)
+                var status = directory.snapshot.refusal(of: account)
+                // An account LDAP or an external program may know cannot be judged from here.
+                if status == nil, !account.isEmpty, !directory.snapshot.knows(account), staticConfig?.users?[account] == nil,
+                   staticConfig?.ldap_auth == nil, staticConfig?.ext_auth == nil {
+                    status = "unknown account"
+                }
                 var labels = try LabelOptions.parse(self.labels)
                 if self.labels.isEmpty {
                     if let user = staticConfig?.users?[account] {
@@ -127,28 +134,36 @@ struct ACLCommand: AsyncParsableCommand {
                 }
                 var policies = directory.policies
                 if let acl = staticConfig?.acl { policies.insert(try ACL(acl), at: 1) }
-                return try await PolicyChain(policies).decide(AccessRequest(
+                return (try await PolicyChain(policies).decide(AccessRequest(
                     account: account, labels: labels, type: type, name: repository, service: service,
                     ip: try ip.map { text in
                         guard let address = IPAddress(text) else { throw ValidationError("invalid address \(text)") }
                         return address
-                    }, actions: requested))
+                    }, actions: requested)), status)
             }
-            try report(decision, requested: requested)
+            try report(decision, requested: requested, accountStatus: status)
         }
 
-        func report(_ decision: AccessDecision?, requested: [String]) throws {
+        /// `accountStatus`: why the account gets nothing whatever the rules say (unknown,
+        /// disabled, expired), nil when it may log in.
+        func report(_ decision: AccessDecision?, requested: [String], accountStatus: String?) throws {
+            // Only an account that may log in gets what the rules grant.
+            let granted = accountStatus == nil ? decision?.actions ?? [] : []
             if json {
                 return try CLIOutput.json(Result(account: account, repository: repository, requested: requested,
-                                                 granted: decision?.actions ?? [], decision: decision))
+                                                 granted: granted, decision: decision, accountStatus: accountStatus))
             }
-            let granted = decision?.actions ?? []
             print("granted: \(granted.isEmpty ? "(nothing)" : granted.joined(separator: ","))")
             if let decision {
                 let rule = decision.rule.map { " rule #\($0)" } ?? ""
                 print("decided by: \(decision.policy)\(rule)\(decision.comment.map { " (\($0))" } ?? "")")
             } else {
                 print("decided by: no rule matched (nothing is granted)")
+            }
+            if let accountStatus {
+                let name = CLIOutput.printable(account)
+                print(accountStatus == "unknown account" ? "account: \(name) does not exist, so nothing is granted"
+                      : "account: \(name) is \(accountStatus): its logins are refused whatever the rules say")
             }
         }
     }

@@ -170,11 +170,12 @@ struct RemoteAccounts: AccountsManager {
 
     /// The server's own evaluation (`POST /access-test`).
     func accessTest(account: String, repository: String, actions: [String], type: String, service: String,
-                    labels: [String: [String]]?) async throws -> AccessDecision? {
+                    labels: [String: [String]]?) async throws -> (decision: AccessDecision?, accountStatus: String?) {
         struct Body: Encodable { var account: String; var repository: String; var actions: [String]; var type: String; var service: String; var labels: [String: [String]]? }
-        struct Result: Decodable { var decision: AccessDecision? }
-        return try decode(Result.self, try await call(.POST, "/access-test", body: Body(
-            account: account, repository: repository, actions: actions, type: type, service: service, labels: labels))).decision
+        struct Result: Decodable { var decision: AccessDecision?; var accountStatus: String? }
+        let result = try decode(Result.self, try await call(.POST, "/access-test", body: Body(
+            account: account, repository: repository, actions: actions, type: type, service: service, labels: labels)))
+        return (result.decision, result.accountStatus)
     }
 
     func close() async {}
