@@ -38,9 +38,18 @@ public struct AccountStore: Sendable {
     }
 
     /// Runs a change: `body`, then the generation bump and the audit entry, in one transaction.
+    /// A change that would leave no active administrator where there was one is refused: the
+    /// last way into the admin pages and API must not go by accident.
     func change<T: Sendable>(_ entry: AuditEntry, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await database.transaction { sql in
+            let guarded = Self.mayRemoveAdministrators(entry.action)
+            let before = guarded ? try await Self.administrators(sql) : []
             let result = try await body(sql)
+            if guarded, !before.isEmpty, try await Self.administrators(sql).isEmpty {
+                throw AccountError.conflict(
+                    "this would leave no administrator (\(before.sorted().joined(separator: ", ")) \(before.count == 1 ? "is" : "are") the last with registry:admin:*); "
+                    + "make another account an administrator first")
+            }
             try await sql.raw("UPDATE berth_generation SET value = value + 1 WHERE id = 1").run()
             try await Self.insert(entry, into: sql)
             return result

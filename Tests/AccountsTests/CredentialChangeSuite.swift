@@ -49,3 +49,34 @@ import Testing
         }
     }
 }
+
+@Suite struct LastAdministratorSuite {
+    @Test(arguments: AccountEngine.allCases)
+    func theLastAdministratorCannotGoByAccident(_ engine: AccountEngine) async throws {
+        try await withStore(engine) { store, _ in
+            try await store.addUser("root", passwordHash: nil, by: cli)
+            try await store.addUser("ops", passwordHash: nil, labels: ["group": ["admins"]], by: cli)
+            _ = try await store.addRule(ACLRule(match: .init(account: "root"), actions: ["*"]), by: cli)
+            let generation = try await store.generation()
+            for attempt in ["remove", "disable", "expire", "rule"] {
+                await #expect(throws: AccountError.self, "\(attempt)") {
+                    switch attempt {
+                    case "remove": try await store.removeUser("root", by: cli)
+                    case "disable": try await store.setDisabled("root", true, by: cli)
+                    case "expire": try await store.setExpiry("root", Date(timeIntervalSince1970: 0), by: cli)
+                    default: try await store.removeRule(at: 1, by: cli)
+                    }
+                }
+            }
+            // A deny rule for everyone put first would lock the admin out too.
+            await #expect(throws: AccountError.self) {
+                _ = try await store.addRule(ACLRule(match: .init(account: "*"), actions: []), at: 1, by: cli)
+            }
+            #expect(try await store.generation() == generation)
+            // Once another account is an administrator, the first may go.
+            _ = try await store.addRule(ACLRule(match: .init(labels: ["group": "admins"]), actions: ["*"]), by: cli)
+            try await store.removeUser("root", by: cli)
+            #expect(try await store.user("root") == nil)
+        }
+    }
+}
