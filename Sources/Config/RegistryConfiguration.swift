@@ -165,20 +165,32 @@ public struct RegistryConfiguration: Sendable {
     public init(yaml: String, environment: [String: String] = [:]) throws {
         var tree = try ConfigNode.parse(yaml: yaml)
         guard case .map = tree else { throw ConfigError("configuration must be a YAML mapping") }
-        EnvironmentOverrides.apply(environment, to: &tree)
-        try self.init(tree: tree, requireVersion: true)
+        let applied = EnvironmentOverrides.apply(environment, to: &tree)
+        do {
+            try self.init(tree: tree, requireVersion: true)
+        } catch let error as ConfigError {
+            throw applied.explain(error)
+        }
+        warnings += applied.ignored
     }
 
     /// The embedded default, with `REGISTRY_*` overrides from `environment` applied.
     public static func embeddedDefault(environment: [String: String] = [:]) throws -> RegistryConfiguration {
         var tree = ConfigNode.map([])
-        EnvironmentOverrides.apply(environment, to: &tree)
+        let applied = EnvironmentOverrides.apply(environment, to: &tree)
         if case .map(let pairs) = tree, pairs.isEmpty {
             var config = RegistryConfiguration()
             config.tokenAuth = .builtIn
+            config.warnings = applied.ignored
             return config
         }
-        var config = try RegistryConfiguration(tree: tree, requireVersion: false)
+        var config: RegistryConfiguration
+        do {
+            config = try RegistryConfiguration(tree: tree, requireVersion: false)
+        } catch let error as ConfigError {
+            throw applied.explain(error)
+        }
+        config.warnings += applied.ignored
         if tree["storage"]?["delete"] == nil { config.deleteEnabled = true }
         if tree["storage"] == nil { config.storage = .filesystem(rootDirectory: "./data") }
         if tree["auth"] == nil { config.tokenAuth = .builtIn }

@@ -200,3 +200,19 @@ import Testing
         #expect(GoDuration.seconds("abc") == nil)
     }
 }
+
+@Suite struct ForeignEnvironmentTests {
+    @Test func podmansAuthFileIsNotConfigurationAndErrorsNameTheirVariable() throws {
+        let config = try RegistryConfiguration.embeddedDefault(environment: ["REGISTRY_AUTH_FILE": "/run/user/1000/containers/auth.json"])
+        #expect(config.tokenAuth?.builtInAccounts == true)
+        #expect(config.warnings.contains { $0.contains("REGISTRY_AUTH_FILE") })
+        let withFile = try RegistryConfiguration(yaml: "version: 0.1\nstorage: {inmemory: {}}\n", environment: ["REGISTRY_AUTH_FILE": "/x"])
+        #expect(withFile.tokenAuth == nil)
+        do {
+            _ = try RegistryConfiguration.embeddedDefault(environment: ["REGISTRY_STORAGE_DELETE_ENABLED": "perhaps"])
+            Issue.record("a bad override was accepted")
+        } catch let error as ConfigError {
+            #expect(error.message.contains("REGISTRY_STORAGE_DELETE_ENABLED"), "\(error.message)")
+        }
+    }
+}
