@@ -32,6 +32,7 @@ public struct RegistryAPI: Sendable {
     let store: any RegistryContent
     let options: APIOptions
     let uploadState: UploadStateSigner
+    let uploadLocks = UploadLocks()
     let authorizer: (any RequestAuthorizer)?
     let metrics: RegistryMetrics?
     let notifier: Notifier?
@@ -81,8 +82,10 @@ public struct RegistryAPI: Sendable {
             let id = try UploadID(id)
             try uploadState.verify(request.uri.queryParameters["_state"].map(String.init), repository: repository, id: id)
             switch request.method {
-            case .patch: return try await patchUpload(repository, id, request)
-            case .put: return try await finishUpload(repository, id, request, events)
+            case .patch:
+                return try await uploadLocks.withLock(id.value) { try await patchUpload(repository, id, request) }
+            case .put:
+                return try await uploadLocks.withLock(id.value) { try await finishUpload(repository, id, request, events) }
             case .delete: return try await cancelUpload(repository, id)
             default: return try await uploadStatus(repository, id, request)
             }
