@@ -249,7 +249,6 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
     }
 
     func flushAudit() async {
-        let itemisedBefore = recorder.notItemised
         let batch = recorder.drain()
         do {
             try await store.record(batch.entries, increments: batch.increments, robotsUsed: batch.robotsUsed)
@@ -257,13 +256,13 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
             recorder.putBack(batch)
             logger.warning("audit entries not written yet", metadata: ["error": .string("\(error)"), "count": .stringConvertible(batch.entries.count)])
         }
-        reportNotItemised(since: itemisedBefore)
+        reportNotItemised()
     }
 
     private let reportedNotItemised = Atomic<Int>(0)
 
     /// A log line and the metric for refused logins only counted, not itemised.
-    private func reportNotItemised(since _: Int) {
+    private func reportNotItemised() {
         let total = recorder.notItemised
         let reported = reportedNotItemised.exchange(total, ordering: .relaxed)
         guard total > reported else { return }

@@ -43,7 +43,7 @@ public struct AccountSnapshot: Sendable {
         if let robot = robot(account: account) {
             return robot.disabled ? "disabled" : robot.isActive(at: now) ? nil : "expired"
         }
-        if account.hasPrefix(RobotRecord.accountPrefix) { return "unknown robot" }
+        if account.hasPrefix(RobotRecord.accountPrefix) { return "unknown account" }
         guard let user = users[AccountName.canonical(account)] else { return nil }
         return user.disabled ? "disabled" : user.isActive(at: now) ? nil : "expired"
     }

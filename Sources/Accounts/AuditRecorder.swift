@@ -33,8 +33,6 @@ final class AuditRecorder: Sendable {
         var increments: [String: Int] = [:]
         var robotsUsed: [String: Date] = [:]
 
-        var isEmpty: Bool { entries.isEmpty && increments.isEmpty && robotsUsed.isEmpty }
-
         mutating func merge(_ other: Batch) {
             entries += other.entries
             increments.merge(other.increments, uniquingKeysWith: +)

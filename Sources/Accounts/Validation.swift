@@ -14,7 +14,8 @@ enum Validation {
         guard !name.unicodeScalars.contains(where: { "*?[]".unicodeScalars.contains($0) || AccountName.isInvisible($0) }) else {
             throw .invalid("user names cannot contain '*', '?', '[', ']', or invisible, format or control characters")
         }
-        guard name == AccountName.canonical(name), name.unicodeScalars.elementsEqual(AccountName.canonical(name).unicodeScalars) else {
+        // Swift's == is canonical equivalence: compare the scalars themselves.
+        guard name.unicodeScalars.elementsEqual(AccountName.canonical(name).unicodeScalars) else {
             throw .invalid("user names must be in Unicode normal form C")
         }
     }

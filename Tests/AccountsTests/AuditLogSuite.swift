@@ -1,5 +1,6 @@
 @testable import Accounts
 import Foundation
+import Synchronization
 import Testing
 
 /// The audit log under a flood: refused logins are aggregated, never at the cost of a real
@@ -123,6 +124,24 @@ import Testing
             await server.tick()
             #expect(try await store.replicasBehind(changed) == 0)
             #expect(try await store.waitUntilApplied(limit: .milliseconds(100)))
+        }
+    }
+}
+
+@Suite struct AuditFloodReportSuite {
+    /// What a flood leaves only counted reaches the metric (and the log) once per flush.
+    @Test func refusalsNotItemisedAreReported() async throws {
+        try await withStore(.sqlite) { store, _ in
+            let directory = try await AccountDirectory(store: store, logger: testLogger)
+            let reported = Mutex(0)
+            directory.observeAuditNotItemised { count in reported.withLock { $0 += count } }
+            for i in 0..<10_050 { await directory.recordLogin(account: "junk\(i)", address: "10.0.0.1", success: false, reason: "unknown account") }
+            await directory.flushAudit()
+            #expect(reported.withLock { $0 } == 50)
+            await directory.flushAudit()
+            #expect(reported.withLock { $0 } == 50)
+            let rows = try await store.audit(limit: 10_000, account: "(many)")
+            #expect(rows.map { $0.count ?? 1 }.reduce(0, +) == 50)
         }
     }
 }

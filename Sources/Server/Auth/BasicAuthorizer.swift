@@ -34,15 +34,10 @@ struct BasicAuthorizer: RequestAuthorizer {
         guard let given = TokenEndpoint.basicCredentials(request.headers[.authorization]), !given.user.isEmpty else {
             return .challenge(challenge("authentication required"))
         }
-        let credentials = (user: AccountName.canonical(given.user), password: given.password)
-        guard AccountName.isAcceptable(credentials.user) else { return .challenge(challenge("authentication failed")) }
         let address = context.clientAddress
-        let backends = self.backends
         let identity: Identity
         do {
-            guard let found = try await limiter.attempt(account: credentials.user, address: address, password: credentials.password, {
-                try await backends.authenticate(user: credentials.user, password: credentials.password)
-            }) else {
+            guard let found = try await authenticate(user: given.user, password: given.password, address: address) else {
                 return .challenge(challenge("authentication failed"))
             }
             identity = found
@@ -63,6 +58,17 @@ struct BasicAuthorizer: RequestAuthorizer {
             return .challenge(RegistryError(.unavailable, message: "authentication backend unavailable").response)
         }
         return .allowed(subject: identity.account)
+    }
+
+    /// One password check through the failed-login limiter, for Basic auth and the web UI's
+    /// sign-in alike; nil when no backend knows the user.
+    func authenticate(user: String, password: String, address: IPAddress?) async throws -> Identity? {
+        let user = AccountName.canonical(user)
+        guard AccountName.isAcceptable(user) else { throw AuthError.unauthorized("invalid credentials") }
+        let backends = self.backends
+        return try await limiter.attempt(account: user, address: address, password: password) {
+            try await backends.authenticate(user: user, password: password)
+        }
     }
 
     private func challenge(_ message: String) -> Response {

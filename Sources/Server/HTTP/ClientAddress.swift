@@ -22,8 +22,9 @@ struct ClientAddressPolicy: Sendable {
     static let defaultTrustedProxies: [CIDR] = ["127.0.0.0/8", "::1", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"]
         .compactMap(CIDR.init)
 
+    static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
     static let forwardedHeaders: [HTTPField.Name] = [
-        HTTPField.Name("Forwarded")!, HTTPField.Name("X-Forwarded-For")!, HTTPField.Name("X-Forwarded-Host")!,
+        HTTPField.Name("Forwarded")!, forwardedFor, HTTPField.Name("X-Forwarded-Host")!,
         HTTPField.Name("X-Forwarded-Proto")!, HTTPField.Name("X-Forwarded-Port")!,
     ]
 
@@ -40,13 +41,18 @@ struct ClientAddressPolicy: Sendable {
     }
 
     func resolve(peer: IPAddress?, headers: HTTPFields) -> Resolution {
+        resolve(peer: peer, trusted: trusts(peer), headers: headers)
+    }
+
+    /// `trusted`: `trusts(peer)`, asked once per request by the middleware.
+    func resolve(peer: IPAddress?, trusted: Bool, headers: HTTPFields) -> Resolution {
         if let realIPHeader {
             let addresses = (headers[realIPHeader] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             let index = realIPPosition >= 0 ? realIPPosition : addresses.count + realIPPosition
             guard addresses.indices.contains(index), let address = IPAddress(addresses[index]) else { return .missing }
             return .address(address)
         }
-        guard trusts(peer), let forwarded = headers[HTTPField.Name("X-Forwarded-For")!] else { return .address(peer) }
+        guard trusted, let forwarded = headers[Self.forwardedFor] else { return .address(peer) }
         var client = peer
         for hop in forwarded.split(separator: ",").reversed() {
             guard let address = IPAddress(hop.trimmingCharacters(in: .whitespaces)) else { break }
@@ -57,11 +63,15 @@ struct ClientAddressPolicy: Sendable {
     }
 
     /// The request as handlers should see it: without forwarded headers an untrusted peer set.
-    func sanitized(_ request: Request, peer: IPAddress?) -> Request {
-        guard !trusts(peer), Self.forwardedHeaders.contains(where: { request.headers[$0] != nil }) else { return request }
+    func sanitized(_ request: Request, trusted: Bool) -> Request {
+        guard !trusted, Self.forwardedHeaders.contains(where: { request.headers[$0] != nil }) else { return request }
         var head = request.head
         for name in Self.forwardedHeaders { head.headerFields[name] = nil }
         return Request(head: head, body: request.body)
+    }
+
+    func sanitized(_ request: Request, peer: IPAddress?) -> Request {
+        sanitized(request, trusted: trusts(peer))
     }
 }
 
@@ -71,14 +81,16 @@ struct ClientAddressMiddleware: RouterMiddleware {
     let policy: ClientAddressPolicy
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let peer = context.remoteAddress?.ipAddress.flatMap(IPAddress.init)
+        // The context starts with the socket peer as the client address.
+        let peer = context.clientAddress
+        let trusted = policy.trusts(peer)
         var context = context
-        switch policy.resolve(peer: peer, headers: request.headers) {
+        switch policy.resolve(peer: peer, trusted: trusted, headers: request.headers) {
         case .address(let address): context.clientAddress = address
         case .missing:
             context.clientAddress = nil
             context.clientAddressMissing = true
         }
-        return try await next(policy.sanitized(request, peer: peer), context)
+        return try await next(policy.sanitized(request, trusted: trusted), context)
     }
 }

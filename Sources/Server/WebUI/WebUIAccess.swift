@@ -26,12 +26,9 @@ enum WebUIAccess: Sendable {
                 service: serviceName, scopes: [], account: nil, credentials: (user, password), clientIP: address,
                 wantsRefreshToken: false, refreshToken: nil, clientID: WebSession.clientID))
         case .basic(let authorizer, _):
-            let user = AccountName.canonical(user)
-            guard AccountName.isAcceptable(user) else { throw AuthError.unauthorized("invalid credentials") }
-            let backends = authorizer.backends
-            guard let identity = try await authorizer.limiter.attempt(account: user, address: address, password: password, {
-                try await backends.authenticate(user: user, password: password)
-            }) else { throw AuthError.unauthorized("invalid credentials") }
+            guard let identity = try await authorizer.authenticate(user: user, password: password, address: address) else {
+                throw AuthError.unauthorized("invalid credentials")
+            }
             return identity
         }
     }
