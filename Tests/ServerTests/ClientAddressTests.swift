@@ -45,3 +45,15 @@ import Testing
         #expect(fromProxy.headers[HTTPField.Name("X-Forwarded-Host")!] == "evil.example")
     }
 }
+
+@Suite struct TrustedProxiesConfigTests {
+    @Test func aBadTrustedProxyStopsTheStartWithTheKey() async throws {
+        let fixture = APIFixture {
+            $0.trustedProxies = ["10.0.0.300/8"]
+            $0.tokenAuth = .builtIn
+        }
+        await #expect(throws: AuthError.configuration("http.trustedproxies: 10.0.0.300/8 is not an address or CIDR range")) {
+            try await fixture.run { _, _ in }
+        }
+    }
+}

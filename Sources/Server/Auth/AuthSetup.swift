@@ -42,6 +42,8 @@ public struct AuthSetup: Sendable {
     }
 
     static func make(_ config: RegistryConfiguration, store: RegistryStore, logger: Logger) async throws -> AuthSetup {
+        // Checked before anything is created (the first-run admin among it).
+        _ = try clientAddressPolicy(realIP: (nil, 0), trustedProxies: config.trustedProxies)
         if let htpasswd = config.htpasswdAuth {
             guard let text = FileManager.default.contents(atPath: htpasswd.path) else {
                 throw AuthError.configuration("auth.htpasswd.path: cannot read \(htpasswd.path)")
