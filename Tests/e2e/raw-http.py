@@ -55,6 +55,27 @@ def status_lines(data):
     return [line.split(b" ")[1].decode() for line in data.split(b"\r\n") if line.startswith(b"HTTP/1.")]
 
 
+def response_statuses(data, methods):
+    """Statuses of consecutive responses (with Content-Length bodies) to requests made with
+    `methods`, in order; stops at the first incomplete one."""
+    statuses = []
+    for method in methods:
+        head, separator, rest = data.partition(b"\r\n\r\n")
+        if not separator:
+            break
+        lines = head.split(b"\r\n")
+        statuses.append(lines[0].split(b" ")[1].decode())
+        length = 0
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value.strip())
+        if method == "HEAD":
+            length = 0
+        data = rest[length:]
+    return statuses
+
+
 def new_upload(repository="raw/app"):
     c = http.client.HTTPConnection("127.0.0.1", PORT)
     c.request("POST", f"/v2/{repository}/blobs/uploads/")
@@ -79,6 +100,27 @@ check("HTTP/1.0 with keep-alive: answered, the connection stays open", status_li
       f"{data[:80]!r} closed={closed}")
 
 big = b"x" * (12 * 1024 * 1024)
+# Pipelining (RFC 9112 §9.3.2): every request gets its response, in order, and
+# `Connection: close` applies after the request that carries it.
+pipelined = b"".join(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % (b"/v2/" if i % 2 == 0 else b"/v2/no/such/tags/list")
+                     for i in range(9)) + b"GET /v2/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+data, closed, took = exchange(pipelined, wait=10)
+check("ten pipelined GETs, the last with Connection: close: ten responses in order, then the connection closes",
+      response_statuses(data, ["GET"] * 11) == ["200", "404"] * 4 + ["200", "200"] and closed, f"{response_statuses(data, ['GET'] * 11)} closed={closed}")
+data, closed, took = exchange(b"HEAD /v2/ HTTP/1.1\r\nHost: x\r\n\r\n"
+                              b"POST /v2/raw/pipelined/blobs/uploads/ HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+                              b"GET /v2/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", wait=10)
+check("HEAD, POST and GET pipelined: 200, 202, 200 in order, then the connection closes",
+      response_statuses(data, ["HEAD", "POST", "GET", "GET"]) == ["200", "202", "200"] and closed,
+      f"{response_statuses(data, ['HEAD', 'POST', 'GET', 'GET'])} closed={closed}")
+data, closed, took = exchange(b"GET /v2/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                              b"GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n", wait=10)
+check("a request pipelined after Connection: close is not answered; the connection closes",
+      response_statuses(data, ["GET"] * 2) == ["200"] and closed, f"{response_statuses(data, ['GET'] * 2)} closed={closed}")
+data, closed, took = exchange(b"GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n" * 3, wait=2)
+check("three pipelined keep-alive GETs: three responses, the connection stays open",
+      response_statuses(data, ["GET"] * 4) == ["200"] * 3 and not closed, f"{response_statuses(data, ['GET'] * 4)} closed={closed}")
+
 manifest_put = (b"PUT /v2/raw/app/manifests/big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
                 b"Content-Type: application/vnd.oci.image.manifest.v1+json\r\nContent-Length: %d\r\n" % len(big))
 data, closed, took = exchange(manifest_put + b"\r\n", big)

@@ -21,9 +21,13 @@ final class ConnectionCloseHandler: ChannelDuplexHandler, RemovableChannelHandle
     static let discardLimit = 64 * 1024 * 1024
     static let discardTime = TimeAmount.seconds(30)
 
-    private var closing = false
+    /// One entry per request whose response has not ended, oldest first: whether the
+    /// connection closes after that response. A pipelining client's requests all arrive
+    /// before the first response, and `Connection: close` applies after its own request only
+    /// (RFC 9112 §9.3.2), so this cannot be one flag for the connection.
+    private var unanswered: [Bool] = []
+    /// The newest request's body is still arriving.
     private var requestOpen = false
-    private var responseDone = false
     private var discarding = false
     private var discarded = 0
     private var deadline: Scheduled<Void>?
@@ -61,10 +65,9 @@ final class ConnectionCloseHandler: ChannelDuplexHandler, RemovableChannelHandle
         switch unwrapInboundIn(data) {
         case .head(var head):
             requestOpen = true
-            responseDone = false
             connectionGuard.headerReceived()
+            unanswered.append(!head.isKeepAlive)
             if !head.isKeepAlive {
-                closing = true
                 if head.version.major == 1, head.version.minor == 0 {
                     head.headers.replaceOrAdd(name: "connection", value: "close")
                 }
@@ -83,7 +86,7 @@ final class ConnectionCloseHandler: ChannelDuplexHandler, RemovableChannelHandle
                 context.close(promise: nil)
                 return
             }
-            if responseDone { connectionGuard.awaitingNextRequest() }
+            if unanswered.isEmpty { connectionGuard.awaitingNextRequest() }
             context.fireChannelRead(data)
         }
     }
@@ -99,9 +102,12 @@ final class ConnectionCloseHandler: ChannelDuplexHandler, RemovableChannelHandle
             context.write(data, promise: promise)
             return
         }
-        guard closing else {
-            responseDone = true
-            if !requestOpen { connectionGuard.awaitingNextRequest() }
+        let closesAfter = unanswered.isEmpty ? false : unanswered.removeFirst()
+        // The answered request is the newest one received exactly when nothing is queued
+        // behind it; only then may its body still be arriving.
+        let answeredStillSending = unanswered.isEmpty && requestOpen
+        guard closesAfter else {
+            if unanswered.isEmpty && !requestOpen { connectionGuard.awaitingNextRequest() }
             context.write(data, promise: promise)
             return
         }
@@ -109,7 +115,7 @@ final class ConnectionCloseHandler: ChannelDuplexHandler, RemovableChannelHandle
         written.futureResult.cascade(to: promise)
         context.write(data, promise: written)
         written.futureResult.whenComplete { [self] _ in
-            if requestOpen {
+            if answeredStillSending {
                 discarding = true
                 deadline = context.eventLoop.scheduleTask(in: Self.discardTime) { context.close(promise: nil) }
                 context.read()
