@@ -22,8 +22,8 @@ extension RegistryConfiguration {
     static let endpointKeys: Set<String> = ["name", "disabled", "url", "headers", "timeout", "threshold", "backoff",
                                             "ignoredmediatypes", "ignore", "ignore.mediatypes", "ignore.actions"]
 
-    /// Reads `notifications.events` and `notifications.endpoints`; returns warnings for
-    /// keys inside endpoints that Berth does not know.
+    /// Reads `notifications.events` and `notifications.endpoints`; returns the keys inside
+    /// endpoints that Berth does not know.
     mutating func readNotifications(_ r: ConfigReader) throws -> [String] {
         notificationIncludeReferences = try r.bool("notifications.events.includereferences") ?? false
         r.consume("notifications.endpoints")
@@ -66,7 +66,7 @@ extension RegistryConfiguration {
             for action in endpoint.ignoredActions where !["pull", "push", "mount", "delete"].contains(action) {
                 throw ConfigError("\(at).ignore.actions: unknown action \(action) (pull, push, mount, delete)")
             }
-            warnings += e.unknownKeys().map { "unknown or unsupported configuration key ignored: \(at).\($0)" }
+            warnings += e.unknownKeysWithSuggestions().map { "\(at).\($0)" }
             notificationEndpoints.append(endpoint)
         }
         return warnings

@@ -77,7 +77,7 @@ extension RegistryConfiguration {
                 try Self.readFallbacks(e, into: &upstream, at: at)
                 upstream.tokenHosts = try e.stringList("tokenhosts") ?? []
                 upstream.namespaces = try e.stringList("namespaces") ?? [prefix.split(separator: "/").first.map(String.init) ?? prefix]
-                warnings += e.unknownKeys().map { "unknown or unsupported configuration key ignored: \(at).\($0)" }
+                warnings += e.unknownKeysWithSuggestions().map { "\(at).\($0)" }
                 proxyUpstreams.append(upstream)
             }
         }

@@ -157,6 +157,9 @@ public struct RegistryConfiguration: Sendable {
 
     /// Problems worth telling the operator that do not stop the registry (unknown keys).
     public var warnings: [String] = []
+    /// Keys of the file that nothing reads (a typo, or a setting Berth does not have), each
+    /// with its likely intended key when one is near; `--strict` refuses to run with any.
+    public var ignoredKeys: [String] = []
 
     /// Berth's configuration when none is given: filesystem storage under ./data on :5000.
     public init() {}
@@ -244,7 +247,8 @@ public struct RegistryConfiguration: Sendable {
         case nil:
             if requireVersion { throw ConfigError("storage: no storage driver configured (filesystem, s3 or inmemory)") }
         case let other?:
-            throw ConfigError("storage.\(other): storage driver not supported by Berth yet (filesystem, s3, inmemory)")
+            let suggestion = KeySuggestion.nearest(to: other, among: ["filesystem", "s3", "s3aws", "inmemory"]).map { " (did you mean \($0)?)" } ?? ""
+            throw ConfigError("storage.\(other): storage driver not supported by Berth yet\(suggestion) (filesystem, s3, inmemory)")
         }
         redirectDisabled = try r.bool("storage.redirect.disable") ?? false
         deleteEnabled = try r.bool("storage.delete.enabled") ?? (requireVersion ? false : true)
@@ -337,7 +341,8 @@ public struct RegistryConfiguration: Sendable {
         let endpointWarnings = try readNotifications(r)
         let proxyWarnings = try readProxy(r)
 
-        warnings = r.unknownKeys().map { "unknown or unsupported configuration key ignored: \($0)" } + endpointWarnings + proxyWarnings
+        ignoredKeys = r.unknownKeysWithSuggestions() + endpointWarnings + proxyWarnings
+        warnings = ignoredKeys.map { "unknown or unsupported configuration key ignored: \($0)" }
     }
 
     private mutating func readAuth(_ r: ConfigReader) throws {
@@ -368,7 +373,8 @@ public struct RegistryConfiguration: Sendable {
         }
         for method in configured where method != "token" && method != "none" {
             // Never start an open registry because an access control method was not understood.
-            throw ConfigError("auth.\(method): not supported by Berth yet (token, htpasswd, none)")
+            let suggestion = KeySuggestion.nearest(to: method, among: ["token", "htpasswd", "none"]).map { " (did you mean \($0)?)" } ?? ""
+            throw ConfigError("auth.\(method): not supported by Berth yet\(suggestion) (token, htpasswd, none)")
         }
         r.consume("auth.none")
         guard r.has("auth.token") else { return }
@@ -415,8 +421,10 @@ public struct RegistryConfiguration: Sendable {
         return (host.isEmpty ? "0.0.0.0" : host, port)
     }
 
-    /// The effective configuration as YAML, with secrets masked.
-    public func effectiveYAML() -> String {
+    /// The effective configuration as YAML, with secrets masked. `failedLoginDefaults` are
+    /// the limiter's own defaults by key (perclient, peraddress, peraccount, window), shown
+    /// for bounds the file leaves unset.
+    public func effectiveYAML(failedLoginDefaults: [String: String] = [:]) -> String {
         func s(_ v: String) -> ConfigNode { .scalar(v) }
         func b(_ v: Bool) -> ConfigNode { .scalar(v ? "true" : "false") }
         let storageNode: (key: String, value: ConfigNode)
@@ -439,6 +447,8 @@ public struct RegistryConfiguration: Sendable {
         http.append(("relativeurls", b(relativeURLs)))
         if !httpHeaders.isEmpty { http.append(("headers", .map(httpHeaders.map { ($0.0, .list($0.1.map(s))) }))) }
         if let tls { http.append(("tls", .map([("certificate", s(tls.certificate)), ("key", s(tls.key))]))) }
+        http.append(("trustedproxies", trustedProxies.map { .list($0.map(s)) } ?? s("(loopback and private networks)")))
+        http.append(("limits", .map([("headertimeout", s("\(Int(headerTimeout))s")), ("connectionsperaddress", s(String(connectionsPerAddress)))])))
         let tree = ConfigNode.map([
             ("version", s(version)),
             ("log", .map([("level", s(logLevel)), ("formatter", s(logFormatter)), ("accesslog", .map([("disabled", b(accessLogDisabled))]))])),
@@ -454,12 +464,7 @@ public struct RegistryConfiguration: Sendable {
             ("http", .map(http)),
             ("catalog", .map([("maxentries", s(String(catalogMaxEntries)))])),
             ("tags", .map([("maxtags", s(String(tagsMaxTags)))])),
-            ("auth", tokenAuth.map { t in .map([("token", .map([
-                ("realm", s(t.realm ?? "(this server)/auth/token")), ("service", s(t.service)),
-                ("issuer", s(t.issuer ?? "(from the token server)")),
-                ("rootcertbundle", s(t.rootCertBundle ?? "(Berth's own signing certificate)")),
-                ("server", s(t.builtInAccounts ? "built in, accounts in \(t.accounts == nil ? "SQLite under the storage" : "the configured database")" : t.serverYAML == nil ? "external" : "built in")),
-            ]))]) } ?? .map([("none", .map([]))])),
+            ("auth", authNode(failedLoginDefaults)),
             ("notifications", .map([
                 ("events", .map([("includereferences", b(notificationIncludeReferences))])),
                 ("endpoints", .list(notificationEndpoints.map { e in .map([
@@ -484,5 +489,54 @@ public struct RegistryConfiguration: Sendable {
                                  ("manifests", .map([("indexes", .map([("platforms", s(indexPlatforms.rawValue))]))]))])),
         ])
         return tree.yaml()
+    }
+
+    /// The access control that will really run: what `serve` decides from `auth`.
+    private func authNode(_ defaults: [String: String]) -> ConfigNode {
+        func s(_ v: String) -> ConfigNode { .scalar(v) }
+        func bound(_ key: String, _ value: String?) -> (key: String, value: ConfigNode) {
+            (key, s(value ?? defaults[key] ?? "(default)"))
+        }
+        let limiter: ConfigNode = .map([
+            bound("perclient", failedLogins.perClient.map(String.init)),
+            bound("peraddress", failedLogins.perAddress.map(String.init)),
+            bound("peraccount", failedLogins.perAccount.map(String.init)),
+            bound("window", failedLogins.window.map { "\(Int($0))s" }),
+        ])
+        if let h = htpasswdAuth {
+            return .map([("htpasswd", .map([
+                ("realm", s(h.realm)), ("path", s(h.path)),
+                ("readers", h.readers.map { .list($0.map(s)) } ?? s("(every account in the file)")),
+                ("writers", h.writers.map { .list($0.map(s)) } ?? s("(every account in the file)")),
+                ("failedlogins", limiter),
+            ]))])
+        }
+        guard let t = tokenAuth else {
+            return .map([("none", s("OPEN: anyone who can reach \(httpAddr) may pull, push and delete"))])
+        }
+        var token: [(key: String, value: ConfigNode)] = [
+            ("realm", s(t.realm ?? "(this server)/auth/token")), ("service", s(t.service)),
+            ("issuer", s(t.issuer ?? "(from the token server)")),
+            ("rootcertbundle", s(t.rootCertBundle ?? "(Berth's own signing certificate)")),
+        ]
+        if t.builtInAccounts {
+            token.append(("server", s("built in")))
+            token.append(("accounts", s(t.accounts.map(Self.maskingPassword) ?? "sqlite:(storage root)/berth/accounts/accounts.sqlite")))
+        } else {
+            token.append(("server", s(t.serverYAML == nil ? "external" : "built in, from a docker_auth configuration")))
+        }
+        if t.builtInAccounts || t.serverYAML != nil {
+            token.append(("failedlogins", limiter))
+            token.append(("audit", .map([("maxentries", s(auditRetention.maxEntries.map(String.init) ?? "1000000")),
+                                         ("maxage", s(auditRetention.maxAge.map { "\(Int($0))s" } ?? "8760h"))])))
+        }
+        return .map([("token", .map(token))])
+    }
+
+    /// A database URL with its password replaced (`postgres://berth:********@db/berth`).
+    static func maskingPassword(_ url: String) -> String {
+        guard let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].lastIndex(of: "@"),
+              let colon = url[scheme.upperBound..<at].firstIndex(of: ":") else { return url }
+        return String(url[..<url.index(after: colon)]) + "********" + String(url[at...])
     }
 }

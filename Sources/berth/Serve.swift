@@ -1,4 +1,5 @@
 import ArgumentParser
+import Auth
 import Config
 import Foundation
 import Hummingbird
@@ -14,6 +15,9 @@ struct Serve: AsyncParsableCommand {
     @Argument(help: "The configuration file, as `registry serve FILE` takes it.")
     var configFile: String?
 
+    @Flag(help: "Refuse to start when the configuration has keys Berth does not read (typos).")
+    var strict = false
+
     func run() async throws {
         let configuration: RegistryConfiguration
         do {
@@ -23,6 +27,9 @@ struct Serve: AsyncParsableCommand {
         }
         let logger = Logging.make(configuration)
         for warning in configuration.warnings { logger.warning("\(warning)") }
+        if strict, !configuration.ignoredKeys.isEmpty {
+            throw CLIFailure("--strict: the configuration has keys Berth does not read: \(configuration.ignoredKeys.joined(separator: "; "))")
+        }
         do {
             try await ListenCheck.ensureAvailable(configuration, source: addressSource(configuration))
         } catch let error as ListenCheck.Unavailable {
@@ -50,6 +57,9 @@ struct CheckConfig: ParsableCommand {
     @Argument(help: "The configuration file.")
     var file: String
 
+    @Flag(help: "Exit non-zero when the configuration has keys Berth does not read (typos).")
+    var strict = false
+
     func run() throws {
         let configuration: RegistryConfiguration
         do {
@@ -61,7 +71,15 @@ struct CheckConfig: ParsableCommand {
         }
         var stderr = StandardError()
         for warning in configuration.warnings { print("warning: \(warning)", to: &stderr) }
-        print(configuration.effectiveYAML(), terminator: "")
+        let limits = FailedLoginLimiter.Limits()
+        print(configuration.effectiveYAML(failedLoginDefaults: [
+            "perclient": String(limits.perClient), "peraddress": String(limits.perAddress),
+            "peraccount": String(limits.perAccount), "window": "\(limits.window.components.seconds)s",
+        ]), terminator: "")
+        if strict, !configuration.ignoredKeys.isEmpty {
+            print("--strict: \(configuration.ignoredKeys.count) key(s) Berth does not read", to: &stderr)
+            throw ExitCode(1)
+        }
     }
 }
 

@@ -216,3 +216,74 @@ import Testing
         }
     }
 }
+
+@Suite struct ConfigMistakeTests {
+    static let base = "version: 0.1\nstorage: {inmemory: {}}\n"
+
+    @Test func unknownKeysNameTheNearestKnownKey() throws {
+        let config = try RegistryConfiguration(yaml: """
+            version: 0.1
+            storage:
+              filesystem:
+                rootdir: /srv/registry
+            htp:
+              addr: :5001
+            http:
+              adr: :5000
+            catalog:
+              maxentries: 10
+              colour: blue
+            """)
+        #expect(config.ignoredKeys == [
+            "storage.filesystem.rootdir (did you mean storage.filesystem.rootdirectory?)",
+            "htp.addr (did you mean http.addr?)",
+            "http.adr (did you mean http.addr?)",
+            "catalog.colour",
+        ])
+        #expect(config.warnings.count == 4)
+        #expect(try RegistryConfiguration(yaml: Self.base).ignoredKeys.isEmpty)
+    }
+
+    @Test func aMistypedDriverOrMethodIsNamedWithItsNearestName() {
+        #expect(throws: ConfigError.self) { try RegistryConfiguration(yaml: "version: 0.1\nstorage: {filesytem: {}}\n") }
+        do {
+            _ = try RegistryConfiguration(yaml: "version: 0.1\nstorage: {filesytem: {}}\n")
+        } catch let error as ConfigError {
+            #expect(error.message.contains("did you mean filesystem?"), "\(error.message)")
+        } catch {}
+        do {
+            _ = try RegistryConfiguration(yaml: Self.base + "auth: {htpassword: {path: /x}}\n")
+        } catch let error as ConfigError {
+            #expect(error.message.contains("did you mean htpasswd?"), "\(error.message)")
+        } catch {}
+    }
+
+    @Test(arguments: ["http: {trustedproxies: 10.0.0.0/8}", "validation: {manifests: {urls: {allow: '^https://'}}}",
+                      "auth: {htpasswd: {path: /x, readers: alice}}"])
+    func aSingleValueWhereAListBelongsIsAnError(_ section: String) {
+        do {
+            _ = try RegistryConfiguration(yaml: Self.base + section + "\n")
+            Issue.record("accepted \(section)")
+        } catch let error as ConfigError {
+            #expect(error.message.contains("expected a list"), "\(error.message)")
+        } catch {
+            Issue.record("\(error)")
+        }
+    }
+
+    @Test func theEffectiveConfigurationShowsTheAuthThatRuns() throws {
+        let htpasswd = try RegistryConfiguration(yaml: Self.base + "auth: {htpasswd: {realm: team, path: /etc/berth/htpasswd, writers: [ci]}}\n")
+            .effectiveYAML(failedLoginDefaults: ["perclient": "10"])
+        #expect(htpasswd.contains("htpasswd:") && htpasswd.contains("path: /etc/berth/htpasswd") && htpasswd.contains("- ci"))
+        #expect(htpasswd.contains("perclient: 10"))
+        #expect(!htpasswd.contains("none"))
+
+        let open = try RegistryConfiguration(yaml: Self.base).effectiveYAML()
+        #expect(open.contains("none: 'OPEN: anyone who can reach :5000 may pull, push and delete'") || open.contains("OPEN: anyone"), "\(open)")
+
+        let database = try RegistryConfiguration(yaml: Self.base + "auth: {token: {accounts: 'postgres://berth:hunter2@db:5432/berth'}}\n").effectiveYAML()
+        #expect(database.contains("accounts: postgres://berth:********@db:5432/berth"), "\(database)")
+        #expect(!database.contains("hunter2"))
+        #expect(database.contains("server: built in"))
+    }
+}

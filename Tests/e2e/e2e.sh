@@ -385,6 +385,12 @@ YAML
 out=$("$BERTH" check-config "$WORK/config.yml" 2>&1)
 check "check-config warns about each unknown key" bash -c "echo '$out' | grep -q 'storage.cache.blobdescriptor'"
 check "check-config masks secrets" bash -c "! echo '$out' | grep -q topsecretvalue"
+check "check-config --strict exits non-zero on a key Berth does not read" bash -c "! '$BERTH' check-config --strict $WORK/config.yml >/dev/null 2>&1"
+check "serve --strict refuses to start on it, naming the key" bash -c "REGISTRY_HTTP_ADDR=127.0.0.1:$(free_port) timeout 20 '$BERTH' serve --strict --config $WORK/config.yml 2>&1 >/dev/null | grep -q 'strict.*storage.cache.blobdescriptor'"
+printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdir: /tmp/x\n' > "$WORK/typo.yml"
+check "check-config suggests the key a typo meant" bash -c "'$BERTH' check-config $WORK/typo.yml 2>&1 >/dev/null | grep -q 'storage.filesystem.rootdir (did you mean storage.filesystem.rootdirectory?)'"
+printf 'version: 0.1\nstorage: {inmemory: {}}\nauth:\n  htpasswd: {realm: r, path: /etc/htpasswd}\n' > "$WORK/htpasswd-check.yml"
+check "check-config reports the htpasswd auth that will run (not none)" bash -c "'$BERTH' check-config $WORK/htpasswd-check.yml 2>/dev/null | grep -A2 '^auth:' | grep -q 'htpasswd:'"
 check "check-config rejects an invalid file" bash -c "printf 'version: 0.1\nstorage:\n  filesystem: {}\n  inmemory: {}\n' > $WORK/bad.yml; ! '$BERTH' check-config $WORK/bad.yml"
 CPORT=$(free_port)
 mkdir -p "$WORK/cfg"
