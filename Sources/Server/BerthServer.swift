@@ -148,14 +148,20 @@ public enum BerthServer {
             return RegistryRoute(path: relative).map(RequestKind.registry) ?? .other
         }
         let root = prefix == "/" ? router.group() : router.group(RouterPath(String(prefix.dropLast())))
-        root.addHealth(warnings: auth.authorizer == nil ? [Self.openRegistryWarning(store)] : []) { logger in
+        var healthWarnings = auth.authorizer == nil ? [Self.openRegistryWarning(store)] : []
+        if store.options.readOnly { healthWarnings.append("read-only mode (storage.maintenance.readonly): pushes and deletes are refused") }
+        root.addHealth(warnings: healthWarnings) { logger in
             do {
                 try await store.checkReadable()
-                return true
             } catch {
                 logger.error("readiness check failed", metadata: ["error": .string(String(describing: error))])
-                return false
+                return "the storage cannot be read: \(error)"
             }
+            if !store.options.readOnly, let problem = await store.driver.writeProblem() {
+                logger.error("readiness check failed", metadata: ["error": .string(problem.description)])
+                return problem.description + "; pushes fail until it is fixed"
+            }
+            return nil
         }
         if let tokenEndpoint { root.addTokenEndpoint(tokenEndpoint) }
         let admin = root.group(RouterPath(String(AdminAPI.basePath.dropFirst())))

@@ -5,12 +5,14 @@ BERTH=${BERTH:-"$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/.build/debug
 MAKE_IMAGE="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/scripts/make-oci-image.py"
 WORK=$(mktemp -d /tmp/berth-e2e.XXXXXX)
 PIDS=()
+MOUNTS=()
 FAILED=0
 PASSED=0
 
 cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
     wait 2>/dev/null
+    for mount in "${MOUNTS[@]}"; do umount -l "$mount" 2>/dev/null; done
     rm -rf "$WORK"
 }
 trap cleanup EXIT

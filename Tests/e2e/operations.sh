@@ -353,6 +353,35 @@ expect_eq "not ready when it fails, still live" "$(curl -s -o /dev/null -w '%{ht
 rm "$G/data/docker/registry/v2/repositories" && mv "$G/repositories.moved" "$G/data/docker/registry/v2/repositories"
 expect_eq "ready again once it recovers" "$(curl -s -o /dev/null -w '%{http_code}' http://$GR/readyz)" "200"
 
+echo "== a full or read-only store: /readyz says why, pushes get 507/503 in the spec's JSON"
+FS="$WORK/smallfs"; mkdir -p "$FS"
+if mount -t tmpfs -o size=24m tmpfs "$FS" 2>/dev/null; then
+    MOUNTS+=("$FS")
+    FPORT=$(free_port)
+    BERTH_OUT="$WORK/smallfs.log" start_berth "$FS" "$FPORT"   # the log outside: an open file keeps a remount from going read-only
+    head -c 30000000 /dev/urandom > "$WORK/30mb-random"
+    code=$(curl -s -o "$WORK/full.json" -w '%{http_code}' -X POST --data-binary @"$WORK/30mb-random" "http://127.0.0.1:$FPORT/v2/full/app/blobs/uploads/?digest=$(sha "$WORK/30mb-random")")
+    expect_eq "a push larger than the free space: 507 with UNAVAILABLE saying the storage is full" "$code $(python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["errors"][0]; print(e["code"], "full" in e["message"])' "$WORK/full.json")" "507 UNAVAILABLE True"
+    expect_eq "nothing of it is left behind" "$(find "$FS/data/docker/registry/v2/blobs" -type f 2>/dev/null | wc -l)" "0"
+    head -c 30000000 /dev/zero > "$FS/filler" 2>/dev/null
+    code=$(curl -s -o "$WORK/ready.json" -w '%{http_code}' "http://127.0.0.1:$FPORT/readyz")
+    expect_eq "a full store: /readyz 503 saying it is full" "$code $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("detail", "")[:15])' "$WORK/ready.json")" "503 storage is full"
+    rm -f "$FS/filler"
+    expect_eq "ready again once space is freed" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$FPORT/readyz")" "200"
+    check "the file system can be remounted read-only" mount -o remount,ro "$FS"
+    code=$(curl -s -o "$WORK/ready.json" -w '%{http_code}' "http://127.0.0.1:$FPORT/readyz")
+    expect_eq "a read-only store: /readyz 503 saying it is read-only" "$code $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("detail", "")[:20])' "$WORK/ready.json")" "503 storage is read-only"
+    code=$(curl -s -o "$WORK/ro.json" -w '%{http_code}' -X POST "http://127.0.0.1:$FPORT/v2/full/app/blobs/uploads/")
+    expect_eq "a push to it: 503 UNAVAILABLE saying it is read-only" "$code $(python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["errors"][0]; print(e["code"], "read-only" in e["message"])' "$WORK/ro.json")" "503 UNAVAILABLE True"
+    expect_eq "pulls still answer" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$FPORT/v2/_catalog")" "200"
+    kill "$BERTH_PID"; wait "$BERTH_PID" 2>/dev/null
+    umount "$FS"
+elif [ "${CI:-}" = "true" ]; then
+    fail "mounting a small tmpfs (needs root) for the full/read-only store checks"
+else
+    echo "  skip: cannot mount a tmpfs (not root)"
+fi
+
 echo "== berth keys generate"
 check "key and certificate files for auth_config.yml" bash -c "'$BERTH' keys generate --key $WORK/k.pem --certificate $WORK/c.pem && [ \$(stat -c %a $WORK/k.pem) = 600 ] && openssl x509 -in $WORK/c.pem -noout -subject | grep -q 'Berth token signing'"
 check "existing files are not overwritten without --force" bash -c "! '$BERTH' keys generate --key $WORK/k.pem --certificate $WORK/c.pem 2>/dev/null"

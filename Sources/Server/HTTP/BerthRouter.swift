@@ -50,19 +50,22 @@ enum BerthRouter {
 }
 
 extension RouterMethods where Context == BerthRequestContext {
-    /// `/livez` answers while the process serves; `/readyz` also needs `ready()` to pass.
+    /// `/livez` answers while the process serves; `/readyz` also needs `problem()` to find
+    /// nothing (it returns why the server cannot do its work, e.g. the storage is full).
     /// `warnings`: what an operator must know about this server (an open registry), shown in
     /// `/readyz` whether or not it is ready.
-    func addHealth(warnings: [String] = [], ready: @escaping @Sendable (Logger) async -> Bool) {
-        get("livez") { _, _ in Self.health(ok: true, warnings: []) }
-        get("readyz") { _, context in Self.health(ok: await ready(context.logger), warnings: warnings) }
+    func addHealth(warnings: [String] = [], problem: @escaping @Sendable (Logger) async -> String?) {
+        get("livez") { _, _ in Self.health(problem: nil, warnings: []) }
+        get("readyz") { _, context in Self.health(problem: await problem(context.logger), warnings: warnings) }
     }
 
-    private static func health(ok: Bool, warnings: [String]) -> Response {
+    private static func health(problem: String?, warnings: [String]) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         headers[.cacheControl] = "no-store"
-        var body = ok ? #"{"status":"ok""# : #"{"status":"unavailable","reason":"storage""#
+        let ok = problem == nil
+        var body = #"{"status":"ok""#
+        if let problem { body = #"{"status":"unavailable","reason":"storage","detail":"\#(JSONString.escape(problem))""# }
         if !warnings.isEmpty {
             body += #","warnings":["# + warnings.map { #""\#(JSONString.escape($0))""# }.joined(separator: ",") + "]"
         }

@@ -67,7 +67,19 @@ public struct FilesystemDriver: StorageDriver {
             throw StorageError.notFound(relative(full))
         } catch StorageError.io(let message) {
             throw StorageError.io(message.replacingOccurrences(of: rootDirectory + "/", with: ""))
+        } catch StorageError.readOnly(let message) {
+            throw StorageError.readOnly(message.replacingOccurrences(of: rootDirectory + "/", with: ""))
+        } catch StorageError.full(let message) {
+            throw StorageError.full(message.replacingOccurrences(of: rootDirectory + "/", with: ""))
         }
+    }
+
+    /// Less free space than this is reported as full: a push of one ordinary layer would fail.
+    static let minimumFreeBytes: UInt64 = 16 * 1024 * 1024
+
+    public func writeProblem() async -> StorageError? {
+        let root = rootDirectory
+        return try? await pool.runIfActive { POSIXFiles.writeProblem(root, minimumFree: Self.minimumFreeBytes) }
     }
 
     private func relative(_ full: String) -> String {

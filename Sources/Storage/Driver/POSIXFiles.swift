@@ -11,7 +11,24 @@ import NIOCore
 enum POSIXFiles {
     static func error(_ op: String, _ path: String, _ code: Int32 = errno) -> StorageError {
         if code == ENOENT || code == ENOTDIR { return .notFound(path) }
+        if code == EROFS { return .readOnly("\(op) \(path): \(String(cString: strerror(code)))") }
+        if code == ENOSPC || code == EDQUOT { return .full("\(op) \(path): \(String(cString: strerror(code)))") }
         return .io("\(op) \(path): \(String(cString: strerror(code)))")
+    }
+
+    /// Why writes under `path` would fail now (a read-only mount, no space or inodes left
+    /// below `minimumFree` bytes), or nil.
+    static func writeProblem(_ path: String, minimumFree: UInt64) -> StorageError? {
+        var fs = statvfs()
+        guard statvfs(path, &fs) == 0 else { return nil }
+        if fs.f_flag & UInt(ST_RDONLY) != 0 { return .readOnly("the file system holding the storage is mounted read-only") }
+        if access(path, W_OK) != 0, errno == EROFS || errno == EACCES || errno == EPERM {
+            return .readOnly("the storage root is not writable by this process (\(String(cString: strerror(errno))))")
+        }
+        let free = UInt64(fs.f_bavail) * UInt64(fs.f_frsize)
+        if free < minimumFree { return .full("\(free / 1024) KiB free of \(UInt64(fs.f_blocks) * UInt64(fs.f_frsize) / 1024) KiB") }
+        if fs.f_files > 0, fs.f_favail == 0 { return .full("no inodes left") }
+        return nil
     }
 
     static func makeDirectories(_ path: String) throws {

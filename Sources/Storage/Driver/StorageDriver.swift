@@ -75,6 +75,10 @@ public protocol StorageDriver: Sendable {
     /// to `path` and its children's names, and returns the children to descend into.
     /// Drivers override this when they can walk faster than one `list` per directory.
     func walk(_ path: StoragePath, visit: @escaping @Sendable (_ relative: [String], _ children: [String]) -> [String]) async throws
+
+    /// Why a write would fail now (`readOnly` or `full`), when the driver can tell without
+    /// writing; nil when it sees nothing wrong or cannot tell (object storage).
+    func writeProblem() async -> StorageError?
 }
 
 extension StorageDriver {
@@ -87,6 +91,8 @@ extension StorageDriver {
     }
 
     public func redirectURL(_ path: StoragePath, method: String) async throws -> String? { nil }
+
+    public func writeProblem() async -> StorageError? { nil }
 
     public var walksCheaply: Bool { true }
 

@@ -7,6 +7,11 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The storage did not answer, or kept refusing for now (object storage down,
     /// throttling after every retry): worth trying again later.
     case unavailable(String)
+    /// The storage refuses writes (a read-only mount): nothing can be pushed until an
+    /// operator fixes it; reads still work.
+    case readOnly(String)
+    /// No space (or no inodes, or the quota) left for a write.
+    case full(String)
 
     public var description: String {
         switch self {
@@ -15,6 +20,8 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidOffset(let e, let a): "invalid write offset \(e), current size \(a)"
         case .io(let m): "storage I/O error: \(m)"
         case .unavailable(let m): "storage unavailable: \(m)"
+        case .readOnly(let m): "storage is read-only: \(m)"
+        case .full(let m): "storage is full: \(m)"
         }
     }
 }

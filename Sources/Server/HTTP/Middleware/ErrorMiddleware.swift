@@ -40,6 +40,14 @@ struct ErrorMiddleware: RouterMiddleware {
                 metrics?.storageError()
                 context.logger.error("storage unavailable", metadata: ["error": .string(error.description)])
                 return RegistryError(.unavailable, message: "storage unavailable, try again later").response
+            case .readOnly:
+                metrics?.storageError()
+                context.logger.error("storage refused a write", metadata: ["error": .string(error.description)])
+                return RegistryError(.unavailable, message: "the registry's storage is read-only; nothing can be pushed or deleted until an operator fixes it").response
+            case .full:
+                metrics?.storageError()
+                context.logger.error("storage refused a write", metadata: ["error": .string(error.description)])
+                return RegistryError(.unavailable, message: "the registry's storage is full; nothing can be pushed until an operator frees space", status: 507).response
             }
         case let error as AccountError:
             let (code, status): (String, Int) = switch error {
