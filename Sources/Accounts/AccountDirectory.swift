@@ -60,9 +60,12 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
     public var policies: [any AccessPolicy] { [RobotPolicy(directory: self), DatabaseRules(directory: self)] }
 
     /// Reads the generation and reloads the snapshot if it moved. Changes made through this
-    /// process call it right away, so they apply to the very next request.
-    public func refresh() async throws {
+    /// process call it right away, so they apply to the very next request. True when a newer
+    /// snapshot was installed.
+    @discardableResult
+    public func refresh() async throws -> Bool {
         let generation = try await store.generation()
+        var moved = false
         if generation != state.withLock({ $0.snapshot.generation }) {
             let snapshot = try await store.snapshot()
             // The poller and a request's check may reload at once; the slower one must not
@@ -73,11 +76,21 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
                 return true
             }
             if installed { logger.debug("accounts reloaded", metadata: ["generation": .stringConvertible(snapshot.generation)]) }
+            moved = installed
         }
         state.withLock {
             $0.verified = .now
             $0.failedAt = nil
         }
+        return moved
+    }
+
+    /// Before refusing a login, whether the database changed since the snapshot was taken:
+    /// another replica (or the CLI) may have just added the account, set its password or
+    /// enabled it, and the next poll is up to `pollInterval` away. Refusals are bounded by
+    /// the failed-login limiter, so this costs at most one generation read per refusal.
+    private func reloadedBeforeRefusing() async -> Bool {
+        (try? await refresh()) ?? false
     }
 
     /// How long a request waits for a database across the network when the snapshot is stale.
@@ -138,6 +151,23 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
 
     public func authenticate(user: String, password: String) async throws -> Identity? {
         let snapshot = try await current()
+        let identity: Identity?
+        do {
+            identity = try await authenticate(user: user, password: password, in: snapshot)
+        } catch let refusal as AuthError {
+            guard case .unavailable = refusal else {
+                guard await reloadedBeforeRefusing() else { throw refusal }
+                return try await authenticate(user: user, password: password, in: self.snapshot)
+            }
+            throw refusal
+        }
+        if identity == nil, await reloadedBeforeRefusing() {
+            return try await authenticate(user: user, password: password, in: self.snapshot)
+        }
+        return identity
+    }
+
+    private func authenticate(user: String, password: String, in snapshot: AccountSnapshot) async throws -> Identity? {
         let now = Date()
         if let robot = snapshot.robot(account: user) {
             guard RobotSecret.matches(password, hash: robot.secretHash) else { throw AuthError.unauthorized("wrong secret") }
@@ -165,6 +195,18 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
 
     public func lookup(user: String) async throws -> Identity? {
         let snapshot = try await current()
+        let identity: Identity?
+        do {
+            identity = try lookup(user: user, in: snapshot)
+        } catch {
+            guard await reloadedBeforeRefusing() else { throw error }
+            return try lookup(user: user, in: self.snapshot)
+        }
+        if identity == nil, await reloadedBeforeRefusing() { return try lookup(user: user, in: self.snapshot) }
+        return identity
+    }
+
+    private func lookup(user: String, in snapshot: AccountSnapshot) throws -> Identity? {
         let now = Date()
         if let robot = snapshot.robot(account: user) {
             guard robot.isActive(at: now) else { throw AuthError.unauthorized("robot disabled or expired") }

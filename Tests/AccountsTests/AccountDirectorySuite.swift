@@ -103,6 +103,31 @@ import Testing
         }
     }
 
+    /// A login this replica would refuse (unknown account, wrong password, disabled) checks
+    /// the database first: another replica or the CLI may have just changed it, and the next
+    /// poll is up to a second away (the first admin's login right after another replica
+    /// created it was refused).
+    @Test(arguments: AccountEngine.allCases)
+    func aLoginThatWouldBeRefusedChecksTheDatabaseFirst(_ engine: AccountEngine) async throws {
+        try await withStore(engine) { store, location in
+            // No poller runs and the snapshot never goes stale on its own.
+            let directory = try await AccountDirectory(store: store, pollInterval: .seconds(3600), staleAfter: .seconds(3600), logger: testLogger)
+            let other = try await AccountStore.open(location, logger: testLogger)
+            try await other.addUser("late", passwordHash: Self.hash, by: cli)
+            #expect(try await directory.authenticate(user: "late", password: "correct horse") != nil, "a new account logs in at once")
+            try await other.setDisabled("late", true, by: cli)
+            try await other.addUser("looked-up", passwordHash: Self.hash, by: cli)
+            #expect(try await directory.lookup(user: "looked-up") != nil, "a new account is found at once")
+            try await other.setDisabled("late", false, by: cli)
+            #expect(try await directory.authenticate(user: "late", password: "correct horse") != nil, "an enabled account logs in at once")
+            try await other.setPassword("late", passwordHash: PasswordHash.make("battery staple", cost: 4), by: cli)
+            #expect(try await directory.authenticate(user: "late", password: "battery staple") != nil, "a new password works at once")
+            await other.close()
+            await #expect(throws: AuthError.unauthorized("wrong password")) { try await directory.authenticate(user: "late", password: "correct horse") }
+            #expect(try await directory.authenticate(user: "nobody", password: "x") == nil)
+        }
+    }
+
     /// A snapshot nobody refreshed (the poller starved of CPU, or not running) is checked by
     /// the request that finds it stale, so it is answered, not refused as unavailable.
     @Test func aStaleSnapshotIsCheckedByTheRequest() async throws {

@@ -114,6 +114,14 @@ check "berth acl add --account '' (anonymous) for public/*" "$BERTH" acl add "${
 check "admin pushes public/app" $SK copy --dest-tls-verify=false --dest-creds "admin:$ADMIN_PW" "oci:$WORK/img:v2" "docker://$R/public/app:v2"
 eventually 3 "anonymous pull of public/* works" $SK copy --src-tls-verify=false --src-no-creds "docker://$R/public/app:v2" "oci:$WORK/anon:v2"
 check "anonymous pull elsewhere stays refused" bash -c "! $SK inspect --tls-verify=false --no-creds docker://$R/ci/app:v1 2>/dev/null"
+check "an account's own rules decide for it: ci (rules for ci/* only) cannot pull public/app, as in docker_auth" bash -c "! $SK inspect --tls-verify=false --creds ci:ci-password-1 docker://$R/public/app:v2 2>/dev/null"
+check "berth acl public 'shared/*' (everyone may pull, signed in or not)" "$BERTH" acl public "${D[@]}" 'shared/*'
+expect_eq "it added the anonymous rule and the signed-in rule, last" "$("$BERTH" acl ls "${D[@]}" --json | python3 -c 'import json,sys; r=json.load(sys.stdin)[-2:]; print([(x["match"]["account"], x["match"]["name"], x["actions"]) for x in r])')" "[('', 'shared/*', ['pull']), ('/.+/', 'shared/*', ['pull'])]"
+check "admin pushes shared/app" $SK copy --dest-tls-verify=false --dest-creds "admin:$ADMIN_PW" "oci:$WORK/img:v2" "docker://$R/shared/app:v2"
+check "anonymous pull of shared/app" $SK inspect --tls-verify=false --no-creds "docker://$R/shared/app:v2"
+check "signed-in pull of shared/app (ci)" $SK inspect --tls-verify=false --creds ci:ci-password-1 "docker://$R/shared/app:v2"
+check "but not push" bash -c "! $SK copy --dest-tls-verify=false --dest-creds ci:ci-password-1 oci:$WORK/img:v1 docker://$R/shared/app:ci 2>/dev/null"
+check "the admin still pushes there (its own rule comes first)" $SK copy --dest-tls-verify=false --dest-creds "admin:$ADMIN_PW" "oci:$WORK/img:v1" "docker://$R/shared/app:v1"
 curl -s -u ci:wrong-password "http://$R/auth/token?service=Berth+registry" >/dev/null
 eventually 3 "the audit log has logins (refused ones too) and every change" bash -c "
     '$BERTH' audit --data '$A/data' --json | python3 -c '

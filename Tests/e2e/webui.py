@@ -367,6 +367,16 @@ try:
     check("another repository's page is not found for them", "Not found" in driver.find_element(By.TAG_NAME, "h1").text,
           driver.find_element(By.TAG_NAME, "h1").text)
 
+    # Signing in never shows less: a signed-in account whose rules do not reach team/multi
+    # still sees what anonymous visitors may pull.
+    sign_in("ops", "ops-password-1")
+    driver.get(BASE + "/ui/")
+    seen = visible_repositories()
+    check("signed in as ops (rules for ops/* only), team/multi that anonymous visitors see is listed too", "team/multi" in seen, str(seen))
+    driver.get(BASE + "/ui/repo/team/multi")
+    check("and its page opens", "v1" in driver.page_source, driver.find_element(By.TAG_NAME, "main").text[:200])
+    sign_out()
+
     # Pages answered 401/404 on purpose are logged as failed loads; anything else (a CSP
     # violation, a script error, a missing asset) is a fault.
     for entry in driver.get_log("browser"):

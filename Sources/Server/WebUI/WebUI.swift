@@ -119,9 +119,13 @@ struct WebUI: Sendable {
                   isAdmin: visitor.isAdmin)
     }
 
+    /// A signed-in visitor also sees what anonymous visitors may pull: signing in must never
+    /// show less (docker_auth's `account: ""` rules match anonymous clients only).
     func canPull(_ visitor: Visitor, _ repository: String) async -> Bool {
         guard let identity = visitor.identity else { return false }
-        return await access.granted(identity, repository: repository, ["pull"], address: visitor.address).contains("pull")
+        if await access.granted(identity, repository: repository, ["pull"], address: visitor.address).contains("pull") { return true }
+        guard !identity.account.isEmpty, let anonymous = await access.anonymous() else { return false }
+        return await access.granted(anonymous, repository: repository, ["pull"], address: visitor.address).contains("pull")
     }
 
     /// Whether delete buttons are shown: deletes are on, the store is writable, a signed-in

@@ -8,7 +8,7 @@ struct ACLCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "acl",
         abstract: "The ordered access rules in the accounts database (docker_auth's ACL: first match wins).",
-        subcommands: [List.self, Add.self, Remove.self, Move.self, Test.self])
+        subcommands: [List.self, Add.self, Public.self, Remove.self, Move.self, Test.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "ls", abstract: "List the rules in evaluation order.")
@@ -58,6 +58,37 @@ struct ACLCommand: AsyncParsableCommand {
             let expiry = try expires.map(CLIDate.parse)
             let record = try await options.withManager { try await $0.addRule(rule, at: position, expiresAt: expiry, by: AccountsOptions.actor) }
             print("added rule #\(record.position): \(rule.match.summary) -> \((rule.actions ?? []).isEmpty ? "(deny)" : rule.actions!.joined(separator: ","))")
+        }
+    }
+
+    /// docker_auth's rules are first-match and an `account: ""` rule matches anonymous
+    /// clients only, so "everyone may pull" takes two rules: one that lets anonymous clients
+    /// in, one for every signed-in account. Both go last, so rules written for an account
+    /// (pushing to it, say) keep deciding for that account.
+    struct Public: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Let everyone pull repositories matching NAME-PATTERN, signed in or not.",
+            discussion: """
+                Adds two rules at the end: --account '' (anonymous clients) and --account '/.+/' (every signed-in \
+                account), each granting pull on NAME-PATTERN. An account whose own earlier rule matches such a \
+                repository gets what that rule says (first match wins), so give it pull there too.
+                """)
+        @OptionGroup var options: AccountsOptions
+        @Argument(help: "Repository name pattern, e.g. 'public/*'.") var namePattern: String
+
+        func run() async throws {
+            let rules = [
+                ACLRule(match: .init(account: "", type: "repository", name: namePattern), actions: ["pull"],
+                        comment: "public: anonymous clients may pull"),
+                ACLRule(match: .init(account: "/.+/", type: "repository", name: namePattern), actions: ["pull"],
+                        comment: "public: every signed-in account may pull"),
+            ]
+            try await options.withManager { manager in
+                for rule in rules {
+                    let record = try await manager.addRule(rule, at: nil, expiresAt: nil, by: AccountsOptions.actor)
+                    print("added rule #\(record.position): \(rule.match.summary) -> pull")
+                }
+            }
         }
     }
 
