@@ -254,6 +254,14 @@ import Testing
             #expect(ciPush.status == .accepted)
             #expect(try await c.send(.get, "/v2/_catalog", headers: [.authorization: AuthAPITests.basic("bob", "pw")]).status == .ok)
 
+            // An automatic mount (no from=) asks the access policy about the repository holding it.
+            let layer = Array("ci layer".utf8)
+            let ci = AuthAPITests.basic("ci", "pw")
+            let pushed = try await c.send(.post, "/v2/app/blobs/uploads/?digest=\(Digest.compute(layer))", headers: [.authorization: ci], body: layer)
+            #expect(pushed.status == .created)
+            let mounted = try await c.send(.post, "/v2/other/blobs/uploads/?mount=\(Digest.compute(layer))", headers: [.authorization: ci])
+            #expect(mounted.status == .created)
+
             // Password guessing against one account is slowed down; other accounts are not.
             for i in 0..<30 {
                 _ = try await c.send(.get, "/v2/", headers: [.authorization: AuthAPITests.basic("bob", "guess \(i)")])

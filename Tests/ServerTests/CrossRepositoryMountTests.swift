@@ -69,4 +69,54 @@ import Testing
             #expect(mounted.status == .created)
         }
     }
+
+    /// `mount=` without `from=` (the spec's automatic content discovery): mounted from a
+    /// repository that holds the blob and that the caller may pull, else an ordinary upload.
+    @Test func anAutomaticMountTakesOnlyFromRepositoriesTheCallerMayPull() async throws {
+        try await APIFixture { $0.tokenAuth = .init(service: "test", serverYAML: Self.yaml) }.run { c, _ in
+            let secret = Array("bob's private layer".utf8)
+            let secretDigest = Digest.compute(secret)
+            let bob = try await token(c, "bob", ["repository:bob/secret:pull,push"])
+            #expect(try await c.send(.post, "/v2/bob/secret/blobs/uploads/?digest=\(secretDigest)",
+                                     headers: [.authorization: "Bearer \(bob)"], body: secret).status == .created)
+            let own = Array("alice's base layer".utf8)
+            let ownDigest = Digest.compute(own)
+            let base = try await token(c, "alice", ["repository:alice/base:pull,push"])
+            #expect(try await c.send(.post, "/v2/alice/base/blobs/uploads/?digest=\(ownDigest)",
+                                     headers: [.authorization: "Bearer \(base)"], body: own).status == .created)
+
+            // A token for alice/app alone: nothing else is pullable, so an upload starts.
+            let appOnly = try await token(c, "alice", ["repository:alice/app:pull,push"])
+            for digest in [secretDigest, ownDigest] {
+                let r = try await c.send(.post, "/v2/alice/app/blobs/uploads/?mount=\(digest)", headers: [.authorization: "Bearer \(appOnly)"])
+                #expect(r.status == .accepted, "\(digest): \(r.status)")
+                #expect(try await c.send(.head, "/v2/alice/app/blobs/\(digest)", headers: [.authorization: "Bearer \(appOnly)"]).status == .notFound)
+            }
+            // With pull on alice/base in the token, the blob is found there and mounted.
+            let both = try await token(c, "alice", ["repository:alice/app:pull,push", "repository:alice/base:pull"])
+            let mounted = try await c.send(.post, "/v2/alice/app/blobs/uploads/?mount=\(ownDigest)", headers: [.authorization: "Bearer \(both)"])
+            #expect(mounted.status == .created)
+            #expect(mounted.header("Location")?.hasSuffix("/v2/alice/app/blobs/\(ownDigest)") == true)
+            #expect(try await c.send(.head, "/v2/alice/app/blobs/\(ownDigest)", headers: [.authorization: "Bearer \(appOnly)"]).status == .ok)
+            // Bob's blob stays out of reach even so.
+            let stillNot = try await c.send(.post, "/v2/alice/app/blobs/uploads/?mount=\(secretDigest)", headers: [.authorization: "Bearer \(both)"])
+            #expect(stillNot.status == .accepted)
+        }
+    }
+
+    @Test func anAutomaticMountOnAnOpenRegistryFindsAnyHolder() async throws {
+        try await APIFixture().run { c, _ in
+            let layer = Array("shared layer".utf8)
+            let digest = Digest.compute(layer)
+            let other = Array("another layer".utf8)
+            let first = try await c.send(.post, "/v2/x/one/blobs/uploads/?digest=\(Digest.compute(other))", body: other)
+            #expect(first.status == .created)
+            let pushed = try await c.send(.post, "/v2/x/two/blobs/uploads/?digest=\(digest)", body: layer)
+            #expect(pushed.status == .created)
+            #expect(try await c.send(.post, "/v2/y/three/blobs/uploads/?mount=\(digest)").status == .created)
+            #expect(try await c.send(.get, "/v2/y/three/blobs/\(digest)").text == "shared layer")
+            let unknown = Digest.compute(Array("nowhere".utf8))
+            #expect(try await c.send(.post, "/v2/y/three/blobs/uploads/?mount=\(unknown)").status == .accepted)
+        }
+    }
 }

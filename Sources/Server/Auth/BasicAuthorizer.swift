@@ -57,7 +57,13 @@ struct BasicAuthorizer: RequestAuthorizer {
             context.logger.error("authentication backend failed", metadata: ["error": .string("\(error)")])
             return .challenge(RegistryError(.unavailable, message: "authentication backend unavailable").response)
         }
-        return .allowed(subject: identity.account)
+        let policy = self.policy, realm = self.realm
+        return .allowed(subject: identity.account, pulls: .decidedBy { repository in
+            let granted = try? await policy.grantedActions(AccessRequest(
+                account: identity.account, labels: identity.labels, type: "repository", name: repository,
+                service: realm, ip: address, actions: ["pull"]))
+            return granted?.contains("pull") == true
+        })
     }
 
     /// One password check through the failed-login limiter, for Basic auth and the web UI's

@@ -39,7 +39,8 @@ struct RegistryAuthorizer: RequestAuthorizer {
                                             message: "insufficient scope: \(scope.type):\(scope.name):\(action)"))
             }
         }
-        return .allowed(subject: claims.sub)
+        let pullable = claims.access.filter { $0.type == "repository" && ($0.actions.contains("pull") || $0.actions.contains("*")) }
+        return .allowed(subject: claims.sub, pulls: .repositories(pullable.map(\.name)))
     }
 
     func challenge(_ required: [ResourceScope], realmBase: String, error: String?, message: String) -> Response {

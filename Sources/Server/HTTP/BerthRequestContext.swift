@@ -21,6 +21,8 @@ public struct BerthRequestContext: RequestContext {
     var clientAddressMissing = false
     /// An upload start's query, parsed once by the access check for it and the handler.
     var uploadStart: UploadStartQuery?
+    /// What else the caller may pull, set by the access check (nothing until it ran).
+    var pullRights: PullRights = .repositories([])
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

@@ -6,8 +6,13 @@ import Storage
 
 extension RegistryAPI {
     /// `query` is the one the access check saw (pull was checked on its mount source).
-    func startUpload(_ repository: RepositoryName, _ query: UploadStartQuery, _ request: Request, _ events: RequestEvents) async throws -> Response {
+    func startUpload(_ repository: RepositoryName, _ query: UploadStartQuery, pullRights: PullRights,
+                     _ request: Request, _ events: RequestEvents) async throws -> Response {
         if let (digest, source) = query.mount, let size = try await store.mountBlob(repository, from: source, digest) {
+            events.emit(.mount, blobTarget(repository, digest, size: size, mediaType: Event.layerMediaType, from: source, request))
+            return blobCreated(repository, digest, request)
+        }
+        if let digest = query.automaticMount, let (source, size) = try await automaticMount(repository, digest, pullRights) {
             events.emit(.mount, blobTarget(repository, digest, size: size, mediaType: Event.layerMediaType, from: source, request))
             return blobCreated(repository, digest, request)
         }
@@ -30,6 +35,38 @@ extension RegistryAPI {
         }
         let id = try await store.startUpload(repository)
         return uploadResponse(.accepted, repository, id, size: 0, request)
+    }
+
+    /// How many repositories an automatic mount looks through for one holding the blob
+    /// before it gives up and the client uploads it (the spec's fallback).
+    static let automaticMountSearchLimit = 1000
+
+    /// Mounts `digest` into `repository` from the first repository that holds it and that
+    /// `pullRights` allow; nil when none is found (within the search limit).
+    func automaticMount(_ repository: RepositoryName, _ digest: Digest, _ pullRights: PullRights) async throws -> (RepositoryName, Int64)? {
+        func attempt(_ name: String) async throws -> (RepositoryName, Int64)? {
+            guard name != repository.description, let source = try? RepositoryName(name) else { return nil }
+            return try await store.mountBlob(repository, from: source, digest).map { (source, $0) }
+        }
+        if case .repositories(let names) = pullRights {
+            for name in names.prefix(Self.automaticMountSearchLimit) {
+                if let mounted = try await attempt(name) { return mounted }
+            }
+            return nil
+        }
+        var after: String?
+        var searched = 0
+        while searched < Self.automaticMountSearchLimit {
+            let page = try await store.catalog(after: after, limit: 100)
+            for name in page.names {
+                searched += 1
+                if case .decidedBy(let mayPull) = pullRights, !(await mayPull(name)) { continue }
+                if let mounted = try await attempt(name) { return mounted }
+            }
+            guard page.more, let last = page.names.last else { break }
+            after = last
+        }
+        return nil
     }
 
     func patchUpload(_ repository: RepositoryName, _ id: UploadID, _ request: Request) async throws -> Response {

@@ -76,7 +76,7 @@ public struct RegistryAPI: Sendable {
             return try await getBlob(repository, digest, request, events)
         case .uploadStart(let name):
             guard let query = context.uploadStart else { throw HTTPError(.internalServerError) }
-            return try await startUpload(try RepositoryName(name), query, request, events)
+            return try await startUpload(try RepositoryName(name), query, pullRights: context.pullRights, request, events)
         case .upload(let name, let id):
             let repository = try RepositoryName(name)
             let id = try UploadID(id)

@@ -24,8 +24,12 @@ struct RegistryAccessMiddleware: RouterMiddleware {
             let required = route.requiredAccess(method: request.method, mountSource: context.uploadStart?.mountSource)
             switch await authorizer.authorize(request, context, required: required, realmBase: api.url("", request)) {
             case .challenge(let response): return response
-            case .allowed(let subject): context.caller = subject
+            case .allowed(let subject, let pulls):
+                context.caller = subject
+                context.pullRights = pulls
             }
+        } else {
+            context.pullRights = .everything
         }
         return try await next(request, context)
     }

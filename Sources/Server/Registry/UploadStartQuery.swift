@@ -12,6 +12,12 @@ struct UploadStartQuery: Sendable {
               let source = try? RepositoryName(fromText) else { return nil }
         return (digest, source)
     }
+    /// `mount=<digest>` without `from`: the spec's automatic content discovery (mount from
+    /// any repository holding it that the caller may pull).
+    var automaticMount: Digest? {
+        guard let mountText, fromText == nil else { return nil }
+        return try? Digest(parsing: mountText)
+    }
     var mountText: String?
     var fromText: String?
     /// `digest=`: a single-request monolithic upload.
