@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-for tool in radosgw:radosgw ceph-mon:ceph-mon ceph-osd:ceph-osd skopeo:skopeo docker-registry:docker-registry dockerd:docker.io ctr:containerd nginx:nginx openssl:openssl curl:curl python3:python3 pg_ctlcluster:postgresql; do
+for tool in radosgw:radosgw ceph-mon:ceph-mon ceph-osd:ceph-osd skopeo:skopeo docker-registry:docker-registry dockerd:docker.io ctr:containerd nginx:nginx openssl:openssl curl:curl python3:python3 pg_ctlcluster:postgresql readelf:binutils adduser:adduser; do
     command -v "${tool%%:*}" >/dev/null || missing+=("${tool##*:}")
 done
 # The LDAP backend builds against OpenLDAP's client library; its tests run Debian's slapd.
@@ -64,3 +64,5 @@ timeout 600 Tests/e2e/webui.sh
 timeout 900 Tests/e2e/s3.sh
 timeout 900 Tests/e2e/replicas.sh
 timeout 900 Tests/e2e/mirror.sh
+# The release: built, packaged, installed as a Debian package, and as a container image.
+timeout 1800 Tests/e2e/release.sh

@@ -155,6 +155,10 @@ public struct RegistryConfiguration: Sendable {
     public var proxyRetentionInterval: Double = 3600
     public var notificationIncludeReferences = false
 
+    /// `berth serve --admin-password-file`: the first admin's password goes to this file
+    /// (created 0600) instead of standard output. Not a configuration-file key.
+    public var firstRunPasswordFile: String?
+
     /// Problems worth telling the operator that do not stop the registry (unknown keys).
     public var warnings: [String] = []
     /// Keys of the file that nothing reads (a typo, or a setting Berth does not have), each

@@ -18,13 +18,18 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Refuse to start when the configuration has keys Berth does not read (typos).")
     var strict = false
 
+    @Option(help: ArgumentHelp("On the first start, write the admin's password to this new file (mode 0600) instead of printing it.",
+                               discussion: "For services whose standard output is kept in a journal.", valueName: "PATH"))
+    var adminPasswordFile: String?
+
     func run() async throws {
-        let configuration: RegistryConfiguration
+        var configuration: RegistryConfiguration
         do {
             configuration = try ConfigLoading.load(config ?? configFile)
         } catch {
             throw ValidationError("configuration error: \(error)")
         }
+        configuration.firstRunPasswordFile = adminPasswordFile
         let logger = Logging.make(configuration)
         for warning in configuration.warnings { logger.warning("\(warning)") }
         if strict, !configuration.ignoredKeys.isEmpty {

@@ -244,8 +244,12 @@ enum BuiltInAccounts {
         var url: String
         var loginHost: String
         var notes: [String] = []
+        /// Where to write the first admin's password instead of printing it (a service
+        /// whose standard output goes to a journal).
+        var passwordFile: String?
 
         init(_ config: RegistryConfiguration) {
+            passwordFile = config.firstRunPasswordFile
             let (host, port) = (try? config.listenAddress()) ?? ("0.0.0.0", 5000)
             let everywhere = host == "0.0.0.0" || host == "::"
             let scheme = config.tls == nil ? "http" : "https"
@@ -278,16 +282,39 @@ enum BuiltInAccounts {
         let alphabet = Array("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
         let password = String((0..<24).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
         let hash = PasswordHash.make(password, cost: 10)
-        guard try await accounts.bootstrap(admin: "admin", passwordHash: hash, by: AuditActor("berth (first start)")) else { return }
+        // The file first: an account whose password could not be handed over would be lost.
+        if let file = serving.passwordFile { try writePasswordFile(file, password) }
+        let created: Bool
+        do {
+            created = try await accounts.bootstrap(admin: "admin", passwordHash: hash, by: AuditActor("berth (first start)"))
+        } catch {
+            if let file = serving.passwordFile { unlink(file) }
+            throw error
+        }
+        guard created else {
+            // Another replica created it first and handed over its own password.
+            if let file = serving.passwordFile { unlink(file) }
+            return
+        }
         try await directory.refresh()
-        // Standard output, not the log: the password must not end up in log collectors.
-        FileHandle.standardOutput.write(Data("""
-            ================================================================
+        var shown = """
             Berth created the account "admin" with the password:
 
                 \(password)
 
             It is shown only this once; only its bcrypt hash is kept.
+            """
+        if let file = serving.passwordFile {
+            shown = """
+                Berth created the account "admin"; its password is in \(file)
+                (readable by this service's user only). Read it, then delete the file:
+                only its bcrypt hash is kept.
+                """
+        }
+        // Standard output, not the log: the password must not end up in log collectors.
+        FileHandle.standardOutput.write(Data("""
+            ================================================================
+            \(shown)
             Registry:     \(serving.url)
             Web UI:       \(serving.url)/ui/
             Log in with:  docker login -u admin \(serving.loginHost)
@@ -296,5 +323,18 @@ enum BuiltInAccounts {
             ================================================================
 
             """.utf8))
+    }
+
+    /// Created, never overwritten, mode 0600 from the start.
+    static func writePasswordFile(_ path: String, _ password: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw ConfigError("cannot create the first admin's password file \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        let bytes = Array((password + "\n").utf8)
+        guard write(fd, bytes, bytes.count) == bytes.count, fsync(fd) == 0 else {
+            throw ConfigError("cannot write the first admin's password file \(path): \(String(cString: strerror(errno)))")
+        }
     }
 }

@@ -60,9 +60,22 @@ struct AccountsOptions: ParsableArguments {
         }
     }
 
+    /// The installed package's configuration, used when nothing else is given and there is
+    /// no `./data` here.
+    static let packagedConfig = "/etc/berth/config.yml"
+
+    /// `--config`, else the package's config when this directory has no data directory.
+    var effectiveConfig: String? {
+        if config != nil || data != nil || accounts != nil { return config }
+        if !FileManager.default.fileExists(atPath: "data"), FileManager.default.fileExists(atPath: Self.packagedConfig) {
+            return Self.packagedConfig
+        }
+        return nil
+    }
+
     func location() throws -> AccountDatabaseLocation {
         if let accounts { return try AccountDatabaseLocation(parsing: accounts) }
-        var configuration = try ConfigLoading.load(config)
+        var configuration = try ConfigLoading.load(effectiveConfig)
         if let data { configuration.storage = .filesystem(rootDirectory: data) }
         if case .inMemory = configuration.storage, configuration.tokenAuth?.accounts == nil {
             throw CLIFailure("this configuration keeps its accounts in memory; nothing to manage from outside")
@@ -72,7 +85,7 @@ struct AccountsOptions: ParsableArguments {
 
     /// The static `users` and `acl` of the configuration's auth_config.yml, if it has one.
     func staticAuthConfiguration() throws -> AuthConfiguration? {
-        guard accounts == nil, let yaml = try ConfigLoading.load(config).tokenAuth?.serverYAML else { return nil }
+        guard accounts == nil, let yaml = try ConfigLoading.load(effectiveConfig).tokenAuth?.serverYAML else { return nil }
         return try AuthConfiguration.parse(yaml: yaml)
     }
 
@@ -81,6 +94,7 @@ struct AccountsOptions: ParsableArguments {
         logger.logLevel = .warning
         let location = try location()
         try checkExists(location)
+        try actAsDatabaseOwner(location)
         do {
             return try await AccountStore.open(location, logger: logger)
         } catch {
@@ -94,7 +108,8 @@ struct AccountsOptions: ParsableArguments {
     func checkExists(_ location: AccountDatabaseLocation) throws {
         guard accounts == nil, case .sqlite(let given) = location else { return }
         let path = URL(fileURLWithPath: given).standardizedFileURL.path
-        let source = data != nil ? "--data \(data!)" : config != nil ? "the storage of --config \(config!)" : "./data, the default data directory"
+        let configFile = effectiveConfig
+        let source = data != nil ? "--data \(data!)" : configFile != nil ? "the storage of --config \(configFile!)" : "./data, the default data directory"
         guard FileManager.default.fileExists(atPath: path) else {
             throw CLIFailure("""
                 no accounts database at \(path) (from \(source)).
@@ -104,6 +119,18 @@ struct AccountsOptions: ParsableArguments {
         }
         if data == nil, config == nil {
             FileHandle.standardError.write(Data("using the accounts database at \(path) (\(source); --data, --config or --registry to choose)\n".utf8))
+        }
+    }
+
+    /// Run as root (sudo) on a SQLite database another user owns (the packaged service's
+    /// `berth`), the command acts as that user: files SQLite creates beside the database
+    /// (its journal) must stay writable by the server.
+    func actAsDatabaseOwner(_ location: AccountDatabaseLocation) throws {
+        guard geteuid() == 0, case .sqlite(let path) = location else { return }
+        var st = stat()
+        guard stat(path, &st) == 0, st.st_uid != 0 else { return }
+        guard setgid(st.st_gid) == 0, setuid(st.st_uid) == 0 else {
+            throw CLIFailure("cannot act as the owner (uid \(st.st_uid)) of \(path): \(String(cString: strerror(errno)))")
         }
     }
 
