@@ -139,11 +139,12 @@ import Testing
             #expect(mounted.status == .created)
             #expect(mounted.header("Docker-Content-Digest") == digest.description)
             #expect(try await c.send(.head, "/v2/dst/repo/blobs/\(digest)").status == .ok)
-            // Not in the source, or no source at all: an ordinary upload session.
+            // Not in the source: an ordinary upload session.
             let absent = Digest.compute([9])
             #expect(try await c.send(.post, "/v2/dst/repo/blobs/uploads/?mount=\(absent)&from=src/repo").status == .accepted)
-            let noSource = try await c.send(.post, "/v2/dst/repo/blobs/uploads/?mount=\(digest)")
-            #expect(noSource.status == .accepted)
+            // No source: the automatic mount finds src/repo, which anyone may pull here (open).
+            let noSource = try await c.send(.post, "/v2/other/repo/blobs/uploads/?mount=\(digest)")
+            #expect(noSource.status == .created)
             let badSource = try await c.send(.post, "/v2/dst/repo/blobs/uploads/?mount=\(digest)&from=NOT..valid")
             #expect(badSource.status == .accepted)
         }

@@ -34,6 +34,7 @@ import Testing
             _ = try await c.pushImage("ops/tool", tag: "v1")
             let list = try await c.send(.get, "/ui/")
             #expect(list.text.contains(">team/app</a>") && list.text.contains(">ops/tool</a>"))
+            #expect(!list.text.contains("Sign in"), "an open registry offers no sign-in")
             let filtered = try await c.send(.get, "/ui/?q=ops")
             #expect(filtered.text.contains(">ops/tool</a>") && !filtered.text.contains(">team/app</a>"))
             #expect(try await c.send(.get, "/ui/repo/no/such").status == .notFound)

@@ -25,6 +25,8 @@ struct WebUI: Sendable {
     let base: String
     let servesTLS: Bool
     let configuredHost: String?
+    /// `http.host` is an https URL (a proxy in front terminates TLS).
+    var configuredHTTPS = false
     let summaries = ManifestSummaries()
     let storageUsage = StorageUsageCache()
     let repositoryFacts = RepositoryFactsCache()
@@ -60,6 +62,7 @@ struct WebUI: Sendable {
         return WebUI(store: store, api: api, access: access, directory: auth.accounts, signer: WebSessionSigner(key: key), library: try makeLibrary(), base: base,
                      servesTLS: options.servesTLS, configuredHost: options.host.flatMap { URL(string: $0)?.host.map { h in
                          URL(string: options.host!)?.port.map { "\(h):\($0)" } ?? h } },
+                     configuredHTTPS: options.host?.lowercased().hasPrefix("https://") == true,
                      mirrorOf: { [content = api.store] in content.upstream(of: $0) })
     }
 
@@ -116,7 +119,7 @@ struct WebUI: Sendable {
     func frame(_ title: String, _ visitor: Visitor) -> PageFrame {
         PageFrame(title: title, base: base, signedIn: visitor.session != nil, account: visitor.session?.account ?? "",
                   csrf: visitor.session?.csrf ?? "", readOnly: store.options.readOnly, deletesOff: !store.options.deleteEnabled,
-                  isAdmin: visitor.isAdmin)
+                  isAdmin: visitor.isAdmin, signInOffered: access.hasAccounts)
     }
 
     /// A signed-in visitor also sees what anonymous visitors may pull: signing in must never
@@ -227,7 +230,8 @@ struct WebUI: Sendable {
         return render("repository", RepositoryPage(
             frame: frame(repository.value, visitor), name: repository.value,
             lastComponent: String(repository.value.split(separator: "/").last ?? ""), host: host,
-            firstTag: rows.first?.tag ?? "latest", mirrorOf: mirrorOf(repository), query: query, filtered: query.isEmpty ? nil : query,
+            firstTag: rows.first?.tag ?? "latest", hasTags: !tags.isEmpty, tlsFlag: reachedSecurely(request) ? "" : " --tls-verify=false",
+            mirrorOf: mirrorOf(repository), query: query, filtered: query.isEmpty ? nil : query,
             byName: byName, deletable: await canDelete(visitor, repository.value), tags: rows, total: tags.count, page: page, pages: pages,
             previous: page > 1 ? link(page - 1) : nil, next: page < pages ? link(page + 1) : nil))
     }
@@ -442,6 +446,11 @@ struct WebUI: Sendable {
                                       heading: "Refused", message: message), status: .forbidden)
     }
 
+    /// The same, inside the visitor's own page frame (still signed in, menus as they are).
+    func forbidden(_ message: String, _ visitor: Visitor) -> Response {
+        render("message", MessagePage(frame: frame("Not allowed", visitor), heading: "Not allowed", message: message), status: .forbidden)
+    }
+
     /// An embedded file, cached by browsers for a day and revalidated by its hash.
     static func asset(_ request: Request, _ bytes: [UInt8], type: String) -> Response {
         var headers = HTTPFields()
@@ -471,6 +480,12 @@ struct WebUI: Sendable {
         }
         if let authority = request.head.authority, RegistryAPI.isSafeHost(authority) { return authority }
         return "localhost:5000"
+    }
+
+    /// Whether clients reach the registry over HTTPS: served with TLS, behind a proxy that
+    /// says so, or `http.host` is an https URL.
+    func reachedSecurely(_ request: Request) -> Bool {
+        secure(request) || configuredHTTPS
     }
 
     func secure(_ request: Request) -> Bool {

@@ -92,6 +92,12 @@ enum WebUIAccess: Sendable {
         return nil
     }
 
+    /// Whether there are accounts to sign in with (not an open registry).
+    var hasAccounts: Bool {
+        if case .open = self { return false }
+        return true
+    }
+
     /// Who an unsigned visitor is: nobody, unless the rules give anonymous users something.
     func anonymous() async -> Identity? {
         switch self {

@@ -23,6 +23,8 @@ extension WebUI {
 
     struct Admin {
         var visitor: Visitor
+        /// The registry's address as the browser reached it, for copy-ready commands.
+        var host: String
         var directory: AccountDirectory
         var actor: AuditActor
         var frame: PageFrame
@@ -41,14 +43,15 @@ extension WebUI {
         guard let directory, let session = visitor.session, visitor.isAdmin else { return nil }
         var frame = frame("Administration", visitor)
         frame.isAdmin = true
-        return Admin(visitor: visitor, directory: directory,
+        return Admin(visitor: visitor, host: configuredHost ?? requestHost(request), directory: directory,
                      actor: AuditActor(session.account, address: context.clientAddress.map { "\($0)" }), frame: frame)
     }
 
     func adminPage(_ request: Request, _ context: BerthRequestContext, _ page: (Admin) async throws -> Response) async throws -> Response {
         guard let admin = await admin(request, context) else {
             let visitor = await visitor(request, context)
-            return visitor.session == nil ? redirect(base + "/ui/login?next=" + request.uri.path) : notFound(visitor)
+            return visitor.session == nil ? redirect(base + "/ui/login?next=" + request.uri.path)
+                : forbidden("This page is for administrators; your account may not administer this registry.", visitor)
         }
         return try await page(admin)
     }
@@ -170,7 +173,7 @@ extension WebUI {
                 account: account, labels: labels, type: "repository", name: repository, service: serviceName, actions: wanted))
             let granted = decision?.actions ?? []
             let decidedBy = decision.map { d in
-                "decided by \(d.policy) rule #\(d.rule)" + (d.comment.map { " (\($0))" } ?? "")
+                "decided by \(d.policy)" + (d.rule.map { " rule #\($0)" } ?? "") + (d.comment.map { " (\($0))" } ?? "")
             } ?? "no rule matches: nothing is granted"
             answer = .init(granted: granted.isEmpty ? "nothing" : granted.joined(separator: ","), decidedBy: decidedBy)
         }
@@ -235,7 +238,7 @@ extension WebUI {
                                 actions: robot.actions.joined(separator: ","), expires: robot.expiresAt.map(Self.day) ?? "never",
                                 lastUsed: robot.lastUsedAt.map { $0.formatted(.iso8601) } ?? "never")
         }
-        var response = render("admin-robots", AdminRobotsPage(frame: admin.frame, robots: rows, secret: secret?.secret, login: secret?.login),
+        var response = render("admin-robots", AdminRobotsPage(frame: admin.frame, robots: rows, secret: secret?.secret, login: secret?.login, host: admin.host),
                               status: status)
         response.headers[.cacheControl] = "no-store"
         return response

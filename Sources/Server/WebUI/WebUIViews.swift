@@ -15,6 +15,8 @@ struct PageFrame {
     var readOnly: Bool
     var deletesOff: Bool
     var isAdmin = false
+    /// An open registry has nobody to sign in as.
+    var signInOffered = true
     var notice: String?
     var problem: String?
 }
@@ -66,6 +68,10 @@ struct RepositoryPage {
     var lastComponent: String
     var host: String
     var firstTag: String
+    /// No tags (the last one deleted): no pull commands to offer.
+    var hasTags: Bool
+    /// ` --tls-verify=false` for podman and skopeo when the registry is reached over plain HTTP.
+    var tlsFlag: String
     var mirrorOf: String?
     var query: String
     var filtered: String?
@@ -208,6 +214,7 @@ struct AdminRobotsPage {
     var robots: [Row]
     var secret: String?
     var login: String?
+    var host: String
 }
 
 struct AdminAuditPage {
