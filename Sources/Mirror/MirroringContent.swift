@@ -191,6 +191,11 @@ public struct MirroringContent: RegistryContent {
         try await local.deleteManifest(repository, reference)
     }
 
+    /// Deleting a mirrored repository evicts everything cached of it.
+    public func deleteRepository(_ repository: RepositoryName) async throws -> RegistryStore.DeletedRepository {
+        try await local.deleteRepository(repository)
+    }
+
     /// The upstream's referrers while it answers (its referrers API, else the tag schema that
     /// signing tools write on registries without one); what is cached when it does not.
     public func referrers(_ repository: RepositoryName, subject: Digest, artifactType: String?) async throws -> [Descriptor] {

@@ -166,6 +166,8 @@ public enum BerthServer {
         if let tokenEndpoint { root.addTokenEndpoint(tokenEndpoint) }
         let admin = root.group(RouterPath(String(AdminAPI.basePath.dropFirst())))
         admin.get("openapi.yaml") { _, _ in AdminAPI.openAPIResponse() }
+        // Checked per repository by the registry's authorizer, not reserved to administrators.
+        RepositoryDeletion(api: api, directory: auth.accounts).register(on: admin)
         if let directory = auth.accounts, let tokenEndpoint {
             let protected = admin.group().add(middleware: AdminAccessMiddleware(service: tokenEndpoint.service, serviceName: auth.serviceName,
                                                                                  verifier: auth.verifier))

@@ -315,6 +315,49 @@ import Testing
         }
     }
 
+    /// A repository delete takes its tags, manifests (tagged or not), layer links and uploads
+    /// and takes it out of the catalog; a repository nested under its name stays, and so do
+    /// the blobs until garbage collection.
+    @Test(arguments: DriverKind.allCases)
+    func aRepositoryDeleteTakesEverythingOfItAndNothingElse(_ kind: DriverKind) async throws {
+        try await kind.with { make in
+            let store = RegistryStore(driver: try make())
+            let nested = try RepositoryName("team/app/cache")
+            var manifests: [Digest] = []
+            for (i, repository) in [repo, repo, repo, nested].enumerated() {
+                let config = try await push(store, repository, Array("config \(i)".utf8))
+                let layer = try await push(store, repository, Array("layer \(i)".utf8))
+                let manifest = imageManifest(config: config, configSize: "config \(i)".utf8.count, layers: [(layer, "layer \(i)".utf8.count)])
+                let reference: Reference = i == 2 ? .digest(Digest.compute(manifest)) : .tag(try Tag("v\(i)"))
+                _ = try await store.putManifest(repository, reference, bytes: manifest, contentType: MediaType.ociManifest)
+                if repository == repo { manifests.append(Digest.compute(manifest)) }
+            }
+            let unfinished = try await store.startUpload(repo)
+            let layer0 = Digest.compute(Array("layer 0".utf8))
+            #expect(try await store.catalog(after: nil, limit: 100).names == ["team/app", "team/app/cache"])
+
+            let deleted = try await store.deleteRepository(repo)
+            #expect(deleted.tags == ["v0", "v1"])
+            #expect(Set(deleted.manifests) == Set(manifests), "the untagged manifest too")
+            #expect(try await store.catalog(after: nil, limit: 100).names == ["team/app/cache"])
+            await #expect(throws: RegistryError.self) { _ = try await store.tags(repo) }
+            await #expect(throws: RegistryError.self) { _ = try await store.blobSize(repo, layer0) }
+            await #expect(throws: (any Error).self) { _ = try await store.uploadStatus(repo, unfinished) }
+            #expect(try await store.tags(nested) == ["v3"], "the nested repository is untouched")
+            var data: [UInt8] = []
+            try await store.readBlob(layer0, range: nil) { data += Array($0.readableBytesView) }
+            #expect(data == Array("layer 0".utf8), "blobs wait for garbage collection")
+            let again = RegistryStore(driver: try make())
+            #expect(try await again.catalog(after: nil, limit: 100).names == ["team/app/cache"], "a new process's catalog agrees")
+            await #expect(throws: RegistryError(.nameUnknown, detailJSON: RegistryError.detail(["name": "team/app"]))) {
+                _ = try await store.deleteRepository(repo)
+            }
+            // Pushing to the name again starts a new, empty repository.
+            _ = try await push(store, repo, [7])
+            #expect(try await store.catalog(after: nil, limit: 100).names == ["team/app", "team/app/cache"])
+        }
+    }
+
     @Test(arguments: DriverKind.allCases)
     func readOnlyAndDeleteSwitches(_ kind: DriverKind) async throws {
         try await kind.with { make in

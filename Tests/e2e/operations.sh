@@ -115,6 +115,10 @@ REFRESH=$(curl -s -X POST -d "grant_type=password&username=admin&password=$TPW&s
 mkdir -p "$T/.docker"; printf '{"auths":{"%s":{"auth":"","identitytoken":"%s"}}}' "$TR" "$REFRESH" > "$T/.docker/config.json"
 expect_eq "inspect with docker's identity token from ~/.docker/config.json" "$(HOME=$T "$BERTH" inspect "$TR/secure/app:s1" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["mediaType"])')" "application/vnd.oci.image.manifest.v1+json"
 check "rm with docker's identity token" bash -c "HOME=$T '$BERTH' rm --yes $TR/secure/app:s1"
+$SK copy --dest-tls-verify=false --dest-creds "admin:$TPW" "oci:$WORK/img:s1" "docker://$TR/secure/app/cache:s1" >/dev/null 2>&1
+check "rm --repository deletes the (now empty) repository through Berth's API" bash -c "HOME=$T '$BERTH' rm --yes --repository $TR/secure/app | grep -q 'deleted repository secure/app'"
+expect_eq "it leaves the catalog; the repository nested under it stays" "$(HOME=$T "$BERTH" ls "$TR" | tr '\n' ' ')" "secure/app/cache "
+check "rm --repository of a repository that does not exist is a clear error" bash -c "! HOME=$T '$BERTH' rm --yes --repository $TR/secure/nothing 2>$T/rmrepo.err && grep -q NAME_UNKNOWN $T/rmrepo.err"
 check "a wrong password is refused" bash -c "! HOME=$T '$BERTH' ls $TR -u admin -p wrong 2>$T/wrong.err && grep -qi 'refused' $T/wrong.err"
 expect_eq "a proxy's X-Request-Id is echoed" "$(curl -s -D - -o /dev/null -H 'X-Request-Id: e2e-req-42' -u admin:not-the-password "http://$TR/auth/token?service=Berth+registry" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-request-id"{print $2}')" "e2e-req-42"
 check "every log line of that request carries its id, none the password" bash -c "[ \$(grep -c 'e2e-req-42' $T/err.log) -ge 2 ] && grep 'e2e-req-42' $T/err.log | grep -q 'token refused' && ! grep -q 'not-the-password' $T/err.log"
@@ -164,6 +168,8 @@ YAML
     curl -s -o /dev/null -u ci:ci-secret -X PUT -H 'Content-Type: application/vnd.oci.image.index.v1+json' --data-binary @"$OPS/referrers-tag.json" "http://$DR/v2/dist/app/manifests/sha256-${DS1:7}"
     check "inspect against Distribution finds referrers through the tag schema" bash -c "'$BERTH' inspect $DR/dist/app:s1 -u ci -p ci-secret | grep -A1 'Referrers: (from the referrers tag)' | grep -q 'application/spdx+json'"
     check "rm of a tag on Distribution deletes its manifest and names the other tags" bash -c "'$BERTH' rm --yes $DR/dist/app:s1 -u ci -p ci-secret | grep -q 'also removing tags also' && [ \"\$('$BERTH' ls $DR/dist/app -u ci -p ci-secret --json | python3 -c 'import json,sys; print([t[\"tag\"] for t in json.load(sys.stdin) if not t[\"tag\"].startswith(\"sha256-\")])')\" = \"['multi']\" ]"
+    check "rm --repository on Distribution (no repository API) deletes every manifest its tags point at" \
+        bash -c "'$BERTH' rm --yes --repository $DR/dist/app -u ci -p ci-secret | grep -q 'keeps the empty repository' && [ \"\$('$BERTH' ls $DR/dist/app -u ci -p ci-secret --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')\" = 0 ]"
 else
     fail "docker-registry (Debian package) is not installed"
 fi

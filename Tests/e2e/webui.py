@@ -347,6 +347,18 @@ try:
           driver.find_element(By.TAG_NAME, "main").text[:200])
     check("and offers no pull commands for a tag that is gone", not driver.find_elements(By.CSS_SELECTOR, ".pull code"),
           str([c.text for c in driver.find_elements(By.CSS_SELECTOR, ".pull code")]))
+    # The empty repository itself can go.
+    submit(driver.find_element(By.LINK_TEXT, "Delete this repository"))
+    button = driver.find_element(By.CSS_SELECTOR, "form.confirm button")
+    check("deleting the repository asks first", button.text == "Delete repository" and "ops/tool" in driver.find_element(By.TAG_NAME, "h1").text,
+          f"{button.text} {driver.find_element(By.TAG_NAME, 'h1').text}")
+    submit(button)
+    notice = driver.find_elements(By.CSS_SELECTOR, "p.notice")
+    check("then it is gone from the list, and the list says so", "ops/tool" not in visible_repositories()
+          and notice and notice[0].text == "Deleted the repository ops/tool.", f"{visible_repositories()} {[n.text for n in notice]}")
+    driver.get(BASE + "/ui/admin/audit?action=repository.delete")
+    check("the audit log records who deleted it", "ops/tool" in driver.find_element(By.TAG_NAME, "main").text
+          and "admin" in driver.find_element(By.TAG_NAME, "main").text, driver.find_element(By.TAG_NAME, "main").text[:300])
     driver.get(BASE + "/ui/")
     width = driver.execute_script("return document.documentElement.scrollWidth")
     check(f"readable at 320 px: no sideways scrolling ({width} px)", width <= 330, str(width))

@@ -21,7 +21,7 @@ final class ManifestSummaries: Sendable {
             switch parsed.kind {
             case .index:
                 summary.platforms = parsed.manifests.compactMap { $0.platform.map(Formatting.platform) }.joined(separator: ", ")
-                summary.size += parsed.manifests.reduce(0) { $0 + $1.size }
+                summary.size = await Self.totalSize(of: manifest.digest, size: manifest.size, parsed, in: repository, store: store)
             case .image:
                 summary.size += (parsed.config?.size ?? 0) + parsed.layers.reduce(0) { $0 + $1.size }
                 if let config = parsed.config, config.size <= 1 << 20,
@@ -37,6 +37,28 @@ final class ManifestSummaries: Sendable {
             cache[manifest.digest] = summary
         }
         return summary
+    }
+
+    /// What an index takes: itself, the manifests it lists and their configurations and
+    /// layers, each blob once (platforms often share layers), as the repository list counts
+    /// a repository. Nested indexes are followed a few levels deep.
+    static func totalSize(of digest: Digest, size: Int64, _ index: Manifest, in repository: RepositoryName,
+                          store: RegistryStore) async -> Int64 {
+        var counted: [Digest: Int64] = [digest: size]
+        var pending: [(Descriptor, depth: Int)] = index.manifests.map { ($0, 1) }
+        while let (descriptor, depth) = pending.popLast() {
+            guard counted[descriptor.digest] == nil else { continue }
+            counted[descriptor.digest] = descriptor.size
+            guard depth <= 4, let child = try? await store.manifest(repository, .digest(descriptor.digest)),
+                  let parsed = try? Manifest(parsing: child.bytes, contentType: child.mediaType) else { continue }
+            switch parsed.kind {
+            case .index:
+                pending += parsed.manifests.map { ($0, depth + 1) }
+            case .image:
+                for blob in [parsed.config].compactMap({ $0 }) + parsed.layers { counted[blob.digest] = blob.size }
+            }
+        }
+        return counted.values.reduce(0, +)
     }
 }
 

@@ -147,7 +147,8 @@ struct WebUI: Sendable {
         let needle = query.lowercased()
         var visible: [String] = []
         // The catalog's index (kept current with other writers), not a walk of the layout.
-        for name in try await store.catalog(after: nil, limit: 10_000_000).names where needle.isEmpty || name.contains(needle) {
+        let catalog = try await store.catalog(after: nil, limit: 10_000_000).names
+        for name in catalog where needle.isEmpty || name.contains(needle) {
             if await canPull(visitor, name) { visible.append(name) }
         }
         let pages = max(1, (visible.count + Self.pageSize - 1) / Self.pageSize)
@@ -162,7 +163,13 @@ struct WebUI: Sendable {
                               pushed: pushed.map { $0.formatted(.dateTime.year().month().day().hour().minute()) } ?? "-", pushedISO: pushed?.formatted(.iso8601) ?? "",
                               mirrorOf: mirrorOf(repository)))
         }
-        return render("repositories", RepositoriesPage(frame: frame("Repositories", visitor), query: query, repositories: rows,
+        var pageFrame = frame("Repositories", visitor)
+        // The confirmation after a repository delete (only for a name that is really gone).
+        if let deleted = request.uri.queryParameters["deleted"].map(String.init), let name = try? RepositoryName(deleted),
+           !catalog.contains(name.value) {
+            pageFrame.notice = "Deleted the repository \(name.value)."
+        }
+        return render("repositories", RepositoriesPage(frame: pageFrame, query: query, repositories: rows,
                                                          total: visible.count, page: page, pages: pages))
     }
 
@@ -232,7 +239,7 @@ struct WebUI: Sendable {
             lastComponent: String(repository.value.split(separator: "/").last ?? ""), host: host,
             firstTag: rows.first?.tag ?? "latest", hasTags: !tags.isEmpty, tlsFlag: reachedSecurely(request) ? "" : " --tls-verify=false",
             mirrorOf: mirrorOf(repository), query: query, filtered: query.isEmpty ? nil : query,
-            byName: byName, deletable: await canDelete(visitor, repository.value), tags: rows, total: tags.count, page: page, pages: pages,
+            byName: byName, deletable: await canDelete(visitor, repository.value), tags: rows, total: tags.count, totalTags: tags.count == 1 ? "1 tag" : "\(tags.count) tags", page: page, pages: pages,
             previous: page > 1 ? link(page - 1) : nil, next: page < pages ? link(page + 1) : nil))
     }
 
@@ -287,13 +294,23 @@ struct WebUI: Sendable {
     func confirmDeletion(_ repository: RepositoryName, _ request: Request, _ visitor: Visitor) async throws -> Response {
         guard await canDelete(visitor, repository.value) else { return notFound(visitor) }
         let targets = try await store.tagTargets(repository)
+        if request.uri.queryParameters["repository"] == "1" {
+            let tags = targets.map(\.tag.value).sorted()
+            let shown = Array(tags.prefix(50)) + (tags.count > 50 ? ["… and \(tags.count - 50) more"] : [])
+            return render("confirm", ConfirmPage(
+                frame: frame("Delete \(repository.value)", visitor), name: repository.value,
+                heading: "Delete the repository \(repository.value)?",
+                explanation: "Every tag and manifest of \(repository.value) goes, and it leaves the list of repositories; its layers are reclaimed by the next garbage collection if nothing else uses them. Repositories under \(repository.value)/ stay.",
+                going: shown, hasGoing: !tags.isEmpty, tag: nil, digest: nil, wholeRepository: true,
+                action: tags.isEmpty ? "Delete repository" : "Delete repository and \(tags.count) tag\(tags.count == 1 ? "" : "s")"))
+        }
         if let text = request.uri.queryParameters["tag"].map(String.init), let tag = try? Tag(text),
            let digest = targets.first(where: { $0.tag == tag })?.digest {
             return render("confirm", ConfirmPage(
                 frame: frame("Delete \(repository.value):\(tag.value)", visitor), name: repository.value,
                 heading: "Delete the tag \(tag.value)?",
                 explanation: "The tag goes; the manifest \(Formatting.short(digest)) stays, with any other tags that point at it.",
-                going: [], hasGoing: false, tag: tag.value, digest: nil, action: "Delete tag \(tag.value)"))
+                going: [], hasGoing: false, tag: tag.value, digest: nil, wholeRepository: false, action: "Delete tag \(tag.value)"))
         }
         if let text = request.uri.queryParameters["digest"].map(String.init), let digest = try? OCI.Digest(parsing: text),
            (try? await store.manifest(repository, .digest(digest))) != nil {
@@ -302,7 +319,7 @@ struct WebUI: Sendable {
                 frame: frame("Delete \(repository.value)@\(Formatting.short(digest))", visitor), name: repository.value,
                 heading: "Delete the manifest \(Formatting.short(digest))?",
                 explanation: "The manifest leaves \(repository.value); its layers are reclaimed by the next garbage collection if nothing else uses them.",
-                going: going, hasGoing: !going.isEmpty, tag: nil, digest: digest.description,
+                going: going, hasGoing: !going.isEmpty, tag: nil, digest: digest.description, wholeRepository: false,
                 action: going.isEmpty ? "Delete manifest" : "Delete manifest and \(going.count) tag\(going.count == 1 ? "" : "s")"))
         }
         return notFound(visitor)
@@ -322,6 +339,15 @@ struct WebUI: Sendable {
         }
         guard await canDelete(visitor, repository.value) else {
             return forbidden("You may not delete in \(repository.value).")
+        }
+        if field("repository") == "1" {
+            do {
+                _ = try await RepositoryDeletion(api: api, directory: directory).perform(repository, caller: session.account, request, context)
+            } catch let error as RegistryError where error.code == .nameUnknown {
+                return notFound(visitor)
+            }
+            await repositoryFacts.forget(repository.value)
+            return redirect(base + "/ui/?deleted=" + (repository.value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
         }
         let reference: Reference
         if let text = field("tag"), let tag = try? Tag(text) {

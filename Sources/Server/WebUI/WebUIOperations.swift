@@ -114,4 +114,8 @@ actor RepositoryFactsCache {
         facts[repository.value] = fresh
         return fresh
     }
+
+    func forget(_ repository: String) {
+        facts.removeValue(forKey: repository)
+    }
 }

@@ -79,6 +79,7 @@ struct RepositoryPage {
     var deletable: Bool
     var tags: [Row]
     var total: Int
+    var totalTags: String
     var page: Int
     var pages: Int
     /// Query strings of the neighbouring pages, nil at either end.
@@ -141,6 +142,8 @@ struct ConfirmPage {
     var hasGoing: Bool
     var tag: String?
     var digest: String?
+    /// The form deletes the whole repository.
+    var wholeRepository: Bool
     var action: String
 }
 

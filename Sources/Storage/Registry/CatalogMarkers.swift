@@ -30,6 +30,11 @@ struct CatalogMarkers: Sendable {
         try await driver.putContent(try path(name), [])
     }
 
+    /// A deleted repository's marker goes with it.
+    func forget(_ name: String) async throws {
+        do { try await driver.delete(try path(name)) } catch StorageError.notFound {}
+    }
+
     /// After a full walk: marks every repository found, then the catalog as complete.
     func recordAll(_ names: [String], known: Set<String>) async throws {
         let missing = names.filter { !known.contains($0) }

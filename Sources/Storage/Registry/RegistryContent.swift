@@ -29,6 +29,8 @@ public protocol RegistryContent: Sendable {
     func putManifest(_ repository: RepositoryName, _ reference: Reference, bytes: [UInt8],
                      contentType: String?, tags: [Tag]) async throws -> RegistryStore.PutManifestResult
     func deleteManifest(_ repository: RepositoryName, _ reference: Reference) async throws
+    /// Removes the repository's tags, manifests, layer links and uploads (Berth's extension).
+    func deleteRepository(_ repository: RepositoryName) async throws -> RegistryStore.DeletedRepository
     func referrers(_ repository: RepositoryName, subject: Digest, artifactType: String?) async throws -> [Descriptor]
 
     func startUpload(_ repository: RepositoryName) async throws -> UploadID

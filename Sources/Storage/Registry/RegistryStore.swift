@@ -68,9 +68,13 @@ public final class RegistryStore: Sendable {
         _ = try await driver.listIfPresent(Layout.repositories)
     }
 
+    /// A repository is a directory with content of its own: only the parent of a nested
+    /// repository (`team/app` of `team/app/cache`, after `team/app` was deleted) is none.
     public func repositoryExists(_ name: RepositoryName) async throws -> Bool {
-        try await driver.exists(Layout.repository(name))
+        try await driver.listIfPresent(Layout.repository(name)).contains { Self.ownEntries.contains($0) }
     }
+
+    static let ownEntries = ["_manifests", "_layers", "_uploads"]
 
     // MARK: Blobs
 

@@ -52,6 +52,17 @@ actor RepositoryIndex {
         }
     }
 
+    /// Called after a repository was deleted (its marker too, on object storage).
+    func remove(_ name: RepositoryName) async throws {
+        if let markers {
+            try await markers.forget(name.value)
+            marked.remove(name.value)
+        }
+        insertedDuringRebuild.remove(name.value)
+        let index = lowerBound(name.value)
+        if index < names.count, names[index] == name.value { names.remove(at: index) }
+    }
+
     /// Up to `limit` names sorted after `last`, and whether more follow. A new walk (no
     /// `last`) re-reads the layout when the list is older than `walkRefresh`, so a client
     /// listing the catalog sees repositories other processes created.
