@@ -49,4 +49,31 @@ import Testing
             #expect(try await c.send(.post, "/ui/repo/team/app/_delete", body: Array("tag=v1".utf8)).status == .forbidden)
         }
     }
+
+    /// An index's size on its tag row and page is what its images take (each blob once), as
+    /// the repository list counts the repository, not the few hundred bytes of the index.
+    @Test func anIndexIsAsLargeAsItsImages() async throws {
+        try await APIFixture().run { c, _ in
+            let amd = try await c.pushImage("team/multi", tag: "amd", seed: 1)
+            let arm = try await c.pushImage("team/multi", tag: "arm", seed: 2)
+            let entries = [(amd, "amd64"), (arm, "arm64")].map { image, architecture in
+                #"{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"\#(image.digest)","size":\#(image.manifest.count),"platform":{"os":"linux","architecture":"\#(architecture)"}}"#
+            }
+            let index = Array((#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":["# + entries.joined(separator: ",") + "]}").utf8)
+            let put = try await c.send(.put, "/v2/team/multi/manifests/multi", headers: [.contentType: "application/vnd.oci.image.index.v1+json"], body: index)
+            #expect(put.status == .created)
+            let blobs = [amd, arm].reduce(0) { total, image in
+                let config = Array(#"{"architecture":"amd64","os":"linux","seed":1}"#.utf8).count
+                return total + image.manifest.count + config + 100
+            }
+            let expected = Int64(index.count + blobs)
+            let page = try await c.send(.get, "/ui/repo/team/multi").text
+            let row = try #require(page.components(separatedBy: "<tr>").first { $0.contains("<td>multi</td>") })
+            #expect(row.contains("<td>\(expected) B</td>") || row.contains(String(format: "<td>%.1f KiB</td>", Double(expected) / 1024)), "\(row)")
+            let list = try await c.send(.get, "/ui/").text
+            let listed = try #require(list.components(separatedBy: "<tr>").first { $0.contains(">team/multi</a>") })
+            #expect(listed.contains(String(format: "<td>%.1f KiB</td>", Double(expected) / 1024)) || listed.contains("<td>\(expected) B</td>"),
+                    "the repository list agrees: \(listed)")
+        }
+    }
 }
