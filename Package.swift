@@ -159,7 +159,11 @@ let package = Package(
         .testTarget(name: "AccountsTests", dependencies: ["Accounts", "Auth", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "OCI"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
-        .testTarget(name: "ClientTests", dependencies: ["Client", "OCI"]),
+        .testTarget(name: "ClientTests", dependencies: [
+            "Client", "OCI",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
         .testTarget(name: "NotificationsTests", dependencies: [
             "Notifications", "Storage",
             .product(name: "Hummingbird", package: "hummingbird"),

@@ -221,6 +221,12 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
         try await current().allowsAnonymous(at: Date())
     }
 
+    /// Remembers a change to the registry's content (a manifest pushed or deleted) for the
+    /// audit log, written with the next batch.
+    public func recordContentChange(_ entry: AuditEntry) {
+        recorder.record(entry)
+    }
+
     /// Remembers a login for the audit log (written in the background, in batches).
     public func recordLogin(account: String, address: String?, success: Bool, reason: String?) async {
         recorder.login(account: account, address: address, success: success, reason: reason)

@@ -59,6 +59,11 @@ final class AuditRecorder: Sendable {
     /// Refused logins counted but not itemised since start.
     var notItemised: Int { state.withLock { $0.notItemised } }
 
+    /// A change to the registry's content (a push, a delete): always written.
+    func record(_ entry: AuditEntry) {
+        state.withLock { $0.successes.append(entry) }
+    }
+
     func login(account: String, address: String?, success: Bool, reason: String?, at date: Date = Date()) {
         let now = ContinuousClock.now
         let account = String(account.prefix(256))

@@ -6,11 +6,11 @@ public enum ClientError: Error, CustomStringConvertible, Sendable {
     case registry(status: Int, errors: [RegistryErrorBody.Entry], url: String)
     case unauthorized(String)
     case invalidResponse(String)
-    case transport(String)
+    case transport(String, cause: TransportFailure.Kind = .other)
 
     public var description: String {
         switch self {
-        case .usage(let m), .invalidResponse(let m), .transport(let m), .unauthorized(let m): return m
+        case .usage(let m), .invalidResponse(let m), .transport(let m, _), .unauthorized(let m): return m
         case .registry(let status, let errors, let url):
             if errors.isEmpty { return "\(url): HTTP \(status)" }
             return "\(url): " + errors.map { "\($0.code): \($0.message ?? "")" }.joined(separator: "; ")
@@ -21,6 +21,12 @@ public enum ClientError: Error, CustomStringConvertible, Sendable {
     public func has(_ code: ErrorCode) -> Bool {
         if case .registry(_, let errors, _) = self { return errors.contains { $0.code == code.rawValue } }
         return false
+    }
+
+    /// What kind of failure below HTTP a `transport` error was.
+    public var transportCause: TransportFailure.Kind? {
+        if case .transport(_, let cause) = self { return cause }
+        return nil
     }
 
     public var status: Int? {

@@ -36,8 +36,16 @@ extension RegistryClient {
     /// The digest a tag points at, from a HEAD request.
     public func resolve(_ repository: RepositoryName, _ reference: Reference) async throws -> Digest {
         if let digest = reference.digest { return digest }
-        let response = try await send(.HEAD, "/v2/\(repository.value)/manifests/\(reference)", scope: pullScope(repository),
+        let response: Response
+        do {
+            response = try await send(.HEAD, "/v2/\(repository.value)/manifests/\(reference)", scope: pullScope(repository),
                                       accept: Self.manifestAccept)
+        } catch ClientError.registry(404, let errors, _) {
+            // A HEAD carries no error body: say what was not found.
+            throw ClientError.registry(status: 404, errors: errors.isEmpty ? [RegistryErrorBody.Entry(
+                code: "MANIFEST_UNKNOWN", message: "no such image \(repository.value)\(reference.tag.map { ":\($0.value)" } ?? "@\(reference)")")] : errors,
+                url: host)
+        }
         if let digest = response.header("Docker-Content-Digest").flatMap({ try? Digest(parsing: $0) }) { return digest }
         return try await manifest(repository, reference).digest
     }

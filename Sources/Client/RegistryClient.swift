@@ -59,22 +59,28 @@ public final class RegistryClient: Sendable {
         if let scheme { schemes = [scheme] }
         else if options.insecure || Self.isLoopback(host) { schemes = [.https, .http] }
         else { schemes = [.https] }
-        var lastError: (any Error)?
+        var failures: [ClientError] = []
         for scheme in schemes {
             let client = RegistryClient(host: host, baseURL: "\(scheme.rawValue)://\(host)", credentials: credentials, options: options, http: http)
             do {
                 _ = try await client.send(.GET, "/v2/", scope: nil, accept: [], deadline: 10)
                 return client
             } catch let error as ClientError {
-                if case .transport = error { lastError = error; continue }
+                if case .transport = error { failures.append(error); continue }
                 try? await http.shutdown()
-                throw error
-            } catch {
-                lastError = error
+                // A TLS port asked in plain HTTP answers 400 or nothing: the HTTPS attempt's
+                // untrusted certificate is what the user must hear about.
+                throw Self.tlsFailure(in: failures) ?? error
             }
         }
         try? await http.shutdown()
-        throw ClientError.transport("cannot reach \(host): \(lastError.map { "\($0)" } ?? "no scheme tried")")
+        throw Self.tlsFailure(in: failures) ?? failures.last ?? ClientError.transport("cannot reach \(host)")
+    }
+
+    /// Only a certificate refused proves the port speaks TLS: a plain-HTTP server fails the
+    /// HTTPS attempt's handshake too.
+    static func tlsFailure(in failures: [ClientError]) -> ClientError? {
+        failures.first { $0.transportCause == .untrustedCertificate }
     }
 
     /// A client of the registry at `baseURL` (`https://host[:port]`) that connects on first
@@ -170,7 +176,8 @@ public final class RegistryClient: Sendable {
         } catch let error as ClientError {
             throw error
         } catch {
-            throw ClientError.transport("\(baseURL)\(path): \(error)")
+            throw ClientError.transport(TransportFailure.describe(error, host: host, scheme: URL(string: baseURL)?.scheme ?? "https"),
+                                        cause: TransportFailure.kind(of: error))
         }
     }
 

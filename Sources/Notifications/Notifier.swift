@@ -7,7 +7,15 @@ import Storage
 /// Fans registry events out to the configured webhook endpoints, applying each endpoint's
 /// ignore rules. A service: on graceful shutdown it stops sending and saves every event
 /// still in memory to the on-disk queues.
-public final class Notifier: Service, Sendable {
+/// Where the registry's events go: webhooks (`Notifier`), the audit log, …
+public protocol EventSink: Sendable {
+    /// Whether events of this kind are of interest at all: every pull asks, so an event is
+    /// only built when some sink wants it.
+    func wants(_ action: Event.Action) -> Bool
+    func publish(_ action: Event.Action, _ target: Event.Target, request: Event.Request, actor: String?)
+}
+
+public final class Notifier: Service, EventSink, Sendable {
     public struct Endpoint: Sendable {
         public var settings: EndpointSink.Settings
         public var ignoredMediaTypes: Set<String>
@@ -42,6 +50,10 @@ public final class Notifier: Service, Sendable {
         source = Event.Source(addr: sourceAddress, instanceID: UUID().uuidString.lowercased())
         self.includeReferences = includeReferences
         self.logger = logger
+    }
+
+    public func wants(_ action: Event.Action) -> Bool {
+        sinks.contains { endpoint, _ in !endpoint.ignoredActions.contains(action) }
     }
 
     public func publish(_ action: Event.Action, _ target: Event.Target, request: Event.Request, actor: String?) {

@@ -130,7 +130,7 @@ public enum BerthServer {
         var tokenEndpoint = auth.tokenEndpoint
         tokenEndpoint?.metrics = metrics
         let api = RegistryAPI(store: content, options: options, secret: secret, authorizer: auth.authorizer,
-                              metrics: metrics, notifier: notifier, logger: logger)
+                              metrics: metrics, notifier: notifier, auditTrail: auth.accounts.map(ContentAuditTrail.init), logger: logger)
         let webUI = try WebUI.make(store: store, api: api, options: options, secret: secret, auth: auth)
         let tokenPaths = Set(tokenEndpoint?.paths ?? [])
         let prefix = options.prefix
@@ -208,7 +208,7 @@ public enum BerthServer {
                                 notifier: notifier, logger: logger)
         let server = try ServerChannel.make(certificate: config.tls?.certificate, key: config.tls?.key, limits: ConnectionLimits(
             headerTimeout: .milliseconds(Int64(config.headerTimeout * 1000)), perAddress: config.connectionsPerAddress))
-        var services: [any Service] = []
+        var services: [any Service] = [ShutdownAnnouncer(logger: logger)]
         if let notifier { services.append(notifier) }
         if let accounts = auth.accounts { services.append(accounts) }
         if let debugAddr = config.debugAddr, let metrics {
@@ -252,6 +252,17 @@ extension BerthServer {
         return try Notifier(endpoints: endpoints, driver: store.driver, sourceAddress: "\(ProcessInfo.processInfo.hostName):\(port)",
                             includeReferences: config.notificationIncludeReferences, logger: logger,
                             observe: observe)
+    }
+}
+
+/// Says in the log when a graceful shutdown (SIGTERM, SIGINT) begins: requests in flight,
+/// uploads included, are finished before the process exits.
+struct ShutdownAnnouncer: Service {
+    let logger: Logger
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        logger.notice("shutting down: no new connections; finishing the requests in flight, then exiting")
     }
 }
 

@@ -41,8 +41,10 @@ func copyRegistry(from source: any StorageDriver, to destination: any StorageDri
         return
     }
     for line in report.skipped { print("skipped \(line)") }
+    let empty = report.emptyRepositories
+    let emptyNote = empty.isEmpty ? "" : " (\(empty.count) of them empty, so absent from the copy: \(empty.prefix(10).joined(separator: ", "))\(empty.count > 10 ? ", …" : ""))"
     print("""
-        \(verb) \(report.repositories) repositories: \(report.manifests) manifests, \(report.tags) tags, \
+        \(verb) \(report.repositories - empty.count) repositories\(emptyNote): \(report.manifests) manifests, \(report.tags) tags, \
         \(report.blobsCopied) blobs (\(formatBytes(report.bytesCopied))) copied, \(report.blobsPresent) already present, \
         \(report.accountFiles) account and key files
         """)

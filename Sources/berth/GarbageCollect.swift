@@ -36,9 +36,18 @@ struct GarbageCollect: AsyncParsableCommand {
     @Flag(help: "Print the report as JSON.")
     var json = false
 
+    @Option(help: "Report unfinished uploads started longer ago than this as abandoned (Go duration).")
+    var uploadsOlderThan = "24h"
+
+    @Flag(help: "Also delete those abandoned uploads (serve purges them after storage.maintenance.uploadpurging.age, 168h by default).")
+    var purgeUploads = false
+
     func run() async throws {
         guard let graceSeconds = GoDuration.seconds(grace), graceSeconds >= 0 else { throw ValidationError("--grace: not a duration: \(grace)") }
         guard let settleSeconds = GoDuration.seconds(settle), settleSeconds >= 0 else { throw ValidationError("--settle: not a duration: \(settle)") }
+        guard let uploadAge = GoDuration.seconds(uploadsOlderThan), uploadAge >= 0 else {
+            throw ValidationError("--uploads-older-than: not a duration: \(uploadsOlderThan)")
+        }
         let store = try storage.store(configFile)
         let progress = TerminalProgress()
         let collector = GarbageCollector(store: store, options: .init(
@@ -47,10 +56,17 @@ struct GarbageCollect: AsyncParsableCommand {
             progress.update(phase.rawValue, done, total)
         }
         progress.finish()
+        let uploads = try await store.removeUploads(startedBefore: Date(timeIntervalSinceNow: -uploadAge), dryRun: dryRun || !purgeUploads)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            encoder.dateEncodingStrategy = .iso8601
+            // The collector's report, with the abandoned uploads beside it.
+            var object = try JSONSerialization.jsonObject(with: try encoder.encode(report)) as? [String: Any] ?? [:]
+            object["abandonedUploads"] = try JSONSerialization.jsonObject(with: try encoder.encode(uploads))
+            object["abandonedUploadsRemoved"] = purgeUploads && !dryRun
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            print(String(decoding: data, as: UTF8.self))
             return
         }
         let verb = dryRun ? "would delete" : "deleted"
@@ -62,5 +78,15 @@ struct GarbageCollect: AsyncParsableCommand {
             (\(formatBytes(report.bytesFreed))); kept \(report.blobsTooYoung) younger than \(grace)\
             \(report.rescuedBlobs.isEmpty ? "" : ", \(report.rescuedBlobs.count) referenced by pushes during the run")
             """)
+        if !uploads.isEmpty {
+            let bytes = formatBytes(uploads.reduce(0) { $0 + $1.bytes })
+            let what = "\(uploads.count) abandoned upload\(uploads.count == 1 ? "" : "s") older than \(uploadsOlderThan) (\(bytes))"
+            if purgeUploads {
+                for upload in uploads { print("\(dryRun ? "would delete" : "deleted") upload \(upload.upload)") }
+                print("\(dryRun ? "would delete" : "deleted") \(what)")
+            } else {
+                print("\(what): delete them with --purge-uploads")
+            }
+        }
     }
 }

@@ -14,8 +14,12 @@ struct HashPassword: ParsableCommand {
     @Argument(help: "The password (better: pipe it on standard input).")
     var password: String?
 
+    @Flag(help: "Read the password from standard input (what happens anyway without the argument; as `user add` takes it).")
+    var passwordStdin = false
+
     func validate() throws {
         guard (4...31).contains(cost) else { throw ValidationError("--cost must be between 4 and 31") }
+        if passwordStdin, password != nil { throw ValidationError("give the password as an argument or with --password-stdin, not both") }
     }
 
     func run() throws {

@@ -1,3 +1,5 @@
+import NIOCore
+import AsyncHTTPClient
 import Foundation
 import OCI
 import Testing
@@ -70,5 +72,19 @@ import Testing
 
         try Data("not json".utf8).write(to: URL(fileURLWithPath: podman))
         #expect(throws: ClientError.self) { try store.credentials(for: "a.example.com") }
+    }
+}
+
+@Suite struct TransportFailureTests {
+    @Test func failuresBelowHTTPAreSaidInWords() {
+        let refused = IOError(errnoCode: ECONNREFUSED, reason: "connection reset (error set)")
+        #expect(TransportFailure.kind(of: refused) == .refused)
+        #expect(TransportFailure.describe(refused, host: "127.0.0.1:5999", scheme: "http") == "nothing listens on 127.0.0.1:5999 (connection refused)")
+        let closed = HTTPClientError.remoteConnectionClosed
+        #expect(TransportFailure.describe(closed, host: "127.0.0.1:5443", scheme: "http").hasSuffix("does it speak TLS? use https://127.0.0.1:5443"))
+        #expect(TransportFailure.kind(of: HTTPClientError.connectTimeout) == .timedOut)
+        struct Wrapped: Error, CustomStringConvertible { var description: String }
+        #expect(TransportFailure.kind(of: Wrapped(description: "handshakeFailed(sslError: [CERTIFICATE_VERIFY_FAILED])")) == .untrustedCertificate)
+        #expect(TransportFailure.describe(Wrapped(description: "something else"), host: "h:1", scheme: "https") == "cannot reach h:1: something else")
     }
 }

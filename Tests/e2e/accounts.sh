@@ -123,14 +123,16 @@ check "signed-in pull of shared/app (ci)" $SK inspect --tls-verify=false --creds
 check "but not push" bash -c "! $SK copy --dest-tls-verify=false --dest-creds ci:ci-password-1 oci:$WORK/img:v1 docker://$R/shared/app:ci 2>/dev/null"
 check "the admin still pushes there (its own rule comes first)" $SK copy --dest-tls-verify=false --dest-creds "admin:$ADMIN_PW" "oci:$WORK/img:v1" "docker://$R/shared/app:v1"
 curl -s -u ci:wrong-password "http://$R/auth/token?service=Berth+registry" >/dev/null
-eventually 3 "the audit log has logins (refused ones too) and every change" bash -c "
-    '$BERTH' audit --data '$A/data' --json | python3 -c '
+eventually 20 "the audit log has logins (refused ones too), every change and the pushes (account, address, tag)" bash -c "
+    '$BERTH' audit --data '$A/data' --limit 100000 --json | python3 -c '
 import json, sys
 entries = json.load(sys.stdin)
 actions = {e[\"action\"] for e in entries}
 assert {\"user.add\", \"acl.add\", \"user.disable\", \"robot.rotate\", \"login\"} <= actions, actions
 assert any(e[\"action\"] == \"login\" and not e[\"success\"] and e[\"target\"] == \"ci\" for e in entries)
-assert not any(\"ci-password-1\" in json.dumps(e) for e in entries)'"
+assert not any(\"ci-password-1\" in json.dumps(e) for e in entries)
+pushes = [e for e in entries if e[\"action\"] == \"manifest.push\"]
+assert any(e[\"actor\"] == \"ci\" and e[\"target\"].startswith(\"ci/app:\") and e[\"address\"] == \"127.0.0.1\" for e in pushes), pushes[:3]'"
 check "berth audit --action user lists only account changes" bash -c "'$BERTH' audit --data '$A/data' --action user | tail -n +2 | awk '{print \$3}' | grep -qv '^user\.' && exit 1 || exit 0"
 
 echo "== the admin API: changes apply to the very next request"

@@ -118,6 +118,7 @@ sleep 0.5
 check "no blob data for the interrupted upload" test ! -e "$WORK/default/data/docker/registry/v2/blobs/sha256/${D20:7:2}/${D20:7}"
 expect_eq "the blob is unknown" "$(curl -s -o /dev/null -w '%{http_code}' -I http://$R/v2/wire/abort/blobs/$D20)" "404"
 check "registry still serves after the disconnect" curl -sf -o /dev/null http://$R/v2/
+eventually 20 "the disconnect is logged as the client's (499), not as a malformed body" bash -c "grep 'wire/abort' '$WORK/default/berth.log' | grep -q 'status=499' && ! grep -q 'malformed request body' '$WORK/default/berth.log'"
 
 echo "== uploads resume across a restart"
 head -c 1000000 /dev/urandom > "$WORK/1mb.bin"
@@ -460,6 +461,8 @@ CONF
     wait_ready "https://localhost:$NPORT/v2/"
     expect_eq "the realm names the proxy's https address" "$(curl -s --cacert $WORK/tls.crt -D - -o /dev/null https://localhost:$NPORT/v2/ | tr -d '\r' | awk -F': ' 'tolower($1)=="www-authenticate"{print $2}')" "Bearer realm=\"https://localhost:$NPORT/auth/token\",service=\"Berth registry\""
     check "skopeo pushes through nginx with token auth" $SK copy --dest-cert-dir "$WORK/certs" --dest-creds alice:alice-secret "oci:$WORK/img:v1" "docker://localhost:$NPORT/proxied/app:v1"
+    check "berth ls on a TLS port with a certificate it does not trust says so" bash -c "! HOME=$N '$BERTH' ls localhost:$NPORT -u alice -p alice-secret 2>$N/ls.err && grep -q 'speaks TLS with a certificate this machine does not trust' $N/ls.err"
+    check "and with --ca-cert it lists" bash -c "HOME=$N '$BERTH' ls localhost:$NPORT -u alice -p alice-secret --ca-cert $WORK/tls.crt"
     check "skopeo pulls through nginx" $SK copy --src-cert-dir "$WORK/certs" --src-creds bob:bob-secret "docker://localhost:$NPORT/proxied/app:v1" "oci:$N/pulled:v1"
     expect_eq "upload Locations point at the proxy" "$(curl -s --cacert $WORK/tls.crt -D - -o /dev/null -X POST -H "Authorization: Bearer $(curl -s --cacert $WORK/tls.crt -u alice:alice-secret "https://localhost:$NPORT/auth/token?service=Berth+registry&scope=repository:proxied/app:push,pull" | python3 -c 'import json,sys;print(json.load(sys.stdin)["token"])')" https://localhost:$NPORT/v2/proxied/app/blobs/uploads/ | tr -d '\r' | awk -F': ' 'tolower($1)=="location"{print $2}' | cut -d/ -f1-3)" "https://localhost:$NPORT"
 else

@@ -70,6 +70,12 @@ if command -v docker-registry >/dev/null; then
     check "Distribution's collector finds nothing left to collect ($out)" bash -c "echo '$out' | grep -q ' 0 blobs and 0 manifests eligible for deletion'"
 fi
 expect_eq "a dry run after it has nothing to do" "$("$BERTH" gc --config "$OPS/config.yml" --grace 0s --dry-run --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d["deletedBlobs"]), d["dryRun"])')" "0 True"
+ABANDONED=$(curl -s -D - -o /dev/null -X POST "http://$R/v2/abandoned/app/blobs/uploads/" | tr -d '\r' | awk -F': ' 'tolower($1)=="location"{print $2}')
+curl -s -o /dev/null -X PATCH -H 'Content-Type: application/octet-stream' --data-binary @"$OPS/orphan" "$ABANDONED"
+expect_eq "gc reports an abandoned upload (and does not remove it without --purge-uploads)" \
+    "$("$BERTH" gc --config "$OPS/config.yml" --grace 0s --uploads-older-than 0s --dry-run --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print([u["upload"].split("/")[0:2] for u in d["abandonedUploads"]], d["abandonedUploadsRemoved"])') $(curl -s -o /dev/null -w '%{http_code}' "$ABANDONED")" \
+    "[['abandoned', 'app']] False 204"
+check "gc --purge-uploads removes it" bash -c "'$BERTH' gc --config '$OPS/config.yml' --grace 0s --uploads-older-than 0s --purge-uploads | grep -q 'deleted 1 abandoned upload older than 0s' && [ \$(curl -s -o /dev/null -w '%{http_code}' '$ABANDONED') = 404 ]"
 
 echo "== berth ls / inspect / rm against berth serve"
 printf '{}' > "$OPS/empty.json"; printf '{"spdxVersion":"SPDX-2.3"}' > "$OPS/sbom.json"
@@ -98,6 +104,9 @@ check "berth rm without a terminal or --yes refuses" bash -c "! '$BERTH' rm $R/b
 check "berth rm --yes deletes a tag" bash -c "'$BERTH' rm --yes $R/busy/app3:s3 && [ \$(curl -s -o /dev/null -w '%{http_code}' http://$R/v2/busy/app3/manifests/s3) = 404 ]"
 check "berth rm REPO@DIGEST deletes a manifest" bash -c "'$BERTH' rm --yes $R/keep/app@$(sha "$OPS/sbom-manifest.json") && [ \$(curl -s -o /dev/null -w '%{http_code}' http://$R/v2/keep/app/manifests/$(sha "$OPS/sbom-manifest.json")) = 404 ]"
 check "an unknown tag is a clear error" bash -c "! '$BERTH' inspect $R/keep/app:nope 2>$OPS/err.txt && grep -q MANIFEST_UNKNOWN $OPS/err.txt"
+check "rm of an unknown tag says which image it did not find" bash -c "! '$BERTH' rm --yes $R/keep/nope:v1 2>$OPS/err.txt && grep -q 'no such image keep/nope:v1' $OPS/err.txt"
+NOPORT=$(free_port)
+check "a port nothing listens on is said so" bash -c "! '$BERTH' ls 127.0.0.1:$NOPORT 2>$OPS/err.txt && grep -q 'nothing listens on 127.0.0.1:$NOPORT' $OPS/err.txt"
 
 echo "== berth ls / inspect / rm with token auth and saved credentials"
 T="$WORK/token"; mkdir -p "$T"
@@ -273,7 +282,8 @@ done
 check "berth backup while pushes run" "$BERTH" backup "$OPS/backup" --config "$OPS/config.yml"
 for job in "${PUSHERS[@]}"; do wait "$job"; done
 check "the backup is a consistent Distribution layout" python3 "$(dirname "$0")/check-layout.py" "$OPS/backup"
-expect_eq "a second backup copies only new blobs" "$("$BERTH" backup "$OPS/backup" --config "$OPS/config.yml" --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["blobsPresent"] > 0, d["skipped"])')" "True []"
+expect_eq "a second backup copies only new blobs, and names the repository it leaves out as empty" "$("$BERTH" backup "$OPS/backup" --config "$OPS/config.yml" --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["blobsPresent"] > 0, d["skipped"], d["emptyRepositories"])')" "True [] ['gone/app']"
+check "a finished backup holds no copy-in-progress directory" test ! -e "$OPS/backup/berth/copy-in-progress"
 cat > "$OPS/restored.yml" <<YAML
 version: 0.1
 log:
@@ -346,8 +356,8 @@ kill -TERM "$BERTH_PID"
 check "the server is still serving the upload after SIGTERM" kill -0 "$BERTH_PID"
 wait "$CURL"
 expect_eq "the in-flight PATCH completes" "$(cat "$G/patch.code")" "202"
-for _ in $(seq 1 50); do kill -0 "$BERTH_PID" 2>/dev/null || break; sleep 0.1; done
-check "berth exits once the request is done" bash -c "! kill -0 $BERTH_PID 2>/dev/null"
+check "berth exits once the request is done" wait_until 60 bash -c "! kill -0 $BERTH_PID 2>/dev/null"
+check "the shutdown was said in its log" grep -q 'shutting down: no new connections; finishing the requests in flight' "$G/berth.log"
 start_berth "$G" "$GPORT"
 expect_eq "after the restart the upload is still there" "$(curl -s -D - -o /dev/null "$loc" | tr -d '\r' | awk -F': ' 'tolower($1)=="range"{print $2}')" "0-29999999"
 expect_eq "and completes" "$(curl -s -o /dev/null -w '%{http_code}' -X PUT "$loc&digest=$(sha "$G/30mb")")" "201"

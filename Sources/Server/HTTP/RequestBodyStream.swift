@@ -20,6 +20,9 @@ struct RequestBodyStream: AsyncSequence, Sendable {
                 if let chunk { metrics?.received(chunk.readableBytes) }
                 return chunk
             } catch let error as HTTPParserError {
+                // The connection closed before the body was complete: the client went away,
+                // it did not send a malformed body.
+                if case .invalidEOFState = error { throw ClientDisconnected(underlying: "the connection closed before the body ended") }
                 throw MalformedRequestBody(reason: String(describing: error))
             } catch {
                 throw ClientDisconnected(underlying: String(describing: error))

@@ -5,35 +5,47 @@ import Storage
 
 /// Who did what in one request, for the notification events it causes.
 struct RequestEvents: Sendable {
-    let notifier: Notifier?
+    let sinks: [any EventSink]
     let request: Event.Request
     let actor: String?
+    let includeReferences: Bool
 
-    static let none = RequestEvents(notifier: nil, request: Event.Request(id: "", addr: "", host: "", method: "", useragent: ""), actor: nil)
+    static let none = RequestEvents(sinks: [], request: Event.Request(id: "", addr: "", host: "", method: "", useragent: ""),
+                                    actor: nil, includeReferences: false)
 
-    init(notifier: Notifier?, request: Event.Request, actor: String?) {
-        self.notifier = notifier
+    /// Whether anything listens: handlers skip work done only for events.
+    var wanted: Bool { !sinks.isEmpty }
+
+    init(sinks: [any EventSink], request: Event.Request, actor: String?, includeReferences: Bool) {
+        self.sinks = sinks
         self.request = request
         self.actor = actor
+        self.includeReferences = includeReferences
     }
 
-    init(notifier: Notifier?, _ request: Request, _ context: BerthRequestContext, actor: String?) {
-        self.notifier = notifier
-        let addr = context.remoteAddress.map { "\($0.ipAddress ?? "-"):\($0.port ?? 0)" } ?? "-"
-        self.request = Event.Request(id: context.requestID, addr: addr, host: request.head.authority ?? "",
-                                     method: request.method.rawValue, useragent: request.headers[.userAgent] ?? "")
-        self.actor = actor
+    /// `addr` is the client behind any trusted proxy (as Distribution's events report it),
+    /// with the connection's port.
+    init(sinks: [any EventSink], _ request: Request, _ context: BerthRequestContext, actor: String?, includeReferences: Bool) {
+        let ip = context.clientAddress.map { "\($0)" } ?? context.remoteAddress?.ipAddress ?? "-"
+        let addr = "\(ip):\(context.remoteAddress?.port ?? 0)"
+        self.init(sinks: sinks, request: Event.Request(id: context.requestID, addr: addr, host: request.head.authority ?? "",
+                                                       method: request.method.rawValue, useragent: request.headers[.userAgent] ?? ""),
+                  actor: actor, includeReferences: includeReferences)
     }
 
     func emit(_ action: Event.Action, _ target: @autoclosure () -> Event.Target) {
-        guard let notifier else { return }
-        notifier.publish(action, target(), request: request, actor: actor)
+        let receivers = sinks.filter { $0.wants(action) }
+        guard !receivers.isEmpty else { return }
+        let target = target()
+        for sink in receivers { sink.publish(action, target, request: request, actor: actor) }
     }
-
-    var includeReferences: Bool { notifier?.includeReferences ?? false }
 }
 
 extension RegistryAPI {
+    func requestEvents(_ request: Request, _ context: BerthRequestContext, actor: String?) -> RequestEvents {
+        RequestEvents(sinks: eventSinks, request, context, actor: actor, includeReferences: notifier?.includeReferences ?? false)
+    }
+
     func manifestTarget(_ repository: RepositoryName, digest: Digest, mediaType: String, size: Int64, tag: Tag?,
                         manifest: Manifest?, _ request: Request, _ events: RequestEvents) -> Event.Target {
         var target = Event.Target(mediaType: mediaType, size: size, digest: digest.description, repository: repository.value,

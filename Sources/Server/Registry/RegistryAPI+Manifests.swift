@@ -91,7 +91,7 @@ extension RegistryAPI {
     func deleteManifest(_ repository: RepositoryName, _ reference: Reference, _ events: RequestEvents) async throws -> Response {
         // Distribution's delete events carry the digest; a tag delete names the tag too.
         var digest = reference.digest
-        if case .tag(let tag) = reference, events.notifier != nil { digest = try await store.resolveTag(repository, tag) }
+        if case .tag(let tag) = reference, events.wanted { digest = try await store.resolveTag(repository, tag) }
         try await store.deleteManifest(repository, reference)
         if let digest {
             events.emit(.delete, Event.Target(digest: digest.description, repository: repository.value, tag: reference.tag?.value))

@@ -36,12 +36,15 @@ public struct RegistryAPI: Sendable {
     let authorizer: (any RequestAuthorizer)?
     let metrics: RegistryMetrics?
     let notifier: Notifier?
+    /// Every receiver of the registry's events: the webhooks, the audit log.
+    let eventSinks: [any EventSink]
     let logger: Logger
 
     init(store: any RegistryContent, options: APIOptions, secret: [UInt8], authorizer: (any RequestAuthorizer)?,
-         metrics: RegistryMetrics?, notifier: Notifier? = nil, logger: Logger) {
+         metrics: RegistryMetrics?, notifier: Notifier? = nil, auditTrail: (any EventSink)? = nil, logger: Logger) {
         self.metrics = metrics
         self.notifier = notifier
+        eventSinks = [notifier as (any EventSink)?, auditTrail].compactMap { $0 }
         self.store = store
         self.options = options
         self.uploadState = UploadStateSigner(secret: secret)
@@ -53,7 +56,7 @@ public struct RegistryAPI: Sendable {
     func handle(_ request: Request, _ context: BerthRequestContext) async throws -> Response {
         guard case .registry(let route) = context.kind else { throw HTTPError(.notFound) }
         let actor = context.caller.flatMap { $0.isEmpty ? nil : $0 }
-        let events = notifier.map { RequestEvents(notifier: $0, request, context, actor: actor) } ?? .none
+        let events = eventSinks.isEmpty ? .none : requestEvents(request, context, actor: actor)
         switch route {
         case .base:
             return jsonResponse("{}")

@@ -45,8 +45,10 @@ struct RepositoryDeletion: Sendable {
     func perform(_ repository: RepositoryName, caller: String?, _ request: Request,
                  _ context: BerthRequestContext) async throws -> RegistryStore.DeletedRepository {
         let deleted = try await api.store.deleteRepository(repository)
-        if let notifier = api.notifier {
-            let events = RequestEvents(notifier: notifier, request, context, actor: caller)
+        if !api.eventSinks.isEmpty {
+            // The audit trail records the repository delete itself, below.
+            let events = RequestEvents(sinks: api.eventSinks.filter { !($0 is ContentAuditTrail) }, request, context, actor: caller,
+                                       includeReferences: false)
             for digest in deleted.manifests {
                 events.emit(.delete, Event.Target(digest: digest.description, repository: repository.value, tag: nil))
             }

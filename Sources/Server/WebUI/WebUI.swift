@@ -357,7 +357,7 @@ struct WebUI: Sendable {
         } else {
             return forbidden("Name a tag or a manifest digest to delete.")
         }
-        let events = RequestEvents(notifier: api.notifier, request, context, actor: session.account)
+        let events = api.requestEvents(request, context, actor: session.account)
         do {
             _ = try await api.deleteManifest(repository, reference, events)
         } catch let error as RegistryError where error.code == .manifestUnknown {

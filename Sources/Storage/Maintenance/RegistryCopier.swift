@@ -22,6 +22,9 @@ public struct RegistryCopier: Sendable {
         public var tags = 0
         public var layerLinks = 0
         public var accountFiles = 0
+        /// Repositories with nothing to copy (no manifests, layer links or tags: left behind by
+        /// deletes or by an upload never finished); they do not exist in the copy.
+        public var emptyRepositories: [String] = []
         /// Things left out, each with the reason (e.g. a manifest deleted during the run).
         public var skipped: [String] = []
     }
@@ -66,10 +69,14 @@ public struct RegistryCopier: Sendable {
         for (i, name) in repositories.enumerated() {
             progress?(.repositories, i, repositories.count)
             guard let repository = try? RepositoryName(name) else { continue }
+            let before = (report.manifests, report.layerLinks, report.tags)
             try await copyRepository(repository, copied: &copied, report: &report)
+            if (report.manifests, report.layerLinks, report.tags) == before { report.emptyRepositories.append(name) }
         }
         progress?(.repositories, repositories.count, repositories.count)
         try await copyState(&report)
+        // Its blobs are all committed; an empty staging directory would look like a copy cut short.
+        try? await destination.delete(Self.staging)
         return report
     }
 

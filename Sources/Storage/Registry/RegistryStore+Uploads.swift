@@ -157,10 +157,22 @@ extension RegistryStore {
         }
     }
 
+    /// An upload nobody finished: where, and how many bytes it holds.
+    public struct AbandonedUpload: Sendable, Codable, Equatable {
+        public var upload: String
+        public var bytes: Int64
+        public var startedAt: Date?
+    }
+
     /// Removes uploads started before `cutoff` in every repository; returns what was (or,
     /// with `dryRun`, would be) removed.
     public func purgeUploads(startedBefore cutoff: Date, dryRun: Bool) async throws -> [String] {
-        var purged: [String] = []
+        try await removeUploads(startedBefore: cutoff, dryRun: dryRun).map(\.upload)
+    }
+
+    /// As `purgeUploads`, with each upload's size and start.
+    public func removeUploads(startedBefore cutoff: Date, dryRun: Bool) async throws -> [AbandonedUpload] {
+        var purged: [AbandonedUpload] = []
         // Walk the layout itself: a repository may hold nothing but abandoned uploads.
         let withUploads = FoundNames()
         try await driver.walk(Layout.repositories) { relative, children in
@@ -171,11 +183,12 @@ extension RegistryStore {
             guard let repository = try? RepositoryName(name) else { continue }
             for entry in try await driver.listIfPresent(Layout.uploads(repository)) {
                 guard let id = try? UploadID(entry) else { continue }
-                let started = (try? await uploadStatus(repository, id).startedAt) ?? nil
+                let status = try? await uploadStatus(repository, id)
                 let modified = try? await driver.stat(Layout.upload(repository, id)).modifiedAt
-                let startedAt = started ?? modified.map { Date(timeIntervalSince1970: $0) } ?? .distantPast
+                let startedAt = status?.startedAt ?? modified.map { Date(timeIntervalSince1970: $0) } ?? .distantPast
                 guard startedAt < cutoff else { continue }
-                purged.append("\(name)/\(id)")
+                purged.append(AbandonedUpload(upload: "\(name)/\(id)", bytes: status?.size ?? 0,
+                                              startedAt: startedAt == .distantPast ? nil : startedAt))
                 if !dryRun {
                     await uploadHashes.remove(id)
                     try? await driver.delete(Layout.upload(repository, id))

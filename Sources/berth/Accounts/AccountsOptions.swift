@@ -149,7 +149,11 @@ struct AccountsOptions: ParsableArguments {
 
     /// Who runs the command, for the audit log.
     static var actor: AuditActor {
-        AuditActor("cli:" + (ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? "unknown"))
+        let environment = ProcessInfo.processInfo.environment
+        // The person behind sudo, else the login name, else the process's own user (cron and
+        // containers often set no USER).
+        let name = environment["SUDO_USER"] ?? environment["USER"] ?? getpwuid(geteuid()).flatMap { String(validatingCString: $0.pointee.pw_name) }
+        return AuditActor("cli:" + (name ?? "uid \(geteuid())"))
     }
 }
 

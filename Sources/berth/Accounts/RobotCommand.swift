@@ -25,7 +25,11 @@ struct RobotCommand: AsyncParsableCommand {
             }
             FileHandle.standardError.write(Data("Robot \(record.account) created. Its secret is shown only this once:\n".utf8))
             print(secret)
-            FileHandle.standardError.write(Data("Log in with: echo \"$SECRET\" | docker login -u '\(record.account)' --password-stdin REGISTRY\n".utf8))
+            FileHandle.standardError.write(Data("""
+                Log in with it: echo "$SECRET" | docker login -u '\(record.account)' --password-stdin REGISTRY
+                (in a script, capture it: SECRET=$(berth robot add …); only the secret goes to standard output)
+
+                """.utf8))
         }
     }
 
