@@ -1,3 +1,4 @@
+@testable import Server
 import Foundation
 import HTTPTypes
 import Testing
@@ -75,5 +76,17 @@ import Testing
             #expect(listed.contains(String(format: "<td>%.1f KiB</td>", Double(expected) / 1024)) || listed.contains("<td>\(expected) B</td>"),
                     "the repository list agrees: \(listed)")
         }
+    }
+}
+
+@Suite struct AuditDetailTextTests {
+    @Test func jsonDetailsBecomeWords() {
+        #expect(AuditDetailText.readable(#"{"match":{"account":"ci","name":"ci/*"},"actions":["pull","push"]}"#)
+                == "actions=pull,push match.account=ci match.name=ci/*")
+        #expect(AuditDetailText.readable(#"labels {"team":["build","ops"]}"#) == "labels team=build,ops")
+        #expect(AuditDetailText.readable(#"["ci/*"] ["pull"]"#) == "ci/* pull")
+        #expect(AuditDetailText.readable(#"labels {"team":["ops"],"tier":["gold"]}; expires never"#) == "labels team=ops tier=gold; expires never")
+        #expect(AuditDetailText.readable("to #3") == "to #3")
+        #expect(AuditDetailText.readable("wrong password") == "wrong password")
     }
 }

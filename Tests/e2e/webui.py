@@ -246,6 +246,19 @@ try:
     check("the audit log shows the change, by admin", "user.add" in actions and "admin" in actors, f"{actions} {actors}")
     check("the audit filter keeps the account it filters by", driver.find_element(By.ID, "a-account").get_attribute("value") == "ops",
           driver.find_element(By.ID, "a-account").get_attribute("value"))
+    driver.get(BASE + "/ui/admin/audit")
+    size = driver.get_window_size()
+    driver.set_window_size(1280, 900)
+    broken = driver.execute_script("""
+        const lines = el => { const r = document.createRange(); r.selectNodeContents(el);
+            return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size; };
+        return [...document.querySelectorAll('table.list th, table.list td.word')]
+            .filter(el => el.textContent.trim() && lines(el) > 1).map(el => el.textContent);""")
+    check("at 1280 px no audit header, time, action, address or result is broken across lines", not broken, str(broken[:5]))
+    details = [td.text for td in driver.find_elements(By.CSS_SELECTOR, "table.list tbody td:nth-child(7)")]
+    check("audit details read as words, not JSON", details and not any('{"' in d or '["' in d for d in details),
+          str([d for d in details if '{"' in d or '["' in d][:3]))
+    driver.set_window_size(size["width"], size["height"])
 
     # A forged sign-out (no CSRF token) is refused, and the session survives it.
     session = driver.get_cookie("berth_session")["value"]

@@ -288,7 +288,8 @@ extension WebUI {
         let olderLink = entries.count == Self.auditPageSize ? entries.last.map { link(before: AuditCursor(after: $0)) } : nil
         return render("admin-audit", AdminAuditPage(frame: admin.frame, filterAccount: account, action: action, entries: entries.map {
             .init(at: $0.at.formatted(.iso8601), actor: $0.actor, action: $0.action, target: $0.target, address: $0.address ?? "-",
-                  result: ($0.success ? "ok" : "refused") + ($0.count.map { " ×\($0)" } ?? ""), detail: $0.detail ?? "")
+                  result: ($0.success ? "ok" : "refused") + ($0.count.map { " ×\($0)" } ?? ""),
+                  detail: $0.detail.map(AuditDetailText.readable) ?? "")
         }, olderLink: olderLink, newestLink: before == nil ? nil : link(before: nil)))
     }
 
