@@ -33,11 +33,12 @@ struct RequestEvents: Sendable {
                   actor: actor, includeReferences: includeReferences)
     }
 
+    /// Every pull passes here, and the audit trail (a sink whenever there are accounts) wants
+    /// no pulls: decide without building the event or allocating.
     func emit(_ action: Event.Action, _ target: @autoclosure () -> Event.Target) {
-        let receivers = sinks.filter { $0.wants(action) }
-        guard !receivers.isEmpty else { return }
+        guard sinks.contains(where: { $0.wants(action) }) else { return }
         let target = target()
-        for sink in receivers { sink.publish(action, target, request: request, actor: actor) }
+        for sink in sinks where sink.wants(action) { sink.publish(action, target, request: request, actor: actor) }
     }
 }
 

@@ -32,22 +32,16 @@ struct ErrorMiddleware: RouterMiddleware {
                 return RegistryError(.nameInvalid, message: "invalid path").response
             case .invalidOffset(_, let actual):
                 return RegistryError(.rangeInvalid, message: "invalid content range: upload is at offset \(actual)").response
-            case .io:
+            case .io, .unavailable, .readOnly, .full:
+                // The storage's own failures: counted and logged, the client told in words.
                 metrics?.storageError()
                 context.logger.error("storage failure", metadata: ["error": .string(error.description)])
-                return RegistryError(.unknown, message: "storage error").response
-            case .unavailable:
-                metrics?.storageError()
-                context.logger.error("storage unavailable", metadata: ["error": .string(error.description)])
-                return RegistryError(.unavailable, message: "storage unavailable, try again later").response
-            case .readOnly:
-                metrics?.storageError()
-                context.logger.error("storage refused a write", metadata: ["error": .string(error.description)])
-                return RegistryError(.unavailable, message: "the registry's storage is read-only; nothing can be pushed or deleted until an operator fixes it").response
-            case .full:
-                metrics?.storageError()
-                context.logger.error("storage refused a write", metadata: ["error": .string(error.description)])
-                return RegistryError(.unavailable, message: "the registry's storage is full; nothing can be pushed until an operator frees space", status: 507).response
+                return switch error {
+                case .unavailable: RegistryError(.unavailable, message: "storage unavailable, try again later").response
+                case .readOnly: RegistryError(.unavailable, message: "the registry's storage is read-only; nothing can be pushed or deleted until an operator fixes it").response
+                case .full: RegistryError(.unavailable, message: "the registry's storage is full; nothing can be pushed until an operator frees space", status: 507).response
+                default: RegistryError(.unknown, message: "storage error").response
+                }
             }
         case let error as AccountError:
             let (code, status): (String, Int) = switch error {
