@@ -116,7 +116,7 @@ let package = Package(
             .embedInCode("WebUI/Templates/layout.mustache"), .embedInCode("WebUI/Templates/login.mustache"),
             .embedInCode("WebUI/Templates/repositories.mustache"), .embedInCode("WebUI/Templates/repository.mustache"),
             .embedInCode("WebUI/Templates/manifest.mustache"), .embedInCode("WebUI/Templates/message.mustache"),
-            .embedInCode("WebUI/Templates/confirm.mustache"), .embedInCode("WebUI/Templates/admin-users.mustache"),
+            .embedInCode("WebUI/Templates/confirm.mustache"), .embedInCode("WebUI/Templates/admin-users.mustache"), .embedInCode("WebUI/Templates/admin-user.mustache"),
             .embedInCode("WebUI/Templates/admin-rules.mustache"), .embedInCode("WebUI/Templates/admin-robots.mustache"),
             .embedInCode("WebUI/Templates/admin-audit.mustache"),
             .embedInCode("WebUI/Templates/admin-tokens.mustache"), .embedInCode("WebUI/Templates/admin-webhooks.mustache"),

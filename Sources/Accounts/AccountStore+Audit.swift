@@ -51,6 +51,14 @@ extension AccountStore {
             for (id, count) in increments {
                 try await sql.raw("UPDATE berth_audit SET count = count + \(bind: count) WHERE id = \(bind: id)").run()
             }
+            // Successful logins reach here at most once a minute per account and address.
+            for entry in entries where entry.action == "login" && entry.success && !entry.target.isEmpty {
+                let at = entry.at.storedMilliseconds
+                try await sql.raw("""
+                    UPDATE berth_users SET last_login_at = \(bind: at)
+                    WHERE name = \(bind: entry.target) AND (last_login_at IS NULL OR last_login_at < \(bind: at))
+                    """).run()
+            }
             for (name, date) in robotsUsed {
                 try await sql.raw("UPDATE berth_robots SET last_used_at = \(bind: date.storedMilliseconds) WHERE name = \(bind: name)").run()
             }

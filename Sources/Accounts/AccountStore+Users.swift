@@ -140,7 +140,8 @@ extension AccountStore {
                    expiresAt: try row.date("expires_at"),
                    createdAt: try row.date("created_at") ?? Date(timeIntervalSince1970: 0),
                    updatedAt: try row.date("updated_at") ?? Date(timeIntervalSince1970: 0),
-                   validSince: try row.date("valid_since"))
+                   validSince: try row.date("valid_since"),
+                   lastLoginAt: try row.date("last_login_at"))
     }
 }
 

@@ -12,8 +12,10 @@ public struct UserView: Codable, Sendable {
     public var hasPassword: Bool
     public var created: Date
     public var updated: Date
+    public var lastLogin: Date?
 
     public init(_ record: UserRecord) {
+        lastLogin = record.lastLoginAt
         name = record.name
         labels = record.labels
         disabled = record.disabled
@@ -26,7 +28,7 @@ public struct UserView: Codable, Sendable {
     /// As a record; a password that is set is shown as a placeholder, never a hash.
     public var record: UserRecord {
         UserRecord(name: name, passwordHash: hasPassword ? "(set)" : nil, labels: labels, disabled: disabled, expiresAt: expires,
-                   createdAt: created, updatedAt: updated)
+                   createdAt: created, updatedAt: updated, lastLoginAt: lastLogin)
     }
 }
 

@@ -13,6 +13,8 @@ public struct UserRecord: Sendable, Equatable, Codable {
     /// Moved by a password change, disable/enable and "sign out everywhere": refresh tokens
     /// and web sessions issued before it are refused.
     public var validSince: Date?
+    /// The latest successful login (docker, the web UI, a refresh token), to the minute.
+    public var lastLoginAt: Date?
 
     public func isActive(at now: Date = Date()) -> Bool {
         !disabled && (expiresAt.map { $0 > now } ?? true)
@@ -23,7 +25,8 @@ public struct UserRecord: Sendable, Equatable, Codable {
     public var credentialsValidSince: Date { max(createdAt, validSince ?? createdAt) }
 
     public init(name: String, passwordHash: String?, labels: [String: [String]], disabled: Bool, expiresAt: Date?,
-                createdAt: Date, updatedAt: Date, validSince: Date? = nil) {
+                createdAt: Date, updatedAt: Date, validSince: Date? = nil, lastLoginAt: Date? = nil) {
+        self.lastLoginAt = lastLoginAt
         self.name = name
         self.passwordHash = passwordHash
         self.labels = labels

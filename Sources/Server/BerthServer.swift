@@ -1,3 +1,4 @@
+import Accounts
 import HTTPTypes
 import Config
 import Crypto
@@ -171,7 +172,7 @@ public enum BerthServer {
         if let directory = auth.accounts, let tokenEndpoint {
             let protected = admin.group().add(middleware: AdminAccessMiddleware(service: tokenEndpoint.service, serviceName: auth.serviceName,
                                                                                  verifier: auth.verifier))
-            AdminAPI(directory: directory, service: tokenEndpoint.service).register(on: protected)
+            AdminAPI(accounts: AccountAdministration(directory: directory), service: tokenEndpoint.service).register(on: protected)
         }
         if let webUI {
             webUI.register(on: root)

@@ -4,6 +4,7 @@ zero-configuration `berth serve` that webui.sh prepared (images pushed, a user `
 rule lets it pull `team/*` only). Arguments: base URL, admin password, dev password, the
 berth binary and the server's data directory (to disable dev while it is signed in).
 Prints "  ok   NAME" / "  FAIL NAME" lines; exits 1 if any failed."""
+import os
 import re
 import subprocess
 import sys
@@ -57,6 +58,48 @@ def submit(button):
     WebDriverWait(driver, 20).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
+SCREENSHOTS = os.environ.get("BERTH_SCREENSHOTS") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../.build/screenshots")
+os.makedirs(SCREENSHOTS, exist_ok=True)
+
+# Every word in a header, a name or a short column stays on one line: a word broken across
+# lines (by overflow-wrap or a squeezed column) has client rects on more than one line.
+BROKEN_WORDS = """
+    const broken = [];
+    for (const el of document.querySelectorAll('table.list th, table.list td.word, table.list td.name, table.list td:first-child, nav a, button, dl.facts dt')) {
+        const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            for (const m of node.data.matchAll(/\\S+/g)) {
+                const range = document.createRange();
+                range.setStart(node, m.index); range.setEnd(node, m.index + m[0].length);
+                const tops = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+                if (tops.size > 1) broken.push(m[0]);
+            }
+        }
+    }
+    return broken;"""
+
+
+def tour(paths):
+    """Each page at 1280 and 390 px: a screenshot saved, no sideways scrolling, no word
+    broken inside in headers, names and short columns."""
+    size = driver.get_window_size()
+    problems = []
+    for width in (1280, 390):
+        driver.set_window_size(width, 900)
+        for path in paths:
+            driver.get(BASE + path)
+            name = re.sub(r"[^A-Za-z0-9]+", "-", re.sub(r"[0-9a-f]{64}", lambda m: m.group()[:12], path).strip("/")) or "root"
+            driver.save_screenshot(os.path.join(SCREENSHOTS, f"{name}-{width}.png"))
+            overflow = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+            broken = driver.execute_script(BROKEN_WORDS)
+            if overflow > 0:
+                problems.append(f"{path} at {width}px scrolls sideways by {overflow}px")
+            if broken:
+                problems.append(f"{path} at {width}px breaks inside {broken[:4]}")
+    driver.set_window_size(size["width"], size["height"])
+    return problems
+
+
 def sign_in(user, password):
     driver.get(BASE + "/ui/login")
     driver.find_element(By.ID, "username").send_keys(user)
@@ -73,6 +116,9 @@ try:
     check("the root sends an unsigned visitor to the sign-in page", driver.current_url.endswith("/ui/login"), driver.current_url)
     labels = [l.text for l in driver.find_elements(By.CSS_SELECTOR, "form.login label")]
     check("the sign-in form's fields are labelled", labels == ["User name", "Password"], str(labels))
+
+    problems = tour(["/ui/login"])
+    check("the sign-in page fits 1280 and 390 px (no sideways scrolling, no word broken)", not problems, "; ".join(problems))
 
     sign_in("admin", "wrong-password")
     error = driver.find_elements(By.CSS_SELECTOR, ".error")
@@ -122,21 +168,89 @@ try:
     # a robot whose secret is shown once, the audit log.
     nav = [a.text for a in driver.find_elements(By.CSS_SELECTOR, "nav.admin a")]
     check("admin sees the administration links", nav == ["Users", "Rules", "Robots", "Audit", "Webhooks", "Storage"], str(nav))
+    def token_grant(user, password, repository, actions):
+        import base64, json as _json
+        request = urllib.request.Request(f"{BASE}/auth/token?service=Berth+registry&scope=repository:{repository}:{actions}",
+                                         headers={"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()})
+        token = _json.load(urllib.request.urlopen(request))["token"].split(".")[1]
+        access = _json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))["access"]
+        granted = access[0]["actions"] if access else []
+        return ",".join(sorted(granted)) if granted else "nothing"
+
     driver.get(BASE + "/ui/admin/users")
     driver.find_element(By.ID, "new-name").send_keys("ops")
     driver.find_element(By.ID, "new-password").send_keys("ops-password-1")
     driver.find_element(By.ID, "new-labels").send_keys("team=ops")
     submit(driver.find_element(By.CSS_SELECTOR, "form.stack button"))
-    rows = {tr.find_element(By.CSS_SELECTOR, "td").text: tr.text for tr in driver.find_elements(By.CSS_SELECTOR, "table.list tbody tr")}
-    check("a user added on the Users page is listed with its labels", "ops" in rows and "team=ops" in rows["ops"], str(rows))
-    labels_field = driver.find_element(By.ID, "lb-ops")
+    heading = driver.find_element(By.TAG_NAME, "h1").text
+    notice = [n.text for n in driver.find_elements(By.CSS_SELECTOR, "p.notice")]
+    check("adding a user opens its own page and says it was added", heading == "ops" and notice and notice[0].startswith("Added ops."),
+          f"{heading} {notice}")
+    facts = dict(zip([dt.text for dt in driver.find_elements(By.CSS_SELECTOR, "dl.facts dt")],
+                     [dd.text for dd in driver.find_elements(By.CSS_SELECTOR, "dl.facts dd")]))
+    check("which shows its state, labels, creation and that it never signed in",
+          facts.get("State") == "active" and facts.get("Labels") == "team=ops" and facts.get("Last sign-in") == "never"
+          and re.fullmatch(r"20\d\d-\d\d-\d\d \d\d:\d\d UTC", facts.get("Created", "")), str(facts))
+
+    def users_table():
+        driver.get(BASE + "/ui/admin/users")
+        header = [th.text for th in driver.find_elements(By.CSS_SELECTOR, "table.list thead th")]
+        rows = {tr.find_element(By.CSS_SELECTOR, "td").text: [td.text for td in tr.find_elements(By.CSS_SELECTOR, "td")]
+                for tr in driver.find_elements(By.CSS_SELECTOR, "table.list tbody tr")}
+        return header, rows
+    header, rows = users_table()
+    check("the Users page is a table: name, state, labels, expiry, created, last sign-in",
+          header == ["Name", "State", "Labels", "Expires", "Created", "Last sign-in"], str(header))
+    check("with a line per user and no buttons or inputs in it", "ops" in rows and rows["ops"][1:3] == ["active", "team=ops"]
+          and not driver.find_elements(By.CSS_SELECTOR, "table.list button, table.list input"), str(rows.get("ops")))
+    submit(driver.find_element(By.LINK_TEXT, "ops"))
+    labels_field = driver.find_element(By.ID, "u-labels")
     labels_field.clear()
     labels_field.send_keys("team=ops tier=gold")
     submit(labels_field.find_element(By.XPATH, "./ancestor::form//button[@value='update']"))
-    rows = {tr.find_element(By.CSS_SELECTOR, "td").text: tr.text for tr in driver.find_elements(By.CSS_SELECTOR, "table.list tbody tr")}
-    check("an existing user's labels are changed in place", "tier=gold" in rows.get("ops", ""), str(rows.get("ops")))
+    notice = [n.text for n in driver.find_elements(By.CSS_SELECTOR, "p.notice")]
+    check("labels are changed on the user's page, which confirms it", notice == ["Saved the labels and expiry of ops."], str(notice))
+    header, rows = users_table()
+    check("and the table shows them", "tier=gold" in rows.get("ops", ["", "", ""])[2], str(rows.get("ops")))
     hashes = "$2" in driver.page_source
     check("the Users page never shows a password hash", not hashes)
+
+    # A user's page: disable (its logins stop at once), enable, and delete after a confirmation.
+    driver.find_element(By.ID, "new-name").send_keys("temp")
+    driver.find_element(By.ID, "new-password").send_keys("short")
+    driver.execute_script("document.getElementById('new-password').removeAttribute('minlength')")
+    submit(driver.find_element(By.CSS_SELECTOR, "form.stack button"))
+    problem = [p.text for p in driver.find_elements(By.CSS_SELECTOR, "p.error")]
+    check("a password the store refuses is explained on the Users page, which keeps the name typed",
+          problem and "8" in problem[0] and driver.find_element(By.ID, "new-name").get_attribute("value") == "temp", str(problem))
+    driver.find_element(By.ID, "new-password").send_keys("temp-password-1")
+    submit(driver.find_element(By.CSS_SELECTOR, "form.stack button"))
+    submit(driver.find_element(By.CSS_SELECTOR, "button[value=disable]"))
+    state = driver.find_element(By.CSS_SELECTOR, "dl.facts dd .state").text
+    check("Disable on the user's page disables it, and says so", state == "disabled"
+          and "stopped working" in driver.find_element(By.CSS_SELECTOR, "p.notice").text, state)
+    def can_log_in(user, password):
+        try:
+            token_grant(user, password, "team/app", "pull")
+            return True
+        except urllib.error.HTTPError:
+            return False
+    check("a disabled user cannot log in", not can_log_in("temp", "temp-password-1"))
+    submit(driver.find_element(By.CSS_SELECTOR, "button[value=enable]"))
+    check("Enable brings it back at once", driver.find_element(By.CSS_SELECTOR, "dl.facts dd .state").text == "active"
+          and can_log_in("temp", "temp-password-1"))
+    submit(driver.find_element(By.PARTIAL_LINK_TEXT, "Delete this user"))
+    confirm = driver.find_elements(By.CSS_SELECTOR, "form.confirm button[value=delete]")
+    check("Delete asks once more, naming the user", confirm and confirm[0].text == "Delete temp", str([c.text for c in confirm]))
+    submit(confirm[0])
+    header, rows = users_table()
+    check("after confirming, the user is gone from the table", "temp" not in rows and "ops" in rows, str(list(rows)))
+    driver.get(BASE + "/ui/admin/users/admin")
+    check("an admin's own page offers no delete", not driver.find_elements(By.PARTIAL_LINK_TEXT, "Delete this user")
+          and "another administrator" in driver.find_element(By.ID, "h-delete").find_element(By.XPATH, "..").text)
+    driver.get(BASE + "/ui/admin/users/nobody-here")
+    check("a user that does not exist is a clear 'No such user'", driver.find_element(By.TAG_NAME, "h1").text == "No such user",
+          driver.find_element(By.TAG_NAME, "h1").text)
 
     driver.get(BASE + "/ui/admin/rules")
     driver.find_element(By.ID, "r-name").send_keys("${labels:team}/*")
@@ -147,15 +261,6 @@ try:
     scripts = driver.find_elements(By.CSS_SELECTOR, "main script")
     check("a rule added on the Rules page is listed; markup in its comment stays text",
           "<script>alert(3)</script> team namespaces" in comments and not scripts, str(comments))
-
-    def token_grant(user, password, repository, actions):
-        import base64, json as _json
-        request = urllib.request.Request(f"{BASE}/auth/token?service=Berth+registry&scope=repository:{repository}:{actions}",
-                                         headers={"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()})
-        token = _json.load(urllib.request.urlopen(request))["token"].split(".")[1]
-        access = _json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))["access"]
-        granted = access[0]["actions"] if access else []
-        return ",".join(sorted(granted)) if granted else "nothing"
 
     agreed = []
     for user, password, repository in [("ops", "ops-password-1", "ops/tool"), ("ops", "ops-password-1", "team/app"),
@@ -197,9 +302,19 @@ try:
                                        "client_id": "webui-test", "access_type": "offline", "scope": "repository:ops/tool:pull"}).encode()
         return _json.load(urllib.request.urlopen(urllib.request.Request(BASE + "/auth/token", data=form)))["refresh_token"]
     refresh = offline_token("ops", "ops-password-1")
-    driver.get(BASE + "/ui/admin/users")
-    ops_row = [tr for tr in driver.find_elements(By.CSS_SELECTOR, "table.list tbody tr") if tr.find_element(By.CSS_SELECTOR, "td").text == "ops"][0]
-    ops_row.find_element(By.PARTIAL_LINK_TEXT, "Tokens").click()
+    # ops has logged in now: the users table says when (written with the audit log, within seconds).
+    deadline = time.time() + 30
+    while True:
+        header, rows = users_table()
+        if rows.get("ops", [""] * 6)[5] != "never" or time.time() > deadline:
+            break
+        time.sleep(0.3)
+    check("the users table shows ops's last sign-in", re.fullmatch(r"20\d\d-\d\d-\d\d \d\d:\d\d UTC", rows.get("ops", [""] * 6)[5]),
+          str(rows.get("ops")))
+    submit(driver.find_element(By.LINK_TEXT, "ops"))
+    tokens_link = driver.find_element(By.CSS_SELECTOR, "dl.facts a[href*='/ui/admin/tokens']")
+    check("ops's page counts its refresh tokens", tokens_link.text == "1 refresh token or session", tokens_link.text)
+    tokens_link.click()
     tokens = driver.find_elements(By.CSS_SELECTOR, "table.list tbody tr")
     listed = [t.text for t in tokens]
     check("a user's refresh tokens are listed on their page, by client", len(tokens) == 1 and "webui-test" in tokens[0].text, str([t.text for t in tokens]))
@@ -259,6 +374,17 @@ try:
     check("audit details read as words, not JSON", details and not any('{"' in d or '["' in d for d in details),
           str([d for d in details if '{"' in d or '["' in d][:3]))
     driver.set_window_size(size["width"], size["height"])
+
+    # Every page at desktop and phone width.
+    driver.get(BASE + "/ui/repo/team/app")
+    manifest = urllib.parse.urlparse(driver.find_element(By.CSS_SELECTOR, "table.list tbody td:nth-child(2) a").get_attribute("href")).path
+    pages = ["/ui/", "/ui/repo/team/app", manifest, "/ui/repo/team/multi", "/ui/repo/team/app/_delete?tag=v1", "/ui/repo/no/such",
+             "/ui/admin/users", "/ui/admin/users/ops", "/ui/admin/users/ops?confirm=delete", "/ui/admin/rules",
+             "/ui/admin/rules?account=ops&repository=ops/tool&actions=push", "/ui/admin/robots", "/ui/admin/audit",
+             "/ui/admin/tokens?account=ops", "/ui/admin/webhooks", "/ui/admin/storage"]
+    problems = tour(pages)
+    check(f"all {len(pages)} pages fit 1280 and 390 px: no sideways scrolling, no word broken in headers and names (screenshots in {SCREENSHOTS})",
+          not problems, "; ".join(problems))
 
     # A forged sign-out (no CSRF token) is refused, and the session survives it.
     session = driver.get_cookie("berth_session")["value"]
@@ -413,7 +539,7 @@ try:
     # violation, a script error, a missing asset) is a fault.
     for entry in driver.get_log("browser"):
         message = entry.get("message", "")
-        if entry.get("level") == "SEVERE" and not any(f"{path} - Failed to load resource" in message for path in ("/ui/login", "/ui/repo/ops/tool", "/ui/admin/users", "/ui/repo/team/app")):
+        if entry.get("level") == "SEVERE" and not any(f"{path} - Failed to load resource" in message for path in ("/ui/login", "/ui/repo/ops/tool", "/ui/admin/users", "/ui/repo/team/app", "/ui/repo/no/such", "/ui/admin/users/nobody-here")):
             console_errors.append(message)
     check("no errors in the browser console (no CSP violation, no missing asset)", not console_errors, str(console_errors[:3]))
 finally:

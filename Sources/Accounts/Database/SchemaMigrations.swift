@@ -61,6 +61,10 @@ enum SchemaMigrations {
             // every live one has applied its change.
             "CREATE TABLE berth_replicas (id TEXT PRIMARY KEY, generation BIGINT NOT NULL, seen_at BIGINT NOT NULL)",
         ],
+        [
+            // A user's latest successful login, for the users page (robots have last_used_at).
+            "ALTER TABLE berth_users ADD COLUMN last_login_at BIGINT",
+        ],
     ]
 
     static func apply(_ database: any AccountDatabase) async throws {

@@ -12,82 +12,79 @@ import OCI
 /// replicas sharing the database at their next poll.
 struct AdminAPI: Sendable {
     static let basePath = "/berth/api/v1"
-    let directory: AccountDirectory
+    let accounts: AccountAdministration
     let service: TokenService
-    var store: AccountStore { directory.store }
+    var directory: AccountDirectory { accounts.directory }
 
     func register(on group: RouterGroup<BerthRequestContext>) {
-        group.get("users") { _, _ in try json(try await store.users().map(UserView.init)) }
+        group.get("users") { _, _ in try json(try await accounts.users().map(UserView.init)) }
         group.post("users") { request, context in try await addUser(request, context) }
         group.get("users/:name") { _, context in
             let name = try accountName(context)
-            guard let user = try await store.user(name) else { throw AccountError.notFound("no user \(name)") }
+            guard let user = try await accounts.user(name) else { throw AccountError.notFound("no user \(name)") }
             return try json(UserView(user))
         }
         group.patch("users/:name") { request, context in try await changeUser(request, context) }
         group.delete("users/:name") { _, context in
-            try await store.removeUser(try accountName(context), by: context.auditActor)
-            return try await changed()
+            try await accounts.removeUser(try accountName(context), by: context.auditActor)
+            return changed()
         }
         group.post("users/:name/unlock") { _, context in
-            try await store.unlock(try accountName(context), by: context.auditActor)
-            return try await changed()
+            try await accounts.unlock(try accountName(context), by: context.auditActor)
+            return changed()
         }
         group.get("users/:name/tokens") { _, context in
-            try json(try await store.refreshTokens(account: try accountName(context)))
+            try json(try await accounts.refreshTokens(account: try accountName(context)))
         }
         group.delete("users/:name/tokens") { _, context in
-            let revoked = try await store.revokeRefreshTokens(account: try accountName(context), by: context.auditActor)
+            let revoked = try await accounts.revokeRefreshTokens(account: try accountName(context), by: context.auditActor)
             return try json(["revoked": revoked])
         }
         group.delete("users/:name/tokens/:id") { _, context in
-            let revoked = try await store.revokeRefreshTokens(account: try accountName(context),
+            let revoked = try await accounts.revokeRefreshTokens(account: try accountName(context),
                                                               idPrefix: try context.parameters.require("id"), by: context.auditActor)
             return try json(["revoked": revoked])
         }
-        group.get("rules") { _, _ in try json(try await store.rules().map(RuleView.init)) }
+        group.get("rules") { _, _ in try json(try await accounts.rules().map(RuleView.init)) }
         group.post("rules") { request, context in
             let body = try await decode(AdminBody.NewRule.self, request, context)
-            let record = try await store.addRule(ACLRule(match: body.match, actions: body.actions, comment: body.comment),
+            let record = try await accounts.addRule(ACLRule(match: body.match, actions: body.actions, comment: body.comment),
                                                  at: body.position, expiresAt: body.expires, by: context.auditActor)
-            try await directory.refresh()
             return try json(RuleView(record), status: .created)
         }
         group.put("rules/:position") { request, context in
             let position = try context.parameters.require("position", as: Int.self)
             let body = try await decode(AdminBody.NewRule.self, request, context)
-            try await store.replaceRule(at: position, with: ACLRule(match: body.match, actions: body.actions, comment: body.comment),
+            try await accounts.replaceRule(at: position, with: ACLRule(match: body.match, actions: body.actions, comment: body.comment),
                                         expiresAt: body.expires, by: context.auditActor)
-            return try await changed()
+            return changed()
         }
         group.delete("rules/:position") { _, context in
-            try await store.removeRule(at: try context.parameters.require("position", as: Int.self), by: context.auditActor)
-            return try await changed()
+            try await accounts.removeRule(at: try context.parameters.require("position", as: Int.self), by: context.auditActor)
+            return changed()
         }
         group.post("rules/:position/move") { request, context in
             let body = try await decode(AdminBody.Move.self, request, context)
-            try await store.moveRule(from: try context.parameters.require("position", as: Int.self), to: body.to, by: context.auditActor)
-            return try await changed()
+            try await accounts.moveRule(from: try context.parameters.require("position", as: Int.self), to: body.to, by: context.auditActor)
+            return changed()
         }
         group.post("access-test") { request, context in try await accessTest(request, context) }
-        group.get("robots") { _, _ in try json(try await store.robots().map(RobotView.init)) }
+        group.get("robots") { _, _ in try json(try await accounts.robots().map(RobotView.init)) }
         group.post("robots") { request, context in
             let body = try await decode(AdminBody.NewRobot.self, request, context)
-            let (record, secret) = try await store.addRobot(body.name, repositories: body.repositories, actions: body.actions,
+            let (record, secret) = try await accounts.addRobot(body.name, repositories: body.repositories, actions: body.actions,
                                                             description: body.description, expiresAt: body.expires, by: context.auditActor)
-            try await directory.refresh()
             return try json(RobotCreated(robot: RobotView(record), secret: secret), status: .created)
         }
         group.post("robots/:name/rotate") { _, context in
             let name = try accountName(context)
-            let secret = try await store.rotateRobot(name, by: context.auditActor)
-            try await directory.refresh()
-            guard let record = try await store.robots().first(where: { $0.name == name }) else { throw AccountError.notFound("no robot \(name)") }
+            let secret = try await accounts.rotateRobot(name, by: context.auditActor)
+            guard let record = try await accounts.robots().first(where: { $0.name == name }) else { throw AccountError.notFound("no robot \(name)") }
             return try json(RobotCreated(robot: RobotView(record), secret: secret))
         }
         group.delete("robots/:name") { _, context in
-            try await store.removeRobot(try accountName(context), by: context.auditActor)
-            return try await changed()
+            try await accounts.removeRobot(try accountName(context), by: context.auditActor)
+            return changed()
         }
         group.get("audit") { request, _ in
             let query = request.uri.queryParameters
@@ -97,7 +94,7 @@ struct AdminAPI: Sendable {
                 guard let cursor = AuditCursor(String(text)) else { throw AccountError.invalid("before: a cursor <milliseconds>-<id>, as the last entry of a page gives") }
                 before = cursor
             }
-            return try json(try await store.audit(limit: limit, account: query["account"].map { AccountName.canonical(String($0)) },
+            return try json(try await accounts.audit(limit: limit, account: query["account"].map { AccountName.canonical(String($0)) },
                                                   action: query["action"].map(String.init), before: before))
         }
     }
@@ -106,9 +103,8 @@ struct AdminAPI: Sendable {
         let body = try await decode(AdminBody.NewUser.self, request, context)
         var hash = body.passwordHash
         if let password = body.password { hash = try await AccountStore.hashPassword(password) }
-        try await store.addUser(body.name, passwordHash: hash, labels: body.labels ?? [:], expiresAt: body.expires, by: context.auditActor)
-        try await directory.refresh()
-        guard let user = try await store.user(body.name) else { throw AccountError.notFound("no user \(body.name)") }
+        try await accounts.addUser(body.name, passwordHash: hash, labels: body.labels ?? [:], expiresAt: body.expires, by: context.auditActor)
+        guard let user = try await accounts.user(body.name) else { throw AccountError.notFound("no user \(body.name)") }
         return try json(UserView(user), status: .created)
     }
 
@@ -117,10 +113,9 @@ struct AdminAPI: Sendable {
         let body = try await decode(AdminBody.UserChange.self, request, context)
         var hash = body.passwordHash
         if let password = body.password { hash = try await AccountStore.hashPassword(password) }
-        try await store.updateUser(name, passwordHash: hash, labels: body.labels, disabled: body.disabled,
+        try await accounts.updateUser(name, passwordHash: hash, labels: body.labels, disabled: body.disabled,
                                    expiry: body.expires != nil || body.clearExpiry ? .some(body.expires) : nil, by: context.auditActor)
-        try await directory.refresh()
-        guard let user = try await store.user(name) else { throw AccountError.notFound("no user \(name)") }
+        guard let user = try await accounts.user(name) else { throw AccountError.notFound("no user \(name)") }
         return try json(UserView(user))
     }
 
@@ -151,9 +146,8 @@ struct AdminAPI: Sendable {
         AccountName.canonical(PercentDecoding.decode(try context.parameters.require("name")))
     }
 
-    private func changed() async throws -> Response {
-        try await directory.refresh()
-        return Response(status: .noContent)
+    private func changed() -> Response {
+        Response(status: .noContent)
     }
 
     private func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: BerthRequestContext) async throws -> T {

@@ -18,7 +18,7 @@ struct WebUI: Sendable {
     let api: RegistryAPI
     let access: WebUIAccess
     /// The accounts database, for the administration pages (when Berth is the token server).
-    let directory: AccountDirectory?
+    let accounts: AccountAdministration?
     let signer: WebSessionSigner
     let library: MustacheLibrary
     /// `http.prefix` without its trailing slash ("" at the root).
@@ -59,7 +59,7 @@ struct WebUI: Sendable {
         // own purpose only.
         let key = SymmetricKey(data: HMAC<SHA256>.authenticationCode(for: Array("berth web session".utf8), using: SymmetricKey(data: secret)))
         let base = options.prefix == "/" ? "" : String(options.prefix.dropLast())
-        return WebUI(store: store, api: api, access: access, directory: auth.accounts, signer: WebSessionSigner(key: key), library: try makeLibrary(), base: base,
+        return WebUI(store: store, api: api, access: access, accounts: auth.accounts.map(AccountAdministration.init), signer: WebSessionSigner(key: key), library: try makeLibrary(), base: base,
                      servesTLS: options.servesTLS, configuredHost: options.host.flatMap { URL(string: $0)?.host.map { h in
                          URL(string: options.host!)?.port.map { "\(h):\($0)" } ?? h } },
                      configuredHTTPS: options.host?.lowercased().hasPrefix("https://") == true,
@@ -71,7 +71,7 @@ struct WebUI: Sendable {
         for (name, bytes) in [("layout", PackageResources.layout_mustache), ("login", PackageResources.login_mustache),
                               ("repositories", PackageResources.repositories_mustache), ("repository", PackageResources.repository_mustache),
                               ("manifest", PackageResources.manifest_mustache), ("message", PackageResources.message_mustache),
-                              ("confirm", PackageResources.confirm_mustache), ("admin-users", PackageResources.admin_users_mustache),
+                              ("confirm", PackageResources.confirm_mustache), ("admin-users", PackageResources.admin_users_mustache), ("admin-user", PackageResources.admin_user_mustache),
                               ("admin-rules", PackageResources.admin_rules_mustache), ("admin-robots", PackageResources.admin_robots_mustache),
                               ("admin-audit", PackageResources.admin_audit_mustache), ("admin-tokens", PackageResources.admin_tokens_mustache),
                               ("admin-webhooks", PackageResources.admin_webhooks_mustache), ("admin-storage", PackageResources.admin_storage_mustache)] {
@@ -160,7 +160,7 @@ struct WebUI: Sendable {
             let facts = await repositoryFacts.facts(repository, store: store)
             let pushed = facts.pushed
             rows.append(.init(name: name, tags: count, size: facts.bytes.map(Formatting.size) ?? "-",
-                              pushed: pushed.map { $0.formatted(.dateTime.year().month().day().hour().minute()) } ?? "-", pushedISO: pushed?.formatted(.iso8601) ?? "",
+                              pushed: pushed.map(Formatting.time) ?? "-", pushedISO: pushed?.formatted(.iso8601) ?? "",
                               mirrorOf: mirrorOf(repository)))
         }
         var pageFrame = frame("Repositories", visitor)
@@ -229,7 +229,7 @@ struct WebUI: Sendable {
             rows.append(RepositoryPage.Row(
                 tag: tag.value, digest: digest.description, shortDigest: Formatting.short(digest), kind: summary.kind,
                 platforms: summary.platforms, size: Formatting.size(summary.size),
-                pushed: date.formatted(.dateTime.year().month().day().hour().minute()), pushedISO: date.formatted(.iso8601)))
+                pushed: Formatting.time(date), pushedISO: date.formatted(.iso8601)))
         }
         let host = configuredHost ?? requestHost(request)
         let sort = byName ? "name" : "date"
@@ -251,7 +251,7 @@ struct WebUI: Sendable {
         if parsed.kind == .image, let descriptor = parsed.config, descriptor.size <= 1 << 20,
            let bytes = try? await ConfigBlob.read(descriptor.digest, store: store), let image = ImageConfiguration(decoding: bytes) {
             config = ManifestPage.Config(
-                platform: image.platform.isEmpty ? nil : image.platform, created: image.created,
+                platform: image.platform.isEmpty ? nil : image.platform, created: image.created.map(Formatting.instant),
                 entrypoint: image.config?.Entrypoint?.joined(separator: " "), cmd: image.config?.Cmd?.joined(separator: " "),
                 workingDir: image.config?.WorkingDir, user: image.config?.User, env: image.config?.Env ?? [],
                 hasEnv: !(image.config?.Env ?? []).isEmpty,
@@ -342,7 +342,7 @@ struct WebUI: Sendable {
         }
         if field("repository") == "1" {
             do {
-                _ = try await RepositoryDeletion(api: api, directory: directory).perform(repository, caller: session.account, request, context)
+                _ = try await RepositoryDeletion(api: api, directory: accounts?.directory).perform(repository, caller: session.account, request, context)
             } catch let error as RegistryError where error.code == .nameUnknown {
                 return notFound(visitor)
             }
@@ -430,11 +430,10 @@ struct WebUI: Sendable {
               let token = form.first(where: { $0.0 == "csrf" })?.1, ConstantTime.equal(token, session.csrf) else {
             return forbidden("That request did not come from a page of this site.")
         }
-        if form.contains(where: { $0.0 == "everywhere" && $0.1 == "1" }), let directory {
+        if form.contains(where: { $0.0 == "everywhere" && $0.1 == "1" }), let accounts {
             // Every session and refresh token of the account, on every replica.
-            _ = try await directory.store.revokeRefreshTokens(account: session.account,
-                                                              by: AuditActor(session.account, address: context.clientAddress.map { "\($0)" }))
-            try await directory.refresh()
+            _ = try await accounts.revokeRefreshTokens(account: session.account,
+                                                       by: AuditActor(session.account, address: context.clientAddress.map { "\($0)" }))
         }
         try await access.endSession(session)
         var response = redirect(base + "/ui/login")

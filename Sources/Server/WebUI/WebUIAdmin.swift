@@ -12,12 +12,17 @@ import OCI
 /// very next request.
 extension WebUI {
     func registerAdmin(on root: RouterGroup<BerthRequestContext>) {
-        root.get("ui/admin/users") { request, context in try await adminPage(request, context) { try await usersPage($0, notice: nil) } }
-        root.post("ui/admin/users") { request, context in try await adminChange(request, context) { try await changeUsers($0, $1) } }
+        registerUsers(on: root)
         root.get("ui/admin/rules") { request, context in try await adminPage(request, context) { try await rulesPage($0, request: request) } }
-        root.post("ui/admin/rules") { request, context in try await adminChange(request, context) { try await changeRules($0, $1) } }
+        root.post("ui/admin/rules") { request, context in
+            try await adminChange(request, context, { try await changeRules($0, $1) },
+                                  failed: { admin, _ in try await rulesPage(admin, request: nil, status: .badRequest) })
+        }
         root.get("ui/admin/robots") { request, context in try await adminPage(request, context) { try await robotsPage($0) } }
-        root.post("ui/admin/robots") { request, context in try await adminChange(request, context) { try await changeRobots($0, $1) } }
+        root.post("ui/admin/robots") { request, context in
+            try await adminChange(request, context, { try await changeRobots($0, $1) },
+                                  failed: { admin, _ in try await robotsPage(admin, status: .badRequest) })
+        }
         root.get("ui/admin/audit") { request, context in try await adminPage(request, context) { try await auditPage($0, request: request) } }
     }
 
@@ -25,7 +30,8 @@ extension WebUI {
         var visitor: Visitor
         /// The registry's address as the browser reached it, for copy-ready commands.
         var host: String
-        var directory: AccountDirectory
+        var accounts: AccountAdministration
+        var directory: AccountDirectory { accounts.directory }
         var actor: AuditActor
         var frame: PageFrame
     }
@@ -40,10 +46,10 @@ extension WebUI {
 
     private func admin(_ request: Request, _ context: BerthRequestContext) async -> Admin? {
         let visitor = await visitor(request, context)
-        guard let directory, let session = visitor.session, visitor.isAdmin else { return nil }
+        guard let accounts, let session = visitor.session, visitor.isAdmin else { return nil }
         var frame = frame("Administration", visitor)
         frame.isAdmin = true
-        return Admin(visitor: visitor, host: configuredHost ?? requestHost(request), directory: directory,
+        return Admin(visitor: visitor, host: configuredHost ?? requestHost(request), accounts: accounts,
                      actor: AuditActor(session.account, address: context.clientAddress.map { "\($0)" }), frame: frame)
     }
 
@@ -57,9 +63,10 @@ extension WebUI {
     }
 
     /// A POST from an admin page: CSRF and admin right checked, the change made, then the
-    /// page again with what happened (or why not).
+    /// page again with what happened (or, from `failed`, why not: the problem is in the frame).
     func adminChange(_ request: Request, _ context: BerthRequestContext,
-                     _ change: (Admin, [String: String]) async throws -> Response) async throws -> Response {
+                     _ change: (Admin, [String: String]) async throws -> Response,
+                     failed page: (Admin, [String: String]) async throws -> Response) async throws -> Response {
         let form = Dictionary(try await formBody(request), uniquingKeysWith: { first, _ in first })
         guard let admin = await admin(request, context), let token = form["csrf"], ConstantTime.equal(token, admin.frame.csrf) else {
             return forbidden("That request did not come from an administration page of this site.")
@@ -69,74 +76,12 @@ extension WebUI {
         } catch let error as AccountError {
             var failed = admin
             failed.frame.problem = error.description
-            let path = request.uri.path
-            if path.hasSuffix("/rules") { return try await rulesPage(failed, request: nil, status: .badRequest) }
-            if path.hasSuffix("/robots") { return try await robotsPage(failed, status: .badRequest) }
-            if path.hasSuffix("/tokens") { return try await tokensPage(failed, request: nil, account: form["account"] ?? "") }
-            return try await usersPage(failed, notice: nil, status: .badRequest)
+            return try await page(failed, form)
         } catch let error as AuthError {
             var failed = admin
             failed.frame.problem = error.description
-            return try await rulesPage(failed, request: nil, status: .badRequest)
+            return try await page(failed, form)
         }
-    }
-
-    // MARK: users
-
-    func usersPage(_ admin: Admin, notice: String?, status: HTTPResponse.Status = .ok) async throws -> Response {
-        var admin = admin
-        admin.frame.title = "Users"
-        admin.frame.notice = notice
-        let store = admin.directory.store
-        let tokens = Dictionary(grouping: try await store.refreshTokens(), by: \.account).mapValues(\.count)
-        let rows = try await store.users().map { user in
-            AdminUsersPage.Row(name: user.name, labels: Self.labelText(user.labels),
-                               state: user.disabled ? "disabled" : user.isActive() ? "active" : "expired", disabled: user.disabled,
-                               expires: user.expiresAt.map(Self.day) ?? "never", expiresValue: user.expiresAt.map(Self.day) ?? "",
-                               tokens: tokens[user.name] ?? 0)
-        }
-        return render("admin-users", AdminUsersPage(frame: admin.frame, users: rows), status: status)
-    }
-
-    func changeUsers(_ admin: Admin, _ form: [String: String]) async throws -> Response {
-        let store = admin.directory.store
-        let name = (form["name"] ?? "").trimmingCharacters(in: .whitespaces)
-        let notice: String
-        switch form["action"] {
-        case "add":
-            let hash = try await AccountStore.hashPassword(form["password"] ?? "")
-            try await store.addUser(name, passwordHash: hash, labels: try Self.labels(form["labels"] ?? ""),
-                                    expiresAt: try Self.date(form["expires"]), by: admin.actor)
-            notice = "Added \(name)."
-        case "disable":
-            try await store.setDisabled(name, true, by: admin.actor)
-            notice = "Disabled \(name): its logins, refresh tokens and sessions stop working now."
-        case "enable":
-            try await store.setDisabled(name, false, by: admin.actor)
-            notice = "Enabled \(name)."
-        case "password":
-            try await store.setPassword(name, passwordHash: try await AccountStore.hashPassword(form["password"] ?? ""), by: admin.actor)
-            notice = "Set a new password for \(name)."
-        case "update":
-            // An empty expiry field clears the expiry.
-            let expiry: Date?? = .some(try Self.date(form["expires"]))
-            try await store.updateUser(name, labels: try Self.labels(form["labels"] ?? ""), expiry: expiry, by: admin.actor)
-            notice = "Saved the labels and expiry of \(name)."
-        case "revoke-tokens":
-            let count = try await store.revokeRefreshTokens(account: name, by: admin.actor)
-            notice = "Signed \(name) out everywhere: \(count) refresh token\(count == 1 ? "" : "s") and session\(count == 1 ? "" : "s") revoked."
-        case "unlock":
-            try await store.unlock(name, by: admin.actor)
-            notice = "Unlocked \(name): its earlier failed logins no longer count."
-        case "delete":
-            guard name != admin.actor.name else { throw AccountError.invalid("you cannot delete your own account here") }
-            try await store.removeUser(name, by: admin.actor)
-            notice = "Deleted \(name)."
-        default:
-            throw AccountError.invalid("unknown action")
-        }
-        try await admin.directory.refresh()
-        return try await usersPage(admin, notice: notice)
     }
 
     // MARK: rules
@@ -145,7 +90,7 @@ extension WebUI {
         var admin = admin
         admin.frame.title = "Rules"
         admin.frame.notice = notice
-        let records = try await admin.directory.store.rules()
+        let records = try await admin.accounts.rules()
         var editing: AdminRulesPage.Editing?
         if let position = request?.uri.queryParameters["edit"].flatMap({ Int(String($0)) }),
            let record = records.first(where: { $0.position == position }) {
@@ -154,12 +99,12 @@ extension WebUI {
                             ip: match.ip ?? "", service: match.service ?? "",
                             labels: (match.labels ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
                             actions: record.rule.actions?.joined(separator: ",") ?? "", comment: record.rule.comment ?? "",
-                            expires: record.expiresAt.map(Self.day) ?? "")
+                            expires: record.expiresAt.map(Formatting.day) ?? "")
         }
         let rows = records.map { record in
             AdminRulesPage.Row(position: record.position, match: record.rule.match.summary,
                                actions: record.rule.actions.map { $0.isEmpty ? "(nothing)" : $0.joined(separator: ",") } ?? "(nothing)",
-                               comment: record.rule.comment ?? "", expires: record.expiresAt.map(Self.day) ?? "")
+                               comment: record.rule.comment ?? "", expires: record.expiresAt.map(Formatting.day) ?? "")
         }
         let query = request?.uri.queryParameters
         let account = String((query?["account"].map(String.init) ?? "").prefix(256))
@@ -182,33 +127,32 @@ extension WebUI {
     }
 
     func changeRules(_ admin: Admin, _ form: [String: String]) async throws -> Response {
-        let store = admin.directory.store
+        let accounts = admin.accounts
         let position = Int(form["position"] ?? "")
         let notice: String
         switch form["action"] {
         case "add":
-            let record = try await store.addRule(try Self.rule(form), at: position, expiresAt: try Self.date(form["expires"]), by: admin.actor)
+            let record = try await accounts.addRule(try Self.rule(form), at: position, expiresAt: try Self.date(form["expires"]), by: admin.actor)
             notice = "Added rule #\(record.position)."
         case "replace":
-            let count = try await store.rules().count
+            let count = try await accounts.rules().count
             guard let position, (1...count).contains(position) else { throw AccountError.invalid("there is no such rule") }
-            try await store.replaceRule(at: position, with: try Self.rule(form), expiresAt: try Self.date(form["expires"]), by: admin.actor)
+            try await accounts.replaceRule(at: position, with: try Self.rule(form), expiresAt: try Self.date(form["expires"]), by: admin.actor)
             notice = "Changed rule #\(position)."
         case "up", "down":
-            let count = try await store.rules().count
+            let count = try await accounts.rules().count
             guard let position, (1...count).contains(position) else { throw AccountError.invalid("there is no such rule") }
             let target = form["action"] == "up" ? position - 1 : position + 1
             guard (1...count).contains(target) else { return try await rulesPage(admin, request: nil) }
-            try await store.moveRule(from: position, to: target, by: admin.actor)
+            try await accounts.moveRule(from: position, to: target, by: admin.actor)
             notice = "Moved rule #\(position) to #\(target)."
         case "delete":
             guard let position else { throw AccountError.invalid("which rule?") }
-            try await store.removeRule(at: position, by: admin.actor)
+            try await accounts.removeRule(at: position, by: admin.actor)
             notice = "Deleted rule #\(position)."
         default:
             throw AccountError.invalid("unknown action")
         }
-        try await admin.directory.refresh()
         return try await rulesPage(admin, request: nil, notice: notice)
     }
 
@@ -233,10 +177,10 @@ extension WebUI {
         var admin = admin
         admin.frame.title = "Robots"
         admin.frame.notice = notice
-        let rows = try await admin.directory.store.robots().map { robot in
+        let rows = try await admin.accounts.robots().map { robot in
             AdminRobotsPage.Row(name: robot.name, login: robot.account, repositories: robot.repositories.joined(separator: " "),
-                                actions: robot.actions.joined(separator: ","), expires: robot.expiresAt.map(Self.day) ?? "never",
-                                lastUsed: robot.lastUsedAt.map { $0.formatted(.iso8601) } ?? "never")
+                                actions: robot.actions.joined(separator: ","), expires: robot.expiresAt.map(Formatting.day) ?? "never",
+                                lastUsed: robot.lastUsedAt.map(Formatting.time) ?? "never")
         }
         var response = render("admin-robots", AdminRobotsPage(frame: admin.frame, robots: rows, secret: secret?.secret, login: secret?.login, host: admin.host),
                               status: status)
@@ -245,24 +189,21 @@ extension WebUI {
     }
 
     func changeRobots(_ admin: Admin, _ form: [String: String]) async throws -> Response {
-        let store = admin.directory.store
+        let accounts = admin.accounts
         let name = (form["name"] ?? "").trimmingCharacters(in: .whitespaces)
         switch form["action"] {
         case "add":
             let repositories = (form["repositories"] ?? "").split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init)
             let actions = (form["actions"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            let (record, secret) = try await store.addRobot(name, repositories: repositories, actions: actions,
-                                                            expiresAt: try Self.date(form["expires"]), by: admin.actor)
-            try await admin.directory.refresh()
+            let (record, secret) = try await accounts.addRobot(name, repositories: repositories, actions: actions, description: nil,
+                                                               expiresAt: try Self.date(form["expires"]), by: admin.actor)
             return try await robotsPage(admin, secret: (record.account, secret), notice: "Created \(record.account).")
         case "rotate":
-            let secret = try await store.rotateRobot(name, by: admin.actor)
-            try await admin.directory.refresh()
+            let secret = try await accounts.rotateRobot(name, by: admin.actor)
             return try await robotsPage(admin, secret: (RobotRecord.accountPrefix + name, secret),
                                         notice: "New secret for \(RobotRecord.accountPrefix + name); the old one no longer works.")
         case "delete":
-            try await store.removeRobot(name, by: admin.actor)
-            try await admin.directory.refresh()
+            try await accounts.removeRobot(name, by: admin.actor)
             return try await robotsPage(admin, notice: "Revoked \(RobotRecord.accountPrefix + name).")
         default:
             throw AccountError.invalid("unknown action")
@@ -277,7 +218,7 @@ extension WebUI {
         let account = String((request.uri.queryParameters["account"].map(String.init) ?? "").prefix(256))
         let action = String((request.uri.queryParameters["action"].map(String.init) ?? "").prefix(64))
         let before = request.uri.queryParameters["before"].flatMap { AuditCursor(String($0)) }
-        let entries = try await admin.directory.store.audit(limit: Self.auditPageSize, account: account.isEmpty ? nil : account,
+        let entries = try await admin.accounts.audit(limit: Self.auditPageSize, account: account.isEmpty ? nil : account,
                                                             action: action.isEmpty ? nil : action, before: before)
         func link(before cursor: AuditCursor?) -> String {
             var components = URLComponents()
@@ -287,7 +228,7 @@ extension WebUI {
         }
         let olderLink = entries.count == Self.auditPageSize ? entries.last.map { link(before: AuditCursor(after: $0)) } : nil
         return render("admin-audit", AdminAuditPage(frame: admin.frame, filterAccount: account, action: action, entries: entries.map {
-            .init(at: $0.at.formatted(.iso8601), actor: $0.actor, action: $0.action, target: $0.target, address: $0.address ?? "-",
+            .init(at: Formatting.time($0.at), actor: $0.actor, action: $0.action, target: $0.target, address: $0.address ?? "-",
                   result: ($0.success ? "ok" : "refused") + ($0.count.map { " ×\($0)" } ?? ""),
                   detail: $0.detail.map(AuditDetailText.readable) ?? "")
         }, olderLink: olderLink, newestLink: before == nil ? nil : link(before: nil)))
@@ -296,10 +237,6 @@ extension WebUI {
     static let auditPageSize = 200
 
     // MARK: text
-
-    static func labelText(_ labels: [String: [String]]) -> String {
-        labels.keys.sorted().flatMap { key in labels[key]!.map { "\(key)=\($0)" } }.joined(separator: " ")
-    }
 
     /// `KEY=VALUE` pairs separated by spaces or commas; a repeated key collects values.
     static func labels(_ text: String) throws -> [String: [String]] {
@@ -320,7 +257,4 @@ extension WebUI {
         return date
     }
 
-    static func day(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day())
-    }
 }

@@ -10,31 +10,34 @@ import Storage
 extension WebUI {
     func registerOperations(on root: RouterGroup<BerthRequestContext>) {
         root.get("ui/admin/tokens") { request, context in try await adminPage(request, context) { try await tokensPage($0, request: request) } }
-        root.post("ui/admin/tokens") { request, context in try await adminChange(request, context) { try await changeTokens($0, $1) } }
+        root.post("ui/admin/tokens") { request, context in
+            try await adminChange(request, context, { try await changeTokens($0, $1) },
+                                  failed: { admin, form in try await tokensPage(admin, request: nil, account: form["account"] ?? "", status: .badRequest) })
+        }
         root.get("ui/admin/webhooks") { request, context in try await adminPage(request, context) { await webhooksPage($0) } }
         root.get("ui/admin/storage") { request, context in try await adminPage(request, context) { try await storagePage($0, request: request) } }
     }
 
     // MARK: refresh tokens
 
-    func tokensPage(_ admin: Admin, request: Request?, account fixed: String? = nil, notice: String? = nil) async throws -> Response {
+    func tokensPage(_ admin: Admin, request: Request?, account fixed: String? = nil, notice: String? = nil,
+                    status: HTTPResponse.Status = .ok) async throws -> Response {
         var admin = admin
         let account = fixed ?? String((request?.uri.queryParameters["account"].map(String.init) ?? "").prefix(256))
         admin.frame.title = "Refresh tokens of \(account)"
         admin.frame.notice = notice
-        let tokens = account.isEmpty ? [] : try await admin.directory.store.refreshTokens(account: account)
+        let tokens = account.isEmpty ? [] : try await admin.accounts.refreshTokens(account: account)
         return render("admin-tokens", AdminTokensPage(frame: admin.frame, owner: account, tokens: tokens.map {
             // The id is a hash of the token; a prefix names it without showing anything usable.
-            .init(id: String($0.id.prefix(16)), issued: $0.issued.formatted(.iso8601), client: $0.client ?? "-")
-        }))
+            .init(id: String($0.id.prefix(16)), issued: Formatting.time($0.issued), client: $0.client ?? "-")
+        }), status: status)
     }
 
     func changeTokens(_ admin: Admin, _ form: [String: String]) async throws -> Response {
         let account = (form["account"] ?? "").trimmingCharacters(in: .whitespaces)
         guard form["action"] == "revoke" else { throw AccountError.invalid("unknown action") }
         let id = form["id"].flatMap { $0.isEmpty ? nil : $0 }
-        let count = try await admin.directory.store.revokeRefreshTokens(account: account, idPrefix: id, by: admin.actor)
-        try await admin.directory.refresh()
+        let count = try await admin.accounts.revokeRefreshTokens(account: account, idPrefix: id, by: admin.actor)
         let what = id.map { "token \($0)…" } ?? "\(count) refresh token\(count == 1 ? "" : "s")"
         return try await tokensPage(admin, request: nil, account: account, notice: "Revoked \(what) of \(account).")
     }
@@ -49,8 +52,8 @@ extension WebUI {
             .init(name: state.name, url: state.url, queued: state.queuedBatches.map(String.init) ?? "unknown",
                   delivered: state.delivered, failed: state.failedAttempts, dropped: state.dropped + state.trimmed,
                   state: state.queuedBatches == 0 ? "idle" : (state.lastFailureAt ?? .distantPast) > (state.lastDeliveryAt ?? .distantPast) ? "failing" : "delivering",
-                  lastError: state.lastFailure.map { "\($0) (\(state.lastFailureAt!.formatted(.iso8601)))" } ?? "",
-                  lastDelivery: state.lastDeliveryAt?.formatted(.iso8601) ?? "")
+                  lastError: state.lastFailure.map { "\($0) (\(Formatting.time(state.lastFailureAt!)))" } ?? "",
+                  lastDelivery: state.lastDeliveryAt.map(Formatting.time) ?? "")
         }, hasEndpoints: !states.isEmpty))
     }
 
@@ -73,7 +76,7 @@ extension WebUI {
         let page = min(max(1, request.uri.queryParameters["page"].flatMap { Int(String($0)) } ?? 1), pages)
         let total = report.rows.reduce(Int64(0)) { $0 + $1.bytes }
         return render("admin-storage", AdminStoragePage(
-            frame: admin.frame, computedAt: report.at.formatted(.iso8601), repositories: report.rows.count,
+            frame: admin.frame, computedAt: Formatting.time(report.at), repositories: report.rows.count,
             total: Formatting.size(total),
             rows: report.rows.dropFirst((page - 1) * Self.pageSize).prefix(Self.pageSize).map {
                 .init(name: $0.name, blobs: $0.blobs, size: Formatting.size($0.bytes))

@@ -154,6 +154,38 @@ struct MessagePage {
 }
 
 enum Formatting {
+    /// The one way the UI writes a moment: `2026-12-05 20:13 UTC` (sortable, the same for
+    /// every reader and replica; a `<time datetime>` beside it carries the exact instant).
+    static func time(_ date: Date) -> String {
+        let c = utc.dateComponents([.year, .month, .day, .hour, .minute], from: date)
+        return String(format: "%04d-%02d-%02d %02d:%02d UTC", c.year ?? 0, c.month ?? 0, c.day ?? 0, c.hour ?? 0, c.minute ?? 0)
+    }
+
+    /// A time written by a client (an image configuration's `created`: RFC 3339, often with
+    /// nanoseconds), in the UI's format; as written when it is not RFC 3339.
+    static func instant(_ text: String) -> String {
+        let trimmed = text.replacingOccurrences(of: #"\.\d+"#, with: "", options: .regularExpression)
+        guard let date = try? Date(trimmed, strategy: .iso8601) else { return text }
+        return time(date)
+    }
+
+    /// A day, as date inputs take it: `2026-12-05` (UTC).
+    static func day(_ date: Date) -> String {
+        let c = utc.dateComponents([.year, .month, .day], from: date)
+        return String(format: "%04d-%02d-%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0)
+    }
+
+    private static let utc: Calendar = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        return calendar
+    }()
+
+    /// "1 tag", "2 tags".
+    static func count(_ n: Int, _ singular: String, plural: String? = nil) -> String {
+        "\(n) " + (n == 1 ? singular : plural ?? singular + "s")
+    }
+
     static func size(_ bytes: Int64) -> String {
         let units = ["B", "KiB", "MiB", "GiB", "TiB"]
         var value = Double(bytes)
@@ -186,12 +218,6 @@ enum Formatting {
         default: mediaType
         }
     }
-}
-
-struct AdminUsersPage {
-    struct Row { var name: String; var labels: String; var state: String; var disabled: Bool; var expires: String; var expiresValue: String; var tokens: Int }
-    var frame: PageFrame
-    var users: [Row]
 }
 
 struct AdminRulesPage {

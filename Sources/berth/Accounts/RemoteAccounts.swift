@@ -101,6 +101,25 @@ struct RemoteAccounts: AccountsManager {
         try await call(.PATCH, "/users/\(Self.escape(name))", body: Body(expires: expiresAt))
     }
 
+    func updateUser(_ name: String, passwordHash: String?, labels: [String: [String]]?, disabled: Bool?, expiry: Date??,
+                    by actor: AuditActor) async throws {
+        struct Body: Encodable {
+            var passwordHash: String?
+            var labels: [String: [String]]?
+            var disabled: Bool?
+            var expiry: Date??
+            func encode(to encoder: any Encoder) throws {
+                var c = encoder.container(keyedBy: CodingKeys.self)
+                try c.encodeIfPresent(passwordHash, forKey: .passwordHash)
+                try c.encodeIfPresent(labels, forKey: .labels)
+                try c.encodeIfPresent(disabled, forKey: .disabled)
+                if let expiry { try c.encode(expiry, forKey: .expires) }  // null removes the expiry
+            }
+            enum CodingKeys: String, CodingKey { case passwordHash, labels, disabled, expires }
+        }
+        try await call(.PATCH, "/users/\(Self.escape(name))", body: Body(passwordHash: passwordHash, labels: labels, disabled: disabled, expiry: expiry))
+    }
+
     func removeUser(_ name: String, by actor: AuditActor) async throws {
         try await call(.DELETE, "/users/\(Self.escape(name))")
     }
@@ -112,6 +131,11 @@ struct RemoteAccounts: AccountsManager {
         let data = try await call(.POST, "/rules", body: Body(match: rule.match, actions: rule.actions ?? [], comment: rule.comment,
                                                                 position: position, expires: expiresAt))
         return try decode(RuleView.self, data).record
+    }
+
+    func replaceRule(at position: Int, with rule: ACLRule, expiresAt: Date?, by actor: AuditActor) async throws {
+        struct Body: Encodable { var match: ACLRule.Match; var actions: [String]; var comment: String?; var expires: Date? }
+        try await call(.PUT, "/rules/\(position)", body: Body(match: rule.match, actions: rule.actions ?? [], comment: rule.comment, expires: expiresAt))
     }
 
     func removeRule(at position: Int, by actor: AuditActor) async throws {

@@ -1,10 +1,10 @@
-import Accounts
 import Auth
 import Foundation
 
-/// What the account commands do, on the database itself (`AccountStore`) or through a
-/// running Berth's admin API (`RemoteAccounts`), so each command is written once.
-protocol AccountsManager: Sendable {
+/// What administering accounts means, whoever does it: the CLI on the database itself
+/// (`AccountStore`) or through a running Berth (its `RemoteAccounts`), and a running Berth's
+/// admin API and web UI (`AccountAdministration`), so each operation is written once.
+public protocol AccountsManager: Sendable {
     func users() async throws -> [UserRecord]
     func user(_ name: String) async throws -> UserRecord?
     func addUser(_ name: String, passwordHash: String?, labels: [String: [String]], expiresAt: Date?, by actor: AuditActor) async throws
@@ -12,10 +12,14 @@ protocol AccountsManager: Sendable {
     func setLabels(_ name: String, _ labels: [String: [String]], by actor: AuditActor) async throws
     func setDisabled(_ name: String, _ disabled: Bool, by actor: AuditActor) async throws
     func setExpiry(_ name: String, _ expiresAt: Date?, by actor: AuditActor) async throws
+    /// Several changes to one account in one step; `expiry` nil leaves it, `.some(nil)` removes it.
+    func updateUser(_ name: String, passwordHash: String?, labels: [String: [String]]?, disabled: Bool?, expiry: Date??,
+                    by actor: AuditActor) async throws
     func removeUser(_ name: String, by actor: AuditActor) async throws
     func unlock(_ account: String, by actor: AuditActor) async throws
     func rules() async throws -> [RuleRecord]
     func addRule(_ rule: ACLRule, at position: Int?, expiresAt: Date?, by actor: AuditActor) async throws -> RuleRecord
+    func replaceRule(at position: Int, with rule: ACLRule, expiresAt: Date?, by actor: AuditActor) async throws
     func removeRule(at position: Int, by actor: AuditActor) async throws
     func moveRule(from: Int, to: Int, by actor: AuditActor) async throws
     func robots() async throws -> [RobotRecord]
@@ -30,3 +34,10 @@ protocol AccountsManager: Sendable {
 }
 
 extension AccountStore: AccountsManager {}
+
+extension AccountsManager {
+    /// Every refresh token and web session of the account ("sign out everywhere").
+    public func revokeRefreshTokens(account: String, by actor: AuditActor) async throws -> Int {
+        try await revokeRefreshTokens(account: account, idPrefix: nil, by: actor)
+    }
+}

@@ -1,0 +1,106 @@
+import Auth
+import Foundation
+
+/// Account administration inside a running Berth: every change goes to the database and then
+/// into this server's directory at once, so it applies to the very next request here (other
+/// replicas pick it up at their next poll). The admin API and the web UI both change
+/// accounts only through it; nothing else needs to remember to refresh.
+public struct AccountAdministration: AccountsManager {
+    public let directory: AccountDirectory
+    var store: AccountStore { directory.store }
+
+    public init(directory: AccountDirectory) { self.directory = directory }
+
+    /// Runs a change, then installs the snapshot it produced.
+    private func applying<T>(_ change: () async throws -> T) async throws -> T {
+        let result = try await change()
+        try await directory.refresh()
+        return result
+    }
+
+    public func users() async throws -> [UserRecord] { try await store.users() }
+    public func user(_ name: String) async throws -> UserRecord? { try await store.user(name) }
+
+    public func addUser(_ name: String, passwordHash: String?, labels: [String: [String]], expiresAt: Date?, by actor: AuditActor) async throws {
+        try await applying { try await store.addUser(name, passwordHash: passwordHash, labels: labels, expiresAt: expiresAt, by: actor) }
+    }
+
+    public func setPassword(_ name: String, passwordHash: String, by actor: AuditActor) async throws {
+        try await applying { try await store.setPassword(name, passwordHash: passwordHash, by: actor) }
+    }
+
+    public func setLabels(_ name: String, _ labels: [String: [String]], by actor: AuditActor) async throws {
+        try await applying { try await store.setLabels(name, labels, by: actor) }
+    }
+
+    public func setDisabled(_ name: String, _ disabled: Bool, by actor: AuditActor) async throws {
+        try await applying { try await store.setDisabled(name, disabled, by: actor) }
+    }
+
+    public func setExpiry(_ name: String, _ expiresAt: Date?, by actor: AuditActor) async throws {
+        try await applying { try await store.setExpiry(name, expiresAt, by: actor) }
+    }
+
+    public func updateUser(_ name: String, passwordHash: String?, labels: [String: [String]]?, disabled: Bool?, expiry: Date??,
+                           by actor: AuditActor) async throws {
+        try await applying {
+            try await store.updateUser(name, passwordHash: passwordHash, labels: labels, disabled: disabled, expiry: expiry, by: actor)
+        }
+    }
+
+    public func removeUser(_ name: String, by actor: AuditActor) async throws {
+        try await applying { try await store.removeUser(name, by: actor) }
+    }
+
+    public func unlock(_ account: String, by actor: AuditActor) async throws {
+        try await applying { try await store.unlock(account, by: actor) }
+    }
+
+    public func rules() async throws -> [RuleRecord] { try await store.rules() }
+
+    public func addRule(_ rule: ACLRule, at position: Int?, expiresAt: Date?, by actor: AuditActor) async throws -> RuleRecord {
+        try await applying { try await store.addRule(rule, at: position, expiresAt: expiresAt, by: actor) }
+    }
+
+    public func replaceRule(at position: Int, with rule: ACLRule, expiresAt: Date?, by actor: AuditActor) async throws {
+        try await applying { try await store.replaceRule(at: position, with: rule, expiresAt: expiresAt, by: actor) }
+    }
+
+    public func removeRule(at position: Int, by actor: AuditActor) async throws {
+        try await applying { try await store.removeRule(at: position, by: actor) }
+    }
+
+    public func moveRule(from: Int, to: Int, by actor: AuditActor) async throws {
+        try await applying { try await store.moveRule(from: from, to: to, by: actor) }
+    }
+
+    public func robots() async throws -> [RobotRecord] { try await store.robots() }
+
+    public func addRobot(_ name: String, repositories: [String], actions: [String], description: String?, expiresAt: Date?,
+                         by actor: AuditActor) async throws -> (RobotRecord, secret: String) {
+        try await applying {
+            try await store.addRobot(name, repositories: repositories, actions: actions, description: description, expiresAt: expiresAt, by: actor)
+        }
+    }
+
+    public func rotateRobot(_ name: String, by actor: AuditActor) async throws -> String {
+        try await applying { try await store.rotateRobot(name, by: actor) }
+    }
+
+    public func removeRobot(_ name: String, by actor: AuditActor) async throws {
+        try await applying { try await store.removeRobot(name, by: actor) }
+    }
+
+    public func audit(limit: Int, account: String?, action: String?, before: AuditCursor?) async throws -> [AuditEntry] {
+        try await store.audit(limit: limit, account: account, action: action, before: before)
+    }
+
+    public func refreshTokens(account: String?) async throws -> [RefreshTokenView] { try await store.refreshTokens(account: account) }
+
+    public func revokeRefreshTokens(account: String, idPrefix: String?, by actor: AuditActor) async throws -> Int {
+        try await applying { try await store.revokeRefreshTokens(account: account, idPrefix: idPrefix, by: actor) }
+    }
+
+    /// The server owns the store; administration does not close it.
+    public func close() async {}
+}
