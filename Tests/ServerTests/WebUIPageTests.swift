@@ -51,6 +51,25 @@ import Testing
         }
     }
 
+    /// Every POST of the UI goes through one form middleware: a body over 16 KiB is refused
+    /// before any handler, and without a session (whose CSRF token the form must carry)
+    /// nothing is changed; signing out checks its own cookie.
+    @Test func postsAreBoundedAndNeedTheSessionsToken() async throws {
+        try await APIFixture().run { c, _ in
+            _ = try await c.pushImage("team/app", tag: "v1")
+            let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+            let big = try await c.send(.post, "/ui/repo/team/app/_delete", headers: form, body: Array(("tag=v1&pad=" + String(repeating: "x", count: 17 * 1024)).utf8))
+            #expect(big.status == .contentTooLarge)
+            for path in ["/ui/repo/team/app/_delete", "/ui/admin/users", "/ui/admin/users/admin", "/ui/admin/rules"] {
+                let refused = try await c.send(.post, path, headers: form, body: Array("csrf=guess&tag=v1&action=add&name=x&password=xxxxxxxx".utf8))
+                #expect(refused.status == .forbidden, "\(path)")
+                #expect(refused.text.contains("did not come from a page of this site"), "\(path)")
+            }
+            #expect(try await c.send(.post, "/ui/logout", headers: form, body: Array("csrf=guess".utf8)).status == .forbidden)
+            #expect(try await c.send(.get, "/v2/team/app/tags/list").text.contains("v1"), "nothing was deleted")
+        }
+    }
+
     /// An index's size on its tag row and page is what its images take (each blob once), as
     /// the repository list counts the repository, not the few hundred bytes of the index.
     @Test func anIndexIsAsLargeAsItsImages() async throws {

@@ -23,6 +23,10 @@ public struct BerthRequestContext: RequestContext {
     var uploadStart: UploadStartQuery?
     /// What else the caller may pull, set by the access check (nothing until it ran).
     var pullRights: PullRights = .repositories([])
+    /// The web UI's visitor (signed in or not), resolved once by `WebSessionMiddleware`.
+    var visitor: WebVisitor?
+    /// A web UI form's fields, read (and its CSRF token checked) by `WebFormMiddleware`.
+    var form: WebForm?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

@@ -10,18 +10,18 @@ import OCI
 /// delete after a confirmation. Each change goes through `AccountAdministration`, so it
 /// applies to the very next request, and is audited with the admin's name and address.
 extension WebUI {
-    func registerUsers(on root: RouterGroup<BerthRequestContext>) {
-        root.get("ui/admin/users") { request, context in try await adminPage(request, context) { try await usersPage($0) } }
-        root.post("ui/admin/users") { request, context in
+    func registerUsers(on pages: RouterGroup<BerthRequestContext>) {
+        pages.get("ui/admin/users") { request, context in try await adminPage(request, context) { try await usersPage($0) } }
+        pages.post("ui/admin/users") { request, context in
             try await adminChange(request, context, { try await addUser($0, $1) },
                                   failed: { admin, form in try await usersPage(admin, keeping: form, status: .badRequest) })
         }
-        root.get("ui/admin/users/**") { request, context in
+        pages.get("ui/admin/users/**") { request, context in
             try await adminPage(request, context) { admin in
                 try await userPage(admin, userName(request), confirmingDelete: request.uri.queryParameters["confirm"] == "delete")
             }
         }
-        root.post("ui/admin/users/**") { request, context in
+        pages.post("ui/admin/users/**") { request, context in
             let name = userName(request)
             return try await adminChange(request, context, { try await changeUser($0, name, $1) },
                                          failed: { admin, _ in try await userPage(admin, name, status: .badRequest) })

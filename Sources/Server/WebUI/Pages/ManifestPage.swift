@@ -1,0 +1,93 @@
+import Accounts
+import Auth
+import Foundation
+import HTTPTypes
+import Hummingbird
+import OCI
+import Storage
+
+/// One image or index: platforms, configuration, layers, annotations, referrers, raw JSON.
+extension WebUI {
+    func manifestPage(_ repository: RepositoryName, _ digest: OCI.Digest, _ visitor: Visitor) async throws -> Response {
+        guard let stored = try? await store.manifest(repository, .digest(digest)),
+              let parsed = try? Manifest(parsing: stored.bytes, contentType: stored.mediaType) else { return notFound(visitor) }
+        let tags = try await store.tagTargets(repository).filter { $0.digest == digest }.map(\.tag.value)
+        var config: ManifestPage.Config?
+        if parsed.kind == .image, let descriptor = parsed.config, descriptor.size <= 1 << 20,
+           let bytes = try? await ConfigBlob.read(descriptor.digest, store: store), let image = ImageConfiguration(decoding: bytes) {
+            config = ManifestPage.Config(
+                platform: image.platform.isEmpty ? nil : image.platform, created: image.created.map(Formatting.instant),
+                entrypoint: image.config?.Entrypoint?.joined(separator: " "), cmd: image.config?.Cmd?.joined(separator: " "),
+                workingDir: image.config?.WorkingDir, user: image.config?.User, env: image.config?.Env ?? [],
+                hasEnv: !(image.config?.Env ?? []).isEmpty,
+                labels: (image.config?.Labels ?? [:]).sorted { $0.key < $1.key }.map { .init(key: $0.key, value: $0.value) },
+                hasLabels: !(image.config?.Labels ?? [:]).isEmpty,
+                history: (image.history ?? []).compactMap(\.created_by),
+                hasHistory: !(image.history ?? []).compactMap(\.created_by).isEmpty)
+        }
+        let referrers = (try? await store.referrers(repository, subject: digest, artifactType: nil)) ?? []
+        let raw = (try? JSONSerialization.jsonObject(with: Data(stored.bytes)))
+            .flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) }
+            .map { String(decoding: $0, as: UTF8.self) } ?? String(decoding: stored.bytes, as: UTF8.self)
+        let summary = await summaries.summary(stored, in: repository, store: store)
+        let platforms: [ManifestPage.Platform] = parsed.manifests.map {
+            .init(platform: $0.platform.map(Formatting.platform) ?? "-", digest: $0.digest.description,
+                  shortDigest: Formatting.short($0.digest), size: Formatting.size($0.size))
+        }
+        let layers: [ManifestPage.Layer] = parsed.layers.enumerated().map {
+            .init(index: $0.offset + 1, shortDigest: Formatting.short($0.element.digest), mediaType: $0.element.mediaType,
+                  size: Formatting.size($0.element.size))
+        }
+        let annotations: [ManifestPage.Entry] = (parsed.annotations ?? [:]).sorted { $0.key < $1.key }.map { .init(key: $0.key, value: $0.value) }
+        let referrerRows: [ManifestPage.Referrer] = referrers.map {
+            .init(artifactType: $0.artifactType ?? $0.mediaType, digest: $0.digest.description,
+                  shortDigest: Formatting.short($0.digest), size: Formatting.size($0.size))
+        }
+        return render("manifest", ManifestPage(
+            frame: frame(repository.value + "@" + Formatting.short(digest), visitor), name: repository.value,
+            digest: digest.description, mediaType: stored.mediaType, artifactType: Formatting.artifactType(parsed),
+            tags: tags.isEmpty ? nil : tags.sorted().joined(separator: ", "), size: Formatting.size(summary.size),
+            platforms: platforms, hasPlatforms: !platforms.isEmpty, config: config, layers: layers, hasLayers: !layers.isEmpty,
+            annotations: annotations, hasAnnotations: !annotations.isEmpty, referrers: referrerRows, hasReferrers: !referrerRows.isEmpty,
+            deletable: await canDelete(visitor, repository.value), raw: raw))
+    }
+}
+
+struct ManifestPage {
+    struct Entry { var key: String; var value: String }
+    struct Platform { var platform: String; var digest: String; var shortDigest: String; var size: String }
+    struct Layer { var index: Int; var shortDigest: String; var mediaType: String; var size: String }
+    struct Referrer { var artifactType: String; var digest: String; var shortDigest: String; var size: String }
+    struct Config {
+        var platform: String?
+        var created: String?
+        var entrypoint: String?
+        var cmd: String?
+        var workingDir: String?
+        var user: String?
+        var env: [String]
+        var hasEnv: Bool
+        var labels: [Entry]
+        var hasLabels: Bool
+        var history: [String]
+        var hasHistory: Bool
+    }
+    var frame: PageFrame
+    var name: String
+    var digest: String
+    var mediaType: String
+    var artifactType: String?
+    var tags: String?
+    var size: String
+    var platforms: [Platform]
+    var hasPlatforms: Bool
+    var config: Config?
+    var layers: [Layer]
+    var hasLayers: Bool
+    var annotations: [Entry]
+    var hasAnnotations: Bool
+    var referrers: [Referrer]
+    var hasReferrers: Bool
+    var deletable: Bool
+    var raw: String
+}
