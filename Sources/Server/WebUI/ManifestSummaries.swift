@@ -14,18 +14,18 @@ final class ManifestSummaries: Sendable {
     private let cache = NIOLockedValueBox<[Digest: Summary]>([:])
     static let capacity = 50_000
 
-    func summary(_ manifest: StoredManifest, in repository: RepositoryName, store: RegistryStore) async -> Summary {
+    func summary(_ manifest: StoredManifest, in repository: RepositoryName, queries: RegistryQueries) async -> Summary {
         if let known = cache.withLockedValue({ $0[manifest.digest] }) { return known }
         var summary = Summary(kind: Formatting.kind(manifest.mediaType), platforms: "", size: manifest.size)
         if let parsed = try? Manifest(parsing: manifest.bytes, contentType: manifest.mediaType) {
             switch parsed.kind {
             case .index:
                 summary.platforms = parsed.manifests.compactMap { $0.platform.map(Formatting.platform) }.joined(separator: ", ")
-                summary.size = await Self.totalSize(of: manifest.digest, size: manifest.size, parsed, in: repository, store: store)
+                summary.size = await Self.totalSize(of: manifest.digest, size: manifest.size, parsed, in: repository, queries: queries)
             case .image:
                 summary.size += (parsed.config?.size ?? 0) + parsed.layers.reduce(0) { $0 + $1.size }
                 if let config = parsed.config, config.size <= 1 << 20,
-                   let bytes = try? await ConfigBlob.read(config.digest, store: store),
+                   let bytes = try? await queries.smallBlob(repository, config.digest),
                    let image = ImageConfiguration(decoding: bytes) {
                     summary.platforms = image.platform
                 }
@@ -43,13 +43,13 @@ final class ManifestSummaries: Sendable {
     /// layers, each blob once (platforms often share layers), as the repository list counts
     /// a repository. Nested indexes are followed a few levels deep.
     static func totalSize(of digest: Digest, size: Int64, _ index: Manifest, in repository: RepositoryName,
-                          store: RegistryStore) async -> Int64 {
+                          queries: RegistryQueries) async -> Int64 {
         var counted: [Digest: Int64] = [digest: size]
         var pending: [(Descriptor, depth: Int)] = index.manifests.map { ($0, 1) }
         while let (descriptor, depth) = pending.popLast() {
             guard counted[descriptor.digest] == nil else { continue }
             counted[descriptor.digest] = descriptor.size
-            guard depth <= 4, let child = try? await store.manifest(repository, .digest(descriptor.digest)),
+            guard depth <= 4, let child = try? await queries.manifest(repository, descriptor.digest),
                   let parsed = try? Manifest(parsing: child.bytes, contentType: child.mediaType) else { continue }
             switch parsed.kind {
             case .index:
@@ -61,17 +61,3 @@ final class ManifestSummaries: Sendable {
         return counted.values.reduce(0, +)
     }
 }
-
-/// An image's configuration blob, as much of it as the UI shows.
-enum ConfigBlob {
-    static func read(_ digest: Digest, store: RegistryStore) async throws -> [UInt8] {
-        var bytes: [UInt8] = []
-        try await store.readBlob(digest, range: nil) { chunk in
-            guard bytes.count + chunk.readableBytes <= 1 << 20 else { return }
-            bytes += chunk.readableBytesView
-        }
-        return bytes
-    }
-}
-
-import Foundation

@@ -14,6 +14,8 @@ import Storage
 /// the registry through the same store and access policy as `/v2/`.
 struct WebUI: Sendable {
     let store: RegistryStore
+    /// Every read of repositories, tags and manifests: through the content `/v2/` serves.
+    let queries: RegistryQueries
     /// Deletes go through the registry API's own path, so webhooks see them as from `/v2/`.
     let api: RegistryAPI
     let access: WebUIAccess
@@ -31,7 +33,7 @@ struct WebUI: Sendable {
     let storageUsage = StorageUsageCache()
     let repositoryFacts = RepositoryFactsCache()
     /// The upstream a repository is mirrored from, when it is.
-    let mirrorOf: @Sendable (RepositoryName) -> String?
+    func mirrorOf(_ repository: RepositoryName) -> String? { queries.upstream(of: repository) }
 
     static let pageSize = 50
     static let tagPageSize = 100
@@ -59,11 +61,11 @@ struct WebUI: Sendable {
         // own purpose only.
         let key = SymmetricKey(data: HMAC<SHA256>.authenticationCode(for: Array("berth web session".utf8), using: SymmetricKey(data: secret)))
         let base = options.prefix == "/" ? "" : String(options.prefix.dropLast())
-        return WebUI(store: store, api: api, access: access, accounts: auth.accounts.map(AccountAdministration.init), signer: WebSessionSigner(key: key), library: try makeLibrary(), base: base,
+        return WebUI(store: store, queries: RegistryQueries(content: api.store, store: store), api: api, access: access, accounts: auth.accounts.map(AccountAdministration.init), signer: WebSessionSigner(key: key), library: try makeLibrary(), base: base,
                      servesTLS: options.servesTLS, configuredHost: options.host.flatMap { URL(string: $0)?.host.map { h in
                          URL(string: options.host!)?.port.map { "\(h):\($0)" } ?? h } },
                      configuredHTTPS: options.host?.lowercased().hasPrefix("https://") == true,
-                     mirrorOf: { [content = api.store] in content.upstream(of: $0) })
+                     )
     }
 
     static func makeLibrary() throws -> MustacheLibrary {

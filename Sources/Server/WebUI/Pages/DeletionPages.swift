@@ -16,7 +16,7 @@ extension WebUI {
     /// every tag that points at it.
     func confirmDeletion(_ repository: RepositoryName, _ request: Request, _ visitor: Visitor) async throws -> Response {
         guard await canDelete(visitor, repository.value) else { return notFound(visitor) }
-        let targets = try await store.tagTargets(repository)
+        let targets = try await queries.tagTargets(repository)
         if request.uri.queryParameters["repository"] == "1" {
             let tags = targets.map(\.tag.value).sorted()
             let shown = Array(tags.prefix(50)) + (tags.count > 50 ? ["… and \(tags.count - 50) more"] : [])
@@ -36,7 +36,7 @@ extension WebUI {
                 going: [], hasGoing: false, tag: tag.value, digest: nil, wholeRepository: false, action: "Delete tag \(tag.value)"))
         }
         if let text = request.uri.queryParameters["digest"].map(String.init), let digest = try? OCI.Digest(parsing: text),
-           (try? await store.manifest(repository, .digest(digest))) != nil {
+           (try? await queries.manifest(repository, digest)) != nil {
             let going = targets.filter { $0.digest == digest }.map(\.tag.value).sorted()
             return render("confirm", ConfirmPage(
                 frame: frame("Delete \(repository.value)@\(Formatting.short(digest))", visitor), name: repository.value,

@@ -9,12 +9,12 @@ import Storage
 /// One image or index: platforms, configuration, layers, annotations, referrers, raw JSON.
 extension WebUI {
     func manifestPage(_ repository: RepositoryName, _ digest: OCI.Digest, _ visitor: Visitor) async throws -> Response {
-        guard let stored = try? await store.manifest(repository, .digest(digest)),
+        guard let stored = try? await queries.manifest(repository, digest),
               let parsed = try? Manifest(parsing: stored.bytes, contentType: stored.mediaType) else { return notFound(visitor) }
-        let tags = try await store.tagTargets(repository).filter { $0.digest == digest }.map(\.tag.value)
+        let tags = try await queries.tagTargets(repository).filter { $0.digest == digest }.map(\.tag.value)
         var config: ManifestPage.Config?
         if parsed.kind == .image, let descriptor = parsed.config, descriptor.size <= 1 << 20,
-           let bytes = try? await ConfigBlob.read(descriptor.digest, store: store), let image = ImageConfiguration(decoding: bytes) {
+           let bytes = try? await queries.smallBlob(repository, descriptor.digest), let image = ImageConfiguration(decoding: bytes) {
             config = ManifestPage.Config(
                 platform: image.platform.isEmpty ? nil : image.platform, created: image.created.map(Formatting.instant),
                 entrypoint: image.config?.Entrypoint?.joined(separator: " "), cmd: image.config?.Cmd?.joined(separator: " "),
@@ -25,11 +25,11 @@ extension WebUI {
                 history: (image.history ?? []).compactMap(\.created_by),
                 hasHistory: !(image.history ?? []).compactMap(\.created_by).isEmpty)
         }
-        let referrers = (try? await store.referrers(repository, subject: digest, artifactType: nil)) ?? []
+        let referrers = (try? await queries.referrers(repository, of: digest)) ?? []
         let raw = (try? JSONSerialization.jsonObject(with: Data(stored.bytes)))
             .flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) }
             .map { String(decoding: $0, as: UTF8.self) } ?? String(decoding: stored.bytes, as: UTF8.self)
-        let summary = await summaries.summary(stored, in: repository, store: store)
+        let summary = await summaries.summary(stored, in: repository, queries: queries)
         let platforms: [ManifestPage.Platform] = parsed.manifests.map {
             .init(platform: $0.platform.map(Formatting.platform) ?? "-", digest: $0.digest.description,
                   shortDigest: Formatting.short($0.digest), size: Formatting.size($0.size))

@@ -20,7 +20,7 @@ extension WebUI {
         let needle = query.lowercased()
         var visible: [String] = []
         // The catalog's index (kept current with other writers), not a walk of the layout.
-        let catalog = try await store.catalog(after: nil, limit: 10_000_000).names
+        let catalog = try await queries.repositories()
         for name in catalog where needle.isEmpty || name.contains(needle) {
             if await canPull(visitor, name) { visible.append(name) }
         }
@@ -29,8 +29,11 @@ extension WebUI {
         var rows: [RepositoriesPage.Row] = []
         for name in visible.dropFirst((page - 1) * Self.pageSize).prefix(Self.pageSize) {
             guard let repository = try? RepositoryName(name) else { continue }
-            let count = (try? await store.tags(repository).count) ?? 0
-            let facts = await repositoryFacts.facts(repository, store: store)
+            // A mirrored repository counts the tags held here: asking its upstream for each
+            // line of the list would make the page as slow as the slowest upstream.
+            let count = mirrorOf(repository) == nil ? (try? await queries.tags(repository).count) ?? 0
+                : (try? await queries.tagTargets(repository).count) ?? 0
+            let facts = await repositoryFacts.facts(repository, queries: queries)
             let pushed = facts.pushed
             rows.append(.init(name: name, tags: count, size: facts.bytes.map(Formatting.size) ?? "-",
                               pushed: pushed.map(Formatting.time) ?? "-", pushedISO: pushed?.formatted(.iso8601) ?? "",
@@ -85,9 +88,9 @@ actor RepositoryFactsCache {
     private var facts: [String: Facts] = [:]
     private let maxAge: TimeInterval = 60
 
-    func facts(_ repository: RepositoryName, store: RegistryStore) async -> Facts {
+    func facts(_ repository: RepositoryName, queries: RegistryQueries) async -> Facts {
         if let known = facts[repository.value], Date().timeIntervalSince(known.at) < maxAge { return known }
-        let fresh = Facts(bytes: try? await store.usage(repository).bytes, pushed: await store.lastPush(repository), at: Date())
+        let fresh = Facts(bytes: try? await queries.usage(repository).bytes, pushed: await queries.lastPush(repository), at: Date())
         if facts.count >= 20_000 { facts.removeAll(keepingCapacity: true) }
         facts[repository.value] = fresh
         return fresh

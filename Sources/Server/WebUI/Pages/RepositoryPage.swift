@@ -35,7 +35,7 @@ extension WebUI {
             return redirect(base + "/ui/login?next=" + (request.uri.path.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
         }
         // Not allowed and not there look the same: names are not disclosed.
-        guard await canPull(visitor, repository.value), try await store.repositoryExists(repository) else { return notFound(visitor) }
+        guard await canPull(visitor, repository.value), try await queries.exists(repository) else { return notFound(visitor) }
         if confirmDelete { return try await confirmDeletion(repository, request, visitor) }
         if let digest { return try await manifestPage(repository, digest, visitor) }
         return try await repositoryPage(repository, request, visitor)
@@ -44,14 +44,14 @@ extension WebUI {
     func repositoryPage(_ repository: RepositoryName, _ request: Request, _ visitor: Visitor) async throws -> Response {
         let query = String((request.uri.queryParameters["q"].map(String.init) ?? "").prefix(128))
         let byName = request.uri.queryParameters["sort"].map(String.init) != "date"
-        // Names come from the directory listing; only the shown page's tags are resolved.
-        var tags = try await store.tags(repository).filter { query.isEmpty || $0.contains(query) }.compactMap { try? Tag($0) }
+        // Names come from the tag listing (`/v2/…/tags/list`'s); only the shown page's are resolved.
+        var tags = try await queries.tags(repository).filter { query.isEmpty || $0.contains(query) }.compactMap { try? Tag($0) }
         // Push times come from the tag links' modification times (Distribution's layout
         // keeps no other); only sorting by date needs them for every tag.
         var pushedAt: [Tag: Double] = [:]
         func pushed(_ tag: Tag) async -> Double {
             if let known = pushedAt[tag] { return known }
-            let time = (try? await store.driver.stat(Layout.tagCurrentLink(repository, tag)).modifiedAt) ?? 0
+            let time = await queries.pushed(repository, tag)?.timeIntervalSince1970 ?? 0
             pushedAt[tag] = time
             return time
         }
@@ -63,9 +63,14 @@ extension WebUI {
         let page = min(max(1, request.uri.queryParameters["page"].flatMap { Int(String($0)) } ?? 1), pages)
         var rows: [RepositoryPage.Row] = []
         for tag in tags.dropFirst((page - 1) * Self.tagPageSize).prefix(Self.tagPageSize) {
-            guard let digest = try? await store.resolveTag(repository, tag),
-                  let stored = try? await store.manifest(repository, .digest(digest)) else { continue }
-            let summary = await summaries.summary(stored, in: repository, store: store)
+            // A mirror lists its upstream's tags; one not pulled through here yet has no manifest here.
+            guard let digest = try? await queries.resolve(repository, tag),
+                  let stored = try? await queries.manifest(repository, digest) else {
+                rows.append(RepositoryPage.Row(tag: tag.value, digest: nil, shortDigest: "", kind: "not cached yet", platforms: "", size: "-",
+                                               pushed: "-", pushedISO: ""))
+                continue
+            }
+            let summary = await summaries.summary(stored, in: repository, queries: queries)
             let date = Date(timeIntervalSince1970: await pushed(tag))
             rows.append(RepositoryPage.Row(
                 tag: tag.value, digest: digest.description, shortDigest: Formatting.short(digest), kind: summary.kind,
@@ -88,7 +93,8 @@ extension WebUI {
 struct RepositoryPage {
     struct Row {
         var tag: String
-        var digest: String
+        /// nil: a mirrored tag not pulled through here yet.
+        var digest: String?
         var shortDigest: String
         var kind: String
         var platforms: String

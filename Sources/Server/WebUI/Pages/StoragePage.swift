@@ -16,11 +16,11 @@ extension WebUI {
         var admin = admin
         admin.frame.title = "Storage"
         let refresh = request.uri.queryParameters["refresh"] != nil
-        let report = try await storageUsage.report(refresh: refresh) { [store] in
+        let report = try await storageUsage.report(refresh: refresh) { [queries] in
             var rows: [(name: String, blobs: Int, bytes: Int64)] = []
-            for name in try await store.catalog(after: nil, limit: 10_000_000).names {
+            for name in try await queries.repositories() {
                 guard let repository = try? RepositoryName(name) else { continue }
-                let usage = try await store.usage(repository)
+                let usage = try await queries.usage(repository)
                 rows.append((name, usage.blobs, usage.bytes))
             }
             return rows.sorted { $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.name < $1.name }
