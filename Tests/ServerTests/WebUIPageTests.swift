@@ -1,5 +1,6 @@
 @testable import Server
 import Foundation
+import OCI
 import HTTPTypes
 import Testing
 
@@ -67,6 +68,52 @@ import Testing
             }
             #expect(try await c.send(.post, "/ui/logout", headers: form, body: Array("csrf=guess".utf8)).status == .forbidden)
             #expect(try await c.send(.get, "/v2/team/app/tags/list").text.contains("v1"), "nothing was deleted")
+        }
+    }
+
+    /// What refers to an image shows as badges on its tag's line: a cosign signature under
+    /// the tag scheme (whose tag is hidden until asked for), a notation signature and an SPDX
+    /// SBOM as referrers; the image's page lists them. Its OCI annotations describe the
+    /// repository, as text; only web addresses become links.
+    @Test func supplyChainBadgesAndTheImagesDescription() async throws {
+        try await APIFixture().run { c, _ in
+            let image = try await c.pushImage("team/app", tag: "v1", seed: 3)
+            let hex = image.digest.hex
+            _ = try await c.pushImage("team/app", tag: "sha256-\(hex).sig", seed: 4)
+            _ = try await c.pushImage("team/app", tag: "notation", seed: 5, subject: image.digest, artifactType: "application/vnd.cncf.notary.signature")
+            _ = try await c.pushImage("team/app", tag: "sbom", seed: 6, subject: image.digest, artifactType: "application/spdx+json")
+            // Only the image's own line carries them; the artifacts' own tags are plain lines.
+            _ = try await c.send(.delete, "/v2/team/app/manifests/notation")
+            _ = try await c.send(.delete, "/v2/team/app/manifests/sbom")
+
+            let page = try await c.send(.get, "/ui/repo/team/app")
+            let line = try #require(page.text.components(separatedBy: "<tr>").first { $0.contains("<td>v1</td>") })
+            #expect(line.contains(">signed (cosign)</span>") && line.contains(">signed (notation)</span>") && line.contains(">SBOM (SPDX)</span>"), "\(line)")
+            #expect(!page.text.contains("<td>sha256-\(hex).sig</td>"), "the signature's tag is hidden by default")
+            #expect(page.text.contains("Show 1 signature, attestation or SBOM tag"))
+            let all = try await c.send(.get, "/ui/repo/team/app?artifacts=1")
+            #expect(all.text.contains("<td>sha256-\(hex).sig</td>") && all.text.contains("Hide signature, attestation and SBOM tags"))
+            #expect(all.text.contains("/team/app:v1</code>") && !all.text.contains(".sig</code>"), "pull commands name a plain tag, not the signature's")
+
+            let imagePage = try await c.send(.get, "/ui/repo/team/app/_manifest/\(image.digest)")
+            let section = try #require(imagePage.text.components(separatedBy: "<h2>Signatures, attestations and SBOMs</h2>").last)
+            #expect(section.contains(">referrer<") && section.contains(">tag sha256-\(hex).sig<"), "\(section.prefix(600))")
+            #expect(Self.count("class=\"badge badge-", in: section.components(separatedBy: "</table>")[0]) == 3)
+
+            // An image that describes itself.
+            let config = Array(#"{"architecture":"amd64","os":"linux","config":{"Labels":{"org.opencontainers.image.version":"1.2.3"}}}"#.utf8)
+            let configDigest = try await c.pushBlob("team/tool", config)
+            let layer = try await c.pushBlob("team/tool", [UInt8](repeating: 7, count: 50))
+            var manifest = String(decoding: APIFixture.Client.manifest(config: (configDigest, config.count), layers: [(layer, 50)]), as: UTF8.self)
+            manifest.removeLast()
+            manifest += #","annotations":{"org.opencontainers.image.description":"A <b>tool</b> for teams","org.opencontainers.image.source":"https://example.com/tool","org.opencontainers.image.url":"javascript:alert(1)","org.opencontainers.image.licenses":"Apache-2.0"}}"#
+            let put = try await c.send(.put, "/v2/team/tool/manifests/latest", headers: [.contentType: MediaType.ociManifest], body: Array(manifest.utf8))
+            #expect(put.status == .created)
+            let tool = try await c.send(.get, "/ui/repo/team/tool").text
+            #expect(tool.contains(#"<p class="description">A &lt;b&gt;tool&lt;/b&gt; for teams</p>"#))
+            #expect(tool.contains(#"<a href="https://example.com/tool" rel="nofollow noopener noreferrer">https://example.com/tool</a>"#))
+            #expect(tool.contains("<dd>javascript:alert(1)</dd>") && !tool.contains(#"href="javascript"#))
+            #expect(tool.contains("<dd>1.2.3</dd>") && tool.contains("<dd>Apache-2.0</dd>"), "a label stands in for a missing annotation")
         }
     }
 

@@ -9,6 +9,21 @@ final class ManifestSummaries: Sendable {
         var kind: String
         var platforms: String
         var size: Int64
+        /// What the image says about itself: `org.opencontainers.image.*` annotations of its
+        /// manifest, else labels of its configuration, by the key's last part (`description`…).
+        var about: [String: String] = [:]
+    }
+
+    static let aboutPrefix = "org.opencontainers.image."
+
+    static func about(annotations: [String: String]?, labels: [String: String]?) -> [String: String] {
+        var about: [String: String] = [:]
+        for source in [labels ?? [:], annotations ?? [:]] {
+            for (key, value) in source where key.hasPrefix(aboutPrefix) && !value.isEmpty {
+                about[String(key.dropFirst(aboutPrefix.count))] = String(value.prefix(2048))
+            }
+        }
+        return about
     }
 
     private let cache = NIOLockedValueBox<[Digest: Summary]>([:])
@@ -22,12 +37,22 @@ final class ManifestSummaries: Sendable {
             case .index:
                 summary.platforms = parsed.manifests.compactMap { $0.platform.map(Formatting.platform) }.joined(separator: ", ")
                 summary.size = await Self.totalSize(of: manifest.digest, size: manifest.size, parsed, in: repository, queries: queries)
+                summary.about = Self.about(annotations: parsed.annotations, labels: nil)
+                // An index rarely describes itself; its first image usually does.
+                if summary.about.isEmpty, let first = parsed.manifests.first(where: { $0.platform?.os != "unknown" }),
+                   let child = try? await queries.manifest(repository, first.digest),
+                   let image = try? Manifest(parsing: child.bytes, contentType: child.mediaType), image.kind == .image {
+                    summary.about = await Self.about(of: image, in: repository, queries: queries)
+                }
             case .image:
                 summary.size += (parsed.config?.size ?? 0) + parsed.layers.reduce(0) { $0 + $1.size }
                 if let config = parsed.config, config.size <= 1 << 20,
                    let bytes = try? await queries.smallBlob(repository, config.digest),
                    let image = ImageConfiguration(decoding: bytes) {
                     summary.platforms = image.platform
+                    summary.about = Self.about(annotations: parsed.annotations, labels: image.config?.Labels)
+                } else {
+                    summary.about = Self.about(annotations: parsed.annotations, labels: nil)
                 }
                 if let artifactType = Formatting.artifactType(parsed) { summary.kind = artifactType }
             }
@@ -37,6 +62,14 @@ final class ManifestSummaries: Sendable {
             cache[manifest.digest] = summary
         }
         return summary
+    }
+
+    static func about(of image: Manifest, in repository: RepositoryName, queries: RegistryQueries) async -> [String: String] {
+        var labels: [String: String]?
+        if let config = image.config, config.size <= 1 << 20, let bytes = try? await queries.smallBlob(repository, config.digest) {
+            labels = ImageConfiguration(decoding: bytes)?.config?.Labels
+        }
+        return about(annotations: image.annotations, labels: labels)
     }
 
     /// What an index takes: itself, the manifests it lists and their configurations and

@@ -11,7 +11,8 @@ extension WebUI {
     func manifestPage(_ repository: RepositoryName, _ digest: OCI.Digest, _ visitor: Visitor) async throws -> Response {
         guard let stored = try? await queries.manifest(repository, digest),
               let parsed = try? Manifest(parsing: stored.bytes, contentType: stored.mediaType) else { return notFound(visitor) }
-        let tags = try await queries.tagTargets(repository).filter { $0.digest == digest }.map(\.tag.value)
+        let targets = try await queries.tagTargets(repository)
+        let tags = targets.filter { $0.digest == digest }.map(\.tag.value)
         var config: ManifestPage.Config?
         if parsed.kind == .image, let descriptor = parsed.config, descriptor.size <= 1 << 20,
            let bytes = try? await queries.smallBlob(repository, descriptor.digest), let image = ImageConfiguration(decoding: bytes) {
@@ -40,15 +41,27 @@ extension WebUI {
         }
         let annotations: [ManifestPage.Entry] = (parsed.annotations ?? [:]).sorted { $0.key < $1.key }.map { .init(key: $0.key, value: $0.value) }
         let referrerRows: [ManifestPage.Referrer] = referrers.map {
-            .init(artifactType: $0.artifactType ?? $0.mediaType, digest: $0.digest.description,
-                  shortDigest: Formatting.short($0.digest), size: Formatting.size($0.size))
+            .init(artifactType: $0.artifactType ?? $0.mediaType, what: $0.artifactType.flatMap(SupplyChainArtifact.init(artifactType:))?.label ?? "-",
+                  digest: $0.digest.description, shortDigest: Formatting.short($0.digest), size: Formatting.size($0.size))
+        }
+        // Signatures, attestations and SBOMs: referrers, and tags under cosign's scheme.
+        var attached: [ManifestPage.Attached] = referrers.compactMap { referrer in
+            referrer.artifactType.flatMap(SupplyChainArtifact.init(artifactType:)).map {
+                .init(label: $0.label, kind: $0.kind.rawValue, via: "referrer", digest: referrer.digest.description,
+                      shortDigest: Formatting.short(referrer.digest))
+            }
+        }
+        for target in targets.sorted(by: { $0.tag.value < $1.tag.value }) {
+            guard let (subject, artifact) = SupplyChainArtifact.tagScheme(target.tag.value), subject == digest, let artifact else { continue }
+            attached.append(.init(label: artifact.label, kind: artifact.kind.rawValue, via: "tag " + target.tag.value,
+                                  digest: target.digest.description, shortDigest: Formatting.short(target.digest)))
         }
         return render("manifest", ManifestPage(
             frame: frame(repository.value + "@" + Formatting.short(digest), visitor), name: repository.value,
             digest: digest.description, mediaType: stored.mediaType, artifactType: Formatting.artifactType(parsed),
             tags: tags.isEmpty ? nil : tags.sorted().joined(separator: ", "), size: Formatting.size(summary.size),
             platforms: platforms, hasPlatforms: !platforms.isEmpty, config: config, layers: layers, hasLayers: !layers.isEmpty,
-            annotations: annotations, hasAnnotations: !annotations.isEmpty, referrers: referrerRows, hasReferrers: !referrerRows.isEmpty,
+            annotations: annotations, hasAnnotations: !annotations.isEmpty, attached: attached, hasAttached: !attached.isEmpty, referrers: referrerRows, hasReferrers: !referrerRows.isEmpty,
             deletable: await canDelete(visitor, repository.value), raw: raw))
     }
 }
@@ -57,7 +70,9 @@ struct ManifestPage {
     struct Entry { var key: String; var value: String }
     struct Platform { var platform: String; var digest: String; var shortDigest: String; var size: String }
     struct Layer { var index: Int; var shortDigest: String; var mediaType: String; var size: String }
-    struct Referrer { var artifactType: String; var digest: String; var shortDigest: String; var size: String }
+    struct Referrer { var artifactType: String; var what: String; var digest: String; var shortDigest: String; var size: String }
+    /// A signature, attestation or SBOM of this image, and how it is attached.
+    struct Attached { var label: String; var kind: String; var via: String; var digest: String; var shortDigest: String }
     struct Config {
         var platform: String?
         var created: String?
@@ -86,6 +101,8 @@ struct ManifestPage {
     var hasLayers: Bool
     var annotations: [Entry]
     var hasAnnotations: Bool
+    var attached: [Attached]
+    var hasAttached: Bool
     var referrers: [Referrer]
     var hasReferrers: Bool
     var deletable: Bool

@@ -42,10 +42,14 @@ extension WebUI {
     }
 
     func repositoryPage(_ repository: RepositoryName, _ request: Request, _ visitor: Visitor) async throws -> Response {
-        let query = String((request.uri.queryParameters["q"].map(String.init) ?? "").prefix(128))
-        let byName = request.uri.queryParameters["sort"].map(String.init) != "date"
+        let parameters = request.uri.queryParameters
+        let query = String((parameters["q"].map(String.init) ?? "").prefix(128))
+        let byName = parameters["sort"].map(String.init) != "date"
+        let showArtifacts = parameters["artifacts"] == "1"
         // Names come from the tag listing (`/v2/…/tags/list`'s); only the shown page's are resolved.
-        var tags = try await queries.tags(repository).filter { query.isEmpty || $0.contains(query) }.compactMap { try? Tag($0) }
+        let all = try await queries.tags(repository).compactMap { try? Tag($0) }
+        let attached = AttachedArtifacts(tags: all)
+        var tags = all.filter { (showArtifacts || !attached.isArtifactTag($0)) && (query.isEmpty || $0.value.contains(query)) }
         // Push times come from the tag links' modification times (Distribution's layout
         // keeps no other); only sorting by date needs them for every tag.
         var pushedAt: [Tag: Double] = [:]
@@ -60,33 +64,74 @@ extension WebUI {
             tags.sort { pushedAt[$0, default: 0] > pushedAt[$1, default: 0] }
         }
         let pages = max(1, (tags.count + Self.tagPageSize - 1) / Self.tagPageSize)
-        let page = min(max(1, request.uri.queryParameters["page"].flatMap { Int(String($0)) } ?? 1), pages)
+        let page = min(max(1, parameters["page"].flatMap { Int(String($0)) } ?? 1), pages)
+        // Referrers are asked of this registry only: a mirror would ask its upstream per line.
+        let mirrored = mirrorOf(repository) != nil
         var rows: [RepositoryPage.Row] = []
+        var about: (tag: String, summary: ManifestSummaries.Summary)?
         for tag in tags.dropFirst((page - 1) * Self.tagPageSize).prefix(Self.tagPageSize) {
             // A mirror lists its upstream's tags; one not pulled through here yet has no manifest here.
             guard let digest = try? await queries.resolve(repository, tag),
                   let stored = try? await queries.manifest(repository, digest) else {
                 rows.append(RepositoryPage.Row(tag: tag.value, digest: nil, shortDigest: "", kind: "not cached yet", platforms: "", size: "-",
-                                               pushed: "-", pushedISO: ""))
+                                               pushed: "-", pushedISO: "", badges: []))
                 continue
             }
             let summary = await summaries.summary(stored, in: repository, queries: queries)
+            let referrers = mirrored ? [] : (try? await queries.referrers(repository, of: digest)) ?? []
             let date = Date(timeIntervalSince1970: await pushed(tag))
             rows.append(RepositoryPage.Row(
                 tag: tag.value, digest: digest.description, shortDigest: Formatting.short(digest), kind: summary.kind,
                 platforms: summary.platforms, size: Formatting.size(summary.size),
-                pushed: Formatting.time(date), pushedISO: date.formatted(.iso8601)))
+                pushed: Formatting.time(date), pushedISO: date.formatted(.iso8601),
+                badges: RepositoryPage.Badge.all(attached.artifacts(of: digest, referrers: referrers))))
+            if !summary.about.isEmpty, about == nil || tag.value == "latest" { about = (tag.value, summary) }
         }
         let host = configuredHost ?? requestHost(request)
         let sort = byName ? "name" : "date"
-        let link = { (page: Int) in "?q=\(query.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")&sort=\(sort)&page=\(page)" }
+        let artifactsFlag = showArtifacts ? "&artifacts=1" : ""
+        let q = query.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+        let link = { (page: Int) in "?q=\(q)&sort=\(sort)\(artifactsFlag)&page=\(page)" }
+        let hidden = showArtifacts ? 0 : all.filter(attached.isArtifactTag).count
+        let firstPlain = rows.first { row in (try? Tag(row.tag)).map { !attached.isArtifactTag($0) } ?? false }
         return render("repository", RepositoryPage(
             frame: frame(repository.value, visitor), name: repository.value,
             lastComponent: String(repository.value.split(separator: "/").last ?? ""), host: host,
-            firstTag: rows.first?.tag ?? "latest", hasTags: !tags.isEmpty, tlsFlag: reachedSecurely(request) ? "" : " --tls-verify=false",
-            mirrorOf: mirrorOf(repository), query: query, filtered: query.isEmpty ? nil : query,
-            byName: byName, deletable: await canDelete(visitor, repository.value), tags: rows, total: tags.count, totalTags: tags.count == 1 ? "1 tag" : "\(tags.count) tags", page: page, pages: pages,
+            firstTag: firstPlain?.tag ?? "latest", hasTags: firstPlain != nil, tlsFlag: reachedSecurely(request) ? "" : " --tls-verify=false",
+            mirrorOf: mirrorOf(repository), about: about.map { RepositoryPage.About(tag: $0.tag, $0.summary.about) },
+            query: query, filtered: query.isEmpty ? nil : query,
+            byName: byName, showArtifacts: showArtifacts,
+            artifactsToggle: showArtifacts ? "?q=\(q)&sort=\(sort)"
+                : hidden > 0 ? "?q=\(q)&sort=\(sort)&artifacts=1" : nil,
+            artifactsToggleText: showArtifacts ? "Hide signature, attestation and SBOM tags"
+                : "Show \(Formatting.count(hidden, "signature, attestation or SBOM tag", plural: "signature, attestation and SBOM tags"))",
+            deletable: await canDelete(visitor, repository.value), tags: rows, total: tags.count,
+            totalTags: Formatting.count(tags.count, "tag"), page: page, pages: pages,
             previous: page > 1 ? link(page - 1) : nil, next: page < pages ? link(page + 1) : nil))
+    }
+}
+
+/// The signatures, attestations and SBOMs a repository's tags name under cosign's tag
+/// scheme, by the image they belong to; referrers are added per image.
+struct AttachedArtifacts {
+    private var bySubject: [Digest: [SupplyChainArtifact]] = [:]
+    private var artifactTags: Set<Tag> = []
+
+    init(tags: [Tag]) {
+        for tag in tags {
+            guard let (subject, artifact) = SupplyChainArtifact.tagScheme(tag.value) else { continue }
+            artifactTags.insert(tag)
+            if let artifact { bySubject[subject, default: []].append(artifact) }
+        }
+    }
+
+    /// Signature, attestation, SBOM and referrers-index tags: hidden from the plain list.
+    func isArtifactTag(_ tag: Tag) -> Bool { artifactTags.contains(tag) }
+
+    /// What is attached to the image, each kind and format once, signatures first.
+    func artifacts(of image: Digest, referrers: [Descriptor]) -> [SupplyChainArtifact] {
+        let found = (bySubject[image] ?? []) + referrers.compactMap { $0.artifactType.flatMap(SupplyChainArtifact.init(artifactType:)) }
+        return Array(Set(found)).sorted { ($0.kind, $0.format) < ($1.kind, $1.format) }
     }
 }
 
@@ -101,20 +146,56 @@ struct RepositoryPage {
         var size: String
         var pushed: String
         var pushedISO: String
+        var badges: [Badge]
+    }
+    struct Badge {
+        var label: String
+        /// `signature`, `attestation` or `sbom`, for the badge's colour.
+        var kind: String
+
+        static func all(_ artifacts: [SupplyChainArtifact]) -> [Badge] {
+            artifacts.map { Badge(label: $0.label, kind: $0.kind.rawValue) }
+        }
+    }
+    /// What the image says about itself (OCI annotations, or the same keys as labels), as
+    /// Docker Hub shows a description.
+    struct About {
+        struct Fact { var key: String; var value: String; var link: String? }
+        var tag: String
+        var description: String?
+        var facts: [Fact]
+
+        init(tag: String, _ about: [String: String]) {
+            self.tag = tag
+            description = about["description"]
+            facts = ["version", "source", "url", "licenses"].compactMap { key in
+                about[key].map { value in
+                    // Only web addresses become links (never javascript: or data:).
+                    let lower = value.lowercased()
+                    let link = lower.hasPrefix("https://") || lower.hasPrefix("http://") ? value : nil
+                    return Fact(key: key == "url" ? "Website" : key.prefix(1).uppercased() + key.dropFirst(), value: value, link: link)
+                }
+            }
+        }
     }
     var frame: PageFrame
     var name: String
     var lastComponent: String
     var host: String
     var firstTag: String
-    /// No tags (the last one deleted): no pull commands to offer.
+    /// No plain tags on the page (the last one deleted): no pull commands to offer.
     var hasTags: Bool
     /// ` --tls-verify=false` for podman and skopeo when the registry is reached over plain HTTP.
     var tlsFlag: String
     var mirrorOf: String?
+    var about: About?
     var query: String
     var filtered: String?
     var byName: Bool
+    var showArtifacts: Bool
+    /// The link that shows or hides signature, attestation and SBOM tags; nil when there are none.
+    var artifactsToggle: String?
+    var artifactsToggleText: String
     var deletable: Bool
     var tags: [Row]
     var total: Int
