@@ -227,6 +227,11 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
         recorder.record(entry)
     }
 
+    /// Counts a pull of `repository` for today (written with the next batch).
+    public func recordPull(_ repository: String) {
+        recorder.pulled(repository)
+    }
+
     /// Remembers a login for the audit log (written in the background, in batches).
     public func recordLogin(account: String, address: String?, success: Bool, reason: String?) async {
         recorder.login(account: account, address: address, success: success, reason: reason)
@@ -299,7 +304,7 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
     func flushAudit() async {
         let batch = recorder.drain()
         do {
-            try await store.record(batch.entries, increments: batch.increments, robotsUsed: batch.robotsUsed)
+            try await store.record(batch.entries, increments: batch.increments, robotsUsed: batch.robotsUsed, pulls: batch.pulls)
         } catch {
             recorder.putBack(batch)
             logger.warning("audit entries not written yet", metadata: ["error": .string("\(error)"), "count": .stringConvertible(batch.entries.count)])

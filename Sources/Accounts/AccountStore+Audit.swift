@@ -44,8 +44,9 @@ extension AccountStore {
     /// Appends entries that are not changes (logins), adds to the counts of refused logins
     /// already written, and records robots' last use, in one write, without bumping the
     /// generation: they do not change what anyone may do.
-    public func record(_ entries: [AuditEntry], increments: [String: Int] = [:], robotsUsed: [String: Date] = [:]) async throws {
-        guard !entries.isEmpty || !increments.isEmpty || !robotsUsed.isEmpty else { return }
+    public func record(_ entries: [AuditEntry], increments: [String: Int] = [:], robotsUsed: [String: Date] = [:],
+                       pulls: [PullDay: Int] = [:]) async throws {
+        guard !entries.isEmpty || !increments.isEmpty || !robotsUsed.isEmpty || !pulls.isEmpty else { return }
         try await database.transaction { sql in
             for entry in entries { try await Self.insert(entry, into: sql) }
             for (id, count) in increments {
@@ -59,6 +60,7 @@ extension AccountStore {
                     WHERE name = \(bind: entry.target) AND (last_login_at IS NULL OR last_login_at < \(bind: at))
                     """).run()
             }
+            try await Self.addPulls(pulls, into: sql)
             for (name, date) in robotsUsed {
                 try await sql.raw("UPDATE berth_robots SET last_used_at = \(bind: date.storedMilliseconds) WHERE name = \(bind: name)").run()
             }
@@ -70,6 +72,7 @@ extension AccountStore {
         try await database.transaction { sql in
             let oldest = now.addingTimeInterval(-retention.maxAge).storedMilliseconds
             try await sql.raw("DELETE FROM berth_audit WHERE at < \(bind: oldest)").run()
+            try await sql.raw("DELETE FROM berth_pulls WHERE day < \(bind: PullDay.day(now.addingTimeInterval(-retention.maxAge)))").run()
             // The time of the entry just past the limit; everything older goes (ties too: the
             // limit is a bound, not an exact count).
             if let row = try await sql.raw("SELECT at FROM berth_audit ORDER BY at DESC LIMIT 1 OFFSET \(unsafeRaw: String(retention.maxEntries))").first() {

@@ -32,10 +32,13 @@ final class AuditRecorder: Sendable {
         var entries: [AuditEntry] = []
         var increments: [String: Int] = [:]
         var robotsUsed: [String: Date] = [:]
+        /// Pulls counted per repository and day (UTC, `YYYY-MM-DD`).
+        var pulls: [PullDay: Int] = [:]
 
         mutating func merge(_ other: Batch) {
             entries += other.entries
             increments.merge(other.increments, uniquingKeysWith: +)
+            pulls.merge(other.pulls, uniquingKeysWith: +)
             robotsUsed.merge(other.robotsUsed) { $0 > $1 ? $0 : $1 }
         }
     }
@@ -44,6 +47,7 @@ final class AuditRecorder: Sendable {
         var successes: [AuditEntry] = []
         var refusals: [RefusalKey: Refusal] = [:]
         var robotsUsed: [String: Date] = [:]
+        var pulls: [PullDay: Int] = [:]
         var lastSuccess: [String: ContinuousClock.Instant] = [:]
         var unwritten = Batch()
         var notItemised = 0
@@ -97,6 +101,12 @@ final class AuditRecorder: Sendable {
         }
     }
 
+    /// A pull is only counted, per repository and day: itemised, pulls would swamp the log.
+    func pulled(_ repository: String, at date: Date = Date()) {
+        let key = PullDay(repository: String(repository.prefix(256)), day: PullDay.day(date))
+        state.withLock { $0.pulls[key, default: 0] += 1 }
+    }
+
     func robotUsed(_ name: String, at date: Date) {
         state.withLock { $0.robotsUsed[name] = date }
     }
@@ -125,6 +135,8 @@ final class AuditRecorder: Sendable {
             }
             batch.robotsUsed.merge(state.robotsUsed) { $0 > $1 ? $0 : $1 }
             state.robotsUsed = [:]
+            batch.pulls.merge(state.pulls, uniquingKeysWith: +)
+            state.pulls = [:]
             batch.entries.sort { $0.at < $1.at }
             return batch
         }

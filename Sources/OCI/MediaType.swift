@@ -13,6 +13,8 @@ public enum MediaType {
 
     /// Manifest media types accepted on PUT.
     public static let manifestTypes: Set<String> = [dockerManifest, dockerManifestList, ociManifest, ociIndex]
+    /// Manifests of one image (not indexes).
+    public static let imageManifestTypes: Set<String> = [dockerManifest, ociManifest]
 
     public static func isIndex(_ type: String) -> Bool { type == dockerManifestList || type == ociIndex }
 

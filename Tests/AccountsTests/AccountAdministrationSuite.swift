@@ -73,3 +73,28 @@ import Testing
         }
     }
 }
+
+/// Pulls are kept as counts per repository and day, added up across batches (and replicas).
+@Suite struct PullCountSuite {
+    @Test(arguments: AccountEngine.allCases)
+    func pullsAreCountedPerRepositoryAndDay(_ engine: AccountEngine) async throws {
+        try await withStore(engine) { store, _ in
+            let directory = try await AccountDirectory(store: store, logger: testLogger)
+            for _ in 0..<3 { directory.recordPull("team/app") }
+            directory.recordPull("team/tool")
+            await directory.flushAudit()
+            // A second batch (another replica's, or the next flush) adds to the same row.
+            for _ in 0..<2 { directory.recordPull("team/app") }
+            await directory.flushAudit()
+            let today = PullDay.day(Date())
+            let counts = try await store.pullCounts(since: Date().addingTimeInterval(-86400))
+            #expect(counts == [PullCount(repository: "team/app", day: today, pulls: 5), PullCount(repository: "team/tool", day: today, pulls: 1)])
+            #expect(try await store.pullCounts(since: Date(), repository: "team/tool").map(\.pulls) == [1])
+            // Kept as long as the audit log: a retention of a day drops older days only.
+            try await store.record([], pulls: [PullDay(repository: "team/app", day: "2020-01-01"): 7])
+            #expect(try await store.pullCounts(since: Date(timeIntervalSince1970: 0)).count == 3)
+            try await store.pruneAudit(AuditRetention(maxEntries: 1000, maxAge: 86400))
+            #expect(try await store.pullCounts(since: Date(timeIntervalSince1970: 0)).count == 2)
+        }
+    }
+}

@@ -348,6 +348,22 @@ try:
         status, body = e.code, b""
     check("and the revoked token no longer gets an access token", status == 401, f"{status} {body}")
 
+    # Pulls are counted per repository and day (the signature check above pulled signed/app's
+    # image manifest); written with the audit log's next batch, within seconds.
+    deadline = time.time() + 30
+    while True:
+        driver.get(BASE + "/ui/admin/pulls")
+        counted = {tr.find_elements(By.CSS_SELECTOR, "td")[1].text: int(tr.find_elements(By.CSS_SELECTOR, "td")[2].text)
+                   for tr in driver.find_elements(By.CSS_SELECTOR, "table.pulls tbody tr")}
+        if counted.get("signed/app", 0) >= 1 or time.time() > deadline:
+            break
+        time.sleep(0.3)
+    check("the Pulls page counts pulls per repository and day", counted.get("signed/app", 0) >= 1, str(counted))
+    driver.get(BASE + "/ui/repo/signed/app")
+    shown = driver.find_elements(By.CSS_SELECTOR, "p.pulls")
+    check("and a repository's page says how often it was pulled", shown and re.fullmatch(r"\d+ pulls? in the last 30 days", shown[0].text),
+          str([p.text for p in shown]))
+
     driver.get(BASE + "/ui/admin/webhooks")
     check("the Webhooks page says when no endpoint is configured", "No webhook endpoints are configured" in driver.page_source)
     driver.get(BASE + "/ui/admin/storage")
@@ -397,7 +413,7 @@ try:
     manifest = urllib.parse.urlparse(driver.find_element(By.CSS_SELECTOR, "table.list tbody td:nth-child(2) a").get_attribute("href")).path
     pages = ["/ui/", "/ui/repo/team/app", manifest, "/ui/repo/signed/app", "/ui/repo/signed/app?artifacts=1", "/ui/repo/team/multi", "/ui/repo/team/app/_delete?tag=v1", "/ui/repo/no/such",
              "/ui/admin/users", "/ui/admin/users/ops", "/ui/admin/users/ops?confirm=delete", "/ui/admin/rules",
-             "/ui/admin/rules?account=ops&repository=ops/tool&actions=push", "/ui/admin/robots", "/ui/admin/audit",
+             "/ui/admin/rules?account=ops&repository=ops/tool&actions=push", "/ui/admin/robots", "/ui/admin/audit", "/ui/admin/pulls",
              "/ui/admin/tokens?account=ops", "/ui/admin/webhooks", "/ui/admin/storage"]
     problems = tour(pages)
     check(f"all {len(pages)} pages fit 1280 and 390 px: no sideways scrolling, no word broken in headers and names (screenshots in {SCREENSHOTS})",

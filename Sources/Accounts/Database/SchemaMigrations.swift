@@ -64,6 +64,8 @@ enum SchemaMigrations {
         [
             // A user's latest successful login, for the users page (robots have last_used_at).
             "ALTER TABLE berth_users ADD COLUMN last_login_at BIGINT",
+            // Pulls are counted per repository and day, not itemised.
+            "CREATE TABLE berth_pulls (repository TEXT NOT NULL, day TEXT NOT NULL, count BIGINT NOT NULL, PRIMARY KEY (repository, day))",
         ],
     ]
 

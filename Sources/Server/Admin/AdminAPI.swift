@@ -86,6 +86,12 @@ struct AdminAPI: Sendable {
             try await accounts.removeRobot(try accountName(context), by: context.auditActor)
             return changed()
         }
+        group.get("pulls") { request, _ in
+            let query = request.uri.queryParameters
+            let days = min(max(query["days"].flatMap { Int(String($0)) } ?? 30, 1), 3660)
+            return try json(try await directory.store.pullCounts(since: Date().addingTimeInterval(-Double(days - 1) * 86400),
+                                                                 repository: query["repository"].map(String.init)))
+        }
         group.get("audit") { request, _ in
             let query = request.uri.queryParameters
             let limit = query["limit"].flatMap { Int(String($0)) } ?? 100

@@ -4,13 +4,14 @@ import Notifications
 import OCI
 
 /// The audit log's share of the registry's events: every manifest pushed (with its tag) and
-/// every delete, with the account and address that did it. Blob uploads, mounts and pulls
-/// are left out (a push is its manifest; pulls would swamp the log).
+/// every delete, with the account and address that did it; pulls only counted, per
+/// repository and day (an image manifest fetched: a multi-platform pull's index is not
+/// counted, its image is). Blob uploads and mounts are left out (a push is its manifest).
 struct ContentAuditTrail: EventSink {
     let directory: AccountDirectory
 
 
-    func wants(_ action: Event.Action) -> Bool { action == .push || action == .delete }
+    func wants(_ action: Event.Action) -> Bool { action != .mount }
 
     func publish(_ action: Event.Action, _ target: Event.Target, request: Event.Request, actor: String?) {
         let name: String
@@ -20,7 +21,10 @@ struct ContentAuditTrail: EventSink {
             name = "manifest.push"
         case .delete:
             name = "manifest.delete"
-        case .pull, .mount:
+        case .pull:
+            if let mediaType = target.mediaType, MediaType.imageManifestTypes.contains(mediaType) { directory.recordPull(target.repository) }
+            return
+        case .mount:
             return
         }
         let reference = target.tag.map { ":\($0)" } ?? "@\(target.digest)"

@@ -76,7 +76,7 @@ struct WebUI: Sendable {
                               ("confirm", PackageResources.confirm_mustache), ("admin-users", PackageResources.admin_users_mustache), ("admin-user", PackageResources.admin_user_mustache),
                               ("admin-rules", PackageResources.admin_rules_mustache), ("admin-robots", PackageResources.admin_robots_mustache),
                               ("admin-audit", PackageResources.admin_audit_mustache), ("admin-tokens", PackageResources.admin_tokens_mustache),
-                              ("admin-webhooks", PackageResources.admin_webhooks_mustache), ("admin-storage", PackageResources.admin_storage_mustache)] {
+                              ("admin-webhooks", PackageResources.admin_webhooks_mustache), ("admin-storage", PackageResources.admin_storage_mustache), ("admin-pulls", PackageResources.admin_pulls_mustache)] {
             try library.register(String(decoding: bytes, as: UTF8.self), named: name)
         }
         return library
@@ -99,6 +99,7 @@ struct WebUI: Sendable {
         registerRules(on: pages)
         registerRobots(on: pages)
         registerAudit(on: pages)
+        registerPulls(on: pages)
         registerTokens(on: pages)
         registerWebhooks(on: pages)
         registerStorage(on: pages)

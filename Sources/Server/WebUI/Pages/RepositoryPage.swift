@@ -88,6 +88,11 @@ extension WebUI {
             if !summary.about.isEmpty, about == nil || tag.value == "latest" { about = (tag.value, summary) }
         }
         let host = configuredHost ?? requestHost(request)
+        var pulls: String?
+        if let accounts, let counts = try? await accounts.directory.store.pullCounts(since: Date().addingTimeInterval(-29 * 86400),
+                                                                                     repository: repository.value) {
+            pulls = Formatting.count(counts.reduce(0) { $0 + $1.pulls }, "pull") + " in the last 30 days"
+        }
         let sort = byName ? "name" : "date"
         let artifactsFlag = showArtifacts ? "&artifacts=1" : ""
         let q = query.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
@@ -98,7 +103,7 @@ extension WebUI {
             frame: frame(repository.value, visitor), name: repository.value,
             lastComponent: String(repository.value.split(separator: "/").last ?? ""), host: host,
             firstTag: firstPlain?.tag ?? "latest", hasTags: firstPlain != nil, tlsFlag: reachedSecurely(request) ? "" : " --tls-verify=false",
-            mirrorOf: mirrorOf(repository), about: about.map { RepositoryPage.About(tag: $0.tag, $0.summary.about) },
+            mirrorOf: mirrorOf(repository), pulls: pulls, about: about.map { RepositoryPage.About(tag: $0.tag, $0.summary.about) },
             query: query, filtered: query.isEmpty ? nil : query,
             byName: byName, showArtifacts: showArtifacts,
             artifactsToggle: showArtifacts ? "?q=\(q)&sort=\(sort)"
@@ -188,6 +193,8 @@ struct RepositoryPage {
     /// ` --tls-verify=false` for podman and skopeo when the registry is reached over plain HTTP.
     var tlsFlag: String
     var mirrorOf: String?
+    /// "12 pulls in the last 30 days" (nil without an accounts database, where they are counted).
+    var pulls: String?
     var about: About?
     var query: String
     var filtered: String?

@@ -1,0 +1,60 @@
+import Foundation
+import SQLKit
+
+/// A repository's pulls on one day (UTC): what the audit log keeps of pulls.
+public struct PullDay: Hashable, Sendable, Codable {
+    public var repository: String
+    /// `YYYY-MM-DD`, UTC.
+    public var day: String
+
+    public init(repository: String, day: String) {
+        self.repository = repository
+        self.day = day
+    }
+
+    static func day(_ date: Date) -> String {
+        let c = utc.dateComponents([.year, .month, .day], from: date)
+        return String(format: "%04d-%02d-%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0)
+    }
+
+    private static let utc: Calendar = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        return calendar
+    }()
+}
+
+/// One row of the pull counts.
+public struct PullCount: Sendable, Equatable, Codable {
+    public var repository: String
+    public var day: String
+    public var pulls: Int
+}
+
+extension AccountStore {
+    /// Adds counted pulls to their repository's day.
+    static func addPulls(_ pulls: [PullDay: Int], into sql: any SQLDatabase) async throws {
+        for (key, count) in pulls {
+            try await sql.raw("""
+                INSERT INTO berth_pulls (repository, day, count) VALUES (\(bind: key.repository), \(bind: key.day), \(bind: count))
+                ON CONFLICT (repository, day) DO UPDATE SET count = berth_pulls.count + excluded.count
+                """).run()
+        }
+    }
+
+    /// Pulls per repository and day since `since` (UTC), newest day first, most pulled first;
+    /// only `repository`'s when given.
+    public func pullCounts(since: Date, repository: String? = nil, limit: Int = 10_000) async throws -> [PullCount] {
+        let first = PullDay.day(since)
+        return try await database.read { sql in
+            var query = SQLQueryString("SELECT repository, day, count FROM berth_pulls WHERE day >= ")
+            query.appendInterpolation(bind: first)
+            if let repository { query.appendInterpolation(unsafeRaw: " AND repository = "); query.appendInterpolation(bind: repository) }
+            query.appendInterpolation(unsafeRaw: " ORDER BY day DESC, count DESC, repository LIMIT \(min(max(limit, 1), 100_000))")
+            return try await sql.raw(query).all().map { row in
+                PullCount(repository: try row.decode(column: "repository", as: String.self), day: try row.decode(column: "day", as: String.self),
+                          pulls: Int(try row.decode(column: "count", as: Int64.self)))
+            }
+        }
+    }
+}
