@@ -127,7 +127,18 @@ try:
           driver.find_element(By.TAG_NAME, "main").text[:300])
 
     sign_in("admin", ADMIN_PW)
-    check("admin signs in and lands on the repository list", driver.current_url.endswith("/ui/"), driver.current_url)
+    check("admin signs in and lands on the home page", driver.current_url.endswith("/ui/home"), driver.current_url)
+    host = urllib.parse.urlparse(BASE).netloc
+    logins = [c.text for c in driver.find_elements(By.CSS_SELECTOR, ".pull code")]
+    check("which shows how to log in with docker and podman", logins == [f"docker login {host}", f"podman login --tls-verify=false {host}"], str(logins))
+    pushable = sorted(a.text for a in driver.find_elements(By.CSS_SELECTOR, "ul.columns a"))
+    check("the repositories admin may push to", pushable == ["ops/tool", "signed/app", "team/app", "team/multi"], str(pushable))
+    pushes = [tr.find_element(By.CSS_SELECTOR, "td").text for tr in driver.find_elements(By.XPATH, "//h2[text()='Recent pushes']/following-sibling::table[1]/tbody/tr")]
+    check("the latest pushes, from the audit log", "team/app:hostile" in pushes and "signed/app:v1" in pushes
+          and any(p.startswith("signed/app:sha256-") for p in pushes), str(pushes))
+    namespaces = [tr.find_element(By.CSS_SELECTOR, "td").text for tr in driver.find_elements(By.XPATH, "//th[text()='Namespace']/ancestor::table/tbody/tr")]
+    check("and, for an administrator, storage per namespace", sorted(namespaces) == ["ops", "signed", "team"], str(namespaces))
+    driver.get(BASE + "/ui/")
     repos = visible_repositories()
     check("admin sees every repository", repos == ["ops/tool", "signed/app", "team/app", "team/multi"], str(repos))
     cells = [[td.text for td in tr.find_elements(By.CSS_SELECTOR, "td")] for tr in driver.find_elements(By.CSS_SELECTOR, "table.list tbody tr")]
@@ -141,7 +152,6 @@ try:
     tags = [td.text for td in driver.find_elements(By.CSS_SELECTOR, "table.list tbody td:first-child")]
     check("a repository page lists its tags", tags == ["hostile", "v1"], str(tags))
     pulls = [c.text for c in driver.find_elements(By.CSS_SELECTOR, ".pull code")]
-    host = urllib.parse.urlparse(BASE).netloc
     check("with copy-ready pull commands for this host", any(p.startswith(f"docker pull {host}/team/app:") for p in pulls), str(pulls))
     check("podman's and skopeo's turn TLS verification off on this plain-HTTP registry",
           any(p.startswith(f"podman pull --tls-verify=false {host}/team/app:") for p in pulls)
@@ -411,7 +421,7 @@ try:
     # Every page at desktop and phone width.
     driver.get(BASE + "/ui/repo/team/app")
     manifest = urllib.parse.urlparse(driver.find_element(By.CSS_SELECTOR, "table.list tbody td:nth-child(2) a").get_attribute("href")).path
-    pages = ["/ui/", "/ui/repo/team/app", manifest, "/ui/repo/signed/app", "/ui/repo/signed/app?artifacts=1", "/ui/repo/team/multi", "/ui/repo/team/app/_delete?tag=v1", "/ui/repo/no/such",
+    pages = ["/ui/home", "/ui/", "/ui/repo/team/app", manifest, "/ui/repo/signed/app", "/ui/repo/signed/app?artifacts=1", "/ui/repo/team/multi", "/ui/repo/team/app/_delete?tag=v1", "/ui/repo/no/such",
              "/ui/admin/users", "/ui/admin/users/ops", "/ui/admin/users/ops?confirm=delete", "/ui/admin/rules",
              "/ui/admin/rules?account=ops&repository=ops/tool&actions=push", "/ui/admin/robots", "/ui/admin/audit", "/ui/admin/pulls",
              "/ui/admin/tokens?account=ops", "/ui/admin/webhooks", "/ui/admin/storage"]
@@ -434,6 +444,11 @@ try:
           str(driver.get_cookie("berth_session")))
 
     sign_in("dev", DEV_PW)
+    pushable = [a.text for a in driver.find_elements(By.CSS_SELECTOR, "ul.columns a")]
+    check("dev's home page: it may push nowhere, and no storage section (not an administrator)",
+          not pushable and not driver.find_elements(By.XPATH, "//h2[text()='Storage']") and "push to 0 repositories" in driver.page_source,
+          driver.find_element(By.TAG_NAME, "main").text[:300])
+    driver.get(BASE + "/ui/")
     check("dev sees only what its rule lets it pull", visible_repositories() == ["team/app", "team/multi"], str(visible_repositories()))
     driver.get(BASE + "/ui/admin/users")
     check("dev does not get the administration pages: not allowed, not 'not found'", "Not allowed" in driver.find_element(By.TAG_NAME, "h1").text

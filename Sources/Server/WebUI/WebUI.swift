@@ -76,7 +76,7 @@ struct WebUI: Sendable {
                               ("confirm", PackageResources.confirm_mustache), ("admin-users", PackageResources.admin_users_mustache), ("admin-user", PackageResources.admin_user_mustache),
                               ("admin-rules", PackageResources.admin_rules_mustache), ("admin-robots", PackageResources.admin_robots_mustache),
                               ("admin-audit", PackageResources.admin_audit_mustache), ("admin-tokens", PackageResources.admin_tokens_mustache),
-                              ("admin-webhooks", PackageResources.admin_webhooks_mustache), ("admin-storage", PackageResources.admin_storage_mustache), ("admin-pulls", PackageResources.admin_pulls_mustache)] {
+                              ("admin-webhooks", PackageResources.admin_webhooks_mustache), ("admin-storage", PackageResources.admin_storage_mustache), ("admin-pulls", PackageResources.admin_pulls_mustache), ("home", PackageResources.home_mustache)] {
             try library.register(String(decoding: bytes, as: UTF8.self), named: name)
         }
         return library
@@ -92,6 +92,7 @@ struct WebUI: Sendable {
         root.get("favicon.ico") { _, _ in redirect(base + "/ui/static/favicon.svg") }
         let pages = root.group().add(middleware: WebSessionMiddleware(ui: self)).add(middleware: WebFormMiddleware(ui: self))
         registerSignIn(on: pages)
+        registerHome(on: pages)
         registerRepositories(on: pages)
         registerRepository(on: pages)
         registerDeletion(on: pages)

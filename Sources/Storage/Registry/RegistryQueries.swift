@@ -77,6 +77,11 @@ public struct RegistryQueries: Sendable {
         try await store.usage(repository)
     }
 
+    /// Uploads started before `cutoff` and never finished (a walk of every repository's uploads).
+    public func abandonedUploads(startedBefore cutoff: Date) async throws -> [RegistryStore.AbandonedUpload] {
+        try await store.removeUploads(startedBefore: cutoff, dryRun: true)
+    }
+
     public func upstream(of repository: RepositoryName) -> String? {
         content.upstream(of: repository)
     }

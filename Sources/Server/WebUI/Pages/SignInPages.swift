@@ -22,7 +22,8 @@ extension WebUI {
                                                  message: "This registry is open: there is nothing to sign in to."))
         }
         let token = signer.loginToken()
-        let next = safeNext(request.uri.queryParameters["next"].map(String.init))
+        // Empty: after signing in, the home page.
+        let next = request.uri.queryParameters["next"].map { safeNext(String($0)) } ?? ""
         var response = render("login", LoginPage(frame: PageFrame(title: "Sign in", base: base, signedIn: false, account: "", csrf: token,
                                                                   readOnly: store.options.readOnly, deletesOff: !store.options.deleteEnabled),
                                                  error: error, username: username, next: next), status: status)
@@ -44,7 +45,8 @@ extension WebUI {
             let identity = try await access.signIn(user: user, password: password, address: address)
             guard !identity.account.isEmpty else { throw AuthError.unauthorized("anonymous") }
             let session = try await access.startSession(identity)
-            var response = redirect(safeNext(field("next")))
+            let next = field("next") ?? ""
+            var response = redirect(next.isEmpty ? base + "/ui/home" : safeNext(next))
             response.headers.append(HTTPField(name: .setCookie, value: Cookies.set(
                 WebSession.cookieName, signer.encode(session), path: base + "/", secure: secure(request), maxAge: WebSession.lifetime)))
             response.headers.append(HTTPField(name: .setCookie, value: Cookies.set(

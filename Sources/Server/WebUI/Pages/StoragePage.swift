@@ -15,16 +15,7 @@ extension WebUI {
     func storagePage(_ admin: Admin, request: Request) async throws -> Response {
         var admin = admin
         admin.frame.title = "Storage"
-        let refresh = request.uri.queryParameters["refresh"] != nil
-        let report = try await storageUsage.report(refresh: refresh) { [queries] in
-            var rows: [(name: String, blobs: Int, bytes: Int64)] = []
-            for name in try await queries.repositories() {
-                guard let repository = try? RepositoryName(name) else { continue }
-                let usage = try await queries.usage(repository)
-                rows.append((name, usage.blobs, usage.bytes))
-            }
-            return rows.sorted { $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.name < $1.name }
-        }
+        let report = try await storageReport(refresh: request.uri.queryParameters["refresh"] != nil)
         let pages = max(1, (report.rows.count + Self.pageSize - 1) / Self.pageSize)
         let page = min(max(1, request.uri.queryParameters["page"].flatMap { Int(String($0)) } ?? 1), pages)
         let total = report.rows.reduce(Int64(0)) { $0 + $1.bytes }
@@ -51,19 +42,52 @@ struct AdminStoragePage {
     var next: String?
 }
 
-/// The storage page's figures, computed on demand and kept a few minutes: they cost a stat
-/// of every blob of every repository.
+extension WebUI {
+    /// Every repository's blobs and bytes, largest first, and the uploads left unfinished for
+    /// a day: computed on demand, kept ten minutes.
+    func storageReport(refresh: Bool) async throws -> StorageUsageCache.Report {
+        try await storageUsage.report(refresh: refresh) { [queries] in
+            var rows: [(name: String, blobs: Int, bytes: Int64)] = []
+            for name in try await queries.repositories() {
+                guard let repository = try? RepositoryName(name) else { continue }
+                let usage = try await queries.usage(repository)
+                rows.append((name, usage.blobs, usage.bytes))
+            }
+            let uploads = (try? await queries.abandonedUploads(startedBefore: Date().addingTimeInterval(-86400))) ?? []
+            return StorageUsageCache.Report(at: Date(), rows: rows.sorted { $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.name < $1.name },
+                                            abandonedUploads: uploads.count, abandonedBytes: uploads.reduce(0) { $0 + $1.bytes })
+        }
+    }
+}
+
+/// The storage figures, computed on demand and kept a few minutes: they cost a stat of every
+/// blob of every repository and a walk of the uploads.
 actor StorageUsageCache {
     struct Report: Sendable {
         var at: Date
         var rows: [(name: String, blobs: Int, bytes: Int64)]
+        var abandonedUploads = 0
+        var abandonedBytes: Int64 = 0
+
+        /// Bytes per namespace (a name's first component; a repository without one is its own).
+        var namespaces: [(name: String, bytes: Int64)] {
+            var bytes: [String: Int64] = [:]
+            for row in rows { bytes[String(row.name.split(separator: "/").first ?? ""), default: 0] += row.bytes }
+            return bytes.map { ($0.key, $0.value) }.sorted { $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.name < $1.name }
+        }
     }
     private var report: Report?
     private let maxAge: TimeInterval = 600
 
-    func report(refresh: Bool, compute: @Sendable () async throws -> [(name: String, blobs: Int, bytes: Int64)]) async throws -> Report {
+    /// The cached report, if one is fresh.
+    var fresh: Report? {
+        guard let report, Date().timeIntervalSince(report.at) < maxAge else { return nil }
+        return report
+    }
+
+    func report(refresh: Bool, compute: @Sendable () async throws -> Report) async throws -> Report {
         if !refresh, let report, Date().timeIntervalSince(report.at) < maxAge { return report }
-        let fresh = Report(at: Date(), rows: try await compute())
+        let fresh = try await compute()
         report = fresh
         return fresh
     }

@@ -1,0 +1,102 @@
+import Accounts
+import Auth
+import Foundation
+import HTTPTypes
+import Hummingbird
+import OCI
+import Storage
+
+/// A signed-in visitor's start: how to log in with docker, the repositories they may push
+/// to, the latest pushes they may see; for administrators, where the storage goes.
+extension WebUI {
+    func registerHome(on pages: RouterGroup<BerthRequestContext>) {
+        pages.get("ui/home") { request, context in try await homePage(request, context) }
+    }
+
+    static let homeListSize = 12
+    /// Above this many repositories, the home page does not compute the storage report itself
+    /// (a stat of every blob): the Storage page does, on demand.
+    static let homeStorageLimit = 2_000
+
+    func homePage(_ request: Request, _ context: BerthRequestContext) async throws -> Response {
+        let visitor = context.visitor ?? .nobody
+        guard visitor.session != nil, let identity = visitor.identity else {
+            return redirect(base + "/ui/login?next=" + base + "/ui/home")
+        }
+        let names = try await queries.repositories()
+        var pushable: [String] = []
+        var pullable = Set<String>()
+        for name in names {
+            let granted = await access.granted(identity, repository: name, ["pull", "push"], address: visitor.address)
+            if granted.contains("push") { pushable.append(name) }
+            if granted.contains("pull") {
+                pullable.insert(name)
+            } else if await canPull(visitor, name) {
+                pullable.insert(name)
+            }
+        }
+        var pushes: [HomePage.Push] = []
+        if let accounts {
+            // The audit log's pushes, newest first: those of repositories this visitor may see.
+            for entry in try await accounts.audit(limit: 200, account: nil, action: "manifest.push", before: nil) {
+                let repository = String(entry.target.prefix { $0 != ":" && $0 != "@" })
+                guard pullable.contains(repository) else { continue }
+                pushes.append(.init(reference: entry.target, repository: repository, by: entry.actor, at: Formatting.time(entry.at),
+                                    atISO: entry.at.formatted(.iso8601)))
+                if pushes.count == Self.homeListSize { break }
+            }
+        }
+        var storage: HomePage.Storage?
+        if visitor.isAdmin {
+            let report = names.count <= Self.homeStorageLimit ? try? await storageReport(refresh: false) : await storageUsage.fresh
+            storage = report.map(HomePage.Storage.init)
+        }
+        var frame = frame("Home", visitor)
+        frame.isAdmin = visitor.isAdmin
+        return render("home", HomePage(
+            frame: frame, host: configuredHost ?? requestHost(request), tlsFlag: reachedSecurely(request) ? "" : " --tls-verify=false",
+            pushable: pushable.prefix(Self.homeListSize).map { .init(name: $0) },
+            morePushable: pushable.count > Self.homeListSize ? "and \(pushable.count - Self.homeListSize) more" : nil,
+            pushableSummary: Formatting.count(pushable.count, "repository", plural: "repositories"),
+            pullableSummary: Formatting.count(pullable.count, "repository", plural: "repositories"),
+            pushes: pushes, hasPushes: !pushes.isEmpty, auditKept: accounts != nil,
+            storage: storage, storageDeferred: visitor.isAdmin && storage == nil))
+    }
+}
+
+struct HomePage {
+    struct Repository { var name: String }
+    struct Push { var reference: String; var repository: String; var by: String; var at: String; var atISO: String }
+    struct Storage {
+        struct Line { var name: String; var size: String }
+        var computedAt: String
+        var total: String
+        var namespaces: [Line]
+        var largest: [Line]
+        var abandoned: String?
+
+        init(_ report: StorageUsageCache.Report) {
+            computedAt = Formatting.time(report.at)
+            total = Formatting.size(report.rows.reduce(Int64(0)) { $0 + $1.bytes })
+            namespaces = report.namespaces.prefix(8).map { Line(name: $0.name, size: Formatting.size($0.bytes)) }
+            largest = report.rows.prefix(8).map { Line(name: $0.name, size: Formatting.size($0.bytes)) }
+            abandoned = report.abandonedUploads == 0 ? nil
+                : Formatting.count(report.abandonedUploads, "upload") + " unfinished for over a day, "
+                    + Formatting.size(report.abandonedBytes) + ": berth gc --purge-uploads removes them"
+        }
+    }
+    var frame: PageFrame
+    var host: String
+    var tlsFlag: String
+    var pushable: [Repository]
+    var morePushable: String?
+    var pushableSummary: String
+    var pullableSummary: String
+    var pushes: [Push]
+    var hasPushes: Bool
+    /// Whether recent pushes can be known (the accounts database keeps the audit log).
+    var auditKept: Bool
+    var storage: Storage?
+    /// An administrator on a registry too large to compute the storage here.
+    var storageDeferred: Bool
+}
