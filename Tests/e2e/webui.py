@@ -58,6 +58,7 @@ def submit(button):
     WebDriverWait(driver, 20).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
+accessibility = []
 SCREENSHOTS = os.environ.get("BERTH_SCREENSHOTS") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../.build/screenshots")
 os.makedirs(SCREENSHOTS, exist_ok=True)
 
@@ -80,11 +81,42 @@ BROKEN_WORDS = """
     return broken;"""
 
 
+FOCUS_VISIBLE = """
+    const missing = [];
+    for (const el of document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea')) {
+        el.focus();
+        const style = getComputedStyle(el);
+        if (document.activeElement === el && style.outlineStyle === 'none' && style.boxShadow === 'none') missing.push(el.outerHTML.slice(0, 80));
+    }
+    document.activeElement && document.activeElement.blur();
+    return missing;"""
+
+
+def accessibility_problems(path):
+    """What Chromium's accessibility tree says a screen reader would miss: form fields,
+    buttons and links without a name, tables without header cells; and controls that show no
+    focus outline."""
+    problems = []
+    nodes = [n for n in driver.execute_cdp_cmd("Accessibility.getFullAXTree", {})["nodes"] if not n.get("ignored")]
+    def role(n): return n.get("role", {}).get("value", "")
+    def name(n): return (n.get("name") or {}).get("value", "").strip()
+    for node in nodes:
+        if role(node) in ("textbox", "combobox", "spinbutton", "checkbox", "searchbox", "button", "link") and not name(node):
+            problems.append(f"{path}: a {role(node)} without a name")
+    # Chromium treats a table without header cells as layout, not data.
+    layout = sum(1 for n in nodes if role(n) == "LayoutTable")
+    if layout:
+        problems.append(f"{path}: {layout} table(s) without header cells (a layout table to a screen reader)")
+    problems += [f"{path}: no focus outline on {html}" for html in driver.execute_script(FOCUS_VISIBLE)[:3]]
+    return problems
+
+
 def tour(paths):
     """Each page at 1280 and 390 px: a screenshot saved, no sideways scrolling, no word
     broken inside in headers, names and short columns."""
     size = driver.get_window_size()
     problems = []
+    accessibility.clear()
     for width in (1280, 390):
         driver.set_window_size(width, 900)
         for path in paths:
@@ -97,6 +129,8 @@ def tour(paths):
                 problems.append(f"{path} at {width}px scrolls sideways by {overflow}px")
             if broken:
                 problems.append(f"{path} at {width}px breaks inside {broken[:4]}")
+            if width == 1280:
+                accessibility.extend(accessibility_problems(path))
     driver.set_window_size(size["width"], size["height"])
     return problems
 
@@ -120,6 +154,8 @@ try:
 
     problems = tour(["/ui/login"])
     check("the sign-in page fits 1280 and 390 px (no sideways scrolling, no word broken)", not problems, "; ".join(problems))
+    check("and in Chromium's accessibility tree every field, button and link has a name; focus is visible", not accessibility,
+          "; ".join(accessibility))
 
     sign_in("admin", "wrong-password")
     error = driver.find_elements(By.CSS_SELECTOR, ".error")
@@ -428,6 +464,8 @@ try:
     problems = tour(pages)
     check(f"all {len(pages)} pages fit 1280 and 390 px: no sideways scrolling, no word broken in headers and names (screenshots in {SCREENSHOTS})",
           not problems, "; ".join(problems))
+    check(f"in Chromium's accessibility tree every field, button and link of those pages has a name, every table header cells, "
+          f"and every control a visible focus", not accessibility, "; ".join(accessibility[:8]))
 
     # A forged sign-out (no CSRF token) is refused, and the session survives it.
     session = driver.get_cookie("berth_session")["value"]
