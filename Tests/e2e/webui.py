@@ -532,6 +532,8 @@ try:
     submit(driver.find_element(By.CSS_SELECTOR, "form.confirm button"))
     tags = [td.text for td in driver.find_elements(By.CSS_SELECTOR, "table.list tbody td:first-child")]
     check("after confirming, the tag is gone and the other stays", tags == ["v1"], str(tags))
+    notice = [n.text for n in driver.find_elements(By.CSS_SELECTOR, "p.notice")]
+    check("and the page says so", notice == ["Deleted the tag hostile."], str(notice))
 
     # A tampered cookie signs the visitor out.
     value = driver.get_cookie("berth_session")["value"]
@@ -570,6 +572,8 @@ try:
     submit(button)
     check("and then the repository has no tags", not driver.find_elements(By.CSS_SELECTOR, "table.list tbody tr"),
           driver.find_element(By.TAG_NAME, "main").text[:200])
+    notice = [n.text for n in driver.find_elements(By.CSS_SELECTOR, "p.notice")]
+    check("and the page confirms the manifest is gone", len(notice) == 1 and notice[0].startswith("Deleted the manifest sha256:"), str(notice))
     check("and offers no pull commands for a tag that is gone", not driver.find_elements(By.CSS_SELECTOR, ".pull code"),
           str([c.text for c in driver.find_elements(By.CSS_SELECTOR, ".pull code")]))
     # The empty repository itself can go.

@@ -87,7 +87,12 @@ extension WebUI {
         }
         context.logger.info("deleted from the web UI", metadata: [
             "account": .string(session.account), "repository": .string(repository.value), "reference": .string(reference.description)])
-        return redirect(base + "/ui/repo/" + repository.value)
+        // The repository's page confirms it (only for a reference that is really gone).
+        let deleted: String = switch reference {
+        case .tag(let tag): "tag:" + tag.value
+        case .digest(let digest): digest.description
+        }
+        return redirect(base + "/ui/repo/" + repository.value + "?deleted=" + (deleted.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
     }
 }
 

@@ -93,6 +93,14 @@ extension WebUI {
                                                                                      repository: repository.value) {
             pulls = Formatting.count(counts.reduce(0) { $0 + $1.pulls }, "pull") + " in the last 30 days"
         }
+        var pageFrame = frame(repository.value, visitor)
+        if let deleted = parameters["deleted"].map(String.init) {
+            if deleted.hasPrefix("tag:"), let tag = try? Tag(String(deleted.dropFirst(4))), !all.contains(tag) {
+                pageFrame.notice = "Deleted the tag \(tag.value)."
+            } else if let digest = try? OCI.Digest(parsing: deleted), (try? await queries.manifest(repository, digest)) == nil {
+                pageFrame.notice = "Deleted the manifest \(Formatting.short(digest)) and the tags that pointed at it."
+            }
+        }
         let sort = byName ? "name" : "date"
         let artifactsFlag = showArtifacts ? "&artifacts=1" : ""
         let q = query.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
@@ -100,7 +108,7 @@ extension WebUI {
         let hidden = showArtifacts ? 0 : all.filter(attached.isArtifactTag).count
         let firstPlain = rows.first { row in (try? Tag(row.tag)).map { !attached.isArtifactTag($0) } ?? false }
         return render("repository", RepositoryPage(
-            frame: frame(repository.value, visitor), name: repository.value,
+            frame: pageFrame, name: repository.value,
             lastComponent: String(repository.value.split(separator: "/").last ?? ""), host: host,
             firstTag: firstPlain?.tag ?? "latest", hasTags: firstPlain != nil, tlsFlag: reachedSecurely(request) ? "" : " --tls-verify=false",
             mirrorOf: mirrorOf(repository), pulls: pulls, about: about.map { RepositoryPage.About(tag: $0.tag, $0.summary.about) },
