@@ -29,6 +29,12 @@ public struct PullCount: Sendable, Equatable, Codable {
     public var repository: String
     public var day: String
     public var pulls: Int
+
+    public init(repository: String, day: String, pulls: Int) {
+        self.repository = repository
+        self.day = day
+        self.pulls = pulls
+    }
 }
 
 extension AccountStore {

@@ -16,15 +16,15 @@ import Testing
             #expect(first.status == .ok)
             #expect(first.headers[.contentSecurityPolicy]?.hasPrefix("default-src 'none'") == true)
             #expect(first.headers[.cacheControl] == "no-store")
-            #expect(Self.count("<td>v", in: first.text) == 100)
+            #expect(Self.count("<td class=\"name\">v", in: first.text) == 100)
             #expect(first.text.contains("150 tags · page 1 of 2"))
-            #expect(first.text.contains("<td>v000</td>") && first.text.contains("<td>v099</td>") && !first.text.contains("<td>v100</td>"))
+            #expect(first.text.contains("<td class=\"name\">v000</td>") && first.text.contains("<td class=\"name\">v099</td>") && !first.text.contains("<td class=\"name\">v100</td>"))
             #expect(first.text.contains(#"href="/ui/repo/team/app?q=&amp;sort=name&amp;page=2""#))
             let second = try await c.send(.get, "/ui/repo/team/app?sort=name&page=2")
-            #expect(Self.count("<td>v", in: second.text) == 50)
-            #expect(second.text.contains("<td>v149</td>"))
+            #expect(Self.count("<td class=\"name\">v", in: second.text) == 50)
+            #expect(second.text.contains("<td class=\"name\">v149</td>"))
             let filtered = try await c.send(.get, "/ui/repo/team/app?q=v14")
-            #expect(Self.count("<td>v", in: filtered.text) == 10)
+            #expect(Self.count("<td class=\"name\">v", in: filtered.text) == 10)
             // A page number past the end shows the last page, not an error.
             #expect(try await c.send(.get, "/ui/repo/team/app?page=99").text.contains("page 2 of 2"))
         }
@@ -87,12 +87,12 @@ import Testing
             _ = try await c.send(.delete, "/v2/team/app/manifests/sbom")
 
             let page = try await c.send(.get, "/ui/repo/team/app")
-            let line = try #require(page.text.components(separatedBy: "<tr>").first { $0.contains("<td>v1</td>") })
+            let line = try #require(page.text.components(separatedBy: "<tr>").first { $0.contains("<td class=\"name\">v1</td>") })
             #expect(line.contains(">signed (cosign)</span>") && line.contains(">signed (notation)</span>") && line.contains(">SBOM (SPDX)</span>"), "\(line)")
-            #expect(!page.text.contains("<td>sha256-\(hex).sig</td>"), "the signature's tag is hidden by default")
+            #expect(!page.text.contains("<td class=\"name\">sha256-\(hex).sig</td>"), "the signature's tag is hidden by default")
             #expect(page.text.contains("Show 1 signature, attestation or SBOM tag"))
             let all = try await c.send(.get, "/ui/repo/team/app?artifacts=1")
-            #expect(all.text.contains("<td>sha256-\(hex).sig</td>") && all.text.contains("Hide signature, attestation and SBOM tags"))
+            #expect(all.text.contains("<td class=\"name\">sha256-\(hex).sig</td>") && all.text.contains("Hide signature, attestation and SBOM tags"))
             #expect(all.text.contains("/team/app:v1</code>") && !all.text.contains(".sig</code>"), "pull commands name a plain tag, not the signature's")
 
             let imagePage = try await c.send(.get, "/ui/repo/team/app/_manifest/\(image.digest)")
@@ -135,7 +135,7 @@ import Testing
             }
             let expected = Int64(index.count + blobs)
             let page = try await c.send(.get, "/ui/repo/team/multi").text
-            let row = try #require(page.components(separatedBy: "<tr>").first { $0.contains("<td>multi</td>") })
+            let row = try #require(page.components(separatedBy: "<tr>").first { $0.contains("<td class=\"name\">multi</td>") })
             #expect(row.contains("<td>\(expected) B</td>") || row.contains(String(format: "<td>%.1f KiB</td>", Double(expected) / 1024)), "\(row)")
             let list = try await c.send(.get, "/ui/").text
             let listed = try #require(list.components(separatedBy: "<tr>").first { $0.contains(">team/multi</a>") })

@@ -26,18 +26,17 @@ extension WebUI {
         }
         let pages = max(1, (visible.count + Self.pageSize - 1) / Self.pageSize)
         let page = min(max(1, request.uri.queryParameters["page"].flatMap { Int(String($0)) } ?? 1), pages)
-        var rows: [RepositoriesPage.Row] = []
-        for name in visible.dropFirst((page - 1) * Self.pageSize).prefix(Self.pageSize) {
-            guard let repository = try? RepositoryName(name) else { continue }
+        let names = visible.dropFirst((page - 1) * Self.pageSize).prefix(Self.pageSize).compactMap { try? RepositoryName($0) }
+        let rows = await names.concurrentMap { [self] repository in
             // A mirrored repository counts the tags held here: asking its upstream for each
             // line of the list would make the page as slow as the slowest upstream.
             let count = mirrorOf(repository) == nil ? (try? await queries.tags(repository).count) ?? 0
                 : (try? await queries.tagTargets(repository).count) ?? 0
             let facts = await repositoryFacts.facts(repository, queries: queries)
             let pushed = facts.pushed
-            rows.append(.init(name: name, tags: count, size: facts.bytes.map(Formatting.size) ?? "-",
-                              pushed: pushed.map(Formatting.time) ?? "-", pushedISO: pushed?.formatted(.iso8601) ?? "",
-                              mirrorOf: mirrorOf(repository)))
+            return RepositoriesPage.Row(name: repository.value, tags: count, size: facts.bytes.map(Formatting.size) ?? "-",
+                                        pushed: pushed.map(Formatting.time) ?? "-", pushedISO: pushed?.formatted(.iso8601) ?? "",
+                                        mirrorOf: mirrorOf(repository))
         }
         var pageFrame = frame("Repositories", visitor)
         // The confirmation after a repository delete (only for a name that is really gone).

@@ -53,40 +53,22 @@ extension WebUI {
         // Push times come from the tag links' modification times (Distribution's layout
         // keeps no other); only sorting by date needs them for every tag.
         var pushedAt: [Tag: Double] = [:]
-        func pushed(_ tag: Tag) async -> Double {
-            if let known = pushedAt[tag] { return known }
-            let time = await queries.pushed(repository, tag)?.timeIntervalSince1970 ?? 0
-            pushedAt[tag] = time
-            return time
-        }
         if !byName {
-            for tag in tags { _ = await pushed(tag) }
+            let times = await tags.concurrentMap { [queries] tag in await queries.pushed(repository, tag)?.timeIntervalSince1970 ?? 0 }
+            pushedAt = Dictionary(zip(tags, times), uniquingKeysWith: { first, _ in first })
             tags.sort { pushedAt[$0, default: 0] > pushedAt[$1, default: 0] }
         }
         let pages = max(1, (tags.count + Self.tagPageSize - 1) / Self.tagPageSize)
         let page = min(max(1, parameters["page"].flatMap { Int(String($0)) } ?? 1), pages)
         // Referrers are asked of this registry only: a mirror would ask its upstream per line.
         let mirrored = mirrorOf(repository) != nil
-        var rows: [RepositoryPage.Row] = []
-        var about: (tag: String, summary: ManifestSummaries.Summary)?
-        for tag in tags.dropFirst((page - 1) * Self.tagPageSize).prefix(Self.tagPageSize) {
-            // A mirror lists its upstream's tags; one not pulled through here yet has no manifest here.
-            guard let digest = try? await queries.resolve(repository, tag),
-                  let stored = try? await queries.manifest(repository, digest) else {
-                rows.append(RepositoryPage.Row(tag: tag.value, digest: nil, shortDigest: "", kind: "not cached yet", platforms: "", size: "-",
-                                               pushed: "-", pushedISO: "", badges: []))
-                continue
-            }
-            let summary = await summaries.summary(stored, in: repository, queries: queries)
-            let referrers = mirrored ? [] : (try? await queries.referrers(repository, of: digest)) ?? []
-            let date = Date(timeIntervalSince1970: await pushed(tag))
-            rows.append(RepositoryPage.Row(
-                tag: tag.value, digest: digest.description, shortDigest: Formatting.short(digest), kind: summary.kind,
-                platforms: summary.platforms, size: Formatting.size(summary.size),
-                pushed: Formatting.time(date), pushedISO: date.formatted(.iso8601),
-                badges: RepositoryPage.Badge.all(attached.artifacts(of: digest, referrers: referrers))))
-            if !summary.about.isEmpty, about == nil || tag.value == "latest" { about = (tag.value, summary) }
+        let lines = await Array(tags.dropFirst((page - 1) * Self.tagPageSize).prefix(Self.tagPageSize)).concurrentMap { [self, pushedAt] tag in
+            await tagLine(repository, tag, pushed: pushedAt[tag], referrers: !mirrored, attached: attached)
         }
+        let rows = lines.map(\.row)
+        // What the image says about itself: "latest"'s, else the first line's that says anything.
+        let described = lines.first { $0.row.tag == "latest" && $0.about != nil } ?? lines.first { $0.about != nil }
+        let about = described.map { RepositoryPage.About(tag: $0.row.tag, $0.about!) }
         let host = configuredHost ?? requestHost(request)
         var pulls: String?
         if let accounts, let counts = try? await accounts.directory.store.pullCounts(since: Date().addingTimeInterval(-29 * 86400),
@@ -111,7 +93,7 @@ extension WebUI {
             frame: pageFrame, name: repository.value,
             lastComponent: String(repository.value.split(separator: "/").last ?? ""), host: host,
             firstTag: firstPlain?.tag ?? "latest", hasTags: firstPlain != nil, tlsFlag: reachedSecurely(request) ? "" : " --tls-verify=false",
-            mirrorOf: mirrorOf(repository), pulls: pulls, about: about.map { RepositoryPage.About(tag: $0.tag, $0.summary.about) },
+            mirrorOf: mirrorOf(repository), pulls: pulls, about: about,
             query: query, filtered: query.isEmpty ? nil : query,
             byName: byName, showArtifacts: showArtifacts,
             artifactsToggle: showArtifacts ? "?q=\(q)&sort=\(sort)"
@@ -121,6 +103,29 @@ extension WebUI {
             deletable: await canDelete(visitor, repository.value), tags: rows, total: tags.count,
             totalTags: Formatting.count(tags.count, "tag"), page: page, pages: pages,
             previous: page > 1 ? link(page - 1) : nil, next: page < pages ? link(page + 1) : nil))
+    }
+}
+
+extension WebUI {
+    /// One tag's line: its manifest, summary, push time and what is attached to it.
+    func tagLine(_ repository: RepositoryName, _ tag: Tag, pushed known: Double?, referrers lookUp: Bool,
+                 attached: AttachedArtifacts) async -> (row: RepositoryPage.Row, about: [String: String]?) {
+        // A mirror lists its upstream's tags; one not pulled through here yet has no manifest here.
+        guard let digest = try? await queries.resolve(repository, tag),
+              let stored = try? await queries.manifest(repository, digest) else {
+            return (RepositoryPage.Row(tag: tag.value, digest: nil, shortDigest: "", kind: "not cached yet", platforms: "", size: "-",
+                                       pushed: "-", pushedISO: "", badges: []), nil)
+        }
+        let summary = await summaries.summary(stored, in: repository, queries: queries)
+        let referrers = lookUp ? (try? await queries.referrers(repository, of: digest)) ?? [] : []
+        let time = if let known { known } else { await queries.pushed(repository, tag)?.timeIntervalSince1970 ?? 0 }
+        let date = Date(timeIntervalSince1970: time)
+        let row = RepositoryPage.Row(
+            tag: tag.value, digest: digest.description, shortDigest: Formatting.short(digest), kind: summary.kind,
+            platforms: summary.platforms, size: Formatting.size(summary.size),
+            pushed: Formatting.time(date), pushedISO: date.formatted(.iso8601),
+            badges: RepositoryPage.Badge.all(attached.artifacts(of: digest, referrers: referrers)))
+        return (row, summary.about.isEmpty ? nil : summary.about)
     }
 }
 
