@@ -1,6 +1,7 @@
 @testable import Server
 import Accounts
 import Foundation
+import Mustache
 import OCI
 import Testing
 
@@ -60,5 +61,42 @@ import Testing
     @Test func repositoryListPagesKeepTheFilter() {
         let page = RepositoriesPage(frame: Self.frame, query: "a b", repositories: [], total: 120, page: 2, pages: 3)
         #expect(page.previous == "?q=a%20b&page=1" && page.next == "?q=a%20b&page=3" && page.filtered == "a b" && !page.one)
+    }
+
+    /// The fields a page answers by name (for speed) must be those `Mirror` would find.
+    static func mismatches(_ value: some MustacheParent) -> [String] {
+        func unwrapped(_ any: Any?) -> String {
+            guard let any else { return "nil" }
+            let mirror = Mirror(reflecting: any)
+            if mirror.displayStyle == .optional { return mirror.children.first.map { unwrapped($0.value) } ?? "nil" }
+            return String(describing: any)
+        }
+        var wrong: [String] = []
+        for child in Mirror(reflecting: value).children {
+            guard let label = child.label else { continue }
+            if unwrapped(value.child(named: label)) != unwrapped(child.value) { wrong.append(label) }
+        }
+        if value.child(named: "noSuchField") != nil { wrong.append("noSuchField") }
+        return wrong
+    }
+
+    @Test func pagesAnswerTheirTemplatesLookupsAsReflectionWould() {
+        var frame = Self.frame
+        frame.notice = "n"
+        let row = RepositoryPage.Row(tag: "v1", digest: nil, shortDigest: "s", kind: "image", platforms: "linux/amd64", size: "1 B",
+                                     pushed: "p", pushedISO: "i", badges: [.init(label: "signed (cosign)", kind: "signature")])
+        let page = RepositoryPage(frame: frame, name: "team/app", lastComponent: "app", host: "h", firstTag: "v1", hasTags: true, tlsFlag: "",
+                                  mirrorOf: nil, pulls: "1 pull", about: nil, query: "", filtered: nil, byName: true, showArtifacts: false,
+                                  artifactsToggle: nil, artifactsToggleText: "t", deletable: true, tags: [row], total: 1, totalTags: "1 tag",
+                                  page: 1, pages: 1, previous: nil, next: "?page=2")
+        #expect(Self.mismatches(frame).isEmpty && Self.mismatches(page).isEmpty && Self.mismatches(row).isEmpty)
+        #expect(Self.mismatches(row.badges[0]).isEmpty)
+        let list = RepositoriesPage(frame: frame, query: "q", repositories: [.init(name: "a", tags: 1, size: "1 B", pushed: "p", pushedISO: "i", mirrorOf: nil)],
+                                    total: 1, page: 1, pages: 1)
+        #expect(Self.mismatches(list).isEmpty && Self.mismatches(list.repositories[0]).isEmpty)
+        let audit = AdminAuditPage(frame: frame, filterAccount: "a", action: "", entries: [.init(at: "t", actor: "a", action: "login", target: "a",
+                                                                                                     address: "-", result: "ok", detail: "")],
+                                   olderLink: nil, newestLink: "l")
+        #expect(Self.mismatches(audit).isEmpty && Self.mismatches(audit.entries[0]).isEmpty)
     }
 }
