@@ -45,6 +45,8 @@ public struct AuthConfiguration: Sendable, Decodable {
     public var ext_auth: ExternalProgram?
     public var ext_authz: ExternalProgram?
     public var ldap_auth: LDAPConfiguration?
+    /// Berth's keyless CI: issuers whose OIDC tokens log in (see `WorkloadIssuer`).
+    public var workload_auth: [WorkloadIssuer]?
 
     /// docker_auth keys this parser reads; anything else in a file is reported, not ignored.
     static let knownKeys: [String: Set<String>] = [
@@ -53,6 +55,7 @@ public struct AuthConfiguration: Sendable, Decodable {
         "users": [], "acl": [],
         "ext_auth": ["command", "args", "timeout"], "ext_authz": ["command", "args", "timeout"],
         "ldap_auth": LDAPConfiguration.knownKeys,
+        "workload_auth": [],
     ]
 
     /// Keys of a docker_auth document that Berth does not implement (e.g. `mongo_auth`, or
@@ -62,6 +65,11 @@ public struct AuthConfiguration: Sendable, Decodable {
         var unknown: [String] = []
         for (key, value) in document {
             guard let known = knownKeys[key] else { unknown.append(key); continue }
+            if key == "workload_auth", let issuers = value as? [[String: Any]] {
+                for (index, issuer) in issuers.enumerated() {
+                    unknown += issuer.keys.filter { !WorkloadIssuer.knownKeys.contains($0) }.map { "workload_auth[\(index)].\($0)" }
+                }
+            }
             if !known.isEmpty, let section = value as? [String: Any] {
                 unknown += section.keys.filter { !known.contains($0) }.map { "\(key).\($0)" }
             }
@@ -78,11 +86,12 @@ public struct AuthConfiguration: Sendable, Decodable {
         }
         guard !config.token.issuer.isEmpty else { throw AuthError.configuration("token.issuer is required") }
         guard config.token.expiration > 0 else { throw AuthError.configuration("token.expiration must be positive") }
-        guard config.users != nil || config.ext_auth != nil || config.ldap_auth != nil else {
+        guard config.users != nil || config.ext_auth != nil || config.ldap_auth != nil || config.workload_auth != nil else {
             throw AuthError.configuration("no auth methods are configured: add users")
         }
         guard config.acl != nil || config.ext_authz != nil else { throw AuthError.configuration("ACL is empty: add acl rules") }
         _ = try ACL(config.acl ?? [])
+        for issuer in config.workload_auth ?? [] { _ = try issuer.validated() }
         return config
     }
 

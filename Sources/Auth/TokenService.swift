@@ -86,11 +86,17 @@ public struct TokenService: Sendable {
                             refreshTokens: any RefreshTokenStore = InMemoryRefreshTokenStore(),
                             limiter: FailedLoginLimiter = FailedLoginLimiter(),
                             backends: [any IdentityBackend] = [], precedingPolicies: [any AccessPolicy] = [],
+                            keySets: (any KeySetSource)? = nil,
                             policies: [any AccessPolicy] = []) async throws -> TokenService {
         let issuer = try await TokenIssuer(issuer: config.token.issuer, expiration: config.token.expiration, signingKey: signingKey)
         // docker_auth's fixed orders: static users, ext_auth, LDAP, then the others; the static
         // acl, the database's rules, then ext_authz.
         var staticBackends: [any IdentityBackend] = []
+        // Workload tokens first: a CI job's `-u` is any name, which a user list may also hold.
+        if let issuers = config.workload_auth, !issuers.isEmpty {
+            guard let keySets else { throw AuthError.configuration("workload_auth needs a way to fetch the issuers' keys") }
+            staticBackends.append(try WorkloadIdentities(issuers, source: keySets))
+        }
         if let users = config.users { staticBackends.append(StaticUsers(users)) }
         if let ext = config.ext_auth { staticBackends.append(ExternalAuthentication(try program(ext, "ext_auth"))) }
         if let ldap = config.ldap_auth { staticBackends.append(try LDAPAuthentication(ldap)) }
@@ -165,7 +171,8 @@ public struct TokenService: Sendable {
         if let account = request.account.map(AccountName.canonical), !account.isEmpty, account != credentials.user {
             throw AuthError.badRequest("account does not match the authenticated user")
         }
-        guard credentials.user.utf8.count <= 256, credentials.password.utf8.count <= 1024 else {
+        // A CI system's token (workload_auth) is a password of one or two kilobytes.
+        guard credentials.user.utf8.count <= 256, credentials.password.utf8.count <= 16 * 1024 else {
             throw AuthError.unauthorized("invalid credentials")
         }
         let backends = self.backends

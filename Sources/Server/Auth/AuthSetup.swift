@@ -110,6 +110,7 @@ public struct AuthSetup: Sendable {
         let policies = directory.policies
         var service = try await TokenService.make(authConfig, signingKey: key, refreshTokens: directory.store, limiter: limiter,
                                                   backends: [directory], precedingPolicies: [policies[0]],
+                                                  keySets: authConfig.workload_auth == nil ? nil : HTTPKeySetSource.make(),
                                                   policies: Array(policies.dropFirst()))
         service.loginObserver = Self.loginRecorder(directory)
         return service

@@ -1,0 +1,189 @@
+import Crypto
+import Foundation
+import JWTKit
+import Synchronization
+
+/// Keyless CI: a token its CI system (GitHub Actions, GitLab CI, a Kubernetes service
+/// account) already holds logs in as a password. Its signature is checked against the
+/// issuer's published keys (fetched once, fetched again for a key id not seen before, at
+/// most once a minute), then `iss`, `aud`, `exp`, `nbf` and, if set, `max_age`; the account
+/// and labels come from its claims, so the ACL decides what it may do
+/// (`name: "${labels:repository}/*"`). A password that is not a token of a configured
+/// issuer is not this backend's: the next one is asked.
+public final class WorkloadIdentities: IdentityBackend, Sendable {
+    let issuers: [String: WorkloadIssuer]
+    let source: any KeySetSource
+    let clock: @Sendable () -> Date
+
+    struct Keys {
+        var collection: JWTKeyCollection
+        var families: [String: String]
+        var fetchedAt: ContinuousClock.Instant
+    }
+    private let keys = Mutex<[String: Keys]>([:])
+
+    static let leeway: TimeInterval = 60
+    /// At most this often is an issuer asked for its keys again (for a key id not seen): a
+    /// stream of made-up key ids cannot make Berth hammer it.
+    let refetchInterval: Duration
+    static let allowedAlgorithms = ["RS256": "RSA", "RS384": "RSA", "RS512": "RSA", "ES256": "EC", "ES384": "EC"]
+
+    public init(_ issuers: [WorkloadIssuer], source: any KeySetSource, refetchInterval: Duration = .seconds(60),
+                clock: @escaping @Sendable () -> Date = Date.init) throws {
+        self.refetchInterval = refetchInterval
+        var byIssuer: [String: WorkloadIssuer] = [:]
+        for issuer in issuers {
+            let checked = try issuer.validated()
+            guard byIssuer[Self.normalized(checked.issuer)] == nil else {
+                throw AuthError.configuration("workload_auth: \(checked.issuer) is listed twice")
+            }
+            byIssuer[Self.normalized(checked.issuer)] = checked
+        }
+        self.issuers = byIssuer
+        self.source = source
+        self.clock = clock
+    }
+
+    public static func normalized(_ issuer: String) -> String { issuer.hasSuffix("/") ? String(issuer.dropLast()) : issuer }
+
+    private struct Header: Decodable { var alg: String?; var kid: String?; var typ: String? }
+    private struct Unverified: Decodable { var iss: String? }
+
+    /// Only the signature: every claim is checked here, after it.
+    struct SignedPayload: JWTPayload {
+        var iss: String?
+        func verify(using algorithm: some JWTAlgorithm) throws {}
+    }
+
+    public func authenticate(user: String, password: String) async throws -> Identity? {
+        // A JWT: three base64url parts, the middle one naming a configured issuer.
+        let parts = password.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, password.utf8.count <= 16 * 1024,
+              let headerBytes = Base64URL.decode(parts[0]), let header = try? JSONDecoder().decode(Header.self, from: headerBytes),
+              let payloadBytes = Base64URL.decode(parts[1]),
+              let iss = (try? JSONDecoder().decode(Unverified.self, from: payloadBytes))?.iss,
+              let issuer = issuers[Self.normalized(iss)] else { return nil }
+        guard let alg = header.alg, let family = Self.allowedAlgorithms[alg] else {
+            throw AuthError.unauthorized("workload token signed with \(header.alg ?? "none"), not an allowed algorithm")
+        }
+        guard let kid = header.kid else { throw AuthError.unauthorized("workload token without a key id") }
+        let keys = try await self.keys(for: issuer, kid: kid)
+        guard keys.families[kid] == family else {
+            throw AuthError.unauthorized(keys.families[kid] == nil ? "workload token signed by an unknown key" : "algorithm \(alg) does not fit the key")
+        }
+        do {
+            _ = try await keys.collection.verify(password, as: SignedPayload.self)
+        } catch {
+            throw AuthError.unauthorized("workload token signature does not verify")
+        }
+        guard let claims = (try? JSONSerialization.jsonObject(with: payloadBytes)) as? [String: Any] else {
+            throw AuthError.unauthorized("workload token claims are not a JSON object")
+        }
+        return try identity(from: claims, issuer: issuer)
+    }
+
+    /// The claims' checks and what they name, once the signature holds.
+    func identity(from claims: [String: Any], issuer: WorkloadIssuer) throws -> Identity {
+        let now = clock().timeIntervalSince1970
+        guard Self.normalized(claims["iss"] as? String ?? "") == Self.normalized(issuer.issuer) else {
+            throw AuthError.unauthorized("workload token from another issuer")
+        }
+        let audiences = (claims["aud"] as? [String]) ?? (claims["aud"] as? String).map { [$0] } ?? []
+        guard audiences.contains(issuer.audience) else { throw AuthError.unauthorized("workload token not meant for \(issuer.audience)") }
+        guard let exp = Self.number(claims["exp"]) else { throw AuthError.unauthorized("workload token without an expiry") }
+        guard now <= exp + Self.leeway else { throw AuthError.unauthorized("workload token expired") }
+        if let nbf = Self.number(claims["nbf"]), now < nbf - Self.leeway { throw AuthError.unauthorized("workload token not yet valid") }
+        if let maxAge = try issuer.maxAge() {
+            guard let iat = Self.number(claims["iat"]) else { throw AuthError.unauthorized("workload token without an issue time") }
+            let limit = Double(maxAge.components.seconds) + Double(maxAge.components.attoseconds) / 1e18
+            guard now - iat <= limit + Self.leeway else { throw AuthError.unauthorized("workload token older than max_age") }
+        }
+        let claimName = issuer.account_claim ?? "sub"
+        guard let account = Self.values(claims, path: claimName).first, !account.isEmpty else {
+            throw AuthError.unauthorized("workload token has no \(claimName)")
+        }
+        var labels: [String: [String]] = [:]
+        for (label, path) in issuer.labels ?? [:] {
+            let values = Self.values(claims, path: path)
+            if !values.isEmpty { labels[label] = values }
+        }
+        return Identity(account: String(account.prefix(256)), labels: labels)
+    }
+
+    /// A claim by name, or by a dotted path into nested objects when no claim has the whole
+    /// name (`kubernetes.io.namespace` is `{"kubernetes.io": {"namespace": …}}`).
+    static func values(_ claims: [String: Any], path: String) -> [String] {
+        func strings(_ value: Any?) -> [String] {
+            switch value {
+            case let text as String: [text]
+            case let list as [Any]: list.flatMap { strings($0) }
+            case let number as NSNumber: [number.stringValue]
+            default: []
+            }
+        }
+        if let direct = claims[path] { return strings(direct) }
+        let components = path.split(separator: ".").map(String.init)
+        // Try every split: a key may itself contain dots.
+        for cut in stride(from: components.count - 1, to: 0, by: -1) {
+            let head = components[..<cut].joined(separator: ".")
+            if let nested = claims[head] as? [String: Any] {
+                let rest = values(nested, path: components[cut...].joined(separator: "."))
+                if !rest.isEmpty { return rest }
+            }
+        }
+        return []
+    }
+
+    static func number(_ value: Any?) -> Double? { (value as? NSNumber)?.doubleValue }
+
+    /// The issuer's keys; fetched again when `kid` is not among them (a rotation), at most
+    /// once a minute. A key set that cannot be had is the issuer being down: 503, not a
+    /// refused login.
+    private func keys(for issuer: WorkloadIssuer, kid: String) async throws -> Keys {
+        let cached = keys.withLock { $0[issuer.issuer] }
+        if let cached, cached.families[kid] != nil || ContinuousClock.now - cached.fetchedAt < refetchInterval { return cached }
+        let document: String
+        do {
+            document = try await source.keySet(issuer: issuer.issuer, jwksURI: issuer.jwks_uri)
+        } catch {
+            if let cached { return cached }
+            throw AuthError.unavailable("the keys of \(issuer.issuer) cannot be fetched: \(error)")
+        }
+        let fresh = try await Self.parse(document, issuer: issuer.issuer)
+        keys.withLock { $0[issuer.issuer] = fresh }
+        return fresh
+    }
+
+    static func parse(_ document: String, issuer: String) async throws -> Keys {
+        struct Set: Decodable {
+            struct Key: Decodable { var kid: String?; var kty: String?; var use: String?; var alg: String? }
+            var keys: [Key]
+        }
+        guard let parsed = try? JSONDecoder().decode(Set.self, from: Data(document.utf8)) else {
+            throw AuthError.unavailable("the key set of \(issuer) is not a JSON Web Key Set")
+        }
+        // Only signing keys of the allowed kinds, each with an id; HMAC ("oct") keys never.
+        var families: [String: String] = [:]
+        var usable: [[String: Any]] = []
+        let raw = (try? JSONSerialization.jsonObject(with: Data(document.utf8)) as? [String: Any])?["keys"] as? [[String: Any]] ?? []
+        for (key, object) in zip(parsed.keys, raw) {
+            guard let kid = key.kid, key.use == nil || key.use == "sig", let kty = key.kty, kty == "RSA" || kty == "EC" else { continue }
+            families[kid] = kty
+            usable.append(object)
+        }
+        let collection = JWTKeyCollection()
+        if !usable.isEmpty {
+            let json = String(decoding: try JSONSerialization.data(withJSONObject: ["keys": usable]), as: UTF8.self)
+            do {
+                try await collection.add(jwksJSON: json)
+            } catch {
+                throw AuthError.unavailable("the key set of \(issuer) could not be read: \(error)")
+            }
+        }
+        return Keys(collection: collection, families: families, fetchedAt: .now)
+    }
+
+    /// A workload's account exists only while its token is valid: nothing to look up.
+    public func lookup(user: String) async throws -> Identity? { nil }
+    public var answersLookups: Bool { true }
+}

@@ -1,0 +1,61 @@
+import Foundation
+
+/// One trusted issuer of `workload_auth`: a CI system or cluster whose OIDC tokens log in
+/// as the password of `docker login`, with no secret stored here.
+public struct WorkloadIssuer: Sendable, Decodable, Equatable {
+    /// The token's `iss`, exactly; its keys come from `<issuer>/.well-known/openid-configuration`.
+    public var issuer: String
+    /// A value the token's `aud` must contain.
+    public var audience: String
+    /// The claim that names the account (default `sub`; a dotted path for a nested claim).
+    public var account_claim: String?
+    /// Labels from claims: label name ← claim path (`repository: repository`, `namespace:
+    /// kubernetes.io.namespace`). A list claim gives the label each of its values.
+    public var labels: [String: String]?
+    /// Refuse a token issued longer ago than this (`iat`), e.g. `10m`.
+    public var max_age: String?
+    /// The key set's address, when the issuer publishes no discovery document.
+    public var jwks_uri: String?
+
+    public init(issuer: String, audience: String, account_claim: String? = nil, labels: [String: String]? = nil,
+                max_age: String? = nil, jwks_uri: String? = nil) {
+        self.issuer = issuer
+        self.audience = audience
+        self.account_claim = account_claim
+        self.labels = labels
+        self.max_age = max_age
+        self.jwks_uri = jwks_uri
+    }
+
+    static let knownKeys: Set<String> = ["issuer", "audience", "account_claim", "labels", "max_age", "jwks_uri"]
+
+    /// Checked at start: a mistake here would refuse every CI job, or trust too much.
+    func validated() throws -> WorkloadIssuer {
+        guard let url = URL(string: issuer), let scheme = url.scheme, url.host != nil else {
+            throw AuthError.configuration("workload_auth: issuer \(issuer.prefix(128)) is not a URL")
+        }
+        guard scheme == "https" || (scheme == "http" && Self.isLoopbackHost(url.host!)) else {
+            throw AuthError.configuration("workload_auth: issuer \(issuer.prefix(128)) must be https (plain http only on loopback)")
+        }
+        guard !audience.isEmpty else { throw AuthError.configuration("workload_auth: \(issuer): audience is required") }
+        _ = try maxAge()
+        return self
+    }
+
+    func maxAge() throws -> Duration? {
+        guard let max_age else { return nil }
+        return try GoDuration.parse(max_age, key: "workload_auth.max_age", default: .seconds(0))
+    }
+
+    public static func isLoopbackHost(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
+}
+
+/// Where an issuer's keys come from (the network: `Server` provides it; tests may give a
+/// fixed set).
+public protocol KeySetSource: Sendable {
+    /// The issuer's JSON Web Key Set document: from `jwksURI` when given, else through the
+    /// issuer's discovery document.
+    func keySet(issuer: String, jwksURI: String?) async throws -> String
+}
