@@ -36,6 +36,11 @@ if ! python3 -c 'import boto3' 2>/dev/null; then
     python3 -m pip install -q boto3 2>/dev/null || python3 -m pip install -q --break-system-packages boto3 \
         || { SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"; DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-boto3 >/dev/null; }
 fi
+# The workload-token tests' issuer signs with the cryptography package.
+if ! python3 -c 'import cryptography' 2>/dev/null; then
+    python3 -m pip install -q cryptography 2>/dev/null || python3 -m pip install -q --break-system-packages cryptography \
+        || { SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"; DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-cryptography >/dev/null; }
+fi
 
 swift build --build-tests
 
@@ -59,6 +64,7 @@ unset BERTH_TEST_POSTGRES PGHOST PGPORT PGUSER
 
 timeout 2400 Tests/e2e/e2e.sh
 timeout 1200 Tests/e2e/operations.sh
+timeout 600 Tests/e2e/workload.sh
 timeout 900 Tests/e2e/accounts.sh
 timeout 600 Tests/e2e/webui.sh
 timeout 900 Tests/e2e/s3.sh
