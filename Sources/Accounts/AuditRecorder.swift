@@ -79,8 +79,9 @@ final class AuditRecorder: Sendable {
                     state.lastSuccess = state.lastSuccess.filter { now - $0.value < successInterval }
                 }
                 state.lastSuccess[key] = now
+                // A success's reason is how it was proven (a workload token's issuer), when not a password.
                 state.successes.append(AuditEntry(actor: account.isEmpty ? "(anonymous)" : account, action: "login", target: account,
-                                                  address: address, success: true, at: date))
+                                                  address: address, success: true, detail: reason, at: date))
                 return
             }
             let minute = Int64(date.timeIntervalSince1970 / 60)

@@ -12,11 +12,15 @@ public struct Identity: Sendable, Equatable {
     /// disable/enable, "sign out everywhere"): refresh tokens and web sessions issued under an
     /// earlier value are refused.
     public var validSince: Date?
+    /// How the login was proven, when not by a password: the audit log records it
+    /// ("workload token of https://token.actions.githubusercontent.com").
+    public var provenance: String?
 
-    public init(account: String, labels: [String: [String]], validSince: Date? = nil) {
+    public init(account: String, labels: [String: [String]], validSince: Date? = nil, provenance: String? = nil) {
         self.account = account
         self.labels = labels
         self.validSince = validSince
+        self.provenance = provenance
     }
 
     public static let anonymous = Identity(account: "", labels: [:])

@@ -196,7 +196,7 @@ public struct TokenService: Sendable {
             await loginObserver?(credentials.user, request.clientIP, false, "unknown account")
             throw AuthError.unauthorized("invalid credentials")
         }
-        await loginObserver?(identity.account, request.clientIP, true, nil)
+        await loginObserver?(identity.account, request.clientIP, true, identity.provenance)
         return identity
     }
 

@@ -75,6 +75,11 @@ expect_eq "nothing elsewhere" "$(grant "$TOKEN" repository:other/api:pull,push)"
 K8S=$(mint "$(claims '{"sub": "system:serviceaccount:build:ci", "repository": "build", "kubernetes.io": {"namespace": "build"}}')")
 expect_eq "a Kubernetes-style token: labels from nested claims" "$(grant "$K8S" repository:build/tool:push)" "push"
 
+# The audit log names the subject and the issuer (written within seconds).
+for _ in $(seq 1 100); do "$BERTH" audit --config "$W/config.yml" --action login --json 2>/dev/null | grep -q "workload token of $IU" && break; sleep 0.2; done
+check "the audit log records the job's login: its subject and the issuer" bash -c \
+    "'$BERTH' audit --config '$W/config.yml' --action login --json | python3 -c 'import json,sys; e=[x for x in json.load(sys.stdin) if x[\"success\"]]; sys.exit(0 if any(x[\"actor\"] == \"repo:team-app:ref:refs/heads/main\" and x.get(\"detail\") == \"workload token of $IU\" for x in e) else 1)'"
+
 echo "== tokens that must be refused"
 NOW=$(date +%s)
 expect_eq "expired" "$(grant "$(mint "$(claims "{\"sub\": \"x\", \"repository\": \"team-app\", \"exp\": $((NOW - 600))}")")" repository:team-app/api:pull)" "refused UNAUTHORIZED"

@@ -107,7 +107,7 @@ public final class WorkloadIdentities: IdentityBackend, Sendable {
             let values = Self.values(claims, path: path)
             if !values.isEmpty { labels[label] = values }
         }
-        return Identity(account: String(account.prefix(256)), labels: labels)
+        return Identity(account: String(account.prefix(256)), labels: labels, provenance: "workload token of \(issuer.issuer)")
     }
 
     /// A claim by name, or by a dotted path into nested objects when no claim has the whole
