@@ -110,7 +110,7 @@ public struct AuthConfiguration: Sendable, Decodable {
         }
     }
 
-    private static func describe(_ error: DecodingError) -> String {
+    static func describe(_ error: DecodingError) -> String {
         switch error {
         case .keyNotFound(let key, let c): "\((c.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: ".")) is required"
         case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c):

@@ -83,6 +83,9 @@ public struct RegistryConfiguration: Sendable {
         /// `auth.token.accounts`: the accounts database when Berth is the token server
         /// (`sqlite:PATH` or `postgres://…`); nil: SQLite under the storage root.
         public var accounts: String?
+        /// `auth.token.workload_auth`: issuers whose CI tokens log in (the same list as an
+        /// auth_config.yml's `workload_auth`), as YAML for the token server to read.
+        public var workloadYAML: String?
 
         /// Token auth with Berth as its own token server and an `admin` account.
         public static let builtIn: TokenAuth = {
@@ -393,6 +396,11 @@ public struct RegistryConfiguration: Sendable {
         token.autoRedirect = try r.bool("auth.token.autoredirect") ?? false
         token.jwks = try r.string("auth.token.jwks")
         token.accounts = try r.string("auth.token.accounts")
+        if let workload = r.node("auth.token.workload_auth") {
+            r.consume("auth.token.workload_auth")
+            guard case .list = workload else { throw ConfigError("auth.token.workload_auth: expected a list of issuers") }
+            token.workloadYAML = workload.yaml()
+        }
         if let path = try r.string("auth.token.authconfig") {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw ConfigError("auth.token.authconfig: cannot read \(path)")
@@ -402,8 +410,9 @@ public struct RegistryConfiguration: Sendable {
             r.consume("auth.token.server")
             token.serverYAML = server.yaml()
         }
-        if token.serverYAML == nil, token.accounts != nil, token.realm == nil, token.rootCertBundle == nil, token.jwks == nil {
-            // Only a database named: Berth is the token server with its accounts there.
+        if token.serverYAML == nil, token.accounts != nil || token.workloadYAML != nil, token.realm == nil,
+           token.rootCertBundle == nil, token.jwks == nil {
+            // Only a database (or workload issuers) named: Berth is the token server with its accounts there.
             token.builtInAccounts = true
             token.issuer = token.issuer ?? "Berth"
         } else if token.serverYAML == nil {
@@ -528,6 +537,13 @@ public struct RegistryConfiguration: Sendable {
             token.append(("accounts", s(t.accounts.map(Self.maskingPassword) ?? "sqlite:(storage root)/berth/accounts/accounts.sqlite")))
         } else {
             token.append(("server", s(t.serverYAML == nil ? "external" : "built in, from a docker_auth configuration")))
+        }
+        if let yaml = t.workloadYAML, case .list(let issuers)? = try? ConfigNode.parse(yaml: yaml) {
+            // Which CI systems' tokens log in: the issuers and what their tokens must be meant for.
+            token.append(("workload_auth", .list(issuers.map { issuer -> ConfigNode in
+                guard case .map(let fields) = issuer else { return issuer }
+                return .map(fields.filter { ["issuer", "audience", "account_claim", "labels", "max_age"].contains($0.key) })
+            })))
         }
         if t.builtInAccounts || t.serverYAML != nil {
             token.append(("failedlogins", limiter))

@@ -76,6 +76,15 @@ struct CheckConfig: ParsableCommand {
         }
         var stderr = StandardError()
         for warning in configuration.warnings { print("warning: \(warning)", to: &stderr) }
+        // What the token server would refuse at start: the workload issuers, checked as serve checks them.
+        if let yaml = configuration.tokenAuth?.workloadYAML {
+            do {
+                _ = try WorkloadIssuer.parseList(yaml: yaml, key: "auth.token.workload_auth")
+            } catch {
+                print("invalid configuration: \(error)", to: &stderr)
+                throw ExitCode(1)
+            }
+        }
         let limits = FailedLoginLimiter.Limits()
         print(configuration.effectiveYAML(failedLoginDefaults: [
             "perclient": String(limits.perClient), "peraddress": String(limits.perAddress),

@@ -106,6 +106,32 @@ ROTATED=$(mint "$(claims '{"sub": "repo:team-app:ref:refs/heads/main", "reposito
 for _ in $(seq 1 90); do [ "$(grant "$ROTATED" repository:team-app/api:pull)" = "pull" ] && break; sleep 1; done
 expect_eq "a token signed with the new key works" "$(grant "$ROTATED" repository:team-app/api:pull)" "pull"
 
+echo "== the same issuer in Berth's own config.yml (auth.token.workload_auth, built-in accounts)"
+PORT3=$(free_port)
+cat > "$W/config3.yml" <<YAML
+version: 0.1
+storage:
+  filesystem:
+    rootdirectory: $W/data3
+http:
+  addr: 127.0.0.1:$PORT3
+auth:
+  token:
+    workload_auth:
+      - issuer: $IU
+        audience: berth-workload-test
+        labels: {repository: repository}
+YAML
+check "berth check-config shows the issuer" bash -c "'$BERTH' check-config '$W/config3.yml' | grep -q 'issuer: $IU'"
+sed 's/audience:/audiance:/' "$W/config3.yml" > "$W/typo.yml"
+check "and refuses a mistyped key in it" bash -c "! '$BERTH' check-config '$W/typo.yml' >/dev/null 2>&1"
+check "naming it" bash -c "'$BERTH' check-config '$W/typo.yml' 2>&1 | grep -q 'workload_auth\[0\].audiance'"
+BERTH_OUT="$W/berth3.log" serve_berth "$W" "http://127.0.0.1:$PORT3/v2/" --config "$W/config3.yml" || exit 1
+check "a rule for the jobs, added with the CLI while it runs" "$BERTH" acl add --config "$W/config3.yml" --name '${labels:repository}/*' --actions pull,push
+check "the built-in token server takes the job's token too" \
+    $SK copy --dest-tls-verify=false --dest-creds "ci:$ROTATED" "oci:$WORK/img:v1" "docker://127.0.0.1:$PORT3/team-app/api:v1"
+check "and the ACL still decides: nothing outside what rules grant" bash -c "! $SK copy --dest-tls-verify=false --dest-creds 'ci:$ROTATED' oci:$WORK/img:v1 docker://127.0.0.1:$PORT3/other/api:v1 2>/dev/null"
+
 echo "== the issuer down: 503, not a refused login"
 kill "$ISSUER_PID" 2>/dev/null; wait "$ISSUER_PID" 2>/dev/null
 # A fresh Berth has no keys cached.

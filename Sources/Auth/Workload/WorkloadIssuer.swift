@@ -1,4 +1,5 @@
 import Foundation
+import Yams
 
 /// One trusted issuer of `workload_auth`: a CI system or cluster whose OIDC tokens log in
 /// as the password of `docker login`, with no secret stored here.
@@ -28,6 +29,23 @@ public struct WorkloadIssuer: Sendable, Decodable, Equatable {
     }
 
     static let knownKeys: Set<String> = ["issuer", "audience", "account_claim", "labels", "max_age", "jwks_uri"]
+
+    /// A `workload_auth` list given on its own (Berth's config.yml `auth.token.workload_auth`):
+    /// unknown keys are errors here, as everywhere in that file.
+    public static func parseList(yaml: String, key: String) throws -> [WorkloadIssuer] {
+        if let items = try? Yams.load(yaml: yaml) as? [[String: Any]] {
+            for (index, item) in items.enumerated() {
+                if let unknown = item.keys.sorted().first(where: { !knownKeys.contains($0) }) {
+                    throw AuthError.configuration("\(key)[\(index)].\(unknown): not a key of a workload issuer (\(knownKeys.sorted().joined(separator: ", ")))")
+                }
+            }
+        }
+        do {
+            return try YAMLDecoder().decode([WorkloadIssuer].self, from: yaml).map { try $0.validated() }
+        } catch let error as DecodingError {
+            throw AuthError.configuration("\(key): \(AuthConfiguration.describe(error))")
+        }
+    }
 
     /// Checked at start: a mistake here would refuse every CI job, or trust too much.
     func validated() throws -> WorkloadIssuer {

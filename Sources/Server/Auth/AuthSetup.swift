@@ -61,16 +61,25 @@ public struct AuthSetup: Sendable {
             let key = try await storedSigningKey(store)
             let directory = try await openAccounts(config, store: store, logger: logger)
             try await BuiltInAccounts.bootstrap(directory, store: store, serving: BuiltInAccounts.Serving(config))
+            // Workload tokens first: a CI job's user name is anything, which may be an account's.
+            var backends: [any IdentityBackend] = [directory]
+            if let yaml = tokenAuth.workloadYAML {
+                let issuers = try WorkloadIssuer.parseList(yaml: yaml, key: "auth.token.workload_auth")
+                backends.insert(try WorkloadIdentities(issuers, source: HTTPKeySetSource.make()), at: 0)
+            }
             var service = TokenService(
                 issuer: try await TokenIssuer(issuer: issuer ?? "Berth", expiration: 900, signingKey: key),
-                backends: [directory], policies: directory.policies,
+                backends: backends, policies: directory.policies,
                 refreshTokens: directory.store, limiter: limiter(config, directory))
             service.loginObserver = Self.loginRecorder(directory)
             setup.tokenEndpoint = TokenEndpoint(service: service)
             setup.accounts = directory
             roots = key.certificates
         } else if let yaml = tokenAuth.serverYAML {
-            let authConfig = try AuthConfiguration.parse(yaml: yaml)
+            var authConfig = try AuthConfiguration.parse(yaml: yaml)
+            if let workload = tokenAuth.workloadYAML {
+                authConfig.workload_auth = (authConfig.workload_auth ?? []) + (try WorkloadIssuer.parseList(yaml: workload, key: "auth.token.workload_auth"))
+            }
             setup.warnings = AuthConfiguration.unsupportedKeys(yaml: yaml).map { "auth configuration key not supported by Berth, ignored: \($0)" }
             let key = try await signingKey(authConfig, store: store)
             let directory = try await openAccounts(config, store: store, logger: logger)
