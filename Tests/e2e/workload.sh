@@ -72,6 +72,11 @@ print(",".join(sorted(access[0]["actions"] if access else [])) or "nothing")'
 expect_eq "the token endpoint grants the job pull,push on its repository's namespace" "$(grant "$TOKEN" repository:team-app/api:pull,push)" "pull,push"
 expect_eq "pull only in shared/*" "$(grant "$TOKEN" repository:shared/base:pull,push)" "pull"
 expect_eq "nothing elsewhere" "$(grant "$TOKEN" repository:other/api:pull,push)" "nothing"
+expect_eq "the same token as a Bearer at the token endpoint" "$(curl -s -H "Authorization: Bearer $TOKEN" "http://$R/auth/token?service=Berth+registry&scope=repository:team-app/api:pull" | python3 -c '
+import base64, json, sys
+payload = json.load(sys.stdin)["token"].split(".")[1]
+print(",".join(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["access"][0]["actions"]))')" "pull"
+expect_eq "a Bearer that is not a token is 401" "$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer nonsense' "http://$R/auth/token?service=Berth+registry&scope=repository:team-app/api:pull")" "401"
 K8S=$(mint "$(claims '{"sub": "system:serviceaccount:build:ci", "repository": "build", "kubernetes.io": {"namespace": "build"}}')")
 expect_eq "a Kubernetes-style token: labels from nested claims" "$(grant "$K8S" repository:build/tool:push)" "push"
 

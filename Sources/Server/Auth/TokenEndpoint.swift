@@ -45,7 +45,7 @@ struct TokenEndpoint: Sendable {
             parameters += Self.formDecode(String(buffer: body))
         }
         func first(_ name: String) -> String? { parameters.first { $0.0 == name }?.1 }
-        var credentials = Self.basicCredentials(request.headers[.authorization])
+        var credentials = Self.basicCredentials(request.headers[.authorization]) ?? Self.bearerCredentials(request.headers[.authorization])
         if credentials == nil, request.headers[.authorization] != nil {
             // Credentials that cannot be read are refused, never treated as anonymous.
             return error(.unauthorized("unreadable credentials"))
@@ -128,9 +128,19 @@ struct TokenEndpoint: Sendable {
         }
     }
 
+    /// A CI system's own token sent as a Bearer (workload_auth): the password of a login
+    /// whose user name does not matter. Only a JWT's shape is taken; anything else is unreadable.
+    static func bearerCredentials(_ header: String?) -> (user: String, password: String)? {
+        guard let header, header.count > 7, header.prefix(7).lowercased() == "bearer ", header.utf8.count <= 16 * 1024 else { return nil }
+        let token = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
+        guard token.split(separator: ".", omittingEmptySubsequences: false).count == 3 else { return nil }
+        return ("bearer", token)
+    }
+
     static func basicCredentials(_ header: String?) -> (user: String, password: String)? {
+        // Up to a 16 KiB password: a CI system's token (workload_auth) is one.
         guard let header, header.count > 6, header.prefix(6).lowercased() == "basic ",
-              header.utf8.count <= 4096,
+              header.utf8.count <= 22 * 1024,
               let data = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
               let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":") else { return nil }
         return (String(text[..<colon]), String(text[text.index(after: colon)...]))
