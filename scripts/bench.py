@@ -6,7 +6,7 @@ prints each figure side by side. Not part of the tests.
 
 Needs: docker-registry and wrk (apt-get install docker-registry wrk). Everything runs on
 loopback with fresh data directories under $TMPDIR."""
-import argparse, hashlib, http.client, urllib.parse, json, os, random, re, shutil, socket, subprocess, sys, tempfile, threading, time
+import argparse, hashlib, http.client, urllib.parse, urllib.request, json, os, random, re, shutil, socket, subprocess, sys, tempfile, threading, time
 from concurrent.futures import ThreadPoolExecutor
 
 CHUNK = 1 << 20
@@ -309,18 +309,32 @@ def openssl_signs_per_second(algorithm):
     return float(numbers[-2]) if len(numbers) >= 2 else 0.0
 
 
-def database_token_bench(binary, work, algorithm, seconds):
+def database_token_bench(binary, work, algorithm, seconds, workload=False):
     """Tokens/s from wrk (2 threads, 32 connections) for one database account (bcrypt cost
-    10, repeated credentials) and one database rule, signed RS256 or ES256."""
+    10, repeated credentials) and one database rule, signed RS256 or ES256. With `workload`,
+    the credential is a CI system's token instead (workload_auth, from the test issuer the
+    e2e tests use; its key set fetched once and cached)."""
     import base64
-    root = os.path.join(work, f"db-tokens-{algorithm}")
+    root = os.path.join(work, f"db-tokens-{algorithm}{'-workload' if workload else ''}")
     os.makedirs(root, exist_ok=True)
+    issuer = None
     subprocess.run([binary, "user", "add", "bench", "--password-stdin", "--cost", "10", "--data", root],
                    input="bench-password", capture_output=True, text=True, check=True)
     subprocess.run([binary, "acl", "add", "--data", root, "--account", "bench", "--name", "team/*", "--actions", "pull,push"],
                    capture_output=True, check=True)
     port = free_port()
     token = f"    accounts: sqlite:{root}/berth/accounts/accounts.sqlite\n"
+    credentials = b"bench:bench-password"
+    if workload:
+        issuer = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(__file__), "../Tests/e2e/oidc-test-issuer.py"), "bench"],
+                                  stdout=subprocess.PIPE, text=True)
+        issuer_url = f"http://127.0.0.1:{issuer.stdout.readline().strip()}"
+        token += f"    workload_auth:\n      - issuer: {issuer_url}\n        audience: bench\n"
+        subprocess.run([binary, "acl", "add", "--data", root, "--account", "repo:bench", "--name", "team/*", "--actions", "pull,push"],
+                       capture_output=True, check=True)
+        claims = urllib.parse.quote(json.dumps({"sub": "repo:bench", "exp": int(time.time()) + 3600}))
+        jwt = urllib.request.urlopen(f"{issuer_url}/mint?claims={claims}").read().decode()
+        credentials = f"ci:{jwt}".encode()
     if algorithm == "RS256":
         key, cert = os.path.join(root, "token.key"), os.path.join(root, "token.crt")
         subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
@@ -337,7 +351,7 @@ def database_token_bench(binary, work, algorithm, seconds):
     proc = subprocess.Popen([binary, "serve", "--config", cfg], stdout=log, stderr=log)
     try:
         url = f"http://127.0.0.1:{port}/auth/token?service=bench&scope=repository:team/app:pull,push"
-        auth = "Basic " + base64.b64encode(b"bench:bench-password").decode()
+        auth = "Basic " + base64.b64encode(credentials).decode()
         for _ in range(200):
             try:
                 c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
@@ -353,6 +367,7 @@ def database_token_bench(binary, work, algorithm, seconds):
         return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), int(non2xx.group(1)) if non2xx else 0
     finally:
         proc.terminate(); proc.wait(10); log.close()
+        if issuer: issuer.terminate(); issuer.wait(10)
 
 
 def main():
@@ -702,6 +717,10 @@ def partial(a):
                 tps, errors = database_token_bench(os.path.abspath(a.berth), work, algorithm, a.wrk_seconds)
                 ratio = f"{tps / reference:.2f}" if reference else ""
                 print(f"{algorithm + ' (wrk -t2 -c32, bcrypt cost 10)':40} {tps:10.0f} {reference:15.0f} {ratio:>7}" + (f"  ({errors} non-2xx)" if errors else ""))
+            # A CI job's token instead of a password: its signature checked every time (the
+            # issuer's keys cached), against a password login whose bcrypt result is cached.
+            tps, errors = database_token_bench(os.path.abspath(a.berth), work, "ES256", a.wrk_seconds, workload=True)
+            print(f"{'ES256, workload token (JWKS cached)':40} {tps:10.0f} {ec:15.0f} {tps / ec if ec else 0:7.2f}" + (f"  ({errors} non-2xx)" if errors else ""))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
