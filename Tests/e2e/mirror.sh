@@ -184,9 +184,9 @@ expect_eq "and says it filtered" "$(curl -s -D - -o /dev/null "http://$R/v2/dist
 expect_eq "the signature pulls through the mirror" \
     "$(curl -s -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$R/v2/dist.local/library/app/manifests/$SIG" | sha256sum | cut -d' ' -f1)" "${SIG#sha256:}"
 
-ui_tags() { curl -s "http://$R/ui/repo/dist.local/library/app" | python3 -c 'import re,sys; print(" ".join(sorted(re.findall(r"<tr>\s*<td>([^<]+)</td>", sys.stdin.read()))))'; }
+ui_tags() { curl -s "http://$R/ui/repo/dist.local/library/app?artifacts=1" | python3 -c 'import re,sys; print(" ".join(sorted(re.findall(r"<tr>\s*<td[^>]*>([^<]+)</td>", sys.stdin.read()))))'; }
 v2_tags() { curl -s "http://$R/v2/dist.local/library/app/tags/list" | python3 -c 'import json,sys; print(" ".join(sorted(json.load(sys.stdin)["tags"])))'; }
-expect_eq "the web UI lists a mirrored repository's tags as /v2/ does (the upstream's, one not pulled yet included)" \
+expect_eq "the web UI lists a mirrored repository's tags as /v2/ does (the upstream's, one not pulled yet included; signature tags shown)" \
     "$(ui_tags)" "$(v2_tags)"
 check "with more than the one pulled" bash -c "[ \$(wc -w <<< '$(v2_tags)') -ge 2 ]"
 
