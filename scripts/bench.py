@@ -318,9 +318,11 @@ def database_token_bench(binary, work, algorithm, seconds, workload=False):
     root = os.path.join(work, f"db-tokens-{algorithm}{'-workload' if workload else ''}")
     os.makedirs(root, exist_ok=True)
     issuer = None
-    subprocess.run([binary, "user", "add", "bench", "--password-stdin", "--cost", "10", "--data", root],
+    # The database is made here, before any server ran on this root (--accounts creates it).
+    accounts = f"sqlite:{root}/berth/accounts/accounts.sqlite"
+    subprocess.run([binary, "user", "add", "bench", "--password-stdin", "--cost", "10", "--accounts", accounts],
                    input="bench-password", capture_output=True, text=True, check=True)
-    subprocess.run([binary, "acl", "add", "--data", root, "--account", "bench", "--name", "team/*", "--actions", "pull,push"],
+    subprocess.run([binary, "acl", "add", "--accounts", accounts, "--account", "bench", "--name", "team/*", "--actions", "pull,push"],
                    capture_output=True, check=True)
     port = free_port()
     token = f"    accounts: sqlite:{root}/berth/accounts/accounts.sqlite\n"
@@ -330,7 +332,7 @@ def database_token_bench(binary, work, algorithm, seconds, workload=False):
                                   stdout=subprocess.PIPE, text=True)
         issuer_url = f"http://127.0.0.1:{issuer.stdout.readline().strip()}"
         token += f"    workload_auth:\n      - issuer: {issuer_url}\n        audience: bench\n"
-        subprocess.run([binary, "acl", "add", "--data", root, "--account", "repo:bench", "--name", "team/*", "--actions", "pull,push"],
+        subprocess.run([binary, "acl", "add", "--accounts", accounts, "--account", "repo:bench", "--name", "team/*", "--actions", "pull,push"],
                        capture_output=True, check=True)
         claims = urllib.parse.quote(json.dumps({"sub": "repo:bench", "exp": int(time.time()) + 3600}))
         jwt = urllib.request.urlopen(f"{issuer_url}/mint?claims={claims}").read().decode()

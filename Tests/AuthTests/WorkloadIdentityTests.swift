@@ -122,6 +122,18 @@ import _CryptoExtras
         }
     }
 
+    /// A token seen before skips its signature check, never its time limits.
+    @Test func aRepeatedTokenIsStillRefusedOnceExpired() async throws {
+        let keys = Keys()
+        let now = Mutex(Date())
+        let backend = try WorkloadIdentities([Self.issuer], source: keys, clock: { now.withLock { $0 } })
+        let token = try keys.token(Self.claims(["exp": Date().timeIntervalSince1970 + 120]))
+        #expect(try await backend.authenticate(user: "ci", password: token) != nil)
+        #expect(try await backend.authenticate(user: "ci", password: token) != nil)
+        now.withLock { $0 = $0.addingTimeInterval(600) }
+        await #expect(throws: AuthError.unauthorized("workload token expired")) { try await backend.authenticate(user: "ci", password: token) }
+    }
+
     @Test func issuersAreCheckedAtStart() {
         #expect(throws: AuthError.self) { try WorkloadIdentities([WorkloadIssuer(issuer: "http://ci.example", audience: "a")], source: Keys()) }
         #expect(throws: AuthError.self) { try WorkloadIdentities([WorkloadIssuer(issuer: "https://ci.example", audience: "")], source: Keys()) }

@@ -22,6 +22,20 @@ public final class WorkloadIdentities: IdentityBackend, Sendable {
     }
     private let keys = Mutex<[String: Keys]>([:])
 
+    /// A token that verified, by its SHA-256: docker sends the same token with every token
+    /// request of a job, and checking a signature costs more than the rest of a login. Kept
+    /// until the token expires, five minutes at most; its time limits are checked at each use.
+    private struct Verified {
+        var identity: Identity
+        var expires: Double
+        var issuedAt: Double?
+        var maxAge: Double?
+        var until: ContinuousClock.Instant
+    }
+    private let verified = Mutex<[SHA256Digest: Verified]>([:])
+    static let verifiedCapacity = 10_000
+    static let verifiedLifetime: Duration = .seconds(300)
+
     static let leeway: TimeInterval = 60
     /// At most this often is an issuer asked for its keys again (for a key id not seen): a
     /// stream of made-up key ids cannot make Berth hammer it.
@@ -57,6 +71,16 @@ public final class WorkloadIdentities: IdentityBackend, Sendable {
 
     public func authenticate(user: String, password: String) async throws -> Identity? {
         // A JWT: three base64url parts, the middle one naming a configured issuer.
+        guard password.utf8.count <= 16 * 1024, password.utf8.lazy.filter({ $0 == UInt8(ascii: ".") }).count == 2 else { return nil }
+        let hash = SHA256.hash(data: Array(password.utf8))
+        if let known = verified.withLock({ $0[hash] }), ContinuousClock.now < known.until {
+            let now = clock().timeIntervalSince1970
+            guard now <= known.expires + Self.leeway else { throw AuthError.unauthorized("workload token expired") }
+            if let maxAge = known.maxAge, let iat = known.issuedAt, now - iat > maxAge + Self.leeway {
+                throw AuthError.unauthorized("workload token older than max_age")
+            }
+            return known.identity
+        }
         let parts = password.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, password.utf8.count <= 16 * 1024,
               let headerBytes = Base64URL.decode(parts[0]), let header = try? JSONDecoder().decode(Header.self, from: headerBytes),
@@ -79,7 +103,19 @@ public final class WorkloadIdentities: IdentityBackend, Sendable {
         guard let claims = (try? JSONSerialization.jsonObject(with: payloadBytes)) as? [String: Any] else {
             throw AuthError.unauthorized("workload token claims are not a JSON object")
         }
-        return try identity(from: claims, issuer: issuer)
+        let identity = try identity(from: claims, issuer: issuer)
+        let maxAge = try issuer.maxAge().map { Double($0.components.seconds) }
+        let entry = Verified(identity: identity, expires: Self.number(claims["exp"]) ?? 0, issuedAt: Self.number(claims["iat"]),
+                             maxAge: maxAge, until: .now + Self.verifiedLifetime)
+        verified.withLock { cache in
+            if cache.count >= Self.verifiedCapacity {
+                let now = ContinuousClock.now
+                cache = cache.filter { $0.value.until > now }
+                if cache.count >= Self.verifiedCapacity { cache.removeAll(keepingCapacity: true) }
+            }
+            cache[hash] = entry
+        }
+        return identity
     }
 
     /// The claims' checks and what they name, once the signature holds.
