@@ -48,6 +48,29 @@ extension AccountStore {
         }
     }
 
+    /// Pulls per repository since `since`, most pulled first (`limit` of them), with the
+    /// period's total pulls and repositories: added up by the database, whatever the number
+    /// of day rows.
+    public func pullTotals(since: Date, repository: String? = nil, limit: Int = 20) async throws
+        -> (top: [(repository: String, pulls: Int)], pulls: Int, repositories: Int) {
+        let first = PullDay.day(since)
+        return try await database.read { sql in
+            func filtered(_ select: String) -> SQLQueryString {
+                var query = SQLQueryString(stringLiteral: select + " FROM berth_pulls WHERE day >= ")
+                query.appendInterpolation(bind: first)
+                if let repository { query.appendInterpolation(unsafeRaw: " AND repository = "); query.appendInterpolation(bind: repository) }
+                return query
+            }
+            var top = filtered("SELECT repository, CAST(SUM(count) AS BIGINT) AS total")
+            top.appendInterpolation(unsafeRaw: " GROUP BY repository ORDER BY total DESC, repository LIMIT \(min(max(limit, 1), 1000))")
+            let rows = try await sql.raw(top).all().map { row in
+                (repository: try row.decode(column: "repository", as: String.self), pulls: Int(try row.decode(column: "total", as: Int64.self)))
+            }
+            let sums = try await sql.raw(filtered("SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) AS pulls, COUNT(DISTINCT repository) AS repositories")).first()
+            return (rows, Int(try sums?.decode(column: "pulls", as: Int64.self) ?? 0), Int(try sums?.decode(column: "repositories", as: Int64.self) ?? 0))
+        }
+    }
+
     /// Pulls per repository and day since `since` (UTC), newest day first, most pulled first;
     /// only `repository`'s when given.
     public func pullCounts(since: Date, repository: String? = nil, limit: Int = 10_000) async throws -> [PullCount] {

@@ -211,7 +211,9 @@ public struct TokenService: Sendable {
             identity = try await authenticate(request)
         }
         var refreshToken: String?
-        if request.wantsRefreshToken, request.refreshToken == nil, !identity.account.isEmpty {
+        // A workload token (a CI job's, minutes long) is never turned into a refresh token
+        // that would outlive it: the client keeps sending the token itself.
+        if request.wantsRefreshToken, request.refreshToken == nil, !identity.account.isEmpty, identity.provenance == nil {
             let token = RefreshTokens.make()
             try await refreshTokens.save(RefreshTokenRecord(account: identity.account, issuedAt: Date(), clientID: request.clientID,
                                                             labels: identity.labels.isEmpty ? nil : identity.labels,

@@ -90,6 +90,9 @@ import Testing
             let counts = try await store.pullCounts(since: Date().addingTimeInterval(-86400))
             #expect(counts == [PullCount(repository: "team/app", day: today, pulls: 5), PullCount(repository: "team/tool", day: today, pulls: 1)])
             #expect(try await store.pullCounts(since: Date(), repository: "team/tool").map(\.pulls) == [1])
+            let totals = try await store.pullTotals(since: Date().addingTimeInterval(-86400))
+            #expect(totals.top.map(\.repository) == ["team/app", "team/tool"] && totals.top.map(\.pulls) == [5, 1])
+            #expect(totals.pulls == 6 && totals.repositories == 2)
             // Kept as long as the audit log: a retention of a day drops older days only.
             try await store.record([], pulls: [PullDay(repository: "team/app", day: "2020-01-01"): 7])
             #expect(try await store.pullCounts(since: Date(timeIntervalSince1970: 0)).count == 3)

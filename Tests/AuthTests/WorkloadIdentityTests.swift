@@ -134,6 +134,36 @@ import _CryptoExtras
         await #expect(throws: AuthError.unauthorized("workload token expired")) { try await backend.authenticate(user: "ci", password: token) }
     }
 
+    /// A shared issuer admits only the tokens whose claims an admin required; a token's name
+    /// can never be a local account's; a claim value that would act as a pattern is no label.
+    @Test func requiredClaimsNamesAndLabelsThatCannotWidenARule() async throws {
+        let keys = Keys()
+        var issuer = Self.issuer
+        issuer.require = ["repository_owner": "team"]
+        issuer.account_claim = "actor"
+        issuer.labels = ["repository": "repository", "workflow": "workflow"]
+        let backend = try WorkloadIdentities([issuer], source: keys)
+        let mine = try #require(try await backend.authenticate(user: "ci", password: try keys.token(Self.claims([
+            "repository_owner": "team", "actor": "admin", "workflow": "build *", "repository": "team/app"]))))
+        #expect(mine.account == "token.ci.example:admin", "no local account can have a ':'")
+        #expect(mine.labels == ["repository": ["team/app"]], "the workflow's '*' would have acted as a glob")
+        await #expect(throws: AuthError.unauthorized("workload token's repository_owner is not team")) {
+            try await backend.authenticate(user: "ci", password: try keys.token(Self.claims(["repository_owner": "evil", "actor": "x"])))
+        }
+    }
+
+    /// docker login asks for a refresh token; a CI job's token (minutes long) never becomes
+    /// one (nor, in the web UI, a session): the client keeps sending the token itself.
+    @Test func aWorkloadLoginGetsNoRefreshToken() async throws {
+        let keys = Keys()
+        let service = TokenService(issuer: try await TokenIssuer(issuer: "t", expiration: 60, signingKey: try SigningKey.generate()),
+                                   backends: [try WorkloadIdentities([Self.issuer], source: keys)], policies: [])
+        let response = try await service.issueToken(TokenRequest(service: "s", scopes: [], account: nil,
+                                                                 credentials: ("ci", try keys.token(Self.claims())), clientIP: nil,
+                                                                 wantsRefreshToken: true))
+        #expect(response.refresh_token == nil && !response.token.isEmpty)
+    }
+
     @Test func issuersAreCheckedAtStart() {
         #expect(throws: AuthError.self) { try WorkloadIdentities([WorkloadIssuer(issuer: "http://ci.example", audience: "a")], source: Keys()) }
         #expect(throws: AuthError.self) { try WorkloadIdentities([WorkloadIssuer(issuer: "https://ci.example", audience: "")], source: Keys()) }

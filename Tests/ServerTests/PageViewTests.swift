@@ -14,12 +14,15 @@ import Testing
             PullCount(repository: "team/app", day: "2026-12-05", pulls: 3),
             PullCount(repository: "ops/tool", day: "2026-12-05", pulls: 4),
             PullCount(repository: "team/app", day: "2026-12-04", pulls: 2),
-        ])
+        ], totals: ([("team/app", 5), ("ops/tool", 4)], 9, 2))
         #expect(page.totals.map { "\($0.repository)=\($0.pulls)" } == ["team/app=5", "ops/tool=4"])
-        #expect(page.rows.count == 3 && page.hasRows)
+        #expect(page.rows.count == 3 && page.hasRows && page.cutNote == nil)
         #expect(page.summary == "9 pulls of 2 repositories in the last 7 days")
-        let none = AdminPullsPage(frame: Self.frame, filterRepository: "x", days: 1, counts: [])
+        let none = AdminPullsPage(frame: Self.frame, filterRepository: "x", days: 1, counts: [], totals: ([], 0, 0))
         #expect(!none.hasRows && none.summary == "0 pulls of 0 repositories in the last 1 day")
+        let cut = AdminPullsPage(frame: Self.frame, filterRepository: "", days: 30, counts: page.rows.map { PullCount(repository: $0.repository, day: $0.day, pulls: $0.pulls) },
+                                 totals: ([("team/app", 5000)], 9000, 40), cut: true)
+        #expect(cut.summary == "9000 pulls of 40 repositories in the last 30 days" && cut.cutNote?.hasPrefix("Per day: the newest 3 rows") == true)
     }
 
     @Test func anImagesDescriptionLinksOnlyWebAddresses() {

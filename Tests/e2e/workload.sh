@@ -19,7 +19,8 @@ PIDS+=("$ISSUER_PID")
 read -r IPORT <&"${ISSUER[0]}"
 IU="http://127.0.0.1:$IPORT"
 mint() { curl -sf "$IU/mint?$1"; }
-claims() { python3 -c 'import json,sys,urllib.parse; print("claims=" + urllib.parse.quote(json.dumps(json.loads(sys.argv[1]))))' "$1"; }
+# Every token carries the owner the issuer's `require` asks for, unless a test says otherwise.
+claims() { python3 -c 'import json,sys,urllib.parse; c = json.loads(sys.argv[1]); c.setdefault("repository_owner", "team"); print("claims=" + urllib.parse.quote(json.dumps(c)))' "$1"; }
 cat > "$W/auth_config.yml" <<YAML
 token:
   issuer: "workload test"
@@ -27,6 +28,7 @@ token:
 workload_auth:
   - issuer: $IU
     audience: berth-workload-test
+    require: {repository_owner: team}
     labels: {repository: repository, namespace: kubernetes.io.namespace}
     max_age: 10m
 acl:
@@ -76,6 +78,8 @@ expect_eq "the same token as a Bearer at the token endpoint" "$(curl -s -H "Auth
 import base64, json, sys
 payload = json.load(sys.stdin)["token"].split(".")[1]
 print(",".join(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["access"][0]["actions"]))')" "pull"
+expect_eq "docker's offline_token request gets no refresh token for a workload token" \
+    "$(curl -s -u "ci:$TOKEN" "http://$R/auth/token?service=Berth+registry&scope=repository:team-app/api:pull&offline_token=true&client_id=docker" | python3 -c 'import json,sys; b=json.load(sys.stdin); print("token" in b, "refresh_token" in b)')" "True False"
 expect_eq "a Bearer that is not a token is 401" "$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer nonsense' "http://$R/auth/token?service=Berth+registry&scope=repository:team-app/api:pull")" "401"
 K8S=$(mint "$(claims '{"sub": "system:serviceaccount:build:ci", "repository": "build", "kubernetes.io": {"namespace": "build"}}')")
 expect_eq "a Kubernetes-style token: labels from nested claims" "$(grant "$K8S" repository:build/tool:push)" "push"
@@ -88,6 +92,7 @@ check "the audit log records the job's login: its subject and the issuer" bash -
 echo "== tokens that must be refused"
 NOW=$(date +%s)
 expect_eq "expired" "$(grant "$(mint "$(claims "{\"sub\": \"x\", \"repository\": \"team-app\", \"exp\": $((NOW - 600))}")")" repository:team-app/api:pull)" "refused UNAUTHORIZED"
+expect_eq "another owner than the issuer's require" "$(grant "$(mint "$(claims '{"sub": "repo:x", "repository": "team-app", "repository_owner": "evil"}')")" repository:team-app/api:pull)" "refused UNAUTHORIZED"
 expect_eq "another audience" "$(grant "$(mint "$(claims '{"sub": "x", "repository": "team-app", "aud": "someone-else"}')")" repository:team-app/api:pull)" "refused UNAUTHORIZED"
 expect_eq "issued longer ago than max_age" "$(grant "$(mint "$(claims "{\"sub\": \"x\", \"repository\": \"team-app\", \"iat\": $((NOW - 3600))}")")" repository:team-app/api:pull)" "refused UNAUTHORIZED"
 TAMPERED=$(python3 -c '

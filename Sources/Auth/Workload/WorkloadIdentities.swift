@@ -21,6 +21,8 @@ public final class WorkloadIdentities: IdentityBackend, Sendable {
         var fetchedAt: ContinuousClock.Instant
     }
     private let keys = Mutex<[String: Keys]>([:])
+    /// When each issuer's keys were last asked for.
+    private let attempts = Mutex<[String: ContinuousClock.Instant]>([:])
 
     /// A token that verified, by its SHA-256: docker sends the same token with every token
     /// request of a job, and checking a signature costs more than the rest of a login. Kept
@@ -134,16 +136,34 @@ public final class WorkloadIdentities: IdentityBackend, Sendable {
             let limit = Double(maxAge.components.seconds) + Double(maxAge.components.attoseconds) / 1e18
             guard now - iat <= limit + Self.leeway else { throw AuthError.unauthorized("workload token older than max_age") }
         }
+        for (path, wanted) in (issuer.require ?? [:]).sorted(by: { $0.key < $1.key }) {
+            guard Self.values(claims, path: path) == [wanted] else {
+                throw AuthError.unauthorized("workload token's \(path) is not \(wanted)")
+            }
+        }
         let claimName = issuer.account_claim ?? "sub"
-        guard let account = Self.values(claims, path: claimName).first, !account.isEmpty else {
+        guard let claimed = Self.values(claims, path: claimName).first, !claimed.isEmpty else {
             throw AuthError.unauthorized("workload token has no \(claimName)")
         }
         var labels: [String: [String]] = [:]
         for (label, path) in issuer.labels ?? [:] {
-            let values = Self.values(claims, path: path)
+            // Label values reach ACL patterns (`${labels:…}`): a value that would act as a
+            // glob or regex there is left out rather than widen a rule.
+            let values = Self.values(claims, path: path).filter { !$0.contains(where: Self.patternCharacters.contains) }
             if !values.isEmpty { labels[label] = values }
         }
-        return Identity(account: String(account.prefix(256)), labels: labels, provenance: "workload token of \(issuer.issuer)")
+        return Identity(account: Self.account(claimed, issuer: issuer.issuer), labels: labels, provenance: "workload token of \(issuer.issuer)")
+    }
+
+    static let patternCharacters: Set<Character> = ["*", "?", "[", "]", "{", "}", "(", ")", "|", "\\", "^", "$", "+", "\n", "\r"]
+
+    /// The account a token names. Local account names cannot contain `:`, and the subjects
+    /// of GitHub, GitLab and Kubernetes tokens all do (`repo:…`, `project_path:…`,
+    /// `system:serviceaccount:…`); any other value is prefixed with the issuer's host, so a
+    /// token can never be a local account (`admin`) and inherit its rules.
+    static func account(_ claimed: String, issuer: String) -> String {
+        let name = claimed.contains(":") ? claimed : (URL(string: issuer)?.host ?? issuer) + ":" + claimed
+        return String(name.prefix(256))
     }
 
     /// A claim by name, or by a dotted path into nested objects when no claim has the whole
@@ -173,21 +193,34 @@ public final class WorkloadIdentities: IdentityBackend, Sendable {
     static func number(_ value: Any?) -> Double? { (value as? NSNumber)?.doubleValue }
 
     /// The issuer's keys; fetched again when `kid` is not among them (a rotation), at most
-    /// once a minute. A key set that cannot be had is the issuer being down: 503, not a
-    /// refused login.
+    /// once per `refetchInterval` (every 5 s while none could be had yet), whatever the
+    /// outcome, so neither made-up key ids nor an issuer that is down multiply the requests.
+    /// Keys that cannot be had are the issuer being down: 503, not a refused login; the keys
+    /// known before keep working meanwhile.
     private func keys(for issuer: WorkloadIssuer, kid: String) async throws -> Keys {
         let cached = keys.withLock { $0[issuer.issuer] }
-        if let cached, cached.families[kid] != nil || ContinuousClock.now - cached.fetchedAt < refetchInterval { return cached }
-        let document: String
+        if let cached, cached.families[kid] != nil { return cached }
+        let now = ContinuousClock.now
+        let interval = cached == nil ? min(refetchInterval, .seconds(5)) : refetchInterval
+        let mayFetch = attempts.withLock { attempts in
+            if let last = attempts[issuer.issuer], now - last < interval { return false }
+            attempts[issuer.issuer] = now
+            return true
+        }
+        guard mayFetch else {
+            if let cached { return cached }
+            throw AuthError.unavailable("the keys of \(issuer.issuer) could not be fetched; trying again shortly")
+        }
         do {
-            document = try await source.keySet(issuer: issuer.issuer, jwksURI: issuer.jwks_uri)
+            let document = try await source.keySet(issuer: issuer.issuer, jwksURI: issuer.jwks_uri)
+            let fresh = try await Self.parse(document, issuer: issuer.issuer)
+            keys.withLock { $0[issuer.issuer] = fresh }
+            return fresh
         } catch {
             if let cached { return cached }
+            if let failure = error as? AuthError { throw failure }
             throw AuthError.unavailable("the keys of \(issuer.issuer) cannot be fetched: \(error)")
         }
-        let fresh = try await Self.parse(document, issuer: issuer.issuer)
-        keys.withLock { $0[issuer.issuer] = fresh }
-        return fresh
     }
 
     static func parse(_ document: String, issuer: String) async throws -> Keys {

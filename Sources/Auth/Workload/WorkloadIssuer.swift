@@ -17,9 +17,14 @@ public struct WorkloadIssuer: Sendable, Decodable, Equatable {
     public var max_age: String?
     /// The key set's address, when the issuer publishes no discovery document.
     public var jwks_uri: String?
+    /// Claims a token must carry with exactly these values (`repository_owner: my-org`): an
+    /// issuer such as GitHub's or gitlab.com signs tokens for everyone, with any audience a
+    /// job asks for, so without this every repository on it could log in.
+    public var require: [String: String]?
 
     public init(issuer: String, audience: String, account_claim: String? = nil, labels: [String: String]? = nil,
-                max_age: String? = nil, jwks_uri: String? = nil) {
+                max_age: String? = nil, jwks_uri: String? = nil, require: [String: String]? = nil) {
+        self.require = require
         self.issuer = issuer
         self.audience = audience
         self.account_claim = account_claim
@@ -28,7 +33,7 @@ public struct WorkloadIssuer: Sendable, Decodable, Equatable {
         self.jwks_uri = jwks_uri
     }
 
-    static let knownKeys: Set<String> = ["issuer", "audience", "account_claim", "labels", "max_age", "jwks_uri"]
+    static let knownKeys: Set<String> = ["issuer", "audience", "account_claim", "labels", "max_age", "jwks_uri", "require"]
 
     /// A `workload_auth` list given on its own (Berth's config.yml `auth.token.workload_auth`):
     /// unknown keys are errors here, as everywhere in that file.

@@ -66,6 +66,7 @@ public struct AuthSetup: Sendable {
             if let yaml = tokenAuth.workloadYAML {
                 let issuers = try WorkloadIssuer.parseList(yaml: yaml, key: "auth.token.workload_auth")
                 backends.insert(try WorkloadIdentities(issuers, source: HTTPKeySetSource.make()), at: 0)
+                setup.warnings += Self.workloadWarnings(issuers)
             }
             var service = TokenService(
                 issuer: try await TokenIssuer(issuer: issuer ?? "Berth", expiration: 900, signingKey: key),
@@ -81,6 +82,7 @@ public struct AuthSetup: Sendable {
                 authConfig.workload_auth = (authConfig.workload_auth ?? []) + (try WorkloadIssuer.parseList(yaml: workload, key: "auth.token.workload_auth"))
             }
             setup.warnings = AuthConfiguration.unsupportedKeys(yaml: yaml).map { "auth configuration key not supported by Berth, ignored: \($0)" }
+            setup.warnings += Self.workloadWarnings(authConfig.workload_auth ?? [])
             let key = try await signingKey(authConfig, store: store)
             let directory = try await openAccounts(config, store: store, logger: logger)
             let service = try await tokenService(authConfig, signingKey: key, accounts: directory, limiter: limiter(config, directory))
@@ -123,6 +125,14 @@ public struct AuthSetup: Sendable {
                                                   policies: Array(policies.dropFirst()))
         service.loginObserver = Self.loginRecorder(directory)
         return service
+    }
+
+    /// An issuer without `require` admits every token it signs for the audience: on a shared
+    /// issuer (GitHub, gitlab.com) that is anyone's CI job.
+    static func workloadWarnings(_ issuers: [WorkloadIssuer]) -> [String] {
+        issuers.filter { ($0.require ?? [:]).isEmpty }.map {
+            "workload_auth: \($0.issuer) has no require: every token it signs for \($0.audience) logs in (on a shared issuer, add e.g. require: {repository_owner: YOUR-ORG})"
+        }
     }
 
     /// The configured bounds over the defaults.

@@ -5,8 +5,8 @@ import NIOCore
 import NIOFoundationCompat
 
 /// An issuer's signing keys over HTTPS: its discovery document's `jwks_uri` (RFC 8414 /
-/// OpenID Connect Discovery), then the key set, bounded in size and time, on AsyncHTTPClient's
-/// shared client (a server-lifetime client needs no shutdown).
+/// OpenID Connect Discovery), then the key set, bounded in size and time. Redirects are not
+/// followed: the https (or loopback) check holds for every address asked.
 struct HTTPKeySetSource: KeySetSource {
     let http: HTTPClient
     static let limit = 1 << 20
@@ -40,5 +40,13 @@ struct HTTPKeySetSource: KeySetSource {
         return Data(buffer: try await response.body.collect(upTo: Self.limit))
     }
 
-    static func make() -> HTTPKeySetSource { HTTPKeySetSource(http: .shared) }
+    static func make() -> HTTPKeySetSource { HTTPKeySetSource(http: client) }
+
+    /// One client for the process (a constant: never shut down, as the shared one), which
+    /// does not follow redirects.
+    private static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        configuration.timeout = .init(connect: .seconds(10), read: .seconds(10))
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
 }

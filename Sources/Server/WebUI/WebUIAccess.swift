@@ -22,9 +22,12 @@ enum WebUIAccess: Sendable {
         case .open:
             throw AuthError.badRequest("this registry has no accounts")
         case .token(let service, let serviceName):
-            return try await service.authenticate(TokenRequest(
+            let identity = try await service.authenticate(TokenRequest(
                 service: serviceName, scopes: [], account: nil, credentials: (user, password), clientIP: address,
                 wantsRefreshToken: false, refreshToken: nil, clientID: WebSession.clientID))
+            // A CI job's token is for the registry, minutes long: never a 12-hour web session.
+            guard identity.provenance == nil else { throw AuthError.unauthorized("a workload token cannot sign in to the web UI") }
+            return identity
         case .basic(let authorizer, _):
             guard let identity = try await authorizer.authenticate(user: user, password: password, address: address) else {
                 throw AuthError.unauthorized("invalid credentials")

@@ -78,8 +78,10 @@ struct AdminUserPage {
         self.confirmingDelete = confirmingDelete && !isSelf
     }
 
+    /// One path segment whatever the name holds (`/` encoded): a name such as `ci/../admin`
+    /// must not become a page, or a form's target, of another user.
     static func link(_ base: String, _ name: String) -> String {
-        base + "/ui/admin/users/" + (name.addingPercentEncoding(withAllowedCharacters: pathCharacters) ?? name)
+        base + "/ui/admin/users/" + (name.addingPercentEncoding(withAllowedCharacters: pathCharacters.subtracting(CharacterSet(charactersIn: "/"))) ?? name)
     }
 
     static func queryValue(_ text: String) -> String {
