@@ -9,9 +9,10 @@ import Storage
 /// still in memory to the on-disk queues.
 /// Where the registry's events go: webhooks (`Notifier`), the audit log, …
 public protocol EventSink: Sendable {
-    /// Whether events of this kind are of interest at all: every pull asks, so an event is
-    /// only built when some sink wants it.
-    func wants(_ action: Event.Action) -> Bool
+    /// Whether events of this kind, about content of this media type (nil: unknown, as for
+    /// a delete), are of interest at all: every pull asks, so an event is only built when
+    /// some sink wants it.
+    func wants(_ action: Event.Action, mediaType: String?) -> Bool
     func publish(_ action: Event.Action, _ target: Event.Target, request: Event.Request, actor: String?)
 }
 
@@ -52,8 +53,10 @@ public final class Notifier: Service, EventSink, Sendable {
         self.logger = logger
     }
 
-    public func wants(_ action: Event.Action) -> Bool {
-        sinks.contains { endpoint, _ in !endpoint.ignoredActions.contains(action) }
+    public func wants(_ action: Event.Action, mediaType: String?) -> Bool {
+        sinks.contains { endpoint, _ in
+            !endpoint.ignoredActions.contains(action) && !(mediaType.map(endpoint.ignoredMediaTypes.contains) ?? false)
+        }
     }
 
     public func publish(_ action: Event.Action, _ target: Event.Target, request: Event.Request, actor: String?) {

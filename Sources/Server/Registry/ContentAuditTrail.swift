@@ -11,18 +11,24 @@ struct ContentAuditTrail: EventSink {
     let directory: AccountDirectory
 
 
-    func wants(_ action: Event.Action) -> Bool { action != .mount }
+    /// Manifest pushes and pulls, and deletes: a blob's push, pull or mount builds no event here.
+    func wants(_ action: Event.Action, mediaType: String?) -> Bool {
+        switch action {
+        case .push: mediaType.map(MediaType.manifestTypes.contains) ?? false
+        case .pull: mediaType.map(MediaType.imageManifestTypes.contains) ?? false
+        case .delete: true
+        case .mount: false
+        }
+    }
 
     func publish(_ action: Event.Action, _ target: Event.Target, request: Event.Request, actor: String?) {
         let name: String
+        // Only what `wants` let through arrives here.
         switch action {
-        case .push:
-            guard let mediaType = target.mediaType, MediaType.manifestTypes.contains(mediaType) else { return }
-            name = "manifest.push"
-        case .delete:
-            name = "manifest.delete"
+        case .push: name = "manifest.push"
+        case .delete: name = "manifest.delete"
         case .pull:
-            if let mediaType = target.mediaType, MediaType.imageManifestTypes.contains(mediaType) { directory.recordPull(target.repository) }
+            directory.recordPull(target.repository)
             return
         case .mount:
             return

@@ -36,7 +36,7 @@ extension RegistryAPI {
         if request.method == .head {
             return Response(status: status, headers: headers, body: ResponseBody())
         }
-        events.emit(.pull, blobTarget(repository, digest, size: size, mediaType: Event.layerMediaType, request))
+        events.emit(.pull, mediaType: Event.layerMediaType, blobTarget(repository, digest, size: size, mediaType: Event.layerMediaType, request))
         // The client fetches the bytes (and its Range) from the storage itself.
         if let url = try await store.blobRedirectURL(repository, digest) {
             return emptyResponse(.temporaryRedirect, [.location: url, .dockerContentDigest: digest.description])
@@ -51,7 +51,7 @@ extension RegistryAPI {
 
     func deleteBlob(_ repository: RepositoryName, _ digest: Digest, _ events: RequestEvents) async throws -> Response {
         try await store.deleteBlob(repository, digest)
-        events.emit(.delete, Event.Target(digest: digest.description, repository: repository.value))
+        events.emit(.delete, mediaType: nil, Event.Target(digest: digest.description, repository: repository.value))
         return emptyResponse(.accepted, [.dockerContentDigest: digest.description])
     }
 }

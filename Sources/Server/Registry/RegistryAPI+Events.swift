@@ -34,11 +34,11 @@ struct RequestEvents: Sendable {
     }
 
     /// Every pull passes here, and the audit trail (a sink whenever there are accounts) wants
-    /// no pulls: decide without building the event or allocating.
-    func emit(_ action: Event.Action, _ target: @autoclosure () -> Event.Target) {
-        guard sinks.contains(where: { $0.wants(action) }) else { return }
+    /// only manifests: decide without building the event or allocating.
+    func emit(_ action: Event.Action, mediaType: String?, _ target: @autoclosure () -> Event.Target) {
+        guard sinks.contains(where: { $0.wants(action, mediaType: mediaType) }) else { return }
         let target = target()
-        for sink in sinks where sink.wants(action) { sink.publish(action, target, request: request, actor: actor) }
+        for sink in sinks where sink.wants(action, mediaType: mediaType) { sink.publish(action, target, request: request, actor: actor) }
     }
 }
 

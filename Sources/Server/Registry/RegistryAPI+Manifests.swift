@@ -33,7 +33,7 @@ extension RegistryAPI {
         if request.method == .head {
             return Response(status: .ok, headers: headers, body: ResponseBody())
         }
-        events.emit(.pull, manifestTarget(repository, digest: manifest.digest, mediaType: manifest.mediaType, size: manifest.size,
+        events.emit(.pull, mediaType: manifest.mediaType, manifestTarget(repository, digest: manifest.digest, mediaType: manifest.mediaType, size: manifest.size,
                                           tag: reference.tag, manifest: events.includeReferences ? try? Manifest(parsing: manifest.bytes, contentType: manifest.mediaType) : nil,
                                           request, events))
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: manifest.bytes)))
@@ -69,7 +69,7 @@ extension RegistryAPI {
         var pushedTags: [Tag?] = [reference.tag].compactMap { $0 } + tags.filter { $0 != reference.tag }
         if pushedTags.isEmpty { pushedTags = [nil] }
         for tag in pushedTags {
-            events.emit(.push, manifestTarget(repository, digest: result.digest, mediaType: result.manifest.mediaType, size: result.size,
+            events.emit(.push, mediaType: result.manifest.mediaType, manifestTarget(repository, digest: result.digest, mediaType: result.manifest.mediaType, size: result.size,
                                               tag: tag, manifest: result.manifest, request, events))
         }
         return emptyResponse(.created, headers)
@@ -94,7 +94,7 @@ extension RegistryAPI {
         if case .tag(let tag) = reference, events.wanted { digest = try await store.resolveTag(repository, tag) }
         try await store.deleteManifest(repository, reference)
         if let digest {
-            events.emit(.delete, Event.Target(digest: digest.description, repository: repository.value, tag: reference.tag?.value))
+            events.emit(.delete, mediaType: nil, Event.Target(digest: digest.description, repository: repository.value, tag: reference.tag?.value))
         }
         return emptyResponse(.accepted)
     }

@@ -9,11 +9,11 @@ extension RegistryAPI {
     func startUpload(_ repository: RepositoryName, _ query: UploadStartQuery, pullRights: PullRights,
                      _ request: Request, _ events: RequestEvents) async throws -> Response {
         if let (digest, source) = query.mount, let size = try await store.mountBlob(repository, from: source, digest) {
-            events.emit(.mount, blobTarget(repository, digest, size: size, mediaType: Event.layerMediaType, from: source, request))
+            events.emit(.mount, mediaType: Event.layerMediaType, blobTarget(repository, digest, size: size, mediaType: Event.layerMediaType, from: source, request))
             return blobCreated(repository, digest, request)
         }
         if let digest = query.automaticMount, let (source, size) = try await automaticMount(repository, digest, pullRights) {
-            events.emit(.mount, blobTarget(repository, digest, size: size, mediaType: Event.layerMediaType, from: source, request))
+            events.emit(.mount, mediaType: Event.layerMediaType, blobTarget(repository, digest, size: size, mediaType: Event.layerMediaType, from: source, request))
             return blobCreated(repository, digest, request)
         }
         if let digestText = query.digestText {
@@ -30,7 +30,7 @@ extension RegistryAPI {
                 try? await store.cancelUpload(repository, id)
                 throw error
             }
-            events.emit(.push, blobTarget(repository, digest, size: size, mediaType: Event.layerMediaType, request))
+            events.emit(.push, mediaType: Event.layerMediaType, blobTarget(repository, digest, size: size, mediaType: Event.layerMediaType, request))
             return blobCreated(repository, digest, request)
         }
         let id = try await store.startUpload(repository)
@@ -90,7 +90,7 @@ extension RegistryAPI {
             _ = try await store.appendUpload(repository, id, at: offset, from: request.bodyStream(metrics))
         }
         let size = try await store.completeUpload(repository, id, digest: digest)
-        events.emit(.push, blobTarget(repository, digest, size: size, mediaType: Event.layerMediaType, request))
+        events.emit(.push, mediaType: Event.layerMediaType, blobTarget(repository, digest, size: size, mediaType: Event.layerMediaType, request))
         return blobCreated(repository, digest, request)
     }
 

@@ -50,7 +50,7 @@ struct RepositoryDeletion: Sendable {
             let events = RequestEvents(sinks: api.eventSinks.filter { !($0 is ContentAuditTrail) }, request, context, actor: caller,
                                        includeReferences: false)
             for digest in deleted.manifests {
-                events.emit(.delete, Event.Target(digest: digest.description, repository: repository.value, tag: nil))
+                events.emit(.delete, mediaType: nil, Event.Target(digest: digest.description, repository: repository.value, tag: nil))
             }
         }
         if let directory {

@@ -133,7 +133,12 @@ struct WebUI: Sendable {
     func canPull(_ visitor: Visitor, _ repository: String) async -> Bool {
         guard let identity = visitor.identity else { return false }
         if await access.granted(identity, repository: repository, ["pull"], address: visitor.address).contains("pull") { return true }
-        guard !identity.account.isEmpty, let anonymous = await access.anonymous() else { return false }
+        return await anonymousMayPull(visitor, repository)
+    }
+
+    /// Whether anonymous visitors may pull here, for a signed-in visitor whose own rules do not allow it.
+    func anonymousMayPull(_ visitor: Visitor, _ repository: String) async -> Bool {
+        guard let identity = visitor.identity, !identity.account.isEmpty, let anonymous = await access.anonymous() else { return false }
         return await access.granted(anonymous, repository: repository, ["pull"], address: visitor.address).contains("pull")
     }
 

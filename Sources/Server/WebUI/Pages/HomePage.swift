@@ -29,9 +29,10 @@ extension WebUI {
         for name in names {
             let granted = await access.granted(identity, repository: name, ["pull", "push"], address: visitor.address)
             if granted.contains("push") { pushable.append(name) }
+            // Its own grant answered already; only the anonymous visitors' rules are left to ask.
             if granted.contains("pull") {
                 pullable.insert(name)
-            } else if await canPull(visitor, name) {
+            } else if await anonymousMayPull(visitor, name) {
                 pullable.insert(name)
             }
         }
