@@ -91,6 +91,22 @@ public struct AccountAdministration: AccountsManager {
         try await applying { try await store.removeRobot(name, by: actor) }
     }
 
+    public func accessTokens(account: String?) async throws -> [AccessTokenView] { try await store.accessTokens(account: account) }
+
+    public func createAccessToken(account: String, name: String, scopes: [CredentialScope]?, expiresAt: Date?,
+                                  labels: [String: [String]]?, by actor: AuditActor) async throws -> AccessTokenCreated {
+        // The labels of an account the database holds are read at each use, not remembered.
+        let held = directory.snapshot.users[AccountName.canonical(account)] != nil
+        return try await applying {
+            try await store.createAccessToken(account: account, name: name, scopes: scopes, expiresAt: expiresAt,
+                                              labels: held ? nil : labels, by: actor)
+        }
+    }
+
+    public func revokeAccessToken(account: String, token: String, by actor: AuditActor) async throws -> AccessTokenView {
+        try await applying { try await store.revokeAccessToken(account: account, token: token, by: actor) }
+    }
+
     public func audit(limit: Int, account: String?, action: String?, before: AuditCursor?) async throws -> [AuditEntry] {
         try await store.audit(limit: limit, account: account, action: action, before: before)
     }

@@ -59,6 +59,10 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
     /// its own repositories whatever the other rules say.
     public var policies: [any AccessPolicy] { [RobotPolicy(directory: self), DatabaseRules(directory: self)] }
 
+    /// The identity backend for personal access tokens, to put before every password backend:
+    /// the token of an LDAP or static user is this database's, whoever holds the account.
+    public var accessTokens: any IdentityBackend { AccessTokenIdentities(directory: self) }
+
     /// Reads the generation and reloads the snapshot if it moved. Changes made through this
     /// process call it right away, so they apply to the very next request. True when a newer
     /// snapshot was installed.
@@ -89,7 +93,7 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
     /// another replica (or the CLI) may have just added the account, set its password or
     /// enabled it, and the next poll is up to `pollInterval` away. Refusals are bounded by
     /// the failed-login limiter, so this costs at most one generation read per refusal.
-    private func reloadedBeforeRefusing() async -> Bool {
+    func reloadedBeforeRefusing() async -> Bool {
         (try? await refresh()) ?? false
     }
 
@@ -304,7 +308,7 @@ public final class AccountDirectory: IdentityBackend, Service, Sendable {
     func flushAudit() async {
         let batch = recorder.drain()
         do {
-            try await store.record(batch.entries, increments: batch.increments, robotsUsed: batch.robotsUsed, pulls: batch.pulls)
+            try await store.record(batch.entries, increments: batch.increments, robotsUsed: batch.robotsUsed, tokensUsed: batch.tokensUsed, pulls: batch.pulls)
         } catch {
             recorder.putBack(batch)
             logger.warning("audit entries not written yet", metadata: ["error": .string("\(error)"), "count": .stringConvertible(batch.entries.count)])

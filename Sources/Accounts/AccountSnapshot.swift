@@ -10,10 +10,14 @@ public struct AccountSnapshot: Sendable {
     public let robots: [String: RobotRecord]
     /// When an admin last unlocked each account (failed logins before that are forgotten).
     public let unlocks: [String: Date]
+    /// Personal access tokens by the SHA-256 of their secret.
+    let accessTokens: [String: AccessTokenRecord]
     let acl: ACL
 
-    public init(generation: Int64, users: [UserRecord], rules: [RuleRecord], robots: [RobotRecord], unlocks: [String: Date] = [:]) throws {
+    public init(generation: Int64, users: [UserRecord], rules: [RuleRecord], robots: [RobotRecord], unlocks: [String: Date] = [:],
+                accessTokens: [AccessTokenRecord] = []) throws {
         self.generation = generation
+        self.accessTokens = Dictionary(accessTokens.map { ($0.secretHash, $0) }, uniquingKeysWith: { first, _ in first })
         self.unlocks = unlocks
         self.users = Dictionary(users.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.rules = rules

@@ -45,8 +45,8 @@ extension AccountStore {
     /// already written, and records robots' last use, in one write, without bumping the
     /// generation: they do not change what anyone may do.
     public func record(_ entries: [AuditEntry], increments: [String: Int] = [:], robotsUsed: [String: Date] = [:],
-                       pulls: [PullDay: Int] = [:]) async throws {
-        guard !entries.isEmpty || !increments.isEmpty || !robotsUsed.isEmpty || !pulls.isEmpty else { return }
+                       tokensUsed: [String: Date] = [:], pulls: [PullDay: Int] = [:]) async throws {
+        guard !entries.isEmpty || !increments.isEmpty || !robotsUsed.isEmpty || !tokensUsed.isEmpty || !pulls.isEmpty else { return }
         try await database.transaction { sql in
             for entry in entries { try await Self.insert(entry, into: sql) }
             for (id, count) in increments {
@@ -63,6 +63,9 @@ extension AccountStore {
             try await Self.addPulls(pulls, into: sql)
             for (name, date) in robotsUsed {
                 try await sql.raw("UPDATE berth_robots SET last_used_at = \(bind: date.storedMilliseconds) WHERE name = \(bind: name)").run()
+            }
+            for (id, date) in tokensUsed {
+                try await sql.raw("UPDATE berth_access_tokens SET last_used_at = \(bind: date.storedMilliseconds) WHERE id = \(bind: id)").run()
             }
         }
     }

@@ -83,9 +83,11 @@ extension AccountStore {
 public enum RobotSecret {
     static let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
-    static func generate() -> String {
+    static func generate() -> String { "berth_" + randomCharacters(40) }
+
+    static func randomCharacters(_ count: Int) -> String {
         var generator = SystemRandomNumberGenerator()
-        return "berth_" + String((0..<40).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
+        return String((0..<count).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
     }
 
     static func hash(_ secret: String) -> String {

@@ -114,6 +114,7 @@ extension AccountStore {
         try await updateUser(name, action: "user.rm", detail: nil, by: actor) { sql, _ in
             try await sql.raw("DELETE FROM berth_users WHERE name = \(bind: name)").run()
             try await sql.raw("DELETE FROM berth_refresh_tokens WHERE account = \(bind: name)").run()
+            try await sql.raw("DELETE FROM berth_access_tokens WHERE account = \(bind: name)").run()
         }
     }
 

@@ -62,7 +62,8 @@ public struct AccountStore: Sendable {
             let generation = try await sql.raw("SELECT value FROM berth_generation WHERE id = 1").first()?
                 .decode(column: "value", as: Int64.self) ?? 0
             return try AccountSnapshot(generation: generation, users: try await Self.users(sql), rules: try await Self.rules(sql),
-                                       robots: try await Self.robots(sql), unlocks: try await Self.unlocks(sql))
+                                       robots: try await Self.robots(sql), unlocks: try await Self.unlocks(sql),
+                                       accessTokens: try await Self.accessTokens(sql))
         }
     }
 }

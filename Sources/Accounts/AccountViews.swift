@@ -107,3 +107,38 @@ public struct RefreshTokenView: Codable, Sendable, Equatable {
         client = token.record.clientID
     }
 }
+
+/// A personal access token as lists show it: never its secret or hash.
+public struct AccessTokenView: Codable, Sendable, Equatable {
+    public var id: String
+    public var account: String
+    public var name: String
+    /// nil: all of the account's rights.
+    public var scopes: [String]?
+    public var expires: Date?
+    public var created: Date
+    public var lastUsed: Date?
+
+    public init(_ record: AccessTokenRecord) {
+        id = record.id
+        account = record.account
+        name = record.name
+        scopes = record.scopes?.map(\.description)
+        expires = record.expiresAt
+        created = record.createdAt
+        lastUsed = record.lastUsedAt
+    }
+
+    public var expired: Bool { expires.map { $0 <= Date() } ?? false }
+}
+
+/// A token just created: the only time its secret is shown.
+public struct AccessTokenCreated: Codable, Sendable {
+    public var token: AccessTokenView
+    public var secret: String
+
+    public init(token: AccessTokenView, secret: String) {
+        self.token = token
+        self.secret = secret
+    }
+}

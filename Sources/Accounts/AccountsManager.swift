@@ -30,10 +30,30 @@ public protocol AccountsManager: Sendable {
     func audit(limit: Int, account: String?, action: String?, before: AuditCursor?) async throws -> [AuditEntry]
     func refreshTokens(account: String?) async throws -> [RefreshTokenView]
     func revokeRefreshTokens(account: String, idPrefix: String?, by actor: AuditActor) async throws -> Int
+    func accessTokens(account: String?) async throws -> [AccessTokenView]
+    /// `labels`: those of an account this database does not hold (LDAP, a file), to remember.
+    func createAccessToken(account: String, name: String, scopes: [CredentialScope]?, expiresAt: Date?,
+                           labels: [String: [String]]?, by actor: AuditActor) async throws -> AccessTokenCreated
+    func revokeAccessToken(account: String, token: String, by actor: AuditActor) async throws -> AccessTokenView
     func close() async
 }
 
-extension AccountStore: AccountsManager {}
+extension AccountStore: AccountsManager {
+    public func accessTokens(account: String?) async throws -> [AccessTokenView] {
+        try await accessTokenRecords(account: account).map(AccessTokenView.init)
+    }
+
+    public func createAccessToken(account: String, name: String, scopes: [CredentialScope]?, expiresAt: Date?,
+                                  labels: [String: [String]]?, by actor: AuditActor) async throws -> AccessTokenCreated {
+        let (record, secret) = try await addAccessToken(account: account, name: name, scopes: scopes, expiresAt: expiresAt,
+                                                        labels: labels, by: actor)
+        return AccessTokenCreated(token: AccessTokenView(record), secret: secret)
+    }
+
+    public func revokeAccessToken(account: String, token: String, by actor: AuditActor) async throws -> AccessTokenView {
+        AccessTokenView(try await removeAccessToken(account: account, token: token, by: actor))
+    }
+}
 
 extension AccountsManager {
     /// Every refresh token and web session of the account ("sign out everywhere").

@@ -32,6 +32,8 @@ final class AuditRecorder: Sendable {
         var entries: [AuditEntry] = []
         var increments: [String: Int] = [:]
         var robotsUsed: [String: Date] = [:]
+        /// Access tokens' last use, by id.
+        var tokensUsed: [String: Date] = [:]
         /// Pulls counted per repository and day (UTC, `YYYY-MM-DD`).
         var pulls: [PullDay: Int] = [:]
 
@@ -40,6 +42,7 @@ final class AuditRecorder: Sendable {
             increments.merge(other.increments, uniquingKeysWith: +)
             pulls.merge(other.pulls, uniquingKeysWith: +)
             robotsUsed.merge(other.robotsUsed) { $0 > $1 ? $0 : $1 }
+            tokensUsed.merge(other.tokensUsed) { $0 > $1 ? $0 : $1 }
         }
     }
 
@@ -47,6 +50,7 @@ final class AuditRecorder: Sendable {
         var successes: [AuditEntry] = []
         var refusals: [RefusalKey: Refusal] = [:]
         var robotsUsed: [String: Date] = [:]
+        var tokensUsed: [String: Date] = [:]
         var pulls: [PullDay: Int] = [:]
         var lastSuccess: [String: ContinuousClock.Instant] = [:]
         var unwritten = Batch()
@@ -112,6 +116,10 @@ final class AuditRecorder: Sendable {
         state.withLock { $0.robotsUsed[name] = date }
     }
 
+    func accessTokenUsed(_ id: String, at date: Date) {
+        state.withLock { $0.tokensUsed[id] = date }
+    }
+
     /// Everything to write now; refusals of minutes that are over are forgotten once written.
     func drain(now: Date = Date()) -> Batch {
         let minute = Int64(now.timeIntervalSince1970 / 60)
@@ -136,6 +144,8 @@ final class AuditRecorder: Sendable {
             }
             batch.robotsUsed.merge(state.robotsUsed) { $0 > $1 ? $0 : $1 }
             state.robotsUsed = [:]
+            batch.tokensUsed.merge(state.tokensUsed) { $0 > $1 ? $0 : $1 }
+            state.tokensUsed = [:]
             batch.pulls.merge(state.pulls, uniquingKeysWith: +)
             state.pulls = [:]
             batch.entries.sort { $0.at < $1.at }

@@ -75,4 +75,21 @@ enum Validation {
             throw .invalid("robot actions are pull, push, delete or *")
         }
     }
+
+    static let accessTokensPerAccount = 100
+
+    static func accessToken(account: String, name: String, scopes: [CredentialScope]?, expiresAt: Date?) throws(AccountError) {
+        guard !account.isEmpty else { throw .invalid("an access token belongs to an account; anonymous has none") }
+        guard !account.hasPrefix(RobotRecord.accountPrefix) else {
+            throw .invalid("robots have their own secret (berth robot rotate), not access tokens")
+        }
+        guard !name.isEmpty, name.utf8.count <= 64,
+              name.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || "_.- ".unicodeScalars.contains($0) }) else {
+            throw .invalid("token names have 1 to 64 characters among letters, digits, spaces, '_', '.' and '-'")
+        }
+        if let scopes {
+            guard !scopes.isEmpty, scopes.count <= 64 else { throw .invalid("a token has 1 to 64 scopes, or none for all of the account's rights") }
+        }
+        if let expiresAt, expiresAt <= Date() { throw .invalid("the expiry date is in the past") }
+    }
 }

@@ -30,7 +30,16 @@ public struct PolicyChain: AccessPolicy {
 
     public func decide(_ request: AccessRequest) async throws -> AccessDecision? {
         for policy in policies {
-            if let decision = try await policy.decide(request) { return decision }
+            if var decision = try await policy.decide(request) {
+                if let scopes = request.scopes {
+                    let allowed = CredentialScope.allowed(decision.actions, type: request.type, name: request.name, within: scopes)
+                    if allowed.count < decision.actions.count {
+                        decision.actions = allowed
+                        decision.comment = "limited by the access token's scopes (\(scopes.map(\.description).joined(separator: " ")))"
+                    }
+                }
+                return decision
+            }
         }
         return nil
     }

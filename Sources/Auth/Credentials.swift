@@ -15,8 +15,12 @@ public struct Identity: Sendable, Equatable {
     /// How the login was proven, when not by a password: the audit log records it
     /// ("workload token of https://token.actions.githubusercontent.com").
     public var provenance: String?
+    /// Limits the credential carries (a scoped access token); nil: the account's full rights.
+    public var scopes: [CredentialScope]?
 
-    public init(account: String, labels: [String: [String]], validSince: Date? = nil, provenance: String? = nil) {
+    public init(account: String, labels: [String: [String]], validSince: Date? = nil, provenance: String? = nil,
+                scopes: [CredentialScope]? = nil) {
+        self.scopes = scopes
         self.account = account
         self.labels = labels
         self.validSince = validSince

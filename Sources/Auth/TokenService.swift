@@ -85,7 +85,8 @@ public struct TokenService: Sendable {
     public static func make(_ config: AuthConfiguration, signingKey: SigningKey,
                             refreshTokens: any RefreshTokenStore = InMemoryRefreshTokenStore(),
                             limiter: FailedLoginLimiter = FailedLoginLimiter(),
-                            backends: [any IdentityBackend] = [], precedingPolicies: [any AccessPolicy] = [],
+                            backends: [any IdentityBackend] = [], precedingBackends: [any IdentityBackend] = [],
+                            precedingPolicies: [any AccessPolicy] = [],
                             keySets: (any KeySetSource)? = nil,
                             policies: [any AccessPolicy] = []) async throws -> TokenService {
         let issuer = try await TokenIssuer(issuer: config.token.issuer, expiration: config.token.expiration, signingKey: signingKey)
@@ -97,6 +98,8 @@ public struct TokenService: Sendable {
             guard let keySets else { throw AuthError.configuration("workload_auth needs a way to fetch the issuers' keys") }
             staticBackends.append(try WorkloadIdentities(issuers, source: keySets))
         }
+        // Then access tokens: a token is its own proof, whichever backend holds the account.
+        staticBackends += precedingBackends
         if let users = config.users { staticBackends.append(StaticUsers(users)) }
         if let ext = config.ext_auth { staticBackends.append(ExternalAuthentication(try program(ext, "ext_auth"))) }
         if let ldap = config.ldap_auth { staticBackends.append(try LDAPAuthentication(ldap)) }
@@ -224,7 +227,7 @@ public struct TokenService: Sendable {
         var granted: [ResourceScope] = []
         for scope in scopes {
             let actions = try await policy.grantedActions(AccessRequest(
-                account: identity.account, labels: identity.labels, type: scope.type, name: scope.name,
+                identity: identity, type: scope.type, name: scope.name,
                 service: request.service, ip: request.clientIP, actions: scope.actions))
             granted.append(ResourceScope(type: scope.type, name: scope.name, actions: actions))
         }

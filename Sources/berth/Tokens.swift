@@ -5,8 +5,10 @@ import Foundation
 
 struct Tokens: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "refresh-tokens",
         abstract: "Refresh tokens (what `docker login` keeps as its identity token), kept hashed in the accounts database.",
-        subcommands: [List.self, Revoke.self])
+        subcommands: [List.self, Revoke.self],
+        aliases: ["tokens"])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List refresh tokens by account (their ids are hashes, never the tokens).")

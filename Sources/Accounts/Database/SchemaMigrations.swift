@@ -67,6 +67,17 @@ enum SchemaMigrations {
             // Pulls are counted per repository and day, not itemised.
             "CREATE TABLE berth_pulls (repository TEXT NOT NULL, day TEXT NOT NULL, count BIGINT NOT NULL, PRIMARY KEY (repository, day))",
         ],
+        [
+            // Personal access tokens, by the SHA-256 of the secret; `labels` are those of an
+            // account this database does not hold (LDAP, a file), remembered at creation.
+            """
+            CREATE TABLE berth_access_tokens (
+                id TEXT PRIMARY KEY, account TEXT NOT NULL, name TEXT NOT NULL, secret_hash TEXT NOT NULL,
+                scopes TEXT, labels TEXT, expires_at BIGINT, created_at BIGINT NOT NULL, last_used_at BIGINT)
+            """,
+            "CREATE UNIQUE INDEX berth_access_tokens_name ON berth_access_tokens (account, name)",
+            "CREATE UNIQUE INDEX berth_access_tokens_secret ON berth_access_tokens (secret_hash)",
+        ],
     ]
 
     static func apply(_ database: any AccountDatabase) async throws {

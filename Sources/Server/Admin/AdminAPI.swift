@@ -45,6 +45,22 @@ struct AdminAPI: Sendable {
                                                               idPrefix: try context.parameters.require("id"), by: context.auditActor)
             return try json(["revoked": revoked])
         }
+        group.get("access-tokens") { request, _ in
+            try json(try await accounts.accessTokens(account: request.uri.queryParameters["account"].map(String.init)))
+        }
+        group.get("users/:name/access-tokens") { _, context in
+            try json(try await accounts.accessTokens(account: try accountName(context)))
+        }
+        group.post("users/:name/access-tokens") { request, context in
+            let body = try await decode(AdminBody.NewAccessToken.self, request, context)
+            return try json(try await accounts.createAccessToken(
+                account: try accountName(context), name: body.name, scopes: try AccessTokenRecord.scopes(parsing: body.scopes ?? []),
+                expiresAt: body.expires, labels: nil, by: context.auditActor), status: .created)
+        }
+        group.delete("users/:name/access-tokens/:token") { _, context in
+            try json(try await accounts.revokeAccessToken(account: try accountName(context), token: PercentDecoding.decode(try context.parameters.require("token")),
+                                                       by: context.auditActor))
+        }
         group.get("rules") { _, _ in try json(try await accounts.rules().map(RuleView.init)) }
         group.post("rules") { request, context in
             let body = try await decode(AdminBody.NewRule.self, request, context)

@@ -47,7 +47,7 @@ struct AdminAccessMiddleware: RouterMiddleware {
             return challenge("authentication failed")
         }
         let decision = try await service.policy.decide(AccessRequest(
-            account: identity.account, labels: identity.labels, type: "registry", name: "admin", service: serviceName,
+            identity: identity, type: "registry", name: "admin", service: serviceName,
             ip: address, actions: ["*"]))
         guard decision?.actions.contains("*") == true else {
             return RegistryError(.denied, message: "admin rights (registry:admin:*) required").response

@@ -73,4 +73,11 @@ enum AdminBody {
         var description: String?
         var expires: Date?
     }
+
+    struct NewAccessToken: Decodable {
+        var name: String
+        /// `PATTERN:ACTIONS` each; absent or empty: all of the account's rights.
+        var scopes: [String]?
+        var expires: Date?
+    }
 }

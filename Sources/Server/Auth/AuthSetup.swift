@@ -62,7 +62,7 @@ public struct AuthSetup: Sendable {
             let directory = try await openAccounts(config, store: store, logger: logger)
             try await BuiltInAccounts.bootstrap(directory, store: store, serving: BuiltInAccounts.Serving(config))
             // Workload tokens first: a CI job's user name is anything, which may be an account's.
-            var backends: [any IdentityBackend] = [directory]
+            var backends: [any IdentityBackend] = [directory.accessTokens, directory]
             if let yaml = tokenAuth.workloadYAML {
                 let issuers = try WorkloadIssuer.parseList(yaml: yaml, key: "auth.token.workload_auth")
                 backends.insert(try WorkloadIdentities(issuers, source: HTTPKeySetSource.make()), at: 0)
@@ -120,7 +120,7 @@ public struct AuthSetup: Sendable {
                              limiter: FailedLoginLimiter = FailedLoginLimiter()) async throws -> TokenService {
         let policies = directory.policies
         var service = try await TokenService.make(authConfig, signingKey: key, refreshTokens: directory.store, limiter: limiter,
-                                                  backends: [directory], precedingPolicies: [policies[0]],
+                                                  backends: [directory], precedingBackends: [directory.accessTokens], precedingPolicies: [policies[0]],
                                                   keySets: authConfig.workload_auth == nil ? nil : HTTPKeySetSource.make(),
                                                   policies: Array(policies.dropFirst()))
         service.loginObserver = Self.loginRecorder(directory)

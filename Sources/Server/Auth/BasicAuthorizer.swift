@@ -43,7 +43,7 @@ struct BasicAuthorizer: RequestAuthorizer {
             identity = found
             for scope in required {
                 let granted = try await policy.grantedActions(AccessRequest(
-                    account: identity.account, labels: identity.labels, type: scope.type, name: scope.name,
+                    identity: identity, type: scope.type, name: scope.name,
                     service: realm, ip: address, actions: scope.actions))
                 if !Set(scope.actions).isSubset(of: granted) {
                     return .challenge(RegistryError(.denied).response)
@@ -60,7 +60,7 @@ struct BasicAuthorizer: RequestAuthorizer {
         let policy = self.policy, realm = self.realm
         return .allowed(subject: identity.account, pulls: .decidedBy { repository in
             let granted = try? await policy.grantedActions(AccessRequest(
-                account: identity.account, labels: identity.labels, type: "repository", name: repository,
+                identity: identity, type: "repository", name: repository,
                 service: realm, ip: address, actions: ["pull"]))
             return granted?.contains("pull") == true
         })

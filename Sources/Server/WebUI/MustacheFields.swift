@@ -15,6 +15,7 @@ extension PageFrame: MustacheParent {
         case "deletesOff": self.deletesOff
         case "isAdmin": self.isAdmin
         case "signInOffered": self.signInOffered
+        case "tokensOffered": self.tokensOffered
         case "notice": self.notice
         case "problem": self.problem
         default: nil

@@ -17,6 +17,8 @@ struct PageFrame {
     var isAdmin = false
     /// An open registry has nobody to sign in as.
     var signInOffered = true
+    /// Signed in where there is an accounts database: the visitor has access tokens to manage.
+    var tokensOffered = false
     var notice: String?
     var problem: String?
 }

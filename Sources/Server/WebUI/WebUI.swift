@@ -76,7 +76,7 @@ struct WebUI: Sendable {
                               ("confirm", PackageResources.confirm_mustache), ("admin-users", PackageResources.admin_users_mustache), ("admin-user", PackageResources.admin_user_mustache),
                               ("admin-rules", PackageResources.admin_rules_mustache), ("admin-robots", PackageResources.admin_robots_mustache),
                               ("admin-audit", PackageResources.admin_audit_mustache), ("admin-tokens", PackageResources.admin_tokens_mustache),
-                              ("admin-webhooks", PackageResources.admin_webhooks_mustache), ("admin-storage", PackageResources.admin_storage_mustache), ("admin-pulls", PackageResources.admin_pulls_mustache), ("home", PackageResources.home_mustache)] {
+                              ("admin-webhooks", PackageResources.admin_webhooks_mustache), ("admin-storage", PackageResources.admin_storage_mustache), ("admin-pulls", PackageResources.admin_pulls_mustache), ("home", PackageResources.home_mustache), ("access-tokens", PackageResources.access_tokens_mustache)] {
             try library.register(String(decoding: bytes, as: UTF8.self), named: name)
         }
         return library
@@ -102,6 +102,7 @@ struct WebUI: Sendable {
         registerAudit(on: pages)
         registerPulls(on: pages)
         registerTokens(on: pages)
+        registerAccessTokens(on: pages)
         registerWebhooks(on: pages)
         registerStorage(on: pages)
     }
@@ -125,7 +126,8 @@ struct WebUI: Sendable {
     func frame(_ title: String, _ visitor: Visitor) -> PageFrame {
         PageFrame(title: title, base: base, signedIn: visitor.session != nil, account: visitor.session?.account ?? "",
                   csrf: visitor.session?.csrf ?? "", readOnly: store.options.readOnly, deletesOff: !store.options.deleteEnabled,
-                  isAdmin: visitor.isAdmin, signInOffered: access.hasAccounts)
+                  isAdmin: visitor.isAdmin, signInOffered: access.hasAccounts,
+                  tokensOffered: visitor.session != nil && accounts != nil)
     }
 
     /// A signed-in visitor also sees what anonymous visitors may pull: signing in must never

@@ -25,8 +25,11 @@ enum WebUIAccess: Sendable {
             let identity = try await service.authenticate(TokenRequest(
                 service: serviceName, scopes: [], account: nil, credentials: (user, password), clientIP: address,
                 wantsRefreshToken: false, refreshToken: nil, clientID: WebSession.clientID))
-            // A CI job's token is for the registry, minutes long: never a 12-hour web session.
-            guard identity.provenance == nil else { throw AuthError.unauthorized("a workload token cannot sign in to the web UI") }
+            // A CI job's token is for the registry, minutes long, and an access token may be
+            // limited to some repositories: neither becomes a 12-hour web session.
+            guard identity.provenance == nil else {
+                throw AuthError.unauthorized("\(identity.provenance!) cannot sign in to the web UI; use the account's password")
+            }
             return identity
         case .basic(let authorizer, _):
             guard let identity = try await authorizer.authenticate(user: user, password: password, address: address) else {
@@ -119,7 +122,7 @@ enum WebUIAccess: Sendable {
         case .token(let tokenService, let serviceName): policy = tokenService.policy; service = serviceName
         case .basic(let authorizer, _): policy = authorizer.policy; service = authorizer.realm
         }
-        let request = AccessRequest(account: identity.account, labels: identity.labels, type: "repository", name: repository,
+        let request = AccessRequest(identity: identity, type: "repository", name: repository,
                                     service: service, ip: address, actions: wanted)
         return (try? await policy.grantedActions(request)).map(Set.init) ?? []
     }

@@ -10,8 +10,11 @@ import NIOHTTP1
 struct RemoteAccounts: AccountsManager {
     let base: String
     let authorization: String
+    /// Whom the admin API knows the caller as.
+    let username: String
 
     init(registry: String, username: String, password: String) {
+        self.username = username
         var base = registry.hasPrefix("http://") || registry.hasPrefix("https://") ? registry : "http://" + registry
         while base.hasSuffix("/") { base.removeLast() }
         self.base = base + "/berth/api/v1"
@@ -166,6 +169,21 @@ struct RemoteAccounts: AccountsManager {
 
     func removeRobot(_ name: String, by actor: AuditActor) async throws {
         try await call(.DELETE, "/robots/\(Self.escape(name))")
+    }
+
+    func accessTokens(account: String?) async throws -> [AccessTokenView] {
+        try decode([AccessTokenView].self, try await call(.GET, account.map { "/users/\(Self.escape($0))/access-tokens" } ?? "/access-tokens"))
+    }
+
+    func createAccessToken(account: String, name: String, scopes: [CredentialScope]?, expiresAt: Date?,
+                           labels: [String: [String]]?, by actor: AuditActor) async throws -> AccessTokenCreated {
+        struct Body: Encodable { var name: String; var scopes: [String]?; var expires: Date? }
+        return try decode(AccessTokenCreated.self, try await call(.POST, "/users/\(Self.escape(account))/access-tokens",
+                                                                 body: Body(name: name, scopes: scopes?.map(\.description), expires: expiresAt)))
+    }
+
+    func revokeAccessToken(account: String, token: String, by actor: AuditActor) async throws -> AccessTokenView {
+        try decode(AccessTokenView.self, try await call(.DELETE, "/users/\(Self.escape(account))/access-tokens/\(Self.escape(token))"))
     }
 
     func audit(limit: Int, account: String?, action: String?, before: AuditCursor?) async throws -> [AuditEntry] {

@@ -1,0 +1,139 @@
+@testable import Accounts
+import Auth
+import Foundation
+import Testing
+
+/// Personal access tokens, on every engine: used as the account's password, limited by their
+/// scopes whatever the account may do, refused once expired, revoked, or their account
+/// disabled or removed, and never turned into a longer-lived credential.
+@Suite struct AccessTokenSuite {
+    static let hash = PasswordHash.make("correct horse", cost: 4)
+
+    func service(_ directory: AccountDirectory) async throws -> TokenService {
+        TokenService(issuer: try await TokenIssuer(issuer: "t", expiration: 60, signingKey: try SigningKey.generate()),
+                     backends: [directory.accessTokens, directory], policies: directory.policies)
+    }
+
+    func login(_ service: TokenService, _ user: String, _ password: String) async throws -> Identity {
+        try await service.authenticate(TokenRequest(service: "s", scopes: [], account: nil, credentials: (user, password), clientIP: nil))
+    }
+
+    func granted(_ service: TokenService, _ identity: Identity, _ name: String, _ actions: [String], type: String = "repository") async throws -> [String] {
+        try await service.policy.grantedActions(AccessRequest(identity: identity, type: type, name: name, service: "s", actions: actions))
+    }
+
+    @Test(arguments: AccountEngine.allCases)
+    func aTokenIsAPasswordWithinItsScopes(_ engine: AccountEngine) async throws {
+        try await withStore(engine) { store, _ in
+            try await store.addUser("alice", passwordHash: Self.hash, labels: ["team": ["web"]], by: cli)
+            try await store.addRule(ACLRule(match: .init(account: "alice"), actions: ["*"], comment: "alice is an admin"), by: cli)
+            // Not the last administrator: alice is disabled below.
+            try await store.addUser("root", passwordHash: nil, by: cli)
+            try await store.addRule(ACLRule(match: .init(account: "root"), actions: ["*"]), by: cli)
+            let limited = try await store.createAccessToken(account: "alice", name: "laptop", scopes: [try CredentialScope(parsing: "web/*:pull")],
+                                                            expiresAt: nil, labels: nil, by: cli)
+            let full = try await store.createAccessToken(account: "alice", name: "ci", scopes: nil, expiresAt: nil, labels: nil, by: cli)
+            #expect(limited.secret.hasPrefix("berth_pat_") && limited.secret.count == 50 && limited.token.account == "alice")
+            let directory = try await AccountDirectory(store: store, logger: testLogger)
+            let service = try await service(directory)
+
+            let identity = try await login(service, "alice", limited.secret)
+            #expect(identity.account == "alice" && identity.labels == ["team": ["web"]] && identity.provenance == "access token laptop")
+            #expect(try await granted(service, identity, "web/app", ["pull", "push"]) == ["pull"])
+            #expect(try await granted(service, identity, "other/app", ["pull"]).isEmpty)
+            #expect(try await granted(service, identity, "admin", ["*"], type: "registry").isEmpty)
+            #expect(try await granted(service, identity, "catalog", ["*"], type: "registry") == ["*"])
+            // Within its scopes, the account's own rules still decide.
+            let fullIdentity = try await login(service, "alice", full.secret)
+            #expect(fullIdentity.scopes == nil)
+            #expect(try await granted(service, fullIdentity, "admin", ["*"], type: "registry") == ["*"])
+
+            // Another account's name, a changed secret, a password that only looks like a token.
+            await #expect(throws: AuthError.self) { try await login(service, "bob", limited.secret) }
+            await #expect(throws: AuthError.self) { try await login(service, "alice", limited.secret + "x") }
+            await #expect(throws: AuthError.self) { try await login(service, "alice", "berth_pat_" + String(repeating: "a", count: 40)) }
+            // The password still works, with the account's full rights.
+            #expect(try await login(service, "alice", "correct horse").provenance == nil)
+
+            // No refresh token: revoking must end it at once.
+            let response = try await service.issueToken(TokenRequest(service: "s", scopes: ["repository:web/app:pull"], account: nil,
+                                                                     credentials: ("alice", limited.secret), clientIP: nil, wantsRefreshToken: true))
+            #expect(response.refresh_token == nil && !response.token.isEmpty)
+
+            // Last use is recorded with the audit batch.
+            await directory.flushAudit()
+            #expect(try await store.accessTokens(account: "alice").first { $0.name == "laptop" }?.lastUsed != nil)
+
+            // Disabled account: refused; enabled again: works; revoked: refused.
+            try await store.setDisabled("alice", true, by: cli)
+            try await directory.refresh()
+            await #expect(throws: AuthError.inactive("account disabled")) { try await login(service, "alice", limited.secret) }
+            try await store.setDisabled("alice", false, by: cli)
+            try await directory.refresh()
+            _ = try await login(service, "alice", limited.secret)
+            _ = try await store.revokeAccessToken(account: "alice", token: "laptop", by: cli)
+            try await directory.refresh()
+            await #expect(throws: AuthError.self) { try await login(service, "alice", limited.secret) }
+            _ = try await store.revokeAccessToken(account: "alice", token: full.token.id, by: cli)
+            await #expect(throws: AccountError.self) { try await store.revokeAccessToken(account: "alice", token: full.token.id, by: cli) }
+        }
+    }
+
+    @Test(arguments: AccountEngine.allCases)
+    func tokensExpireGoWithTheirAccountAndAreValidated(_ engine: AccountEngine) async throws {
+        try await withStore(engine) { store, _ in
+            try await store.addUser("bob", passwordHash: Self.hash, by: cli)
+            let (record, secret) = try await store.addAccessToken(account: "bob", name: "soon", scopes: nil,
+                                                                  expiresAt: Date(timeIntervalSinceNow: 3600), labels: nil, by: cli)
+            let directory = try await AccountDirectory(store: store, logger: testLogger)
+            let service = try await service(directory)
+            _ = try await login(service, "bob", secret)
+            #expect(record.isActive(at: Date(timeIntervalSinceNow: 3599)) && !record.isActive(at: Date(timeIntervalSinceNow: 3601)))
+
+            await #expect(throws: AccountError.self) { try await store.createAccessToken(account: "bob", name: "soon", scopes: nil, expiresAt: nil, labels: nil, by: cli) }
+            await #expect(throws: AccountError.self) { try await store.createAccessToken(account: "bob", name: "", scopes: nil, expiresAt: nil, labels: nil, by: cli) }
+            await #expect(throws: AccountError.self) { try await store.createAccessToken(account: "bob", name: "x<y", scopes: nil, expiresAt: nil, labels: nil, by: cli) }
+            await #expect(throws: AccountError.self) { try await store.createAccessToken(account: "robot$ci", name: "x", scopes: nil, expiresAt: nil, labels: nil, by: cli) }
+            await #expect(throws: AccountError.self) { try await store.createAccessToken(account: "", name: "x", scopes: nil, expiresAt: nil, labels: nil, by: cli) }
+            await #expect(throws: AccountError.self) {
+                try await store.createAccessToken(account: "bob", name: "past", scopes: nil, expiresAt: Date(timeIntervalSinceNow: -60), labels: nil, by: cli)
+            }
+            #expect(throws: AccountError.self) { try AccessTokenRecord.scopes(parsing: ["team/*"]) }
+            #expect(throws: AccountError.self) { try AccessTokenRecord.scopes(parsing: ["team/*:fly"]) }
+            #expect(throws: AccountError.self) { try AccessTokenRecord.scopes(parsing: ["[:pull"]) }
+            #expect(try AccessTokenRecord.scopes(parsing: []) == nil)
+            #expect(try AccessTokenRecord.scopes(parsing: ["a/*:push,pull"])?.map(\.description) == ["a/*:pull,push"])
+
+            // Removing the account removes its tokens.
+            try await store.removeUser("bob", by: cli)
+            try await directory.refresh()
+            #expect(try await store.accessTokens(account: "bob").isEmpty)
+            await #expect(throws: AuthError.self) { try await login(service, "bob", secret) }
+        }
+    }
+
+    /// An account the database does not hold (LDAP, a file, a provider) keeps the labels it had
+    /// when the token was made; an expired token is refused as such.
+    @Test(arguments: AccountEngine.allCases)
+    func accountsHeldElsewhereKeepTheirLabels(_ engine: AccountEngine) async throws {
+        try await withStore(engine) { store, _ in
+            try await store.addRule(ACLRule(match: .init(name: "${labels:team}/*"), actions: ["pull", "push"]), by: cli)
+            let created = try await store.createAccessToken(account: "ldap-carol", name: "laptop", scopes: nil, expiresAt: nil,
+                                                            labels: ["team": ["ops"]], by: cli)
+            let directory = try await AccountDirectory(store: store, logger: testLogger)
+            let service = try await service(directory)
+            let identity = try await login(service, "ldap-carol", created.secret)
+            #expect(try await granted(service, identity, "ops/tool", ["pull", "push"]) == ["pull", "push"])
+            #expect(try await granted(service, identity, "web/app", ["pull"]).isEmpty)
+        }
+    }
+
+    @Test func scopesAllowOnlyWhatTheyName() throws {
+        let scopes = [try CredentialScope(parsing: "team/*:pull,push"), try CredentialScope(parsing: "/^ops\\/.+$/:*")]
+        #expect(CredentialScope.allowed(["pull", "push", "delete"], type: "repository", name: "team/app", within: scopes) == ["pull", "push"])
+        #expect(CredentialScope.allowed(["pull"], type: "repository", name: "team/a/b", within: scopes).isEmpty)
+        #expect(CredentialScope.allowed(["*"], type: "repository", name: "ops/x", within: scopes) == ["*"])
+        #expect(CredentialScope.allowed(["*"], type: "repository", name: "team/x", within: scopes).isEmpty)
+        #expect(CredentialScope.allowed(["*"], type: "registry", name: "admin", within: scopes).isEmpty)
+    }
+}
