@@ -5,7 +5,8 @@ import Synchronization
 /// database write (nor hop to an actor: this is on every token request).
 ///
 /// - A successful login is never dropped; docker sends credentials with every token
-///   request, so the same account from the same address is recorded once a minute.
+///   request, so the same account from the same address with the same proof (password, a
+///   named access token, a workload token) is recorded once a minute.
 /// - Refused logins (throttled ones included) are aggregated per account, address, reason
 ///   and minute: one row whose count grows, so a flood cannot grow the log without bound.
 ///   At most `refusalCapacity` distinct ones a minute are itemised; beyond that they are
@@ -77,7 +78,7 @@ final class AuditRecorder: Sendable {
         let account = String(account.prefix(256))
         state.withLock { state in
             if success {
-                let key = account + "\u{0}" + (address ?? "")
+                let key = account + "\u{0}" + (address ?? "") + "\u{0}" + (reason ?? "")
                 if let last = state.lastSuccess[key], now - last < successInterval { return }
                 if state.lastSuccess.count > 100_000 {
                     state.lastSuccess = state.lastSuccess.filter { now - $0.value < successInterval }

@@ -83,6 +83,16 @@ if require dockerd && [ "$(id -u)" -eq 0 ]; then
         check "the identity token issued before the disable stays revoked once ci is enabled" bash -c "! docker push $R/ci/docker:after-disable"
         check "docker login again as ci" bash -c "echo ci-password-1 | docker login -u ci --password-stdin $R"
         eventually 3 "and the push works" docker push "$R/ci/docker:after-disable"
+        PAT=$("$BERTH" token create "${D[@]}" --user ci --name docker-laptop 2>/dev/null)
+        check "docker login with a personal access token" bash -c "echo '$PAT' | docker login -u ci --password-stdin $R"
+        check "docker keeps the token itself (an access token gets no identity token that would outlive its revocation)" \
+            python3 -c "import json,base64,sys; a=json.load(open('$A/docker-config/config.json'))['auths']['$R']; assert 'identitytoken' not in a and base64.b64decode(a['auth']).decode().endswith('$PAT')"
+        docker tag "$R/ci/docker:v2" "$R/ci/docker:pat" >/dev/null
+        check "docker push with the access token" docker push "$R/ci/docker:pat"
+        check "berth token revoke" "$BERTH" token revoke "${D[@]}" --user ci docker-laptop
+        docker tag "$R/ci/docker:v2" "$R/ci/docker:pat-revoked" >/dev/null
+        check "docker push with the revoked token is refused at once" bash -c "! docker push $R/ci/docker:pat-revoked"
+        check "docker login with the password again" bash -c "echo ci-password-1 | docker login -u ci --password-stdin $R"
         check "berth user rm ci, then a new ci" bash -c "'$BERTH' user rm ci --data '$A/data' && echo ci-password-1 | '$BERTH' user add ci --password-stdin --cost 4 --data '$A/data'"
         docker tag "$R/ci/docker:v2" "$R/ci/docker:recreated" >/dev/null
         eventually 3 "the removed account's identity token does not work for the new account of the same name" bash -c "! docker push $R/ci/docker:recreated"
@@ -96,6 +106,41 @@ check "berth user expire ci (a day in the past)" "$BERTH" user expire "${D[@]}" 
 eventually 3 "an expired account is refused" bash -c "! $SK copy --dest-tls-verify=false --dest-creds ci:ci-password-1 oci:$WORK/img:v1 docker://$R/ci/app:expired 2>/dev/null"
 check "berth user expire ci never" "$BERTH" user expire "${D[@]}" ci never
 eventually 3 "it works again without expiry" $SK copy --dest-tls-verify=false --dest-creds ci:ci-password-1 "oci:$WORK/img:v1" "docker://$R/ci/app:unexpired"
+
+echo "== personal access tokens"
+LIMITED=$("$BERTH" token create "${D[@]}" --user ci --name 'pull only' --scope 'ci/app:pull' --expires 2099-01-01 2>"$WORK/pat.err")
+check "berth token create prints the token once, the login command on stderr" bash -c "[[ '$LIMITED' == berth_pat_* ]] && [ ${#LIMITED} -eq 50 ] && grep -q \"docker login -u 'ci' --password-stdin\" '$WORK/pat.err'"
+check "the token is not stored" bash -c "! grep -aq '$LIMITED' $A/data/berth/accounts/accounts.sqlite*"
+check "a token limited to pull on ci/app pulls it" $SK copy --src-tls-verify=false --src-creds "ci:$LIMITED" "docker://$R/ci/app:v1" "oci:$WORK/pat-pull:v1"
+check "but cannot push there, although ci may" bash -c "! $SK copy --dest-tls-verify=false --dest-creds 'ci:$LIMITED' oci:$WORK/img:v1 docker://$R/ci/app:pat 2>/dev/null"
+expect_eq "nor is anything granted outside its scope" "$(token_actions "ci:$LIMITED" "$R" "repository:ci/other:pull")" ""
+expect_eq "ci's password still pushes there" "$(token_actions "ci:ci-password-1" "$R" "repository:ci/app:pull,push")" "pull,push"
+check "another account's name with the token is refused" bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' -u 'admin:$LIMITED' 'http://$R/auth/token?service=Berth+registry')\" = 401 ]"
+eventually 5 "berth token ls shows its scope, expiry and last use, never the token" bash -c "
+    '$BERTH' token ls --data '$A/data' --user ci --json | python3 -c '
+import json, sys
+text = sys.stdin.read()
+assert \"$LIMITED\" not in text and \"berth_pat\" not in text
+t = [x for x in json.loads(text) if x[\"name\"] == \"pull only\"][0]
+assert t[\"scopes\"] == [\"ci/app:pull\"] and t[\"expires\"].startswith(\"2099-01-02\") and t[\"lastUsed\"], t'"
+check "a token with a bad scope is refused with the reason" bash -c "'$BERTH' token create --data '$A/data' --user ci --name bad --scope 'ci/*:fly' 2>&1 | grep -q 'scope actions are pull, push, delete or \*'"
+check "a robot gets no access token" bash -c "'$BERTH' token create --data '$A/data' --user 'robot\$builder' --name x 2>&1 | grep -q 'robots have their own secret'"
+check "berth token needs to know whose token" bash -c "'$BERTH' token create --data '$A/data' --name x 2>&1 | grep -q 'say whose token with --user'"
+ADMIN_SCOPED=$(BERTH_USERNAME=admin BERTH_PASSWORD="$ADMIN_PW" "$BERTH" token create --registry "http://$R" --name scoped --scope 'ci/*:pull' 2>/dev/null)
+ADMIN_FULL=$(BERTH_USERNAME=admin BERTH_PASSWORD="$ADMIN_PW" "$BERTH" token create --registry "http://$R" --name automation 2>/dev/null)
+expect_eq "through --registry the token is the caller's own" "$(BERTH_USERNAME=admin BERTH_PASSWORD="$ADMIN_PW" "$BERTH" token ls --registry "http://$R" --json | python3 -c 'import json,sys; print(sorted((t["account"], t["name"]) for t in json.load(sys.stdin)))')" "[('admin', 'automation'), ('admin', 'scoped')]"
+expect_eq "an administrator's scoped token does not open the admin API" "$(curl -s -o /dev/null -w '%{http_code}' -u "admin:$ADMIN_SCOPED" "http://$R/berth/api/v1/users")" "403"
+expect_eq "an administrator's unscoped token does" "$(curl -s -o /dev/null -w '%{http_code}' -u "admin:$ADMIN_FULL" "http://$R/berth/api/v1/users")" "200"
+check "berth token revoke --registry" bash -c "BERTH_USERNAME=admin BERTH_PASSWORD='$ADMIN_PW' '$BERTH' token revoke --registry http://$R automation | grep -q 'revoked token automation'"
+expect_eq "the revoked token is refused on the very next request" "$(curl -s -o /dev/null -w '%{http_code}' -u "admin:$ADMIN_FULL" "http://$R/berth/api/v1/users")" "401"
+eventually 20 "the audit log records token logins with the token's name, and creations and revocations" bash -c "
+    '$BERTH' audit --data '$A/data' --limit 100000 --json | python3 -c '
+import json, sys
+entries = json.load(sys.stdin)
+assert any(e[\"action\"] == \"login\" and e[\"target\"] == \"ci\" and e[\"success\"] and e.get(\"detail\") == \"access token pull only\" for e in entries)
+assert any(e[\"action\"] == \"token.create\" and e[\"actor\"] == \"admin\" for e in entries)
+assert any(e[\"action\"] == \"token.revoke\" and e[\"target\"] == \"admin\" for e in entries)
+assert not any(\"berth_pat_\" in json.dumps(e) for e in entries)'"
 
 echo "== robots"
 SECRET=$("$BERTH" robot add builder --name 'ci/robot-*' --actions pull,push "${D[@]}" 2>/dev/null)

@@ -434,6 +434,50 @@ try:
     driver.get(BASE + "/ui/admin/robots")
     check("reloading the page does not show it again", not driver.find_elements(By.CSS_SELECTOR, ".secret-value") and secret not in driver.page_source)
 
+    # Personal access tokens: the signed-in person's own, from the Account menu.
+    links = [a.text for a in driver.find_elements(By.CSS_SELECTOR, "nav[aria-label=Account] a")]
+    check("the Account menu links to Access tokens", "Access tokens" in links, str(links))
+    driver.get(BASE + "/ui/tokens")
+    check("a person without tokens is told so", "You have no access tokens yet." in driver.page_source)
+    def create_token(name, scopes=""):
+        driver.get(BASE + "/ui/tokens")
+        driver.find_element(By.ID, "t-name").send_keys(name)
+        if scopes:
+            driver.find_element(By.ID, "t-scopes").send_keys(scopes)
+        submit(driver.find_element(By.CSS_SELECTOR, "form.stack button"))
+        found = driver.find_elements(By.CSS_SELECTOR, ".secret-value")
+        return found[0].text if found else ""
+    pat = create_token("laptop", "team/*:pull")
+    check("a new access token is shown once", pat.startswith("berth_pat_") and len(pat) == 50, pat[:12])
+    check("it works as admin's docker password, limited to its scope although admin may do everything",
+          token_grant("admin", pat, "team/app", "pull,push") == "pull" and token_grant("admin", pat, "ops/tool", "pull") == "nothing", "")
+    # Last use is written with the audit batch, within a second or two.
+    deadline = time.time() + 10
+    while True:
+        driver.get(BASE + "/ui/tokens")
+        rows = [[td.text for td in tr.find_elements(By.CSS_SELECTOR, "td")] for tr in driver.find_elements(By.CSS_SELECTOR, "table.list tbody tr")]
+        if (rows and rows[0][4] != "never") or time.time() > deadline:
+            break
+        time.sleep(0.3)
+    check("the list shows its name, scope and last use, never the token", pat not in driver.page_source and rows and
+          rows[0][0].startswith("laptop") and rows[0][1] == "team/*:pull" and rows[0][4] != "never", str(rows))
+    create_token("bad", "team/*:fly")
+    problem = [p.text for p in driver.find_elements(By.CSS_SELECTOR, "p.error")]
+    check("a bad scope is refused with the reason", problem and "scope actions are pull, push, delete or *" in problem[0], str(problem))
+    create_token("laptop")
+    problem = [p.text for p in driver.find_elements(By.CSS_SELECTOR, "p.error")]
+    check("a second token of the same name is refused", problem and "already has a token named laptop" in problem[0], str(problem))
+    kept = create_token("release automation")
+    submit(driver.find_element(By.CSS_SELECTOR, "button[aria-label='Revoke token laptop']"))
+    notice = [n.text for n in driver.find_elements(By.CSS_SELECTOR, "p.notice")]
+    check("revoking says so", notice and notice[0].startswith("Revoked token laptop"), str(notice))
+    try:
+        revoked = token_grant("admin", pat, "team/app", "pull")
+    except urllib.error.HTTPError as error:
+        revoked = error.code
+    check("and the revoked token is refused at once", revoked == 401, str(revoked))
+    check("the other token still works", token_grant("admin", kept, "team/app", "pull") == "pull", "")
+
     driver.get(BASE + "/ui/admin/audit?account=ops")
     actions = [td.text for td in driver.find_elements(By.CSS_SELECTOR, "table.list tbody td:nth-child(3)")]
     actors = {td.text for td in driver.find_elements(By.CSS_SELECTOR, "table.list tbody td:nth-child(2)")}
@@ -460,7 +504,7 @@ try:
     pages = ["/ui/home", "/ui/", "/ui/repo/team/app", manifest, "/ui/repo/signed/app", "/ui/repo/signed/app?artifacts=1", "/ui/repo/team/multi", "/ui/repo/team/app/_delete?tag=v1", "/ui/repo/no/such",
              "/ui/admin/users", "/ui/admin/users/ops", "/ui/admin/users/ops?confirm=delete", "/ui/admin/rules",
              "/ui/admin/rules?account=ops&repository=ops/tool&actions=push", "/ui/admin/robots", "/ui/admin/audit", "/ui/admin/pulls",
-             "/ui/admin/tokens?account=ops", "/ui/admin/webhooks", "/ui/admin/storage"]
+             "/ui/admin/tokens?account=ops", "/ui/admin/webhooks", "/ui/admin/storage", "/ui/tokens"]
     problems = tour(pages)
     check(f"all {len(pages)} pages fit 1280 and 390 px: no sideways scrolling, no word broken in headers and names (screenshots in {SCREENSHOTS})",
           not problems, "; ".join(problems))
@@ -629,7 +673,7 @@ try:
     # violation, a script error, a missing asset) is a fault.
     for entry in driver.get_log("browser"):
         message = entry.get("message", "")
-        if entry.get("level") == "SEVERE" and not any(f"{path} - Failed to load resource" in message for path in ("/ui/login", "/ui/repo/ops/tool", "/ui/admin/users", "/ui/repo/team/app", "/ui/repo/no/such", "/ui/admin/users/nobody-here")):
+        if entry.get("level") == "SEVERE" and not any(f"{path} - Failed to load resource" in message for path in ("/ui/login", "/ui/repo/ops/tool", "/ui/admin/users", "/ui/repo/team/app", "/ui/repo/no/such", "/ui/admin/users/nobody-here", "/ui/tokens")):
             console_errors.append(message)
     check("no errors in the browser console (no CSP violation, no missing asset)", not console_errors, str(console_errors[:3]))
 finally:
