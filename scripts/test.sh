@@ -41,6 +41,11 @@ if ! python3 -c 'import cryptography' 2>/dev/null; then
     python3 -m pip install -q cryptography 2>/dev/null || python3 -m pip install -q --break-system-packages cryptography \
         || { SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"; DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-cryptography >/dev/null; }
 fi
+# The sign-in tests' OpenID provider is PyPI's django-oidc-provider (Tests/e2e/oidc-provider.py).
+if ! python3 -c 'import django, oidc_provider' 2>/dev/null; then
+    python3 -m pip install -q django django-oidc-provider 2>/dev/null \
+        || python3 -m pip install -q --break-system-packages django django-oidc-provider
+fi
 
 swift build --build-tests
 
@@ -67,6 +72,7 @@ timeout 1200 Tests/e2e/operations.sh
 timeout 600 Tests/e2e/workload.sh
 timeout 900 Tests/e2e/accounts.sh
 timeout 600 Tests/e2e/webui.sh
+timeout 600 Tests/e2e/signin.sh
 timeout 900 Tests/e2e/s3.sh
 timeout 900 Tests/e2e/replicas.sh
 timeout 900 Tests/e2e/mirror.sh

@@ -91,6 +91,26 @@ public struct AccountAdministration: AccountsManager {
         try await applying { try await store.removeRobot(name, by: actor) }
     }
 
+    /// A person a sign-in provider vouches for: their account, created on first sign-in when
+    /// `create` allows, its labels of the provider's claims brought up to date (other labels
+    /// an administrator set stay), the sign-in recorded in the audit log.
+    public func federatedSignIn(_ person: FederatedIdentity, create: Bool, address: String?) async throws {
+        let actor = AuditActor(person.account, address: address)
+        if let user = try await store.user(person.account) {
+            if user.disabled { throw AuthError.inactive("account disabled") }
+            if !user.isActive() { throw AuthError.inactive("account expired") }
+            var labels = user.labels.filter { !person.labelKeys.contains($0.key) }
+            labels.merge(person.labels) { _, new in new }
+            if labels != user.labels { try await applying { try await store.setLabels(person.account, labels, by: actor) } }
+        } else {
+            guard create else {
+                throw AccountError.notFound("there is no account \(person.account) on this registry; an administrator must create it first")
+            }
+            try await applying { try await store.addUser(person.account, passwordHash: nil, labels: person.labels, by: actor) }
+        }
+        await directory.recordLogin(account: person.account, address: address, success: true, reason: person.provenance)
+    }
+
     public func accessTokens(account: String?) async throws -> [AccessTokenView] { try await store.accessTokens(account: account) }
 
     public func createAccessToken(account: String, name: String, scopes: [CredentialScope]?, expiresAt: Date?,

@@ -47,6 +47,7 @@ public struct AuthConfiguration: Sendable, Decodable {
     public var ldap_auth: LDAPConfiguration?
     /// Berth's keyless CI: issuers whose OIDC tokens log in (see `WorkloadIssuer`).
     public var workload_auth: [WorkloadIssuer]?
+    public var oidc_auth: OIDCSignInConfiguration?
 
     /// docker_auth keys this parser reads; anything else in a file is reported, not ignored.
     static let knownKeys: [String: Set<String>] = [
@@ -56,6 +57,7 @@ public struct AuthConfiguration: Sendable, Decodable {
         "ext_auth": ["command", "args", "timeout"], "ext_authz": ["command", "args", "timeout"],
         "ldap_auth": LDAPConfiguration.knownKeys,
         "workload_auth": [],
+        "oidc_auth": OIDCSignInConfiguration.knownKeys,
     ]
 
     /// Keys of a docker_auth document that Berth does not implement (e.g. `mongo_auth`, or
@@ -86,12 +88,13 @@ public struct AuthConfiguration: Sendable, Decodable {
         }
         guard !config.token.issuer.isEmpty else { throw AuthError.configuration("token.issuer is required") }
         guard config.token.expiration > 0 else { throw AuthError.configuration("token.expiration must be positive") }
-        guard config.users != nil || config.ext_auth != nil || config.ldap_auth != nil || config.workload_auth != nil else {
+        guard config.users != nil || config.ext_auth != nil || config.ldap_auth != nil || config.workload_auth != nil || config.oidc_auth != nil else {
             throw AuthError.configuration("no auth methods are configured: add users")
         }
         guard config.acl != nil || config.ext_authz != nil else { throw AuthError.configuration("ACL is empty: add acl rules") }
         _ = try ACL(config.acl ?? [])
         for issuer in config.workload_auth ?? [] { _ = try issuer.validated() }
+        _ = try config.oidc_auth?.validated()
         return config
     }
 

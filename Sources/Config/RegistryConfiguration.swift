@@ -86,6 +86,9 @@ public struct RegistryConfiguration: Sendable {
         /// `auth.token.workload_auth`: issuers whose CI tokens log in (the same list as an
         /// auth_config.yml's `workload_auth`), as YAML for the token server to read.
         public var workloadYAML: String?
+        /// `auth.token.oidc_auth`: people sign in at an OpenID Connect provider (the same
+        /// section as an auth_config.yml's `oidc_auth`), as YAML for the token server to read.
+        public var oidcYAML: String?
 
         /// Token auth with Berth as its own token server and an `admin` account.
         public static let builtIn: TokenAuth = {
@@ -401,6 +404,11 @@ public struct RegistryConfiguration: Sendable {
             guard case .list = workload else { throw ConfigError("auth.token.workload_auth: expected a list of issuers") }
             token.workloadYAML = workload.yaml()
         }
+        if let oidc = r.node("auth.token.oidc_auth") {
+            r.consume("auth.token.oidc_auth")
+            guard case .map = oidc else { throw ConfigError("auth.token.oidc_auth: expected a mapping (issuer, client_id, …)") }
+            token.oidcYAML = oidc.yaml()
+        }
         if let path = try r.string("auth.token.authconfig") {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw ConfigError("auth.token.authconfig: cannot read \(path)")
@@ -410,7 +418,7 @@ public struct RegistryConfiguration: Sendable {
             r.consume("auth.token.server")
             token.serverYAML = server.yaml()
         }
-        if token.serverYAML == nil, token.accounts != nil || token.workloadYAML != nil, token.realm == nil,
+        if token.serverYAML == nil, token.accounts != nil || token.workloadYAML != nil || token.oidcYAML != nil, token.realm == nil,
            token.rootCertBundle == nil, token.jwks == nil {
             // Only a database (or workload issuers) named: Berth is the token server with its accounts there.
             token.builtInAccounts = true
@@ -544,6 +552,10 @@ public struct RegistryConfiguration: Sendable {
                 guard case .map(let fields) = issuer else { return issuer }
                 return .map(fields.filter { ["issuer", "audience", "account_claim", "labels", "max_age"].contains($0.key) })
             })))
+        }
+        if let yaml = t.oidcYAML, case .map(let fields)? = try? ConfigNode.parse(yaml: yaml) {
+            // Never the client secret.
+            token.append(("oidc_auth", .map(fields.filter { !["client_secret", "client_secret_file"].contains($0.key) })))
         }
         if t.builtInAccounts || t.serverYAML != nil {
             token.append(("failedlogins", limiter))

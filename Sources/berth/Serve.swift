@@ -85,6 +85,14 @@ struct CheckConfig: ParsableCommand {
                 throw ExitCode(1)
             }
         }
+        if let yaml = configuration.tokenAuth?.oidcYAML {
+            do {
+                _ = try OIDCSignInConfiguration.parse(yaml: yaml, key: "auth.token.oidc_auth")
+            } catch {
+                print("invalid configuration: \(error)", to: &stderr)
+                throw ExitCode(1)
+            }
+        }
         let limits = FailedLoginLimiter.Limits()
         print(configuration.effectiveYAML(failedLoginDefaults: [
             "perclient": String(limits.perClient), "peraddress": String(limits.perAddress),

@@ -137,3 +137,35 @@ import Testing
         #expect(CredentialScope.allowed(["*"], type: "registry", name: "admin", within: scopes).isEmpty)
     }
 }
+
+/// A person a sign-in provider vouches for: an account made on first sign-in (or refused when
+/// only administrators create accounts), the provider's labels brought up to date without
+/// touching those an administrator set, a disabled account refused.
+@Suite struct FederatedSignInSuite {
+    @Test(arguments: AccountEngine.allCases)
+    func providersPeopleGetAccountsAndTheirLabels(_ engine: AccountEngine) async throws {
+        try await withStore(engine) { store, _ in
+            let directory = try await AccountDirectory(store: store, logger: testLogger)
+            let accounts = AccountAdministration(directory: directory)
+            let alice = FederatedIdentity(account: "alice@example.test", labels: ["groups": ["team-a"]], labelKeys: ["groups"], provenance: "oidc x")
+            await #expect(throws: AccountError.self) { try await accounts.federatedSignIn(alice, create: false, address: nil) }
+            #expect(try await store.user("alice@example.test") == nil)
+            try await accounts.federatedSignIn(alice, create: true, address: "127.0.0.1")
+            let created = try #require(try await store.user("alice@example.test"))
+            #expect(created.labels == ["groups": ["team-a"]] && created.passwordHash == nil)
+            #expect(directory.snapshot.users["alice@example.test"] != nil)
+
+            try await store.setLabels("alice@example.test", ["groups": ["team-a"], "tier": ["gold"]], by: cli)
+            var moved = alice
+            moved.labels = ["groups": ["team-b"]]
+            try await accounts.federatedSignIn(moved, create: false, address: nil)
+            #expect(try await store.user("alice@example.test")?.labels == ["groups": ["team-b"], "tier": ["gold"]])
+            moved.labels = [:]
+            try await accounts.federatedSignIn(moved, create: false, address: nil)
+            #expect(try await store.user("alice@example.test")?.labels == ["tier": ["gold"]])
+
+            try await store.setDisabled("alice@example.test", true, by: cli)
+            await #expect(throws: AuthError.inactive("account disabled")) { try await accounts.federatedSignIn(alice, create: true, address: nil) }
+        }
+    }
+}

@@ -120,6 +120,38 @@ public final class WorkloadIdentities: IdentityBackend, Sendable {
         return identity
     }
 
+    /// A token of one of the issuers, its signature, `iss`, `aud`, `exp` and `nbf` checked as
+    /// for a workload login, and its claims: for OpenID Connect sign-in, whose id_token is
+    /// checked against the same keys (the caller checks `nonce` and reads what it needs).
+    public func verifiedClaims(_ token: String) async throws -> [String: Any] {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, token.utf8.count <= 16 * 1024,
+              let headerBytes = Base64URL.decode(parts[0]), let header = try? JSONDecoder().decode(Header.self, from: headerBytes),
+              let payloadBytes = Base64URL.decode(parts[1]),
+              let iss = (try? JSONDecoder().decode(Unverified.self, from: payloadBytes))?.iss,
+              let issuer = issuers[Self.normalized(iss)] else { throw AuthError.unauthorized("not a token of a trusted issuer") }
+        guard let alg = header.alg, let family = Self.allowedAlgorithms[alg] else {
+            throw AuthError.unauthorized("token signed with \(header.alg ?? "none"), not an allowed algorithm")
+        }
+        guard let kid = header.kid else { throw AuthError.unauthorized("token without a key id") }
+        let keys = try await self.keys(for: issuer, kid: kid)
+        guard keys.families[kid] == family else { throw AuthError.unauthorized("token signed by an unknown key") }
+        do {
+            _ = try await keys.collection.verify(token, as: SignedPayload.self)
+        } catch {
+            throw AuthError.unauthorized("token signature does not verify")
+        }
+        guard let claims = (try? JSONSerialization.jsonObject(with: payloadBytes)) as? [String: Any] else {
+            throw AuthError.unauthorized("token claims are not a JSON object")
+        }
+        var checks = issuer
+        checks.account_claim = "iss"
+        checks.require = nil
+        checks.labels = nil
+        _ = try identity(from: claims, issuer: checks)
+        return claims
+    }
+
     /// The claims' checks and what they name, once the signature holds.
     func identity(from claims: [String: Any], issuer: WorkloadIssuer) throws -> Identity {
         let now = clock().timeIntervalSince1970

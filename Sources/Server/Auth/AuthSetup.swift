@@ -15,6 +15,8 @@ public struct AuthSetup: Sendable {
     /// Verifies bearer tokens (registry and admin API), when token auth is configured.
     var verifier: TokenVerifier?
     var serviceName = ""
+    /// Browser sign-in through other providers (`oidc_auth`).
+    var signInProviders: [any SignInProvider] = []
     var warnings: [String] = []
     /// docker_auth's `server.real_ip_header`/`real_ip_pos`, which now decide the client
     /// address at every door (`ClientAddressPolicy`), not only the token endpoint.
@@ -73,6 +75,9 @@ public struct AuthSetup: Sendable {
                 backends: backends, policies: directory.policies,
                 refreshTokens: directory.store, limiter: limiter(config, directory))
             service.loginObserver = Self.loginRecorder(directory)
+            if let yaml = tokenAuth.oidcYAML {
+                setup.signInProviders.append(try OIDCSignIn(try OIDCSignInConfiguration.parse(yaml: yaml, key: "auth.token.oidc_auth")))
+            }
             setup.tokenEndpoint = TokenEndpoint(service: service)
             setup.accounts = directory
             roots = key.certificates
@@ -87,6 +92,7 @@ public struct AuthSetup: Sendable {
             let directory = try await openAccounts(config, store: store, logger: logger)
             let service = try await tokenService(authConfig, signingKey: key, accounts: directory, limiter: limiter(config, directory))
             setup.realIP = (authConfig.server?.real_ip_header, authConfig.server?.real_ip_pos ?? 0)
+            if let oidc = authConfig.oidc_auth { setup.signInProviders.append(try OIDCSignIn(oidc)) }
             setup.tokenEndpoint = TokenEndpoint(service: service, pathPrefix: TokenEndpoint.normalizedPrefix(authConfig.server?.path_prefix))
             setup.accounts = directory
             issuer = issuer ?? authConfig.token.issuer

@@ -42,6 +42,9 @@ struct HTTPKeySetSource: KeySetSource {
 
     static func make() -> HTTPKeySetSource { HTTPKeySetSource(http: client) }
 
+    /// The client that follows no redirects, for the sign-in providers too.
+    static var sharedClient: HTTPClient { client }
+
     /// One client for the process (a constant: never shut down, as the shared one), which
     /// does not follow redirects.
     private static let client: HTTPClient = {

@@ -63,6 +63,21 @@ struct WebSessionSigner: Sendable {
         return session
     }
 
+    /// Any value in a cookie, signed for `purpose` (a cookie sealed for one purpose is
+    /// worthless for another).
+    func seal(_ value: some Encodable, purpose: String) -> String {
+        let payload = Base64URL.encode(Array((try? JSONEncoder().encode(value)) ?? Data()))
+        return payload + "." + sign(purpose + ":" + payload)
+    }
+
+    func open<T: Decodable>(_ cookie: String, as type: T.Type, purpose: String) -> T? {
+        let parts = cookie.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, cookie.utf8.count <= 4096, let signature = Base64URL.decode(parts[1]),
+              HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: Array("\(purpose):\(parts[0])".utf8), using: key),
+              let payload = Base64URL.decode(parts[0]) else { return nil }
+        return try? JSONDecoder().decode(T.self, from: payload)
+    }
+
     func sign(_ payload: String) -> String {
         Base64URL.encode(Array(HMAC<SHA256>.authenticationCode(for: Array(payload.utf8), using: key)))
     }
@@ -107,8 +122,10 @@ enum Cookies {
         return nil
     }
 
-    static func set(_ name: String, _ value: String, path: String, secure: Bool, maxAge: Int64?) -> String {
-        var cookie = "\(name)=\(value); Path=\(path); HttpOnly; SameSite=Strict"
+    /// `lax`: for a cookie that must come back with a top-level navigation from another site
+    /// (a sign-in provider's redirect); every other cookie is `Strict`.
+    static func set(_ name: String, _ value: String, path: String, secure: Bool, maxAge: Int64?, lax: Bool = false) -> String {
+        var cookie = "\(name)=\(value); Path=\(path); HttpOnly; SameSite=\(lax ? "Lax" : "Strict")"
         if secure { cookie += "; Secure" }
         if let maxAge { cookie += "; Max-Age=\(maxAge)" }
         return cookie

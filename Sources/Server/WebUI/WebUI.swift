@@ -29,6 +29,8 @@ struct WebUI: Sendable {
     let configuredHost: String?
     /// `http.host` is an https URL (a proxy in front terminates TLS).
     var configuredHTTPS = false
+    /// Providers people sign in through, beside the password form.
+    var signInProviders: [any SignInProvider] = []
     let summaries = ManifestSummaries()
     let storageUsage = StorageUsageCache()
     let repositoryFacts = RepositoryFactsCache()
@@ -65,7 +67,7 @@ struct WebUI: Sendable {
                      servesTLS: options.servesTLS, configuredHost: options.host.flatMap { URL(string: $0)?.host.map { h in
                          URL(string: options.host!)?.port.map { "\(h):\($0)" } ?? h } },
                      configuredHTTPS: options.host?.lowercased().hasPrefix("https://") == true,
-                     )
+                     signInProviders: auth.signInProviders)
     }
 
     static func makeLibrary() throws -> MustacheLibrary {
@@ -76,7 +78,8 @@ struct WebUI: Sendable {
                               ("confirm", PackageResources.confirm_mustache), ("admin-users", PackageResources.admin_users_mustache), ("admin-user", PackageResources.admin_user_mustache),
                               ("admin-rules", PackageResources.admin_rules_mustache), ("admin-robots", PackageResources.admin_robots_mustache),
                               ("admin-audit", PackageResources.admin_audit_mustache), ("admin-tokens", PackageResources.admin_tokens_mustache),
-                              ("admin-webhooks", PackageResources.admin_webhooks_mustache), ("admin-storage", PackageResources.admin_storage_mustache), ("admin-pulls", PackageResources.admin_pulls_mustache), ("home", PackageResources.home_mustache), ("access-tokens", PackageResources.access_tokens_mustache)] {
+                              ("admin-webhooks", PackageResources.admin_webhooks_mustache), ("admin-storage", PackageResources.admin_storage_mustache), ("admin-pulls", PackageResources.admin_pulls_mustache), ("home", PackageResources.home_mustache), ("access-tokens", PackageResources.access_tokens_mustache),
+                              ("signed-in", PackageResources.signed_in_mustache)] {
             try library.register(String(decoding: bytes, as: UTF8.self), named: name)
         }
         return library
@@ -92,6 +95,7 @@ struct WebUI: Sendable {
         root.get("favicon.ico") { _, _ in redirect(base + "/ui/static/favicon.svg") }
         let pages = root.group().add(middleware: WebSessionMiddleware(ui: self)).add(middleware: WebFormMiddleware(ui: self))
         registerSignIn(on: pages)
+        registerFederatedSignIn(on: pages)
         registerHome(on: pages)
         registerRepositories(on: pages)
         registerRepository(on: pages)

@@ -26,7 +26,11 @@ extension WebUI {
         let next = request.uri.queryParameters["next"].map { safeNext(String($0)) } ?? ""
         var response = render("login", LoginPage(frame: PageFrame(title: "Sign in", base: base, signedIn: false, account: "", csrf: token,
                                                                   readOnly: store.options.readOnly, deletesOff: !store.options.deleteEnabled),
-                                                 error: error, username: username, next: next), status: status)
+                                                 error: error, username: username, next: next,
+                                                 providers: signInProviders.map { provider in
+                                                     LoginPage.Provider(name: provider.displayName, url: base + "/ui/login/\(provider.id)"
+                                                         + (next.isEmpty ? "" : "?next=" + OIDCSignIn.formEncode(next)))
+                                                 }), status: status)
         response.headers.append(HTTPField(name: .setCookie, value: Cookies.set(WebSession.loginCookieName, token, path: base + "/ui/",
                                                                                secure: secure(request), maxAge: 3600)))
         return response
@@ -92,8 +96,10 @@ extension WebUI {
 }
 
 struct LoginPage {
+    struct Provider { var name: String; var url: String }
     var frame: PageFrame
     var error: String?
     var username: String
     var next: String
+    var providers: [Provider] = []
 }

@@ -1,0 +1,170 @@
+import AsyncHTTPClient
+import Auth
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import Synchronization
+
+/// Sign-in at an OpenID Connect provider (docker_auth's `oidc_auth`): the authorization code
+/// flow with `state`, `nonce` and PKCE (S256); the code exchanged with the client secret;
+/// the id_token's signature checked against the provider's keys (cached, fetched again for
+/// an unknown key id) with `iss`, `aud`, `exp` and `nonce`; userinfo asked for claims the
+/// id_token lacks. A provider that cannot be reached is 503, never a refused sign-in.
+final class OIDCSignIn: SignInProvider, Sendable {
+    let configuration: OIDCSignInConfiguration
+    let secret: String
+    let keys: WorkloadIdentities
+    let http: HTTPClient
+    let timeout: TimeAmount
+    let passwordLifetime: Duration
+
+    struct Endpoints: Decodable, Sendable {
+        var issuer: String?
+        var authorization_endpoint: String
+        var token_endpoint: String
+        var userinfo_endpoint: String?
+        var token_endpoint_auth_methods_supported: [String]?
+    }
+    private let endpoints = Mutex<(Endpoints, ContinuousClock.Instant)?>(nil)
+
+    struct Failure: Error, CustomStringConvertible { var description: String }
+
+    init(_ configuration: OIDCSignInConfiguration, http: HTTPClient = HTTPKeySetSource.sharedClient) throws {
+        self.configuration = try configuration.validated()
+        secret = try configuration.secret()
+        let limit = try configuration.timeout()
+        timeout = .nanoseconds(Int64(limit.components.seconds) * 1_000_000_000 + limit.components.attoseconds / 1_000_000_000)
+        passwordLifetime = try configuration.passwordLifetime()
+        keys = try WorkloadIdentities([WorkloadIssuer(issuer: configuration.issuer, audience: configuration.client_id)],
+                                      source: HTTPKeySetSource(http: http))
+        self.http = http
+    }
+
+    var id: String { "oidc" }
+    var displayName: String { configuration.displayName }
+    var routePath: String { "/oidc_auth" }
+    var callbackPath: String { configuration.redirectPath }
+    var registryURL: String? { configuration.registry_url }
+    var createsAccounts: Bool { configuration.createsAccounts }
+
+    /// The discovery document, kept for an hour.
+    func discovered() async throws -> Endpoints {
+        if let (cached, at) = endpoints.withLock({ $0 }), ContinuousClock.now - at < .seconds(3600) { return cached }
+        let base = WorkloadIdentities.normalized(configuration.issuer)
+        let found: Endpoints
+        do {
+            found = try JSONDecoder().decode(Endpoints.self, from: try await get(base + "/.well-known/openid-configuration"))
+        } catch {
+            throw AuthError.unavailable("the sign-in provider \(configuration.issuer) cannot be asked: \(error)")
+        }
+        guard WorkloadIdentities.normalized(found.issuer ?? "") == base else {
+            throw AuthError.unavailable("the discovery document of \(configuration.issuer) names another issuer")
+        }
+        for endpoint in [found.authorization_endpoint, found.token_endpoint] + (found.userinfo_endpoint.map { [$0] } ?? []) {
+            guard Self.acceptable(endpoint) else { throw AuthError.unavailable("the provider names an endpoint that is not https: \(endpoint)") }
+        }
+        endpoints.withLock { $0 = (found, .now) }
+        return found
+    }
+
+    static func acceptable(_ endpoint: String) -> Bool {
+        guard let url = URL(string: endpoint), let host = url.host else { return false }
+        return url.scheme == "https" || (url.scheme == "http" && WorkloadIssuer.isLoopbackHost(host))
+    }
+
+    func authorizationURL(for flow: SignInFlow) async throws -> String {
+        let endpoints = try await discovered()
+        var components = URLComponents(string: endpoints.authorization_endpoint)!
+        components.queryItems = (components.queryItems ?? []) + [
+            URLQueryItem(name: "response_type", value: "code"),
+            URLQueryItem(name: "client_id", value: configuration.client_id),
+            URLQueryItem(name: "redirect_uri", value: configuration.redirect_url),
+            URLQueryItem(name: "scope", value: configuration.requestedScopes.joined(separator: " ")),
+            URLQueryItem(name: "state", value: flow.state),
+            URLQueryItem(name: "nonce", value: flow.nonce),
+            URLQueryItem(name: "code_challenge", value: flow.challenge),
+            URLQueryItem(name: "code_challenge_method", value: "S256"),
+        ]
+        // `+` in a query is a space to many servers; URLComponents leaves it alone.
+        components.percentEncodedQuery = components.percentEncodedQuery?.replacingOccurrences(of: "+", with: "%2B")
+        return components.string!
+    }
+
+    private struct TokenAnswer: Decodable {
+        var id_token: String?
+        var access_token: String?
+        var refresh_token: String?
+        var error: String?
+        var error_description: String?
+    }
+
+    func finish(code: String, flow: SignInFlow) async throws -> FederatedIdentity {
+        let endpoints = try await discovered()
+        var form = [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", configuration.redirect_url),
+                    ("code_verifier", flow.verifier)]
+        var request = HTTPClientRequest(url: endpoints.token_endpoint)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+        request.headers.add(name: "Accept", value: "application/json")
+        // client_secret_basic unless the provider takes only client_secret_post.
+        let methods = endpoints.token_endpoint_auth_methods_supported ?? ["client_secret_basic"]
+        if methods.contains("client_secret_basic") || !methods.contains("client_secret_post") {
+            let user = Self.formEncode(configuration.client_id), password = Self.formEncode(secret)
+            request.headers.add(name: "Authorization", value: "Basic " + Data("\(user):\(password)".utf8).base64EncodedString())
+        } else {
+            form += [("client_id", configuration.client_id), ("client_secret", secret)]
+        }
+        request.body = .bytes(ByteBuffer(string: form.map { "\($0.0)=\(Self.formEncode($0.1))" }.joined(separator: "&")))
+        let (status, body) = try await send(request)
+        let answer = try? JSONDecoder().decode(TokenAnswer.self, from: body)
+        guard status == 200, let idToken = answer?.id_token else {
+            if (400..<500).contains(status) {
+                // The provider refused the code (used twice, expired, wrong verifier).
+                throw AuthError.unauthorized("the provider refused the sign-in: \(answer?.error ?? "status \(status)") \(answer?.error_description ?? "")")
+            }
+            throw AuthError.unavailable("the provider's token endpoint answered \(status)")
+        }
+        var claims = try await keys.verifiedClaims(idToken)
+        guard let nonce = claims["nonce"] as? String, ConstantTime.equal(nonce, flow.nonce) else {
+            throw AuthError.unauthorized("the id_token was not issued for this sign-in (nonce)")
+        }
+        // Claims the id_token lacks (many providers put groups or email in userinfo only).
+        let wanted = [configuration.userClaim] + configuration.labelClaims
+        if wanted.contains(where: { claims[$0] == nil }), let userinfo = endpoints.userinfo_endpoint, let access = answer?.access_token {
+            var info = HTTPClientRequest(url: userinfo)
+            info.headers.add(name: "Authorization", value: "Bearer " + access)
+            info.headers.add(name: "Accept", value: "application/json")
+            let (status, body) = try await send(info)
+            if status == 200, let extra = try JSONSerialization.jsonObject(with: body) as? [String: Any] {
+                // userinfo's sub must be the id_token's (OpenID Connect Core 5.3.2).
+                guard extra["sub"] as? String == claims["sub"] as? String else {
+                    throw AuthError.unauthorized("the provider's userinfo is about someone else")
+                }
+                for (key, value) in extra where claims[key] == nil { claims[key] = value }
+            }
+        }
+        return try FederatedIdentity.from(claims: claims, userClaim: configuration.userClaim, labelClaims: configuration.labelClaims,
+                                          provenance: "oidc \(configuration.issuer)")
+    }
+
+    private func send(_ request: HTTPClientRequest) async throws -> (Int, Data) {
+        do {
+            let response = try await http.execute(request, timeout: timeout)
+            return (Int(response.status.code), Data(buffer: try await response.body.collect(upTo: 1 << 20)))
+        } catch {
+            throw AuthError.unavailable("the sign-in provider cannot be reached: \(error)")
+        }
+    }
+
+    private func get(_ url: String) async throws -> Data {
+        var request = HTTPClientRequest(url: url)
+        request.headers.add(name: "Accept", value: "application/json")
+        let (status, body) = try await send(request)
+        guard status == 200 else { throw Failure(description: "GET \(url): \(status)") }
+        return body
+    }
+
+    static func formEncode(_ value: String) -> String {
+        value.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")) ?? value
+    }
+}
