@@ -94,11 +94,17 @@ public struct AccountAdministration: AccountsManager {
     /// A person a sign-in provider vouches for: their account, created on first sign-in when
     /// `create` allows, its labels of the provider's claims brought up to date (other labels
     /// an administrator set stay), the sign-in recorded in the audit log.
-    public func federatedSignIn(_ person: FederatedIdentity, create: Bool, address: String?) async throws {
+    public func federatedSignIn(_ person: FederatedIdentity, provider: String = "", refreshToken: String? = nil, create: Bool,
+                                address: String?) async throws {
         let actor = AuditActor(person.account, address: address)
         if let user = try await store.user(person.account) {
-            if user.disabled { throw AuthError.inactive("account disabled") }
-            if !user.isActive() { throw AuthError.inactive("account expired") }
+            if user.disabled {
+                // Disabled because the provider refused them once, and it accepts them again:
+                // the provider decides. Disabled by an administrator: stays so.
+                guard try await store.federated(account: person.account)?.refusedAt != nil else { throw AuthError.inactive("account disabled") }
+                try await applying { try await store.setDisabled(person.account, false, by: actor) }
+            }
+            if let expiry = user.expiresAt, expiry <= Date() { throw AuthError.inactive("account expired") }
             var labels = user.labels.filter { !person.labelKeys.contains($0.key) }
             labels.merge(person.labels) { _, new in new }
             if labels != user.labels { try await applying { try await store.setLabels(person.account, labels, by: actor) } }
@@ -108,7 +114,27 @@ public struct AccountAdministration: AccountsManager {
             }
             try await applying { try await store.addUser(person.account, passwordHash: nil, labels: person.labels, by: actor) }
         }
+        try await store.recordFederatedSignIn(account: person.account, provider: provider, refreshToken: refreshToken)
         await directory.recordLogin(account: person.account, address: address, success: true, reason: person.provenance)
+    }
+
+    /// The provider still accepts a person: their labels of its claims brought up to date.
+    public func federatedRevalidated(_ person: FederatedIdentity?, account: String, refreshToken: String?) async throws {
+        try await store.federatedAccepted(account: account, refreshToken: refreshToken)
+        guard let person, let user = try await store.user(account) else { return }
+        var labels = user.labels.filter { !person.labelKeys.contains($0.key) }
+        labels.merge(person.labels) { _, new in new }
+        if labels != user.labels {
+            try await applying { try await store.setLabels(account, labels, by: AuditActor("revalidation: \(person.provenance)")) }
+        }
+    }
+
+    /// The provider no longer accepts a person: their account disabled (sessions, refresh
+    /// tokens and access tokens refused) until they sign in there again.
+    public func federatedRefused(account: String, reason: String, provenance: String) async throws {
+        try await applying {
+            try await store.federatedRefused(account: account, reason: reason, by: AuditActor("revalidation: \(provenance)"))
+        }
     }
 
     public func accessTokens(account: String?) async throws -> [AccessTokenView] { try await store.accessTokens(account: account) }

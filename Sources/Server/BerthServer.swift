@@ -212,6 +212,10 @@ public enum BerthServer {
         var services: [any Service] = [ShutdownAnnouncer(logger: logger)]
         if let notifier { services.append(notifier) }
         if let accounts = auth.accounts { services.append(accounts) }
+        if let accounts = auth.accounts, !auth.signInProviders.isEmpty {
+            services.append(FederatedRevalidation(providers: auth.signInProviders, accounts: AccountAdministration(directory: accounts),
+                                                  sealer: SecretSealer.forProviderTokens(secret: secret), logger: logger))
+        }
         if let debugAddr = config.debugAddr, let metrics {
             services.append(try MetricsServer.make(address: debugAddr, path: config.prometheusPath, metrics: metrics, logger: logger))
         }

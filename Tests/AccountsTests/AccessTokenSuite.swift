@@ -168,4 +168,36 @@ import Testing
             await #expect(throws: AuthError.inactive("account disabled")) { try await accounts.federatedSignIn(alice, create: true, address: nil) }
         }
     }
+
+    /// Refused at revalidation: disabled (her access tokens with it) until the provider signs
+    /// her in again; an administrator's disable is not lifted that way.
+    @Test(arguments: AccountEngine.allCases)
+    func theProviderDecidesWhileItRefuses(_ engine: AccountEngine) async throws {
+        try await withStore(engine) { store, _ in
+            let directory = try await AccountDirectory(store: store, logger: testLogger)
+            let accounts = AccountAdministration(directory: directory)
+            let alice = FederatedIdentity(account: "alice@example.test", labels: [:], labelKeys: [], provenance: "oidc x")
+            try await accounts.federatedSignIn(alice, provider: "oidc", refreshToken: "sealed-1", create: true, address: nil)
+            let token = try await accounts.createAccessToken(account: alice.account, name: "laptop", scopes: nil, expiresAt: nil, labels: nil, by: cli)
+            let record = try #require(try await store.federated(account: alice.account))
+            #expect(record.refreshToken == "sealed-1" && record.refusedAt == nil)
+            #expect(try await store.federatedDue(before: Date().addingTimeInterval(1)).map(\.account) == [alice.account])
+            #expect(try await store.claimFederated(record, replica: "a", at: Date().addingTimeInterval(0.5)))
+            #expect(try await !store.claimFederated(record, replica: "b"), "a second replica must not use the same refresh token")
+
+            try await accounts.federatedRefused(account: alice.account, reason: "invalid_grant", provenance: "oidc x")
+            #expect(try await store.user(alice.account)?.disabled == true)
+            #expect(try await store.federatedDue(before: Date().addingTimeInterval(60)).isEmpty)
+            await #expect(throws: AuthError.inactive("account disabled")) { try await directory.accessTokens.authenticate(user: alice.account, password: token.secret) }
+
+            try await accounts.federatedSignIn(alice, provider: "oidc", refreshToken: "sealed-2", create: false, address: nil)
+            #expect(try await store.user(alice.account)?.disabled == false)
+            #expect(try await store.federated(account: alice.account)?.refusedAt == nil)
+
+            try await store.setDisabled(alice.account, true, by: cli)
+            await #expect(throws: AuthError.inactive("account disabled")) {
+                try await accounts.federatedSignIn(alice, provider: "oidc", refreshToken: nil, create: true, address: nil)
+            }
+        }
+    }
 }

@@ -46,6 +46,7 @@ auth:
       client_secret: berth-test-secret-1
       labels_claims: [groups]
       name: Test provider
+      revalidate_after: 2s
 YAML
 check "berth check-config shows oidc_auth, never the client secret" bash -c "'$BERTH' check-config '$S/config.yml' > '$S/effective.yml' && grep -q 'issuer: $ISSUER' '$S/effective.yml' && ! grep -q berth-test-secret '$S/effective.yml'"
 sed 's/client_id: berth-test/client_id: ""/' "$S/config.yml" > "$S/bad.yml"
@@ -80,6 +81,20 @@ users = {u[\"name\"]: u for u in json.load(sys.stdin)}
 alice = users[\"alice@example.test\"]
 assert alice[\"labels\"] == {\"groups\": [\"team-a\"]}, alice'"
 check "no client secret, code or docker password in Berth's log" bash -c "! grep -q -e berth-test-secret -e berth_pat_ '$S/berth.log'"
+
+echo "== revalidation: the provider asked again with each person's refresh token"
+PROVIDER_BASE=${ISSUER%/openid}
+DB="$S/data/berth/accounts/accounts.sqlite"
+checked_twice() { # account: revalidated at least twice since sign-in (the refresh token rotates each time)
+    python3 -c 'import sqlite3,sys; r=sqlite3.connect(sys.argv[1]).execute("select checked_at - signed_in_at, refused_at from berth_federated where account=?", (sys.argv[2],)).fetchone(); sys.exit(0 if r and r[0] >= 4000 and r[1] is None else 1)' "$DB" "$1"
+}
+eventually 30 "alice is revalidated with her rotating refresh token, again and again" checked_twice alice@example.test
+check "the provider's refresh token is not stored readable" bash -c "! python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"select refresh_token from berth_federated\").fetchall())' '$DB' | grep -q -i -e 'refresh' -e '^\[(None'"
+check "the provider disables bob (its test control)" curl -sf -X POST "$PROVIDER_BASE/test-control/deactivate?user=bob"
+eventually 30 "bob's account is disabled once the provider refuses him" bash -c "'$BERTH' user ls --config '$S/config.yml' --json | python3 -c 'import json,sys; u={x[\"name\"]:x for x in json.load(sys.stdin)}; assert u[\"bob@example.test\"][\"disabled\"]'"
+check "the audit log says revalidation disabled him" bash -c "'$BERTH' audit --config '$S/config.yml' --json | python3 -c 'import json,sys; assert any(e[\"action\"]==\"user.disable\" and e[\"target\"]==\"bob@example.test\" and e[\"actor\"].startswith(\"revalidation: oidc\") for e in json.load(sys.stdin))'"
+check "alice stays enabled, her docker password still pushes" \
+    $SK copy --dest-tls-verify=false --dest-creds "alice@example.test:$ALICE_PW" "oci:$WORK/img:v1" "docker://$R/team-a/app:after-revalidation"
 
 echo "== the provider down"
 # A flow started while it answered (its cookie and state), finished once it is gone.

@@ -78,6 +78,16 @@ enum SchemaMigrations {
             "CREATE UNIQUE INDEX berth_access_tokens_name ON berth_access_tokens (account, name)",
             "CREATE UNIQUE INDEX berth_access_tokens_secret ON berth_access_tokens (secret_hash)",
         ],
+        [
+            // People signed in through a provider: what revalidation asks it with (the
+            // provider's refresh token, sealed by the server), when it last did, which replica
+            // holds the check, and when the provider refused them (their account disabled so).
+            """
+            CREATE TABLE berth_federated (
+                account TEXT PRIMARY KEY, provider TEXT NOT NULL, refresh_token TEXT, signed_in_at BIGINT NOT NULL,
+                checked_at BIGINT NOT NULL, claimed_by TEXT, refused_at BIGINT, refusal TEXT)
+            """,
+        ],
     ]
 
     static func apply(_ database: any AccountDatabase) async throws {

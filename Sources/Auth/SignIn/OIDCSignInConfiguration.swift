@@ -33,6 +33,10 @@ public struct OIDCSignInConfiguration: Sendable, Decodable, Equatable {
     public var name: String?
     /// How long the docker password of `/oidc_auth` works (default 12h).
     public var password_lifetime: String?
+    /// How often the provider is asked whether it still accepts a person who signed in (with
+    /// the refresh token it gave); one it refuses is signed out and their account disabled
+    /// until they sign in there again. Default 1h (docker_auth's github_auth default).
+    public var revalidate_after: String?
 
     public init(issuer: String, redirect_url: String, client_id: String, client_secret: String? = nil) {
         self.issuer = issuer
@@ -43,7 +47,7 @@ public struct OIDCSignInConfiguration: Sendable, Decodable, Equatable {
 
     public static let knownKeys: Set<String> = [
         "issuer", "redirect_url", "client_id", "client_secret", "client_secret_file", "user_claim", "labels_claims",
-        "label_claims", "scopes", "registry_url", "http_timeout", "create_accounts", "name", "password_lifetime",
+        "label_claims", "scopes", "registry_url", "http_timeout", "create_accounts", "name", "password_lifetime", "revalidate_after",
         // docker_auth's token databases: Berth keeps the generated passwords in its accounts database.
         "level_token_db", "gcs_token_db", "redis_token_db",
     ]
@@ -60,11 +64,20 @@ public struct OIDCSignInConfiguration: Sendable, Decodable, Equatable {
 
     public func timeout() throws -> Duration { try GoDuration.parse(http_timeout, key: "oidc_auth.http_timeout", default: .seconds(10)) }
     public func passwordLifetime() throws -> Duration {
-        guard let text = password_lifetime else { return .seconds(12 * 3600) }
+        try Self.duration(password_lifetime, key: "oidc_auth.password_lifetime", default: .seconds(12 * 3600))
+    }
+
+    public func revalidateAfter() throws -> Duration {
+        try Self.duration(revalidate_after, key: "oidc_auth.revalidate_after", default: .seconds(3600))
+    }
+
+    /// A Go duration, hours (`12h`) included.
+    static func duration(_ text: String?, key: String, default fallback: Duration) throws -> Duration {
+        guard let text else { return fallback }
         if text.hasSuffix("h"), let hours = Double(text.dropLast()), hours > 0, hours <= 24 * 366 {
             return .seconds(Int(hours * 3600))
         }
-        return try GoDuration.parse(text, key: "oidc_auth.password_lifetime", default: .seconds(12 * 3600))
+        return try GoDuration.parse(text, key: key, default: fallback)
     }
 
     /// The client secret, from the file when one is named (trailing newline dropped).
@@ -100,6 +113,7 @@ public struct OIDCSignInConfiguration: Sendable, Decodable, Equatable {
         _ = try secret()
         _ = try timeout()
         _ = try passwordLifetime()
+        _ = try revalidateAfter()
         return self
     }
 

@@ -17,6 +17,7 @@ final class OIDCSignIn: SignInProvider, Sendable {
     let http: HTTPClient
     let timeout: TimeAmount
     let passwordLifetime: Duration
+    let revalidateAfter: Duration
 
     struct Endpoints: Decodable, Sendable {
         var issuer: String?
@@ -35,6 +36,7 @@ final class OIDCSignIn: SignInProvider, Sendable {
         let limit = try configuration.timeout()
         timeout = .nanoseconds(Int64(limit.components.seconds) * 1_000_000_000 + limit.components.attoseconds / 1_000_000_000)
         passwordLifetime = try configuration.passwordLifetime()
+        revalidateAfter = try configuration.revalidateAfter()
         keys = try WorkloadIdentities([WorkloadIssuer(issuer: configuration.issuer, audience: configuration.client_id)],
                                       source: HTTPKeySetSource(http: http))
         self.http = http
@@ -90,6 +92,49 @@ final class OIDCSignIn: SignInProvider, Sendable {
         return components.string!
     }
 
+    func finish(code: String, flow: SignInFlow) async throws -> SignInResult {
+        let (status, answer) = try await tokenRequest([("grant_type", "authorization_code"), ("code", code),
+                                                       ("redirect_uri", configuration.redirect_url), ("code_verifier", flow.verifier)])
+        guard status == 200, let idToken = answer?.id_token else {
+            if (400..<500).contains(status) {
+                // The provider refused the code (used twice, expired, wrong verifier).
+                throw AuthError.unauthorized("the provider refused the sign-in: \(answer?.error ?? "status \(status)") \(answer?.error_description ?? "")")
+            }
+            throw AuthError.unavailable("the provider's token endpoint answered \(status)")
+        }
+        let claims = try await keys.verifiedClaims(idToken)
+        guard let nonce = claims["nonce"] as? String, ConstantTime.equal(nonce, flow.nonce) else {
+            throw AuthError.unauthorized("the id_token was not issued for this sign-in (nonce)")
+        }
+        let person = try await person(claims, accessToken: answer?.access_token)
+        return SignInResult(person: person, refreshToken: answer?.refresh_token)
+    }
+
+    /// The refresh token grant (docker_auth's revalidation): refused with `invalid_grant` when
+    /// the provider no longer accepts the person; then userinfo must still name the same
+    /// account, and gives the labels as they are now.
+    func revalidate(_ account: String, refreshToken: String) async throws -> Revalidation {
+        let (status, answer) = try await tokenRequest([("grant_type", "refresh_token"), ("refresh_token", refreshToken)])
+        guard status == 200, let access = answer?.access_token else {
+            if status == 400 || status == 401 {
+                return .refused("the provider refused the refresh token (\(answer?.error ?? "status \(status)"))")
+            }
+            throw AuthError.unavailable("the provider's token endpoint answered \(status)")
+        }
+        var claims: [String: Any] = [:]
+        if let idToken = answer?.id_token {
+            claims = try await keys.verifiedClaims(idToken)
+        }
+        let person: FederatedIdentity
+        do {
+            person = try await self.person(claims, accessToken: access)
+        } catch AuthError.unauthorized(let why) {
+            return .refused(why)
+        }
+        guard person.account == account else { return .refused("the provider now names this person \(person.account)") }
+        return .accepted(refreshToken: answer?.refresh_token, person: person)
+    }
+
     private struct TokenAnswer: Decodable {
         var id_token: String?
         var access_token: String?
@@ -98,10 +143,9 @@ final class OIDCSignIn: SignInProvider, Sendable {
         var error_description: String?
     }
 
-    func finish(code: String, flow: SignInFlow) async throws -> FederatedIdentity {
+    private func tokenRequest(_ fields: [(String, String)]) async throws -> (Int, TokenAnswer?) {
         let endpoints = try await discovered()
-        var form = [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", configuration.redirect_url),
-                    ("code_verifier", flow.verifier)]
+        var form = fields
         var request = HTTPClientRequest(url: endpoints.token_endpoint)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
@@ -116,31 +160,29 @@ final class OIDCSignIn: SignInProvider, Sendable {
         }
         request.body = .bytes(ByteBuffer(string: form.map { "\($0.0)=\(Self.formEncode($0.1))" }.joined(separator: "&")))
         let (status, body) = try await send(request)
-        let answer = try? JSONDecoder().decode(TokenAnswer.self, from: body)
-        guard status == 200, let idToken = answer?.id_token else {
-            if (400..<500).contains(status) {
-                // The provider refused the code (used twice, expired, wrong verifier).
-                throw AuthError.unauthorized("the provider refused the sign-in: \(answer?.error ?? "status \(status)") \(answer?.error_description ?? "")")
-            }
-            throw AuthError.unavailable("the provider's token endpoint answered \(status)")
-        }
-        var claims = try await keys.verifiedClaims(idToken)
-        guard let nonce = claims["nonce"] as? String, ConstantTime.equal(nonce, flow.nonce) else {
-            throw AuthError.unauthorized("the id_token was not issued for this sign-in (nonce)")
-        }
+        return (status, try? JSONDecoder().decode(TokenAnswer.self, from: body))
+    }
+
+    /// The person verified claims (and userinfo, for those they lack) name.
+    private func person(_ verified: [String: Any], accessToken: String?) async throws -> FederatedIdentity {
+        var claims = verified
+        let endpoints = try await discovered()
         // Claims the id_token lacks (many providers put groups or email in userinfo only).
         let wanted = [configuration.userClaim] + configuration.labelClaims
-        if wanted.contains(where: { claims[$0] == nil }), let userinfo = endpoints.userinfo_endpoint, let access = answer?.access_token {
+        if claims.isEmpty || wanted.contains(where: { claims[$0] == nil }), let userinfo = endpoints.userinfo_endpoint, let access = accessToken {
             var info = HTTPClientRequest(url: userinfo)
             info.headers.add(name: "Authorization", value: "Bearer " + access)
             info.headers.add(name: "Accept", value: "application/json")
             let (status, body) = try await send(info)
+            if status == 401 || status == 403 { throw AuthError.unauthorized("the provider's userinfo refused the access token") }
             if status == 200, let extra = try JSONSerialization.jsonObject(with: body) as? [String: Any] {
                 // userinfo's sub must be the id_token's (OpenID Connect Core 5.3.2).
-                guard extra["sub"] as? String == claims["sub"] as? String else {
+                if let sub = claims["sub"] as? String, extra["sub"] as? String != sub {
                     throw AuthError.unauthorized("the provider's userinfo is about someone else")
                 }
                 for (key, value) in extra where claims[key] == nil { claims[key] = value }
+            } else if status != 200 {
+                throw AuthError.unavailable("the provider's userinfo answered \(status)")
             }
         }
         return try FederatedIdentity.from(claims: claims, userClaim: configuration.userClaim, labelClaims: configuration.labelClaims,

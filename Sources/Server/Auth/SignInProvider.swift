@@ -23,7 +23,25 @@ protocol SignInProvider: Sendable {
     var createsAccounts: Bool { get }
     /// The provider's page to send the browser to for `flow`.
     func authorizationURL(for flow: SignInFlow) async throws -> String
+    /// How often a person who signed in is checked with the provider again.
+    var revalidateAfter: Duration { get }
     /// The provider's answer (the query of its redirect back) turned into a person, or a
     /// refusal (`AuthError.unauthorized`), or `AuthError.unavailable` when it cannot be asked.
-    func finish(code: String, flow: SignInFlow) async throws -> FederatedIdentity
+    func finish(code: String, flow: SignInFlow) async throws -> SignInResult
+    /// Whether the provider still accepts the person whose refresh token this is; throws
+    /// `AuthError.unavailable` when it cannot tell now (never a refusal).
+    func revalidate(_ account: String, refreshToken: String) async throws -> Revalidation
+}
+
+struct SignInResult: Sendable {
+    var person: FederatedIdentity
+    /// What revalidation asks the provider with, when it gave one.
+    var refreshToken: String?
+}
+
+enum Revalidation: Sendable, Equatable {
+    /// Still accepted; the provider may have rotated the refresh token, and may say what the
+    /// person's labels are now.
+    case accepted(refreshToken: String?, person: FederatedIdentity?)
+    case refused(String)
 }

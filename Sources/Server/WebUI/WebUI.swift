@@ -31,6 +31,8 @@ struct WebUI: Sendable {
     var configuredHTTPS = false
     /// Providers people sign in through, beside the password form.
     var signInProviders: [any SignInProvider] = []
+    /// Seals the providers' refresh tokens before they are stored.
+    var providerTokens = SecretSealer(key: SymmetricKey(size: .bits256))
     let summaries = ManifestSummaries()
     let storageUsage = StorageUsageCache()
     let repositoryFacts = RepositoryFactsCache()
@@ -67,7 +69,7 @@ struct WebUI: Sendable {
                      servesTLS: options.servesTLS, configuredHost: options.host.flatMap { URL(string: $0)?.host.map { h in
                          URL(string: options.host!)?.port.map { "\(h):\($0)" } ?? h } },
                      configuredHTTPS: options.host?.lowercased().hasPrefix("https://") == true,
-                     signInProviders: auth.signInProviders)
+                     signInProviders: auth.signInProviders, providerTokens: SecretSealer.forProviderTokens(secret: secret))
     }
 
     static func makeLibrary() throws -> MustacheLibrary {

@@ -66,8 +66,10 @@ extension WebUI {
         let address = context.clientAddress.map { "\($0)" }
         let identity: Identity
         do {
-            let person = try await provider.finish(code: String(code), flow: flow)
-            try await accounts.federatedSignIn(person, create: provider.createsAccounts, address: address)
+            let result = try await provider.finish(code: String(code), flow: flow)
+            let person = result.person
+            try await accounts.federatedSignIn(person, provider: provider.id, refreshToken: try result.refreshToken.map(providerTokens.seal),
+                                               create: provider.createsAccounts, address: address)
             guard let current = try await service.currentIdentity(person.account) else {
                 throw AuthError.unauthorized("the account \(person.account) is gone")
             }
