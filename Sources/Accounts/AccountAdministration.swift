@@ -98,6 +98,17 @@ public struct AccountAdministration: AccountsManager {
                                 address: String?) async throws {
         let actor = AuditActor(person.account, address: address)
         if let user = try await store.user(person.account) {
+            // Never another way into an account that is not this provider's: a GitHub login
+            // or a provider's claim that happens to equal a local name (`admin`) must not
+            // become that account. An administrator prepares one for a provider by creating
+            // it without a password.
+            let previous = try await store.federated(account: person.account)
+            if let previous, !provider.isEmpty, previous.provider != provider {
+                throw AccountError.conflict("the account \(person.account) signs in through another provider (\(previous.provider))")
+            }
+            if previous == nil, user.passwordHash != nil {
+                throw AccountError.conflict("an account \(person.account) with a password exists here; it cannot be taken over by a sign-in provider")
+            }
             if user.disabled {
                 // Disabled because the provider refused them once, and it accepts them again:
                 // the provider decides. Disabled by an administrator: stays so.

@@ -48,6 +48,9 @@ public struct AuthConfiguration: Sendable, Decodable {
     /// Berth's keyless CI: issuers whose OIDC tokens log in (see `WorkloadIssuer`).
     public var workload_auth: [WorkloadIssuer]?
     public var oidc_auth: OIDCSignInConfiguration?
+    public var github_auth: GitHubSignInConfiguration?
+    public var gitlab_auth: GitLabSignInConfiguration?
+    public var google_auth: GoogleSignInConfiguration?
 
     /// docker_auth keys this parser reads; anything else in a file is reported, not ignored.
     static let knownKeys: [String: Set<String>] = [
@@ -58,6 +61,9 @@ public struct AuthConfiguration: Sendable, Decodable {
         "ldap_auth": LDAPConfiguration.knownKeys,
         "workload_auth": [],
         "oidc_auth": OIDCSignInConfiguration.knownKeys,
+        "github_auth": GitHubSignInConfiguration.knownKeys,
+        "gitlab_auth": GitLabSignInConfiguration.knownKeys,
+        "google_auth": GoogleSignInConfiguration.knownKeys,
     ]
 
     /// Keys of a docker_auth document that Berth does not implement (e.g. `mongo_auth`, or
@@ -88,13 +94,17 @@ public struct AuthConfiguration: Sendable, Decodable {
         }
         guard !config.token.issuer.isEmpty else { throw AuthError.configuration("token.issuer is required") }
         guard config.token.expiration > 0 else { throw AuthError.configuration("token.expiration must be positive") }
-        guard config.users != nil || config.ext_auth != nil || config.ldap_auth != nil || config.workload_auth != nil || config.oidc_auth != nil else {
+        guard config.users != nil || config.ext_auth != nil || config.ldap_auth != nil || config.workload_auth != nil || config.oidc_auth != nil || config.github_auth != nil
+                || config.gitlab_auth != nil || config.google_auth != nil else {
             throw AuthError.configuration("no auth methods are configured: add users")
         }
         guard config.acl != nil || config.ext_authz != nil else { throw AuthError.configuration("ACL is empty: add acl rules") }
         _ = try ACL(config.acl ?? [])
         for issuer in config.workload_auth ?? [] { _ = try issuer.validated() }
         _ = try config.oidc_auth?.validated()
+        _ = try config.github_auth?.validated()
+        _ = try config.gitlab_auth?.oidc()
+        _ = try config.google_auth?.oidc()
         return config
     }
 

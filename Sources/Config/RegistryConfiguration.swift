@@ -86,9 +86,10 @@ public struct RegistryConfiguration: Sendable {
         /// `auth.token.workload_auth`: issuers whose CI tokens log in (the same list as an
         /// auth_config.yml's `workload_auth`), as YAML for the token server to read.
         public var workloadYAML: String?
-        /// `auth.token.oidc_auth`: people sign in at an OpenID Connect provider (the same
-        /// section as an auth_config.yml's `oidc_auth`), as YAML for the token server to read.
-        public var oidcYAML: String?
+        /// `auth.token.oidc_auth`, `github_auth`, `gitlab_auth`, `google_auth`: people sign in
+        /// through a provider (the same sections as an auth_config.yml's), as YAML for the
+        /// token server to read, by section name.
+        public var signInYAML: [String: String] = [:]
 
         /// Token auth with Berth as its own token server and an `admin` account.
         public static let builtIn: TokenAuth = {
@@ -404,10 +405,11 @@ public struct RegistryConfiguration: Sendable {
             guard case .list = workload else { throw ConfigError("auth.token.workload_auth: expected a list of issuers") }
             token.workloadYAML = workload.yaml()
         }
-        if let oidc = r.node("auth.token.oidc_auth") {
-            r.consume("auth.token.oidc_auth")
-            guard case .map = oidc else { throw ConfigError("auth.token.oidc_auth: expected a mapping (issuer, client_id, …)") }
-            token.oidcYAML = oidc.yaml()
+        for section in Self.signInSections {
+            guard let node = r.node("auth.token.\(section)") else { continue }
+            r.consume("auth.token.\(section)")
+            guard case .map = node else { throw ConfigError("auth.token.\(section): expected a mapping (client_id, …)") }
+            token.signInYAML[section] = node.yaml()
         }
         if let path = try r.string("auth.token.authconfig") {
             guard let data = FileManager.default.contents(atPath: path) else {
@@ -418,7 +420,7 @@ public struct RegistryConfiguration: Sendable {
             r.consume("auth.token.server")
             token.serverYAML = server.yaml()
         }
-        if token.serverYAML == nil, token.accounts != nil || token.workloadYAML != nil || token.oidcYAML != nil, token.realm == nil,
+        if token.serverYAML == nil, token.accounts != nil || token.workloadYAML != nil || !token.signInYAML.isEmpty, token.realm == nil,
            token.rootCertBundle == nil, token.jwks == nil {
             // Only a database (or workload issuers) named: Berth is the token server with its accounts there.
             token.builtInAccounts = true
@@ -553,9 +555,11 @@ public struct RegistryConfiguration: Sendable {
                 return .map(fields.filter { ["issuer", "audience", "account_claim", "labels", "max_age"].contains($0.key) })
             })))
         }
-        if let yaml = t.oidcYAML, case .map(let fields)? = try? ConfigNode.parse(yaml: yaml) {
+        for (key, yaml) in t.signInYAML.sorted(by: { $0.key < $1.key }) {
             // Never the client secret.
-            token.append(("oidc_auth", .map(fields.filter { !["client_secret", "client_secret_file"].contains($0.key) })))
+            if case .map(let fields)? = try? ConfigNode.parse(yaml: yaml) {
+                token.append((key, .map(fields.filter { !["client_secret", "client_secret_file"].contains($0.key) })))
+            }
         }
         if t.builtInAccounts || t.serverYAML != nil {
             token.append(("failedlogins", limiter))
@@ -564,6 +568,9 @@ public struct RegistryConfiguration: Sendable {
         }
         return .map([("token", .map(token))])
     }
+
+    /// The sign-in providers' sections of `auth.token` (docker_auth's names).
+    public static let signInSections = ["oidc_auth", "github_auth", "gitlab_auth", "google_auth"]
 
     /// A database URL with its password replaced (`postgres://berth:********@db/berth`).
     static func maskingPassword(_ url: String) -> String {

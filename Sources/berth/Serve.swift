@@ -85,9 +85,9 @@ struct CheckConfig: ParsableCommand {
                 throw ExitCode(1)
             }
         }
-        if let yaml = configuration.tokenAuth?.oidcYAML {
+        if let sections = configuration.tokenAuth?.signInYAML, !sections.isEmpty {
             do {
-                _ = try OIDCSignInConfiguration.parse(yaml: yaml, key: "auth.token.oidc_auth")
+                try SignInProviders.validate(sections: sections)
             } catch {
                 print("invalid configuration: \(error)", to: &stderr)
                 throw ExitCode(1)

@@ -166,6 +166,16 @@ import Testing
 
             try await store.setDisabled("alice@example.test", true, by: cli)
             await #expect(throws: AuthError.inactive("account disabled")) { try await accounts.federatedSignIn(alice, create: true, address: nil) }
+
+            // A provider's name equal to a local account with a password: never taken over;
+            // one an administrator made without a password for it: used; another provider's: refused.
+            try await store.addUser("admin", passwordHash: PasswordHash.make("x-password-1", cost: 4), by: cli)
+            let admin = FederatedIdentity(account: "admin", labels: [:], labelKeys: [], provenance: "github")
+            await #expect(throws: AccountError.self) { try await accounts.federatedSignIn(admin, provider: "github", create: true, address: nil) }
+            try await store.addUser("octo", passwordHash: nil, by: cli)
+            let octo = FederatedIdentity(account: "octo", labels: ["teams": ["platform"]], labelKeys: ["teams"], provenance: "github")
+            try await accounts.federatedSignIn(octo, provider: "github", create: false, address: nil)
+            await #expect(throws: AccountError.self) { try await accounts.federatedSignIn(octo, provider: "oidc", create: true, address: nil) }
         }
     }
 

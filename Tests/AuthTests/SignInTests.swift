@@ -67,3 +67,53 @@ import Testing
                                            provenance: "").labels.isEmpty)
     }
 }
+
+/// docker_auth's other provider sections: gitlab_auth and google_auth sign in as OpenID
+/// Connect (their keys mapped), github_auth keeps its own keys.
+@Suite struct ProviderSectionTests {
+    @Test func gitlabIsOpenIDConnectWithGroups() throws {
+        let gitlab = try GitLabSignInConfiguration.parseSection(yaml: """
+            client_id: app
+            client_secret: s
+            redirect_uri: https://registry.example.com/gitlab_auth
+            grant_type: authorization_code
+            gitlab_api_uri: https://gitlab.com/api/v4
+            """, key: "gitlab_auth", known: GitLabSignInConfiguration.knownKeys)
+        let oidc = try gitlab.oidc()
+        #expect(oidc.issuer == "https://gitlab.com" && oidc.userClaim == "preferred_username" && oidc.labelClaims == ["groups"])
+        #expect(oidc.redirectPath == "/gitlab_auth" && oidc.displayName == "GitLab")
+        var wrong = gitlab
+        wrong.grant_type = "password"
+        #expect(throws: AuthError.self) { try wrong.oidc() }
+        #expect(throws: AuthError.self) {
+            try GitLabSignInConfiguration.parseSection(yaml: "client_id: a\nredirect_uri: https://r/gitlab_auth\nclient_scret: x",
+                                                       key: "gitlab_auth", known: GitLabSignInConfiguration.knownKeys)
+        }
+    }
+
+    @Test func googleNeedsARedirectAndChecksTheDomain() throws {
+        var google = try GoogleSignInConfiguration.parseSection(yaml: "domain: example.com\nclient_id: a.apps.googleusercontent.com\nclient_secret: s",
+                                                               key: "google_auth", known: GoogleSignInConfiguration.knownKeys)
+        #expect(throws: AuthError.self) { try google.oidc() }
+        google.redirect_url = "https://registry.example.com/google_auth"
+        let oidc = try google.oidc()
+        #expect(oidc.issuer == "https://accounts.google.com" && oidc.userClaim == "email" && google.required == ["hd": "example.com"])
+    }
+
+    @Test func githubKeepsDocker_authsKeys() throws {
+        let github = try GitHubSignInConfiguration.parse(yaml: """
+            organization: acme
+            client_id: Iv1.abc
+            client_secret: s
+            github_web_uri: https://github.example.com
+            github_api_uri: https://github.example.com/api/v3
+            revalidate_after: 30m
+            level_token_db: {path: /data/tokens.ldb}
+            """, key: "github_auth")
+        #expect(github.webURI == "https://github.example.com" && github.apiURI == "https://github.example.com/api/v3")
+        #expect(try github.revalidateAfter() == .seconds(1800) && github.callbackPath == "/github_auth" && github.displayName == "github.example.com")
+        #expect(throws: AuthError.self) {
+            try GitHubSignInConfiguration.parse(yaml: "client_id: a\nclient_secret: s\ngithub_api_uri: http://api.example.com", key: "github_auth")
+        }
+    }
+}

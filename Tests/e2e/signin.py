@@ -61,10 +61,10 @@ def screenshots(name):
 try:
     driver.get(BASE + "/ui/login")
     buttons = [a.text for a in driver.find_elements(By.CSS_SELECTOR, "p.provider a")]
-    check("the sign-in page offers the provider beside the password form",
-          buttons == ["Sign in with Test provider"] and driver.find_elements(By.ID, "password"), str(buttons))
+    check("the sign-in page offers each provider beside the password form",
+          buttons == ["Sign in with GitHub", "Sign in with Test provider"] and driver.find_elements(By.ID, "password"), str(buttons))
     screenshots("signin-login")
-    driver.find_element(By.CSS_SELECTOR, "p.provider a").click()
+    driver.find_element(By.LINK_TEXT, "Sign in with Test provider").click()
     provider_login("alice", "alice-password-1")
     wait.until(at(BASE + "/ui/home"))
     who = driver.find_element(By.CSS_SELECTOR, ".who").text
@@ -102,12 +102,49 @@ try:
     driver.get(f"{provider.scheme}://{provider.netloc}/accounts/login/")
     driver.delete_all_cookies()
     driver.get(BASE + "/ui/login?next=/ui/")
-    driver.find_element(By.CSS_SELECTOR, "p.provider a").click()
+    driver.find_element(By.LINK_TEXT, "Sign in with Test provider").click()
     provider_login("bob", "bob-password-1")
     wait.until(lambda d: d.current_url.startswith(BASE + "/ui/") and "/ui/login" not in d.current_url)
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".who"))
     check("bob signs in too, and goes where he was going (next)", driver.find_element(By.CSS_SELECTOR, ".who").text == "bob@example.test"
           and urllib.parse.urlparse(driver.current_url).path == "/ui/", driver.current_url)
+
+    # GitHub (a named mock of it): octo is in acme, mallory is not.
+    def sign_out_everywhere():
+        driver.get(BASE + "/ui/home")
+        if driver.find_elements(By.CSS_SELECTOR, "header form button"):
+            driver.find_element(By.CSS_SELECTOR, "header form button").click()
+            wait.until(at(BASE + "/ui/login"))
+        driver.delete_all_cookies()
+        driver.get(f"{provider.scheme}://{provider.netloc}/accounts/login/")
+        driver.delete_all_cookies()
+
+    def github_login(user, password):
+        driver.get(BASE + "/ui/login")
+        driver.find_element(By.LINK_TEXT, "Sign in with GitHub").click()
+        wait.until(lambda d: d.find_elements(By.ID, "login_field"))
+        driver.find_element(By.ID, "login_field").send_keys(user)
+        driver.find_element(By.ID, "password").send_keys(password)
+        driver.find_element(By.ID, "signin-submit").click()
+
+    sign_out_everywhere()
+    github_login("octo", "octo-password-1")
+    wait.until(at(BASE + "/ui/home"))
+    check("octo signs in with GitHub", driver.find_element(By.CSS_SELECTOR, ".who").text == "octo", driver.current_url)
+    driver.get(BASE + "/github_auth")
+    wait.until(at(BASE + "/github_auth"))
+    secret = driver.find_elements(By.CSS_SELECTOR, ".secret-value")
+    octo_password = secret[0].text if secret else ""
+    check("/github_auth gives him a docker password", octo_password.startswith("berth_pat_"), driver.page_source[:300])
+    with open(PASSWORDS, "a") as out:
+        out.write(octo_password + "\n")
+    sign_out_everywhere()
+    github_login("mallory", "mallory-password-1")
+    wait.until(lambda d: d.current_url.startswith(BASE))
+    message = driver.find_element(By.TAG_NAME, "main").text
+    check("mallory, not in acme, is refused with the reason", "mallory is not a member of acme" in message
+          and not driver.find_elements(By.CSS_SELECTOR, ".who"), message[:300])
+    screenshots("signin-refused")
 except WebDriverException as error:
     check("the browser session ran to the end", False, f"{error.msg} at {driver.current_url}")
 finally:

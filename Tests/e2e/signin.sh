@@ -29,6 +29,13 @@ coproc PROVIDER { exec python3 "$(dirname "$0")/oidc-provider.py" --port 0 --sta
 PIDS+=("$PROVIDER_PID")
 read -r READY ISSUER <&"${PROVIDER[0]}"
 [ "$READY" = "ready" ] || { fail "the provider did not start" "$(tail -20 "$S/provider.log")"; finish; exit 1; }
+# GitHub cannot run here: a named mock of its OAuth web flow and REST API (Tests/e2e/github-oauth-mock.py).
+check "the GitHub mock answers as GitHub's documents say (its self-test)" python3 "$(dirname "$0")/github-oauth-mock-selftest.py"
+coproc GITHUB { exec python3 "$(dirname "$0")/github-oauth-mock.py" --port 0 --client-id berth-gh --client-secret berth-gh-secret-1 \
+    --redirect-uri "http://localhost:$PORT/github_auth" 2>"$S/github.log"; }
+PIDS+=("$GITHUB_PID")
+read -r GREADY GH <&"${GITHUB[0]}"
+[ "$GREADY" = "ready" ] || { fail "the GitHub mock did not start" "$(tail -20 "$S/github.log")"; finish; exit 1; }
 cat > "$S/config.yml" <<YAML
 version: 0.1
 storage:
@@ -47,6 +54,14 @@ auth:
       labels_claims: [groups]
       name: Test provider
       revalidate_after: 2s
+    github_auth:
+      organization: acme
+      client_id: berth-gh
+      client_secret: berth-gh-secret-1
+      github_web_uri: $GH
+      github_api_uri: $GH/api/v3
+      name: GitHub
+      revalidate_after: 2s
 YAML
 check "berth check-config shows oidc_auth, never the client secret" bash -c "'$BERTH' check-config '$S/config.yml' > '$S/effective.yml' && grep -q 'issuer: $ISSUER' '$S/effective.yml' && ! grep -q berth-test-secret '$S/effective.yml'"
 sed 's/client_id: berth-test/client_id: ""/' "$S/config.yml" > "$S/bad.yml"
@@ -56,6 +71,8 @@ R="localhost:$PORT"
 ADMIN_PW=$(grep -A2 'with the password' "$S/berth.log" | tail -1 | tr -d ' ')
 check "berth acl add: each provider group pushes to its own namespace" \
     "$BERTH" acl add --config "$S/config.yml" --name '${labels:groups}/*' --actions pull,push --comment "provider groups"
+check "berth acl add: each GitHub team pushes to its own namespace" \
+    "$BERTH" acl add --config "$S/config.yml" --name '${labels:teams}/*' --actions pull,push --comment "GitHub teams"
 python3 "$MAKE_IMAGE" "$WORK/img" v1 --layers 2 --size 20000 --seed 51 >/dev/null
 
 run_checks signin.py python3 "$(dirname "$0")/signin.py" "http://$R" "$ISSUER" "$S/passwords"
@@ -82,6 +99,19 @@ alice = users[\"alice@example.test\"]
 assert alice[\"labels\"] == {\"groups\": [\"team-a\"]}, alice'"
 check "no client secret, code or docker password in Berth's log" bash -c "! grep -q -e berth-test-secret -e berth_pat_ '$S/berth.log'"
 
+echo "== GitHub's docker password with skopeo"
+OCTO_PW=$(sed -n 2p "$S/passwords" 2>/dev/null)
+check "octo's docker password pushes to platform/ (his acme team)" \
+    $SK copy --dest-tls-verify=false --dest-creds "octo:$OCTO_PW" "oci:$WORK/img:v1" "docker://$R/platform/app:v1"
+check "and not to other-team/ (a team of another organization)" bash -c "! $SK copy --dest-tls-verify=false --dest-creds 'octo:$OCTO_PW' oci:$WORK/img:v1 docker://$R/other-team/app:v1 2>/dev/null"
+check "GitHub was asked with PKCE and state; the client secret never went to its API" bash -c "curl -sf '$GH/test-control/requests' | python3 -c '
+import json, sys
+requests = json.load(sys.stdin)
+authorize = [r for r in requests if r[\"path\"].startswith(\"/login/oauth/authorize\")]
+assert authorize and all({\"state\", \"code_challenge\", \"code_challenge_method\"} <= set(r[\"query_names\"]) for r in authorize), authorize[:1]
+assert not any(r[\"client_secret_seen\"] for r in requests if r[\"area\"] == \"api\")
+assert any(r[\"path\"].startswith(\"/api/v3/orgs/acme/members/\") for r in requests)'"
+
 echo "== revalidation: the provider asked again with each person's refresh token"
 PROVIDER_BASE=${ISSUER%/openid}
 DB="$S/data/berth/accounts/accounts.sqlite"
@@ -93,6 +123,9 @@ check "the provider's refresh token is not stored readable" bash -c "! python3 -
 check "the provider disables bob (its test control)" curl -sf -X POST "$PROVIDER_BASE/test-control/deactivate?user=bob"
 eventually 30 "bob's account is disabled once the provider refuses him" bash -c "'$BERTH' user ls --config '$S/config.yml' --json | python3 -c 'import json,sys; u={x[\"name\"]:x for x in json.load(sys.stdin)}; assert u[\"bob@example.test\"][\"disabled\"]'"
 check "the audit log says revalidation disabled him" bash -c "'$BERTH' audit --config '$S/config.yml' --json | python3 -c 'import json,sys; assert any(e[\"action\"]==\"user.disable\" and e[\"target\"]==\"bob@example.test\" and e[\"actor\"].startswith(\"revalidation: oidc\") for e in json.load(sys.stdin))'"
+check "GitHub revokes octo's token (its test control)" curl -sf -X POST "$GH/test-control/revoke?user=octo"
+eventually 30 "octo's account is disabled at the next revalidation" bash -c "'$BERTH' user ls --config '$S/config.yml' --json | python3 -c 'import json,sys; u={x[\"name\"]:x for x in json.load(sys.stdin)}; assert u[\"octo\"][\"disabled\"]'"
+check "and his docker password is refused" bash -c "! $SK copy --dest-tls-verify=false --dest-creds 'octo:$OCTO_PW' oci:$WORK/img:v1 docker://$R/platform/app:v2 2>/dev/null"
 check "alice stays enabled, her docker password still pushes" \
     $SK copy --dest-tls-verify=false --dest-creds "alice@example.test:$ALICE_PW" "oci:$WORK/img:v1" "docker://$R/team-a/app:after-revalidation"
 

@@ -187,7 +187,7 @@ public final class WorkloadIdentities: IdentityBackend, Sendable {
         return Identity(account: Self.account(claimed, issuer: issuer.issuer), labels: labels, provenance: "workload token of \(issuer.issuer)")
     }
 
-    static let patternCharacters: Set<Character> = ["*", "?", "[", "]", "{", "}", "(", ")", "|", "\\", "^", "$", "+", "\n", "\r"]
+    public static let patternCharacters: Set<Character> = ["*", "?", "[", "]", "{", "}", "(", ")", "|", "\\", "^", "$", "+", "\n", "\r"]
 
     /// The account a token names. Local account names cannot contain `:`, and the subjects
     /// of GitHub, GitLab and Kubernetes tokens all do (`repo:…`, `project_path:…`,
@@ -200,7 +200,7 @@ public final class WorkloadIdentities: IdentityBackend, Sendable {
 
     /// A claim by name, or by a dotted path into nested objects when no claim has the whole
     /// name (`kubernetes.io.namespace` is `{"kubernetes.io": {"namespace": …}}`).
-    static func values(_ claims: [String: Any], path: String) -> [String] {
+    public static func values(_ claims: [String: Any], path: String) -> [String] {
         func strings(_ value: Any?) -> [String] {
             switch value {
             case let text as String: [text]

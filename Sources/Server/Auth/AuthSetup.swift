@@ -75,9 +75,7 @@ public struct AuthSetup: Sendable {
                 backends: backends, policies: directory.policies,
                 refreshTokens: directory.store, limiter: limiter(config, directory))
             service.loginObserver = Self.loginRecorder(directory)
-            if let yaml = tokenAuth.oidcYAML {
-                setup.signInProviders.append(try OIDCSignIn(try OIDCSignInConfiguration.parse(yaml: yaml, key: "auth.token.oidc_auth")))
-            }
+            setup.signInProviders = try SignInProviders.make(sections: tokenAuth.signInYAML)
             setup.tokenEndpoint = TokenEndpoint(service: service)
             setup.accounts = directory
             roots = key.certificates
@@ -92,7 +90,7 @@ public struct AuthSetup: Sendable {
             let directory = try await openAccounts(config, store: store, logger: logger)
             let service = try await tokenService(authConfig, signingKey: key, accounts: directory, limiter: limiter(config, directory))
             setup.realIP = (authConfig.server?.real_ip_header, authConfig.server?.real_ip_pos ?? 0)
-            if let oidc = authConfig.oidc_auth { setup.signInProviders.append(try OIDCSignIn(oidc)) }
+            setup.signInProviders = try SignInProviders.make(authConfig)
             setup.tokenEndpoint = TokenEndpoint(service: service, pathPrefix: TokenEndpoint.normalizedPrefix(authConfig.server?.path_prefix))
             setup.accounts = directory
             issuer = issuer ?? authConfig.token.issuer

@@ -30,7 +30,17 @@ final class OIDCSignIn: SignInProvider, Sendable {
 
     struct Failure: Error, CustomStringConvertible { var description: String }
 
-    init(_ configuration: OIDCSignInConfiguration, http: HTTPClient = HTTPKeySetSource.sharedClient) throws {
+    let id: String
+    let routePath: String
+    /// Claims a person's token must carry with these values (google_auth's `hd`: the domain).
+    let required: [String: String]
+
+    /// `id` and `routePath` name docker_auth's section this is (`oidc`, `gitlab`, `google`).
+    init(_ configuration: OIDCSignInConfiguration, id: String = "oidc", routePath: String = "/oidc_auth", required: [String: String] = [:],
+         http: HTTPClient = HTTPKeySetSource.sharedClient) throws {
+        self.id = id
+        self.routePath = routePath
+        self.required = required
         self.configuration = try configuration.validated()
         secret = try configuration.secret()
         let limit = try configuration.timeout()
@@ -42,9 +52,7 @@ final class OIDCSignIn: SignInProvider, Sendable {
         self.http = http
     }
 
-    var id: String { "oidc" }
     var displayName: String { configuration.displayName }
-    var routePath: String { "/oidc_auth" }
     var callbackPath: String { configuration.redirectPath }
     var registryURL: String? { configuration.registry_url }
     var createsAccounts: Bool { configuration.createsAccounts }
@@ -185,8 +193,11 @@ final class OIDCSignIn: SignInProvider, Sendable {
                 throw AuthError.unavailable("the provider's userinfo answered \(status)")
             }
         }
+        for (claim, value) in required.sorted(by: { $0.key < $1.key }) where WorkloadIdentities.values(claims, path: claim) != [value] {
+            throw AuthError.unauthorized("the provider's \(claim) is not \(value)")
+        }
         return try FederatedIdentity.from(claims: claims, userClaim: configuration.userClaim, labelClaims: configuration.labelClaims,
-                                          provenance: "oidc \(configuration.issuer)")
+                                          provenance: "\(id) \(configuration.issuer)")
     }
 
     private func send(_ request: HTTPClientRequest) async throws -> (Int, Data) {
