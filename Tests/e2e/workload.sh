@@ -60,6 +60,27 @@ TOKEN=$(mint "$(claims '{"sub": "repo:team-app:ref:refs/heads/main", "repository
 check "skopeo pushes team-app/api:v1 with the job's token as the password" \
     $SK copy --dest-tls-verify=false --dest-creds "ci:$TOKEN" "oci:$WORK/img:v1" "docker://$R/team-app/api:v1"
 check "and pulls it back" $SK copy --src-tls-verify=false --src-creds "ci:$TOKEN" "docker://$R/team-app/api:v1" "oci:$WORK/pulled:v1"
+if command -v dockerd >/dev/null && [ "$(id -u)" -eq 0 ]; then
+    DD="$WORK/dockerd"; mkdir -p "$DD"
+    dockerd --storage-driver=vfs --bridge=none --iptables=false --ip6tables=false --data-root "$DD/root" --exec-root "$DD/exec" \
+        -H "unix://$DD/docker.sock" --pidfile "$DD/docker.pid" >"$DD/dockerd.log" 2>&1 &
+    PIDS+=($!)
+    export DOCKER_HOST="unix://$DD/docker.sock" DOCKER_CONFIG="$W/docker-config"
+    for _ in $(seq 1 100); do docker version >/dev/null 2>&1 && break; sleep 0.2; done
+    if docker version >/dev/null 2>&1; then
+        check "docker login with the job's token as the password (as a CI step does)" bash -c "echo '$TOKEN' | docker login -u ci --password-stdin $R"
+        check "an image is loaded into docker" $SK copy "oci:$WORK/img:v1" "docker-daemon:$R/team-app/docker:v1" --dest-daemon-host "$DOCKER_HOST"
+        check "docker push into the job's namespace" docker push "$R/team-app/docker:v1"
+        docker tag "$R/team-app/docker:v1" "$R/other/docker:v1" >/dev/null
+        check "docker push outside it is refused" bash -c "! docker push $R/other/docker:v1"
+        check "docker pull" bash -c "docker rmi $R/team-app/docker:v1 >/dev/null && docker pull $R/team-app/docker:v1"
+    else
+        fail "dockerd did not start" "$(tail -5 "$DD/dockerd.log")"
+    fi
+    unset DOCKER_HOST DOCKER_CONFIG
+elif [ "${CI:-}" = "true" ]; then
+    fail "dockerd (as root) is required"
+fi
 out=$($SK copy --dest-tls-verify=false --dest-creds "ci:$TOKEN" "oci:$WORK/img:v1" "docker://$R/other/api:v1" 2>&1)
 check "a push outside its namespace is refused" bash -c "grep -qi 'denied\|unauthorized\|authentication required' <<< '$out'"
 grant() { # token scope: the actions a token request with the token as password gets
