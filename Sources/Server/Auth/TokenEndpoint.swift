@@ -11,6 +11,9 @@ struct TokenEndpoint: Sendable {
     var metrics: RegistryMetrics?
     /// docker_auth's `server.path_prefix`, so realms written for docker_auth keep working.
     var pathPrefix = ""
+    /// The grant types a token request may name (`grant_type`, default `password`): what
+    /// proves the caller in each. A new way to obtain a token is one more entry.
+    var grants: [String: any TokenGrant] = ["password": PasswordGrant(), "refresh_token": RefreshTokenGrant()]
     /// The `Basic realm` sent with a 401, as docker_auth uses the issuer.
     var basicRealm: String { service.issuer.issuer }
 
@@ -53,16 +56,16 @@ struct TokenEndpoint: Sendable {
         if credentials == nil, request.method == .post, let user = first("username"), let password = first("password") {
             credentials = (user, password)
         }
-        var refreshToken: String?
-        switch first("grant_type") {
-        case nil, "password": break
-        case "refresh_token":
-            guard let token = first("refresh_token") else { return error(.badRequest("refresh_token is required")) }
-            refreshToken = token
-            credentials = nil
-        case let grant?:
-            return error(.badRequest("unsupported grant_type \(grant.prefix(40))"))
+        let grantType = first("grant_type") ?? "password"
+        guard let grant = grants[grantType] else { return error(.badRequest("unsupported grant_type \(grantType.prefix(40))")) }
+        let proof: TokenGrantProof
+        do {
+            proof = try grant.proof(parameters: first, credentials: credentials)
+        } catch {
+            return self.error(error)
         }
+        credentials = proof.credentials
+        let refreshToken = proof.refreshToken
         if context.clientAddressMissing { return error(.badRequest("client address not provided")) }
         let clientIP = context.clientAddress
         let tokenRequest = TokenRequest(
