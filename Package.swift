@@ -83,6 +83,7 @@ let package = Package(
         ]),
         // The pull-through cache: a decorator of the registry's content that fetches
         // repositories under an upstream's prefix from that registry and stores them.
+        .target(name: "Policies", dependencies: ["Storage", "Accounts", "Auth", "OCI"]),
         .target(name: "Mirror", dependencies: [
             "OCI", "Storage", "Client", "Auth",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -95,7 +96,7 @@ let package = Package(
         ]),
         // Thin Hummingbird handlers translating HTTP to registry calls.
         .target(name: "Server", dependencies: [
-            "OCI", "Storage", "Config", "Auth", "Accounts", "Notifications", "Mirror", "Client",
+            "OCI", "Storage", "Config", "Auth", "Accounts", "Notifications", "Mirror", "Client", "Policies",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -144,7 +145,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "berth", dependencies: [
-            "Server", "Config", "Storage", "Auth", "Accounts", "Client", "OCI",
+            "Server", "Config", "Storage", "Auth", "Accounts", "Client", "OCI", "Policies",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -159,6 +160,7 @@ let package = Package(
         .testTarget(name: "AuthTests", dependencies: ["Auth", .product(name: "X509", package: "swift-certificates"), .product(name: "JWTKit", package: "jwt-kit"), .product(name: "_CryptoExtras", package: "swift-crypto"), .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"), .product(name: "SwiftASN1", package: "swift-asn1")]),
         .testTarget(name: "AccountsTests", dependencies: ["Accounts", "Auth", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "OCI"]),
+        .testTarget(name: "PoliciesTests", dependencies: ["Policies", "Storage", "OCI", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "ClientTests", dependencies: [
             "Client", "OCI",
@@ -171,7 +173,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "ServerTests", dependencies: [
-            "Server", "Storage", "OCI", "Config", "Auth", "Mirror", "Client",
+            "Server", "Storage", "OCI", "Config", "Auth", "Mirror", "Client", "Policies", "Accounts",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
         ]),

@@ -148,6 +148,16 @@ public struct AccountAdministration: AccountsManager {
         }
     }
 
+    public func repositoryPolicies() async throws -> [RepositoryPolicyRecord] { try await store.repositoryPolicies() }
+
+    public func addRepositoryPolicy(kind: String, spec: [String: String], comment: String?, by actor: AuditActor) async throws -> RepositoryPolicyRecord {
+        try await applying { try await store.addRepositoryPolicy(kind: kind, spec: spec, comment: comment, by: actor) }
+    }
+
+    public func removeRepositoryPolicy(kind: String, _ which: String, by actor: AuditActor) async throws -> RepositoryPolicyRecord {
+        try await applying { try await store.removeRepositoryPolicy(kind: kind, which, by: actor) }
+    }
+
     public func accessTokens(account: String?) async throws -> [AccessTokenView] { try await store.accessTokens(account: account) }
 
     public func createAccessToken(account: String, name: String, scopes: [CredentialScope]?, expiresAt: Date?,

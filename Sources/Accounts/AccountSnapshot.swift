@@ -12,11 +12,14 @@ public struct AccountSnapshot: Sendable {
     public let unlocks: [String: Date]
     /// Personal access tokens by the SHA-256 of their secret.
     let accessTokens: [String: AccessTokenRecord]
+    /// Immutable tags and the other repository policies, in order.
+    public let repositoryPolicies: [RepositoryPolicyRecord]
     let acl: ACL
 
     public init(generation: Int64, users: [UserRecord], rules: [RuleRecord], robots: [RobotRecord], unlocks: [String: Date] = [:],
-                accessTokens: [AccessTokenRecord] = []) throws {
+                accessTokens: [AccessTokenRecord] = [], repositoryPolicies: [RepositoryPolicyRecord] = []) throws {
         self.generation = generation
+        self.repositoryPolicies = repositoryPolicies
         self.accessTokens = Dictionary(accessTokens.map { ($0.secretHash, $0) }, uniquingKeysWith: { first, _ in first })
         self.unlocks = unlocks
         self.users = Dictionary(users.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })

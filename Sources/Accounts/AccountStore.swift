@@ -63,7 +63,8 @@ public struct AccountStore: Sendable {
                 .decode(column: "value", as: Int64.self) ?? 0
             return try AccountSnapshot(generation: generation, users: try await Self.users(sql), rules: try await Self.rules(sql),
                                        robots: try await Self.robots(sql), unlocks: try await Self.unlocks(sql),
-                                       accessTokens: try await Self.accessTokens(sql))
+                                       accessTokens: try await Self.accessTokens(sql),
+                                       repositoryPolicies: try await Self.repositoryPolicies(sql))
         }
     }
 }

@@ -55,3 +55,10 @@ public enum JSONString {
         return out
     }
 }
+
+/// An error of a module below HTTP (content, policies, mirror) that knows which of the spec's
+/// codes and statuses it is: the error middleware answers it so, and nothing below the
+/// handlers needs to build an HTTP answer itself.
+public protocol RegistryErrorConvertible: Error {
+    var registryError: RegistryError { get }
+}

@@ -1,4 +1,5 @@
 import Accounts
+import Policies
 import HTTPTypes
 import Config
 import Crypto
@@ -200,7 +201,9 @@ public enum BerthServer {
         if config.debugAddr == nil, config.prometheusEnabled { options.metricsPath = config.prometheusPath }
         let (host, port) = try config.listenAddress()
         let notifier = try makeNotifier(config, store: store, port: port, metrics: metrics, logger: logger)
-        let content = try makeContent(config, store: store, logger: logger)
+        var content = try makeContent(config, store: store, logger: logger)
+        // Repository policies live beside the accounts (edited live like rules).
+        if let accounts = auth.accounts { content = PolicedContent(content, policies: AccountPolicies(directory: accounts)) }
         var namespaces: [String: String] = [:]
         for upstream in config.proxyUpstreams where !upstream.prefix.isEmpty {
             for namespace in upstream.namespaces { namespaces[namespace.lowercased()] = upstream.prefix }

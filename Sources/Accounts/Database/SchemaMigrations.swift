@@ -88,6 +88,14 @@ enum SchemaMigrations {
                 checked_at BIGINT NOT NULL, claimed_by TEXT, refused_at BIGINT, refusal TEXT)
             """,
         ],
+        [
+            // Repository policies (immutable tags, later retention, quotas, signatures): a kind
+            // and its settings as JSON, in the order they were added.
+            """
+            CREATE TABLE berth_repository_policies (
+                id TEXT PRIMARY KEY, kind TEXT NOT NULL, spec TEXT NOT NULL, comment TEXT, created_at BIGINT NOT NULL)
+            """,
+        ],
     ]
 
     static func apply(_ database: any AccountDatabase) async throws {

@@ -1,4 +1,5 @@
 import Accounts
+import Policies
 import Auth
 import Foundation
 import HTTPTypes
@@ -60,6 +61,17 @@ struct AdminAPI: Sendable {
         group.delete("users/:name/access-tokens/:token") { _, context in
             try json(try await accounts.revokeAccessToken(account: try accountName(context), token: PercentDecoding.decode(try context.parameters.require("token")),
                                                        by: context.auditActor))
+        }
+        group.get("policies") { _, _ in try json(try await accounts.repositoryPolicies()) }
+        group.post("policies") { request, context in
+            let body = try await decode(AdminBody.NewPolicy.self, request, context)
+            try PolicyKinds.check(kind: body.kind, spec: body.spec)
+            return try json(try await accounts.addRepositoryPolicy(kind: body.kind, spec: body.spec, comment: body.comment,
+                                                                by: context.auditActor), status: .created)
+        }
+        group.delete("policies/:kind/:which") { _, context in
+            try json(try await accounts.removeRepositoryPolicy(kind: try context.parameters.require("kind"),
+                                                            PercentDecoding.decode(try context.parameters.require("which")), by: context.auditActor))
         }
         group.get("rules") { _, _ in try json(try await accounts.rules().map(RuleView.init)) }
         group.post("rules") { request, context in

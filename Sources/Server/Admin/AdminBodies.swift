@@ -80,4 +80,10 @@ enum AdminBody {
         var scopes: [String]?
         var expires: Date?
     }
+
+    struct NewPolicy: Decodable {
+        var kind: String
+        var spec: [String: String]
+        var comment: String?
+    }
 }

@@ -186,6 +186,19 @@ struct RemoteAccounts: AccountsManager {
         try decode(AccessTokenView.self, try await call(.DELETE, "/users/\(Self.escape(account))/access-tokens/\(Self.escape(token))"))
     }
 
+    func repositoryPolicies() async throws -> [RepositoryPolicyRecord] {
+        try decode([RepositoryPolicyRecord].self, try await call(.GET, "/policies"))
+    }
+
+    func addRepositoryPolicy(kind: String, spec: [String: String], comment: String?, by actor: AuditActor) async throws -> RepositoryPolicyRecord {
+        struct Body: Encodable { var kind: String; var spec: [String: String]; var comment: String? }
+        return try decode(RepositoryPolicyRecord.self, try await call(.POST, "/policies", body: Body(kind: kind, spec: spec, comment: comment)))
+    }
+
+    func removeRepositoryPolicy(kind: String, _ which: String, by actor: AuditActor) async throws -> RepositoryPolicyRecord {
+        try decode(RepositoryPolicyRecord.self, try await call(.DELETE, "/policies/\(Self.escape(kind))/\(Self.escape(which))"))
+    }
+
     func audit(limit: Int, account: String?, action: String?, before: AuditCursor?) async throws -> [AuditEntry] {
         var query = "?limit=\(limit)"
         if let account { query += "&account=\(Self.escape(account))" }

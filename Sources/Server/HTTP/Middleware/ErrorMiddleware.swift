@@ -24,6 +24,8 @@ struct ErrorMiddleware: RouterMiddleware {
         switch error {
         case let error as RegistryError:
             return error.response
+        case let error as any RegistryErrorConvertible:
+            return error.registryError.response
         case let error as StorageError:
             switch error {
             case .notFound:

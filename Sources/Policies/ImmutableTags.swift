@@ -1,0 +1,74 @@
+import Auth
+import OCI
+import Storage
+
+/// Tags that never move: a push that would point a matching tag at another manifest, the
+/// delete of such a tag, or of a manifest one of them points at, or of a repository holding
+/// one, is refused (403 DENIED, naming the policy). Pushing the same manifest again is fine.
+/// Repository and tag patterns are the ACL's (globs, or /regex/).
+public struct ImmutableTags: RepositoryPolicy {
+    public struct Rule: Sendable, Equatable {
+        public var repositories: String
+        public var tags: String
+        /// How `berth policy ls` numbers it: "immutable #2".
+        public var label: String
+
+        public init(repositories: String, tags: String, label: String) {
+            self.repositories = repositories
+            self.tags = tags
+            self.label = label
+        }
+
+        func covers(_ repository: RepositoryName, _ tag: String) -> Bool {
+            Pattern.matches(repositories, repository.description) && Pattern.matches(tags, tag)
+        }
+    }
+
+    public let rules: [Rule]
+
+    public init(rules: [Rule]) { self.rules = rules }
+
+    func rule(_ repository: RepositoryName, _ tag: String) -> Rule? { rules.first { $0.covers(repository, tag) } }
+
+    private func refusal(_ repository: RepositoryName, _ tag: String, _ rule: Rule, _ what: String) -> ContentError {
+        .denied("\(repository):\(tag) is immutable (\(rule.label): \(rule.repositories) \(rule.tags)); \(what)")
+    }
+
+    public func beforeManifestPut(_ repository: RepositoryName, digest: Digest, tags: [Tag], content: any RegistryContent) async throws {
+        for tag in tags {
+            guard let rule = rule(repository, tag.description) else { continue }
+            if let current = try await content.resolveTag(repository, tag), current != digest {
+                throw refusal(repository, tag.description, rule, "push it under a new tag")
+            }
+        }
+    }
+
+    public func beforeManifestDelete(_ repository: RepositoryName, _ reference: Reference, content: any RegistryContent) async throws {
+        switch reference {
+        case .tag(let tag):
+            if let rule = rule(repository, tag.description), try await content.resolveTag(repository, tag) != nil {
+                throw refusal(repository, tag.description, rule, "it cannot be deleted")
+            }
+        case .digest(let digest):
+            for tag in try await coveredTags(repository, content) {
+                if try await content.resolveTag(repository, tag.tag) == digest {
+                    throw refusal(repository, tag.tag.description, tag.rule, "the manifest it points at cannot be deleted")
+                }
+            }
+        }
+    }
+
+    public func beforeRepositoryDelete(_ repository: RepositoryName, content: any RegistryContent) async throws {
+        if let first = try await coveredTags(repository, content).first {
+            throw refusal(repository, first.tag.description, first.rule, "the repository cannot be deleted")
+        }
+    }
+
+    private func coveredTags(_ repository: RepositoryName, _ content: any RegistryContent) async throws -> [(tag: Tag, rule: Rule)] {
+        guard rules.contains(where: { Pattern.matches($0.repositories, repository.description) }) else { return [] }
+        return try await content.tags(repository).compactMap { name in
+            guard let rule = rule(repository, name), let tag = try? Tag(name) else { return nil }
+            return (tag, rule)
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import NIOCore
+import OCI
+
+/// The content the registry API serves, with the repository policies asked before each change
+/// they may refuse (and before a manifest is served): one decorator, so no HTTP handler, web
+/// page or mirror knows about policies, and every way in (API, web UI, a replica) obeys them.
+public struct PolicedContent: RegistryContent {
+    public let inner: any RegistryContent
+    public let source: any RepositoryPolicySource
+
+    public init(_ inner: any RegistryContent, policies source: any RepositoryPolicySource) {
+        self.inner = inner
+        self.source = source
+    }
+
+    public var options: RegistryOptions { inner.options }
+    public var mirroredPrefixes: [String] { inner.mirroredPrefixes }
+    public func upstream(of repository: RepositoryName) -> String? { inner.upstream(of: repository) }
+
+    // MARK: hooks
+
+    public func putManifest(_ repository: RepositoryName, _ reference: Reference, bytes: [UInt8], contentType: String?,
+                            tags: [Tag]) async throws -> RegistryStore.PutManifestResult {
+        let policies = try await source.policies()
+        if !policies.isEmpty {
+            var named = tags
+            if case .tag(let tag) = reference, !named.contains(tag) { named.insert(tag, at: 0) }
+            let digest: Digest
+            if case .digest(let given) = reference { digest = given } else { digest = Digest.compute(bytes) }
+            for policy in policies { try await policy.beforeManifestPut(repository, digest: digest, tags: named, content: inner) }
+        }
+        return try await inner.putManifest(repository, reference, bytes: bytes, contentType: contentType, tags: tags)
+    }
+
+    public func deleteManifest(_ repository: RepositoryName, _ reference: Reference) async throws {
+        for policy in try await source.policies() { try await policy.beforeManifestDelete(repository, reference, content: inner) }
+        try await inner.deleteManifest(repository, reference)
+    }
+
+    public func deleteRepository(_ repository: RepositoryName) async throws -> RegistryStore.DeletedRepository {
+        for policy in try await source.policies() { try await policy.beforeRepositoryDelete(repository, content: inner) }
+        return try await inner.deleteRepository(repository)
+    }
+
+    public func completeUpload(_ repository: RepositoryName, _ id: UploadID, digest: Digest) async throws -> Int64 {
+        let policies = try await source.policies()
+        if !policies.isEmpty {
+            let size = try await inner.uploadStatus(repository, id).size
+            for policy in policies { try await policy.beforeUploadComplete(repository, digest: digest, size: size, content: inner) }
+        }
+        return try await inner.completeUpload(repository, id, digest: digest)
+    }
+
+    public func manifest(_ repository: RepositoryName, _ reference: Reference) async throws -> StoredManifest {
+        let manifest = try await inner.manifest(repository, reference)
+        for policy in try await source.policies() { try await policy.beforeManifestRead(repository, manifest, content: inner) }
+        return manifest
+    }
+
+    // MARK: handed on
+
+    public func blobSize(_ repository: RepositoryName, _ digest: Digest) async throws -> Int64 { try await inner.blobSize(repository, digest) }
+    public func prepareBlobRead(_ repository: RepositoryName, _ digest: Digest) async throws { try await inner.prepareBlobRead(repository, digest) }
+    public func readBlob(_ repository: RepositoryName, _ digest: Digest, range: Range<Int64>?,
+                         into consumer: (ByteBuffer) async throws -> Void) async throws {
+        try await inner.readBlob(repository, digest, range: range, into: consumer)
+    }
+    public func blobRedirectURL(_ repository: RepositoryName, _ digest: Digest) async throws -> String? {
+        try await inner.blobRedirectURL(repository, digest)
+    }
+    public func deleteBlob(_ repository: RepositoryName, _ digest: Digest) async throws { try await inner.deleteBlob(repository, digest) }
+    public func mountBlob(_ repository: RepositoryName, from source: RepositoryName, _ digest: Digest) async throws -> Int64? {
+        try await inner.mountBlob(repository, from: source, digest)
+    }
+    public func catalog(after last: String?, limit: Int) async throws -> (names: [String], more: Bool) {
+        try await inner.catalog(after: last, limit: limit)
+    }
+    public func tags(_ repository: RepositoryName) async throws -> [String] { try await inner.tags(repository) }
+    public func resolveTag(_ repository: RepositoryName, _ tag: Tag) async throws -> Digest? { try await inner.resolveTag(repository, tag) }
+    public func platformManifest(_ repository: RepositoryName, of index: StoredManifest, os: String,
+                                 architecture: String) async throws -> StoredManifest? {
+        try await inner.platformManifest(repository, of: index, os: os, architecture: architecture)
+    }
+    public func referrers(_ repository: RepositoryName, subject: Digest, artifactType: String?) async throws -> [Descriptor] {
+        try await inner.referrers(repository, subject: subject, artifactType: artifactType)
+    }
+    public func startUpload(_ repository: RepositoryName) async throws -> UploadID { try await inner.startUpload(repository) }
+    public func uploadStatus(_ repository: RepositoryName, _ id: UploadID) async throws -> RegistryStore.UploadStatus {
+        try await inner.uploadStatus(repository, id)
+    }
+    public func appendUpload<Chunks: AsyncSequence>(_ repository: RepositoryName, _ id: UploadID, at offset: Int64?,
+                                                    from chunks: Chunks) async throws -> Int64 where Chunks.Element == ByteBuffer {
+        try await inner.appendUpload(repository, id, at: offset, from: chunks)
+    }
+    public func cancelUpload(_ repository: RepositoryName, _ id: UploadID) async throws { try await inner.cancelUpload(repository, id) }
+}

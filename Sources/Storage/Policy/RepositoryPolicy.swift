@@ -1,0 +1,32 @@
+import OCI
+
+/// A rule about repository content that is not about who asks (the ACL decides that): an
+/// immutable tag, a quota, a signature required to pull. `PolicedContent` asks every policy
+/// before the change; a policy throws `ContentError.denied` to refuse it. Each hook has a
+/// default that allows, so a policy implements only what it is about.
+public protocol RepositoryPolicy: Sendable {
+    /// Before a manifest whose digest is `digest` is stored and `tags` pointed at it.
+    func beforeManifestPut(_ repository: RepositoryName, digest: Digest, tags: [Tag], content: any RegistryContent) async throws
+    /// Before a tag (`reference` a tag) or a manifest (a digest) is deleted.
+    func beforeManifestDelete(_ repository: RepositoryName, _ reference: Reference, content: any RegistryContent) async throws
+    /// Before a whole repository is deleted.
+    func beforeRepositoryDelete(_ repository: RepositoryName, content: any RegistryContent) async throws
+    /// Before an upload of `size` bytes becomes the blob `digest` of `repository`.
+    func beforeUploadComplete(_ repository: RepositoryName, digest: Digest, size: Int64, content: any RegistryContent) async throws
+    /// Before a manifest is served.
+    func beforeManifestRead(_ repository: RepositoryName, _ manifest: StoredManifest, content: any RegistryContent) async throws
+}
+
+extension RepositoryPolicy {
+    public func beforeManifestPut(_ repository: RepositoryName, digest: Digest, tags: [Tag], content: any RegistryContent) async throws {}
+    public func beforeManifestDelete(_ repository: RepositoryName, _ reference: Reference, content: any RegistryContent) async throws {}
+    public func beforeRepositoryDelete(_ repository: RepositoryName, content: any RegistryContent) async throws {}
+    public func beforeUploadComplete(_ repository: RepositoryName, digest: Digest, size: Int64, content: any RegistryContent) async throws {}
+    public func beforeManifestRead(_ repository: RepositoryName, _ manifest: StoredManifest, content: any RegistryContent) async throws {}
+}
+
+/// Where the policies in force come from, asked at each change: they are edited while Berth
+/// runs (the accounts database), so they are never captured once.
+public protocol RepositoryPolicySource: Sendable {
+    func policies() async throws -> [any RepositoryPolicy]
+}

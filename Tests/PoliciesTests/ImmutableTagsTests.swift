@@ -1,0 +1,74 @@
+import Foundation
+import NIOCore
+import OCI
+import Policies
+import Storage
+import Testing
+
+/// Immutable tags through the content seam, as the registry API and the web UI reach it.
+@Suite struct ImmutableTagsTests {
+    struct Chunks: AsyncSequence, Sendable {
+        typealias Element = ByteBuffer
+        let parts: [[UInt8]]
+        struct AsyncIterator: AsyncIteratorProtocol {
+            var parts: [[UInt8]]
+            mutating func next() async throws -> ByteBuffer? { parts.isEmpty ? nil : ByteBuffer(bytes: parts.removeFirst()) }
+        }
+        func makeAsyncIterator() -> AsyncIterator { AsyncIterator(parts: parts) }
+    }
+
+    struct Fixed: RepositoryPolicySource {
+        let list: [any RepositoryPolicy]
+        func policies() async throws -> [any RepositoryPolicy] { list }
+    }
+
+    let prod = try! RepositoryName("prod/app")
+
+    func image(_ content: any RegistryContent, _ repo: RepositoryName, seed: Int) async throws -> [UInt8] {
+        let config = Array(#"{"seed":\#(seed)}"#.utf8)
+        let id = try await content.startUpload(repo)
+        _ = try await content.appendUpload(repo, id, at: 0, from: Chunks(parts: [config]))
+        let digest = Digest.compute(config)
+        _ = try await content.completeUpload(repo, id, digest: digest)
+        return Array(#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"\#(digest)","size":\#(config.count)},"layers":[]}"#.utf8)
+    }
+
+    func denied(_ body: () async throws -> Void) async -> String? {
+        do { try await body(); return nil } catch let error as ContentError { return error.description } catch { return "other: \(error)" }
+    }
+
+    @Test func matchingTagsNeverMove() async throws {
+        let rules = [ImmutableTags.Rule(repositories: "prod/*", tags: "v*", label: "immutable #1")]
+        let content = PolicedContent(RegistryStore(driver: InMemoryDriver()), policies: Fixed(list: [ImmutableTags(rules: rules)]))
+        let first = try await image(content, prod, seed: 1)
+        let second = try await image(content, prod, seed: 2)
+        let pushed = try await content.putManifest(prod, .tag(try Tag("v1.0")), bytes: first, contentType: MediaType.ociManifest)
+
+        let moved = await denied { _ = try await content.putManifest(prod, .tag(try Tag("v1.0")), bytes: second, contentType: MediaType.ociManifest) }
+        #expect(moved == "prod/app:v1.0 is immutable (immutable #1: prod/* v*); push it under a new tag")
+        // By digest with ?tag=: the same rule.
+        #expect(await denied {
+            _ = try await content.putManifest(prod, .digest(Digest.compute(second)), bytes: second, contentType: MediaType.ociManifest, tags: [try Tag("v1.0")])
+        } != nil)
+        // The same manifest again, another tag, a tag that does not match, another repository: fine.
+        #expect(await denied { _ = try await content.putManifest(prod, .tag(try Tag("v1.0")), bytes: first, contentType: MediaType.ociManifest) } == nil)
+        #expect(await denied { _ = try await content.putManifest(prod, .tag(try Tag("v1.1")), bytes: second, contentType: MediaType.ociManifest) } == nil)
+        #expect(await denied { _ = try await content.putManifest(prod, .tag(try Tag("latest")), bytes: second, contentType: MediaType.ociManifest) } == nil)
+        #expect(await denied { _ = try await content.putManifest(prod, .tag(try Tag("latest")), bytes: first, contentType: MediaType.ociManifest) } == nil)
+        #expect(try await content.resolveTag(prod, try Tag("v1.0")) == pushed.digest)
+
+        // Deletes: the tag, the manifest it points at, the repository.
+        #expect(await denied { try await content.deleteManifest(prod, .tag(try Tag("v1.0"))) }?.contains("cannot be deleted") == true)
+        #expect(await denied { try await content.deleteManifest(prod, .digest(pushed.digest)) }?.contains("the manifest it points at") == true)
+        #expect(await denied { _ = try await content.deleteRepository(prod) }?.contains("the repository cannot be deleted") == true)
+        #expect(await denied { try await content.deleteManifest(prod, .tag(try Tag("latest"))) } == nil)
+    }
+
+    @Test func kindsAreCheckedAndNumbered() throws {
+        #expect(throws: (any Error).self) { try PolicyKinds.check(kind: "immutable", spec: ["name": "prod/*"]) }
+        #expect(throws: (any Error).self) { try PolicyKinds.check(kind: "immutable", spec: ["name": "prod/*", "tag": "[v"]) }
+        #expect(throws: (any Error).self) { try PolicyKinds.check(kind: "immutable", spec: ["name": "prod/*", "tag": "v*", "colour": "red"]) }
+        #expect(throws: (any Error).self) { try PolicyKinds.check(kind: "frozen", spec: [:]) }
+        #expect(throws: Never.self) { try PolicyKinds.check(kind: "immutable", spec: ["name": "prod/*", "tag": "/^v[0-9.]+$/"]) }
+    }
+}
