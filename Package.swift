@@ -122,7 +122,7 @@ let package = Package(
             .embedInCode("WebUI/Templates/admin-rules.mustache"), .embedInCode("WebUI/Templates/admin-robots.mustache"),
             .embedInCode("WebUI/Templates/admin-audit.mustache"),
             .embedInCode("WebUI/Templates/admin-tokens.mustache"), .embedInCode("WebUI/Templates/admin-webhooks.mustache"),
-            .embedInCode("WebUI/Templates/admin-storage.mustache"), .embedInCode("WebUI/Templates/admin-pulls.mustache"), .embedInCode("WebUI/Templates/home.mustache"), .embedInCode("WebUI/Templates/access-tokens.mustache"), .embedInCode("WebUI/Templates/signed-in.mustache"),
+            .embedInCode("WebUI/Templates/admin-storage.mustache"), .embedInCode("WebUI/Templates/admin-pulls.mustache"), .embedInCode("WebUI/Templates/home.mustache"), .embedInCode("WebUI/Templates/access-tokens.mustache"), .embedInCode("WebUI/Templates/signed-in.mustache"), .embedInCode("WebUI/Templates/admin-policies.mustache"),
             .embedInCode("WebUI/Static/berth.css"), .embedInCode("WebUI/Static/favicon.svg"),
         ]),
         // A registry API client (anonymous, Basic or token auth; docker/podman credential

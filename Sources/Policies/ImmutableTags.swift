@@ -1,3 +1,4 @@
+import Accounts
 import Auth
 import OCI
 import Storage
@@ -29,6 +30,16 @@ public struct ImmutableTags: RepositoryPolicy {
     public init(rules: [Rule]) { self.rules = rules }
 
     func rule(_ repository: RepositoryName, _ tag: String) -> Rule? { rules.first { $0.covers(repository, tag) } }
+
+    /// Whether `tag` of `repository` never moves (for the web UI's badges and delete links).
+    public func protects(_ repository: RepositoryName, _ tag: String) -> Bool { rule(repository, tag) != nil }
+
+    /// The immutable-tags policy of the records, if any of its rules covers `repository`.
+    public static func covering(_ records: [RepositoryPolicyRecord], repository: RepositoryName) -> ImmutableTags? {
+        let policy = PolicyKinds.policies(records).compactMap { $0 as? ImmutableTags }.first
+        guard let policy, policy.rules.contains(where: { Pattern.matches($0.repositories, repository.description) }) else { return nil }
+        return policy
+    }
 
     private func refusal(_ repository: RepositoryName, _ tag: String, _ rule: Rule, _ what: String) -> ContentError {
         .denied("\(repository):\(tag) is immutable (\(rule.label): \(rule.repositories) \(rule.tags)); \(what)")

@@ -93,6 +93,16 @@ if require dockerd && [ "$(id -u)" -eq 0 ]; then
         docker tag "$R/ci/docker:v2" "$R/ci/docker:pat-revoked" >/dev/null
         check "docker push with the revoked token is refused at once" bash -c "! docker push $R/ci/docker:pat-revoked"
         check "docker login with the password again" bash -c "echo ci-password-1 | docker login -u ci --password-stdin $R"
+        check "berth policy immutable add: ci/* v* tags never move" "$BERTH" policy immutable add "${D[@]}" --name 'ci/*' --tag 'v*'
+        check "another image is loaded into docker" $SK copy "oci:$WORK/img:v1" "docker-daemon:$R/ci/docker:other" --dest-daemon-host "$DOCKER_HOST"
+        docker tag "$R/ci/docker:other" "$R/ci/docker:v2" >/dev/null
+        out=$(docker push "$R/ci/docker:v2" 2>&1)
+        check "docker push moving the immutable v2 to another image is refused, saying why" bash -c "grep -q 'denied: ci/docker:v2 is immutable' <<< '$out'"
+        docker tag "$R/ci/docker:other" "$R/ci/docker:v3" >/dev/null
+        check "a new tag is fine" docker push "$R/ci/docker:v3"
+        check "berth policy rm immutable 1" "$BERTH" policy rm "${D[@]}" immutable 1
+        docker tag "$R/ci/docker:other" "$R/ci/docker:v2" >/dev/null
+        check "without the policy, v2 moves" docker push "$R/ci/docker:v2"
         check "berth user rm ci, then a new ci" bash -c "'$BERTH' user rm ci --data '$A/data' && echo ci-password-1 | '$BERTH' user add ci --password-stdin --cost 4 --data '$A/data'"
         docker tag "$R/ci/docker:v2" "$R/ci/docker:recreated" >/dev/null
         eventually 3 "the removed account's identity token does not work for the new account of the same name" bash -c "! docker push $R/ci/docker:recreated"
@@ -141,6 +151,23 @@ assert any(e[\"action\"] == \"login\" and e[\"target\"] == \"ci\" and e[\"succes
 assert any(e[\"action\"] == \"token.create\" and e[\"actor\"] == \"admin\" for e in entries)
 assert any(e[\"action\"] == \"token.revoke\" and e[\"target\"] == \"admin\" for e in entries)
 assert not any(\"berth_pat_\" in json.dumps(e) for e in entries)'"
+
+echo "== repository policies: immutable tags"
+check "skopeo pushes prod/app:v1.0" $SK copy --dest-tls-verify=false --dest-creds "admin:$ADMIN_PW" "oci:$WORK/img:v1" "docker://$R/prod/app:v1.0"
+check "berth policy immutable add --name 'prod/*' --tag 'v*' (while Berth runs)" "$BERTH" policy immutable add "${D[@]}" --name 'prod/*' --tag 'v*' --comment "releases never move"
+check "a bad pattern is refused with the reason" bash -c "'$BERTH' policy immutable add --data '$A/data' --name 'prod/*' --tag '[v' 2>&1 | grep -q 'invalid glob pattern'"
+out=$($SK copy --dest-tls-verify=false --dest-creds "admin:$ADMIN_PW" "oci:$WORK/img:v2" "docker://$R/prod/app:v1.0" 2>&1)
+check "moving prod/app:v1.0 to another image is refused, even for the admin, naming the policy" bash -c "grep -q 'denied: prod/app:v1.0 is immutable (immutable #1: prod/\* v\*)' <<< '$out'"
+check "pushing the same image again is fine" $SK copy --dest-tls-verify=false --dest-creds "admin:$ADMIN_PW" "oci:$WORK/img:v1" "docker://$R/prod/app:v1.0"
+check "a tag the policy does not cover moves" $SK copy --dest-tls-verify=false --dest-creds "admin:$ADMIN_PW" "oci:$WORK/img:v2" "docker://$R/prod/app:latest"
+check "skopeo delete of the tag is refused" bash -c "! $SK delete --tls-verify=false --creds 'admin:$ADMIN_PW' docker://$R/prod/app:v1.0 2>/dev/null"
+check "berth rm --repository (Berth's repository delete) is refused, saying why" bash -c "! out=\$(echo '$ADMIN_PW' | '$BERTH' rm --repository $R/prod/app --yes --insecure -u admin --password-stdin 2>&1) && grep -q 'is immutable' <<< \"\$out\""
+expect_eq "berth policy ls --json" "$("$BERTH" policy ls "${D[@]}" --json | python3 -c 'import json,sys; print([(p["kind"], p["spec"], p.get("comment")) for p in json.load(sys.stdin)])')" "[('immutable', {'name': 'prod/*', 'tag': 'v*'}, 'releases never move')]"
+expect_eq "GET /berth/api/v1/policies" "$(curl -s -u "admin:$ADMIN_PW" "http://$R/berth/api/v1/policies" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" "1"
+expect_eq "POST /policies refuses an unknown setting (400)" "$(curl -s -o /dev/null -w '%{http_code}' -u "admin:$ADMIN_PW" -H 'Content-Type: application/json' -X POST "http://$R/berth/api/v1/policies" -d '{"kind":"immutable","spec":{"name":"x/*","tag":"v*","colour":"red"}}')" "400"
+check "berth policy rm immutable 1" "$BERTH" policy rm "${D[@]}" immutable 1
+check "once removed, the tag moves" $SK copy --dest-tls-verify=false --dest-creds "admin:$ADMIN_PW" "oci:$WORK/img:v2" "docker://$R/prod/app:v1.0"
+check "the audit log has the policy's addition and removal" bash -c "'$BERTH' audit --data '$A/data' --json | python3 -c 'import json,sys; a={e[\"action\"] for e in json.load(sys.stdin)}; assert {\"policy.add\", \"policy.rm\"} <= a, a'"
 
 echo "== robots"
 SECRET=$("$BERTH" robot add builder --name 'ci/robot-*' --actions pull,push "${D[@]}" 2>/dev/null)

@@ -230,7 +230,7 @@ try:
     # Administration: a user, a rule, the "who may do what" box against real token grants,
     # a robot whose secret is shown once, the audit log.
     nav = [a.text for a in driver.find_elements(By.CSS_SELECTOR, "nav.admin a")]
-    check("admin sees the administration links", nav == ["Users", "Rules", "Robots", "Audit", "Webhooks", "Storage"], str(nav))
+    check("admin sees the administration links", nav == ["Users", "Rules", "Robots", "Policies", "Audit", "Webhooks", "Storage"], str(nav))
     def token_grant(user, password, repository, actions):
         import base64, json as _json
         request = urllib.request.Request(f"{BASE}/auth/token?service=Berth+registry&scope=repository:{repository}:{actions}",
@@ -434,6 +434,24 @@ try:
     driver.get(BASE + "/ui/admin/robots")
     check("reloading the page does not show it again", not driver.find_elements(By.CSS_SELECTOR, ".secret-value") and secret not in driver.page_source)
 
+    # Repository policies: team/app's v1 made immutable; its delete link goes, a badge says why.
+    driver.get(BASE + "/ui/admin/policies")
+    check("the Policies page says there are none yet", "No policies" in driver.page_source)
+    driver.find_element(By.ID, "p-name").send_keys("team/app")
+    driver.find_element(By.ID, "p-tag").send_keys("v*")
+    driver.find_element(By.ID, "p-comment").send_keys("releases")
+    submit(driver.find_element(By.CSS_SELECTOR, "form.stack button"))
+    rows = [[td.text for td in tr.find_elements(By.CSS_SELECTOR, "td")][:5] for tr in driver.find_elements(By.CSS_SELECTOR, "table.list tbody tr")]
+    check("adding an immutable-tags policy lists it", rows == [["immutable", "1", "team/app", "v*", "releases"]], str(rows))
+    driver.get(BASE + "/ui/repo/team/app")
+    v1 = [tr for tr in driver.find_elements(By.CSS_SELECTOR, "table.list tbody tr") if tr.find_element(By.CSS_SELECTOR, "td").text.startswith("v1")]
+    check("the repository page marks v1 immutable and offers no delete for it",
+          v1 and "immutable" in v1[0].text and not v1[0].find_elements(By.LINK_TEXT, "Delete tag")
+          and not driver.find_elements(By.LINK_TEXT, "Delete this repository"), v1[0].text if v1 else "no v1 row")
+    driver.get(BASE + "/ui/admin/policies")
+    submit(driver.find_element(By.CSS_SELECTOR, "button[aria-label='Remove immutable policy 1']"))
+    check("removing it says so", "Removed the immutable policy" in driver.find_element(By.CSS_SELECTOR, "p.notice").text)
+
     # Personal access tokens: the signed-in person's own, from the Account menu.
     links = [a.text for a in driver.find_elements(By.CSS_SELECTOR, "nav[aria-label=Account] a")]
     check("the Account menu links to Access tokens", "Access tokens" in links, str(links))
@@ -504,7 +522,7 @@ try:
     pages = ["/ui/home", "/ui/", "/ui/repo/team/app", manifest, "/ui/repo/signed/app", "/ui/repo/signed/app?artifacts=1", "/ui/repo/team/multi", "/ui/repo/team/app/_delete?tag=v1", "/ui/repo/no/such",
              "/ui/admin/users", "/ui/admin/users/ops", "/ui/admin/users/ops?confirm=delete", "/ui/admin/rules",
              "/ui/admin/rules?account=ops&repository=ops/tool&actions=push", "/ui/admin/robots", "/ui/admin/audit", "/ui/admin/pulls",
-             "/ui/admin/tokens?account=ops", "/ui/admin/webhooks", "/ui/admin/storage", "/ui/tokens"]
+             "/ui/admin/tokens?account=ops", "/ui/admin/webhooks", "/ui/admin/storage", "/ui/tokens", "/ui/admin/policies"]
     problems = tour(pages)
     check(f"all {len(pages)} pages fit 1280 and 390 px: no sideways scrolling, no word broken in headers and names (screenshots in {SCREENSHOTS})",
           not problems, "; ".join(problems))

@@ -76,6 +76,7 @@ extension RepositoryPage: MustacheParent {
         case "artifactsToggle": self.artifactsToggle
         case "artifactsToggleText": self.artifactsToggleText
         case "deletable": self.deletable
+        case "repositoryDeletable": self.repositoryDeletable
         case "tags": self.tags
         case "total": self.total
         case "totalTags": self.totalTags
@@ -100,6 +101,7 @@ extension RepositoryPage.Row: MustacheParent {
         case "pushed": self.pushed
         case "pushedISO": self.pushedISO
         case "badges": self.badges
+        case "immutable": self.immutable
         default: nil
         }
     }

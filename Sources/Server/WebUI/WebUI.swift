@@ -81,7 +81,8 @@ struct WebUI: Sendable {
                               ("admin-rules", PackageResources.admin_rules_mustache), ("admin-robots", PackageResources.admin_robots_mustache),
                               ("admin-audit", PackageResources.admin_audit_mustache), ("admin-tokens", PackageResources.admin_tokens_mustache),
                               ("admin-webhooks", PackageResources.admin_webhooks_mustache), ("admin-storage", PackageResources.admin_storage_mustache), ("admin-pulls", PackageResources.admin_pulls_mustache), ("home", PackageResources.home_mustache), ("access-tokens", PackageResources.access_tokens_mustache),
-                              ("signed-in", PackageResources.signed_in_mustache)] {
+                              ("signed-in", PackageResources.signed_in_mustache),
+                              ("admin-policies", PackageResources.admin_policies_mustache)] {
             try library.register(String(decoding: bytes, as: UTF8.self), named: name)
         }
         return library
@@ -105,6 +106,7 @@ struct WebUI: Sendable {
         registerUsers(on: pages)
         registerRules(on: pages)
         registerRobots(on: pages)
+        registerPolicies(on: pages)
         registerAudit(on: pages)
         registerPulls(on: pages)
         registerTokens(on: pages)

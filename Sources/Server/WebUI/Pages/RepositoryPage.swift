@@ -1,4 +1,5 @@
 import Accounts
+import Policies
 import Auth
 import Foundation
 import HTTPTypes
@@ -65,7 +66,12 @@ extension WebUI {
         let lines = await Array(tags.dropFirst((page - 1) * Self.tagPageSize).prefix(Self.tagPageSize)).concurrentMap { [self, pushedAt] tag in
             await tagLine(repository, tag, pushed: pushedAt[tag], referrers: !mirrored, attached: attached)
         }
-        let rows = lines.map(\.row)
+        let immutable = ImmutableTags.covering(accounts?.directory.snapshot.repositoryPolicies ?? [], repository: repository)
+        let rows = lines.map { line in
+            var row = line.row
+            row.immutable = immutable.map { $0.protects(repository, row.tag) } ?? false
+            return row
+        }
         // What the image says about itself: "latest"'s, else the first line's that says anything.
         let described = lines.first { $0.row.tag == "latest" && $0.about != nil } ?? lines.first { $0.about != nil }
         let about = described.map { RepositoryPage.About(tag: $0.row.tag, $0.about!) }
@@ -100,7 +106,7 @@ extension WebUI {
                 : hidden > 0 ? "?q=\(q)&sort=\(sort)&artifacts=1" : nil,
             artifactsToggleText: showArtifacts ? "Hide signature, attestation and SBOM tags"
                 : "Show \(Formatting.count(hidden, "signature, attestation or SBOM tag", plural: "signature, attestation and SBOM tags"))",
-            deletable: await canDelete(visitor, repository.value), tags: rows, total: tags.count,
+            deletable: await canDelete(visitor, repository.value), repositoryDeletable: !rows.contains(where: \.immutable), tags: rows, total: tags.count,
             totalTags: Formatting.count(tags.count, "tag"), page: page, pages: pages,
             previous: page > 1 ? link(page - 1) : nil, next: page < pages ? link(page + 1) : nil))
     }
@@ -165,6 +171,8 @@ struct RepositoryPage {
         var pushed: String
         var pushedISO: String
         var badges: [Badge]
+        /// An immutable-tags policy covers it: no delete link.
+        var immutable = false
     }
     struct Badge {
         var label: String
@@ -217,6 +225,8 @@ struct RepositoryPage {
     var artifactsToggle: String?
     var artifactsToggleText: String
     var deletable: Bool
+    /// No immutable tag shown: the repository's delete link is offered.
+    var repositoryDeletable = true
     var tags: [Row]
     var total: Int
     var totalTags: String
