@@ -186,6 +186,16 @@ for i in 1 2; do
     eventually 3 "replica $((i + 1)) no longer serves the deleted image within 3 s" bash -c "! $SK inspect --tls-verify=false --creds dev:dev-password-1 docker://127.0.0.1:${PORTS[$i]}/team/app:v1 >/dev/null 2>&1"
 done
 
+echo "== a repository policy changed through one replica applies on the others"
+ADMIN_PW=$(cat "$P"/r*.log | grep -A2 'with the password' | tail -1 | tr -d ' ')
+check "berth policy immutable add through replica 1's admin API" \
+    env BERTH_USERNAME=admin BERTH_PASSWORD="$ADMIN_PW" "$BERTH" policy immutable add --registry "http://127.0.0.1:${PORTS[0]}" --name 'team/*' --tag 'v*'
+for i in 1 2; do
+    eventually 3 "replica $((i + 1)) refuses to move team/big:v1 within 3 s, saying why" bash -c "$SK copy --dest-tls-verify=false --dest-creds dev:dev-password-1 oci:$WORK/img:v1 docker://127.0.0.1:${PORTS[$i]}/team/big:v1 2>&1 | grep -q 'team/big:v1 is immutable'"
+done
+check "removed again (berth policy rm, on the database)" "$BERTH" policy rm --config "$P/config.yml" immutable 1
+eventually 3 "replica 3 lets it move again" $SK copy --dest-tls-verify=false --dest-creds dev:dev-password-1 "oci:$WORK/big:v1" "docker://127.0.0.1:${PORTS[2]}/team/big:v1"
+
 echo "== a replica killed mid-push"
 python3 "$MAKE_IMAGE" --layers 4 --size 8000000 --seed 23 "$WORK/killed" v1 >/dev/null
 $SK copy --retry-times 5 --dest-tls-verify=false "${CREDS[@]}" "oci:$WORK/killed:v1" "docker://$LB/team/killed:v1" >"$P/killed-push.log" 2>&1 &
