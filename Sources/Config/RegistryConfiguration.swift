@@ -37,6 +37,9 @@ public struct RegistryConfiguration: Sendable {
     public var redirectDisabled = false
     public var readOnly = false
     public var uploadPurging = UploadPurging()
+    /// `storage.maintenance.retention.interval`: how often the retention policies run inside
+    /// serve (one replica at a time); 0 turns the schedule off (`berth policy retention run` still works).
+    public var retentionInterval: Double = 24 * 3600
 
     public var httpAddr = ":5000"
     public var httpHost: String?
@@ -268,6 +271,10 @@ public struct RegistryConfiguration: Sendable {
         if let age = try r.duration("storage.maintenance.uploadpurging.age") { uploadPurging.age = age }
         if let interval = try r.duration("storage.maintenance.uploadpurging.interval") { uploadPurging.interval = interval }
         if let dryRun = try r.bool("storage.maintenance.uploadpurging.dryrun") { uploadPurging.dryRun = dryRun }
+        if let interval = try r.duration("storage.maintenance.retention.interval") {
+            guard interval >= 0 else { throw ConfigError("storage.maintenance.retention.interval must not be negative") }
+            retentionInterval = interval
+        }
         if uploadPurging.enabled, uploadPurging.interval <= 0 || uploadPurging.age <= 0 {
             throw ConfigError("storage.maintenance.uploadpurging: age and interval must be positive")
         }
@@ -482,6 +489,7 @@ public struct RegistryConfiguration: Sendable {
                     ("uploadpurging", .map([("enabled", b(uploadPurging.enabled)), ("age", s("\(Int(uploadPurging.age))s")),
                                             ("interval", s("\(Int(uploadPurging.interval))s")), ("dryrun", b(uploadPurging.dryRun))])),
                     ("readonly", .map([("enabled", b(readOnly))])),
+                    ("retention", .map([("interval", s("\(Int(retentionInterval))s"))])),
                 ])),
             ])),
             ("http", .map(http)),

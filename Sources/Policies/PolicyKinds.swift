@@ -10,7 +10,8 @@ public enum PolicyKinds {
         /// The settings it takes, and which are required.
         public var settings: [String: Bool]
         public var validate: @Sendable ([String: String]) throws -> Void
-        public var make: @Sendable ([(record: RepositoryPolicyRecord, label: String)]) -> any RepositoryPolicy
+        /// The hooks it runs, if it acts on changes (retention runs on a schedule instead).
+        public var make: @Sendable ([(record: RepositoryPolicyRecord, label: String)]) -> (any RepositoryPolicy)?
     }
 
     public static let all: [String: Kind] = [
@@ -24,6 +25,10 @@ public enum PolicyKinds {
             make: { records in
                 ImmutableTags(rules: records.map { ImmutableTags.Rule(repositories: $0.record.spec["name"]!, tags: $0.record.spec["tag"]!, label: $0.label) })
             }),
+        "retention": Kind(
+            settings: ["name": true, "keep_last": false, "keep_days": false, "keep_tag": false, "untagged_after": false],
+            validate: { spec in _ = try RetentionRule(spec, label: "retention") },
+            make: { _ in nil }),
     ]
 
     /// A new policy's settings, checked: a known kind, known settings, required ones present.
@@ -47,6 +52,6 @@ public enum PolicyKinds {
             let number = (byKind[record.kind]?.count ?? 0) + 1
             byKind[record.kind, default: []].append((record, "\(record.kind) #\(number)"))
         }
-        return byKind.keys.sorted().compactMap { kind in all[kind].map { $0.make(byKind[kind]!) } }
+        return byKind.keys.sorted().compactMap { kind in all[kind].flatMap { $0.make(byKind[kind]!) } }
     }
 }

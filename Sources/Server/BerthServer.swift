@@ -126,13 +126,19 @@ public enum BerthServer {
 
     /// `berth serve`'s front door: health, the token endpoint, the registry API (and, with
     /// Prometheus enabled and no debug address, `/metrics`), each a route group.
+    /// The registry API over `content`: its events go to the notifier and the audit trail.
+    static func makeAPI(content: any RegistryContent, options: APIOptions, secret: [UInt8], auth: AuthSetup, metrics: RegistryMetrics?,
+                        notifier: Notifier?, logger: Logger) -> RegistryAPI {
+        RegistryAPI(store: content, options: options, secret: secret, authorizer: auth.authorizer,
+                    metrics: metrics, notifier: notifier, auditTrail: auth.accounts.map(ContentAuditTrail.init), logger: logger)
+    }
+
     static func makeRouter(store: RegistryStore, content: any RegistryContent, mirrorNamespaces: [String: String] = [:],
                            options: APIOptions, secret: [UInt8], auth: AuthSetup,
                            metrics: RegistryMetrics?, notifier: Notifier?, logger: Logger) throws -> Router<BerthRequestContext> {
         var tokenEndpoint = auth.tokenEndpoint
         tokenEndpoint?.metrics = metrics
-        let api = RegistryAPI(store: content, options: options, secret: secret, authorizer: auth.authorizer,
-                              metrics: metrics, notifier: notifier, auditTrail: auth.accounts.map(ContentAuditTrail.init), logger: logger)
+        let api = makeAPI(content: content, options: options, secret: secret, auth: auth, metrics: metrics, notifier: notifier, logger: logger)
         let webUI = try WebUI.make(store: store, api: api, options: options, secret: secret, auth: auth)
         let tokenPaths = Set(tokenEndpoint?.paths ?? [])
         let prefix = options.prefix
@@ -173,7 +179,8 @@ public enum BerthServer {
         if let directory = auth.accounts, let tokenEndpoint {
             let protected = admin.group().add(middleware: AdminAccessMiddleware(service: tokenEndpoint.service, serviceName: auth.serviceName,
                                                                                  verifier: auth.verifier))
-            AdminAPI(accounts: AccountAdministration(directory: directory), service: tokenEndpoint.service).register(on: protected)
+            AdminAPI(accounts: AccountAdministration(directory: directory), service: tokenEndpoint.service,
+                     retention: RetentionRunner(api: api, store: store, directory: directory, logger: logger)).register(on: protected)
         }
         if let webUI {
             webUI.register(on: root)
@@ -215,6 +222,11 @@ public enum BerthServer {
         var services: [any Service] = [ShutdownAnnouncer(logger: logger)]
         if let notifier { services.append(notifier) }
         if let accounts = auth.accounts { services.append(accounts) }
+        if let accounts = auth.accounts, config.retentionInterval > 0, !config.readOnly {
+            services.append(RetentionSchedule(runner: RetentionRunner(
+                api: makeAPI(content: content, options: options, secret: secret, auth: auth, metrics: metrics, notifier: notifier, logger: logger), store: store, directory: accounts, logger: logger),
+                                              interval: config.retentionInterval))
+        }
         if let accounts = auth.accounts, !auth.signInProviders.isEmpty {
             services.append(FederatedRevalidation(providers: auth.signInProviders, accounts: AccountAdministration(directory: accounts),
                                                   sealer: SecretSealer.forProviderTokens(secret: secret), logger: logger))

@@ -96,6 +96,10 @@ enum SchemaMigrations {
                 id TEXT PRIMARY KEY, kind TEXT NOT NULL, spec TEXT NOT NULL, comment TEXT, created_at BIGINT NOT NULL)
             """,
         ],
+        [
+            // Scheduled jobs replicas share (retention): when each last ran, and which replica took it.
+            "CREATE TABLE berth_jobs (name TEXT PRIMARY KEY, ran_at BIGINT NOT NULL, claimed_by TEXT)",
+        ],
     ]
 
     static func apply(_ database: any AccountDatabase) async throws {

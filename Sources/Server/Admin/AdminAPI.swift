@@ -15,6 +15,7 @@ struct AdminAPI: Sendable {
     static let basePath = "/berth/api/v1"
     let accounts: AccountAdministration
     let service: TokenService
+    let retention: RetentionRunner
     var directory: AccountDirectory { accounts.directory }
 
     func register(on group: RouterGroup<BerthRequestContext>) {
@@ -68,6 +69,11 @@ struct AdminAPI: Sendable {
             try PolicyKinds.check(kind: body.kind, spec: body.spec)
             return try json(try await accounts.addRepositoryPolicy(kind: body.kind, spec: body.spec, comment: body.comment,
                                                                 by: context.auditActor), status: .created)
+        }
+        group.post("policies/retention/run") { request, context in
+            struct Body: Decodable { var dryRun: Bool? }
+            let body = try await decode(Body.self, request, context)
+            return try json(try await retention.run(dryRun: body.dryRun ?? false))
         }
         group.delete("policies/:kind/:which") { _, context in
             try json(try await accounts.removeRepositoryPolicy(kind: try context.parameters.require("kind"),

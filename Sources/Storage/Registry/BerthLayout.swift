@@ -37,6 +37,16 @@ public enum BerthLayout {
         return try StoragePath(["berth", "notifications", String(key.prefix(200))])
     }
 
+    /// When retention first found a manifest without tags (its `untagged_after` counts from then).
+    public static func retentionUntagged(_ name: RepositoryName, _ d: Digest) -> StoragePath {
+        StoragePath(unchecked: ["berth", "retention"] + name.value.split(separator: "/").map(String.init) + ["_untagged", d.algorithm.rawValue, d.hex])
+    }
+
+    /// The sha256 markers of a repository (retention looks at them in one listing).
+    public static func retentionUntaggedDirectory(_ name: RepositoryName) -> StoragePath {
+        StoragePath(unchecked: ["berth", "retention"] + name.value.split(separator: "/").map(String.init) + ["_untagged", "sha256"])
+    }
+
     /// When a mirrored manifest was last pulled.
     public static func mirrorPulled(_ name: RepositoryName, _ d: Digest) -> StoragePath {
         StoragePath(unchecked: ["berth", "mirror"] + name.value.split(separator: "/").map(String.init) + ["_pulled", d.algorithm.rawValue, d.hex])

@@ -1,13 +1,17 @@
 import Accounts
 import ArgumentParser
 import Foundation
+import Logging
+import OCI
+import Server
+import Storage
 import Policies
 
 struct PolicyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy",
         abstract: "Repository policies (immutable tags…), kept beside the ACL and applied live by every replica.",
-        subcommands: [Immutable.self, List.self, Remove.self])
+        subcommands: [Immutable.self, RetentionCommand.self, List.self, Remove.self])
 
     struct Immutable: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -59,6 +63,108 @@ struct PolicyCommand: AsyncParsableCommand {
         func run() async throws {
             let removed = try await options.withManager { try await $0.removeRepositoryPolicy(kind: kind, which, by: AccountsOptions.actor) }
             print("removed \(removed.kind) policy \(removed.id) (\(removed.summary))")
+        }
+    }
+}
+
+struct RetentionCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retention",
+        abstract: "Keep the newest or recent tags of matching repositories; untag the rest; delete manifests left untagged.",
+        subcommands: [Add.self, Run.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add a retention policy (at least one of --keep-last, --keep-days, --untagged-after).",
+            discussion: """
+                Kept in each matching repository: the newest --keep-last tags by push time, those pushed within \
+                --keep-days, those matching --keep-tag, and immutable tags; the other tags are removed. With \
+                --untagged-after, manifests without tags (not in an index, not a referrer of a kept one) are deleted \
+                that long after they lost their last tag; `berth gc` then frees their blobs. Runs inside serve \
+                (storage.maintenance.retention.interval, default daily) and with `berth policy retention run`.
+                """)
+        @OptionGroup var options: AccountsOptions
+        @Option(help: "Repository pattern, e.g. 'ci/*'.") var name: String
+        @Option(help: "Keep the newest N tags.") var keepLast: Int?
+        @Option(help: "Keep tags pushed within D days.") var keepDays: Double?
+        @Option(help: "Keep tags matching this pattern, e.g. 'release-*'.") var keepTag: String?
+        @Option(help: "Delete untagged manifests this long after they lost their last tag (e.g. 24h, 7d).") var untaggedAfter: String?
+        @Option(help: "Why (shown in listings).") var comment: String?
+
+        func run() async throws {
+            var spec = ["name": name]
+            if let keepLast { spec["keep_last"] = String(keepLast) }
+            if let keepDays { spec["keep_days"] = keepDays == keepDays.rounded() ? String(Int(keepDays)) : String(keepDays) }
+            if let keepTag { spec["keep_tag"] = keepTag }
+            if let untaggedAfter { spec["untagged_after"] = untaggedAfter }
+            try PolicyKinds.check(kind: "retention", spec: spec)
+            let record = try await options.withManager {
+                try await $0.addRepositoryPolicy(kind: "retention", spec: spec, comment: comment, by: AccountsOptions.actor)
+            }
+            print("added retention policy \(record.id): \(record.summary)")
+        }
+    }
+
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the retention policies now (--dry-run: print exactly what would go, change nothing).",
+            discussion: """
+                With --registry the running server does it: its webhooks get the deletes, its audit log records them. \
+                On the storage itself (--config, --data), the audit log records them and no webhook is sent.
+                """)
+        @OptionGroup var options: AccountsOptions
+        @Flag(help: "Change nothing; print what would be removed.") var dryRun = false
+        @Flag(help: "JSON output.") var json = false
+
+        func run() async throws {
+            let plan: RetentionPlan
+            if let remote = try options.remote() {
+                plan = try await remote.runRetention(dryRun: dryRun)
+            } else {
+                plan = try await runLocally()
+            }
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                encoder.dateEncodingStrategy = .iso8601
+                return print(String(decoding: try encoder.encode(plan), as: UTF8.self))
+            }
+            let verb = dryRun ? "would remove" : "removed"
+            CLIOutput.table(["REPOSITORY", "TAG", "DIGEST", "SIZE", "POLICY", "WHY"], plan.removals.map {
+                [$0.repository, $0.tag ?? "(manifest)", $0.digest, $0.size.map(formatBytes) ?? "-", $0.policy, $0.reason]
+            })
+            for skipped in plan.skipped { print("skipped: \(skipped)") }
+            print("\(verb) \(plan.removals.filter { $0.tag != nil }.count) tags and \(plan.removals.filter { $0.tag == nil }.count) manifests"
+                  + (dryRun || plan.removals.isEmpty ? "" : "; `berth gc` frees their blobs"))
+        }
+
+        /// On the storage and accounts database of --config or --data.
+        func runLocally() async throws -> RetentionPlan {
+            var configuration = try ConfigLoading.load(options.effectiveConfig)
+            if let data = options.data { configuration.storage = .filesystem(rootDirectory: data) }
+            if case .inMemory = configuration.storage { throw CLIFailure("the configuration uses in-memory storage: there is nothing to run retention on") }
+            let registry = try BerthServer.makeStore(configuration, logger: Logger(label: "berth"))
+            return try await options.withStore { accounts in
+                let records = try await accounts.repositoryPolicies()
+                let retention = try Retention(records: records)
+                let plan = try await retention.plan(registry, repositories: try await registry.allRepositories(), remember: !dryRun)
+                guard !dryRun else { return plan }
+                struct Fixed: RepositoryPolicySource {
+                    let list: [any RepositoryPolicy]
+                    func policies() async throws -> [any RepositoryPolicy] { list }
+                }
+                let content = PolicedContent(registry, policies: Fixed(list: PolicyKinds.policies(records)))
+                var entries: [AuditEntry] = []
+                let done = await retention.apply(plan, store: registry, content: content) { removal in
+                    entries.append(AuditEntry(actor: "retention (cli)", action: "manifest.delete",
+                                              target: removal.repository + (removal.tag.map { ":\($0)" } ?? "@\(removal.digest)"),
+                                              detail: removal.tag == nil ? nil : removal.digest))
+                }
+                entries.append(AuditEntry(actor: "retention (cli)", action: "retention.run", target: "\(Set(done.removals.map(\.repository)).count) repositories",
+                                          detail: "\(done.removals.count) removed, \(done.skipped.count) skipped"))
+                try await accounts.record(entries)
+                return done
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 import Accounts
 import AsyncHTTPClient
 import Auth
+import Policies
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -197,6 +198,11 @@ struct RemoteAccounts: AccountsManager {
 
     func removeRepositoryPolicy(kind: String, _ which: String, by actor: AuditActor) async throws -> RepositoryPolicyRecord {
         try decode(RepositoryPolicyRecord.self, try await call(.DELETE, "/policies/\(Self.escape(kind))/\(Self.escape(which))"))
+    }
+
+    func runRetention(dryRun: Bool) async throws -> RetentionPlan {
+        struct Body: Encodable { var dryRun: Bool }
+        return try decode(RetentionPlan.self, try await call(.POST, "/policies/retention/run", body: Body(dryRun: dryRun)))
     }
 
     func audit(limit: Int, account: String?, action: String?, before: AuditCursor?) async throws -> [AuditEntry] {
