@@ -88,7 +88,8 @@ import Testing
             let directory = try await AccountDirectory(store: store, logger: testLogger)
             let service = try await service(directory)
             _ = try await login(service, "bob", secret)
-            #expect(record.isActive(at: Date(timeIntervalSinceNow: 3599)) && !record.isActive(at: Date(timeIntervalSinceNow: 3601)))
+            let expiry = try #require(record.expiresAt)
+            #expect(record.isActive(at: expiry.addingTimeInterval(-1)) && !record.isActive(at: expiry.addingTimeInterval(1)))
 
             await #expect(throws: AccountError.self) { try await store.createAccessToken(account: "bob", name: "soon", scopes: nil, expiresAt: nil, labels: nil, by: cli) }
             await #expect(throws: AccountError.self) { try await store.createAccessToken(account: "bob", name: "", scopes: nil, expiresAt: nil, labels: nil, by: cli) }
@@ -208,6 +209,22 @@ import Testing
             await #expect(throws: AuthError.inactive("account disabled")) {
                 try await accounts.federatedSignIn(alice, provider: "oidc", refreshToken: nil, create: true, address: nil)
             }
+        }
+    }
+}
+
+/// A scheduled job (retention) is taken by one replica per interval.
+@Suite struct JobClaimSuite {
+    @Test(arguments: AccountEngine.allCases)
+    func oneReplicaTakesEachRun(_ engine: AccountEngine) async throws {
+        try await withStore(engine) { store, _ in
+            let now = Date()
+            func claim(_ replica: String, after seconds: TimeInterval, _ name: String = "retention") async throws -> Bool {
+                try await store.claimJob(name, interval: 3600, replica: replica, now: now.addingTimeInterval(seconds))
+            }
+            let first = try await claim("a", after: 0), second = try await claim("b", after: 0)
+            let early = try await claim("a", after: 1800), due = try await claim("b", after: 3601), other = try await claim("a", after: 0, "other")
+            #expect(first && !second && !early && due && other)
         }
     }
 }

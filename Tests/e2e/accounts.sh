@@ -43,7 +43,9 @@ python3 "$MAKE_IMAGE" "$WORK/img" v2 --seed 22 >/dev/null
 echo "== accounts added, changed and removed while a zero-configuration Berth runs"
 A="$WORK/zero"; mkdir -p "$A"
 PORT=$(free_port)
-REGISTRY_HTTP_ADDR=127.0.0.1:$PORT BERTH_OUT="$A/out.log" BERTH_ERR="$A/err.log" serve_berth "$A" "http://127.0.0.1:$PORT/v2/" || exit 1
+# Retention runs only when the tests say (its daily schedule off).
+REGISTRY_HTTP_ADDR=127.0.0.1:$PORT REGISTRY_STORAGE_MAINTENANCE_RETENTION_INTERVAL=0 BERTH_OUT="$A/out.log" BERTH_ERR="$A/err.log" \
+    serve_berth "$A" "http://127.0.0.1:$PORT/v2/" || exit 1
 R="127.0.0.1:$PORT"
 ADMIN_PW=$(grep -A2 'with the password' "$A/out.log" | tail -1 | tr -d ' ')
 D=(--data "$A/data")
@@ -168,6 +170,33 @@ expect_eq "POST /policies refuses an unknown setting (400)" "$(curl -s -o /dev/n
 check "berth policy rm immutable 1" "$BERTH" policy rm "${D[@]}" immutable 1
 check "once removed, the tag moves" $SK copy --dest-tls-verify=false --dest-creds "admin:$ADMIN_PW" "oci:$WORK/img:v2" "docker://$R/prod/app:v1.0"
 check "the audit log has the policy's addition and removal" bash -c "'$BERTH' audit --data '$A/data' --json | python3 -c 'import json,sys; a={e[\"action\"] for e in json.load(sys.stdin)}; assert {\"policy.add\", \"policy.rm\"} <= a, a'"
+
+echo "== repository policies: retention"
+# release-1 first (the oldest), then five builds; build-1 is the same image as release-1.
+for n in 1 2 3 4 5; do python3 "$MAKE_IMAGE" "$WORK/ret$n" v1 --layers 1 --size 3000 --seed $((70 + n)) >/dev/null; done
+$SK copy -q --dest-tls-verify=false --dest-creds "admin:$ADMIN_PW" "oci:$WORK/ret1:v1" "docker://$R/nightly/app:release-1" >/dev/null 2>&1
+for n in 1 2 3 4 5; do
+    $SK copy -q --dest-tls-verify=false --dest-creds "admin:$ADMIN_PW" "oci:$WORK/ret$n:v1" "docker://$R/nightly/app:build-$n" >/dev/null 2>&1
+done
+expect_eq "six tags pushed to nightly/app" "$(token_actions "admin:$ADMIN_PW" "$R" "repository:nightly/app:pull" >/dev/null; $SK list-tags --tls-verify=false --creds "admin:$ADMIN_PW" "docker://$R/nightly/app" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["Tags"]))')" "6"
+check "berth policy retention add --name 'nightly/*' --keep-last 2 --keep-tag 'release-*' --untagged-after 1s" \
+    "$BERTH" policy retention add "${D[@]}" --name 'nightly/*' --keep-last 2 --keep-tag 'release-*' --untagged-after 1s
+check "a retention policy without anything to keep by is refused" bash -c "'$BERTH' policy retention add --data '$A/data' --name 'x/*' 2>&1 | grep -q 'need keep_last, keep_days or untagged_after'"
+expect_eq "berth policy retention run --dry-run --registry lists exactly the tags that would go, with size and reason" \
+    "$(BERTH_USERNAME=admin BERTH_PASSWORD="$ADMIN_PW" "$BERTH" policy retention run --dry-run --json --registry "http://$R" | python3 -c 'import json,sys; p=json.load(sys.stdin); print(sorted(r["tag"] for r in p["removals"]), all(r["size"] > 3000 and "newest 2" in r["reason"] for r in p["removals"]))')" \
+    "['build-1', 'build-2', 'build-3'] True"
+expect_eq "and changed nothing" "$($SK list-tags --tls-verify=false --creds "admin:$ADMIN_PW" "docker://$R/nightly/app" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["Tags"]))')" "6"
+check "berth policy retention run --registry removes them" bash -c "BERTH_USERNAME=admin BERTH_PASSWORD='$ADMIN_PW' '$BERTH' policy retention run --registry http://$R | grep -q 'removed 3 tags and 0 manifests'"
+expect_eq "the newest two and release-1 are left" "$($SK list-tags --tls-verify=false --creds "admin:$ADMIN_PW" "docker://$R/nightly/app" | python3 -c 'import json,sys; print(sorted(json.load(sys.stdin)["Tags"]))')" "['build-4', 'build-5', 'release-1']"
+check "release-1's image (also build-1's) still pulls" $SK inspect --tls-verify=false --creds "admin:$ADMIN_PW" "docker://$R/nightly/app:release-1"
+# Untagged since this run: deleted by a run at least untagged_after (1 s) later.
+RET2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]+"/index.json"))["manifests"][0]["digest"])' "$WORK/ret2")
+RET3=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]+"/index.json"))["manifests"][0]["digest"])' "$WORK/ret3")
+check "untagged just now, build-2's manifest is still there (untagged_after not yet passed for it)" $SK inspect --tls-verify=false --creds "admin:$ADMIN_PW" "docker://$R/nightly/app@$RET2"
+eventually 10 "runs at least untagged_after later delete build-2's and build-3's untagged manifests" bash -c "BERTH_USERNAME=admin BERTH_PASSWORD='$ADMIN_PW' '$BERTH' policy retention run --registry http://$R >/dev/null && ! $SK inspect --tls-verify=false --creds 'admin:$ADMIN_PW' docker://$R/nightly/app@$RET2 2>/dev/null && ! $SK inspect --tls-verify=false --creds 'admin:$ADMIN_PW' docker://$R/nightly/app@$RET3 2>/dev/null"
+check "release-1's (build-1's) stays" $SK inspect --tls-verify=false --creds "admin:$ADMIN_PW" "docker://$R/nightly/app:release-1"
+check "the audit log records each removal by retention, and the run" bash -c "curl -s -u 'admin:$ADMIN_PW' 'http://$R/berth/api/v1/audit?limit=500' | python3 -c 'import json,sys; e=json.load(sys.stdin); assert len([x for x in e if x[\"actor\"]==\"retention\" and x[\"action\"]==\"manifest.delete\" and x[\"target\"].startswith(\"nightly/app:build-\")])==3; assert any(x[\"action\"]==\"retention.run\" for x in e)'"
+check "berth policy rm retention 1" "$BERTH" policy rm "${D[@]}" retention 1
 
 echo "== robots"
 SECRET=$("$BERTH" robot add builder --name 'ci/robot-*' --actions pull,push "${D[@]}" 2>/dev/null)
