@@ -73,6 +73,7 @@ timeout 600 Tests/e2e/workload.sh
 timeout 900 Tests/e2e/accounts.sh
 timeout 600 Tests/e2e/webui.sh
 timeout 600 Tests/e2e/signin.sh
+timeout 300 Tests/e2e/cdn.sh
 timeout 900 Tests/e2e/s3.sh
 timeout 900 Tests/e2e/replicas.sh
 timeout 900 Tests/e2e/mirror.sh

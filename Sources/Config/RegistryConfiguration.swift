@@ -9,6 +9,17 @@ public struct RegistryConfiguration: Sendable {
         case s3(S3StorageSettings)
     }
 
+    /// One of `middleware.storage` (Distribution's `redirect` and `cloudfront`): its options as written.
+    public struct StorageMiddleware: Sendable, Equatable {
+        public var name: String
+        public var options: [String: String]
+
+        public init(name: String, options: [String: String]) {
+            self.name = name
+            self.options = options
+        }
+    }
+
     public struct UploadPurging: Sendable, Equatable {
         public var enabled = true
         public var age: Double = 168 * 3600
@@ -40,6 +51,8 @@ public struct RegistryConfiguration: Sendable {
     /// `storage.maintenance.retention.interval`: how often the retention policies run inside
     /// serve (one replica at a time); 0 turns the schedule off (`berth policy retention run` still works).
     public var retentionInterval: Double = 24 * 3600
+    /// `middleware.storage`, enabled entries in order.
+    public var storageMiddleware: [StorageMiddleware] = []
 
     public var httpAddr = ":5000"
     public var httpHost: String?
@@ -271,6 +284,7 @@ public struct RegistryConfiguration: Sendable {
         if let age = try r.duration("storage.maintenance.uploadpurging.age") { uploadPurging.age = age }
         if let interval = try r.duration("storage.maintenance.uploadpurging.interval") { uploadPurging.interval = interval }
         if let dryRun = try r.bool("storage.maintenance.uploadpurging.dryrun") { uploadPurging.dryRun = dryRun }
+        storageMiddleware = try Self.storageMiddleware(r)
         if let interval = try r.duration("storage.maintenance.retention.interval") {
             guard interval >= 0 else { throw ConfigError("storage.maintenance.retention.interval must not be negative") }
             retentionInterval = interval
@@ -575,6 +589,64 @@ public struct RegistryConfiguration: Sendable {
                                          ("maxage", s(auditRetention.maxAge.map { "\(Int($0))s" } ?? "8760h"))])))
         }
         return .map([("token", .map(token))])
+    }
+
+    /// Distribution's storage middlewares: `redirect` (`baseurl`) and `cloudfront` (`baseurl`,
+    /// `privatekey`, `keypairid`, `duration`, `ipfilteredby: none`); the others it knows are refused
+    /// by name rather than ignored (a CDN silently bypassed would serve every byte from here).
+    static let storageMiddlewareOptions: [String: Set<String>] = [
+        "redirect": ["baseurl"],
+        "cloudfront": ["baseurl", "privatekey", "keypairid", "duration", "ipfilteredby", "awsregion", "updatefrequency", "updatefrenquency", "iprangesurl"],
+    ]
+
+    static func storageMiddleware(_ r: ConfigReader) throws -> [StorageMiddleware] {
+        for kind in ["registry", "repository"] where r.has("middleware.\(kind)") {
+            throw ConfigError("middleware.\(kind): Berth has no \(kind) middlewares (only middleware.storage: redirect, cloudfront)")
+        }
+        guard let node = r.node("middleware.storage") else { return [] }
+        r.consume("middleware")
+        guard case .list(let items) = node else { throw ConfigError("middleware.storage: expected a list of {name, options}") }
+        var result: [StorageMiddleware] = []
+        for (index, item) in items.enumerated() {
+            let key = "middleware.storage[\(index)]"
+            guard case .map(let fields) = item else { throw ConfigError("\(key): expected a mapping with name and options") }
+            guard case .scalar(let name)? = fields.first(where: { $0.key == "name" })?.value else { throw ConfigError("\(key).name is required") }
+            guard let allowed = storageMiddlewareOptions[name] else {
+                throw ConfigError("\(key).name: \(name.prefix(40)) is not a storage middleware Berth has (redirect, cloudfront)")
+            }
+            if let unknown = fields.map(\.key).first(where: { !["name", "disabled", "options"].contains($0) }) {
+                throw ConfigError("\(key).\(unknown): not a key of a middleware (name, disabled, options)")
+            }
+            if case .scalar(let disabled)? = fields.first(where: { $0.key == "disabled" })?.value, ["true", "yes", "on", "1"].contains(disabled.lowercased()) {
+                continue
+            }
+            var options: [String: String] = [:]
+            if let optionsNode = fields.first(where: { $0.key == "options" })?.value {
+                guard case .map(let pairs) = optionsNode else { throw ConfigError("\(key).options: expected a mapping") }
+                for (option, value) in pairs {
+                    guard allowed.contains(option) else {
+                        throw ConfigError("\(key).options.\(option): not an option of \(name) (\(allowed.sorted().joined(separator: ", ")))")
+                    }
+                    guard case .scalar(let text) = value else { throw ConfigError("\(key).options.\(option): expected a value") }
+                    options[option] = text
+                }
+            }
+            guard options["baseurl"] != nil else { throw ConfigError("\(key).options.baseurl is required") }
+            if name == "cloudfront" {
+                for required in ["privatekey", "keypairid"] where options[required] == nil {
+                    throw ConfigError("\(key).options.\(required) is required")
+                }
+                if let filter = options["ipfilteredby"], filter.lowercased() != "none" {
+                    throw ConfigError("\(key).options.ipfilteredby: \(filter.prefix(40)) is not supported by Berth (only none: every client gets the CloudFront URL)")
+                }
+                if let duration = options["duration"], GoDuration.seconds(duration) == nil {
+                    throw ConfigError("\(key).options.duration: expected a duration such as 20m, got \(duration.prefix(40))")
+                }
+            }
+            result.append(StorageMiddleware(name: name, options: options))
+        }
+        guard result.count <= 1 else { throw ConfigError("middleware.storage: one redirecting middleware at most (both redirect and cloudfront answer a blob GET)") }
+        return result
     }
 
     /// The sign-in providers' sections of `auth.token` (docker_auth's names).

@@ -27,7 +27,24 @@ public enum BerthServer {
             requireIndexChildren: !config.validationDisabled && config.indexPlatforms != .none,
             layerURLPolicy: LayerURLPolicy(allow: config.urlAllow, deny: config.urlDeny))
         options.redirectBlobs = !config.redirectDisabled
-        return RegistryStore(driver: driver, options: options, logger: logger)
+        return RegistryStore(driver: driver, options: options, redirect: try makeRedirect(config.storageMiddleware), logger: logger)
+    }
+
+    /// Distribution's storage middlewares as the store's blob redirect (the driver's own otherwise).
+    static func makeRedirect(_ middlewares: [RegistryConfiguration.StorageMiddleware]) throws -> any BlobRedirect {
+        guard let middleware = middlewares.first else { return DriverRedirect() }
+        let options = middleware.options
+        switch middleware.name {
+        case "cloudfront":
+            let keyPath = options["privatekey"]!
+            guard let pem = FileManager.default.contents(atPath: keyPath) else {
+                throw ConfigError("middleware cloudfront: cannot read privatekey \(keyPath)")
+            }
+            return try CloudFrontRedirect(baseURL: options["baseurl"]!, privateKeyPEM: String(decoding: pem, as: UTF8.self),
+                                          keyPairID: options["keypairid"]!, duration: options["duration"].flatMap(GoDuration.seconds) ?? 1200)
+        default:
+            return try BaseURLRedirect(baseURL: options["baseurl"]!)
+        }
     }
 
     /// The one place a configured storage backend becomes a driver.

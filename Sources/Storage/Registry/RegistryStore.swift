@@ -9,6 +9,8 @@ import OCI
 public final class RegistryStore: Sendable {
     public let driver: any StorageDriver
     public let options: RegistryOptions
+    /// Where blob GETs are sent instead of served here (the driver's presigned URLs, a CDN).
+    public let redirect: any BlobRedirect
     let logger: Logger
     let manifestCache = ManifestCache()
     let repositoryIndex: RepositoryIndex
@@ -16,10 +18,11 @@ public final class RegistryStore: Sendable {
     let uploadHashes = UploadHashCache()
     let linkCache = LinkCache()
 
-    public init(driver: any StorageDriver, options: RegistryOptions = .init(),
+    public init(driver: any StorageDriver, options: RegistryOptions = .init(), redirect: any BlobRedirect = DriverRedirect(),
                 logger: Logger = Logger(label: "berth.storage")) {
         self.driver = driver
         self.options = options
+        self.redirect = redirect
         self.logger = logger
         repositoryIndex = RepositoryIndex(driver: driver)
     }
@@ -98,7 +101,7 @@ public final class RegistryStore: Sendable {
     /// Where a client can fetch the blob itself (a presigned URL), or nil to stream it here.
     public func blobRedirectURL(_ digest: Digest) async throws -> String? {
         guard options.redirectBlobs else { return nil }
-        return try await driver.redirectURL(Layout.blobData(digest), method: "GET")
+        return try await redirect.redirectURL(Layout.blobData(digest), method: "GET", driver: driver)
     }
 
     /// Unlinks a blob from a repository; the data stays until garbage collection.
