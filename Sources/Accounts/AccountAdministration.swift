@@ -106,6 +106,9 @@ public struct AccountAdministration: AccountsManager {
             if let previous, !provider.isEmpty, previous.provider != provider {
                 throw AccountError.conflict("the account \(person.account) signs in through another provider (\(previous.provider))")
             }
+            if let bound = previous?.subject, bound != person.subject {
+                throw AccountError.conflict("the account \(person.account) belongs to another person at \(provider) (a name that changed hands there); an administrator can remove the account")
+            }
             if previous == nil, user.passwordHash != nil {
                 throw AccountError.conflict("an account \(person.account) with a password exists here; it cannot be taken over by a sign-in provider")
             }
@@ -125,7 +128,7 @@ public struct AccountAdministration: AccountsManager {
             }
             try await applying { try await store.addUser(person.account, passwordHash: nil, labels: person.labels, by: actor) }
         }
-        try await store.recordFederatedSignIn(account: person.account, provider: provider, refreshToken: refreshToken)
+        try await store.recordFederatedSignIn(account: person.account, provider: provider, subject: person.subject, refreshToken: refreshToken)
         await directory.recordLogin(account: person.account, address: address, success: true, reason: person.provenance)
     }
 

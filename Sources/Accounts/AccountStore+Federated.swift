@@ -11,18 +11,19 @@ public struct FederatedRecord: Sendable, Equatable {
     public var checkedAt: Date
     public var refusedAt: Date?
     public var refusal: String?
+    public var subject: String?
 }
 
 extension AccountStore {
     /// Records a sign-in through `provider` (a new refresh token replaces the old one; a
     /// refusal is forgotten: the provider accepted them again).
-    public func recordFederatedSignIn(account: String, provider: String, refreshToken: String?, at now: Date = Date()) async throws {
+    public func recordFederatedSignIn(account: String, provider: String, subject: String?, refreshToken: String?, at now: Date = Date()) async throws {
         let at = now.storedMilliseconds
         try await database.transaction { sql in
             try await sql.raw("""
-                INSERT INTO berth_federated (account, provider, refresh_token, signed_in_at, checked_at)
-                VALUES (\(bind: account), \(bind: provider), \(bind: refreshToken), \(bind: at), \(bind: at))
-                ON CONFLICT (account) DO UPDATE SET provider = \(bind: provider), refresh_token = \(bind: refreshToken),
+                INSERT INTO berth_federated (account, provider, subject, refresh_token, signed_in_at, checked_at)
+                VALUES (\(bind: account), \(bind: provider), \(bind: subject), \(bind: refreshToken), \(bind: at), \(bind: at))
+                ON CONFLICT (account) DO UPDATE SET provider = \(bind: provider), subject = \(bind: subject), refresh_token = \(bind: refreshToken),
                     signed_in_at = \(bind: at), checked_at = \(bind: at), claimed_by = NULL, refused_at = NULL, refusal = NULL
                 """).run()
         }
@@ -38,9 +39,10 @@ extension AccountStore {
     public func federatedDue(before: Date, limit: Int = 100) async throws -> [FederatedRecord] {
         try await database.read { sql in
             try await sql.raw("""
-                SELECT * FROM berth_federated
-                WHERE refresh_token IS NOT NULL AND refused_at IS NULL AND checked_at < \(bind: before.storedMilliseconds)
-                ORDER BY checked_at LIMIT \(unsafeRaw: String(limit))
+                SELECT f.* FROM berth_federated f JOIN berth_users u ON u.name = f.account
+                WHERE f.refresh_token IS NOT NULL AND f.refused_at IS NULL AND u.disabled = 0
+                  AND f.checked_at < \(bind: before.storedMilliseconds)
+                ORDER BY f.checked_at LIMIT \(unsafeRaw: String(limit))
                 """).all().map(Self.federated)
         }
     }
@@ -71,15 +73,16 @@ extension AccountStore {
     /// The provider refused them: recorded, and their account disabled (refresh tokens and
     /// sessions revoked with it) until they sign in there again.
     public func federatedRefused(account: String, reason: String, by actor: AuditActor, at now: Date = Date()) async throws {
+        // An account an administrator disabled meanwhile stays the administrator's: not marked
+        // as the provider's refusal, so signing in there again does not lift it.
+        guard let user = try await user(account), !user.disabled else { return }
         try await database.transaction { sql in
             try await sql.raw("""
                 UPDATE berth_federated SET refused_at = \(bind: now.storedMilliseconds), refusal = \(bind: String(reason.prefix(512))),
                     refresh_token = NULL WHERE account = \(bind: account)
                 """).run()
         }
-        if let user = try await user(account), !user.disabled {
-            try await setDisabled(account, true, by: actor)
-        }
+        try await setDisabled(account, true, by: actor)
     }
 
     static func federated(_ row: any SQLRow) throws -> FederatedRecord {
@@ -89,6 +92,7 @@ extension AccountStore {
                         signedInAt: try row.date("signed_in_at") ?? Date(timeIntervalSince1970: 0),
                         checkedAt: try row.date("checked_at") ?? Date(timeIntervalSince1970: 0),
                         refusedAt: try row.date("refused_at"),
-                        refusal: try row.decode(column: "refusal", as: String?.self))
+                        refusal: try row.decode(column: "refusal", as: String?.self),
+                        subject: try row.decode(column: "subject", as: String?.self))
     }
 }

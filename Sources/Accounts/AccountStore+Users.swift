@@ -115,6 +115,8 @@ extension AccountStore {
             try await sql.raw("DELETE FROM berth_users WHERE name = \(bind: name)").run()
             try await sql.raw("DELETE FROM berth_refresh_tokens WHERE account = \(bind: name)").run()
             try await sql.raw("DELETE FROM berth_access_tokens WHERE account = \(bind: name)").run()
+            // A name created again later is not bound to the provider identity of this one.
+            try await sql.raw("DELETE FROM berth_federated WHERE account = \(bind: name)").run()
         }
     }
 

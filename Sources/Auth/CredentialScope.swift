@@ -1,7 +1,7 @@
 /// A limit a credential carries whatever its account may do: a personal access token made
 /// with `--scope 'team/*:pull'` grants at most pull on `team/*`, even to an administrator.
-/// A credential with limits gets nothing outside them: no other repository and no
-/// `registry:admin`; the catalog stays (it lists only what the limited rights may pull).
+/// A credential with limits gets nothing outside them: no other repository, no
+/// `registry:admin`, and no catalog (which would name every repository).
 public struct CredentialScope: Sendable, Equatable, Codable, CustomStringConvertible {
     /// A repository pattern in the ACL's syntax (glob or /regex/).
     public var repositories: String
@@ -43,8 +43,6 @@ public struct CredentialScope: Sendable, Equatable, Codable, CustomStringConvert
             }
             // `*` asked for is granted only where every action is allowed.
             return actions.filter { allowed.contains($0) || ($0 == "*" && allowed.isSuperset(of: ["pull", "push", "delete"])) }
-        case "registry" where name == "catalog":
-            return actions
         default:
             return []
         }

@@ -133,6 +133,15 @@ public struct TokenService: Sendable {
         return nil
     }
 
+    /// Whether a backend other than `except` knows `account` (a file's user, an LDAP person):
+    /// a sign-in provider must not become such an account.
+    public func otherBackendKnows(_ account: String, except: (any IdentityBackend) -> Bool) async throws -> Bool {
+        for backend in backends where !except(backend) {
+            if try await backend.lookup(user: account) != nil { return true }
+        }
+        return false
+    }
+
     /// Whether some backend accepts requests without credentials.
     public func allowsAnonymous() async throws -> Bool {
         for backend in backends where try await backend.allowsAnonymous() { return true }

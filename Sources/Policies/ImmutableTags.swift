@@ -61,12 +61,35 @@ public struct ImmutableTags: RepositoryPolicy {
                 throw refusal(repository, tag.description, rule, "it cannot be deleted")
             }
         case .digest(let digest):
-            for tag in try await coveredTags(repository, content) {
-                if try await content.resolveTag(repository, tag.tag) == digest {
-                    throw refusal(repository, tag.tag.description, tag.rule, "the manifest it points at cannot be deleted")
-                }
+            if let (tag, rule) = try await covering(digest, in: repository, content: content, blobs: false) {
+                throw refusal(repository, tag.description, rule, "the manifest it holds (\(digest)) cannot be deleted")
             }
         }
+    }
+
+    public func beforeBlobDelete(_ repository: RepositoryName, digest: Digest, content: any RegistryContent) async throws {
+        if let (tag, rule) = try await covering(digest, in: repository, content: content, blobs: true) {
+            throw refusal(repository, tag.description, rule, "a blob of it (\(digest)) cannot be deleted")
+        }
+    }
+
+    /// The covered tag whose image holds `digest`: the manifest it points at, an index's
+    /// platform manifests, and (with `blobs`) their configs and layers.
+    private func covering(_ digest: Digest, in repository: RepositoryName, content: any RegistryContent,
+                          blobs: Bool) async throws -> (Tag, Rule)? {
+        for (tag, rule) in try await coveredTags(repository, content) {
+            guard let top = try await content.resolveTag(repository, tag) else { continue }
+            var pending = [top]
+            var seen = Set<Digest>()
+            while let manifest = pending.popLast(), seen.insert(manifest).inserted {
+                if manifest == digest { return (tag, rule) }
+                guard let stored = try? await content.manifest(repository, .digest(manifest)),
+                      let outline = try? ManifestOutline(stored: stored.bytes) else { continue }
+                if blobs, outline.blobs.contains(digest) { return (tag, rule) }
+                pending += outline.children
+            }
+        }
+        return nil
     }
 
     public func beforeRepositoryDelete(_ repository: RepositoryName, content: any RegistryContent) async throws {

@@ -23,7 +23,11 @@ public enum PolicyKinds {
                 }
             },
             make: { records in
-                ImmutableTags(rules: records.map { ImmutableTags.Rule(repositories: $0.record.spec["name"]!, tags: $0.record.spec["tag"]!, label: $0.label) })
+                // A record another version wrote, or edited by hand, that lacks a setting is skipped, never a crash.
+                ImmutableTags(rules: records.compactMap { entry in
+                    guard let name = entry.record.spec["name"], let tag = entry.record.spec["tag"] else { return nil }
+                    return ImmutableTags.Rule(repositories: name, tags: tag, label: entry.label)
+                })
             }),
         "retention": Kind(
             settings: ["name": true, "keep_last": false, "keep_days": false, "keep_tag": false, "untagged_after": false],

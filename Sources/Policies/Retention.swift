@@ -163,16 +163,7 @@ public struct Retention: Sendable {
                 outlines[digest] = outline
             }
         }
-        // Kept: tagged, in a kept index, or a referrer of a kept manifest.
-        var referrersOf: [Digest: [Digest]] = [:]
-        for (digest, outline) in outlines { if let subject = outline.subject { referrersOf[subject, default: []].append(digest) } }
-        var kept = Set<Digest>()
-        var pending = Array(tagged)
-        while let digest = pending.popLast() {
-            guard kept.insert(digest).inserted else { continue }
-            pending += outlines[digest]?.children ?? []
-            pending += referrersOf[digest] ?? []
-        }
+        let kept = Self.kept(tagged: tagged, outlines: outlines)
         // When each manifest was first found without tags (one listing per repository).
         let markers = BerthLayout.retentionUntaggedDirectory(repository)
         var untaggedSince: [Digest: Date] = [:]
@@ -201,6 +192,32 @@ public struct Retention: Sendable {
         return removals
     }
 
+    /// Tagged manifests, the platform manifests of kept indexes, and referrers of kept manifests.
+    static func kept(tagged: Set<Digest>, outlines: [Digest: ManifestOutline]) -> Set<Digest> {
+        var referrersOf: [Digest: [Digest]] = [:]
+        for (digest, outline) in outlines { if let subject = outline.subject { referrersOf[subject, default: []].append(digest) } }
+        var kept = Set<Digest>()
+        var pending = Array(tagged)
+        while let digest = pending.popLast() {
+            guard kept.insert(digest).inserted else { continue }
+            pending += outlines[digest]?.children ?? []
+            pending += referrersOf[digest] ?? []
+        }
+        return kept
+    }
+
+    /// What a repository keeps as it is now (for the check just before a manifest is deleted:
+    /// an index pushed during the run may have made an old untagged manifest its child again).
+    static func keptNow(_ store: RegistryStore, _ repository: RepositoryName) async throws -> Set<Digest> {
+        var outlines: [Digest: ManifestOutline] = [:]
+        for digest in try await store.revisionDigests(repository) {
+            if let stored = try? await store.manifest(repository, .digest(digest)), let outline = try? ManifestOutline(stored: stored.bytes) {
+                outlines[digest] = outline
+            }
+        }
+        return kept(tagged: Set(try await store.tagTargets(repository).map(\.digest)), outlines: outlines)
+    }
+
     static func days(_ days: Double) -> String {
         days == days.rounded() ? "\(Int(days)) day\(days == 1 ? "" : "s")" : "\(days) days"
     }
@@ -222,6 +239,8 @@ public struct Retention: Sendable {
                       removed: (RetentionPlan.Removal) async -> Void) async -> RetentionPlan {
         var done = plan
         done.removals = []
+        // Computed once per repository, after its tag removals (they come first in the plan).
+        var keptNow: [RepositoryName: Set<Digest>] = [:]
         for removal in plan.removals {
             guard let repository = try? RepositoryName(removal.repository), let digest = try? Digest(parsing: removal.digest) else { continue }
             do {
@@ -238,8 +257,9 @@ public struct Retention: Sendable {
                                                            Array(String(Date().timeIntervalSince1970).utf8))
                     }
                 } else {
-                    guard try await store.tagTargets(repository).contains(where: { $0.digest == digest }) == false else {
-                        done.skipped.append("\(removal.repository)@\(removal.digest) was tagged again")
+                    if keptNow[repository] == nil { keptNow[repository] = try await Self.keptNow(store, repository) }
+                    guard keptNow[repository]?.contains(digest) == false else {
+                        done.skipped.append("\(removal.repository)@\(removal.digest) is tagged, or held by a tagged index or image, again")
                         continue
                     }
                     try await content.deleteManifest(repository, .digest(digest))

@@ -152,7 +152,8 @@ public enum BerthServer {
 
     static func makeRouter(store: RegistryStore, content: any RegistryContent, mirrorNamespaces: [String: String] = [:],
                            options: APIOptions, secret: [UInt8], auth: AuthSetup,
-                           metrics: RegistryMetrics?, notifier: Notifier?, logger: Logger) throws -> Router<BerthRequestContext> {
+                           metrics: RegistryMetrics?, notifier: Notifier?, retentionLock: RunLock = RunLock(),
+                           logger: Logger) throws -> Router<BerthRequestContext> {
         var tokenEndpoint = auth.tokenEndpoint
         tokenEndpoint?.metrics = metrics
         let api = makeAPI(content: content, options: options, secret: secret, auth: auth, metrics: metrics, notifier: notifier, logger: logger)
@@ -197,7 +198,7 @@ public enum BerthServer {
             let protected = admin.group().add(middleware: AdminAccessMiddleware(service: tokenEndpoint.service, serviceName: auth.serviceName,
                                                                                  verifier: auth.verifier))
             AdminAPI(accounts: AccountAdministration(directory: directory), service: tokenEndpoint.service,
-                     retention: RetentionRunner(api: api, store: store, directory: directory, logger: logger)).register(on: protected)
+                     retention: RetentionRunner(api: api, store: store, directory: directory, logger: logger, lock: retentionLock)).register(on: protected)
         }
         if let webUI {
             webUI.register(on: root)
@@ -232,8 +233,9 @@ public enum BerthServer {
         for upstream in config.proxyUpstreams where !upstream.prefix.isEmpty {
             for namespace in upstream.namespaces { namespaces[namespace.lowercased()] = upstream.prefix }
         }
+        let retentionLock = RunLock()
         let router = try makeRouter(store: store, content: content, mirrorNamespaces: namespaces, options: options, secret: secret, auth: auth, metrics: metrics,
-                                notifier: notifier, logger: logger)
+                                notifier: notifier, retentionLock: retentionLock, logger: logger)
         let server = try ServerChannel.make(certificate: config.tls?.certificate, key: config.tls?.key, limits: ConnectionLimits(
             headerTimeout: .milliseconds(Int64(config.headerTimeout * 1000)), perAddress: config.connectionsPerAddress))
         var services: [any Service] = [ShutdownAnnouncer(logger: logger)]
@@ -241,8 +243,8 @@ public enum BerthServer {
         if let accounts = auth.accounts { services.append(accounts) }
         if let accounts = auth.accounts, config.retentionInterval > 0, !config.readOnly {
             services.append(RetentionSchedule(runner: RetentionRunner(
-                api: makeAPI(content: content, options: options, secret: secret, auth: auth, metrics: metrics, notifier: notifier, logger: logger), store: store, directory: accounts, logger: logger),
-                                              interval: config.retentionInterval))
+                api: makeAPI(content: content, options: options, secret: secret, auth: auth, metrics: metrics, notifier: notifier, logger: logger), store: store, directory: accounts, logger: logger,
+                lock: retentionLock), interval: config.retentionInterval))
         }
         if let accounts = auth.accounts, !auth.signInProviders.isEmpty {
             services.append(FederatedRevalidation(providers: auth.signInProviders, accounts: AccountAdministration(directory: accounts),

@@ -63,6 +63,9 @@ import Testing
             try FederatedIdentity.from(claims: ["email": "a@b", "email_verified": false], userClaim: "email", labelClaims: [], provenance: "")
         }
         #expect(throws: AuthError.self) { try FederatedIdentity.from(claims: ["sub": "1"], userClaim: "email", labelClaims: [], provenance: "") }
+        // An email the provider does not say it verified names nobody.
+        #expect(throws: AuthError.self) { try FederatedIdentity.from(claims: ["email": "a@b", "sub": "1"], userClaim: "email", labelClaims: [], provenance: "") }
+        #expect(person.subject == "1")
         #expect(try FederatedIdentity.from(claims: ["preferred_username": "bob"], userClaim: "preferred_username", labelClaims: ["groups"],
                                            provenance: "").labels.isEmpty)
     }

@@ -59,9 +59,13 @@ import Testing
 
         // Deletes: the tag, the manifest it points at, the repository.
         #expect(await denied { try await content.deleteManifest(prod, .tag(try Tag("v1.0"))) }?.contains("cannot be deleted") == true)
-        #expect(await denied { try await content.deleteManifest(prod, .digest(pushed.digest)) }?.contains("the manifest it points at") == true)
+        #expect(await denied { try await content.deleteManifest(prod, .digest(pushed.digest)) }?.contains("the manifest it holds") == true)
         #expect(await denied { _ = try await content.deleteRepository(prod) }?.contains("the repository cannot be deleted") == true)
         #expect(await denied { try await content.deleteManifest(prod, .tag(try Tag("latest"))) } == nil)
+        // The blobs of a covered image cannot be unlinked either.
+        let manifest = try await content.manifest(prod, .digest(pushed.digest))
+        let config = try #require(try ManifestOutline(stored: manifest.bytes).blobs.first)
+        #expect(await denied { try await content.deleteBlob(prod, config) }?.contains("a blob of it") == true)
     }
 
     @Test func kindsAreCheckedAndNumbered() throws {

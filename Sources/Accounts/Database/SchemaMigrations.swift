@@ -100,6 +100,10 @@ enum SchemaMigrations {
             // Scheduled jobs replicas share (retention): when each last ran, and which replica took it.
             "CREATE TABLE berth_jobs (name TEXT PRIMARY KEY, ran_at BIGINT NOT NULL, claimed_by TEXT)",
         ],
+        [
+            // The provider's own id of the person an account was first signed in as.
+            "ALTER TABLE berth_federated ADD COLUMN subject TEXT",
+        ],
     ]
 
     static func apply(_ database: any AccountDatabase) async throws {

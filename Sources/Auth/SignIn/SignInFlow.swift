@@ -48,8 +48,13 @@ public struct FederatedIdentity: Sendable, Equatable {
     public var labelKeys: [String]
     /// For the audit log: "oidc https://accounts.google.com".
     public var provenance: String
+    /// The provider's own, never reassigned id of the person (OIDC `sub`, GitHub's numeric
+    /// id): an account is bound to it at first sign-in, so a name given up at the provider
+    /// and taken by someone else (a renamed GitHub login, a reassigned email) is not the account.
+    public var subject: String?
 
-    public init(account: String, labels: [String: [String]], labelKeys: [String], provenance: String) {
+    public init(account: String, labels: [String: [String]], labelKeys: [String], provenance: String, subject: String? = nil) {
+        self.subject = subject
         self.account = account
         self.labels = labels
         self.labelKeys = labelKeys
@@ -63,14 +68,16 @@ public struct FederatedIdentity: Sendable, Equatable {
         guard let account = WorkloadIdentities.values(claims, path: userClaim).first, !account.isEmpty, account.utf8.count <= 128 else {
             throw .unauthorized("the provider's answer has no usable \(userClaim)")
         }
-        if userClaim == "email", claims["email_verified"] as? Bool == false {
-            throw .unauthorized("the provider has not verified this email address")
+        // An address the provider has not verified could be anyone's: only a verified one names an account.
+        if userClaim == "email", (claims["email_verified"] as? Bool) != true, (claims["email_verified"] as? String) != "true" {
+            throw .unauthorized("the provider does not say this email address is verified (email_verified); use another user_claim for it")
         }
         var labels: [String: [String]] = [:]
         for claim in labelClaims {
             let values = WorkloadIdentities.values(claims, path: claim).filter { !$0.contains(where: WorkloadIdentities.patternCharacters.contains) }
             if !values.isEmpty { labels[claim] = Array(values.prefix(256)) }
         }
-        return FederatedIdentity(account: AccountName.canonical(account), labels: labels, labelKeys: labelClaims, provenance: provenance)
+        return FederatedIdentity(account: AccountName.canonical(account), labels: labels, labelKeys: labelClaims, provenance: provenance,
+                                 subject: claims["sub"] as? String)
     }
 }

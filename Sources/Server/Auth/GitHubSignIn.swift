@@ -89,7 +89,7 @@ final class GitHubSignIn: SignInProvider, Sendable {
         return .accepted(refreshToken: nil, person: person)
     }
 
-    private struct User: Decodable { var login: String }
+    private struct User: Decodable { var login: String; var id: Int64? }
     private struct Team: Decodable {
         struct Organization: Decodable { var login: String }
         struct Parent: Decodable { var slug: String }
@@ -122,16 +122,25 @@ final class GitHubSignIn: SignInProvider, Sendable {
                 if status == 401 { throw AuthError.unauthorized("GitHub no longer accepts the token") }
                 throw AuthError.unavailable("GitHub's /user/teams answered \(status)")
             }
-            for team in list where configuration.organization.map({ team.organization.login.lowercased() == $0.lowercased() }) ?? true {
-                teams.append(team.slug)
-                if let parent = team.parent { teams.append(parent.slug) }
+            for team in list {
+                if let organization = configuration.organization {
+                    // The organization's own teams, by slug (docker_auth's labels).
+                    guard team.organization.login.lowercased() == organization.lowercased() else { continue }
+                    teams.append(team.slug)
+                    if let parent = team.parent { teams.append(parent.slug) }
+                } else {
+                    // Slugs are unique within an organization only, and anyone can make one:
+                    // without `organization`, a team is named with its organization.
+                    teams.append("\(team.organization.login)/\(team.slug)")
+                    if let parent = team.parent { teams.append("\(team.organization.login)/\(parent.slug)") }
+                }
             }
             guard list.count == 100 else { break }
             page += 1
         }
         let unique = Array(Set(teams)).sorted().filter { !$0.contains(where: WorkloadIdentities.patternCharacters.contains) }
         return FederatedIdentity(account: AccountName.canonical(user.login), labels: unique.isEmpty ? [:] : ["teams": unique],
-                                 labelKeys: ["teams"], provenance: "github \(configuration.webURI)")
+                                 labelKeys: ["teams"], provenance: "github \(configuration.webURI)", subject: user.id.map(String.init))
     }
 
     private static func segment(_ text: String) -> String {

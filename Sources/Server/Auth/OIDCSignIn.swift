@@ -25,6 +25,7 @@ final class OIDCSignIn: SignInProvider, Sendable {
         var token_endpoint: String
         var userinfo_endpoint: String?
         var token_endpoint_auth_methods_supported: [String]?
+        var scopes_supported: [String]?
     }
     private let endpoints = Mutex<(Endpoints, ContinuousClock.Instant)?>(nil)
 
@@ -82,6 +83,14 @@ final class OIDCSignIn: SignInProvider, Sendable {
         return url.scheme == "https" || (url.scheme == "http" && WorkloadIssuer.isLoopbackHost(host))
     }
 
+    /// The configured scopes, and `offline_access` where the provider offers it: revalidation
+    /// needs a refresh token, which many providers give only for that scope.
+    func scopes(_ endpoints: Endpoints) -> [String] {
+        var scopes = configuration.requestedScopes
+        if endpoints.scopes_supported?.contains("offline_access") == true, !scopes.contains("offline_access") { scopes.append("offline_access") }
+        return scopes
+    }
+
     func authorizationURL(for flow: SignInFlow) async throws -> String {
         let endpoints = try await discovered()
         var components = URLComponents(string: endpoints.authorization_endpoint)!
@@ -89,7 +98,7 @@ final class OIDCSignIn: SignInProvider, Sendable {
             URLQueryItem(name: "response_type", value: "code"),
             URLQueryItem(name: "client_id", value: configuration.client_id),
             URLQueryItem(name: "redirect_uri", value: configuration.redirect_url),
-            URLQueryItem(name: "scope", value: configuration.requestedScopes.joined(separator: " ")),
+            URLQueryItem(name: "scope", value: scopes(endpoints).joined(separator: " ")),
             URLQueryItem(name: "state", value: flow.state),
             URLQueryItem(name: "nonce", value: flow.nonce),
             URLQueryItem(name: "code_challenge", value: flow.challenge),
@@ -124,14 +133,22 @@ final class OIDCSignIn: SignInProvider, Sendable {
     func revalidate(_ account: String, refreshToken: String) async throws -> Revalidation {
         let (status, answer) = try await tokenRequest([("grant_type", "refresh_token"), ("refresh_token", refreshToken)])
         guard status == 200, let access = answer?.access_token else {
-            if status == 400 || status == 401 {
-                return .refused("the provider refused the refresh token (\(answer?.error ?? "status \(status)"))")
+            // Only the provider saying the grant is no longer good refuses the person; anything
+            // else (a rotated client secret, an outage) is this side's problem: asked again later.
+            if status == 400 || status == 401, answer?.error == "invalid_grant" {
+                return .refused("the provider refused the refresh token (invalid_grant)")
             }
-            throw AuthError.unavailable("the provider's token endpoint answered \(status)")
+            throw AuthError.unavailable("the provider's token endpoint answered \(status) \(answer?.error ?? "")")
         }
         var claims: [String: Any] = [:]
         if let idToken = answer?.id_token {
             claims = try await keys.verifiedClaims(idToken)
+        }
+        // The refresh itself says the provider still accepts them; claims, when it gives
+        // them, say who they are now.
+        let hasUserinfo = try await discovered().userinfo_endpoint != nil
+        guard !claims.isEmpty || hasUserinfo else {
+            return .accepted(refreshToken: answer?.refresh_token, person: nil)
         }
         let person: FederatedIdentity
         do {

@@ -5,6 +5,7 @@ import Notifications
 import OCI
 import Policies
 import ServiceLifecycle
+import Synchronization
 import Storage
 
 /// Runs the retention policies against this server's content: planned from the storage,
@@ -18,8 +19,14 @@ struct RetentionRunner: Sendable {
     let logger: Logger
 
     static let actor = "retention"
+    /// One run at a time in this process: the schedule's and the admin API's runners share it.
+    var lock = RunLock()
 
     func run(dryRun: Bool) async throws -> RetentionPlan {
+        try await lock.exclusively { try await runUnlocked(dryRun: dryRun) }
+    }
+
+    private func runUnlocked(dryRun: Bool) async throws -> RetentionPlan {
         let retention = try Retention(records: directory.snapshot.repositoryPolicies)
         guard !retention.rules.isEmpty else { return RetentionPlan(startedAt: Date(), removals: []) }
         // A mirror's repositories have their own retention (proxy.ttl).
@@ -65,5 +72,24 @@ struct RetentionSchedule: Service {
                 }
             }
         }
+    }
+}
+
+/// Runs bodies one after another.
+final class RunLock: Sendable {
+    private let tail = Mutex<Task<Void, Never>?>(nil)
+
+    func exclusively<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let (previous, mine) = tail.withLock { tail -> (Task<Void, Never>?, Task<Result<T, any Error>, Never>) in
+            let previous = tail
+            let mine = Task { () -> Result<T, any Error> in
+                await previous?.value
+                do { return .success(try await body()) } catch { return .failure(error) }
+            }
+            tail = Task { _ = await mine.value }
+            return (previous, mine)
+        }
+        _ = previous
+        return try await mine.value.get()
     }
 }

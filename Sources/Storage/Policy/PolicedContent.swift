@@ -68,7 +68,10 @@ public struct PolicedContent: RegistryContent {
     public func blobRedirectURL(_ repository: RepositoryName, _ digest: Digest) async throws -> String? {
         try await inner.blobRedirectURL(repository, digest)
     }
-    public func deleteBlob(_ repository: RepositoryName, _ digest: Digest) async throws { try await inner.deleteBlob(repository, digest) }
+    public func deleteBlob(_ repository: RepositoryName, _ digest: Digest) async throws {
+        for policy in try await source.policies() { try await policy.beforeBlobDelete(repository, digest: digest, content: inner) }
+        try await inner.deleteBlob(repository, digest)
+    }
     public func mountBlob(_ repository: RepositoryName, from source: RepositoryName, _ digest: Digest) async throws -> Int64? {
         try await inner.mountBlob(repository, from: source, digest)
     }

@@ -9,6 +9,8 @@ public protocol RepositoryPolicy: Sendable {
     func beforeManifestPut(_ repository: RepositoryName, digest: Digest, tags: [Tag], content: any RegistryContent) async throws
     /// Before a tag (`reference` a tag) or a manifest (a digest) is deleted.
     func beforeManifestDelete(_ repository: RepositoryName, _ reference: Reference, content: any RegistryContent) async throws
+    /// Before a blob is unlinked from a repository (`DELETE /v2/…/blobs/DIGEST`).
+    func beforeBlobDelete(_ repository: RepositoryName, digest: Digest, content: any RegistryContent) async throws
     /// Before a whole repository is deleted.
     func beforeRepositoryDelete(_ repository: RepositoryName, content: any RegistryContent) async throws
     /// Before an upload of `size` bytes becomes the blob `digest` of `repository`.
@@ -20,6 +22,7 @@ public protocol RepositoryPolicy: Sendable {
 extension RepositoryPolicy {
     public func beforeManifestPut(_ repository: RepositoryName, digest: Digest, tags: [Tag], content: any RegistryContent) async throws {}
     public func beforeManifestDelete(_ repository: RepositoryName, _ reference: Reference, content: any RegistryContent) async throws {}
+    public func beforeBlobDelete(_ repository: RepositoryName, digest: Digest, content: any RegistryContent) async throws {}
     public func beforeRepositoryDelete(_ repository: RepositoryName, content: any RegistryContent) async throws {}
     public func beforeUploadComplete(_ repository: RepositoryName, digest: Digest, size: Int64, content: any RegistryContent) async throws {}
     public func beforeManifestRead(_ repository: RepositoryName, _ manifest: StoredManifest, content: any RegistryContent) async throws {}

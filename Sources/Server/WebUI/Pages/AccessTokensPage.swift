@@ -40,9 +40,11 @@ extension WebUI {
                                  created: Formatting.time(token.created), lastUsed: token.lastUsed.map(Formatting.time) ?? "never",
                                  expired: token.expires.map { $0 <= now } ?? false)
         }
-        return render("access-tokens", AccessTokensPage(
+        var response = render("access-tokens", AccessTokensPage(
             frame: frame, tokens: tokens, hasTokens: !tokens.isEmpty, secret: created?.secret, createdName: created?.token.name,
-            login: session.account, host: configuredHost ?? requestHost(request)), status: status)
+            login: Self.shellQuoted(session.account), host: configuredHost ?? requestHost(request)), status: status)
+        response.headers[.cacheControl] = "no-store"
+        return response
     }
 
     func changeAccessTokens(_ request: Request, _ visitor: Visitor, _ form: WebForm) async throws -> Response {

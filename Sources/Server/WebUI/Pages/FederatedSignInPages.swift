@@ -68,9 +68,14 @@ extension WebUI {
         do {
             let result = try await provider.finish(code: String(code), flow: flow)
             let person = result.person
+            // A name a file, LDAP or an external program holds is theirs, not the provider's.
+            if try await service.otherBackendKnows(person.account, except: { $0 is AccountDirectory || !$0.answersLookups }) {
+                throw AccountError.conflict("\(person.account) is an account of another source here (a file or a directory); it cannot sign in through \(provider.displayName)")
+            }
             try await accounts.federatedSignIn(person, provider: provider.id, refreshToken: try result.refreshToken.map(providerTokens.seal),
                                                create: provider.createsAccounts, address: address)
-            guard let current = try await service.currentIdentity(person.account) else {
+            // The database's account, and nothing another source says about the name.
+            guard let current = try await accounts.directory.lookup(user: person.account) else {
                 throw AuthError.unauthorized("the account \(person.account) is gone")
             }
             identity = current
@@ -94,8 +99,14 @@ extension WebUI {
             response.headers.append(HTTPField(name: .setCookie, value: Cookies.set(
                 WebSession.cookieName, signer.encode(session), path: base + "/", secure: secure(request), maxAge: WebSession.lifetime)))
         case .dockerPassword:
-            let name = "signed in with \(provider.id)"
-            _ = try? await accounts.revokeAccessToken(account: identity.account, token: name, by: AuditActor(identity.account, address: address))
+            // A new password each time, the oldest beyond three revoked: a page reached again
+            // (even by a link from elsewhere) adds one, never breaks a login in use.
+            let prefix = "signed in with \(provider.id)"
+            let name = "\(prefix) \(Date().formatted(.iso8601).replacingOccurrences(of: ":", with: "."))"
+            let earlier = try await accounts.accessTokens(account: identity.account).filter { $0.name.hasPrefix(prefix) }.sorted { $0.created < $1.created }
+            for old in earlier.dropLast(2) {
+                _ = try? await accounts.revokeAccessToken(account: identity.account, token: old.id, by: AuditActor(identity.account, address: address))
+            }
             let lifetime = TimeInterval(provider.passwordLifetime.components.seconds)
             let created = try await accounts.createAccessToken(account: identity.account, name: name, scopes: nil,
                                                                expiresAt: Date().addingTimeInterval(lifetime), labels: identity.labels,
