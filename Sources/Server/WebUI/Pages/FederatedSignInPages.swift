@@ -102,7 +102,7 @@ extension WebUI {
             // A new password each time, the oldest beyond three revoked: a page reached again
             // (even by a link from elsewhere) adds one, never breaks a login in use.
             let prefix = "signed in with \(provider.id)"
-            let name = "\(prefix) \(Date().formatted(.iso8601).replacingOccurrences(of: ":", with: "."))"
+            let name = "\(prefix) \(Date().formatted(.iso8601).replacingOccurrences(of: ":", with: ".")) \(UUID().uuidString.prefix(4).lowercased())"
             let earlier = try await accounts.accessTokens(account: identity.account).filter { $0.name.hasPrefix(prefix) }.sorted { $0.created < $1.created }
             for old in earlier.dropLast(2) {
                 _ = try? await accounts.revokeAccessToken(account: identity.account, token: old.id, by: AuditActor(identity.account, address: address))
