@@ -84,7 +84,7 @@ let package = Package(
         ]),
         // The pull-through cache: a decorator of the registry's content that fetches
         // repositories under an upstream's prefix from that registry and stores them.
-        .target(name: "Policies", dependencies: ["Storage", "Accounts", "Auth", "OCI"]),
+        .target(name: "Policies", dependencies: ["Storage", "Accounts", "Auth", "OCI", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Mirror", dependencies: [
             "OCI", "Storage", "Client", "Auth",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -162,7 +162,7 @@ let package = Package(
         .testTarget(name: "AccountsTests", dependencies: ["Accounts", "Auth", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "OCI", .product(name: "_CryptoExtras", package: "swift-crypto"),
                                                          .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "PoliciesTests", dependencies: ["Policies", "Storage", "OCI", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "PoliciesTests", dependencies: ["Policies", "Storage", "OCI", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "ClientTests", dependencies: [
             "Client", "OCI",

@@ -153,8 +153,9 @@ public struct AccountAdministration: AccountsManager {
 
     public func repositoryPolicies() async throws -> [RepositoryPolicyRecord] { try await store.repositoryPolicies() }
 
-    public func addRepositoryPolicy(kind: String, spec: [String: String], comment: String?, by actor: AuditActor) async throws -> RepositoryPolicyRecord {
-        try await applying { try await store.addRepositoryPolicy(kind: kind, spec: spec, comment: comment, by: actor) }
+    public func addRepositoryPolicy(kind: String, spec: [String: String], comment: String?, identity: [String] = [],
+                                    by actor: AuditActor) async throws -> RepositoryPolicyRecord {
+        try await applying { try await store.addRepositoryPolicy(kind: kind, spec: spec, comment: comment, identity: identity, by: actor) }
     }
 
     public func removeRepositoryPolicy(kind: String, _ which: String, by actor: AuditActor) async throws -> RepositoryPolicyRecord {

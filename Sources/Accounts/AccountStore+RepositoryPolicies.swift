@@ -7,8 +7,10 @@ extension AccountStore {
         try await database.read { try await Self.repositoryPolicies($0) }
     }
 
-    /// Adds a policy (its settings checked by `validate`, the caller's knowledge of the kind).
-    public func addRepositoryPolicy(kind: String, spec: [String: String], comment: String?, by actor: AuditActor) async throws -> RepositoryPolicyRecord {
+    /// Adds a policy (its settings checked by the caller, who knows the kind); one of the kind
+    /// with the same values of the `identity` settings is replaced in the same change.
+    public func addRepositoryPolicy(kind: String, spec: [String: String], comment: String?, identity: [String] = [],
+                                    by actor: AuditActor) async throws -> RepositoryPolicyRecord {
         guard !kind.isEmpty, kind.utf8.count <= 32, spec.count <= 16, spec.allSatisfy({ $0.key.utf8.count <= 64 && $0.value.utf8.count <= 1024 }) else {
             throw AccountError.invalid("a policy has a kind and at most 16 settings")
         }
@@ -18,7 +20,13 @@ extension AccountStore {
         let specJSON = try StoredJSON.encode(spec)
         let entry = AuditEntry(actor: actor.name, action: "policy.add", target: kind, address: actor.address, detail: record.summary)
         try await change(entry) { sql in
-            guard try await Self.repositoryPolicies(sql).count < 1000 else { throw AccountError.invalid("at most 1000 policies") }
+            let existing = try await Self.repositoryPolicies(sql)
+            guard existing.count < 1000 else { throw AccountError.invalid("at most 1000 policies") }
+            if !identity.isEmpty {
+                for same in existing where same.kind == kind && identity.allSatisfy({ same.spec[$0] == spec[$0] }) {
+                    try await sql.raw("DELETE FROM berth_repository_policies WHERE id = \(bind: same.id)").run()
+                }
+            }
             try await sql.raw("""
                 INSERT INTO berth_repository_policies (id, kind, spec, comment, created_at)
                 VALUES (\(bind: record.id), \(bind: kind), \(bind: specJSON), \(bind: comment), \(bind: record.createdAt.storedMilliseconds))

@@ -37,7 +37,7 @@ public protocol AccountsManager: Sendable {
     func revokeAccessToken(account: String, token: String, by actor: AuditActor) async throws -> AccessTokenView
     func repositoryPolicies() async throws -> [RepositoryPolicyRecord]
     /// `spec` already checked by the kind's own rules (the `Policies` module).
-    func addRepositoryPolicy(kind: String, spec: [String: String], comment: String?, by actor: AuditActor) async throws -> RepositoryPolicyRecord
+    func addRepositoryPolicy(kind: String, spec: [String: String], comment: String?, identity: [String], by actor: AuditActor) async throws -> RepositoryPolicyRecord
     func removeRepositoryPolicy(kind: String, _ which: String, by actor: AuditActor) async throws -> RepositoryPolicyRecord
     func close() async
 }

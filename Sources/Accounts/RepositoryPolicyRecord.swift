@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// A repository policy as the accounts database keeps it: its kind (`immutable`…) and
@@ -20,5 +21,15 @@ public struct RepositoryPolicyRecord: Sendable, Equatable, Codable {
     }
 
     /// `prod/* v*` for listings and the audit log.
-    public var summary: String { spec.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") }
+    public var summary: String {
+        spec.sorted { $0.key < $1.key }.map { "\($0.key)=\(Self.shortened($0.value))" }.joined(separator: " ")
+    }
+
+    /// A PEM text (a signed policy's keys) as how many keys and a fingerprint to tell them apart.
+    public static func shortened(_ value: String) -> String {
+        guard value.contains("-----BEGIN") else { return value }
+        let blocks = value.components(separatedBy: "-----BEGIN").count - 1
+        let fingerprint = SHA256.hash(data: Data(value.utf8)).prefix(6).map { String(format: "%02x", $0) }.joined()
+        return "\(blocks) PEM key\(blocks == 1 ? "" : "s") (sha256 \(fingerprint))"
+    }
 }

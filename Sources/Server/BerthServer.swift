@@ -153,11 +153,11 @@ public enum BerthServer {
     static func makeRouter(store: RegistryStore, content: any RegistryContent, mirrorNamespaces: [String: String] = [:],
                            options: APIOptions, secret: [UInt8], auth: AuthSetup,
                            metrics: RegistryMetrics?, notifier: Notifier?, retentionLock: RunLock = RunLock(),
-                           logger: Logger) throws -> Router<BerthRequestContext> {
+                           quotaUsage: NamespaceUsage? = nil, logger: Logger) throws -> Router<BerthRequestContext> {
         var tokenEndpoint = auth.tokenEndpoint
         tokenEndpoint?.metrics = metrics
         let api = makeAPI(content: content, options: options, secret: secret, auth: auth, metrics: metrics, notifier: notifier, logger: logger)
-        let webUI = try WebUI.make(store: store, api: api, options: options, secret: secret, auth: auth)
+        let webUI = try WebUI.make(store: store, api: api, options: options, secret: secret, auth: auth, quotaUsage: quotaUsage)
         let tokenPaths = Set(tokenEndpoint?.paths ?? [])
         let prefix = options.prefix
         let metricsPath = metrics == nil ? nil : options.metricsPath
@@ -198,7 +198,8 @@ public enum BerthServer {
             let protected = admin.group().add(middleware: AdminAccessMiddleware(service: tokenEndpoint.service, serviceName: auth.serviceName,
                                                                                  verifier: auth.verifier))
             AdminAPI(accounts: AccountAdministration(directory: directory), service: tokenEndpoint.service,
-                     retention: RetentionRunner(api: api, store: store, directory: directory, logger: logger, lock: retentionLock)).register(on: protected)
+                     retention: RetentionRunner(api: api, store: store, directory: directory, logger: logger, lock: retentionLock),
+                     quotaUsage: quotaUsage).register(on: protected)
         }
         if let webUI {
             webUI.register(on: root)
@@ -228,14 +229,23 @@ public enum BerthServer {
         let notifier = try makeNotifier(config, store: store, port: port, metrics: metrics, logger: logger)
         var content = try makeContent(config, store: store, logger: logger)
         // Repository policies live beside the accounts (edited live like rules).
-        if let accounts = auth.accounts { content = PolicedContent(content, policies: AccountPolicies(directory: accounts)) }
+        let quotaUsage = NamespaceUsage(store: store)
+        if let accounts = auth.accounts {
+            content = PolicedContent(content, policies: AccountPolicies(directory: accounts, usage: quotaUsage))
+            metrics?.addCollector { metrics in
+                for row in await QuotaUsage.report(accounts.snapshot.repositoryPolicies, usage: quotaUsage) {
+                    metrics.namespaceQuota(row.namespace, limit: row.limit, used: row.used)
+                }
+            }
+        }
         var namespaces: [String: String] = [:]
         for upstream in config.proxyUpstreams where !upstream.prefix.isEmpty {
             for namespace in upstream.namespaces { namespaces[namespace.lowercased()] = upstream.prefix }
         }
         let retentionLock = RunLock()
         let router = try makeRouter(store: store, content: content, mirrorNamespaces: namespaces, options: options, secret: secret, auth: auth, metrics: metrics,
-                                notifier: notifier, retentionLock: retentionLock, logger: logger)
+                                notifier: notifier, retentionLock: retentionLock,
+                                quotaUsage: auth.accounts == nil ? nil : quotaUsage, logger: logger)
         let server = try ServerChannel.make(certificate: config.tls?.certificate, key: config.tls?.key, limits: ConnectionLimits(
             headerTimeout: .milliseconds(Int64(config.headerTimeout * 1000)), perAddress: config.connectionsPerAddress))
         var services: [any Service] = [ShutdownAnnouncer(logger: logger)]

@@ -39,12 +39,13 @@ print(",".join(claims["access"][0]["actions"]) if claims["access"] else "")'
 
 python3 "$MAKE_IMAGE" "$WORK/img" v1 --layers 2 --size 50000 --seed 21 >/dev/null
 python3 "$MAKE_IMAGE" "$WORK/img" v2 --seed 22 >/dev/null
+COSIGN_SIGN="$(dirname "$0")/cosign-sign.py"
 
 echo "== accounts added, changed and removed while a zero-configuration Berth runs"
 A="$WORK/zero"; mkdir -p "$A"
 PORT=$(free_port)
 # Retention runs only when the tests say (its daily schedule off).
-REGISTRY_HTTP_ADDR=127.0.0.1:$PORT REGISTRY_STORAGE_MAINTENANCE_RETENTION_INTERVAL=0 BERTH_OUT="$A/out.log" BERTH_ERR="$A/err.log" \
+REGISTRY_HTTP_ADDR=127.0.0.1:$PORT REGISTRY_STORAGE_MAINTENANCE_RETENTION_INTERVAL=0 REGISTRY_HTTP_DEBUG_PROMETHEUS_ENABLED=true BERTH_OUT="$A/out.log" BERTH_ERR="$A/err.log" \
     serve_berth "$A" "http://127.0.0.1:$PORT/v2/" || exit 1
 R="127.0.0.1:$PORT"
 ADMIN_PW=$(grep -A2 'with the password' "$A/out.log" | tail -1 | tr -d ' ')
@@ -105,6 +106,20 @@ if require dockerd && [ "$(id -u)" -eq 0 ]; then
         check "berth policy rm immutable 1" "$BERTH" policy rm "${D[@]}" immutable 1
         docker tag "$R/ci/docker:other" "$R/ci/docker:v2" >/dev/null
         check "without the policy, v2 moves" docker push "$R/ci/docker:v2"
+        python3 "$MAKE_IMAGE" "$WORK/docker-quota" v1 --layers 1 --size 20000 --seed 97 >/dev/null
+        check "a new image is loaded into docker" $SK copy "oci:$WORK/docker-quota:v1" "docker-daemon:$R/ci/docker:quota" --dest-daemon-host "$DOCKER_HOST"
+        check "berth policy quota set ci 1KB (ci/* already stores more)" "$BERTH" policy quota set "${D[@]}" ci 1KB
+        out=$(docker push "$R/ci/docker:quota" 2>&1)
+        check "docker push of new layers into ci/ is refused, saying quota" bash -c "grep -q 'denied: quota exceeded: namespace ci uses' <<< '$out'"
+        check "berth policy quota set ci none" "$BERTH" policy quota set "${D[@]}" ci none
+        check "then it pushes" docker push "$R/ci/docker:quota"
+        check "cosign-sign.py signs ci/docker:quota as cosign does" python3 "$COSIGN_SIGN" sign "$R" ci/docker quota ci ci-password-1 "$WORK/docker-cosign"
+        check "berth policy signed add --name 'ci/docker' --key cosign.pub" "$BERTH" policy signed add "${D[@]}" --name 'ci/docker' --key "$WORK/docker-cosign.pub"
+        check "docker pull of the signed image works" docker pull "$R/ci/docker:quota"
+        docker pull "$R/ci/docker:v3" > "$WORK/docker-pull.out" 2>&1
+        check "docker pull of an unsigned one is refused, saying why" grep -q 'denied: image is not signed by a trusted key (signed #1: ci/docker)' "$WORK/docker-pull.out"
+        check "berth policy rm signed 1" "$BERTH" policy rm "${D[@]}" signed 1
+        check "then it pulls" docker pull "$R/ci/docker:v3"
         check "berth user rm ci, then a new ci" bash -c "'$BERTH' user rm ci --data '$A/data' && echo ci-password-1 | '$BERTH' user add ci --password-stdin --cost 4 --data '$A/data'"
         docker tag "$R/ci/docker:v2" "$R/ci/docker:recreated" >/dev/null
         eventually 3 "the removed account's identity token does not work for the new account of the same name" bash -c "! docker push $R/ci/docker:recreated"
@@ -197,6 +212,55 @@ eventually 10 "runs at least untagged_after later delete build-2's and build-3's
 check "release-1's (build-1's) stays" $SK inspect --tls-verify=false --creds "admin:$ADMIN_PW" "docker://$R/nightly/app:release-1"
 check "the audit log records each removal by retention, and the run" bash -c "curl -s -u 'admin:$ADMIN_PW' 'http://$R/berth/api/v1/audit?limit=500' | python3 -c 'import json,sys; e=json.load(sys.stdin); assert len([x for x in e if x[\"actor\"]==\"retention\" and x[\"action\"]==\"manifest.delete\" and x[\"target\"].startswith(\"nightly/app:build-\")])==3; assert any(x[\"action\"]==\"retention.run\" for x in e)'"
 check "berth policy rm retention 1" "$BERTH" policy rm "${D[@]}" retention 1
+
+echo "== repository policies: namespace quotas"
+for n in 1 2 3; do python3 "$MAKE_IMAGE" "$WORK/quota$n" v1 --layers 1 --size 200000 --seed $((90 + n)) >/dev/null; done
+admin_push() { $SK copy --dest-tls-verify=false --dest-creds "admin:$ADMIN_PW" "oci:$WORK/$1:v1" "docker://$R/$2"; }
+check "berth policy quota set team 300KB (while Berth runs)" "$BERTH" policy quota set "${D[@]}" team 300KB --comment "the team's share"
+check "a mistyped size is refused with the reason" bash -c "'$BERTH' policy quota set --data '$A/data' team 10GX 2>&1 | grep -q '10GX is not a size'"
+check "a repository path is not a namespace" bash -c "'$BERTH' policy quota set --data '$A/data' team/app 1G 2>&1 | grep -q 'is not a namespace'"
+check "the first image (about 200 kB) fits" admin_push quota1 team/app:v1
+check "the same image in another repository of the namespace adds nothing (a blob counts once)" admin_push quota1 team/api:v1
+out=$(admin_push quota2 team/app:v2 2>&1)
+check "a second image would pass 300 kB: refused even for the admin, saying quota, used and limit" \
+    bash -c "grep -q 'denied: quota exceeded: namespace team uses 19[0-9].[0-9] KiB of its 293.0 KiB (quota #1)' <<< '$out'"
+check "another namespace is not limited" admin_push quota2 other/app:v2
+expect_eq "berth policy ls shows what the namespace uses" "$("$BERTH" policy ls "${D[@]}" | grep '^quota' | grep -o '19[0-9].[0-9] KiB of 293.0 KiB ([0-9]*%)' | sed 's/[0-9.]* KiB of/N KiB of/')" "N KiB of 293.0 KiB (67%)"
+expect_eq "and --registry (the server's own figures, GET /policies/quotas)" \
+    "$(BERTH_USERNAME=admin BERTH_PASSWORD="$ADMIN_PW" "$BERTH" policy ls --registry "http://$R" --json | python3 -c 'import json,sys; print([(p["kind"], p["usage"]["namespace"], p["usage"]["limit"], p["usage"]["used"] > 190000) for p in json.load(sys.stdin) if "usage" in p])')" \
+    "[('quota', 'team', 300000, True)]"
+check "/metrics has the namespace's quota and usage" bash -c "curl -s http://$R/metrics | grep -q '^berth_namespace_quota_bytes{namespace=\"team\"} 300000' && curl -s http://$R/metrics | grep -q '^berth_namespace_used_bytes{namespace=\"team\"} [1-9]'"
+check "berth policy quota set team 1MB replaces the quota" "$BERTH" policy quota set "${D[@]}" team 1MB
+expect_eq "one quota, the new one" "$("$BERTH" policy ls "${D[@]}" --json | python3 -c 'import json,sys; print([p["spec"]["size"] for p in json.load(sys.stdin) if p["kind"] == "quota"])')" "['1000000']"
+check "and the second image fits now" admin_push quota2 team/app:v2
+check "berth policy quota set team 300KB again" "$BERTH" policy quota set "${D[@]}" team 300KB
+out=$(admin_push quota3 team/new:v1 2>&1)
+check "an upload into a namespace at its quota is refused before any byte is sent" bash -c "grep -q 'nothing more may be pushed there' <<< '$out'"
+expect_eq "POST /v2/team/new/blobs/uploads/ answers 403 DENIED" "$(curl -s -w ' %{http_code}' -H "Authorization: Bearer $(curl -s -u "admin:$ADMIN_PW" "http://$R/auth/token?service=Berth+registry&scope=repository:team/new:pull,push" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')" -X POST "http://$R/v2/team/new/blobs/uploads/" | python3 -c 'import json,sys; body, status = sys.stdin.read().rsplit(" ", 1); print(json.loads(body)["errors"][0]["code"], status)')" "DENIED 403"
+for repo in team/app team/api; do echo "$ADMIN_PW" | "$BERTH" rm --repository "$R/$repo" --yes --insecure -u admin --password-stdin >/dev/null 2>&1; done
+check "deleting the namespace's repositories gives the space back" admin_push quota3 team/app:v3
+check "berth policy quota set team none removes it" bash -c "'$BERTH' policy quota set --data '$A/data' team none | grep -q 'removed the quota of namespace team'"
+check "a namespace without a quota says so" bash -c "'$BERTH' policy quota set --data '$A/data' team none 2>&1 | grep -q 'namespace team has no quota'"
+
+echo "== repository policies: signature-required pulls"
+python3 "$MAKE_IMAGE" "$WORK/sig" v1 --layers 1 --size 3000 --seed 81 >/dev/null
+python3 "$MAKE_IMAGE" "$WORK/sig" v2 --layers 1 --size 3000 --seed 82 >/dev/null
+python3 "$MAKE_IMAGE" "$WORK/sig" v3 --layers 1 --size 3000 --seed 83 --index >/dev/null
+for v in v1 v2 v3; do $SK copy -q --all --dest-tls-verify=false --dest-creds "admin:$ADMIN_PW" "oci:$WORK/sig:$v" "docker://$R/signed/app:$v" >/dev/null 2>&1; done
+check "cosign-sign.py signs signed/app:v1 with an ECDSA P-256 key" python3 "$COSIGN_SIGN" sign "$R" signed/app v1 admin "$ADMIN_PW" "$WORK/cosign"
+check "and v3 (an index) with an ed25519 key" env COSIGN_KEY_TYPE=ed25519 python3 "$COSIGN_SIGN" sign "$R" signed/app v3 admin "$ADMIN_PW" "$WORK/cosign-ed"
+check "a key file that is not a public key is refused with the reason" bash -c "'$BERTH' policy signed add --data '$A/data' --name 'signed/*' --key '$WORK/cosign.pem' 2>&1 | grep -q 'neither ECDSA P-256 nor ed25519\|no -----BEGIN PUBLIC KEY'"
+check "berth policy signed add --name 'signed/*' --key cosign.pub --key ed25519.pub" "$BERTH" policy signed add "${D[@]}" --name 'signed/*' --key "$WORK/cosign.pub" --key "$WORK/cosign-ed.pub"
+check "skopeo pulls the signed v1" $SK copy --src-tls-verify=false --src-creds "admin:$ADMIN_PW" "docker://$R/signed/app:v1" "oci:$WORK/sig-pulled:v1"
+check "and the signed index v3 with all its platforms (its signature covers them)" $SK copy --all --src-tls-verify=false --src-creds "admin:$ADMIN_PW" "docker://$R/signed/app:v3" "oci:$WORK/sig-pulled:v3"
+out=$($SK copy --src-tls-verify=false --src-creds "admin:$ADMIN_PW" "docker://$R/signed/app:v2" "oci:$WORK/sig-pulled:v2" 2>&1)
+check "the unsigned v2 is refused, even for the admin: 403 DENIED image is not signed by a trusted key" bash -c "grep -q 'denied: image is not signed by a trusted key (signed #1' <<< '$out'"
+check "the signatures themselves pull (cosign verify reads them)" python3 "$COSIGN_SIGN" verify "$R" signed/app v1 admin "$ADMIN_PW" "$WORK/cosign.pub"
+check "a signature by another key does not count" bash -c "python3 '$COSIGN_SIGN' sign '$R' signed/app v2 admin '$ADMIN_PW' '$WORK/other-key' >/dev/null && ! $SK inspect --tls-verify=false --creds 'admin:$ADMIN_PW' docker://$R/signed/app:v2 2>/dev/null"
+check "pushes are not blocked" $SK copy --dest-tls-verify=false --dest-creds "admin:$ADMIN_PW" "oci:$WORK/sig:v2" "docker://$R/signed/app:v2-again"
+expect_eq "berth policy ls shows the keys as a count and fingerprint, not the PEM" "$("$BERTH" policy ls "${D[@]}" | grep '^signed' | grep -c 'key=2 PEM keys (sha256 [0-9a-f]*) name=signed/\*')" "1"
+check "once v2 is signed by a trusted key, it pulls" bash -c "rm -f '$WORK/cosign-v2' && cp '$WORK/cosign.pem' '$WORK/cosign-v2.pem' && python3 '$COSIGN_SIGN' sign '$R' signed/app v2 admin '$ADMIN_PW' '$WORK/cosign-v2' >/dev/null && $SK inspect --tls-verify=false --creds 'admin:$ADMIN_PW' docker://$R/signed/app:v2 >/dev/null"
+check "berth policy rm signed 1" "$BERTH" policy rm "${D[@]}" signed 1
 
 echo "== robots"
 SECRET=$("$BERTH" robot add builder --name 'ci/robot-*' --actions pull,push "${D[@]}" 2>/dev/null)

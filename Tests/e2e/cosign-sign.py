@@ -28,8 +28,11 @@ mode, registry, repository, tag, user, password, prefix = sys.argv[1:8]
 auth = {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
 base = f"http://{registry}/v2/{repository}"
 
+# COSIGN_KEY_TYPE=ed25519 makes and signs with an ed25519 key instead of ECDSA P-256.
+ed25519 = os.environ.get("COSIGN_KEY_TYPE") == "ed25519"
 if mode == "sign" and not os.path.exists(prefix + ".pem"):
-    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", prefix + ".pem"], check=True)
+    algorithm = ["-algorithm", "ED25519"] if ed25519 else ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]
+    subprocess.run(["openssl", "genpkey", *algorithm, "-out", prefix + ".pem"], check=True)
     subprocess.run(["openssl", "pkey", "-in", prefix + ".pem", "-pubout", "-out", prefix + ".pub"], check=True)
 
 
@@ -72,7 +75,14 @@ payload = json.dumps({"critical": {"identity": {"docker-reference": f"{registry}
                                    "image": {"docker-manifest-digest": digest},
                                    "type": "cosign container image signature"},
                       "optional": None}, separators=(",", ":")).encode()
-signature = subprocess.run(["openssl", "dgst", "-sha256", "-sign", prefix + ".pem"], input=payload, check=True, capture_output=True).stdout
+if ed25519:
+    with open(prefix + ".payload", "wb") as f:
+        f.write(payload)
+    signature = subprocess.run(["openssl", "pkeyutl", "-sign", "-rawin", "-inkey", prefix + ".pem", "-in", prefix + ".payload"],
+                               check=True, capture_output=True).stdout
+    os.unlink(prefix + ".payload")
+else:
+    signature = subprocess.run(["openssl", "dgst", "-sha256", "-sign", prefix + ".pem"], input=payload, check=True, capture_output=True).stdout
 
 
 def push_blob(data):

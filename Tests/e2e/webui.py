@@ -441,8 +441,8 @@ try:
     driver.find_element(By.ID, "p-tag").send_keys("v*")
     driver.find_element(By.ID, "p-comment").send_keys("releases")
     submit(driver.find_element(By.CSS_SELECTOR, "form.stack button"))
-    rows = [[td.text for td in tr.find_elements(By.CSS_SELECTOR, "td")][:5] for tr in driver.find_elements(By.CSS_SELECTOR, "table.list tbody tr")]
-    check("adding an immutable-tags policy lists it", rows == [["immutable", "1", "team/app", "v*", "releases"]], str(rows))
+    rows = [[td.text for td in tr.find_elements(By.CSS_SELECTOR, "td")][:6] for tr in driver.find_elements(By.CSS_SELECTOR, "table.list tbody tr")]
+    check("adding an immutable-tags policy lists it", rows == [["immutable", "1", "team/app", "tag=v*", "", "releases"]], str(rows))
     driver.get(BASE + "/ui/repo/team/app")
     v1 = [tr for tr in driver.find_elements(By.CSS_SELECTOR, "table.list tbody tr") if tr.find_element(By.CSS_SELECTOR, "td").text.startswith("v1")]
     check("the repository page marks v1 immutable and offers no delete for it",
@@ -451,6 +451,33 @@ try:
     driver.get(BASE + "/ui/admin/policies")
     submit(driver.find_element(By.CSS_SELECTOR, "button[aria-label='Remove immutable policy 1']"))
     check("removing it says so", "Removed the immutable policy" in driver.find_element(By.CSS_SELECTOR, "p.notice").text)
+    # A quota for the team namespace: a mistyped size is refused with the reason, then the usage is shown.
+    def set_quota(namespace, size):
+        driver.find_element(By.ID, "q-namespace").send_keys(namespace)
+        driver.find_element(By.ID, "q-size").send_keys(size)
+        submit(driver.find_element(By.XPATH, "//form[input[@value='set-quota']]//button"))
+    set_quota("team", "lots")
+    check("a quota with a mistyped size is refused, saying why", "lots is not a size" in driver.page_source, driver.find_element(By.TAG_NAME, "main").text[:300])
+    driver.get(BASE + "/ui/admin/policies")
+    set_quota("team", "10GiB")
+    check("setting a quota says so", "Namespace team may store 10.0 GiB" in driver.find_element(By.CSS_SELECTOR, "p.notice").text)
+    rows = [[td.text for td in tr.find_elements(By.CSS_SELECTOR, "td")][:5] for tr in driver.find_elements(By.CSS_SELECTOR, "table.list tbody tr")]
+    check("the quota is listed with what team/* uses", len(rows) == 1 and rows[0][:4] == ["quota", "1", "team/*", "size=10.0 GiB"]
+          and re.fullmatch(r"[0-9.]+ (B|KiB|MiB) of 10\.0 GiB \(0%\)", rows[0][4]) is not None, str(rows))
+    # Signature-required pulls, with the key webui.sh signed signed/app:v1 with.
+    with open(os.path.join(os.path.dirname(DATA), "cosign.pub")) as f:
+        driver.find_element(By.ID, "s-key").send_keys(f.read())
+    driver.find_element(By.ID, "s-name").send_keys("signed/*")
+    submit(driver.find_element(By.XPATH, "//form[input[@value='add-signed']]//button"))
+    check("adding a signature policy says so", "Pulls of signed/* need a signature" in driver.find_element(By.CSS_SELECTOR, "p.notice").text)
+    rows = [[td.text for td in tr.find_elements(By.CSS_SELECTOR, "td")][:4] for tr in driver.find_elements(By.CSS_SELECTOR, "table.list tbody tr")]
+    check("it is listed with its key as a fingerprint, not the PEM", ["signed", "1", "signed/*"] in [r[:3] for r in rows]
+          and any(re.fullmatch(r"key=1 PEM key \(sha256 [0-9a-f]{12}\)", r[3]) for r in rows), str(rows))
+    driver.get(BASE + "/ui/repo/signed/app")
+    check("the web UI still shows the images of the repository", "v1" in driver.find_element(By.TAG_NAME, "main").text)
+    driver.get(BASE + "/ui/admin/policies")
+    submit(driver.find_element(By.CSS_SELECTOR, "button[aria-label='Remove signed policy 1']"))
+    check("and removing it says so", "Removed the signed policy" in driver.find_element(By.CSS_SELECTOR, "p.notice").text)
 
     # Personal access tokens: the signed-in person's own, from the Account menu.
     links = [a.text for a in driver.find_elements(By.CSS_SELECTOR, "nav[aria-label=Account] a")]
@@ -687,11 +714,11 @@ try:
     check("and its page opens", "v1" in driver.page_source, driver.find_element(By.TAG_NAME, "main").text[:200])
     sign_out()
 
-    # Pages answered 401/404 on purpose are logged as failed loads; anything else (a CSP
+    # Pages answered 400/401/404 on purpose are logged as failed loads; anything else (a CSP
     # violation, a script error, a missing asset) is a fault.
     for entry in driver.get_log("browser"):
         message = entry.get("message", "")
-        if entry.get("level") == "SEVERE" and not any(f"{path} - Failed to load resource" in message for path in ("/ui/login", "/ui/repo/ops/tool", "/ui/admin/users", "/ui/repo/team/app", "/ui/repo/no/such", "/ui/admin/users/nobody-here", "/ui/tokens")):
+        if entry.get("level") == "SEVERE" and not any(f"{path} - Failed to load resource" in message for path in ("/ui/login", "/ui/repo/ops/tool", "/ui/admin/users", "/ui/repo/team/app", "/ui/repo/no/such", "/ui/admin/users/nobody-here", "/ui/tokens", "/ui/admin/policies")):
             console_errors.append(message)
     check("no errors in the browser console (no CSP violation, no missing asset)", not console_errors, str(console_errors[:3]))
 finally:

@@ -6,6 +6,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import OCI
+import Storage
 
 /// The admin HTTP API under `/berth/api/v1/` (a path the registry API cannot use): accounts,
 /// rules, robots, the audit log and "who may do what", for callers the access policy grants
@@ -16,6 +17,7 @@ struct AdminAPI: Sendable {
     let accounts: AccountAdministration
     let service: TokenService
     let retention: RetentionRunner
+    let quotaUsage: NamespaceUsage?
     var directory: AccountDirectory { accounts.directory }
 
     func register(on group: RouterGroup<BerthRequestContext>) {
@@ -64,11 +66,14 @@ struct AdminAPI: Sendable {
                                                        by: context.auditActor))
         }
         group.get("policies") { _, _ in try json(try await accounts.repositoryPolicies()) }
+        group.get("policies/quotas") { _, _ in
+            guard let quotaUsage else { throw AccountError.invalid("quotas are not measured by this server") }
+            return try json(await QuotaUsage.report(try await accounts.repositoryPolicies(), usage: quotaUsage))
+        }
         group.post("policies") { request, context in
             let body = try await decode(AdminBody.NewPolicy.self, request, context)
-            try PolicyKinds.check(kind: body.kind, spec: body.spec)
-            return try json(try await accounts.addRepositoryPolicy(kind: body.kind, spec: body.spec, comment: body.comment,
-                                                                by: context.auditActor), status: .created)
+            return try json(try await PolicyKinds.add(kind: body.kind, spec: body.spec, comment: body.comment, to: accounts,
+                                                       by: context.auditActor), status: .created)
         }
         group.post("policies/retention/run") { request, context in
             struct Body: Decodable { var dryRun: Bool? }

@@ -27,14 +27,14 @@ enum BerthRouter {
         router.add(middleware: AccessLogMiddleware(accessLog: settings.accessLog, metrics: metrics, classify: classify))
         router.add(middleware: ErrorMiddleware(metrics: metrics))
         if let path = settings.metricsPath, let metrics {
-            router.get(RouterPath(path)) { _, _ in metricsResponse(metrics) }
+            router.get(RouterPath(path)) { _, _ in await metricsResponse(metrics) }
         }
         return router
     }
 
-    static func metricsResponse(_ metrics: RegistryMetrics) -> Response {
+    static func metricsResponse(_ metrics: RegistryMetrics) async -> Response {
         Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
+                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: await metrics.exposition())))
     }
 
     /// The path below `http.prefix`, or nil when the request is outside it.

@@ -15,7 +15,7 @@ enum MetricsServer {
         var settings = BerthRouter.Settings()
         settings.accessLog = false
         let router = BerthRouter.make(settings, metrics: nil, logger: logger) { $0 == path ? .metrics : .health }
-        router.get(RouterPath(path)) { _, _ in BerthRouter.metricsResponse(metrics) }
+        router.get(RouterPath(path)) { _, _ in await BerthRouter.metricsResponse(metrics) }
         for health in ["/debug/health", "/livez"] {
             router.get(RouterPath(health)) { _, _ in
                 Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: "{}")))

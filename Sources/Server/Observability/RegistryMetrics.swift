@@ -1,4 +1,5 @@
 import Prometheus
+import Synchronization
 
 /// The registry's Prometheus metrics. Labels are bounded (route kinds, methods, status
 /// codes): never repository names, which are unbounded.
@@ -9,6 +10,8 @@ public final class RegistryMetrics: Sendable {
     private let uploadsInProgress: Gauge
     private let storageErrors: Counter
     private let auditNotItemised: Counter
+    /// Figures read when scraped rather than counted as they happen (a namespace's usage).
+    private let collectors = Mutex<[@Sendable (RegistryMetrics) async -> Void]>([])
     static let latencyBuckets: [Duration] = [.milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25),
                                              .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
                                              .seconds(1), .seconds(2.5), .seconds(5), .seconds(10), .seconds(30), .seconds(60)]
@@ -49,5 +52,19 @@ public final class RegistryMetrics: Sendable {
         registry.makeCounter(descriptor: Self.notifications, labels: [("endpoint", endpoint), ("result", result)]).increment()
     }
 
-    public func exposition() -> [UInt8] { registry.emitToBuffer() }
+    public func exposition() async -> [UInt8] {
+        for collect in collectors.withLock({ $0 }) { await collect(self) }
+        return registry.emitToBuffer()
+    }
+
+    func addCollector(_ collect: @escaping @Sendable (RegistryMetrics) async -> Void) { collectors.withLock { $0.append(collect) } }
+
+    /// A namespace's quota and usage (labels bounded by the quotas an administrator sets).
+    func namespaceQuota(_ namespace: String, limit: Int64, used: Int64?) {
+        registry.makeGauge(descriptor: Self.quotaLimit, labels: [("namespace", namespace)]).set(limit)
+        if let used { registry.makeGauge(descriptor: Self.quotaUsed, labels: [("namespace", namespace)]).set(used) }
+    }
+
+    static var quotaLimit: MetricNameDescriptor { name("namespace_quota", "bytes", "The quota of a namespace (berth policy quota).") }
+    static var quotaUsed: MetricNameDescriptor { name("namespace_used", "bytes", "The bytes a namespace with a quota stores (its distinct blobs).") }
 }

@@ -7,7 +7,7 @@ import Storage
 extension RegistryAPI {
     func getManifest(_ repository: RepositoryName, _ reference: Reference, _ request: Request,
                      _ events: RequestEvents) async throws -> Response {
-        var manifest = try await store.manifest(repository, reference)
+        var manifest = request.method == .head ? try await store.manifestHead(repository, reference) : try await store.manifest(repository, reference)
         let accepted = request.headers[values: .accept].flatMap { $0.split(separator: ",") }.map { MediaType.essence(String($0)) }
         // As Distribution: a client that cannot read manifest lists, asking by tag, gets the
         // linux/amd64 image of the list.

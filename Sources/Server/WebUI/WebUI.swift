@@ -33,6 +33,8 @@ struct WebUI: Sendable {
     var signInProviders: [any SignInProvider] = []
     /// Seals the providers' refresh tokens before they are stored.
     var providerTokens = SecretSealer(key: SymmetricKey(size: .bits256))
+    /// What namespaces with a quota use (the quota policy's own figures).
+    var quotaUsage: NamespaceUsage?
     let summaries = ManifestSummaries()
     let storageUsage = StorageUsageCache()
     let repositoryFacts = RepositoryFactsCache()
@@ -50,7 +52,8 @@ struct WebUI: Sendable {
 
     /// The UI for this server's authentication, or nil when accounts live elsewhere (an
     /// external token server): it could not sign anyone in.
-    static func make(store: RegistryStore, api: RegistryAPI, options: APIOptions, secret: [UInt8], auth: AuthSetup) throws -> WebUI? {
+    static func make(store: RegistryStore, api: RegistryAPI, options: APIOptions, secret: [UInt8], auth: AuthSetup,
+                     quotaUsage: NamespaceUsage? = nil) throws -> WebUI? {
         let access: WebUIAccess
         if let endpoint = auth.tokenEndpoint {
             access = .token(endpoint.service, serviceName: auth.serviceName)
@@ -65,11 +68,15 @@ struct WebUI: Sendable {
         // own purpose only.
         let key = SymmetricKey(data: HMAC<SHA256>.authenticationCode(for: Array("berth web session".utf8), using: SymmetricKey(data: secret)))
         let base = options.prefix == "/" ? "" : String(options.prefix.dropLast())
-        return WebUI(store: store, queries: RegistryQueries(content: api.store, store: store), api: api, access: access, accounts: auth.accounts.map(AccountAdministration.init), signer: WebSessionSigner(key: key), library: try makeLibrary(), base: base,
+        // Browsing shows what is stored, signed or not (a signature policy is about pulls to run);
+        // changes still go through the API and its policies.
+        let browsing = (api.store as? PolicedContent)?.inner ?? api.store
+        return WebUI(store: store, queries: RegistryQueries(content: browsing, store: store), api: api, access: access, accounts: auth.accounts.map(AccountAdministration.init), signer: WebSessionSigner(key: key), library: try makeLibrary(), base: base,
                      servesTLS: options.servesTLS, configuredHost: options.host.flatMap { URL(string: $0)?.host.map { h in
                          URL(string: options.host!)?.port.map { "\(h):\($0)" } ?? h } },
                      configuredHTTPS: options.host?.lowercased().hasPrefix("https://") == true,
-                     signInProviders: auth.signInProviders, providerTokens: SecretSealer.forProviderTokens(secret: secret))
+                     signInProviders: auth.signInProviders, providerTokens: SecretSealer.forProviderTokens(secret: secret),
+                     quotaUsage: quotaUsage)
     }
 
     static func makeLibrary() throws -> MustacheLibrary {

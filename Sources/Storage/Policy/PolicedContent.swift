@@ -29,17 +29,24 @@ public struct PolicedContent: RegistryContent {
             if case .digest(let given) = reference { digest = given } else { digest = Digest.compute(bytes) }
             for policy in policies { try await policy.beforeManifestPut(repository, digest: digest, tags: named, content: inner) }
         }
-        return try await inner.putManifest(repository, reference, bytes: bytes, contentType: contentType, tags: tags)
+        let result = try await inner.putManifest(repository, reference, bytes: bytes, contentType: contentType, tags: tags)
+        await tell(policies, .linked(repository, result.digest, size: Int64(bytes.count)))
+        return result
     }
 
     public func deleteManifest(_ repository: RepositoryName, _ reference: Reference) async throws {
-        for policy in try await source.policies() { try await policy.beforeManifestDelete(repository, reference, content: inner) }
+        let policies = try await source.policies()
+        for policy in policies { try await policy.beforeManifestDelete(repository, reference, content: inner) }
         try await inner.deleteManifest(repository, reference)
+        await tell(policies, .deleted(repository))
     }
 
     public func deleteRepository(_ repository: RepositoryName) async throws -> RegistryStore.DeletedRepository {
-        for policy in try await source.policies() { try await policy.beforeRepositoryDelete(repository, content: inner) }
-        return try await inner.deleteRepository(repository)
+        let policies = try await source.policies()
+        for policy in policies { try await policy.beforeRepositoryDelete(repository, content: inner) }
+        let deleted = try await inner.deleteRepository(repository)
+        await tell(policies, .deleted(repository))
+        return deleted
     }
 
     public func completeUpload(_ repository: RepositoryName, _ id: UploadID, digest: Digest) async throws -> Int64 {
@@ -48,13 +55,29 @@ public struct PolicedContent: RegistryContent {
             let size = try await inner.uploadStatus(repository, id).size
             for policy in policies { try await policy.beforeUploadComplete(repository, digest: digest, size: size, content: inner) }
         }
-        return try await inner.completeUpload(repository, id, digest: digest)
+        let size = try await inner.completeUpload(repository, id, digest: digest)
+        await tell(policies, .linked(repository, digest, size: size))
+        return size
+    }
+
+    public func startUpload(_ repository: RepositoryName) async throws -> UploadID {
+        for policy in try await source.policies() { try await policy.beforeUploadStart(repository, content: inner) }
+        return try await inner.startUpload(repository)
+    }
+
+    private func tell(_ policies: [any RepositoryPolicy], _ change: ContentChange) async {
+        for policy in policies { await policy.after(change) }
     }
 
     public func manifest(_ repository: RepositoryName, _ reference: Reference) async throws -> StoredManifest {
         let manifest = try await inner.manifest(repository, reference)
         for policy in try await source.policies() { try await policy.beforeManifestRead(repository, manifest, content: inner) }
         return manifest
+    }
+
+    /// Read hooks are about content handed out; a HEAD hands out none.
+    public func manifestHead(_ repository: RepositoryName, _ reference: Reference) async throws -> StoredManifest {
+        try await inner.manifestHead(repository, reference)
     }
 
     // MARK: handed on
@@ -69,11 +92,17 @@ public struct PolicedContent: RegistryContent {
         try await inner.blobRedirectURL(repository, digest)
     }
     public func deleteBlob(_ repository: RepositoryName, _ digest: Digest) async throws {
-        for policy in try await source.policies() { try await policy.beforeBlobDelete(repository, digest: digest, content: inner) }
+        let policies = try await source.policies()
+        for policy in policies { try await policy.beforeBlobDelete(repository, digest: digest, content: inner) }
         try await inner.deleteBlob(repository, digest)
+        await tell(policies, .deleted(repository))
     }
-    public func mountBlob(_ repository: RepositoryName, from source: RepositoryName, _ digest: Digest) async throws -> Int64? {
-        try await inner.mountBlob(repository, from: source, digest)
+    public func mountBlob(_ repository: RepositoryName, from origin: RepositoryName, _ digest: Digest) async throws -> Int64? {
+        let policies = try await source.policies()
+        for policy in policies { try await policy.beforeBlobMount(repository, from: origin, digest: digest, content: inner) }
+        let size = try await inner.mountBlob(repository, from: origin, digest)
+        if let size { await tell(policies, .linked(repository, digest, size: size)) }
+        return size
     }
     public func catalog(after last: String?, limit: Int) async throws -> (names: [String], more: Bool) {
         try await inner.catalog(after: last, limit: limit)
@@ -87,7 +116,6 @@ public struct PolicedContent: RegistryContent {
     public func referrers(_ repository: RepositoryName, subject: Digest, artifactType: String?) async throws -> [Descriptor] {
         try await inner.referrers(repository, subject: subject, artifactType: artifactType)
     }
-    public func startUpload(_ repository: RepositoryName) async throws -> UploadID { try await inner.startUpload(repository) }
     public func uploadStatus(_ repository: RepositoryName, _ id: UploadID) async throws -> RegistryStore.UploadStatus {
         try await inner.uploadStatus(repository, id)
     }

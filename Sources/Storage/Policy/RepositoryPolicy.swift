@@ -17,6 +17,20 @@ public protocol RepositoryPolicy: Sendable {
     func beforeUploadComplete(_ repository: RepositoryName, digest: Digest, size: Int64, content: any RegistryContent) async throws
     /// Before a manifest is served.
     func beforeManifestRead(_ repository: RepositoryName, _ manifest: StoredManifest, content: any RegistryContent) async throws
+    /// Before an upload into `repository` begins (a quota already spent refuses it before any byte is sent).
+    func beforeUploadStart(_ repository: RepositoryName, content: any RegistryContent) async throws
+    /// Before the blob `digest` of `source` is mounted into `repository`.
+    func beforeBlobMount(_ repository: RepositoryName, from source: RepositoryName, digest: Digest, content: any RegistryContent) async throws
+    /// After a change went through (what a policy that counts, a quota, keeps up to date).
+    func after(_ change: ContentChange) async
+}
+
+/// A change of content a policy may want to know about once it is done.
+public enum ContentChange: Sendable, Equatable {
+    /// A blob or manifest of `size` bytes is now linked into the repository.
+    case linked(RepositoryName, Digest, size: Int64)
+    /// Something of the repository was deleted (a tag, a manifest, a blob, the repository).
+    case deleted(RepositoryName)
 }
 
 extension RepositoryPolicy {
@@ -26,6 +40,9 @@ extension RepositoryPolicy {
     public func beforeRepositoryDelete(_ repository: RepositoryName, content: any RegistryContent) async throws {}
     public func beforeUploadComplete(_ repository: RepositoryName, digest: Digest, size: Int64, content: any RegistryContent) async throws {}
     public func beforeManifestRead(_ repository: RepositoryName, _ manifest: StoredManifest, content: any RegistryContent) async throws {}
+    public func beforeUploadStart(_ repository: RepositoryName, content: any RegistryContent) async throws {}
+    public func beforeBlobMount(_ repository: RepositoryName, from source: RepositoryName, digest: Digest, content: any RegistryContent) async throws {}
+    public func after(_ change: ContentChange) async {}
 }
 
 /// Where the policies in force come from, asked at each change: they are edited while Berth

@@ -44,12 +44,18 @@ public protocol RegistryContent: Sendable {
     var mirroredPrefixes: [String] { get }
     /// The registry a repository is mirrored from, if it is.
     func upstream(of repository: RepositoryName) -> String?
+    /// A manifest for a HEAD request: its digest, type and size are answered, never its
+    /// content (a signature policy lets a signer learn the digest of what it signs).
+    func manifestHead(_ repository: RepositoryName, _ reference: Reference) async throws -> StoredManifest
 }
 
 extension RegistryContent {
     public func prepareBlobRead(_ repository: RepositoryName, _ digest: Digest) async throws {}
     public var mirroredPrefixes: [String] { [] }
     public func upstream(of repository: RepositoryName) -> String? { nil }
+    public func manifestHead(_ repository: RepositoryName, _ reference: Reference) async throws -> StoredManifest {
+        try await manifest(repository, reference)
+    }
 
     public func putManifest(_ repository: RepositoryName, _ reference: Reference, bytes: [UInt8],
                             contentType: String?) async throws -> RegistryStore.PutManifestResult {

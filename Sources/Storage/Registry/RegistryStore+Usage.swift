@@ -33,3 +33,15 @@ extension RegistryStore {
         return newest > 0 ? Date(timeIntervalSince1970: newest) : nil
     }
 }
+
+extension RegistryStore {
+    /// Every blob a repository links (layers, configs, manifests) whose data is present, with its size.
+    public func linkedBlobSizes(_ repository: RepositoryName) async throws -> [(Digest, Int64)] {
+        var result: [(Digest, Int64)] = []
+        for digest in try await driver.layerDigests(repository) + revisionDigests(repository) {
+            guard let size = try? await driver.stat(Layout.blobData(digest)).size else { continue }
+            result.append((digest, size))
+        }
+        return result
+    }
+}

@@ -11,7 +11,7 @@ struct PolicyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy",
         abstract: "Repository policies (immutable tags…), kept beside the ACL and applied live by every replica.",
-        subcommands: [Immutable.self, RetentionCommand.self, List.self, Remove.self])
+        subcommands: [Immutable.self, RetentionCommand.self, QuotaCommand.self, SignedCommand.self, List.self, Remove.self])
 
     struct Immutable: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -31,7 +31,7 @@ struct PolicyCommand: AsyncParsableCommand {
                 let spec = ["name": name, "tag": tag]
                 try PolicyKinds.check(kind: "immutable", spec: spec)
                 let record = try await options.withManager {
-                    try await $0.addRepositoryPolicy(kind: "immutable", spec: spec, comment: comment, by: AccountsOptions.actor)
+                    try await PolicyKinds.add(kind: "immutable", spec: spec, comment: comment, to: $0, by: AccountsOptions.actor)
                 }
                 print("added immutable policy \(record.id): tags \(tag) of \(name)")
             }
@@ -39,18 +39,48 @@ struct PolicyCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "ls", abstract: "List the policies, numbered per kind.")
+        static let configuration = CommandConfiguration(commandName: "ls", abstract: "List the policies, numbered per kind, with what each quota's namespace uses.")
         @OptionGroup var options: AccountsOptions
         @Flag(help: "JSON output.") var json = false
 
         func run() async throws {
             let policies = try await options.withManager { try await $0.repositoryPolicies() }
-            if json { return try CLIOutput.json(policies) }
+            let quotas = policies.contains { $0.kind == "quota" } ? try await quotaUsage(policies) : []
+            if json {
+                return try CLIOutput.json(policies.map { policy in
+                    Listed(record: policy, usage: policy.kind == "quota" ? quotas.first { $0.namespace == policy.spec["namespace"] } : nil)
+                })
+            }
             var counts: [String: Int] = [:]
-            CLIOutput.table(["KIND", "#", "SETTINGS", "ID", "COMMENT"], policies.map { policy in
+            CLIOutput.table(["KIND", "#", "SETTINGS", "USES", "ID", "COMMENT"], policies.map { policy in
                 counts[policy.kind, default: 0] += 1
-                return [policy.kind, String(counts[policy.kind]!), policy.summary, policy.id, policy.comment ?? ""]
+                let uses = policy.kind == "quota" ? quotas.first { $0.namespace == policy.spec["namespace"] }?.summary ?? "" : ""
+                return [policy.kind, String(counts[policy.kind]!), policy.summary, uses, policy.id, policy.comment ?? ""]
             })
+        }
+
+        /// A policy as listed: its record, and for a quota what its namespace uses.
+        struct Listed: Encodable {
+            var record: RepositoryPolicyRecord
+            var usage: QuotaUsage?
+
+            enum Key: String, CodingKey { case usage }
+
+            func encode(to encoder: any Encoder) throws {
+                try record.encode(to: encoder)
+                var container = encoder.container(keyedBy: Key.self)
+                try container.encodeIfPresent(usage, forKey: .usage)
+            }
+        }
+
+        /// From the running server (--registry), or measured on the storage of --config or --data.
+        func quotaUsage(_ policies: [RepositoryPolicyRecord]) async throws -> [QuotaUsage] {
+            if let remote = try options.remote() { return try await remote.quotaUsage() }
+            var configuration = try ConfigLoading.load(options.effectiveConfig)
+            if let data = options.data { configuration.storage = .filesystem(rootDirectory: data) }
+            if case .inMemory = configuration.storage { return [] }
+            let store = try BerthServer.makeStore(configuration, logger: Logger(label: "berth"))
+            return await QuotaUsage.report(policies, usage: NamespaceUsage(store: store))
         }
     }
 
@@ -99,7 +129,7 @@ struct RetentionCommand: AsyncParsableCommand {
             if let untaggedAfter { spec["untagged_after"] = untaggedAfter }
             try PolicyKinds.check(kind: "retention", spec: spec)
             let record = try await options.withManager {
-                try await $0.addRepositoryPolicy(kind: "retention", spec: spec, comment: comment, by: AccountsOptions.actor)
+                try await PolicyKinds.add(kind: "retention", spec: spec, comment: comment, to: $0, by: AccountsOptions.actor)
             }
             print("added retention policy \(record.id): \(record.summary)")
         }
@@ -165,6 +195,87 @@ struct RetentionCommand: AsyncParsableCommand {
                 try await accounts.record(entries)
                 return done
             }
+        }
+    }
+}
+
+struct QuotaCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quota",
+        abstract: "Cap what a namespace (the first component of repository names) stores.",
+        subcommands: [SetQuota.self])
+
+    struct SetQuota: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set",
+            abstract: "Set a namespace's quota (SIZE none removes it).",
+            discussion: """
+                A namespace uses the distinct blobs of its repositories: a layer two of them share counts once, and \
+                mounts count. A push whose new blobs would pass the quota is refused when its upload completes, and \
+                an upload into a namespace already at its quota before any byte is sent (403 DENIED, saying quota, \
+                used and limit). Deletes and `berth gc` give the space back. Setting it again replaces it.
+                Examples: berth policy quota set team 10GiB;  berth policy quota set ci 500MB;  berth policy quota set team none
+                """)
+        @OptionGroup var options: AccountsOptions
+        @Argument(help: "The namespace, e.g. team (for team/app, team/api…).") var namespace: String
+        @Argument(help: "The size, e.g. 10GiB, 500MB, 1.5T, or none to remove the quota.") var size: String
+        @Option(help: "Why (shown in listings).") var comment: String?
+
+        func run() async throws {
+            if size.lowercased() == "none" {
+                let removed = try await options.withManager { manager in
+                    guard let quota = try await manager.repositoryPolicies().first(where: { $0.kind == "quota" && $0.spec["namespace"] == namespace }) else {
+                        throw CLIFailure("namespace \(namespace) has no quota (berth policy ls lists them)")
+                    }
+                    return try await manager.removeRepositoryPolicy(kind: "quota", quota.id, by: AccountsOptions.actor)
+                }
+                return print("removed the quota of namespace \(namespace) (was \(removed.spec["size"].flatMap { Int64($0) }.map { ByteSize(bytes: $0).description } ?? "?"))")
+            }
+            let limit: ByteSize
+            do { limit = try ByteSize(parsing: size) } catch { throw CLIFailure("\(error)") }
+            let spec = ["namespace": namespace, "size": String(limit.bytes)]
+            try PolicyKinds.check(kind: "quota", spec: spec)
+            let record = try await options.withManager {
+                try await PolicyKinds.add(kind: "quota", spec: spec, comment: comment, to: $0, by: AccountsOptions.actor)
+            }
+            print("namespace \(namespace) may store \(limit) (quota policy \(record.id))")
+        }
+    }
+}
+
+struct SignedCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "signed",
+        abstract: "Pull only images signed by a trusted key (cosign signatures).",
+        subcommands: [Add.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Require a signature by one of the keys for pulls of matching repositories.",
+            discussion: """
+                A pull (manifest GET by tag or digest) succeeds only when a cosign signature of that digest, stored as \
+                the tag sha256-<hex>.sig or as a referrer, names it in its payload and verifies with one of the keys \
+                (ECDSA P-256 as cosign.pub, or ed25519; PEM public keys). Otherwise: 403 DENIED "image is not signed by a \
+                trusted key". Signatures themselves always pull; pushes are never blocked; an index's signature covers \
+                its platform images.
+                Example: berth policy signed add --name 'prod/*' --key cosign.pub
+                """)
+        @OptionGroup var options: AccountsOptions
+        @Option(help: "Repository pattern, e.g. 'prod/*'.") var name: String
+        @Option(help: "A PEM public key file (cosign.pub); repeat for several.") var key: [String]
+        @Option(help: "Why (shown in listings).") var comment: String?
+
+        func run() async throws {
+            var pem = ""
+            for path in key {
+                do { pem += try String(contentsOfFile: path, encoding: .utf8) } catch { throw CLIFailure("cannot read the key \(path): \(error.localizedDescription)") }
+            }
+            let spec = ["name": name, "key": pem]
+            try PolicyKinds.check(kind: "signed", spec: spec)
+            let record = try await options.withManager {
+                try await PolicyKinds.add(kind: "signed", spec: spec, comment: comment, to: $0, by: AccountsOptions.actor)
+            }
+            print("added signed policy \(record.id): pulls of \(name) need a signature by \(key.count == 1 ? "that key" : "one of those \(key.count) keys")")
         }
     }
 }

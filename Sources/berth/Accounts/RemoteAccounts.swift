@@ -191,13 +191,19 @@ struct RemoteAccounts: AccountsManager {
         try decode([RepositoryPolicyRecord].self, try await call(.GET, "/policies"))
     }
 
-    func addRepositoryPolicy(kind: String, spec: [String: String], comment: String?, by actor: AuditActor) async throws -> RepositoryPolicyRecord {
+    /// The server replaces by the kind's identity itself.
+    func addRepositoryPolicy(kind: String, spec: [String: String], comment: String?, identity: [String],
+                             by actor: AuditActor) async throws -> RepositoryPolicyRecord {
         struct Body: Encodable { var kind: String; var spec: [String: String]; var comment: String? }
         return try decode(RepositoryPolicyRecord.self, try await call(.POST, "/policies", body: Body(kind: kind, spec: spec, comment: comment)))
     }
 
     func removeRepositoryPolicy(kind: String, _ which: String, by actor: AuditActor) async throws -> RepositoryPolicyRecord {
         try decode(RepositoryPolicyRecord.self, try await call(.DELETE, "/policies/\(Self.escape(kind))/\(Self.escape(which))"))
+    }
+
+    func quotaUsage() async throws -> [QuotaUsage] {
+        try decode([QuotaUsage].self, try await call(.GET, "/policies/quotas"))
     }
 
     func runRetention(dryRun: Bool) async throws -> RetentionPlan {
