@@ -5,8 +5,9 @@ import Storage
 /// One blob on its way from an upstream into storage. Readers follow it as it grows, from
 /// the spool or, where the storage lets unfinished uploads be read (a local disk), from the
 /// upload itself, so the bytes are written once. The last byte is handed out only once the
-/// whole blob has matched its digest and is stored, so no client ever receives a complete
-/// copy of corrupt content.
+/// whole blob has matched its digest, so no client ever receives a complete copy of corrupt
+/// content; it does not wait for the blob to be durable (a cache that crashes before its
+/// commit fetches the blob again), so the fsync is off the client's path.
 actor BlobFetch {
     enum State {
         case running
@@ -17,8 +18,9 @@ actor BlobFetch {
 
     /// What a reader may do next.
     enum Progress {
-        /// Bytes up to `received` have reached the spool (or the upload's writer).
-        case running(received: Int64)
+        /// Bytes up to `received` have reached the spool (or the upload's writer); `verified`:
+        /// that is the whole blob and it matched its digest.
+        case running(received: Int64, verified: Bool)
         case stored(size: Int64)
     }
 
@@ -32,6 +34,8 @@ actor BlobFetch {
     private(set) var announcedSize: Int64?
     /// The upload the bytes go into.
     private(set) var upload: UploadID?
+    /// All the bytes are received and match the digest (the commit may still be running).
+    private(set) var verified = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
     init(spool: Spool?) {
@@ -60,6 +64,11 @@ actor BlobFetch {
         wake()
     }
 
+    func verifiedWhole() {
+        verified = true
+        wake()
+    }
+
     func finish(_ outcome: State) {
         state = outcome
         wake()
@@ -75,14 +84,14 @@ actor BlobFetch {
         for waiter in waiting { waiter.resume() }
     }
 
-    /// The fetch's progress once more than `seen` bytes were received, or it ended. Throws
-    /// the fetch's failure.
-    func progress(after seen: Int64) async throws -> Progress {
+    /// The fetch's progress once more than `seen` bytes were received (or the verification a
+    /// reader has not seen yet happened), or it ended. Throws the fetch's failure.
+    func progress(after seen: Int64, sawVerified: Bool = false) async throws -> Progress {
         while true {
             switch state {
             case .failed(let error): throw error
             case .stored(let size): return .stored(size: size)
-            case .running: if received > seen { return .running(received: received) }
+            case .running: if received > seen || verified != sawVerified { return .running(received: received, verified: verified) }
             }
             await waitForChange()
         }

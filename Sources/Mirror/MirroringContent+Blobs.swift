@@ -66,9 +66,9 @@ extension MirroringContent {
                         into consumer: (ByteBuffer) async throws -> Void) async throws {
         var position = range?.lowerBound ?? 0
         let end = range?.upperBound
-        var seen: Int64 = 0
+        var seen: Int64 = 0, sawVerified = false
         while end.map({ position < $0 }) ?? true {
-            switch try await fetch.progress(after: seen) {
+            switch try await fetch.progress(after: seen, sawVerified: sawVerified) {
             case .stored(let size):
                 let upTo = min(size, end ?? size)
                 guard position < upTo else { return }
@@ -79,12 +79,15 @@ extension MirroringContent {
                     try await local.readBlob(digest, range: position..<upTo, into: consumer)
                 }
                 return
-            case .running(let received):
+            case .running(let received, let verified):
                 seen = received
-                // Everything but the last byte so far: that one waits for the digest.
-                let limit = min(received - 1, end ?? .max)
+                sawVerified = verified
+                // Everything but the last byte so far: that one waits for the digest (not
+                // for the commit).
+                let limit = min(verified ? received : received - 1, end ?? .max)
                 do {
                     try await readReceived(fetch, repository, from: &position, to: limit, into: consumer)
+                    if verified, position >= limit { return }
                 } catch let error as RegistryError where error.code == .blobUploadUnknown {
                     // Committed (the blob is stored) or cancelled (the fetch failed) meanwhile.
                     await fetch.ended()
@@ -144,6 +147,8 @@ extension MirroringContent {
             if let expected = stream.size, written != expected {
                 throw RegistryError(.unavailable, message: "the upstream sent \(written) of the \(expected) bytes it announced")
             }
+            // Verified, readers may have the last byte while the commit makes it durable.
+            if await local.uploadDigestMatches(repository, id, digest: digest, size: written) == true { await fetch.verifiedWhole() }
             _ = try await local.completeUpload(repository, id, digest: digest)
             logger.info("cached a blob from the upstream", metadata: [
                 "repository": .string(repository.value), "digest": .string(digest.description), "size": .stringConvertible(written)])

@@ -110,6 +110,14 @@ extension RegistryStore {
         return size
     }
 
+    /// Whether the upload's `size` bytes hash to `digest`, from the hash state its writes kept
+    /// (nil when there is none), storing nothing: what lets a cache hand out a blob's last byte
+    /// before the blob is durable.
+    public func uploadDigestMatches(_ repository: RepositoryName, _ id: UploadID, digest: Digest, size: Int64) async -> Bool? {
+        guard digest.algorithm == .sha256, let hasher = await savedHash(repository, id, at: size) else { return nil }
+        return hasher.finalize() == digest
+    }
+
     /// The sha256 state after `offset` bytes of the upload: this process's, else the one
     /// saved in the storage by whichever replica (Berth or Distribution) wrote them.
     private func savedHash(_ repository: RepositoryName, _ id: UploadID, at offset: Int64) async -> ResumableSHA256? {
