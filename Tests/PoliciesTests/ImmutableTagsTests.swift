@@ -3,6 +3,7 @@ import NIOCore
 import OCI
 import Policies
 import Storage
+import Synchronization
 import Testing
 
 /// Immutable tags through the content seam, as the registry API and the web UI reach it.
@@ -66,6 +67,33 @@ import Testing
         let manifest = try await content.manifest(prod, .digest(pushed.digest))
         let config = try #require(try ManifestOutline(stored: manifest.bytes).blobs.first)
         #expect(await denied { try await content.deleteBlob(prod, config) }?.contains("a blob of it") == true)
+    }
+
+    @Test func concurrentPushesToAFreeImmutableTagLetOneWin() async throws {
+        let rules = [ImmutableTags.Rule(repositories: "prod/*", tags: "v*", label: "immutable #1")]
+        // Between the check and the write, each push waits for a second one to have checked
+        // too (or gives up after a while, as it must when pushes are serialised): without the
+        // serialisation, two would both see the tag free.
+        let content = PolicedContent(RegistryStore(driver: InMemoryDriver()),
+                                     policies: Fixed(list: [ImmutableTags(rules: rules), Rendezvous()]))
+        var images: [[UInt8]] = []
+        for seed in 0..<8 { images.append(try await image(content, prod, seed: seed)) }
+        let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for bytes in images {
+                group.addTask { await denied { _ = try await content.putManifest(prod, .tag(try Tag("v9")), bytes: bytes, contentType: MediaType.ociManifest) } == nil }
+            }
+            return try await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(outcomes.filter { $0 }.count == 1)
+    }
+
+    /// A policy that holds a push until another one reaches it, or a thousand yields passed.
+    final class Rendezvous: RepositoryPolicy {
+        let arrived = Mutex(0)
+        func beforeManifestPut(_ repository: RepositoryName, digest: Digest, tags: [OCI.Tag], content: any RegistryContent) async throws {
+            let mine = arrived.withLock { count in count += 1; return count }
+            for _ in 0..<1000 where arrived.withLock({ $0 }) <= mine && mine == 1 { await Task.yield() }
+        }
     }
 
     @Test func kindsAreCheckedAndNumbered() throws {

@@ -1,3 +1,4 @@
+import Storage
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -43,7 +44,7 @@ import Testing
     /// A request stuck ahead (a stalled client) delays the next one at most the patience; it
     /// then proceeds as without the lock.
     @Test func aStalledHolderDelaysOthersOnlyForThePatience() async throws {
-        let locks = UploadLocks(patience: .milliseconds(200))
+        let locks = KeyedLocks(patience: .milliseconds(200))
         let (holding, holdingSignal) = AsyncStream.makeStream(of: Void.self)
         let (release, releaseSignal) = AsyncStream.makeStream(of: Void.self)
         let stalled = Task {

@@ -32,7 +32,7 @@ public struct RegistryAPI: Sendable {
     let store: any RegistryContent
     let options: APIOptions
     let uploadState: UploadStateSigner
-    let uploadLocks = UploadLocks()
+    let uploadLocks = KeyedLocks()
     let authorizer: (any RequestAuthorizer)?
     let metrics: RegistryMetrics?
     let notifier: Notifier?

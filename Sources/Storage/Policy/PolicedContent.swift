@@ -7,6 +7,9 @@ import OCI
 public struct PolicedContent: RegistryContent {
     public let inner: any RegistryContent
     public let source: any RepositoryPolicySource
+    /// Tag changes of one repository, one at a time where policies look at them: two pushes
+    /// racing to an immutable tag cannot both see it free (within this process).
+    let tagChanges = KeyedLocks()
 
     public init(_ inner: any RegistryContent, policies source: any RepositoryPolicySource) {
         self.inner = inner
@@ -22,14 +25,18 @@ public struct PolicedContent: RegistryContent {
     public func putManifest(_ repository: RepositoryName, _ reference: Reference, bytes: [UInt8], contentType: String?,
                             tags: [Tag]) async throws -> RegistryStore.PutManifestResult {
         let policies = try await source.policies()
-        if !policies.isEmpty {
-            var named = tags
-            if case .tag(let tag) = reference, !named.contains(tag) { named.insert(tag, at: 0) }
-            let digest: Digest
-            if case .digest(let given) = reference { digest = given } else { digest = Digest.compute(bytes) }
-            for policy in policies { try await policy.beforeManifestPut(repository, digest: digest, tags: named, content: inner) }
+        let named = if case .tag(let tag) = reference, !tags.contains(tag) { [tag] + tags } else { tags }
+        guard !policies.isEmpty else {
+            return try await inner.putManifest(repository, reference, bytes: bytes, contentType: contentType, tags: tags)
         }
-        let result = try await inner.putManifest(repository, reference, bytes: bytes, contentType: contentType, tags: tags)
+        let digest: Digest
+        if case .digest(let given) = reference { digest = given } else { digest = Digest.compute(bytes) }
+        let inner = self.inner
+        let put: @Sendable () async throws -> RegistryStore.PutManifestResult = {
+            for policy in policies { try await policy.beforeManifestPut(repository, digest: digest, tags: named, content: inner) }
+            return try await inner.putManifest(repository, reference, bytes: bytes, contentType: contentType, tags: tags)
+        }
+        let result = named.isEmpty ? try await put() : try await tagChanges.withLock(repository.description, put)
         await tell(policies, .linked(repository, result.digest, size: Int64(bytes.count)))
         return result
     }

@@ -1,17 +1,17 @@
-/// One request at a time per upload session in this process: a client retrying a final PUT,
-/// or several racing to finish one upload, meet a finished (gone) session, not each other's
-/// half-written chunk (which the storage refuses as a range error, for a range nobody sent).
-/// A request waits at most `patience` for the one ahead (a stalled client may hold it), then
+/// One holder at a time per key in this process: requests on one upload session (a client
+/// retrying a final PUT meets a finished session, not another's half-written chunk), tag
+/// changes of one repository under a policy (two pushes racing to an immutable tag). A
+/// holder waits at most `patience` for the one ahead (a stalled client may hold it), then
 /// goes on and lets the storage's own exclusion answer, as without this lock. Replicas are
-/// kept apart by the storage's locks.
-actor UploadLocks {
+/// kept apart by the storage's locks, not by this.
+public actor KeyedLocks {
     private var waiting: [String: [(ticket: UInt64, resume: CheckedContinuation<Bool, Never>)]] = [:]
     private var nextTicket: UInt64 = 0
     let patience: Duration
 
-    init(patience: Duration = .seconds(30)) { self.patience = patience }
+    public init(patience: Duration = .seconds(30)) { self.patience = patience }
 
-    func withLock<T: Sendable>(_ key: String, _ body: @Sendable () async throws -> T) async throws -> T {
+    public func withLock<T: Sendable>(_ key: String, _ body: @Sendable () async throws -> T) async throws -> T {
         let held = await acquire(key)
         do {
             let result = try await body()

@@ -1,0 +1,96 @@
+import Client
+import Foundation
+import HummingbirdTesting
+import Server
+import Mirror
+import NIOCore
+import OCI
+import Storage
+import Synchronization
+import Testing
+
+/// The mirror hands a client the last byte of a blob once it matched its digest, without
+/// waiting for the commit that makes it durable (the fsync of a large blob, off the
+/// client's path); a corrupt blob still never arrives whole.
+@Suite struct MirrorCommitTests {
+    /// An in-memory storage whose commits wait until the test opens the gate.
+    final class GatedCommits: StorageDriver {
+        let inner = InMemoryDriver()
+        var name: String { "gated-commits" }
+        let open = Mutex(false)
+        let commits = Mutex(0)
+
+        func getContent(_ path: StoragePath, maxSize: Int) async throws -> [UInt8] { try await inner.getContent(path, maxSize: maxSize) }
+        func putContent(_ path: StoragePath, _ content: [UInt8]) async throws { try await inner.putContent(path, content) }
+        func createContent(_ path: StoragePath, _ content: [UInt8], privately: Bool) async throws -> Bool {
+            try await inner.createContent(path, content, privately: privately)
+        }
+        func stat(_ path: StoragePath) async throws -> StorageFileInfo { try await inner.stat(path) }
+        func list(_ path: StoragePath) async throws -> [String] { try await inner.list(path) }
+        func move(from source: StoragePath, to destination: StoragePath) async throws { try await inner.move(from: source, to: destination) }
+        func delete(_ path: StoragePath) async throws { try await inner.delete(path) }
+        func read(_ path: StoragePath, range: Range<Int64>?, into consumer: (ByteBuffer) async throws -> Void) async throws {
+            try await inner.read(path, range: range, into: consumer)
+        }
+        func writer(_ path: StoragePath, at offset: Int64?) async throws -> any StorageWriter {
+            Writer(inner: try await inner.writer(path, at: offset), driver: self)
+        }
+
+        final class Writer: StorageWriter {
+            let inner: any StorageWriter
+            let driver: GatedCommits
+            init(inner: any StorageWriter, driver: GatedCommits) {
+                self.inner = inner
+                self.driver = driver
+            }
+            var size: Int64 { inner.size }
+            func write<Chunks: AsyncSequence>(_ chunks: Chunks, observe: (ByteBuffer) -> Void) async throws -> Int64 where Chunks.Element == ByteBuffer {
+                try await inner.write(chunks, observe: observe)
+            }
+            func close() async throws { try await inner.close() }
+            func cancel() async throws { try await inner.cancel() }
+            func commit(to destination: StoragePath) async throws {
+                driver.commits.withLock { $0 += 1 }
+                // A condition, not a duration: the test opens the gate once it has its bytes.
+                while !driver.open.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
+                try await inner.commit(to: destination)
+            }
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func theLastByteWaitsForTheDigestNotTheCommit() async throws {
+        var logger = MirrorAPITests.quiet
+        logger.logLevel = .critical
+        let config = APIFixture().config
+        let upstreamApp = try await BerthServer.makeApplication(config, store: try BerthServer.makeStore(config, logger: logger), logger: logger)
+        try await upstreamApp.test(.live) { liveClient in
+            let upstream = APIFixture.Client(client: liveClient)
+            let port = try #require(liveClient.port)
+            let blob = [UInt8](unsafeUninitializedCapacity: 3 << 20) { buffer, initialized in
+                for index in buffer.indices { buffer[index] = UInt8(truncatingIfNeeded: index &* 7) }
+                initialized = buffer.count
+            }
+            let digest = try await upstream.pushBlob("team/big", blob)
+            let driver = GatedCommits()
+            let store = RegistryStore(driver: driver)
+            let client = try RegistryClient.lazy(baseURL: "http://127.0.0.1:\(port)", credentials: .anonymous)
+            defer { Task { try? await client.shutdown() } }
+            let mirror = MirroringContent(local: store, upstreams: [Upstream(prefix: "up.local", client: client, tagTTL: 0)],
+                                          logger: MirrorAPITests.quiet)
+            let repository = try RepositoryName("up.local/team/big")
+            var received: [UInt8] = []
+            try await mirror.readBlob(repository, digest, range: nil) { received += $0.readableBytesView }
+            // Whole and right, while the commit has not been let through.
+            #expect(received == blob)
+            #expect(driver.commits.withLock { $0 } == 1)
+            #expect(try await !store.hasBlob(repository, digest))
+            driver.open.withLock { $0 = true }
+            // Then it is stored; the next read comes from the storage.
+            while try await !store.hasBlob(repository, digest) { try await Task.sleep(for: .milliseconds(5)) }
+            var again: [UInt8] = []
+            try await mirror.readBlob(repository, digest, range: nil) { again += $0.readableBytesView }
+            #expect(again == blob)
+        }
+    }
+}
