@@ -10,9 +10,9 @@ public final class AccountPolicies: RepositoryPolicySource {
     let context: PolicyKinds.PolicyContext
     private let made = Mutex<(generation: Int64, policies: [any RepositoryPolicy])?>(nil)
 
-    public init(directory: AccountDirectory, usage: NamespaceUsage? = nil) {
+    public init(directory: AccountDirectory, usage: NamespaceUsage? = nil, tagPulls: TagPullRecorder? = nil) {
         self.directory = directory
-        self.context = PolicyKinds.PolicyContext(usage: usage)
+        self.context = PolicyKinds.PolicyContext(usage: usage, tagPulls: tagPulls)
     }
 
     public func policies() async throws -> [any RepositoryPolicy] {

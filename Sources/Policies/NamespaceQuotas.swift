@@ -64,6 +64,8 @@ public struct NamespaceQuotas: RepositoryPolicy {
             if quota(repository) != nil { await usage.added(repository, digest, size: size) }
         case .deleted(let repository):
             if quota(repository) != nil { await usage.forget(repository) }
+        case .pulled:
+            break
         }
     }
 }

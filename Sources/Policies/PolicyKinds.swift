@@ -24,10 +24,13 @@ public enum PolicyKinds {
         public var usage: NamespaceUsage?
         /// Signatures already verified, kept across generations of the policies.
         public var verifiedSignatures: VerifiedDigests
+        /// Where the pulls of tags are noted (a server); nil elsewhere.
+        public var tagPulls: TagPullRecorder?
 
-        public init(usage: NamespaceUsage? = nil, verifiedSignatures: VerifiedDigests = VerifiedDigests()) {
+        public init(usage: NamespaceUsage? = nil, verifiedSignatures: VerifiedDigests = VerifiedDigests(), tagPulls: TagPullRecorder? = nil) {
             self.usage = usage
             self.verifiedSignatures = verifiedSignatures
+            self.tagPulls = tagPulls
         }
     }
 
@@ -47,9 +50,15 @@ public enum PolicyKinds {
                 })
             }),
         "retention": Kind(
-            settings: ["name": true, "keep_last": false, "keep_days": false, "keep_tag": false, "untagged_after": false],
+            settings: ["name": true, "keep_last": false, "keep_days": false, "keep_pulled_days": false, "keep_tag": false,
+                       "untagged_after": false],
             validate: { spec in _ = try RetentionRule(spec, label: "retention") },
-            make: { _, _ in nil }),
+            make: { records, context in
+                // Retention itself runs on a schedule; what it needs from each pull is noted here.
+                let pulled = records.filter { $0.record.spec["keep_pulled_days"] != nil }.compactMap { $0.record.spec["name"] }
+                guard !pulled.isEmpty, let recorder = context.tagPulls else { return nil }
+                return TagPullRecording(repositories: pulled, recorder: recorder)
+            }),
         "quota": Kind(
             settings: ["namespace": true, "size": true],
             validate: { spec in

@@ -5,8 +5,8 @@ import OCI
 import Storage
 
 /// Tag retention (Harbor's, for a registry CI pushes to every day): per repository, keep the
-/// newest `keep_last` tags by push time, those pushed within `keep_days`, those matching
-/// `keep_tag`, and immutable ones; untag the rest. Manifests left without tags, not in an
+/// newest `keep_last` tags by push time, those pushed within `keep_days`, those pulled within
+/// `keep_pulled_days`, those matching `keep_tag`, and immutable ones; untag the rest. Manifests left without tags, not in an
 /// index and not a referrer of a kept manifest, are deleted once untagged for
 /// `untagged_after` (then gc frees their blobs). Planned first (`--dry-run` prints exactly
 /// the plan), applied through the content seam (so other policies still hold), and never
@@ -15,25 +15,32 @@ public struct RetentionRule: Sendable, Equatable {
     public var repositories: String
     public var keepLast: Int?
     public var keepDays: Double?
+    /// Keep tags pulled (a manifest GET by tag) within this many days.
+    public var keepPulledDays: Double?
     public var keepTags: String?
     public var untaggedAfter: TimeInterval?
     public var label: String
+    /// When the policy was added: a tag never pulled since counts as pulled then (pulls are
+    /// recorded only while a policy asks for them).
+    public var addedAt: Date?
 
-    public init(repositories: String, keepLast: Int? = nil, keepDays: Double? = nil, keepTags: String? = nil,
-                untaggedAfter: TimeInterval? = nil, label: String) {
+    public init(repositories: String, keepLast: Int? = nil, keepDays: Double? = nil, keepPulledDays: Double? = nil,
+                keepTags: String? = nil, untaggedAfter: TimeInterval? = nil, label: String) {
         self.repositories = repositories
         self.keepLast = keepLast
         self.keepDays = keepDays
+        self.keepPulledDays = keepPulledDays
         self.keepTags = keepTags
         self.untaggedAfter = untaggedAfter
         self.label = label
     }
 
-    /// From a policy record's settings (`name`, `keep_last`, `keep_days`, `keep_tag`, `untagged_after`).
-    init(_ spec: [String: String], label: String) throws {
+    /// From a policy record's settings (`name`, `keep_last`, `keep_days`, `keep_pulled_days`, `keep_tag`, `untagged_after`).
+    init(_ spec: [String: String], label: String, addedAt: Date? = nil) throws {
         guard let name = spec["name"], !name.isEmpty else { throw AccountError.invalid("retention policies need name") }
         do { try Pattern.validate(name) } catch { throw AccountError.invalid("retention: name: \(error)") }
         self.init(repositories: name, label: label)
+        self.addedAt = addedAt
         if let text = spec["keep_last"] {
             guard let n = Int(text), n >= 0, n <= 1_000_000 else { throw AccountError.invalid("retention: keep_last is a number of tags, got \(text.prefix(32))") }
             keepLast = n
@@ -41,6 +48,10 @@ public struct RetentionRule: Sendable, Equatable {
         if let text = spec["keep_days"] {
             guard let d = Double(text), d >= 0, d <= 36_500 else { throw AccountError.invalid("retention: keep_days is a number of days, got \(text.prefix(32))") }
             keepDays = d
+        }
+        if let text = spec["keep_pulled_days"] {
+            guard let d = Double(text), d > 0, d <= 36_500 else { throw AccountError.invalid("retention: keep_pulled_days is a number of days, got \(text.prefix(32))") }
+            keepPulledDays = d
         }
         if let pattern = spec["keep_tag"] {
             do { try Pattern.validate(pattern) } catch { throw AccountError.invalid("retention: keep_tag: \(error)") }
@@ -50,8 +61,8 @@ public struct RetentionRule: Sendable, Equatable {
             guard let seconds = Self.duration(text) else { throw AccountError.invalid("retention: untagged_after is a duration such as 24h or 30m, got \(text.prefix(32))") }
             untaggedAfter = seconds
         }
-        guard keepLast != nil || keepDays != nil || untaggedAfter != nil else {
-            throw AccountError.invalid("retention policies need keep_last, keep_days or untagged_after")
+        guard keepLast != nil || keepDays != nil || keepPulledDays != nil || untaggedAfter != nil else {
+            throw AccountError.invalid("retention policies need keep_last, keep_days, keep_pulled_days or untagged_after")
         }
     }
 
@@ -100,7 +111,7 @@ public struct Retention: Sendable {
     public init(records: [RepositoryPolicyRecord]) throws {
         var rules: [RetentionRule] = []
         for (index, record) in records.filter({ $0.kind == "retention" }).enumerated() {
-            rules.append(try RetentionRule(record.spec, label: "retention #\(index + 1)"))
+            rules.append(try RetentionRule(record.spec, label: "retention #\(index + 1)", addedAt: record.createdAt))
         }
         self.init(rules: rules, immutable: PolicyKinds.policies(records).compactMap { $0 as? ImmutableTags }.first)
     }
@@ -131,7 +142,8 @@ public struct Retention: Sendable {
         }
         // Tags: cosign's signature/attestation/SBOM tags follow their image, not counted here.
         var removedTags = Set<String>()
-        if rule.keepLast != nil || rule.keepDays != nil {
+        if rule.keepLast != nil || rule.keepDays != nil || rule.keepPulledDays != nil {
+            let pulls = rule.keepPulledDays == nil ? [:] : try await store.tagPulls(repository)
             var dated: [(tag: Tag, digest: Digest, pushed: Date)] = []
             for (tag, digest) in targets where SupplyChainArtifact.tagScheme(tag.value) == nil {
                 let pushed = (try? await store.driver.stat(Layout.tagCurrentLink(repository, tag)).modifiedAt).map { Date(timeIntervalSince1970: $0) } ?? now
@@ -141,7 +153,11 @@ public struct Retention: Sendable {
             for (index, entry) in dated.enumerated() {
                 if let keepLast = rule.keepLast, index < keepLast { continue }
                 if let keepDays = rule.keepDays, now.timeIntervalSince(entry.pushed) <= keepDays * 86400 { continue }
-                if rule.keepLast == nil, rule.keepDays == nil { continue }
+                if let keepPulledDays = rule.keepPulledDays, let pulled = pulls[entry.tag.value],
+                   now.timeIntervalSince(pulled) <= keepPulledDays * 86400 { continue }
+                // A tag never pulled counts from its push, or from when the policy began recording.
+                if let keepPulledDays = rule.keepPulledDays, pulls[entry.tag.value] == nil,
+                   now.timeIntervalSince(max(entry.pushed, rule.addedAt ?? entry.pushed)) <= keepPulledDays * 86400 { continue }
                 if let keep = rule.keepTags, Pattern.matches(keep, entry.tag.value) { continue }
                 if immutable?.protects(repository, entry.tag.value) == true { continue }
                 // Pushed after the run began (a clock a little behind): never.
@@ -149,6 +165,7 @@ public struct Retention: Sendable {
                 var why: [String] = []
                 if let keepLast = rule.keepLast { why.append("not among the newest \(keepLast)") }
                 if let keepDays = rule.keepDays { why.append("pushed more than \(Self.days(keepDays)) ago") }
+                if let keepPulledDays = rule.keepPulledDays { why.append("not pulled within \(Self.days(keepPulledDays))") }
                 removals.append(.init(repository: repository.value, tag: entry.tag.value, digest: entry.digest.description,
                                       size: await size(entry.digest), policy: rule.label, reason: why.joined(separator: ", ")))
                 removedTags.insert(entry.tag.value)

@@ -231,7 +231,8 @@ public enum BerthServer {
         // Repository policies live beside the accounts (edited live like rules).
         let quotaUsage = NamespaceUsage(store: store)
         if let accounts = auth.accounts {
-            content = PolicedContent(content, policies: AccountPolicies(directory: accounts, usage: quotaUsage))
+            content = PolicedContent(content, policies: AccountPolicies(directory: accounts, usage: quotaUsage,
+                                                                                 tagPulls: TagPullRecorder(store: store)))
             metrics?.addCollector { metrics in
                 for row in await QuotaUsage.report(accounts.snapshot.repositoryPolicies, usage: quotaUsage) {
                     metrics.namespaceQuota(row.namespace, limit: row.limit, used: row.used)

@@ -1,3 +1,4 @@
+import Accounts
 import Foundation
 import NIOCore
 import OCI
@@ -51,6 +52,41 @@ import Testing
             #expect(plan.removals.allSatisfy { $0.size != nil && $0.policy == "retention #1" && $0.reason.contains("newest 2") })
             // A dry run changes nothing.
             #expect(try await store.tags(repo).count == 8)
+        }
+    }
+
+    @Test func tagsPulledWithinTheDaysAreKept() async throws {
+        try await withStore { store, root in
+            for (index, tag) in ["pulled-lately", "pulled-long-ago", "never-pulled", "pushed-lately"].enumerated() {
+                try await push(store, root, tag, seed: index, age: index == 3 ? 1 * day : 30 * day)
+            }
+            try await store.recordTagPull(repo, try Tag("pulled-lately"), at: Date().addingTimeInterval(-2 * day))
+            try await store.recordTagPull(repo, try Tag("pulled-long-ago"), at: Date().addingTimeInterval(-20 * day))
+            var rule = RetentionRule(repositories: "ci/*", keepPulledDays: 7, label: "retention #1")
+            rule.addedAt = Date().addingTimeInterval(-25 * day)
+            let plan = try await Retention(rules: [rule], immutable: nil).plan(store, repositories: ["ci/app"], remember: false)
+            #expect(plan.removals.map { $0.tag ?? "-" }.sorted() == ["never-pulled", "pulled-long-ago"])
+            #expect(plan.removals.allSatisfy { $0.reason == "not pulled within 7 days" })
+            // A policy added lately gives every tag its days to be pulled from then.
+            rule.addedAt = Date().addingTimeInterval(-1 * day)
+            let fresh = try await Retention(rules: [rule], immutable: nil).plan(store, repositories: ["ci/app"], remember: false)
+            #expect(fresh.removals.map { $0.tag ?? "-" } == ["pulled-long-ago"])
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1))) func pullsOfTagsAreRecordedThroughTheContentSeamOnlyWhereAPolicyAsks() async throws {
+        try await withStore { store, root in
+            try await push(store, root, "v1", seed: 1, age: day)
+            let record = RepositoryPolicyRecord(id: "r1", kind: "retention", spec: ["name": "ci/*", "keep_pulled_days": "7"], comment: nil, createdAt: Date())
+            let recorder = TagPullRecorder(store: store)
+            let policies = PolicyKinds.policies([record], context: .init(tagPulls: recorder))
+            let content = PolicedContent(store, policies: ImmutableTagsTests.Fixed(list: policies))
+            _ = try await content.manifestHead(repo, .tag(try Tag("v1")))
+            _ = try await content.manifest(repo, .digest(try await store.resolveTag(repo, try Tag("v1"))!))
+            #expect(try await store.tagPulls(repo).isEmpty)
+            _ = try await content.manifest(repo, .tag(try Tag("v1")))
+            // Written off the request's path.
+            while try await store.tagPulls(repo)["v1"] == nil { try await Task.sleep(for: .milliseconds(5)) }
         }
     }
 

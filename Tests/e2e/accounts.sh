@@ -196,7 +196,7 @@ done
 expect_eq "six tags pushed to nightly/app" "$(token_actions "admin:$ADMIN_PW" "$R" "repository:nightly/app:pull" >/dev/null; $SK list-tags --tls-verify=false --creds "admin:$ADMIN_PW" "docker://$R/nightly/app" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["Tags"]))')" "6"
 check "berth policy retention add --name 'nightly/*' --keep-last 2 --keep-tag 'release-*' --untagged-after 1s" \
     "$BERTH" policy retention add "${D[@]}" --name 'nightly/*' --keep-last 2 --keep-tag 'release-*' --untagged-after 1s
-check "a retention policy without anything to keep by is refused" bash -c "'$BERTH' policy retention add --data '$A/data' --name 'x/*' 2>&1 | grep -q 'need keep_last, keep_days or untagged_after'"
+check "a retention policy without anything to keep by is refused" bash -c "'$BERTH' policy retention add --data '$A/data' --name 'x/*' 2>&1 | grep -q 'need keep_last, keep_days, keep_pulled_days or untagged_after'"
 expect_eq "berth policy retention run --dry-run --registry lists exactly the tags that would go, with size and reason" \
     "$(BERTH_USERNAME=admin BERTH_PASSWORD="$ADMIN_PW" "$BERTH" policy retention run --dry-run --json --registry "http://$R" | python3 -c 'import json,sys; p=json.load(sys.stdin); print(sorted(r["tag"] for r in p["removals"]), all(r["size"] > 3000 and "newest 2" in r["reason"] for r in p["removals"]))')" \
     "['build-1', 'build-2', 'build-3'] True"
@@ -212,6 +212,12 @@ eventually 10 "runs at least untagged_after later delete build-2's and build-3's
 check "release-1's (build-1's) stays" $SK inspect --tls-verify=false --creds "admin:$ADMIN_PW" "docker://$R/nightly/app:release-1"
 check "the audit log records each removal by retention, and the run" bash -c "curl -s -u 'admin:$ADMIN_PW' 'http://$R/berth/api/v1/audit?limit=500' | python3 -c 'import json,sys; e=json.load(sys.stdin); assert len([x for x in e if x[\"actor\"]==\"retention\" and x[\"action\"]==\"manifest.delete\" and x[\"target\"].startswith(\"nightly/app:build-\")])==3; assert any(x[\"action\"]==\"retention.run\" for x in e)'"
 check "berth policy rm retention 1" "$BERTH" policy rm "${D[@]}" retention 1
+check "berth policy retention add --name 'pulled/*' --keep-pulled-days 7" "$BERTH" policy retention add "${D[@]}" --name 'pulled/*' --keep-pulled-days 7
+for t in a b; do $SK copy -q --dest-tls-verify=false --dest-creds "admin:$ADMIN_PW" "oci:$WORK/ret1:v1" "docker://$R/pulled/app:$t" >/dev/null 2>&1; done
+check "skopeo inspect pulls pulled/app:a (a manifest GET by tag)" $SK inspect --tls-verify=false --creds "admin:$ADMIN_PW" "docker://$R/pulled/app:a"
+eventually 10 "the pull of the tag is recorded in the storage, and only that tag's" bash -c "[ -n \"\$(find '$A/data' -path '*/berth/pulls/pulled/app/_tags/a')\" ] && [ -z \"\$(find '$A/data' -path '*/berth/pulls/pulled/app/_tags/b')\" ]"
+expect_eq "a dry run keeps both (b counts from the policy's start)" "$(BERTH_USERNAME=admin BERTH_PASSWORD="$ADMIN_PW" "$BERTH" policy retention run --dry-run --json --registry "http://$R" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["removals"]))')" "0"
+check "berth policy rm retention 1 (the pulled one)" "$BERTH" policy rm "${D[@]}" retention 1
 
 echo "== repository policies: namespace quotas"
 for n in 1 2 3; do python3 "$MAKE_IMAGE" "$WORK/quota$n" v1 --layers 1 --size 200000 --seed $((90 + n)) >/dev/null; done

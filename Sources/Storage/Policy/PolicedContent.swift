@@ -78,7 +78,9 @@ public struct PolicedContent: RegistryContent {
 
     public func manifest(_ repository: RepositoryName, _ reference: Reference) async throws -> StoredManifest {
         let manifest = try await inner.manifest(repository, reference)
-        for policy in try await source.policies() { try await policy.beforeManifestRead(repository, manifest, content: inner) }
+        let policies = try await source.policies()
+        for policy in policies { try await policy.beforeManifestRead(repository, manifest, content: inner) }
+        if case .tag(let tag) = reference, !policies.isEmpty { await tell(policies, .pulled(repository, tag)) }
         return manifest
     }
 

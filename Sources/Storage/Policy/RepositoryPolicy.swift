@@ -21,16 +21,19 @@ public protocol RepositoryPolicy: Sendable {
     func beforeUploadStart(_ repository: RepositoryName, content: any RegistryContent) async throws
     /// Before the blob `digest` of `source` is mounted into `repository`.
     func beforeBlobMount(_ repository: RepositoryName, from source: RepositoryName, digest: Digest, content: any RegistryContent) async throws
-    /// After a change went through (what a policy that counts, a quota, keeps up to date).
+    /// After a change went through, or a tag was pulled (what a policy that counts keeps up
+    /// to date: a quota its bytes, retention its tags' last pulls).
     func after(_ change: ContentChange) async
 }
 
-/// A change of content a policy may want to know about once it is done.
+/// What a policy may want to know about once it is done.
 public enum ContentChange: Sendable, Equatable {
     /// A blob or manifest of `size` bytes is now linked into the repository.
     case linked(RepositoryName, Digest, size: Int64)
     /// Something of the repository was deleted (a tag, a manifest, a blob, the repository).
     case deleted(RepositoryName)
+    /// A tag's manifest was served (a GET by tag; a HEAD is not a pull).
+    case pulled(RepositoryName, Tag)
 }
 
 extension RepositoryPolicy {

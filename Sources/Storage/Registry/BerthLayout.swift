@@ -47,6 +47,11 @@ public enum BerthLayout {
         StoragePath(unchecked: ["berth", "retention"] + name.value.split(separator: "/").map(String.init) + ["_untagged", "sha256"])
     }
 
+    /// When each tag of a repository was last pulled (one file per tag), for retention.
+    public static func tagPulls(_ name: RepositoryName) -> StoragePath {
+        StoragePath(unchecked: ["berth", "pulls"] + name.value.split(separator: "/").map(String.init) + ["_tags"])
+    }
+
     /// When a mirrored manifest was last pulled.
     public static func mirrorPulled(_ name: RepositoryName, _ d: Digest) -> StoragePath {
         StoragePath(unchecked: ["berth", "mirror"] + name.value.split(separator: "/").map(String.init) + ["_pulled", d.algorithm.rawValue, d.hex])

@@ -54,6 +54,25 @@ extension RegistryStore {
 }
 
 extension RegistryStore {
+    /// Notes that a tag was pulled (its manifest GET by tag) at `time`, for retention's
+    /// "pulled within".
+    public func recordTagPull(_ repository: RepositoryName, _ tag: Tag, at time: Date = Date()) async throws {
+        try await driver.putContent(try BerthLayout.tagPulls(repository).appending(tag.value), Array(String(Int(time.timeIntervalSince1970)).utf8))
+    }
+
+    /// When each tag of a repository was last pulled, as recorded (one listing, a read per tag).
+    public func tagPulls(_ repository: RepositoryName) async throws -> [String: Date] {
+        let directory = BerthLayout.tagPulls(repository)
+        var pulls: [String: Date] = [:]
+        for name in try await driver.listIfPresent(directory) where Tag.isValid(name) {
+            if let bytes = try? await driver.getContent(try directory.appending(name), maxSize: 64),
+               let seconds = Double(String(decoding: bytes, as: UTF8.self)) {
+                pulls[name] = Date(timeIntervalSince1970: seconds)
+            }
+        }
+        return pulls
+    }
+
     /// Notes that a mirrored manifest was pulled now, for retention.
     public func recordMirrorPull(_ repository: RepositoryName, _ digest: Digest, at time: Date = Date()) async throws {
         try await driver.putContent(BerthLayout.mirrorPulled(repository, digest), Array(String(Int(time.timeIntervalSince1970)).utf8))

@@ -105,10 +105,11 @@ struct RetentionCommand: AsyncParsableCommand {
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Add a retention policy (at least one of --keep-last, --keep-days, --untagged-after).",
+            abstract: "Add a retention policy (at least one of --keep-last, --keep-days, --keep-pulled-days, --untagged-after).",
             discussion: """
                 Kept in each matching repository: the newest --keep-last tags by push time, those pushed within \
-                --keep-days, those matching --keep-tag, and immutable tags; the other tags are removed. With \
+                --keep-days, those pulled within --keep-pulled-days (a tag not pulled since the policy was added \
+                counts from then), those matching --keep-tag, and immutable tags; the other tags are removed. With \
                 --untagged-after, manifests without tags (not in an index, not a referrer of a kept one) are deleted \
                 that long after they lost their last tag; `berth gc` then frees their blobs. Runs inside serve \
                 (storage.maintenance.retention.interval, default daily) and with `berth policy retention run`.
@@ -117,6 +118,7 @@ struct RetentionCommand: AsyncParsableCommand {
         @Option(help: "Repository pattern, e.g. 'ci/*'.") var name: String
         @Option(help: "Keep the newest N tags.") var keepLast: Int?
         @Option(help: "Keep tags pushed within D days.") var keepDays: Double?
+        @Option(help: "Keep tags pulled within D days (pulls are recorded from when the policy is added).") var keepPulledDays: Double?
         @Option(help: "Keep tags matching this pattern, e.g. 'release-*'.") var keepTag: String?
         @Option(help: "Delete untagged manifests this long after they lost their last tag (e.g. 24h, 7d).") var untaggedAfter: String?
         @Option(help: "Why (shown in listings).") var comment: String?
@@ -125,6 +127,7 @@ struct RetentionCommand: AsyncParsableCommand {
             var spec = ["name": name]
             if let keepLast { spec["keep_last"] = String(keepLast) }
             if let keepDays { spec["keep_days"] = keepDays == keepDays.rounded() ? String(Int(keepDays)) : String(keepDays) }
+            if let keepPulledDays { spec["keep_pulled_days"] = keepPulledDays == keepPulledDays.rounded() ? String(Int(keepPulledDays)) : String(keepPulledDays) }
             if let keepTag { spec["keep_tag"] = keepTag }
             if let untaggedAfter { spec["untagged_after"] = untaggedAfter }
             try PolicyKinds.check(kind: "retention", spec: spec)
