@@ -93,6 +93,7 @@ let package = Package(
         ]),
         // Distribution-compatible config.yml parsing, env overrides, validation.
         .target(name: "Config", dependencies: [
+            "OCI",
             .product(name: "Yams", package: "Yams"),
         ]),
         // Thin Hummingbird handlers translating HTTP to registry calls.
@@ -163,7 +164,7 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage", "OCI", .product(name: "_CryptoExtras", package: "swift-crypto"),
                                                          .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "PoliciesTests", dependencies: ["Policies", "Storage", "OCI", "Accounts", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "ConfigTests", dependencies: ["Config"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "OCI"]),
         .testTarget(name: "ClientTests", dependencies: [
             "Client", "OCI",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

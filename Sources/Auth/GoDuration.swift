@@ -1,13 +1,13 @@
-/// The durations docker_auth's configuration writes the Go way: `500ms`, `10s`, `2m`
-/// (a bare number is seconds).
-enum GoDuration {
-    static func parse(_ text: String?, key: String, default fallback: Duration) throws -> Duration {
+import OCI
+
+extension GoDuration {
+    /// A duration of docker_auth's configuration, written the Go way (`500ms`, `10s`, `2m`,
+    /// `1h30m`; a bare number is seconds), positive and below `limit` seconds.
+    static func parse(_ text: String?, key: String, default fallback: Duration, limit: Double = 86_400) throws -> Duration {
         guard let text else { return fallback }
-        let (number, unit): (String, Double) = text.hasSuffix("ms") ? (String(text.dropLast(2)), 0.001)
-            : text.hasSuffix("s") ? (String(text.dropLast()), 1) : text.hasSuffix("m") ? (String(text.dropLast()), 60) : (text, 1)
-        guard let value = Double(number), value > 0, value < 86_400 else {
+        guard let seconds = Double(text) ?? GoDuration.seconds(text), seconds > 0, seconds < limit else {
             throw AuthError.configuration("\(key): not a duration: \(text)")
         }
-        return .milliseconds(Int(value * unit * 1000))
+        return .milliseconds(Int64(seconds * 1000))
     }
 }

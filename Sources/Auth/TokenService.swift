@@ -1,3 +1,4 @@
+import OCI
 import Foundation
 
 /// A token request as the HTTP layer hands it over.

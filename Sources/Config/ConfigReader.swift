@@ -1,3 +1,4 @@
+import OCI
 /// Reads typed values out of a `ConfigNode`, remembering which keys were read so that the
 /// rest can be reported as unknown.
 final class ConfigReader {

@@ -1,4 +1,5 @@
 import Foundation
+import OCI
 
 /// The subset of Distribution's `config.yml` that Berth implements, with Distribution's
 /// defaults, plus Berth's own defaults for running with no configuration file.

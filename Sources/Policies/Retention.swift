@@ -66,11 +66,11 @@ public struct RetentionRule: Sendable, Equatable {
         }
     }
 
-    /// `90s`, `30m`, `24h`, `7d`.
+    /// A Go duration (`90s`, `30m`, `1h30m`) or days (`7d`).
     static func duration(_ text: String) -> TimeInterval? {
-        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
-        guard let unit = text.last, let factor = units[unit], let value = Double(text.dropLast()), value >= 0 else { return nil }
-        return value * factor
+        if text.hasSuffix("d"), let days = Double(text.dropLast()), days >= 0 { return days * 86_400 }
+        guard !text.isEmpty, Double(text) == nil, let seconds = GoDuration.seconds(text), seconds >= 0 else { return nil }
+        return seconds
     }
 }
 

@@ -1,3 +1,4 @@
+import OCI
 import ArgumentParser
 import Config
 import Foundation

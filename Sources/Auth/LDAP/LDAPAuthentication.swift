@@ -1,3 +1,4 @@
+import OCI
 import CLDAP
 import Foundation
 import NIOPosix

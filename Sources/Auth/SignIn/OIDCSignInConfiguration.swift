@@ -1,3 +1,4 @@
+import OCI
 import Foundation
 import Yams
 
@@ -71,13 +72,9 @@ public struct OIDCSignInConfiguration: Sendable, Decodable, Equatable {
         try Self.duration(revalidate_after, key: "oidc_auth.revalidate_after", default: .seconds(3600))
     }
 
-    /// A Go duration, hours (`12h`) included.
+    /// Lifetimes and revalidation periods: a Go duration up to a year (`12h`, `720h`).
     static func duration(_ text: String?, key: String, default fallback: Duration) throws -> Duration {
-        guard let text else { return fallback }
-        if text.hasSuffix("h"), let hours = Double(text.dropLast()), hours > 0, hours <= 24 * 366 {
-            return .seconds(Int(hours * 3600))
-        }
-        return try GoDuration.parse(text, key: key, default: fallback)
+        try GoDuration.parse(text, key: key, default: fallback, limit: 366 * 86_400 + 1)
     }
 
     /// The client secret, from the file when one is named (trailing newline dropped).

@@ -1,3 +1,4 @@
+import OCI
 import Foundation
 import Yams
 

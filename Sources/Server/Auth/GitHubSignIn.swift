@@ -13,19 +13,16 @@ import NIOFoundationCompat
 final class GitHubSignIn: SignInProvider, Sendable {
     let configuration: GitHubSignInConfiguration
     let secret: String
-    let http: HTTPClient
-    let timeout: TimeAmount
+    let connection: ProviderConnection
     let passwordLifetime: Duration
     let revalidateAfter: Duration
 
     init(_ configuration: GitHubSignInConfiguration, http: HTTPClient = HTTPKeySetSource.sharedClient) throws {
         self.configuration = try configuration.validated()
         secret = try configuration.secret()
-        let limit = try configuration.timeout()
-        timeout = .nanoseconds(Int64(limit.components.seconds) * 1_000_000_000 + limit.components.attoseconds / 1_000_000_000)
+        connection = ProviderConnection(http: http, timeout: try configuration.timeout(), name: "GitHub", bodyLimit: 4 << 20)
         passwordLifetime = try configuration.passwordLifetime()
         revalidateAfter = try configuration.revalidateAfter()
-        self.http = http
     }
 
     var id: String { "github" }
@@ -65,7 +62,7 @@ final class GitHubSignIn: SignInProvider, Sendable {
         // Without it GitHub answers form-encoded.
         request.headers.add(name: "Accept", value: "application/json")
         request.body = .bytes(ByteBuffer(string: fields.map { "\($0.0)=\(OIDCSignIn.formEncode($0.1))" }.joined(separator: "&")))
-        let (status, body) = try await send(request)
+        let (status, body) = try await connection.send(request)
         // GitHub answers 200 with an `error` field for a refused code.
         let answer = try? JSONDecoder().decode(TokenAnswer.self, from: body)
         guard status == 200, let answer else { throw AuthError.unavailable("GitHub's token endpoint answered \(status)") }
@@ -152,15 +149,7 @@ final class GitHubSignIn: SignInProvider, Sendable {
         request.headers.add(name: "Authorization", value: "Bearer " + token)
         request.headers.add(name: "Accept", value: "application/vnd.github+json")
         request.headers.add(name: "User-Agent", value: "Berth")
-        return try await send(request)
+        return try await connection.send(request)
     }
 
-    private func send(_ request: HTTPClientRequest) async throws -> (Int, Data) {
-        do {
-            let response = try await http.execute(request, timeout: timeout)
-            return (Int(response.status.code), Data(buffer: try await response.body.collect(upTo: 4 << 20)))
-        } catch {
-            throw AuthError.unavailable("GitHub cannot be reached: \(error)")
-        }
-    }
 }

@@ -14,8 +14,7 @@ final class OIDCSignIn: SignInProvider, Sendable {
     let configuration: OIDCSignInConfiguration
     let secret: String
     let keys: WorkloadIdentities
-    let http: HTTPClient
-    let timeout: TimeAmount
+    let connection: ProviderConnection
     let passwordLifetime: Duration
     let revalidateAfter: Duration
 
@@ -44,13 +43,11 @@ final class OIDCSignIn: SignInProvider, Sendable {
         self.required = required
         self.configuration = try configuration.validated()
         secret = try configuration.secret()
-        let limit = try configuration.timeout()
-        timeout = .nanoseconds(Int64(limit.components.seconds) * 1_000_000_000 + limit.components.attoseconds / 1_000_000_000)
+        connection = ProviderConnection(http: http, timeout: try configuration.timeout(), name: "the sign-in provider", bodyLimit: 1 << 20)
         passwordLifetime = try configuration.passwordLifetime()
         revalidateAfter = try configuration.revalidateAfter()
         keys = try WorkloadIdentities([WorkloadIssuer(issuer: configuration.issuer, audience: configuration.client_id)],
                                       source: HTTPKeySetSource(http: http))
-        self.http = http
     }
 
     var displayName: String { configuration.displayName }
@@ -184,7 +181,7 @@ final class OIDCSignIn: SignInProvider, Sendable {
             form += [("client_id", configuration.client_id), ("client_secret", secret)]
         }
         request.body = .bytes(ByteBuffer(string: form.map { "\($0.0)=\(Self.formEncode($0.1))" }.joined(separator: "&")))
-        let (status, body) = try await send(request)
+        let (status, body) = try await connection.send(request)
         return (status, try? JSONDecoder().decode(TokenAnswer.self, from: body))
     }
 
@@ -198,7 +195,7 @@ final class OIDCSignIn: SignInProvider, Sendable {
             var info = HTTPClientRequest(url: userinfo)
             info.headers.add(name: "Authorization", value: "Bearer " + access)
             info.headers.add(name: "Accept", value: "application/json")
-            let (status, body) = try await send(info)
+            let (status, body) = try await connection.send(info)
             if status == 401 || status == 403 { throw AuthError.unauthorized("the provider's userinfo refused the access token") }
             if status == 200, let extra = try JSONSerialization.jsonObject(with: body) as? [String: Any] {
                 // userinfo's sub must be the id_token's (OpenID Connect Core 5.3.2).
@@ -217,19 +214,10 @@ final class OIDCSignIn: SignInProvider, Sendable {
                                           provenance: "\(id) \(configuration.issuer)")
     }
 
-    private func send(_ request: HTTPClientRequest) async throws -> (Int, Data) {
-        do {
-            let response = try await http.execute(request, timeout: timeout)
-            return (Int(response.status.code), Data(buffer: try await response.body.collect(upTo: 1 << 20)))
-        } catch {
-            throw AuthError.unavailable("the sign-in provider cannot be reached: \(error)")
-        }
-    }
-
     private func get(_ url: String) async throws -> Data {
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "Accept", value: "application/json")
-        let (status, body) = try await send(request)
+        let (status, body) = try await connection.send(request)
         guard status == 200 else { throw Failure(description: "GET \(url): \(status)") }
         return body
     }
