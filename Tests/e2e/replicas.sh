@@ -196,6 +196,26 @@ done
 check "removed again (berth policy rm, on the database)" "$BERTH" policy rm --config "$P/config.yml" immutable 1
 eventually 3 "replica 3 lets it move again" $SK copy --dest-tls-verify=false --dest-creds dev:dev-password-1 "oci:$WORK/big:v1" "docker://127.0.0.1:${PORTS[2]}/team/big:v1"
 
+echo "== quotas and signature-required pulls across replicas, on S3"
+python3 "$MAKE_IMAGE" --layers 1 --size 5000 --seed 24 "$WORK/quota" v1 >/dev/null
+check "berth policy quota set team 1KB through replica 1's admin API" \
+    env BERTH_USERNAME=admin BERTH_PASSWORD="$ADMIN_PW" "$BERTH" policy quota set --registry "http://127.0.0.1:${PORTS[0]}" team 1KB
+for i in 1 2; do
+    # An upload's start is refused once the replica has the quota (nothing is stored meanwhile).
+    eventually 3 "replica $((i + 1)) refuses an upload into team/ within 3 s (POST: 403)" bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' -X POST -H \"Authorization: Bearer \$(curl -s -u dev:dev-password-1 'http://127.0.0.1:${PORTS[$i]}/auth/token?service=Berth+registry&scope=repository:team/quota:pull,push' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"token\"])')\" http://127.0.0.1:${PORTS[$i]}/v2/team/quota/blobs/uploads/)\" = 403 ]"
+    check "and skopeo's push there, saying quota, used and limit" bash -c "! $SK copy --dest-tls-verify=false --dest-creds dev:dev-password-1 oci:$WORK/quota:v1 docker://127.0.0.1:${PORTS[$i]}/team/quota:v1 > $WORK/quota-$i.out 2>&1 && grep -q 'quota exceeded: namespace team uses' $WORK/quota-$i.out"
+done
+check "the quota removed (on the database)" "$BERTH" policy quota set --config "$P/config.yml" team none
+eventually 3 "replica 3 takes the push again" $SK copy --dest-tls-verify=false --dest-creds dev:dev-password-1 "oci:$WORK/quota:v1" "docker://127.0.0.1:${PORTS[2]}/team/quota:v1"
+check "cosign-sign.py signs team/big:v1 through replica 1" python3 "$(dirname "$0")/cosign-sign.py" sign "127.0.0.1:${PORTS[0]}" team/big v1 dev dev-password-1 "$WORK/cosign"
+check "berth policy signed add --name 'team/*' (on the database)" "$BERTH" policy signed add --config "$P/config.yml" --name 'team/*' --key "$WORK/cosign.pub"
+for i in 1 2; do
+    eventually 3 "replica $((i + 1)) refuses the unsigned team/quota:v1" bash -c "$SK inspect --tls-verify=false --creds dev:dev-password-1 docker://127.0.0.1:${PORTS[$i]}/team/quota:v1 2>&1 | grep -q 'image is not signed by a trusted key'"
+    check "and serves the signed team/big:v1" $SK inspect --tls-verify=false --creds dev:dev-password-1 "docker://127.0.0.1:${PORTS[$i]}/team/big:v1"
+done
+check "berth policy rm signed 1" "$BERTH" policy rm --config "$P/config.yml" signed 1
+eventually 3 "replica 2 serves team/quota:v1 again" $SK inspect --tls-verify=false --creds dev:dev-password-1 "docker://127.0.0.1:${PORTS[1]}/team/quota:v1"
+
 echo "== a replica killed mid-push"
 python3 "$MAKE_IMAGE" --layers 4 --size 8000000 --seed 23 "$WORK/killed" v1 >/dev/null
 $SK copy --retry-times 5 --dest-tls-verify=false "${CREDS[@]}" "oci:$WORK/killed:v1" "docker://$LB/team/killed:v1" >"$P/killed-push.log" 2>&1 &
