@@ -383,7 +383,7 @@ def main():
     ap.add_argument("--wrk-seconds", type=int, default=10)
     ap.add_argument("--tokens", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--before", help="an earlier Berth binary: its manifest GET figures are printed beside this one's")
-    ap.add_argument("--only", choices=["hot-path", "tokens", "ui", "writes", "s3", "mirror"],
+    ap.add_argument("--only", choices=["hot-path", "tokens", "ui", "writes", "s3", "mirror", "retention"],
                     help="run only the manifest GET comparison, the token scenarios or the web UI pages")
     a = ap.parse_args()
     if a.only:
@@ -685,6 +685,36 @@ def make_blob(work, name, mib):
     return path, "sha256:" + h.hexdigest()
 
 
+def retention_bench(a, work):
+    """Retention (Berth only: Distribution has none) over one repository with --tags tags,
+    keeping the newest 10: the dry run, then the run that removes the rest, both on the
+    storage through the CLI."""
+    root = os.path.join(work, "retention")
+    data = os.path.join(root, "data")
+    populate_layout(data, 0, a.tags)
+    berth = os.path.abspath(a.berth)
+    # A first start makes the accounts database (where policies live) beside the storage.
+    port = free_port()
+    env = dict(os.environ, REGISTRY_HTTP_ADDR=f"127.0.0.1:{port}")
+    log = open(os.path.join(work, "retention-serve.log"), "w")
+    proc = subprocess.Popen([berth, "serve"], cwd=root, env=env, stdout=log, stderr=log)
+    try:
+        for _ in range(200):
+            if os.path.exists(os.path.join(data, "berth/accounts/accounts.sqlite")): break
+            time.sleep(0.05)
+        time.sleep(0.5)
+    finally:
+        proc.terminate(); proc.wait(10); log.close()
+    subprocess.run([berth, "policy", "retention", "add", "--data", data, "--name", "many/*", "--keep-last", "10"],
+                   check=True, capture_output=True)
+    print(f"\n{'retention, keep the newest 10 of ' + str(a.tags) + ' tags':52} {'seconds':>10} {'removed':>9}")
+    for label, extra in [("berth policy retention run --dry-run", ["--dry-run"]), ("berth policy retention run", [])]:
+        t = time.time()
+        out = subprocess.run([berth, "policy", "retention", "run", "--data", data, "--json", *extra], check=True, capture_output=True, text=True).stdout
+        took = time.time() - t
+        print(f"{label:52} {took:10.2f} {len(json.loads(out)['removals']):9d}")
+
+
 def partial(a):
     """The front-door figures alone: manifest GET (this Berth, an earlier one, Distribution)
     and the database-backed token endpoint beside what OpenSSL signs per second."""
@@ -696,6 +726,8 @@ def partial(a):
             write_bench(a, work)
         elif a.only == "mirror":
             mirror_bench(a, work)
+        elif a.only == "retention":
+            retention_bench(a, work)
         elif a.only == "hot-path":
             listing = os.path.join(work, "listing")
             populate_layout(listing, 10, 10)

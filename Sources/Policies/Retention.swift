@@ -258,6 +258,9 @@ public struct Retention: Sendable {
         done.removals = []
         // Computed once per repository, after its tag removals (they come first in the plan).
         var keptNow: [RepositoryName: Set<Digest>] = [:]
+        // Images whose tag was removed: those left without any tag are marked at the end (one
+        // listing of the repository's tags, not one per removal).
+        var untagged: [RepositoryName: Set<Digest>] = [:]
         for removal in plan.removals {
             guard let repository = try? RepositoryName(removal.repository), let digest = try? Digest(parsing: removal.digest) else { continue }
             do {
@@ -269,10 +272,7 @@ public struct Retention: Sendable {
                         continue
                     }
                     try await content.deleteManifest(repository, .tag(tag))
-                    if try await store.tagTargets(repository).contains(where: { $0.digest == digest }) == false {
-                        try? await store.driver.putContent(BerthLayout.retentionUntagged(repository, digest),
-                                                           Array(String(Date().timeIntervalSince1970).utf8))
-                    }
+                    untagged[repository, default: []].insert(digest)
                 } else {
                     if keptNow[repository] == nil { keptNow[repository] = try await Self.keptNow(store, repository) }
                     guard keptNow[repository]?.contains(digest) == false else {
@@ -286,6 +286,12 @@ public struct Retention: Sendable {
                 await removed(removal)
             } catch {
                 done.skipped.append("\(removal.repository) \(removal.tag ?? removal.digest): \(error)")
+            }
+        }
+        for (repository, digests) in untagged {
+            guard let stillTagged = try? Set(await store.tagTargets(repository).map(\.digest)) else { continue }
+            for digest in digests.subtracting(stillTagged) {
+                try? await store.driver.putContent(BerthLayout.retentionUntagged(repository, digest), Array(String(Date().timeIntervalSince1970).utf8))
             }
         }
         return done
