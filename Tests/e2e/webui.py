@@ -464,6 +464,22 @@ try:
     rows = [[td.text for td in tr.find_elements(By.CSS_SELECTOR, "td")][:5] for tr in driver.find_elements(By.CSS_SELECTOR, "table.list tbody tr")]
     check("the quota is listed with what team/* uses", len(rows) == 1 and rows[0][:4] == ["quota", "1", "team/*", "size=10.0 GiB"]
           and re.fullmatch(r"[0-9.]+ (B|KiB|MiB) of 10\.0 GiB \(0%\)", rows[0][4]) is not None, str(rows))
+    # Retention through its form: a mistake is refused with the reason, then it is listed.
+    driver.find_element(By.ID, "r-name").send_keys("ci/*")
+    submit(driver.find_element(By.XPATH, "//form[input[@value='add-retention']]//button"))
+    check("a retention policy with nothing to keep by is refused, saying what it needs",
+          "need keep_last, keep_days, keep_pulled_days or untagged_after" in driver.page_source, driver.find_element(By.TAG_NAME, "main").text[:300])
+    driver.get(BASE + "/ui/admin/policies")
+    driver.find_element(By.ID, "r-name").send_keys("ci/*")
+    driver.find_element(By.ID, "r-last").send_keys("10")
+    driver.find_element(By.ID, "r-pulled").send_keys("90")
+    submit(driver.find_element(By.XPATH, "//form[input[@value='add-retention']]//button"))
+    check("adding a retention policy says so", "Retention applies to ci/*" in driver.find_element(By.CSS_SELECTOR, "p.notice").text)
+    rows = [[td.text for td in tr.find_elements(By.CSS_SELECTOR, "td")][:4] for tr in driver.find_elements(By.CSS_SELECTOR, "table.list tbody tr")]
+    check("it is listed with its settings", ["retention", "1", "ci/*", "keep_last=10 keep_pulled_days=90"] in rows, str(rows))
+    submit(driver.find_element(By.CSS_SELECTOR, "button[aria-label='Remove retention policy 1']"))
+    check("and removed", "Removed the retention policy" in driver.find_element(By.CSS_SELECTOR, "p.notice").text)
+
     # Signature-required pulls, with the key webui.sh signed signed/app:v1 with.
     with open(os.path.join(os.path.dirname(DATA), "cosign.pub")) as f:
         driver.find_element(By.ID, "s-key").send_keys(f.read())

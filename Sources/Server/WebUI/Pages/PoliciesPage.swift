@@ -47,6 +47,15 @@ extension WebUI {
             let comment = (form["comment"] ?? "").trimmingCharacters(in: .whitespaces)
             _ = try await PolicyKinds.add(kind: "immutable", spec: spec, comment: comment.isEmpty ? nil : comment, to: admin.accounts, by: admin.actor)
             return try await policiesPage(admin, notice: "Tags \(spec["tag"]!) of \(spec["name"]!) are immutable from now on.")
+        case "add-retention":
+            var spec = ["name": (form["name"] ?? "").trimmingCharacters(in: .whitespaces)]
+            for key in ["keep_last", "keep_days", "keep_pulled_days", "keep_tag", "untagged_after"] {
+                let value = (form[key] ?? "").trimmingCharacters(in: .whitespaces)
+                if !value.isEmpty { spec[key] = value }
+            }
+            let comment = (form["comment"] ?? "").trimmingCharacters(in: .whitespaces)
+            let added = try await PolicyKinds.add(kind: "retention", spec: spec, comment: comment.isEmpty ? nil : comment, to: admin.accounts, by: admin.actor)
+            return try await policiesPage(admin, notice: "Retention applies to \(spec["name"]!) from its next run (\(added.summary)).")
         case "add-signed":
             let spec = ["name": (form["name"] ?? "").trimmingCharacters(in: .whitespaces),
                         "key": (form["key"] ?? "").replacingOccurrences(of: "\r\n", with: "\n").trimmingCharacters(in: .whitespacesAndNewlines) + "\n"]
