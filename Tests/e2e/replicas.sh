@@ -216,6 +216,17 @@ done
 check "berth policy rm signed 1" "$BERTH" policy rm --config "$P/config.yml" signed 1
 eventually 3 "replica 2 serves team/quota:v1 again" $SK inspect --tls-verify=false --creds dev:dev-password-1 "docker://127.0.0.1:${PORTS[1]}/team/quota:v1"
 
+echo "== retention on S3, run through one replica, seen by the others"
+for t in keep-1 drop-1 drop-2; do
+    $SK copy -q --dest-tls-verify=false --dest-creds dev:dev-password-1 "oci:$WORK/quota:v1" "docker://127.0.0.1:${PORTS[0]}/team/ret:$t" >/dev/null 2>&1
+done
+check "berth policy retention add --name team/ret --keep-days 0 --keep-tag 'keep-*' (on the database)" \
+    "$BERTH" policy retention add --config "$P/config.yml" --name team/ret --keep-days 0 --keep-tag 'keep-*'
+eventually 3 "a dry run through replica 3 lists exactly drop-1 and drop-2" bash -c "[ \"\$(BERTH_USERNAME=admin BERTH_PASSWORD='$ADMIN_PW' '$BERTH' policy retention run --dry-run --json --registry http://127.0.0.1:${PORTS[2]} | python3 -c 'import json,sys; print(sorted(r[\"tag\"] for r in json.load(sys.stdin)[\"removals\"] if r[\"repository\"] == \"team/ret\"))')\" = \"['drop-1', 'drop-2']\" ]"
+check "the run through replica 2 removes them" bash -c "BERTH_USERNAME=admin BERTH_PASSWORD='$ADMIN_PW' '$BERTH' policy retention run --registry http://127.0.0.1:${PORTS[1]} | grep -q 'removed 2 tags'"
+eventually 3 "replica 1 lists only keep-1" bash -c "$SK list-tags --tls-verify=false --creds dev:dev-password-1 docker://127.0.0.1:${PORTS[0]}/team/ret | python3 -c 'import json,sys; assert json.load(sys.stdin)[\"Tags\"] == [\"keep-1\"]'"
+check "berth policy rm retention 1" "$BERTH" policy rm --config "$P/config.yml" retention 1
+
 echo "== a replica killed mid-push"
 python3 "$MAKE_IMAGE" --layers 4 --size 8000000 --seed 23 "$WORK/killed" v1 >/dev/null
 $SK copy --retry-times 5 --dest-tls-verify=false "${CREDS[@]}" "oci:$WORK/killed:v1" "docker://$LB/team/killed:v1" >"$P/killed-push.log" 2>&1 &
