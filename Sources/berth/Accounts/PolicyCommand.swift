@@ -55,7 +55,9 @@ struct PolicyCommand: AsyncParsableCommand {
             CLIOutput.table(["KIND", "#", "SETTINGS", "USES", "ID", "COMMENT"], policies.map { policy in
                 counts[policy.kind, default: 0] += 1
                 let uses = policy.kind == "quota" ? quotas.first { $0.namespace == policy.spec["namespace"] }?.summary ?? "" : ""
-                return [policy.kind, String(counts[policy.kind]!), policy.summary, uses, policy.id, policy.comment ?? ""]
+                var shown = policy
+                if policy.kind == "quota", let size = policy.spec["size"].flatMap(Int64.init) { shown.spec["size"] = ByteSize(bytes: size).description }
+                return [policy.kind, String(counts[policy.kind]!), shown.summary, uses, policy.id, policy.comment ?? ""]
             })
         }
 
