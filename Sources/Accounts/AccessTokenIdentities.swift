@@ -37,7 +37,9 @@ struct AccessTokenIdentities: IdentityBackend {
             validSince = owner.credentialsValidSince
         }
         directory.recorder.accessTokenUsed(token.id, at: now)
-        return Identity(account: token.account, labels: labels, validSince: validSince, provenance: token.provenance, scopes: token.scopes)
+        var identity = Identity(account: token.account, labels: labels, validSince: validSince, provenance: token.provenance, scopes: token.scopes)
+        identity.accountHeldElsewhere = snapshot.users[token.account] == nil
+        return identity
     }
 
     /// Not an account source: accounts are looked up in the backends that hold them.

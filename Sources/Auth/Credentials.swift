@@ -17,6 +17,10 @@ public struct Identity: Sendable, Equatable {
     public var provenance: String?
     /// Limits the credential carries (a scoped access token); nil: the account's full rights.
     public var scopes: [CredentialScope]?
+    /// The credential proved who it is for, but another backend holds the account (an access
+    /// token of a file or LDAP account): the token service asks that backend whether the
+    /// account still exists and takes its labels as they are now.
+    public var accountHeldElsewhere = false
 
     public init(account: String, labels: [String: [String]], validSince: Date? = nil, provenance: String? = nil,
                 scopes: [CredentialScope]? = nil) {

@@ -205,9 +205,23 @@ public struct TokenService: Sendable {
             // Not a wrong password: a backend that failed. Never a grant, never counted.
             throw AuthError.unavailable("authentication backend failed: \(error)")
         }
-        guard let identity else {
+        guard var identity else {
             await loginObserver?(credentials.user, request.clientIP, false, "unknown account")
             throw AuthError.unauthorized("invalid credentials")
+        }
+        if identity.accountHeldElsewhere {
+            let current: Identity?
+            do { current = try await currentIdentity(identity.account, remembered: identity.labels) } catch let error as AuthError {
+                throw error
+            } catch {
+                throw AuthError.unavailable("authentication backend failed: \(error)")
+            }
+            guard let current else {
+                await loginObserver?(identity.account, request.clientIP, false, "access token of an account that no longer exists")
+                throw AuthError.unauthorized("the access token's account no longer exists")
+            }
+            identity.labels = current.labels
+            identity.accountHeldElsewhere = false
         }
         await loginObserver?(identity.account, request.clientIP, true, identity.provenance)
         return identity

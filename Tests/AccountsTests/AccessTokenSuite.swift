@@ -113,8 +113,17 @@ import Testing
         }
     }
 
-    /// An account the database does not hold (LDAP, a file, a provider) keeps the labels it had
-    /// when the token was made; an expired token is refused as such.
+    /// A backend that cannot be asked about an account without its password (an external
+    /// program, LDAP bound as the user).
+    struct CannotBeAsked: IdentityBackend {
+        func authenticate(user: String, password: String) async throws -> Identity? { nil }
+        func lookup(user: String) async throws -> Identity? { nil }
+        func allowsAnonymous() async throws -> Bool { false }
+        var answersLookups: Bool { false }
+    }
+
+    /// An account the database does not hold, where the backend holding it cannot be asked,
+    /// keeps the labels it had when the token was made.
     @Test(arguments: AccountEngine.allCases)
     func accountsHeldElsewhereKeepTheirLabels(_ engine: AccountEngine) async throws {
         try await withStore(engine) { store, _ in
@@ -122,7 +131,8 @@ import Testing
             let created = try await store.createAccessToken(account: "ldap-carol", name: "laptop", scopes: nil, expiresAt: nil,
                                                             labels: ["team": ["ops"]], by: cli)
             let directory = try await AccountDirectory(store: store, logger: testLogger)
-            let service = try await service(directory)
+            let service = TokenService(issuer: try await TokenIssuer(issuer: "t", expiration: 60, signingKey: try SigningKey.generate()),
+                                       backends: [directory.accessTokens, directory, CannotBeAsked()], policies: directory.policies)
             let identity = try await login(service, "ldap-carol", created.secret)
             #expect(try await granted(service, identity, "ops/tool", ["pull", "push"]) == ["pull", "push"])
             #expect(try await granted(service, identity, "web/app", ["pull"]).isEmpty)
@@ -220,6 +230,28 @@ import Testing
             await #expect(throws: AuthError.inactive("account disabled")) {
                 try await accounts.federatedSignIn(alice, provider: "oidc", refreshToken: nil, create: true, address: nil)
             }
+        }
+    }
+}
+
+extension AccessTokenSuite {
+    @Test(arguments: AccountEngine.allCases)
+    func aFileAccountsTokenFollowsTheFile(_ engine: AccountEngine) async throws {
+        try await withStore(engine) { store, _ in
+            let directory = try await AccountDirectory(store: store, logger: testLogger)
+            let accounts = AccountAdministration(directory: directory)
+            let token = try await accounts.createAccessToken(account: "carol", name: "ci", scopes: nil, expiresAt: nil,
+                                                             labels: ["team": ["old"]], by: cli)
+            func service(_ users: [String: AuthConfiguration.User]) async throws -> TokenService {
+                TokenService(issuer: try await TokenIssuer(issuer: "t", expiration: 60, signingKey: try SigningKey.generate()),
+                             backends: [directory.accessTokens, directory, StaticUsers(users)], policies: directory.policies)
+            }
+            // The file's labels as they are now, not those of the token's creation.
+            let withCarol = try await service(["carol": AuthConfiguration.User(password: Self.hash, labels: ["team": ["new"]])])
+            #expect(try await login(withCarol, "carol", token.secret).labels == ["team": ["new"]])
+            // Carol removed from the file: her token stops working.
+            let without = try await service(["dave": AuthConfiguration.User(password: Self.hash, labels: nil)])
+            await #expect(throws: AuthError.unauthorized("the access token's account no longer exists")) { try await login(without, "carol", token.secret) }
         }
     }
 }
