@@ -29,7 +29,18 @@ public struct FilesystemDriver: StorageDriver {
     /// once written.
     public var readsUnfinishedWrites: Bool { true }
 
-    public init(rootDirectory: String, threadPool: NIOThreadPool = .singleton) throws {
+    /// The blocking calls of every filesystem driver in the process. Its own, larger than
+    /// NIO's shared pool (one thread per core): a background or final fsync holds a thread
+    /// for as long as the disk takes, and with two threads a pull-through fetch's writes and
+    /// its readers' reads queued behind it (a mirror's first pull of 1 GiB: about 330 MB/s
+    /// with the shared pool, 415–490 with this one, on the 2-core machine).
+    public static let blockingCalls: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: max(8, 2 * System.coreCount))
+        pool.start()
+        return pool
+    }()
+
+    public init(rootDirectory: String, threadPool: NIOThreadPool = FilesystemDriver.blockingCalls) throws {
         var root = rootDirectory
         while root.count > 1, root.hasSuffix("/") { root.removeLast() }
         if !root.hasPrefix("/") {
