@@ -163,7 +163,7 @@ let package = Package(
         .testTarget(name: "AccountsTests", dependencies: ["Accounts", "Auth", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "OCI", .product(name: "_CryptoExtras", package: "swift-crypto"),
                                                          .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "PoliciesTests", dependencies: ["Policies", "Storage", "OCI", "Accounts", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "PoliciesTests", dependencies: ["Policies", "Storage", "OCI", "Accounts", .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "OCI"]),
         .testTarget(name: "ClientTests", dependencies: [
             "Client", "OCI",

@@ -3,6 +3,8 @@ import Foundation
 import SQLKit
 
 extension AccountStore {
+    public static let policySettingLimit = 16_384
+
     public func repositoryPolicies() async throws -> [RepositoryPolicyRecord] {
         try await database.read { try await Self.repositoryPolicies($0) }
     }
@@ -11,8 +13,14 @@ extension AccountStore {
     /// with the same values of the `identity` settings is replaced in the same change.
     public func addRepositoryPolicy(kind: String, spec: [String: String], comment: String?, identity: [String] = [],
                                     by actor: AuditActor) async throws -> RepositoryPolicyRecord {
-        guard !kind.isEmpty, kind.utf8.count <= 32, spec.count <= 16, spec.allSatisfy({ $0.key.utf8.count <= 64 && $0.value.utf8.count <= 1024 }) else {
-            throw AccountError.invalid("a policy has a kind and at most 16 settings")
+        guard !kind.isEmpty, kind.utf8.count <= 32 else { throw AccountError.invalid("a policy's kind has 1 to 32 characters") }
+        guard spec.count <= 16 else { throw AccountError.invalid("a policy has at most 16 settings") }
+        if let long = spec.keys.sorted().first(where: { $0.utf8.count > 64 }) {
+            throw AccountError.invalid("setting \(long.prefix(64))…: setting names have at most 64 characters")
+        }
+        // Room for a few dozen PEM public keys in one `signed` policy's key setting.
+        if let long = spec.keys.sorted().first(where: { spec[$0]!.utf8.count > Self.policySettingLimit }) {
+            throw AccountError.invalid("setting \(long) has \(spec[long]!.utf8.count) characters: at most \(Self.policySettingLimit)")
         }
         if let comment, comment.utf8.count > 1024 { throw AccountError.invalid("comments have at most 1024 characters") }
         let record = RepositoryPolicyRecord(id: RobotSecret.randomCharacters(10).lowercased(), kind: kind, spec: spec, comment: comment,

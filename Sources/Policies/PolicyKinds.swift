@@ -14,6 +14,9 @@ public enum PolicyKinds {
         /// The settings that name one policy of the kind: adding another with the same values
         /// replaces it (a namespace has one quota).
         public var identity: [String] = []
+        /// The settings as stored, once checked: one spelling of a value however it was given
+        /// (a quota's size in bytes, whether the CLI, the web form or the admin API wrote `10GiB`).
+        public var normalize: @Sendable ([String: String]) -> [String: String] = { $0 }
         /// The hooks it runs, if it acts on changes (retention runs on a schedule instead).
         public var make: @Sendable ([(record: RepositoryPolicyRecord, label: String)], PolicyContext) -> (any RepositoryPolicy)?
     }
@@ -69,6 +72,11 @@ public enum PolicyKinds {
                 do { _ = try ByteSize(parsing: spec["size"] ?? "") } catch { throw AccountError.invalid("quota: size: \(error)") }
             },
             identity: ["namespace"],
+            normalize: { spec in
+                var spec = spec
+                if let size = spec["size"].flatMap({ try? ByteSize(parsing: $0) }) { spec["size"] = String(size.bytes) }
+                return spec
+            },
             make: { records, context in
                 guard let usage = context.usage else { return nil }
                 return NamespaceQuotas(quotas: records.compactMap { entry in
@@ -108,7 +116,8 @@ public enum PolicyKinds {
     public static func add(kind: String, spec: [String: String], comment: String?, to accounts: any AccountsManager,
                            by actor: AuditActor) async throws -> RepositoryPolicyRecord {
         try check(kind: kind, spec: spec)
-        return try await accounts.addRepositoryPolicy(kind: kind, spec: spec, comment: comment, identity: all[kind]?.identity ?? [], by: actor)
+        let known = all[kind]!
+        return try await accounts.addRepositoryPolicy(kind: kind, spec: known.normalize(spec), comment: comment, identity: known.identity, by: actor)
     }
 
     /// The policies the records describe, one per kind, numbered as `berth policy ls` does.

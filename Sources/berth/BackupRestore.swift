@@ -1,3 +1,4 @@
+import OCI
 import Accounts
 import ArgumentParser
 import Config
@@ -45,7 +46,7 @@ func copyRegistry(from source: any StorageDriver, to destination: any StorageDri
     let emptyNote = empty.isEmpty ? "" : " (\(empty.count) of them empty, so absent from the copy: \(empty.prefix(10).joined(separator: ", "))\(empty.count > 10 ? ", …" : ""))"
     print("""
         \(verb) \(report.repositories - empty.count) repositories\(emptyNote): \(report.manifests) manifests, \(report.tags) tags, \
-        \(report.blobsCopied) blobs (\(formatBytes(report.bytesCopied))) copied, \(report.blobsPresent) already present, \
+        \(report.blobsCopied) blobs (\(ByteSize(bytes: report.bytesCopied).description)) copied, \(report.blobsPresent) already present, \
         \(report.accountFiles) account and key files
         """)
 }

@@ -76,11 +76,11 @@ struct GarbageCollect: AsyncParsableCommand {
         print("""
             \(report.repositories) repositories, \(report.manifestsMarked) manifests and \(report.blobsMarked) blobs in use; \
             \(verb) \(report.deletedManifests.count) manifests and \(report.deletedBlobs.count) of \(report.blobsScanned) blobs \
-            (\(formatBytes(report.bytesFreed))); kept \(report.blobsTooYoung) younger than \(grace)\
+            (\(ByteSize(bytes: report.bytesFreed).description)); kept \(report.blobsTooYoung) younger than \(grace)\
             \(report.rescuedBlobs.isEmpty ? "" : ", \(report.rescuedBlobs.count) referenced by pushes during the run")
             """)
         if !uploads.isEmpty {
-            let bytes = formatBytes(uploads.reduce(0) { $0 + $1.bytes })
+            let bytes = ByteSize(bytes: uploads.reduce(0) { $0 + $1.bytes }).description
             let what = "\(uploads.count) abandoned upload\(uploads.count == 1 ? "" : "s") older than \(uploadsOlderThan) (\(bytes))"
             if purgeUploads {
                 for upload in uploads { print("\(dryRun ? "would delete" : "deleted") upload \(upload.upload)") }

@@ -62,10 +62,10 @@ struct InspectCommand: AsyncParsableCommand {
         switch manifest.kind {
         case .image:
             let total = (manifest.config?.size ?? 0) + manifest.layers.reduce(0) { $0 + $1.size }
-            print("Size:        \(formatBytes(total)) (config and \(manifest.layers.count) layer\(manifest.layers.count == 1 ? "" : "s"))")
-            if let config = manifest.config { print("Config:      \(config.digest)  \(formatBytes(config.size))  \(config.mediaType)") }
+            print("Size:        \(ByteSize(bytes: total).description) (config and \(manifest.layers.count) layer\(manifest.layers.count == 1 ? "" : "s"))")
+            if let config = manifest.config { print("Config:      \(config.digest)  \(ByteSize(bytes: config.size).description)  \(config.mediaType)") }
             print("Layers:")
-            for layer in manifest.layers { print("  \(layer.digest)  \(formatBytes(layer.size))  \(layer.mediaType)") }
+            for layer in manifest.layers { print("  \(layer.digest)  \(ByteSize(bytes: layer.size).description)  \(layer.mediaType)") }
         case .index:
             print("Manifests:")
             for child in manifest.manifests {

@@ -49,7 +49,7 @@ struct ListCommand: AsyncParsableCommand {
             printTable(["TAG", "DIGEST", "TYPE", "PLATFORMS", "SIZE"], summaries.map {
                 if let error = $0.error { return [$0.tag, "-", "unreadable: \(error)", "-", "-"] }
                 return [$0.tag, String($0.digest.prefix(19)), Self.shortType($0.mediaType, artifactType: $0.artifactType),
-                        $0.platforms.isEmpty ? "-" : $0.platforms.joined(separator: ","), formatBytes($0.size)]
+                        $0.platforms.isEmpty ? "-" : $0.platforms.joined(separator: ","), ByteSize(bytes: $0.size).description]
             })
         }
     }

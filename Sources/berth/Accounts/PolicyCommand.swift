@@ -166,7 +166,7 @@ struct RetentionCommand: AsyncParsableCommand {
             }
             let verb = dryRun ? "would remove" : "removed"
             CLIOutput.table(["REPOSITORY", "TAG", "DIGEST", "SIZE", "POLICY", "WHY"], plan.removals.map {
-                [$0.repository, $0.tag ?? "(manifest)", $0.digest, $0.size.map(formatBytes) ?? "-", $0.policy, $0.reason]
+                [$0.repository, $0.tag ?? "(manifest)", $0.digest, $0.size.map { ByteSize(bytes: $0).description } ?? "-", $0.policy, $0.reason]
             })
             for skipped in plan.skipped { print("skipped: \(skipped)") }
             print("\(verb) \(plan.removals.filter { $0.tag != nil }.count) tags and \(plan.removals.filter { $0.tag == nil }.count) manifests"

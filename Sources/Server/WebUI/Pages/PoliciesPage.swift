@@ -1,3 +1,4 @@
+import OCI
 import Accounts
 import Auth
 import Foundation
