@@ -88,3 +88,19 @@ import Testing
         #expect(throws: Never.self) { try PolicyKinds.check(kind: "quota", spec: ["namespace": "team", "size": "1G"]) }
     }
 }
+
+extension NamespaceQuotasTests {
+    /// Only the namespace's part of the layout is read: `teamx` is another namespace, and a
+    /// repository may be named as the namespace itself or lie deeper.
+    @Test func aNamespaceIsItsOwnSubtree() async throws {
+        let store = RegistryStore(driver: InMemoryDriver())
+        let (_, usage) = quota(1 << 20, store: store, maxAge: .zero)
+        for (name, size) in [("team", 1), ("team/app", 2), ("team/a/b", 4), ("teamx/app", 8), ("other", 16)] {
+            _ = try await push(store, try RepositoryName(name), [UInt8](repeating: UInt8(size), count: size))
+        }
+        #expect(try await store.repositories(inNamespace: "team") == ["team", "team/a/b", "team/app"])
+        #expect(try await usage.usage("team") == NamespaceUsage.Figure(bytes: 7, blobs: 3))
+        #expect(try await usage.usage("nobody") == NamespaceUsage.Figure(bytes: 0, blobs: 0))
+        #expect(try await store.repositories(inNamespace: "..") == [])
+    }
+}

@@ -90,7 +90,7 @@ public actor NamespaceUsage {
     private static func measure(_ namespace: String, store: RegistryStore) async throws -> Measured {
         let started = ContinuousClock.now
         var result = Measured(sizes: [:], bytes: 0, at: started)
-        for name in try await store.allRepositories() where name == namespace || name.hasPrefix(namespace + "/") {
+        for name in try await store.repositories(inNamespace: namespace) {
             guard let repository = try? RepositoryName(name) else { continue }
             for (digest, size) in try await store.linkedBlobSizes(repository) { result.add(digest, size) }
         }

@@ -130,6 +130,12 @@ public final class RegistryStore: Sendable {
         try await RepositoryIndex.walk(driver: driver).sorted()
     }
 
+    /// The repositories named `namespace` or below it, read afresh from that part of the layout.
+    public func repositories(inNamespace namespace: String) async throws -> [String] {
+        guard RepositoryName.isValidComponent(namespace) else { return [] }
+        return try await RepositoryIndex.walk(driver: driver, namespace: namespace).sorted()
+    }
+
     public func catalog(after last: String?, limit: Int) async throws -> (names: [String], more: Bool) {
         try await repositoryIndex.page(after: last, limit: limit)
     }

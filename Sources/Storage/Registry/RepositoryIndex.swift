@@ -112,11 +112,14 @@ actor RepositoryIndex {
         builtAt = started
     }
 
-    static func walk(driver: any StorageDriver) async throws -> [String] {
+    /// The repositories in the layout, or only those of one namespace (its subtree alone is read).
+    static func walk(driver: any StorageDriver, namespace: String? = nil) async throws -> [String] {
         let found = FoundNames()
-        try await driver.walk(Layout.repositories) { relative, children in
-            if !relative.isEmpty, children.contains("_manifests") || children.contains("_layers") {
-                found.append(relative.joined(separator: "/"))
+        let above = namespace.map { [$0] } ?? []
+        try await driver.walk(StoragePath(unchecked: Layout.repositories.components + above)) { relative, children in
+            let name = above + relative
+            if !name.isEmpty, children.contains("_manifests") || children.contains("_layers") {
+                found.append(name.joined(separator: "/"))
             }
             return children.filter { !$0.hasPrefix("_") && RepositoryName.isValidComponent($0) }
         }
