@@ -29,6 +29,8 @@ public struct ImmutableTags: RepositoryPolicy {
 
     public init(rules: [Rule]) { self.rules = rules }
 
+    public var decidesOnCurrentTags: Bool { true }
+
     func rule(_ repository: RepositoryName, _ tag: String) -> Rule? { rules.first { $0.covers(repository, tag) } }
 
     /// Whether `tag` of `repository` never moves (for the web UI's badges and delete links).

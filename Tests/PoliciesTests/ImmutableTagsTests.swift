@@ -96,6 +96,34 @@ import Testing
         }
     }
 
+    /// Only a policy that looks at the tags holds pushes back: under a quota alone, pushes to
+    /// one repository run side by side.
+    @Test func pushesUnderOtherPoliciesAreNotSerialised() async throws {
+        let meeting = Meeting()
+        let content = PolicedContent(RegistryStore(driver: InMemoryDriver()), policies: Fixed(list: [meeting]))
+        let images = [try await image(content, prod, seed: 1), try await image(content, prod, seed: 2)]
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, bytes) in images.enumerated() {
+                group.addTask { _ = try await content.putManifest(prod, .tag(try Tag("v\(index)")), bytes: bytes, contentType: MediaType.ociManifest) }
+            }
+            try await group.waitForAll()
+        }
+        #expect(meeting.everyoneMet, "a push waited for the other to finish before it could check")
+    }
+
+    /// Each push waits inside the check until the other arrives (at most 30 s, which only a
+    /// serialisation would use up).
+    final class Meeting: RepositoryPolicy {
+        let state = Mutex((arrived: 0, missed: false))
+        func beforeManifestPut(_ repository: RepositoryName, digest: Digest, tags: [OCI.Tag], content: any RegistryContent) async throws {
+            state.withLock { $0.arrived += 1 }
+            let deadline = ContinuousClock.now + .seconds(30)
+            while state.withLock({ $0.arrived }) < 2, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(1)) }
+            state.withLock { if $0.arrived < 2 { $0.missed = true } }
+        }
+        var everyoneMet: Bool { state.withLock { !$0.missed && $0.arrived == 2 } }
+    }
+
     @Test func kindsAreCheckedAndNumbered() throws {
         #expect(throws: (any Error).self) { try PolicyKinds.check(kind: "immutable", spec: ["name": "prod/*"]) }
         #expect(throws: (any Error).self) { try PolicyKinds.check(kind: "immutable", spec: ["name": "prod/*", "tag": "[v"]) }

@@ -7,7 +7,7 @@ import OCI
 public struct PolicedContent: RegistryContent {
     public let inner: any RegistryContent
     public let source: any RepositoryPolicySource
-    /// Tag changes of one repository, one at a time where policies look at them: two pushes
+    /// Tag changes of one repository, one at a time where a policy looks at them: two pushes
     /// racing to an immutable tag cannot both see it free (within this process).
     let tagChanges = KeyedLocks()
 
@@ -36,7 +36,8 @@ public struct PolicedContent: RegistryContent {
             for policy in policies { try await policy.beforeManifestPut(repository, digest: digest, tags: named, content: inner) }
             return try await inner.putManifest(repository, reference, bytes: bytes, contentType: contentType, tags: tags)
         }
-        let result = named.isEmpty ? try await put() : try await tagChanges.withLock(repository.description, put)
+        let serialised = !named.isEmpty && policies.contains { $0.decidesOnCurrentTags }
+        let result = serialised ? try await tagChanges.withLock(repository.description, put) : try await put()
         await tell(policies, .linked(repository, result.digest, size: Int64(bytes.count)))
         return result
     }

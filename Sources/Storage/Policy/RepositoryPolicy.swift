@@ -24,6 +24,10 @@ public protocol RepositoryPolicy: Sendable {
     /// After a change went through, or a tag was pulled (what a policy that counts keeps up
     /// to date: a quota its bytes, retention its tags' last pulls).
     func after(_ change: ContentChange) async
+    /// Whether `beforeManifestPut` decides on what the tags point at now (an immutable tag):
+    /// then the tag changes of a repository go one at a time, so two pushes cannot both see a
+    /// tag free. Others (a quota) leave pushes to run side by side.
+    var decidesOnCurrentTags: Bool { get }
 }
 
 /// What a policy may want to know about once it is done.
@@ -37,6 +41,7 @@ public enum ContentChange: Sendable, Equatable {
 }
 
 extension RepositoryPolicy {
+    public var decidesOnCurrentTags: Bool { false }
     public func beforeManifestPut(_ repository: RepositoryName, digest: Digest, tags: [Tag], content: any RegistryContent) async throws {}
     public func beforeManifestDelete(_ repository: RepositoryName, _ reference: Reference, content: any RegistryContent) async throws {}
     public func beforeBlobDelete(_ repository: RepositoryName, digest: Digest, content: any RegistryContent) async throws {}
