@@ -112,6 +112,27 @@ class RSSSampler:
         self.stop_flag = True; self.thread.join(); return max(0, self.peak - self.base)
 
 
+def cpu_seconds(server):
+    """The server process's user and system CPU seconds so far (/proc/PID/stat)."""
+    if server is None: return (0.0, 0.0)
+    fields = open(f"/proc/{server.proc.pid}/stat").read().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def timed_push(r, label, server, size, push):
+    """Runs `push`, recording MB/s and the server's CPU seconds per GiB (user, and user + system:
+    system time includes the kernel's copy into the page cache and the fsyncs' writeback)."""
+    settle(); before = cpu_seconds(server); t = time.time()
+    push()
+    elapsed, after = time.time() - t, cpu_seconds(server)
+    r[f"{label} (MB/s)"] = size / elapsed / 1e6
+    if server is not None:
+        gib, kind = size / (1 << 30), "chunked" if "chunk" in label else "monolithic"
+        r[f"- server CPU s/GiB, {kind}, user"] = (after[0] - before[0]) / gib
+        r[f"- server CPU s/GiB, {kind}, user+sys"] = (after[0] + after[1] - before[0] - before[1]) / gib
+
+
 def settle():
     """Flushes earlier writes so one scenario's writeback does not slow the next."""
     os.sync(); time.sleep(1)
@@ -414,11 +435,11 @@ def main():
             root = os.path.join(work, f"{kind}-data")
             s = Server(kind, os.path.abspath(a.berth), root, work)
             try:
-                settle(); sampler = RSSSampler(s)
-                t = time.time(); push_monolithic(s.port, "bench/big", blob, digest); r["push 1 GiB monolithic (MB/s)"] = size / (time.time() - t) / 1e6
+                sampler = RSSSampler(s)
+                timed_push(r, "push 1 GiB monolithic", s, size, lambda: push_monolithic(s.port, "bench/big", blob, digest))
                 r["peak RSS growth during push (MiB)"] = sampler.growth()
                 r["- blob verified on disk"] = os.path.getsize(f"{root}/docker/registry/v2/blobs/sha256/{digest[7:9]}/{digest[7:]}/data") == size
-                settle(); t = time.time(); push_chunked(s.port, "bench/chunked", blob2, digest2, 64 * CHUNK); r["push 1 GiB in 64 MiB chunks (MB/s)"] = size / (time.time() - t) / 1e6
+                timed_push(r, "push 1 GiB in 64 MiB chunks", s, size, lambda: push_chunked(s.port, "bench/chunked", blob2, digest2, 64 * CHUNK))
                 settle(); sampler = RSSSampler(s)
                 t = time.time(); n = pull(s.port, "bench/big", digest); r["pull 1 GiB (MB/s)"] = n / (time.time() - t) / 1e6
                 r["peak RSS growth during pull (MiB)"] = sampler.growth()
@@ -527,10 +548,10 @@ def write_scenarios(port, work, blob, digest, blob2, digest2, size, server=None)
     """Push 1 GiB in one request and in 64 MiB chunks, pull it, 200 small images with 16
     workers: the write side a storage driver carries."""
     r = {}
-    settle(); sampler = RSSSampler(server) if server else None
-    t = time.time(); push_monolithic(port, "bench/big", blob, digest); r["push monolithic (MB/s)"] = size / (time.time() - t) / 1e6
+    sampler = RSSSampler(server) if server else None
+    timed_push(r, "push monolithic", server, size, lambda: push_monolithic(port, "bench/big", blob, digest))
     if sampler: r["peak RSS growth during push (MiB)"] = sampler.growth()
-    settle(); t = time.time(); push_chunked(port, "bench/chunked", blob2, digest2, 64 * CHUNK); r["push in 64 MiB chunks (MB/s)"] = size / (time.time() - t) / 1e6
+    timed_push(r, "push in 64 MiB chunks", server, size, lambda: push_chunked(port, "bench/chunked", blob2, digest2, 64 * CHUNK))
     settle(); sampler = RSSSampler(server) if server else None
     t = time.time(); n = pull(port, "bench/big", digest); r["pull (MB/s)"] = n / (time.time() - t) / 1e6
     if sampler: r["peak RSS growth during pull (MiB)"] = sampler.growth()

@@ -59,9 +59,36 @@ actor BlobFetch {
         }
     }
 
-    func progressed(to offset: Int64) {
-        received = offset
+    /// The latest bytes received, for readers at the head of the fetch (most often the
+    /// client that asked for the blob): they take them from memory rather than reading them
+    /// back from the upload or the spool. Readers further behind read those. At most
+    /// `windowLimit` bytes (plus a chunk) are held, shared with the storage's writer, not copied.
+    private var window: [(offset: Int64, bytes: ByteBuffer)] = []
+    private var windowBytes = 0
+    static let windowLimit = 4 << 20
+
+    func received(_ chunk: ByteBuffer, at offset: Int64) {
+        window.append((offset, chunk))
+        windowBytes += chunk.readableBytes
+        while let oldest = window.first, windowBytes - oldest.bytes.readableBytes >= Self.windowLimit {
+            windowBytes -= oldest.bytes.readableBytes
+            window.removeFirst()
+        }
+        received = offset + Int64(chunk.readableBytes)
         wake()
+    }
+
+    /// The received bytes of `range` from memory, or nil when the window has moved past its start.
+    func recent(_ range: Range<Int64>) -> [ByteBuffer]? {
+        guard let first = window.first, first.offset <= range.lowerBound, range.upperBound <= received else { return nil }
+        var slices: [ByteBuffer] = []
+        for (offset, bytes) in window {
+            let end = offset + Int64(bytes.readableBytes)
+            guard end > range.lowerBound, offset < range.upperBound else { continue }
+            let from = Int(max(range.lowerBound - offset, 0)), to = Int(min(range.upperBound, end) - offset)
+            slices.append(bytes.getSlice(at: bytes.readerIndex + from, length: to - from)!)
+        }
+        return slices
     }
 
     func verifiedWhole() {
@@ -71,6 +98,8 @@ actor BlobFetch {
 
     func finish(_ outcome: State) {
         state = outcome
+        window = []
+        windowBytes = 0
         wake()
     }
 
@@ -160,8 +189,8 @@ struct FetchBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable where 
                 throw RegistryError(.unavailable, message: "the upstream sent more than the \(expectedSize) bytes it announced")
             }
             try await spool?.write(chunk, at: offset)
+            await fetch.received(chunk, at: offset)
             offset = end
-            await fetch.progressed(to: offset)
             return chunk
         }
     }

@@ -96,10 +96,18 @@ extension MirroringContent {
         }
     }
 
-    /// Reads what a running fetch has received, up to `limit`, from its spool or, without
-    /// one, from the upload, whose own size says how much of it is written yet.
+    /// Reads what a running fetch has received, up to `limit`: from memory when it is recent,
+    /// else from its spool or, without one, from the upload, whose own size says how much of
+    /// it is written yet.
     private func readReceived(_ fetch: BlobFetch, _ repository: RepositoryName, from position: inout Int64, to limit: Int64,
                               into consumer: (ByteBuffer) async throws -> Void) async throws {
+        if position < limit, let recent = await fetch.recent(position..<limit) {
+            for chunk in recent {
+                try await consumer(chunk)
+                position += Int64(chunk.readableBytes)
+            }
+            return
+        }
         if let spool = fetch.spool {
             if position < limit { try await Self.copy(from: spool, position..<limit, into: consumer) }
             position = max(position, limit)
