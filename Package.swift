@@ -179,6 +179,7 @@ let package = Package(
             "Server", "Storage", "OCI", "Config", "Auth", "Mirror", "Client", "Policies", "Accounts",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
     ],
     swiftLanguageModes: [.v6]

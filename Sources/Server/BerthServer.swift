@@ -146,7 +146,7 @@ public enum BerthServer {
     /// The registry API over `content`: its events go to the notifier and the audit trail.
     static func makeAPI(content: any RegistryContent, options: APIOptions, secret: [UInt8], auth: AuthSetup, metrics: RegistryMetrics?,
                         notifier: Notifier?, logger: Logger) -> RegistryAPI {
-        RegistryAPI(store: content, options: options, secret: secret, authorizer: auth.authorizer,
+        RegistryAPI(store: content, options: options, secret: secret, door: auth.registryDoor,
                     metrics: metrics, notifier: notifier, auditTrail: auth.accounts.map(ContentAuditTrail.init), logger: logger)
     }
 
@@ -158,23 +158,14 @@ public enum BerthServer {
         tokenEndpoint?.metrics = metrics
         let api = makeAPI(content: content, options: options, secret: secret, auth: auth, metrics: metrics, notifier: notifier, logger: logger)
         let webUI = try WebUI.make(store: store, api: api, options: options, secret: secret, auth: auth, quotaUsage: quotaUsage)
-        let tokenPaths = Set(tokenEndpoint?.paths ?? [])
         let prefix = options.prefix
         let metricsPath = metrics == nil ? nil : options.metricsPath
         let router = BerthRouter.make(
             .init(prefix: prefix, accessLog: options.accessLog, extraHeaders: options.extraHeaders, metricsPath: metricsPath,
                   clientAddress: try AuthSetup.clientAddressPolicy(realIP: auth.realIP, trustedProxies: options.trustedProxies)),
-            metrics: metrics, logger: logger) { path in
-            if path == metricsPath { return .metrics }
-            guard let relative = BerthRouter.relativePath(path, prefix: prefix) else { return .other }
-            if relative == "/livez" || relative == "/readyz" { return .health }
-            if tokenPaths.contains(relative) { return .token }
-            if relative.hasPrefix(AdminAPI.basePath + "/") { return .admin }
-            if relative == "/" || relative == "/favicon.ico" || relative == "/ui" || relative.hasPrefix("/ui/") { return .webUI }
-            return RegistryRoute(path: relative).map(RequestKind.registry) ?? .other
-        }
+            metrics: metrics, logger: logger)
         let root = prefix == "/" ? router.group() : router.group(RouterPath(String(prefix.dropLast())))
-        var healthWarnings = auth.authorizer == nil ? [Self.openRegistryWarning(store)] : []
+        var healthWarnings = auth.registryDoor == nil ? [Self.openRegistryWarning(store)] : []
         if store.options.readOnly { healthWarnings.append("read-only mode (storage.maintenance.readonly): pushes and deletes are refused") }
         root.addHealth(warnings: healthWarnings) { logger in
             do {
@@ -190,7 +181,7 @@ public enum BerthServer {
             return nil
         }
         if let tokenEndpoint { root.addTokenEndpoint(tokenEndpoint) }
-        let admin = root.group(RouterPath(String(AdminAPI.basePath.dropFirst())))
+        let admin = root.group(RouterPath(String(AdminAPI.basePath.dropFirst()))).add(middleware: RouteLabelMiddleware("admin"))
         admin.get("openapi.yaml") { _, _ in AdminAPI.openAPIResponse() }
         // Checked per repository by the registry's authorizer, not reserved to administrators.
         RepositoryDeletion(api: api, directory: auth.accounts).register(on: admin)
@@ -202,9 +193,9 @@ public enum BerthServer {
                      quotaUsage: quotaUsage).register(on: protected)
         }
         if let webUI {
-            webUI.register(on: root)
+            webUI.register(on: root.labelled("web_ui"))
         }
-        var registry = root.group("v2")
+        var registry = root.group("v2").add(middleware: RegistryRouteMiddleware(prefix: prefix))
         if !mirrorNamespaces.isEmpty { registry = registry.add(middleware: MirrorNamespaceMiddleware(prefixes: mirrorNamespaces)) }
         registry = registry.add(middleware: RegistryAccessMiddleware(api: api))
         for method in BerthRouter.allMethods {
@@ -220,7 +211,7 @@ public enum BerthServer {
         let secret = try await uploadSecret(config, store: store)
         let auth = try await AuthSetup.make(config, store: store, logger: logger)
         for warning in auth.warnings { logger.warning("\(warning)") }
-        if auth.authorizer == nil { logger.warning("WARNING: \(openRegistryWarning(store))") }
+        if auth.registryDoor == nil { logger.warning("WARNING: \(openRegistryWarning(store))") }
         let metrics = config.prometheusEnabled ? RegistryMetrics() : nil
         if let metrics { auth.accounts?.observeAuditNotItemised { metrics.auditRefusalsNotItemised($0) } }
         var options = apiOptions(config)

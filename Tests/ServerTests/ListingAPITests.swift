@@ -176,7 +176,18 @@ import Testing
             let bytes = [UInt8](repeating: 7, count: 1234)
             _ = try await c.send(.post, "/v2/alice/app/blobs/uploads/?digest=\(Digest.compute(bytes))",
                                  headers: [.authorization: "Bearer \(token)"], body: bytes)
+            // Each route group labels its own requests; a path none answers is "other".
+            _ = try await c.send(.get, "/livez")
+            _ = try await c.send(.get, "/berth/api/v1/users")
+            _ = try await c.send(.get, "/ui/login")
+            _ = try await c.send(.get, "/no/such/place")
+            _ = try await c.send(.get, "/v2/alice/app/nonsense")
             let text = try await c.send(.get, "/metrics").text
+            for expected in [#"route="health",method="GET",status="200"} 1"#, #"route="admin",method="GET",status="401"} 1"#,
+                             #"route="web_ui",method="GET",status="200"} 1"#, #"route="other",method="GET",status="404"} 2"#,
+                             #"route="metrics",method="GET",status="200"} 1"#, #"route="token",method="GET",status="401"} 1"#] {
+                #expect(text.contains("berth_http_requests_total{" + expected), "\(expected)")
+            }
             #expect(text.contains(#"berth_http_requests_total{route="base",method="GET",status="401"} 1"#))
             #expect(text.contains(#"berth_http_requests_total{route="upload_start",method="POST",status="201"} 1"#))
             #expect(text.contains(#"berth_token_requests_total{result="unauthorized"} 1"#))

@@ -8,7 +8,10 @@ import Storage
 
 /// The token server and the registry's token check, assembled from the configuration.
 public struct AuthSetup: Sendable {
-    var authorizer: (any RequestAuthorizer)?
+    /// Who may do what at `/v2/`; nil: an open registry.
+    var registryDoor: Door?
+    /// The accounts of `auth.htpasswd`, when that is the authentication.
+    var htpasswd: HtpasswdAccounts?
     var tokenEndpoint: TokenEndpoint?
     /// The accounts database, when Berth is the token server.
     var accounts: AccountDirectory?
@@ -51,9 +54,10 @@ public struct AuthSetup: Sendable {
                 throw AuthError.configuration("auth.htpasswd.path: cannot read \(htpasswd.path)")
             }
             let users = try Htpasswd.parse(String(decoding: text, as: UTF8.self))
-            let policy = try BasicAuthorizer.policy(readers: htpasswd.readers, writers: htpasswd.writers)
-            return AuthSetup(authorizer: BasicAuthorizer(backends: [StaticUsers(users)], policy: PolicyChain([policy]),
-                                                         realm: htpasswd.realm, limiter: FailedLoginLimiter(limits: loginLimits(config))))
+            let policy = try HtpasswdAccounts.policy(readers: htpasswd.readers, writers: htpasswd.writers)
+            let accounts = HtpasswdAccounts(passwords: BackendPasswords(backends: [StaticUsers(users)], limiter: FailedLoginLimiter(limits: loginLimits(config))),
+                                            policy: PolicyChain([policy]), realm: htpasswd.realm)
+            return AuthSetup(registryDoor: accounts.door, htpasswd: accounts)
         }
         guard let tokenAuth = config.tokenAuth else { return AuthSetup() }
         var setup = AuthSetup()
@@ -112,8 +116,10 @@ public struct AuthSetup: Sendable {
         let verifier = try await TokenVerifier(issuer: issuer ?? "", service: tokenAuth.service, roots: roots, jwksJSON: jwks)
         setup.verifier = verifier
         setup.serviceName = tokenAuth.service
-        setup.authorizer = RegistryAuthorizer(verifier: verifier, realm: tokenAuth.autoRedirect ? nil : tokenAuth.realm,
-                                              service: tokenAuth.service, autoRedirect: tokenAuth.autoRedirect)
+        setup.registryDoor = Door(authenticators: [BearerTokenAuthenticator(verifier: verifier)],
+                                  gate: AccessGate(policy: nil, service: tokenAuth.service),
+                                  challenge: BearerChallenge(realm: tokenAuth.autoRedirect ? nil : tokenAuth.realm,
+                                                             service: tokenAuth.service, autoRedirect: tokenAuth.autoRedirect))
         return setup
     }
 

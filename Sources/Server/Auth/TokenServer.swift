@@ -35,12 +35,9 @@ public enum TokenServer {
         let host = addr[..<colon].isEmpty ? "0.0.0.0" : String(addr[..<colon])
         let server = try ServerChannel.make(certificate: config.server?.certificate, key: config.server?.key)
         let endpoint = TokenEndpoint(service: service, pathPrefix: prefix)
-        let tokenPaths = Set(endpoint.paths)
         var settings = BerthRouter.Settings()
         settings.clientAddress = try AuthSetup.clientAddressPolicy(config, trustedProxies: nil)
-        let router = BerthRouter.make(settings, metrics: nil, logger: logger) { path in
-            tokenPaths.contains(path) ? .token : .other
-        }
+        let router = BerthRouter.make(settings, metrics: nil, logger: logger)
         router.addTokenEndpoint(endpoint)
         return Application(
             router: router,

@@ -10,8 +10,11 @@ public struct BerthRequestContext: RequestContext {
     public let remoteAddress: SocketAddress?
     /// Hummingbird's id, or the `X-Request-Id` a proxy in front of Berth set.
     public var requestID: String
-    /// What the request addresses, classified once by the access log middleware.
-    var kind: RequestKind = .other
+    /// Where the answering route group writes what the request addressed (set by the access
+    /// log middleware, which reads it back).
+    var routeLabel: RouteLabel?
+    /// The registry endpoint a `/v2/` request names, parsed once by `RegistryRouteMiddleware`.
+    var registryRoute: RegistryRoute?
     /// The authenticated account (empty: anonymous), set by the registry's access check.
     var caller: String?
     /// The client behind any trusted proxy (`ClientAddressPolicy`); the socket peer until

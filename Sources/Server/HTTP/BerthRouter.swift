@@ -18,16 +18,15 @@ enum BerthRouter {
 
     /// A router with the request id, common headers, access log and metrics, and error
     /// mapping in front of every route (unknown paths included).
-    static func make(_ settings: Settings, metrics: RegistryMetrics?, logger: Logger,
-                     classify: @escaping @Sendable (String) -> RequestKind) -> Router<BerthRequestContext> {
+    static func make(_ settings: Settings, metrics: RegistryMetrics?, logger: Logger) -> Router<BerthRequestContext> {
         let router = Router(context: BerthRequestContext.self)
         router.add(middleware: RequestIDMiddleware(logger: logger))
         router.add(middleware: ClientAddressMiddleware(policy: settings.clientAddress))
         router.add(middleware: CommonHeadersMiddleware(extraHeaders: settings.extraHeaders))
-        router.add(middleware: AccessLogMiddleware(accessLog: settings.accessLog, metrics: metrics, classify: classify))
+        router.add(middleware: AccessLogMiddleware(accessLog: settings.accessLog, metrics: metrics))
         router.add(middleware: ErrorMiddleware(metrics: metrics))
         if let path = settings.metricsPath, let metrics {
-            router.get(RouterPath(path)) { _, _ in await metricsResponse(metrics) }
+            router.labelled("metrics").get(RouterPath(path)) { _, _ in await metricsResponse(metrics) }
         }
         return router
     }
@@ -55,8 +54,9 @@ extension RouterMethods where Context == BerthRequestContext {
     /// `warnings`: what an operator must know about this server (an open registry), shown in
     /// `/readyz` whether or not it is ready.
     func addHealth(warnings: [String] = [], problem: @escaping @Sendable (Logger) async -> String?) {
-        get("livez") { _, _ in Self.health(problem: nil, warnings: []) }
-        get("readyz") { _, context in Self.health(problem: await problem(context.logger), warnings: warnings) }
+        let health = labelled("health")
+        health.get("livez") { _, _ in Self.health(problem: nil, warnings: []) }
+        health.get("readyz") { _, context in Self.health(problem: await problem(context.logger), warnings: warnings) }
     }
 
     private static func health(problem: String?, warnings: [String]) -> Response {
@@ -75,9 +75,10 @@ extension RouterMethods where Context == BerthRequestContext {
     /// The Docker token protocol at `/auth` and `/auth/token` (and under docker_auth's
     /// `server.path_prefix`).
     func addTokenEndpoint(_ endpoint: TokenEndpoint) {
+        let token = labelled("token")
         for path in endpoint.paths {
             for method in [HTTPRequest.Method.get, .post] {
-                on(RouterPath(path), method: method) { request, context in await endpoint.respond(request, context: context) }
+                token.on(RouterPath(path), method: method) { request, context in await endpoint.respond(request, context: context) }
             }
         }
     }

@@ -14,7 +14,7 @@ enum MetricsServer {
         let host = address[..<colon].isEmpty ? "0.0.0.0" : String(address[..<colon])
         var settings = BerthRouter.Settings()
         settings.accessLog = false
-        let router = BerthRouter.make(settings, metrics: nil, logger: logger) { $0 == path ? .metrics : .health }
+        let router = BerthRouter.make(settings, metrics: nil, logger: logger)
         router.get(RouterPath(path)) { _, _ in await BerthRouter.metricsResponse(metrics) }
         for health in ["/debug/health", "/livez"] {
             router.get(RouterPath(health)) { _, _ in

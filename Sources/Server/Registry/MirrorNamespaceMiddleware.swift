@@ -10,12 +10,12 @@ struct MirrorNamespaceMiddleware: RouterMiddleware {
     let prefixes: [String: String]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard case .registry(let route) = context.kind, let namespace = request.uri.queryParameters["ns"],
+        guard let route = context.registryRoute, let namespace = request.uri.queryParameters["ns"],
               let prefix = prefixes[String(namespace).lowercased()] else {
             return try await next(request, context)
         }
         var context = context
-        context.kind = .registry(route.renamed { "\(prefix)/\($0)" })
+        context.registryRoute = route.renamed { "\(prefix)/\($0)" }
         return try await next(request, context)
     }
 }

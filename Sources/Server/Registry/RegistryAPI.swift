@@ -33,14 +33,15 @@ public struct RegistryAPI: Sendable {
     let options: APIOptions
     let uploadState: UploadStateSigner
     let uploadLocks = KeyedLocks()
-    let authorizer: (any RequestAuthorizer)?
+    /// Who may do what; nil: an open registry.
+    let door: Door?
     let metrics: RegistryMetrics?
     let notifier: Notifier?
     /// Every receiver of the registry's events: the webhooks, the audit log.
     let eventSinks: [any EventSink]
     let logger: Logger
 
-    init(store: any RegistryContent, options: APIOptions, secret: [UInt8], authorizer: (any RequestAuthorizer)?,
+    init(store: any RegistryContent, options: APIOptions, secret: [UInt8], door: Door?,
          metrics: RegistryMetrics?, notifier: Notifier? = nil, auditTrail: (any EventSink)? = nil, logger: Logger) {
         self.metrics = metrics
         self.notifier = notifier
@@ -48,13 +49,13 @@ public struct RegistryAPI: Sendable {
         self.store = store
         self.options = options
         self.uploadState = UploadStateSigner(secret: secret)
-        self.authorizer = authorizer
+        self.door = door
         self.logger = logger
     }
 
     /// Answers a request that `RegistryAccessMiddleware` let through.
     func handle(_ request: Request, _ context: BerthRequestContext) async throws -> Response {
-        guard case .registry(let route) = context.kind else { throw HTTPError(.notFound) }
+        guard let route = context.registryRoute else { throw HTTPError(.notFound) }
         let actor = context.caller.flatMap { $0.isEmpty ? nil : $0 }
         let events = eventSinks.isEmpty ? .none : requestEvents(request, context, actor: actor)
         switch route {

@@ -1,4 +1,5 @@
 import HTTPTypes
+import Hummingbird
 import Foundation
 import OCI
 
@@ -86,5 +87,23 @@ extension RegistryRoute {
         case .upload(let name, let id): .upload(name: rename(name), id: id)
         case .referrers(let name, let digest): .referrers(name: rename(name), digest: digest)
         }
+    }
+}
+
+/// First in `/v2/`: the endpoint the path names, parsed once for the access check, the
+/// handlers and the metrics' label; a path that names none is 404.
+struct RegistryRouteMiddleware: RouterMiddleware {
+    typealias Context = BerthRequestContext
+    /// `http.prefix`, removed before parsing.
+    let prefix: String
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let relative = BerthRouter.relativePath(request.uri.path, prefix: prefix), let route = RegistryRoute(path: relative) else {
+            throw HTTPError(.notFound)
+        }
+        var context = context
+        context.registryRoute = route
+        context.routeLabel?.set(route.kind)
+        return try await next(request, context)
     }
 }

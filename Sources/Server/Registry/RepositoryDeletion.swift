@@ -30,12 +30,10 @@ struct RepositoryDeletion: Sendable {
             throw RegistryError(.nameInvalid, message: "invalid repository name", status: 400)
         }
         var caller: String?
-        if let authorizer = api.authorizer {
+        if let door = api.door {
             let required = [ResourceScope(type: "repository", name: repository.value, actions: ["delete"])]
-            switch await authorizer.authorize(request, context, required: required, realmBase: api.url("", request)) {
-            case .challenge(let response): return response
-            case .allowed(let subject, _): caller = subject.isEmpty ? nil : subject
-            }
+            let admitted = try await door.admit(request, context, required: required, realmBase: api.url("", request))
+            caller = admitted.account.isEmpty ? nil : admitted.account
         }
         let deleted = try await perform(repository, caller: caller, request, context)
         return try json(Deleted(repository: repository.value, tags: deleted.tags, manifests: deleted.manifests.map(\.description)))

@@ -57,9 +57,9 @@ struct WebUI: Sendable {
         let access: WebUIAccess
         if let endpoint = auth.tokenEndpoint {
             access = .token(endpoint.service, serviceName: auth.serviceName)
-        } else if let basic = auth.authorizer as? BasicAuthorizer {
-            access = .basic(basic, sessions: StorageRefreshTokenStore(driver: store.driver, directory: BerthLayout.webSessions))
-        } else if auth.authorizer == nil {
+        } else if let htpasswd = auth.htpasswd {
+            access = .basic(htpasswd, sessions: StorageRefreshTokenStore(driver: store.driver, directory: BerthLayout.webSessions))
+        } else if auth.registryDoor == nil {
             access = .open
         } else {
             return nil

@@ -9,7 +9,7 @@ enum WebUIAccess: Sendable {
     /// Berth's token service (built-in accounts or an auth_config.yml).
     case token(TokenService, serviceName: String)
     /// `auth.htpasswd`; its sessions are kept in the storage, there being no database.
-    case basic(BasicAuthorizer, sessions: any RefreshTokenStore)
+    case basic(HtpasswdAccounts, sessions: any RefreshTokenStore)
 
     var allowsSignIn: Bool {
         if case .open = self { return false }
@@ -31,11 +31,8 @@ enum WebUIAccess: Sendable {
                 throw AuthError.unauthorized("\(identity.provenance!) cannot sign in to the web UI; use the account's password")
             }
             return identity
-        case .basic(let authorizer, _):
-            guard let identity = try await authorizer.authenticate(user: user, password: password, address: address) else {
-                throw AuthError.unauthorized("invalid credentials")
-            }
-            return identity
+        case .basic(let accounts, _):
+            return try await accounts.passwords.check(user: user, password: password, address: address)
         }
     }
 
@@ -79,7 +76,7 @@ enum WebUIAccess: Sendable {
             let identity: Identity? = switch self {
             case .open: nil
             case .token(let service, _): try await service.currentIdentity(session.account, remembered: session.labels)
-            case .basic(let authorizer, _): try await Self.lookup(session.account, in: authorizer.backends)
+            case .basic(let accounts, _): try await Self.lookup(session.account, in: accounts.backends)
             }
             guard let identity,
                   RefreshTokens.stillValid(issuedUnder: record.validSince, issuedAt: record.issuedAt, current: identity.validSince) else {
@@ -120,7 +117,7 @@ enum WebUIAccess: Sendable {
         switch self {
         case .open: return Set(wanted)
         case .token(let tokenService, let serviceName): policy = tokenService.policy; service = serviceName
-        case .basic(let authorizer, _): policy = authorizer.policy; service = authorizer.realm
+        case .basic(let accounts, _): policy = accounts.policy; service = accounts.realm
         }
         let request = AccessRequest(identity: identity, type: "repository", name: repository,
                                     service: service, ip: address, actions: wanted)

@@ -1,22 +1,23 @@
 import HTTPTypes
 import Foundation
 import Hummingbird
+import Synchronization
 
-/// Classifies the request once (what it addresses, for metrics and the handlers), then
-/// writes the access log line and the request metrics of its response.
+/// Writes the access log line and the request metrics of each response, labelled by the
+/// route group that answered it (`RouteLabelMiddleware`).
 struct AccessLogMiddleware: RouterMiddleware {
     typealias Context = BerthRequestContext
     let accessLog: Bool
     let metrics: RegistryMetrics?
-    let classify: @Sendable (String) -> RequestKind
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = ContinuousClock.now
         var context = context
-        context.kind = classify(request.uri.path)
+        let route = RouteLabel()
+        context.routeLabel = route
         let response = try await next(request, context)
         let elapsed = ContinuousClock.now - started
-        metrics?.request(route: context.kind.label, method: request.method.rawValue, status: response.status.code, duration: elapsed,
+        metrics?.request(route: route.value, method: request.method.rawValue, status: response.status.code, duration: elapsed,
                          responseBytes: request.method == .head ? 0 : response.headers[.contentLength].flatMap(Int.init))
         if accessLog {
             context.logger.info("request", metadata: [
@@ -31,21 +32,33 @@ struct AccessLogMiddleware: RouterMiddleware {
     }
 }
 
-/// What a request addresses, decided once from its path.
-enum RequestKind: Sendable {
-    case other, health, metrics, token, admin, webUI
-    case registry(RegistryRoute)
+/// What a request addressed, for the access log and metrics: a bounded label (never a
+/// repository name) the route group that answers it sets; "other" when none did (an unknown
+/// path). Shared by reference, as the context travels inward by value.
+final class RouteLabel: Sendable {
+    private let label = Mutex("other")
 
-    /// The metrics label (never a repository name).
-    var label: String {
-        switch self {
-        case .other: "other"
-        case .health: "health"
-        case .metrics: "metrics"
-        case .token: "token"
-        case .admin: "admin"
-        case .webUI: "web_ui"
-        case .registry(let route): route.kind
-        }
+    var value: String { label.withLock { $0 } }
+
+    func set(_ value: String) { label.withLock { $0 = value } }
+}
+
+/// Labels the requests of a route group.
+struct RouteLabelMiddleware: RouterMiddleware {
+    typealias Context = BerthRequestContext
+    let label: String
+
+    init(_ label: String) { self.label = label }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        context.routeLabel?.set(label)
+        return try await next(request, context)
+    }
+}
+
+extension RouterMethods where Context == BerthRequestContext {
+    /// A group of these routes whose requests the access log and metrics call `label`.
+    func labelled(_ label: String) -> RouterGroup<BerthRequestContext> {
+        group().add(middleware: RouteLabelMiddleware(label))
     }
 }

@@ -24,6 +24,10 @@ struct ErrorMiddleware: RouterMiddleware {
         switch error {
         case let error as RegistryError:
             return error.response
+        case let challenge as AuthenticationChallenge:
+            var response = challenge.error.response
+            if let value = challenge.wwwAuthenticate { response.headers[.wwwAuthenticate] = value }
+            return response
         case let error as any RegistryErrorConvertible:
             return error.registryError.response
         case let error as StorageError:
@@ -56,6 +60,7 @@ struct ErrorMiddleware: RouterMiddleware {
             return Response(status: HTTPResponse.Status(code: status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(
                 string: #"{"errors":[{"code":"\#(code)","message":"\#(JSONString.escape(error.description))"}]}"#)))
         case let error as AuthError:
+            if case .tooManyRequests(let seconds) = error { return RegistryError.throttled(retryAfter: seconds) }
             if case .unavailable = error {
                 context.logger.error("identity or access backend failed", metadata: ["error": .string(error.description)])
                 return RegistryError(.unavailable, message: "identity or access backend unavailable, try again later").response
