@@ -12,13 +12,14 @@ struct AccessGate: Sendable {
     /// The first requested scope and action not granted, or nil when all are.
     func refused(_ caller: Caller, _ required: [ResourceScope], address: IPAddress?) async throws -> (scope: ResourceScope, action: String)? {
         for scope in required {
-            let granted = try await actions(caller, scope, address: address)
+            let granted = try await granted(caller, scope, address: address)
             if let action = scope.actions.first(where: { !granted.contains($0) && !granted.contains("*") }) { return (scope, action) }
         }
         return nil
     }
 
-    private func actions(_ caller: Caller, _ scope: ResourceScope, address: IPAddress?) async throws -> [String] {
+    /// The actions of `scope` the caller has.
+    func granted(_ caller: Caller, _ scope: ResourceScope, address: IPAddress?) async throws -> [String] {
         switch caller.proof {
         case .registryToken(let claims):
             return scope.actions.filter { claims.grants(type: scope.type, name: scope.name, action: $0) }

@@ -22,11 +22,8 @@ extension WebUI {
     }
 
     func isAdmin(_ visitor: Visitor) async -> Bool {
-        guard visitor.session != nil, let identity = visitor.identity, case .token(let service, let serviceName) = access else { return false }
-        let decision = try? await service.policy.decide(AccessRequest(
-            account: identity.account, labels: identity.labels, type: "registry", name: "admin", service: serviceName,
-            ip: visitor.address, actions: ["*"]))
-        return decision?.actions.contains("*") == true
+        guard visitor.session != nil, let identity = visitor.identity, access.hasAccounts else { return false }
+        return await access.granted(identity, AdminAccessMiddleware.scope, address: visitor.address).contains("*")
     }
 
     private func admin(_ request: Request, _ context: BerthRequestContext) -> Admin? {

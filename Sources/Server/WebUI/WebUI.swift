@@ -56,9 +56,10 @@ struct WebUI: Sendable {
                      quotaUsage: NamespaceUsage? = nil) throws -> WebUI? {
         let access: WebUIAccess
         if let endpoint = auth.tokenEndpoint {
-            access = .token(endpoint.service, serviceName: auth.serviceName)
+            access = WebUIAccess(accounts: TokenServiceAccounts(service: endpoint.service, serviceName: auth.serviceName))
         } else if let htpasswd = auth.htpasswd {
-            access = .basic(htpasswd, sessions: StorageRefreshTokenStore(driver: store.driver, directory: BerthLayout.webSessions))
+            access = WebUIAccess(accounts: HtpasswdWebAccounts(accounts: htpasswd,
+                                                               sessions: StorageRefreshTokenStore(driver: store.driver, directory: BerthLayout.webSessions)))
         } else if auth.registryDoor == nil {
             access = .open
         } else {

@@ -60,7 +60,7 @@ extension WebUI {
             let description = query["error_description"].map { ": " + String($0.prefix(200)) } ?? ""
             return signInMessage("\(provider.displayName) did not sign you in (\(String(error.prefix(64)))\(description)).", status: .forbidden)
         }
-        guard let code = query["code"], !code.isEmpty, code.utf8.count <= 4096, let accounts, case .token(let service, _) = access else {
+        guard let code = query["code"], !code.isEmpty, code.utf8.count <= 4096, let accounts, let service = access.accounts?.tokenService else {
             return signInMessage("The provider's answer carries no code.", status: .badRequest)
         }
         let address = context.clientAddress.map { "\($0)" }

@@ -41,7 +41,7 @@ extension WebUI {
         let repository = String((query?["repository"].map(String.init) ?? "").prefix(256))
         let actions = String((query?["actions"].map(String.init) ?? "pull,push").prefix(128))
         var answer: AdminRulesPage.Answer?
-        if !repository.isEmpty, case .token(let service, let serviceName) = access {
+        if !repository.isEmpty, let service = access.accounts?.tokenService, let serviceName = access.accounts?.gate.service {
             let labels = (try? await admin.directory.lookup(user: account))?.labels ?? [:]
             let wanted = actions.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             let decision = try? await service.policy.decide(AccessRequest(
