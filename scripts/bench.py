@@ -404,7 +404,7 @@ def main():
     ap.add_argument("--wrk-seconds", type=int, default=10)
     ap.add_argument("--tokens", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--before", help="an earlier Berth binary: its manifest GET figures are printed beside this one's")
-    ap.add_argument("--only", choices=["hot-path", "tokens", "ui", "writes", "s3", "mirror", "retention"],
+    ap.add_argument("--only", choices=["hot-path", "tokens", "ui", "writes", "s3", "mirror", "retention", "cdn"],
                     help="run only the manifest GET comparison, the token scenarios or the web UI pages")
     a = ap.parse_args()
     if a.only:
@@ -644,6 +644,102 @@ class Nginx:
         self.proc.terminate(); self.proc.wait(10)
 
 
+class CachingNginx:
+    """Debian's nginx as a CDN in front of an S3 server: GET /PATH is the object
+    ORIGIN/PATH (ORIGIN: a bucket and a directory in it), read anonymously (a public-read bucket, as a CDN's origin), kept in nginx's
+    cache after the first request."""
+    def __init__(self, work, endpoint, origin_path):
+        self.port = free_port()
+        d = os.path.join(work, f"cdn-{self.port}"); os.makedirs(d)
+        origin = urllib.parse.urlsplit(endpoint)
+        with open(f"{d}/nginx.conf", "w") as f:
+            # Its workers write the cache into the benchmark's private directory, as its owner.
+            user = "user root;\n" if os.geteuid() == 0 else ""
+            f.write(f"{user}worker_processes 2;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{}}\nhttp {{\n"
+                    f"  access_log off;\n  proxy_temp_path {d}/proxy;\n  client_body_temp_path {d}/body;\n"
+                    f"  fastcgi_temp_path {d}/f;\n  uwsgi_temp_path {d}/u;\n  scgi_temp_path {d}/s;\n"
+                    f"  proxy_cache_path {d}/cache levels=1:2 keys_zone=cdn:10m max_size=8g inactive=1h use_temp_path=off;\n"
+                    f"  server {{\n    listen 127.0.0.1:{self.port};\n    location / {{\n"
+                    f"      proxy_pass http://{origin.hostname}:{origin.port}/{origin_path}/;\n      proxy_http_version 1.1;\n"
+                    f"      proxy_set_header Host {origin.hostname}:{origin.port};\n      proxy_cache cdn;\n"
+                    f"      proxy_cache_valid 200 1h;\n      proxy_cache_lock on;\n      proxy_read_timeout 900;\n"
+                    f"      add_header X-Cache $upstream_cache_status;\n    }}\n  }}\n}}\n")
+        self.proc = subprocess.Popen(["nginx", "-c", f"{d}/nginx.conf", "-p", d, "-g", "daemon off;"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2); c.request("GET", "/"); c.getresponse().read(); return
+            except OSError:
+                time.sleep(0.05)
+
+    def stop(self):
+        self.proc.terminate(); self.proc.wait(10)
+
+
+def verified_pull(port, repo, digest):
+    """A pull whose bytes are checked against the digest, and where it was redirected to."""
+    c = conn(port); c.request("GET", f"/v2/{repo}/blobs/{digest}")
+    r = c.getresponse(); r.read(); c.close()
+    assert r.status in (302, 307), r.status
+    location = r.getheader("Location")
+    target = urllib.parse.urlsplit(location)
+    c = http.client.HTTPConnection(target.hostname, target.port, timeout=600, blocksize=CHUNK)
+    c.request("GET", target.path + ("?" + target.query if target.query else ""))
+    r = c.getresponse(); assert r.status == 200, r.status
+    h = hashlib.sha256()
+    while True:
+        b = r.read(CHUNK)
+        if not b: break
+        h.update(b)
+    c.close()
+    assert "sha256:" + h.hexdigest() == digest, "the CDN served other bytes"
+    return location
+
+
+def cdn_bench(a, work):
+    """Blobs from a CDN (`middleware.storage: redirect`): Berth and Distribution 2.8 on
+    radosgw, each redirecting blob GETs to nginx acting as the CDN in front of the bucket;
+    pulls through the CDN first (nginx fetches from radosgw) and cached, beside the default
+    presigned redirect straight to radosgw."""
+    import boto3, botocore
+    blob, digest = make_blob(work, "blob.bin", a.blob_mib)
+    size = a.blob_mib * CHUNK
+    server = S3Server(a.s3_server)
+    columns = {}
+    try:
+        client = boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1", aws_access_key_id=server.access_key,
+                              aws_secret_access_key=server.secret_key)
+        for kind, label in (("berth", "Berth"), ("distribution", "Distribution 2.8")):
+            bucket = f"cdn-{kind}"
+            server.make_bucket(bucket)
+            client.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject"], "Resource": [f"arn:aws:s3:::{bucket}/*"]}]}))
+            cdn = CachingNginx(work, server.endpoint, f"{bucket}/bench")
+            storage = s3_storage(server, bucket)
+            # Both append the path below the storage's rootdirectory; the CDN's origin is that
+            # directory of the bucket (Distribution 2.8 ignores a path in baseurl).
+            redirect = f"middleware:\n  storage:\n    - name: redirect\n      options:\n        baseurl: http://127.0.0.1:{cdn.port}/\n"
+            direct = Server(kind, os.path.abspath(a.berth), None, work, storage=storage)
+            through = Server(kind, os.path.abspath(a.berth), None, work, storage=storage, extra=redirect)
+            r = columns[label] = {}
+            try:
+                push_monolithic(direct.port, "bench/big", blob, digest)
+                verified_pull(direct.port, "bench/big", digest)
+                settle(); t = time.time(); n = pull(direct.port, "bench/big", digest); r["pull, presigned redirect to radosgw (MB/s)"] = n / (time.time() - t) / 1e6
+                settle(); t = time.time(); n = pull(through.port, "bench/big", digest); r["pull through the CDN, first (MB/s)"] = n / (time.time() - t) / 1e6
+                settle(); t = time.time(); n = pull(through.port, "bench/big", digest); r["pull through the CDN, cached (MB/s)"] = n / (time.time() - t) / 1e6
+                location = verified_pull(through.port, "bench/big", digest)
+                assert location.startswith(f"http://127.0.0.1:{cdn.port}/docker/registry/v2/blobs/"), location
+                r["- CDN bytes verified"] = 1.0
+                print(f"{label}: " + ", ".join(f"{k} {v:.2f}" for k, v in r.items()), flush=True)
+            finally:
+                direct.stop(); through.stop(); cdn.stop()
+        print_columns(f"blobs from a CDN (nginx caching radosgw), {a.blob_mib} MiB blob", columns)
+        print("The client follows each 307 as docker does; 'first' is nginx fetching from radosgw while it serves.")
+    finally:
+        server.stop()
+
+
 def pull_small_image(port, repo, tag):
     c = conn(port)
     c.request("GET", f"/v2/{repo}/manifests/{tag}", headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
@@ -747,6 +843,8 @@ def partial(a):
             write_bench(a, work)
         elif a.only == "mirror":
             mirror_bench(a, work)
+        elif a.only == "cdn":
+            cdn_bench(a, work)
         elif a.only == "retention":
             retention_bench(a, work)
         elif a.only == "hot-path":
