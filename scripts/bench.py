@@ -393,6 +393,45 @@ def database_token_bench(binary, work, algorithm, seconds, workload=False):
         if issuer: issuer.terminate(); issuer.wait(10)
 
 
+def file_token_bench(binary, work, algorithm, seconds):
+    """Tokens/s from wrk (2 threads, 32 connections) against `berth auth-server` with a
+    docker_auth auth_config.yml holding the user (bcrypt cost 10) and the acl."""
+    import base64
+    root = os.path.join(work, f"file-tokens-{algorithm}")
+    os.makedirs(root, exist_ok=True)
+    key, cert = os.path.join(root, "token.key"), os.path.join(root, "token.crt")
+    newkey = ["-newkey", "rsa:2048"] if algorithm == "RS256" else ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
+    subprocess.run(["openssl", "req", "-x509", *newkey, "-nodes", "-keyout", key, "-out", cert, "-days", "30", "-subj", "/CN=bench"],
+                   capture_output=True, check=True)
+    hashed = subprocess.run([binary, "hash-password", "--cost", "10", "--password-stdin"], input="bench-password",
+                            capture_output=True, text=True, check=True).stdout.strip()
+    port = free_port()
+    config = os.path.join(root, "auth_config.yml")
+    with open(config, "w") as f:
+        f.write(f"server:\n  addr: 127.0.0.1:{port}\ntoken:\n  issuer: bench\n  expiration: 900\n  certificate: {cert}\n  key: {key}\n"
+                f"users:\n  bench:\n    password: \"{hashed}\"\nacl:\n  - match: {{account: bench, name: \"team/*\"}}\n"
+                f"    actions: [\"pull\", \"push\"]\n")
+    log = open(os.path.join(root, "auth-server.log"), "w")
+    proc = subprocess.Popen([binary, "auth-server", "--config", config, "--data", os.path.join(root, "data")], stdout=log, stderr=log)
+    try:
+        path = "/auth?service=bench&scope=repository:team/app:pull,push"
+        auth = "Basic " + base64.b64encode(b"bench:bench-password").decode()
+        for _ in range(200):
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=5); c.request("GET", path, headers={"Authorization": auth})
+                r = c.getresponse(); body = r.read()
+                if r.status == 200 and b"token" in body: break
+            except OSError:
+                pass
+            time.sleep(0.05)
+        out = subprocess.run(["wrk", "-t2", "-c32", f"-d{seconds}s", "-H", f"Authorization: {auth}", f"http://127.0.0.1:{port}{path}"],
+                             capture_output=True, text=True).stdout
+        non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), int(non2xx.group(1)) if non2xx else 0
+    finally:
+        proc.terminate(); proc.wait(10); log.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--berth", default=os.path.join(os.path.dirname(__file__), "../.build/release/berth"))
@@ -874,6 +913,10 @@ def partial(a):
             # issuer's keys cached), against a password login whose bcrypt result is cached.
             tps, errors = database_token_bench(os.path.abspath(a.berth), work, "ES256", a.wrk_seconds, workload=True)
             print(f"{'ES256, workload token (JWKS cached)':40} {tps:10.0f} {ec:15.0f} {tps / ec if ec else 0:7.2f}" + (f"  ({errors} non-2xx)" if errors else ""))
+            # docker_auth's own setup: `berth auth-server` with the users and acl in the file.
+            for algorithm, reference in (("RS256", rsa), ("ES256", ec)):
+                tps, errors = file_token_bench(os.path.abspath(a.berth), work, algorithm, a.wrk_seconds)
+                print(f"{algorithm + ', berth auth-server, auth_config.yml':40} {tps:10.0f} {reference:15.0f} {tps / reference if reference else 0:7.2f}" + (f"  ({errors} non-2xx)" if errors else ""))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
