@@ -81,6 +81,16 @@ BROKEN_WORDS = """
     return broken;"""
 
 
+# At phone width a table's rows stack and its headers are hidden: every cell after the first
+# (the row's name) with something in it says what it is, unless it holds the row's buttons.
+UNLABELLED_CELLS = """
+    const bare = [];
+    for (const td of document.querySelectorAll('table.list tbody td:not(:first-child):not(.actions):not([data-label])')) {
+        if (td.textContent.trim() && !td.querySelector('button, form')) bare.push(td.textContent.trim().slice(0, 30));
+    }
+    return bare;"""
+
+
 FOCUS_VISIBLE = """
     const missing = [];
     for (const el of document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea')) {
@@ -129,6 +139,9 @@ def tour(paths):
                 problems.append(f"{path} at {width}px scrolls sideways by {overflow}px")
             if broken:
                 problems.append(f"{path} at {width}px breaks inside {broken[:4]}")
+            bare = driver.execute_script(UNLABELLED_CELLS) if width == 390 else []
+            if bare:
+                problems.append(f"{path} at {width}px stacks cells that do not say what they are: {bare[:4]}")
             if width == 1280:
                 accessibility.extend(accessibility_problems(path))
     driver.set_window_size(size["width"], size["height"])
@@ -567,7 +580,8 @@ try:
              "/ui/admin/rules?account=ops&repository=ops/tool&actions=push", "/ui/admin/robots", "/ui/admin/audit", "/ui/admin/pulls",
              "/ui/admin/tokens?account=ops", "/ui/admin/webhooks", "/ui/admin/storage", "/ui/tokens", "/ui/admin/policies"]
     problems = tour(pages)
-    check(f"all {len(pages)} pages fit 1280 and 390 px: no sideways scrolling, no word broken in headers and names (screenshots in {SCREENSHOTS})",
+    check(f"all {len(pages)} pages fit 1280 and 390 px: no sideways scrolling, no word broken in headers and names, "
+          f"every stacked cell labelled (screenshots in {SCREENSHOTS})",
           not problems, "; ".join(problems))
     check(f"in Chromium's accessibility tree every field, button and link of those pages has a name, every table header cells, "
           f"and every control a visible focus", not accessibility, "; ".join(accessibility[:8]))
