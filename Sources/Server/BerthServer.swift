@@ -141,8 +141,6 @@ public enum BerthServer {
             + "add an auth section (auth: {token: {accounts: sqlite:PATH}} keeps Berth's built-in accounts)"
     }
 
-    /// `berth serve`'s front door: health, the token endpoint, the registry API (and, with
-    /// Prometheus enabled and no debug address, `/metrics`), each a route group.
     /// The registry API over `content`: its events go to the notifier and the audit trail.
     static func makeAPI(content: any RegistryContent, options: APIOptions, secret: [UInt8], auth: AuthSetup, metrics: RegistryMetrics?,
                         notifier: Notifier?, logger: Logger) -> RegistryAPI {
@@ -150,58 +148,43 @@ public enum BerthServer {
                     metrics: metrics, notifier: notifier, auditTrail: auth.accounts.map(ContentAuditTrail.init), logger: logger)
     }
 
-    static func makeRouter(store: RegistryStore, content: any RegistryContent, mirrorNamespaces: [String: String] = [:],
-                           options: APIOptions, secret: [UInt8], auth: AuthSetup,
-                           metrics: RegistryMetrics?, notifier: Notifier?, retentionLock: RunLock = RunLock(),
-                           quotaUsage: NamespaceUsage? = nil, logger: Logger) throws -> Router<BerthRequestContext> {
-        var tokenEndpoint = auth.tokenEndpoint
-        tokenEndpoint?.metrics = metrics
-        let api = makeAPI(content: content, options: options, secret: secret, auth: auth, metrics: metrics, notifier: notifier, logger: logger)
-        let webUI = try WebUI.make(store: store, api: api, options: options, secret: secret, auth: auth, quotaUsage: quotaUsage)
+    /// The capabilities `berth serve` answers requests with, in one list: health, the token
+    /// endpoint, the admin API, the web UI, the registry API.
+    static func makeFeatures(store: RegistryStore, api: RegistryAPI, mirrorNamespaces: [String: String] = [:],
+                             options: APIOptions, secret: [UInt8], auth: AuthSetup, tokenEndpoint: TokenEndpoint?,
+                             retentionLock: RunLock = RunLock(), quotaUsage: NamespaceUsage? = nil,
+                             logger: Logger) throws -> [any BerthFeature] {
+        var healthWarnings = auth.registryDoor == nil ? [Self.openRegistryWarning(store)] : []
+        if store.options.readOnly { healthWarnings.append("read-only mode (storage.maintenance.readonly): pushes and deletes are refused") }
+        var features: [any BerthFeature] = [HealthFeature(store: store, warnings: healthWarnings)]
+        if let tokenEndpoint { features.append(TokenEndpointFeature(endpoint: tokenEndpoint)) }
+        var admin: AdminAPI?
+        var adminDoor: AdminAccessMiddleware?
+        if let directory = auth.accounts, let tokenEndpoint {
+            adminDoor = AdminAccessMiddleware(service: tokenEndpoint.service, serviceName: auth.serviceName, verifier: auth.verifier)
+            admin = AdminAPI(accounts: AccountAdministration(directory: directory), service: tokenEndpoint.service,
+                             retention: RetentionRunner(api: api, store: store, directory: directory, logger: logger, lock: retentionLock),
+                             quotaUsage: quotaUsage)
+        }
+        features.append(AdminFeature(api: api, directory: auth.accounts, admin: admin, adminDoor: adminDoor))
+        if let webUI = try WebUI.make(store: store, api: api, options: options, secret: secret, auth: auth, quotaUsage: quotaUsage) {
+            features.append(WebUIFeature(ui: webUI))
+        }
+        features.append(RegistryFeature(api: api, mirrorNamespaces: mirrorNamespaces, prefix: options.prefix))
+        return features
+    }
+
+    /// The router of `features`, behind the shared middlewares, under `http.prefix`.
+    static func makeRouter(_ features: [any BerthFeature], options: APIOptions, auth: AuthSetup, metrics: RegistryMetrics?,
+                           logger: Logger) throws -> Router<BerthRequestContext> {
         let prefix = options.prefix
-        let metricsPath = metrics == nil ? nil : options.metricsPath
         let router = BerthRouter.make(
-            .init(prefix: prefix, accessLog: options.accessLog, extraHeaders: options.extraHeaders, metricsPath: metricsPath,
+            .init(prefix: prefix, accessLog: options.accessLog, extraHeaders: options.extraHeaders,
+                  metricsPath: metrics == nil ? nil : options.metricsPath,
                   clientAddress: try AuthSetup.clientAddressPolicy(realIP: auth.realIP, trustedProxies: options.trustedProxies)),
             metrics: metrics, logger: logger)
         let root = prefix == "/" ? router.group() : router.group(RouterPath(String(prefix.dropLast())))
-        var healthWarnings = auth.registryDoor == nil ? [Self.openRegistryWarning(store)] : []
-        if store.options.readOnly { healthWarnings.append("read-only mode (storage.maintenance.readonly): pushes and deletes are refused") }
-        root.addHealth(warnings: healthWarnings) { logger in
-            do {
-                try await store.checkReadable()
-            } catch {
-                logger.error("readiness check failed", metadata: ["error": .string(String(describing: error))])
-                return "the storage cannot be read: \(error)"
-            }
-            if !store.options.readOnly, let problem = await store.driver.writeProblem() {
-                logger.error("readiness check failed", metadata: ["error": .string(problem.description)])
-                return problem.description + "; pushes fail until it is fixed"
-            }
-            return nil
-        }
-        if let tokenEndpoint { root.addTokenEndpoint(tokenEndpoint) }
-        let admin = root.group(RouterPath(String(AdminAPI.basePath.dropFirst()))).add(middleware: RouteLabelMiddleware("admin"))
-        admin.get("openapi.yaml") { _, _ in AdminAPI.openAPIResponse() }
-        // Checked per repository by the registry's authorizer, not reserved to administrators.
-        RepositoryDeletion(api: api, directory: auth.accounts).register(on: admin)
-        if let directory = auth.accounts, let tokenEndpoint {
-            let protected = admin.group().add(middleware: AdminAccessMiddleware(service: tokenEndpoint.service, serviceName: auth.serviceName,
-                                                                                 verifier: auth.verifier))
-            AdminAPI(accounts: AccountAdministration(directory: directory), service: tokenEndpoint.service,
-                     retention: RetentionRunner(api: api, store: store, directory: directory, logger: logger, lock: retentionLock),
-                     quotaUsage: quotaUsage).register(on: protected)
-        }
-        if let webUI {
-            webUI.register(on: root.labelled("web_ui"))
-        }
-        var registry = root.group("v2").add(middleware: RegistryRouteMiddleware(prefix: prefix))
-        if !mirrorNamespaces.isEmpty { registry = registry.add(middleware: MirrorNamespaceMiddleware(prefixes: mirrorNamespaces)) }
-        registry = registry.add(middleware: RegistryAccessMiddleware(api: api))
-        for method in BerthRouter.allMethods {
-            registry.on("", method: method) { request, context in try await api.handle(request, context) }
-            registry.on("**", method: method) { request, context in try await api.handle(request, context) }
-        }
+        for feature in features { feature.register(on: root) }
         return router
     }
 
@@ -235,18 +218,41 @@ public enum BerthServer {
             for namespace in upstream.namespaces { namespaces[namespace.lowercased()] = upstream.prefix }
         }
         let retentionLock = RunLock()
-        let router = try makeRouter(store: store, content: content, mirrorNamespaces: namespaces, options: options, secret: secret, auth: auth, metrics: metrics,
-                                notifier: notifier, retentionLock: retentionLock,
-                                quotaUsage: auth.accounts == nil ? nil : quotaUsage, logger: logger)
+        var tokenEndpoint = auth.tokenEndpoint
+        tokenEndpoint?.metrics = metrics
+        let api = makeAPI(content: content, options: options, secret: secret, auth: auth, metrics: metrics, notifier: notifier, logger: logger)
+        var features = try makeFeatures(store: store, api: api, mirrorNamespaces: namespaces, options: options, secret: secret, auth: auth,
+                                        tokenEndpoint: tokenEndpoint, retentionLock: retentionLock,
+                                        quotaUsage: auth.accounts == nil ? nil : quotaUsage, logger: logger)
+        features += try backgroundFeatures(config, store: store, content: content, api: api, auth: auth, secret: secret, notifier: notifier,
+                                           metrics: metrics, retentionLock: retentionLock, logger: logger)
+        let router = try makeRouter(features, options: options, auth: auth, metrics: metrics, logger: logger)
         let server = try ServerChannel.make(certificate: config.tls?.certificate, key: config.tls?.key, limits: ConnectionLimits(
             headerTimeout: .milliseconds(Int64(config.headerTimeout * 1000)), perAddress: config.connectionsPerAddress))
-        var services: [any Service] = [ShutdownAnnouncer(logger: logger)]
+        let services: [any Service] = [ShutdownAnnouncer(logger: logger)] + features.flatMap(\.services)
+        return Application(
+            router: router,
+            server: server,
+            configuration: .init(address: .hostname(host, port: port), serverName: nil),
+            services: services,
+            onServerRunning: onServerRunning,
+            logger: logger)
+    }
+}
+
+extension BerthServer {
+    /// What runs beside the server: the notifier's queues, the accounts' poller, retention's
+    /// and the upload purger's schedules, provider revalidation, the debug listener, the mirror's
+    /// connections and retention.
+    static func backgroundFeatures(_ config: RegistryConfiguration, store: RegistryStore, content: any RegistryContent, api: RegistryAPI,
+                                   auth: AuthSetup, secret: [UInt8], notifier: Notifier?, metrics: RegistryMetrics?,
+                                   retentionLock: RunLock, logger: Logger) throws -> [any BerthFeature] {
+        var services: [any Service] = []
         if let notifier { services.append(notifier) }
         if let accounts = auth.accounts { services.append(accounts) }
         if let accounts = auth.accounts, config.retentionInterval > 0, !config.readOnly {
-            services.append(RetentionSchedule(runner: RetentionRunner(
-                api: makeAPI(content: content, options: options, secret: secret, auth: auth, metrics: metrics, notifier: notifier, logger: logger), store: store, directory: accounts, logger: logger,
-                lock: retentionLock), interval: config.retentionInterval))
+            services.append(RetentionSchedule(runner: RetentionRunner(api: api, store: store, directory: accounts, logger: logger, lock: retentionLock),
+                                              interval: config.retentionInterval))
         }
         if let accounts = auth.accounts, !auth.signInProviders.isEmpty {
             services.append(FederatedRevalidation(providers: auth.signInProviders, accounts: AccountAdministration(directory: accounts),
@@ -265,17 +271,9 @@ public enum BerthServer {
             services.append(UploadPurger(store: store, age: config.uploadPurging.age, interval: config.uploadPurging.interval,
                                          dryRun: config.uploadPurging.dryRun, logger: logger))
         }
-        return Application(
-            router: router,
-            server: server,
-            configuration: .init(address: .hostname(host, port: port), serverName: nil),
-            services: services,
-            onServerRunning: onServerRunning,
-            logger: logger)
+        return services.map(BackgroundFeature.init)
     }
-}
 
-extension BerthServer {
     /// The webhook notifier for `notifications.endpoints`, or nil when none is enabled.
     /// Undelivered events wait in the storage under `berth/notifications/`.
     static func makeNotifier(_ config: RegistryConfiguration, store: RegistryStore, port: Int, metrics: RegistryMetrics?,
