@@ -73,7 +73,7 @@ let package = Package(
         // SQL code path through SQLKit), served to the token service as an identity backend
         // and an access policy from an in-memory snapshot.
         .target(name: "Accounts", dependencies: [
-            "Auth",
+            "Auth", "OCI",
             .product(name: "SQLKit", package: "sql-kit"),
             .product(name: "SQLiteKit", package: "sqlite-kit"),
             .product(name: "PostgresKit", package: "postgres-kit"),

@@ -1,4 +1,5 @@
 import Foundation
+import OCI
 import SQLKit
 
 /// A repository's pulls on one day (UTC): what the audit log keeps of pulls.
@@ -12,16 +13,7 @@ public struct PullDay: Hashable, Sendable, Codable {
         self.day = day
     }
 
-    static func day(_ date: Date) -> String {
-        let c = utc.dateComponents([.year, .month, .day], from: date)
-        return String(format: "%04d-%02d-%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0)
-    }
-
-    private static let utc: Calendar = {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        return calendar
-    }()
+    static func day(_ date: Date) -> String { UTCDay.string(date) }
 }
 
 /// One row of the pull counts.

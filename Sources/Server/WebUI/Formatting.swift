@@ -19,16 +19,9 @@ enum Formatting {
     }
 
     /// A day, as date inputs take it: `2026-12-05` (UTC).
-    static func day(_ date: Date) -> String {
-        let c = utc.dateComponents([.year, .month, .day], from: date)
-        return String(format: "%04d-%02d-%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0)
-    }
+    static func day(_ date: Date) -> String { UTCDay.string(date) }
 
-    private static let utc: Calendar = {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        return calendar
-    }()
+    private static var utc: Calendar { UTCDay.calendar }
 
     /// "1 tag", "2 tags".
     static func count(_ n: Int, _ singular: String, plural: String? = nil) -> String {
