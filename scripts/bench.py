@@ -658,61 +658,57 @@ def write_bench(a, work):
         server.stop()
 
 
-class Nginx:
-    """Debian's nginx balancing round-robin over `ports`, streaming both ways."""
-    def __init__(self, work, ports):
+class NginxProcess:
+    """Debian's nginx on a free loopback port with its own directory, running `http_block`
+    (the `http { }` contents; `{port}` and `{dir}` filled in) until `stop`."""
+    def __init__(self, work, name, http_block, probe="/"):
         self.port = free_port()
-        d = os.path.join(work, f"nginx-{self.port}"); os.makedirs(d)
-        upstreams = "".join(f"    server 127.0.0.1:{p};\n" for p in ports)
+        d = os.path.join(work, f"{name}-{self.port}"); os.makedirs(d)
+        # Its workers write temporary and cache files into the benchmark's private directory, as its owner.
+        user = "user root;\n" if os.geteuid() == 0 else ""
         with open(f"{d}/nginx.conf", "w") as f:
-            f.write(f"worker_processes 2;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{}}\nhttp {{\n"
-                    f"  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n"
-                    f"  fastcgi_temp_path {d}/f;\n  uwsgi_temp_path {d}/u;\n  scgi_temp_path {d}/s;\n  client_max_body_size 0;\n"
-                    f"  upstream berth {{\n{upstreams}  }}\n  server {{\n    listen 127.0.0.1:{self.port};\n    location / {{\n"
-                    f"      proxy_pass http://berth;\n      proxy_http_version 1.1;\n      proxy_request_buffering off;\n"
-                    f"      proxy_buffering off;\n      proxy_set_header Host $http_host;\n      proxy_read_timeout 900;\n    }}\n  }}\n}}\n")
-        self.proc = subprocess.Popen(["nginx", "-c", f"{d}/nginx.conf", "-p", d, "-g", "daemon off;"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(100):
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2); c.request("GET", "/v2/"); c.getresponse().read(); return
-            except OSError:
-                time.sleep(0.05)
-
-    def stop(self):
-        self.proc.terminate(); self.proc.wait(10)
-
-
-class CachingNginx:
-    """Debian's nginx as a CDN in front of an S3 server: GET /PATH is the object
-    ORIGIN/PATH (ORIGIN: a bucket and a directory in it), read anonymously (a public-read bucket, as a CDN's origin), kept in nginx's
-    cache after the first request."""
-    def __init__(self, work, endpoint, origin_path):
-        self.port = free_port()
-        d = os.path.join(work, f"cdn-{self.port}"); os.makedirs(d)
-        origin = urllib.parse.urlsplit(endpoint)
-        with open(f"{d}/nginx.conf", "w") as f:
-            # Its workers write the cache into the benchmark's private directory, as its owner.
-            user = "user root;\n" if os.geteuid() == 0 else ""
             f.write(f"{user}worker_processes 2;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{}}\nhttp {{\n"
-                    f"  access_log off;\n  proxy_temp_path {d}/proxy;\n  client_body_temp_path {d}/body;\n"
+                    f"  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n"
                     f"  fastcgi_temp_path {d}/f;\n  uwsgi_temp_path {d}/u;\n  scgi_temp_path {d}/s;\n"
-                    f"  proxy_cache_path {d}/cache levels=1:2 keys_zone=cdn:10m max_size=8g inactive=1h use_temp_path=off;\n"
-                    f"  server {{\n    listen 127.0.0.1:{self.port};\n    location / {{\n"
-                    f"      proxy_pass http://{origin.hostname}:{origin.port}/{origin_path}/;\n      proxy_http_version 1.1;\n"
-                    f"      proxy_set_header Host {origin.hostname}:{origin.port};\n      proxy_cache cdn;\n"
-                    f"      proxy_cache_valid 200 1h;\n      proxy_cache_lock on;\n      proxy_read_timeout 900;\n"
-                    f"      add_header X-Cache $upstream_cache_status;\n    }}\n  }}\n}}\n")
+                    + http_block.replace("{port}", str(self.port)).replace("{dir}", d) + "}\n")
         self.proc = subprocess.Popen(["nginx", "-c", f"{d}/nginx.conf", "-p", d, "-g", "daemon off;"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(100):
             try:
-                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2); c.request("GET", "/"); c.getresponse().read(); return
+                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2); c.request("GET", probe); c.getresponse().read(); return
             except OSError:
                 time.sleep(0.05)
 
     def stop(self):
         self.proc.terminate(); self.proc.wait(10)
+
+
+class Nginx(NginxProcess):
+    """nginx balancing round-robin over `ports`, streaming both ways."""
+    def __init__(self, work, ports):
+        upstreams = "".join(f"    server 127.0.0.1:{p};\n" for p in ports)
+        super().__init__(work, "nginx",
+                         f"  client_max_body_size 0;\n  upstream berth {{\n{upstreams}  }}\n"
+                         "  server {\n    listen 127.0.0.1:{port};\n    location / {\n"
+                         "      proxy_pass http://berth;\n      proxy_http_version 1.1;\n      proxy_request_buffering off;\n"
+                         "      proxy_buffering off;\n      proxy_set_header Host $http_host;\n      proxy_read_timeout 900;\n    }\n  }\n",
+                         probe="/v2/")
+
+
+class CachingNginx(NginxProcess):
+    """nginx as a CDN in front of an S3 server: GET /PATH is the object ORIGIN/PATH (ORIGIN:
+    a bucket and a directory in it), read anonymously (a public-read bucket, as a CDN's
+    origin), kept in nginx's cache after the first request."""
+    def __init__(self, work, endpoint, origin_path):
+        origin = urllib.parse.urlsplit(endpoint)
+        host = f"{origin.hostname}:{origin.port}"
+        super().__init__(work, "cdn",
+                         "  proxy_cache_path {dir}/cache levels=1:2 keys_zone=cdn:10m max_size=8g inactive=1h use_temp_path=off;\n"
+                         "  server {\n    listen 127.0.0.1:{port};\n    location / {\n"
+                         f"      proxy_pass http://{host}/{origin_path}/;\n      proxy_http_version 1.1;\n"
+                         f"      proxy_set_header Host {host};\n      proxy_cache cdn;\n"
+                         "      proxy_cache_valid 200 1h;\n      proxy_cache_lock on;\n      proxy_read_timeout 900;\n"
+                         "      add_header X-Cache $upstream_cache_status;\n    }\n  }\n")
 
 
 def verified_pull(port, repo, digest):
