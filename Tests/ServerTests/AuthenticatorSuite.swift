@@ -93,6 +93,26 @@ import Testing
         #expect(forged?.wwwAuthenticate?.hasSuffix(#"error="invalid_token""#) == true)
     }
 
+    /// A backend that cannot answer is not a wrong password: the door's caller gets 503 and
+    /// the log an error, never a 401 that sends a person to retype a right password.
+    @Test func aBrokenBackendIsUnavailableNotARefusal() async throws {
+        struct Misconfigured: IdentityBackend {
+            func authenticate(user: String, password: String) async throws -> Identity? {
+                throw AuthError.configuration("external program /nowhere not found or not executable")
+            }
+            func lookup(user: String) async throws -> Identity? { nil }
+        }
+        let authenticator = PasswordAuthenticator(passwords: BackendPasswords(backends: [Misconfigured()]))
+        let basic = "Basic " + Data("alice:secret-1".utf8).base64EncodedString()
+        do {
+            _ = try await authenticator.authenticate(request(basic), context: context)
+            Issue.record("a misconfigured backend proved a caller")
+        } catch let error as AuthError {
+            guard case .unavailable(let message) = error else { Issue.record("expected unavailable, got \(error)"); return }
+            #expect(message.contains("/nowhere"))
+        }
+    }
+
     func challenge(_ body: () async throws -> Void) async -> AuthenticationChallenge? {
         do { try await body(); return nil } catch let challenge as AuthenticationChallenge { return challenge } catch { return nil }
     }

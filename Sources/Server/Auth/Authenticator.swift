@@ -76,7 +76,10 @@ struct PasswordAuthenticator: Authenticator {
         } catch let error as AuthError {
             switch error {
             case .tooManyRequests, .unavailable: throw error
-            default: throw AuthenticationFailure(message: "authentication failed")
+            // A backend that cannot be used as configured (an external program missing) cannot
+            // answer: 503 and an error in the log, not a wrong password for the client to retype.
+            case .configuration(let message): throw AuthError.unavailable(message)
+            case .unauthorized, .inactive, .badRequest: throw AuthenticationFailure(message: "authentication failed")
             }
         }
     }

@@ -8,7 +8,8 @@ struct WebUIAccess: Sendable {
 
     static let open = WebUIAccess(accounts: nil)
 
-    var allowsSignIn: Bool { accounts != nil }
+    /// Whether there are accounts to sign in with (not an open registry).
+    var hasAccounts: Bool { accounts != nil }
 
     /// Checks a password; only a wrong one counts against the limiter.
     func signIn(user: String, password: String, address: IPAddress?) async throws -> Identity {
@@ -56,9 +57,6 @@ struct WebUIAccess: Sendable {
             return nil
         }
     }
-
-    /// Whether there are accounts to sign in with (not an open registry).
-    var hasAccounts: Bool { accounts != nil }
 
     /// Who an unsigned visitor is: nobody, unless the rules give anonymous users something.
     func anonymous() async -> Identity? {

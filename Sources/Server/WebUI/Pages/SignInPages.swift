@@ -17,7 +17,7 @@ extension WebUI {
     func loginForm(_ request: Request, _ context: BerthRequestContext, error: String? = nil, username: String = "",
                    status: HTTPResponse.Status = .ok) async -> Response {
         let visitor = Visitor(identity: nil, session: nil, address: nil)
-        guard access.allowsSignIn else {
+        guard access.hasAccounts else {
             return render("message", MessagePage(frame: frame("Sign in", visitor), heading: "No accounts",
                                                  message: "This registry is open: there is nothing to sign in to."))
         }
