@@ -2,7 +2,7 @@ import Auth
 import OCI
 
 /// What a caller may do, decided after authentication and in one place: a registry token
-/// grants what it names; a caller proven by a password gets what the access policy decides.
+/// grants what it names; a caller proven by a password (or a web session) gets what the access policy decides.
 struct AccessGate: Sendable {
     /// Asked for password-proven callers; nil where only tokens are accepted.
     let policy: PolicyChain?
@@ -23,7 +23,7 @@ struct AccessGate: Sendable {
         switch caller.proof {
         case .registryToken(let claims):
             return scope.actions.filter { claims.grants(type: scope.type, name: scope.name, action: $0) }
-        case .password:
+        case .password, .session:
             guard let policy else { return [] }
             return try await policy.grantedActions(AccessRequest(identity: caller.identity, type: scope.type, name: scope.name,
                                                                  service: service, ip: address, actions: scope.actions))
@@ -36,7 +36,7 @@ struct AccessGate: Sendable {
         case .registryToken(let claims):
             let pullable = claims.access.filter { $0.type == "repository" && ($0.actions.contains("pull") || $0.actions.contains("*")) }
             return .repositories(pullable.map(\.name))
-        case .password:
+        case .password, .session:
             let gate = self
             return .decidedBy { repository in
                 let scope = ResourceScope(type: "repository", name: repository, actions: ["pull"])

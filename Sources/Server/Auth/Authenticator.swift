@@ -10,6 +10,9 @@ struct Caller: Sendable {
         case password
         /// A registry token: it grants what it names and nothing else.
         case registryToken(TokenClaims)
+        /// The web UI's session cookie, its account as it is now: the policy decides, as for
+        /// a password.
+        case session(WebSession)
     }
 
     var identity: Identity

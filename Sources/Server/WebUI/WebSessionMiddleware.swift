@@ -13,8 +13,24 @@ struct WebVisitor: Sendable {
     static let nobody = WebVisitor()
 }
 
-/// Resolves the visitor once per page request, before any handler runs: the cookie's
-/// signature, the session's record, the account's current state, the admin right.
+/// The web UI's session cookie as credentials: signed by this server, its record still kept
+/// (not signed out or revoked), the account as it is now (not removed, disabled, expired or
+/// re-created, its password not changed since the session began).
+struct SessionAuthenticator: Authenticator {
+    let signer: WebSessionSigner
+    let access: WebUIAccess
+
+    func authenticate(_ request: Request, context: BerthRequestContext) async throws -> Caller? {
+        guard let cookie = Cookies.value(WebSession.cookieName, in: request) else { return nil }
+        guard let session = signer.decode(cookie), let identity = await access.revalidate(session) else {
+            throw AuthenticationFailure(message: "the session has ended")
+        }
+        return Caller(identity: identity, proof: .session(session))
+    }
+}
+
+/// Resolves the visitor once per page request, before any handler runs: the web UI's
+/// authenticators (the session cookie), then the admin right.
 struct WebSessionMiddleware: RouterMiddleware {
     let ui: WebUI
 

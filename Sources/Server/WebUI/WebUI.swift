@@ -127,12 +127,15 @@ struct WebUI: Sendable {
 
     typealias Visitor = WebVisitor
 
-    /// Run once per page request by `WebSessionMiddleware`.
+    /// How a page's visitor proves who they are.
+    var authenticators: [any Authenticator] { [SessionAuthenticator(signer: signer, access: access)] }
+
+    /// Run once per page request by `WebSessionMiddleware`. A session that has ended (or a
+    /// cookie that is not ours) leaves a signed-out visitor, whom the pages offer to sign in.
     func resolveVisitor(_ request: Request, _ context: BerthRequestContext) async -> Visitor {
         let address = context.clientAddress
-        if let cookie = Cookies.value(WebSession.cookieName, in: request), let session = signer.decode(cookie),
-           let identity = await access.revalidate(session) {
-            var visitor = Visitor(identity: identity, session: session, address: address)
+        if let caller = try? await authenticators.caller(of: request, context: context), case .session(let session) = caller.proof {
+            var visitor = Visitor(identity: caller.identity, session: session, address: address)
             visitor.isAdmin = await isAdmin(visitor)
             return visitor
         }
