@@ -151,7 +151,7 @@ public struct TokenService: Sendable {
 
     /// The account a refresh token was issued to, if the token is known, young enough and
     /// its account still exists.
-    func redeem(_ token: String) async throws -> Identity {
+    public func redeem(_ token: String) async throws -> Identity {
         let id = RefreshTokens.id(of: token)
         guard token.utf8.count <= 256, let record = try await refreshTokens.load(id: id),
               Date().timeIntervalSince(record.issuedAt) < RefreshTokens.maxAge else {
@@ -227,20 +227,34 @@ public struct TokenService: Sendable {
         return identity
     }
 
+    /// Proves the request's caller (its refresh token, else its credentials or none) and issues
+    /// the token: what the token endpoint's `password` and `refresh_token` grants do.
     public func issueToken(_ request: TokenRequest) async throws -> TokenResponse {
+        let scopes = try requestedScopes(request)
+        if let refreshToken = request.refreshToken {
+            return try await issueToken(to: try await redeem(refreshToken), for: request, scopes: scopes, mayRefresh: false)
+        }
+        return try await issueToken(to: try await authenticate(request), for: request, scopes: scopes)
+    }
+
+    /// The request's scopes, checked before anyone is authenticated for it (bad input costs
+    /// no password check).
+    public func requestedScopes(_ request: TokenRequest) throws(AuthError) -> [ResourceScope] {
         guard request.service.utf8.count <= 256 else { throw AuthError.badRequest("service name too long") }
         let scopes = try ResourceScope.parseAll(request.scopes)
         guard scopes.count <= 64 else { throw AuthError.badRequest("too many scopes") }
-        let identity: Identity
-        if let refreshToken = request.refreshToken {
-            identity = try await redeem(refreshToken)
-        } else {
-            identity = try await authenticate(request)
-        }
+        return scopes
+    }
+
+    /// The token for a caller some grant has proven: `scopes` as far as the access policy
+    /// allows them, and a refresh token when asked for and `mayRefresh` (not for a token
+    /// that was itself obtained with one).
+    public func issueToken(to identity: Identity, for request: TokenRequest, scopes: [ResourceScope],
+                           mayRefresh: Bool = true) async throws -> TokenResponse {
         var refreshToken: String?
         // A workload token (a CI job's, minutes long) is never turned into a refresh token
         // that would outlive it: the client keeps sending the token itself.
-        if request.wantsRefreshToken, request.refreshToken == nil, !identity.account.isEmpty, identity.provenance == nil {
+        if request.wantsRefreshToken, mayRefresh, !identity.account.isEmpty, identity.provenance == nil {
             let token = RefreshTokens.make()
             try await refreshTokens.save(RefreshTokenRecord(account: identity.account, issuedAt: Date(), clientID: request.clientID,
                                                             labels: identity.labels.isEmpty ? nil : identity.labels,

@@ -219,6 +219,12 @@ import Testing
             let push = try await c.send(.post, "/v2/alice/app/blobs/uploads/", headers: [.authorization: "Bearer \(access)"])
             #expect(push.status == .accepted)
 
+            // A token obtained with a refresh token is not exchanged for another refresh token.
+            let again = try await c.send(.post, "/auth/token", headers: [.contentType: "application/x-www-form-urlencoded"],
+                                         body: Array((form + "&access_type=offline").utf8))
+            #expect(again.status == .ok)
+            #expect(try JSONDecoder().decode(Body.self, from: Data(again.text.utf8)).refresh_token == nil)
+
             let forged = "grant_type=refresh_token&service=test+registry&refresh_token=brt_forged"
             #expect(try await c.send(.post, "/auth/token", body: Array(forged.utf8)).status == .unauthorized)
             let missing = "grant_type=refresh_token&service=test+registry"

@@ -1,4 +1,5 @@
 import Auth
+import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -6,6 +7,7 @@ import HummingbirdBcrypt
 import Logging
 import NIOEmbedded
 import OCI
+import Storage
 @testable import Server
 import Testing
 
@@ -16,9 +18,15 @@ import Testing
     struct Subject: CustomTestStringConvertible, Sendable {
         var testDescription: String
         var authenticator: any Authenticator
-        var right: String
-        var wrong: String
-        var foreign: String
+        var right: Credentials
+        var wrong: Credentials
+        var foreign: Credentials
+    }
+
+    /// What a request carries: an Authorization header, or a cookie.
+    struct Credentials: Sendable {
+        var field: HTTPField.Name
+        var value: String
     }
 
     static let key = try! SigningKey.generate()
@@ -31,21 +39,34 @@ import Testing
         let forged = try await otherIssuer.issue(subject: "alice", audience: "registry", access: []).token
         let verifier = try await TokenVerifier(issuer: "Berth", service: "registry", roots: key.certificates)
         let service = TokenService(issuer: issuer, backends: [users], policies: [])
-        func basic(_ user: String, _ password: String) -> String { "Basic " + Data("\(user):\(password)".utf8).base64EncodedString() }
+        func basic(_ user: String, _ password: String) -> Credentials {
+            Credentials(field: .authorization, value: "Basic " + Data("\(user):\(password)".utf8).base64EncodedString())
+        }
+        func bearer(_ token: String) -> Credentials { Credentials(field: .authorization, value: "Bearer \(token)") }
+        func cookie(_ value: String) -> Credentials { Credentials(field: .cookie, value: "\(WebSession.cookieName)=\(value)") }
+        let htpasswd = HtpasswdAccounts(passwords: BackendPasswords(backends: [users]), policy: PolicyChain([]), realm: "R")
+        let access = WebUIAccess(accounts: HtpasswdWebAccounts(accounts: htpasswd, sessions: StorageRefreshTokenStore(driver: InMemoryDriver())))
+        let signer = WebSessionSigner(key: SymmetricKey(size: .bits256))
+        let session = try await access.startSession(Identity(account: "alice", labels: [:]))
+        let signedOut = try await access.startSession(Identity(account: "alice", labels: [:]))
+        try await access.endSession(signedOut)
         return [
             Subject(testDescription: "bearer token", authenticator: BearerTokenAuthenticator(verifier: verifier),
-                    right: "Bearer \(token)", wrong: "Bearer \(forged)", foreign: basic("alice", "secret-1")),
+                    right: bearer(token), wrong: bearer(forged), foreign: basic("alice", "secret-1")),
             Subject(testDescription: "password (identity backends)", authenticator: PasswordAuthenticator(passwords: BackendPasswords(backends: [users])),
-                    right: basic("alice", "secret-1"), wrong: basic("alice", "nope"), foreign: "Bearer \(token)"),
+                    right: basic("alice", "secret-1"), wrong: basic("alice", "nope"), foreign: bearer(token)),
             Subject(testDescription: "password (token service)",
                     authenticator: PasswordAuthenticator(passwords: TokenServicePasswords(service: service, serviceName: "registry")),
-                    right: basic("alice", "secret-1"), wrong: basic("alice", "nope"), foreign: "Bearer \(token)"),
+                    right: basic("alice", "secret-1"), wrong: basic("alice", "nope"), foreign: bearer(token)),
+            // A signed-out session's cookie is still signed by this server: its record decides.
+            Subject(testDescription: "web session", authenticator: SessionAuthenticator(signer: signer, access: access),
+                    right: cookie(signer.encode(session)), wrong: cookie(signer.encode(signedOut)), foreign: basic("alice", "secret-1")),
         ]
     }
 
-    func request(_ authorization: String?) -> Request {
+    func request(_ credentials: Credentials?) -> Request {
         var head = HTTPRequest(method: .get, scheme: "http", authority: "localhost", path: "/v2/")
-        if let authorization { head.headerFields[.authorization] = authorization }
+        if let credentials { head.headerFields[credentials.field] = credentials.value }
         return Request(head: head, body: .init(buffer: ByteBuffer()))
     }
 
@@ -103,7 +124,7 @@ import Testing
             func lookup(user: String) async throws -> Identity? { nil }
         }
         let authenticator = PasswordAuthenticator(passwords: BackendPasswords(backends: [Misconfigured()]))
-        let basic = "Basic " + Data("alice:secret-1".utf8).base64EncodedString()
+        let basic = Credentials(field: .authorization, value: "Basic " + Data("alice:secret-1".utf8).base64EncodedString())
         do {
             _ = try await authenticator.authenticate(request(basic), context: context)
             Issue.record("a misconfigured backend proved a caller")
@@ -113,7 +134,47 @@ import Testing
         }
     }
 
+    /// A grant type is one entry in the token endpoint's table: its conformer proves the
+    /// caller, the endpoint issues what the policy allows that caller (no more).
+    @Test func aGrantTypeIsOneEntryInTheTokenEndpointsTable() async throws {
+        struct TestGrant: TokenGrant {
+            func caller(_ request: TokenRequest, parameters: (String) -> String?, service: TokenService) async throws -> GrantedCaller {
+                guard parameters("assertion") == "ok" else { throw AuthError.unauthorized("bad assertion") }
+                return GrantedCaller(identity: Identity(account: "alice", labels: [:]), mayRefresh: false)
+            }
+        }
+        let policy = try ACL([ACLRule(match: .init(account: "alice", type: "repository", name: "a/*"), actions: ["pull"])], source: "test")
+        let issuer = try await TokenIssuer(issuer: "Berth", expiration: 300, signingKey: Self.key)
+        var endpoint = TokenEndpoint(service: TokenService(issuer: issuer, backends: [], policies: [policy]))
+        endpoint.grants["urn:test"] = TestGrant()
+        func ask(_ query: String) async -> Response {
+            let head = HTTPRequest(method: .get, scheme: "http", authority: "localhost", path: "/auth/token?service=registry&" + query)
+            return await endpoint.respond(Request(head: head, body: .init(buffer: ByteBuffer())), context: context)
+        }
+        let answer = await ask("grant_type=urn:test&assertion=ok&scope=repository:a/app:pull,push&offline_token=true")
+        #expect(answer.status == .ok)
+        let collected = BodyCollector()
+        try await answer.body.write(collected)
+        struct Body: Decodable { var token: String; var refresh_token: String? }
+        let decoded = try JSONDecoder().decode(Body.self, from: Data(String(buffer: collected.buffer).utf8))
+        #expect(decoded.refresh_token == nil)
+        let verifier = try await TokenVerifier(issuer: "Berth", service: "registry", roots: Self.key.certificates)
+        let claims = try await verifier.verify(decoded.token)
+        #expect(claims.sub == "alice")
+        #expect(claims.grants(type: "repository", name: "a/app", action: "pull"))
+        #expect(!claims.grants(type: "repository", name: "a/app", action: "push"))
+        #expect(await ask("grant_type=urn:test&assertion=no").status == .unauthorized)
+        #expect(await ask("grant_type=urn:other").status == .badRequest)
+    }
+
     func challenge(_ body: () async throws -> Void) async -> AuthenticationChallenge? {
         do { try await body(); return nil } catch let challenge as AuthenticationChallenge { return challenge } catch { return nil }
     }
+}
+
+/// A response body, gathered.
+final class BodyCollector: ResponseBodyWriter {
+    var buffer = ByteBuffer()
+    func write(_ chunk: ByteBuffer) async throws { buffer.writeImmutableBuffer(chunk) }
+    func finish(_ trailingHeaders: HTTPFields?) async throws {}
 }

@@ -58,24 +58,17 @@ struct TokenEndpoint: Sendable {
         }
         let grantType = first("grant_type") ?? "password"
         guard let grant = grants[grantType] else { return error(.badRequest("unsupported grant_type \(grantType.prefix(40))")) }
-        let proof: TokenGrantProof
-        do {
-            proof = try grant.proof(parameters: first, credentials: credentials)
-        } catch {
-            return self.error(error)
-        }
-        credentials = proof.credentials
-        let refreshToken = proof.refreshToken
         if context.clientAddressMissing { return error(.badRequest("client address not provided")) }
-        let clientIP = context.clientAddress
         let tokenRequest = TokenRequest(
             service: first("service") ?? "", scopes: parameters.filter { $0.0 == "scope" }.map(\.1),
             account: first("account") ?? (request.method == .post ? first("username") : nil), credentials: credentials,
-            clientIP: clientIP,
+            clientIP: context.clientAddress,
             wantsRefreshToken: first("offline_token") == "true" || first("access_type") == "offline",
-            refreshToken: refreshToken, clientID: first("client_id"))
+            clientID: first("client_id"))
         do {
-            let response = try await service.issueToken(tokenRequest)
+            let scopes = try service.requestedScopes(tokenRequest)
+            let caller = try await grant.caller(tokenRequest, parameters: first, service: service)
+            let response = try await service.issueToken(to: caller.identity, for: tokenRequest, scopes: scopes, mayRefresh: caller.mayRefresh)
             metrics?.tokenRequest(result: "issued")
             context.logger.debug("token issued", metadata: [
                 "account": .string(tokenRequest.account ?? "-"), "scope": .string(tokenRequest.scopes.joined(separator: " "))])

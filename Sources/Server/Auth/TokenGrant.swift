@@ -1,30 +1,34 @@
 import Auth
 
-/// What proves the caller of a token request: credentials (a password, an access token, a
-/// CI job's token: the identity backends decide which) or a refresh token.
-struct TokenGrantProof: Sendable {
-    var credentials: (user: String, password: String)?
-    var refreshToken: String?
+/// Who a token request proved to be, and whether it may also get a refresh token.
+struct GrantedCaller: Sendable {
+    var identity: Identity
+    /// False for a token obtained with a refresh token: it is not exchanged for another.
+    var mayRefresh = true
 }
 
-/// One `grant_type` of the token endpoint (the Docker token protocol and its OAuth2 form).
+/// One `grant_type` of the token endpoint (the Docker token protocol and its OAuth2 form): how
+/// a token request proves its caller. The endpoint then issues what the access policy allows
+/// that caller; a new way to obtain a token is one more conformer in its table.
 protocol TokenGrant: Sendable {
-    /// From the request's parameters and its Authorization header's credentials.
-    func proof(parameters: (String) -> String?, credentials: (user: String, password: String)?) throws(AuthError) -> TokenGrantProof
+    /// Throws `AuthError` for a refusal, a request missing what the grant needs, or a backend
+    /// that cannot answer.
+    func caller(_ request: TokenRequest, parameters: (String) -> String?, service: TokenService) async throws -> GrantedCaller
 }
 
 /// `password` (and no grant_type, the GET form docker uses): Basic or Bearer credentials, or
-/// a POST's username and password, as given.
+/// a POST's username and password, checked by the token service's backends; none: anonymous,
+/// where the backends allow it.
 struct PasswordGrant: TokenGrant {
-    func proof(parameters: (String) -> String?, credentials: (user: String, password: String)?) throws(AuthError) -> TokenGrantProof {
-        TokenGrantProof(credentials: credentials)
+    func caller(_ request: TokenRequest, parameters: (String) -> String?, service: TokenService) async throws -> GrantedCaller {
+        GrantedCaller(identity: try await service.authenticate(request))
     }
 }
 
 /// `refresh_token`: the identity token docker saved at login; credentials are not used.
 struct RefreshTokenGrant: TokenGrant {
-    func proof(parameters: (String) -> String?, credentials: (user: String, password: String)?) throws(AuthError) -> TokenGrantProof {
-        guard let token = parameters("refresh_token") else { throw .badRequest("refresh_token is required") }
-        return TokenGrantProof(refreshToken: token)
+    func caller(_ request: TokenRequest, parameters: (String) -> String?, service: TokenService) async throws -> GrantedCaller {
+        guard let token = parameters("refresh_token") else { throw AuthError.badRequest("refresh_token is required") }
+        return GrantedCaller(identity: try await service.redeem(token), mayRefresh: false)
     }
 }
