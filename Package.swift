@@ -146,8 +146,21 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // The composition root: a configuration becomes the server's features, the token
+        // service's backends and the services beside them (`berth serve`, `berth auth-server`).
+        .target(name: "Assembly", dependencies: [
+            "Server", "OCI", "Storage", "Config", "Auth", "Accounts", "Notifications", "Mirror", "Client", "Policies",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .executableTarget(name: "berth", dependencies: [
-            "Server", "Config", "Storage", "Auth", "Accounts", "Client", "OCI", "Policies",
+            "Assembly", "Config", "Storage", "Auth", "Accounts", "Client", "OCI", "Policies",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -176,7 +189,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "ServerTests", dependencies: [
-            "Server", "Storage", "OCI", "Config", "Auth", "Mirror", "Client", "Policies", "Accounts",
+            "Assembly", "Server", "Storage", "OCI", "Config", "Auth", "Mirror", "Client", "Policies", "Accounts",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             .product(name: "NIOEmbedded", package: "swift-nio"),

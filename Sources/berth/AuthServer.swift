@@ -4,7 +4,7 @@ import Config
 import Foundation
 import Hummingbird
 import Logging
-import Server
+import Assembly
 
 struct AuthServer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -4,7 +4,7 @@ import ArgumentParser
 import Config
 import Foundation
 import Logging
-import Server
+import Assembly
 import Storage
 
 /// Options shared by backup and restore: which registry storage to use.
@@ -17,7 +17,7 @@ struct StorageOptions: ParsableArguments {
     /// The SQLite accounts database file this configuration uses, if it is one.
     func accountsFile() throws -> String? {
         let configuration = try ConfigLoading.load(config)
-        guard configuration.tokenAuth != nil, case .sqlite(let path) = try AuthSetup.accountsLocation(configuration) else { return nil }
+        guard configuration.tokenAuth != nil, case .sqlite(let path) = try AuthAssembly.accountsLocation(configuration) else { return nil }
         return path
     }
 

@@ -3,7 +3,7 @@ import ArgumentParser
 import Config
 import Foundation
 import Logging
-import Server
+import Assembly
 import Storage
 
 struct GarbageCollect: AsyncParsableCommand {

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Auth
 import Foundation
-import Server
+import Assembly
 import Storage
 
 struct Keys: AsyncParsableCommand {
@@ -43,10 +43,10 @@ struct Keys: AsyncParsableCommand {
                 return
             }
             let driver = try FilesystemDriver(rootDirectory: data)
-            if try await driver.exists(AuthSetup.signingKeyPath), !force {
+            if try await driver.exists(AuthAssembly.signingKeyPath), !force {
                 throw CLIFailure("\(data) already has a signing key; pass --force to replace it (then restart berth serve)")
             }
-            try await AuthSetup.storeSigningKey(generated, in: driver)
+            try await AuthAssembly.storeSigningKey(generated, in: driver)
             print("stored a new signing key in \(data) (key id \(generated.libtrustKeyID)); restart berth serve to use it")
         }
 
@@ -72,7 +72,7 @@ struct Keys: AsyncParsableCommand {
 
         func run() async throws {
             let driver = try FilesystemDriver(rootDirectory: data)
-            guard let pem = try? await driver.getContent(AuthSetup.signingCertificatePath, maxSize: 64 * 1024) else {
+            guard let pem = try? await driver.getContent(AuthAssembly.signingCertificatePath, maxSize: 64 * 1024) else {
                 throw CLIFailure("no signing certificate under \(data): run `berth serve` once, or `berth keys generate`")
             }
             FileHandle.standardOutput.write(Data(pem))

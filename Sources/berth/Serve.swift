@@ -4,7 +4,7 @@ import Config
 import Foundation
 import Hummingbird
 import Logging
-import Server
+import Assembly
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the registry.")
@@ -87,7 +87,7 @@ struct CheckConfig: ParsableCommand {
         }
         if let sections = configuration.tokenAuth?.signInYAML, !sections.isEmpty {
             do {
-                try SignInProviders.validate(sections: sections)
+                try AuthAssembly.validateSignInProviders(sections: sections)
             } catch {
                 print("invalid configuration: \(error)", to: &stderr)
                 throw ExitCode(1)

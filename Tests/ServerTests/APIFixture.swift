@@ -1,3 +1,4 @@
+@testable import Assembly
 import Config
 import Foundation
 import HTTPTypes

@@ -1,3 +1,4 @@
+@testable import Assembly
 import Client
 import Config
 import Foundation

@@ -12,12 +12,19 @@ import Storage
 /// rules, robots, the audit log and "who may do what", for callers the access policy grants
 /// `registry:admin:*`. Every change applies to this node's next request at once, and to
 /// replicas sharing the database at their next poll.
-struct AdminAPI: Sendable {
+package struct AdminAPI: Sendable {
     static let basePath = "/berth/api/v1"
     let accounts: AccountAdministration
     let service: TokenService
     let retention: RetentionRunner
     let quotaUsage: NamespaceUsage?
+
+    package init(accounts: AccountAdministration, service: TokenService, retention: RetentionRunner, quotaUsage: NamespaceUsage?) {
+        self.accounts = accounts
+        self.service = service
+        self.retention = retention
+        self.quotaUsage = quotaUsage
+    }
     var directory: AccountDirectory { accounts.directory }
 
     func register(on group: RouterGroup<BerthRequestContext>) {

@@ -14,7 +14,7 @@ protocol DoorChallenge: Sendable {
 
 /// A front door: its authenticators say who calls, its gate what they may do, its challenge
 /// how it asks for more.
-struct Door: Sendable {
+package struct Door: Sendable {
     let authenticators: [any Authenticator]
     let gate: AccessGate
     let challenge: any DoorChallenge
@@ -94,5 +94,15 @@ struct BasicChallenge: DoorChallenge {
 
     func denied(_ request: Request, required: [ResourceScope], realmBase: String, refused: (scope: ResourceScope, action: String)) -> AuthenticationChallenge {
         AuthenticationChallenge(error: deniedMessage.map { RegistryError(.denied, message: $0) } ?? RegistryError(.denied), wwwAuthenticate: nil)
+    }
+}
+
+extension Door {
+    /// The registry's door under token auth: registry tokens, verified by `verifier`, grant
+    /// what they name; without one, a Bearer challenge sends the client to the token server
+    /// at `realm` (nil: this server's own, `autoRedirect`: the host the client used).
+    package static func registryTokens(verifier: TokenVerifier, service: String, realm: String?, autoRedirect: Bool) -> Door {
+        Door(authenticators: [BearerTokenAuthenticator(verifier: verifier)], gate: AccessGate(policy: nil, service: service),
+             challenge: BearerChallenge(realm: realm, service: service, autoRedirect: autoRedirect))
     }
 }

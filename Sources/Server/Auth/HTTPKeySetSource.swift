@@ -7,14 +7,14 @@ import NIOFoundationCompat
 /// An issuer's signing keys over HTTPS: its discovery document's `jwks_uri` (RFC 8414 /
 /// OpenID Connect Discovery), then the key set, bounded in size and time. Redirects are not
 /// followed: the https (or loopback) check holds for every address asked.
-struct HTTPKeySetSource: KeySetSource {
+package struct HTTPKeySetSource: KeySetSource {
     let http: HTTPClient
     static let limit = 1 << 20
     static let timeout: TimeAmount = .seconds(10)
 
     struct Failure: Error, CustomStringConvertible { var description: String }
 
-    func keySet(issuer: String, jwksURI: String?) async throws -> String {
+    package func keySet(issuer: String, jwksURI: String?) async throws -> String {
         var uri = jwksURI
         if uri == nil {
             let base = issuer.hasSuffix("/") ? String(issuer.dropLast()) : issuer
@@ -40,7 +40,7 @@ struct HTTPKeySetSource: KeySetSource {
         return Data(buffer: try await response.body.collect(upTo: Self.limit))
     }
 
-    static func make() -> HTTPKeySetSource { HTTPKeySetSource(http: client) }
+    package static func make() -> HTTPKeySetSource { HTTPKeySetSource(http: client) }
 
     /// The client that follows no redirects, for the sign-in providers too.
     static var sharedClient: HTTPClient { client }

@@ -2,15 +2,29 @@ import Auth
 
 /// Distribution's `auth.htpasswd`: the file's users, Berth's `readers`/`writers` lists as
 /// the access policy, HTTP Basic at the registry's door and the web UI's sign-in.
-struct HtpasswdAccounts: Sendable {
+package struct HtpasswdAccounts: Sendable {
     let passwords: BackendPasswords
     let policy: PolicyChain
     let realm: String
 
+    init(passwords: BackendPasswords, policy: PolicyChain, realm: String) {
+        self.passwords = passwords
+        self.policy = policy
+        self.realm = realm
+    }
+
+    /// The file's users, the `readers`/`writers` lists (nil: every valid user), the limits on
+    /// failed logins.
+    package init(users: [String: AuthConfiguration.User], readers: [String]?, writers: [String]?, realm: String,
+                 limits: FailedLoginLimiter.Limits) throws {
+        self.init(passwords: BackendPasswords(backends: [StaticUsers(users)], limiter: FailedLoginLimiter(limits: limits)),
+                  policy: PolicyChain([try Self.policy(readers: readers, writers: writers)]), realm: realm)
+    }
+
     var backends: [any IdentityBackend] { passwords.backends }
 
     /// The registry's door: Basic credentials, the lists deciding.
-    var door: Door {
+    package var door: Door {
         Door(authenticators: [PasswordAuthenticator(passwords: passwords)], gate: AccessGate(policy: policy, service: realm),
              challenge: BasicChallenge(realm: realm))
     }

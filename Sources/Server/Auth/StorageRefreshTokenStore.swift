@@ -4,7 +4,7 @@ import Storage
 
 /// Records kept as files in the registry's storage, one per id: refresh tokens as earlier
 /// Berth versions kept them (`berth/refresh-tokens/<sha256>`, read once at start and moved
-/// into the accounts database by `AuthSetup.moveStoredRefreshTokens`), and web sessions
+/// into the accounts database by `AuthAssembly.moveStoredRefreshTokens`), and web sessions
 /// under htpasswd auth, which has no database (`berth/web-sessions`).
 public struct StorageRefreshTokenStore: RefreshTokenStore {
     let driver: any StorageDriver

@@ -6,14 +6,20 @@ import NIOCore
 import OCI
 
 /// `GET|POST /auth` and `/auth/token`: the Docker token protocol in front of `TokenService`.
-struct TokenEndpoint: Sendable {
-    let service: TokenService
-    var metrics: RegistryMetrics?
+package struct TokenEndpoint: Sendable {
+    package let service: TokenService
+    package var metrics: RegistryMetrics?
     /// docker_auth's `server.path_prefix`, so realms written for docker_auth keep working.
     var pathPrefix = ""
     /// The grant types a token request may name (`grant_type`, default `password`): what
     /// proves the caller in each. A new way to obtain a token is one more entry.
     var grants: [String: any TokenGrant] = ["password": PasswordGrant(), "refresh_token": RefreshTokenGrant()]
+
+    package init(service: TokenService, metrics: RegistryMetrics? = nil, pathPrefix: String = "") {
+        self.service = service
+        self.metrics = metrics
+        self.pathPrefix = pathPrefix
+    }
     /// The `Basic realm` sent with a 401, as docker_auth uses the issuer.
     var basicRealm: String { service.issuer.issuer }
 
@@ -22,7 +28,7 @@ struct TokenEndpoint: Sendable {
         ["/auth", "/auth/token"] + (pathPrefix.isEmpty ? [] : [pathPrefix + "/auth", pathPrefix + "/auth/token"])
     }
 
-    static func normalizedPrefix(_ prefix: String?) -> String {
+    package static func normalizedPrefix(_ prefix: String?) -> String {
         var prefix = prefix ?? ""
         while prefix.hasSuffix("/") { prefix.removeLast() }
         if !prefix.isEmpty, !prefix.hasPrefix("/") { prefix = "/" + prefix }

@@ -7,18 +7,27 @@ import OCI
 /// The one front door: every listener (`berth serve`, `berth auth-server`, the metrics
 /// listener) is a Hummingbird router on `BerthRequestContext` with the same middlewares, and
 /// each capability is a route group added to it.
-enum BerthRouter {
-    struct Settings {
-        var prefix = "/"
-        var accessLog = true
-        var extraHeaders: [(String, [String])] = []
-        var metricsPath: String?
-        var clientAddress = ClientAddressPolicy()
+package enum BerthRouter {
+    package struct Settings {
+        package var prefix = "/"
+        package var accessLog = true
+        package var extraHeaders: [(String, [String])] = []
+        package var metricsPath: String?
+        package var clientAddress = ClientAddressPolicy()
+
+        package init(prefix: String = "/", accessLog: Bool = true, extraHeaders: [(String, [String])] = [], metricsPath: String? = nil,
+                     clientAddress: ClientAddressPolicy = ClientAddressPolicy()) {
+            self.prefix = prefix
+            self.accessLog = accessLog
+            self.extraHeaders = extraHeaders
+            self.metricsPath = metricsPath
+            self.clientAddress = clientAddress
+        }
     }
 
     /// A router with the request id, common headers, access log and metrics, and error
     /// mapping in front of every route (unknown paths included).
-    static func make(_ settings: Settings, metrics: RegistryMetrics?, logger: Logger) -> Router<BerthRequestContext> {
+    package static func make(_ settings: Settings, metrics: RegistryMetrics?, logger: Logger) -> Router<BerthRequestContext> {
         let router = Router(context: BerthRequestContext.self)
         router.add(middleware: RequestIDMiddleware(logger: logger))
         router.add(middleware: ClientAddressMiddleware(policy: settings.clientAddress))
@@ -74,7 +83,7 @@ extension RouterMethods where Context == BerthRequestContext {
 
     /// The Docker token protocol at `/auth` and `/auth/token` (and under docker_auth's
     /// `server.path_prefix`).
-    func addTokenEndpoint(_ endpoint: TokenEndpoint) {
+    package func addTokenEndpoint(_ endpoint: TokenEndpoint) {
         let token = labelled("token")
         for path in endpoint.paths {
             for method in [HTTPRequest.Method.get, .post] {

@@ -13,10 +13,12 @@ import Hummingbird
 /// - Forwarded headers (`Forwarded`, `X-Forwarded-*`) from a peer that is not a trusted proxy
 ///   are removed before any handler sees them, so a client cannot choose the URLs and token
 ///   realm Berth builds (`http.host` set makes those fixed anyway).
-struct ClientAddressPolicy: Sendable {
-    var realIPHeader: HTTPField.Name?
-    var realIPPosition = 0
-    var trustedProxies: [CIDR] = Self.defaultTrustedProxies
+package struct ClientAddressPolicy: Sendable {
+    package var realIPHeader: HTTPField.Name?
+    package var realIPPosition = 0
+    package var trustedProxies: [CIDR] = Self.defaultTrustedProxies
+
+    package init() {}
 
     /// Loopback and private networks: a proxy on the same host or network.
     static let defaultTrustedProxies: [CIDR] = ["127.0.0.0/8", "::1", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"]

@@ -3,10 +3,10 @@ import HummingbirdTLS
 import NIOCore
 import NIOSSL
 
-enum ServerChannel {
+package enum ServerChannel {
     /// HTTP/1.1 with `Expect: 100-continue` answered, over TLS when a certificate and key
     /// are given (PEM files).
-    static func make(certificate: String?, key: String?, limits: ConnectionLimits = ConnectionLimits()) throws -> HTTPServerBuilder {
+    package static func make(certificate: String?, key: String?, limits: ConnectionLimits = ConnectionLimits()) throws -> HTTPServerBuilder {
         let counter = ConnectionCounter()
         let http1 = HTTPServerBuilder.http1(configuration: .init(
             additionalChannelHandlers: [ConnectionCloseHandler.Installer(limits: limits, counter: counter), Expect100ContinueHandler()],

@@ -6,8 +6,8 @@ import ServiceLifecycle
 
 /// Distribution's debug listener (`http.debug.addr`): Prometheus metrics and health on a
 /// separate address, typically only reachable from the monitoring network.
-enum MetricsServer {
-    static func make(address: String, path: String, metrics: RegistryMetrics, logger: Logger) throws -> any Service {
+package enum MetricsServer {
+    package static func make(address: String, path: String, metrics: RegistryMetrics, logger: Logger) throws -> any Service {
         guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
             throw HTTPError(.internalServerError, message: "http.debug.addr: expected HOST:PORT, got \(address)")
         }

@@ -45,10 +45,10 @@ public final class RegistryMetrics: Sendable {
     func uploadStarted() { uploadsInProgress.increment() }
     func uploadFinished() { uploadsInProgress.decrement() }
     func storageError() { storageErrors.increment() }
-    func auditRefusalsNotItemised(_ count: Int) { auditNotItemised.increment(by: Int64(count)) }
+    package func auditRefusalsNotItemised(_ count: Int) { auditNotItemised.increment(by: Int64(count)) }
     func tokenRequest(result: String) { registry.makeCounter(descriptor: Self.tokens, labels: [("result", result)]).increment() }
 
-    func notification(endpoint: String, result: String) {
+    package func notification(endpoint: String, result: String) {
         registry.makeCounter(descriptor: Self.notifications, labels: [("endpoint", endpoint), ("result", result)]).increment()
     }
 
@@ -57,10 +57,10 @@ public final class RegistryMetrics: Sendable {
         return registry.emitToBuffer()
     }
 
-    func addCollector(_ collect: @escaping @Sendable (RegistryMetrics) async -> Void) { collectors.withLock { $0.append(collect) } }
+    package func addCollector(_ collect: @escaping @Sendable (RegistryMetrics) async -> Void) { collectors.withLock { $0.append(collect) } }
 
     /// A namespace's quota and usage (labels bounded by the quotas an administrator sets).
-    func namespaceQuota(_ namespace: String, limit: Int64, used: Int64?) {
+    package func namespaceQuota(_ namespace: String, limit: Int64, used: Int64?) {
         registry.makeGauge(descriptor: Self.quotaLimit, labels: [("namespace", namespace)]).set(limit)
         if let used { registry.makeGauge(descriptor: Self.quotaUsed, labels: [("namespace", namespace)]).set(used) }
     }

@@ -7,12 +7,14 @@ import OCI
 /// every delete, with the account and address that did it; pulls only counted, per
 /// repository and day (an image manifest fetched: a multi-platform pull's index is not
 /// counted, its image is). Blob uploads and mounts are left out (a push is its manifest).
-struct ContentAuditTrail: EventSink {
+package struct ContentAuditTrail: EventSink {
     let directory: AccountDirectory
+
+    package init(directory: AccountDirectory) { self.directory = directory }
 
 
     /// Manifest pushes and pulls, and deletes: a blob's push, pull or mount builds no event here.
-    func wants(_ action: Event.Action, mediaType: String?) -> Bool {
+    package func wants(_ action: Event.Action, mediaType: String?) -> Bool {
         switch action {
         case .push: mediaType.map(MediaType.manifestTypes.contains) ?? false
         case .pull: mediaType.map(MediaType.imageManifestTypes.contains) ?? false
@@ -21,7 +23,7 @@ struct ContentAuditTrail: EventSink {
         }
     }
 
-    func publish(_ action: Event.Action, _ target: Event.Target, request: Event.Request, actor: String?) {
+    package func publish(_ action: Event.Action, _ target: Event.Target, request: Event.Request, actor: String?) {
         let name: String
         // Only what `wants` let through arrives here.
         switch action {

@@ -41,7 +41,7 @@ public struct RegistryAPI: Sendable {
     let eventSinks: [any EventSink]
     let logger: Logger
 
-    init(store: any RegistryContent, options: APIOptions, secret: [UInt8], door: Door?,
+    package init(store: any RegistryContent, options: APIOptions, secret: [UInt8], door: Door?,
          metrics: RegistryMetrics?, notifier: Notifier? = nil, auditTrail: (any EventSink)? = nil, logger: Logger) {
         self.metrics = metrics
         self.notifier = notifier

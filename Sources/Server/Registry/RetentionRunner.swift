@@ -12,7 +12,7 @@ import Storage
 /// applied through the policed content `/v2` serves (immutable tags still hold), each removal
 /// sent as a delete event (webhooks, and the audit log as by `retention`), the run itself
 /// audited with what it removed.
-struct RetentionRunner: Sendable {
+package struct RetentionRunner: Sendable {
     let api: RegistryAPI
     let store: RegistryStore
     let directory: AccountDirectory
@@ -21,6 +21,14 @@ struct RetentionRunner: Sendable {
     static let actor = "retention"
     /// One run at a time in this process: the schedule's and the admin API's runners share it.
     var lock = RunLock()
+
+    package init(api: RegistryAPI, store: RegistryStore, directory: AccountDirectory, logger: Logger, lock: RunLock = RunLock()) {
+        self.api = api
+        self.store = store
+        self.directory = directory
+        self.logger = logger
+        self.lock = lock
+    }
 
     func run(dryRun: Bool) async throws -> RetentionPlan {
         try await lock.exclusively { try await runUnlocked(dryRun: dryRun) }
@@ -52,12 +60,17 @@ struct RetentionRunner: Sendable {
 
 /// Retention inside serve, every `interval` (default daily): one replica at a time (claimed
 /// in the accounts database), never while another run is under way here.
-struct RetentionSchedule: Service {
+package struct RetentionSchedule: Service {
     let runner: RetentionRunner
     let interval: TimeInterval
+
+    package init(runner: RetentionRunner, interval: TimeInterval) {
+        self.runner = runner
+        self.interval = interval
+    }
     let replica = UUID().uuidString
 
-    func run() async throws {
+    package func run() async throws {
         try? await cancelWhenGracefulShutdown {
             // Checked every minute (or sooner for short intervals), run when due.
             let tick = max(1, min(60, interval / 10))
@@ -76,8 +89,10 @@ struct RetentionSchedule: Service {
 }
 
 /// Runs bodies one after another.
-final class RunLock: Sendable {
+package final class RunLock: Sendable {
     private let tail = Mutex<Task<Void, Never>?>(nil)
+
+    package init() {}
 
     func exclusively<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
         let (previous, mine) = tail.withLock { tail -> (Task<Void, Never>?, Task<Result<T, any Error>, Never>) in

@@ -12,7 +12,7 @@ import Storage
 /// The web UI under `/ui/`: sign in, the repositories a visitor may pull, their tags and
 /// images. Server-rendered, no JavaScript needed, nothing loaded from elsewhere; it reads
 /// the registry through the same store and access policy as `/v2/`.
-struct WebUI: Sendable {
+package struct WebUI: Sendable {
     let store: RegistryStore
     /// Every read of repositories, tags and manifests: through the content `/v2/` serves.
     let queries: RegistryQueries
@@ -52,7 +52,7 @@ struct WebUI: Sendable {
 
     /// The UI for this server's authentication, or nil when accounts live elsewhere (an
     /// external token server): it could not sign anyone in.
-    static func make(store: RegistryStore, api: RegistryAPI, options: APIOptions, secret: [UInt8], auth: AuthSetup,
+    package static func make(store: RegistryStore, api: RegistryAPI, options: APIOptions, secret: [UInt8], auth: AuthSetup,
                      quotaUsage: NamespaceUsage? = nil) throws -> WebUI? {
         let access: WebUIAccess
         if let endpoint = auth.tokenEndpoint {

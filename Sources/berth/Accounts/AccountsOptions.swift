@@ -5,7 +5,7 @@ import Client
 import Config
 import Foundation
 import Logging
-import Server
+import Assembly
 
 /// Where the account commands find the accounts: the database of `berth serve --config FILE`
 /// (`auth.token.accounts`, else SQLite under its storage root), or of a zero-configuration
@@ -80,7 +80,7 @@ struct AccountsOptions: ParsableArguments {
         if case .inMemory = configuration.storage, configuration.tokenAuth?.accounts == nil {
             throw CLIFailure("this configuration keeps its accounts in memory; nothing to manage from outside")
         }
-        return try AuthSetup.accountsLocation(configuration)
+        return try AuthAssembly.accountsLocation(configuration)
     }
 
     /// The static `users` and `acl` of the configuration's auth_config.yml, if it has one.

@@ -3,7 +3,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import OCI
-import Server
+import Assembly
 import Storage
 import Policies
 

@@ -1,3 +1,4 @@
+import Server
 import Accounts
 import Auth
 import Foundation
@@ -23,10 +24,10 @@ public enum TokenServer {
         }
         let driver = try FilesystemDriver(rootDirectory: dataDirectory)
         let store = RegistryStore(driver: driver)
-        let key = try await AuthSetup.signingKey(config, store: store)
+        let key = try await AuthAssembly.signingKey(config, store: store)
         let location = accounts ?? .sqlite(path: (dataDirectory as NSString).appendingPathComponent(BerthLayout.accountsDatabase))
-        let directory = try await AuthSetup.openAccounts(location, store: store, logger: logger)
-        let service = try await AuthSetup.tokenService(config, signingKey: key, accounts: directory)
+        let directory = try await AuthAssembly.openAccounts(location, store: store, logger: logger)
+        let service = try await AuthAssembly.tokenService(config, signingKey: key, accounts: directory)
         let prefix = TokenEndpoint.normalizedPrefix(config.server?.path_prefix)
         let addr = config.server?.addr ?? ":5001"
         guard let colon = addr.lastIndex(of: ":"), let port = Int(addr[addr.index(after: colon)...]) else {

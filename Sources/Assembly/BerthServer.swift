@@ -1,3 +1,4 @@
+import Server
 import Accounts
 import Policies
 import HTTPTypes
@@ -192,7 +193,7 @@ public enum BerthServer {
                                        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws -> some ApplicationProtocol {
         let store = try store ?? makeStore(config, logger: logger)
         let secret = try await uploadSecret(config, store: store)
-        let auth = try await AuthSetup.make(config, store: store, logger: logger)
+        let auth = try await AuthAssembly.make(config, store: store, logger: logger)
         for warning in auth.warnings { logger.warning("\(warning)") }
         if auth.registryDoor == nil { logger.warning("WARNING: \(openRegistryWarning(store))") }
         let metrics = config.prometheusEnabled ? RegistryMetrics() : nil
@@ -254,10 +255,7 @@ extension BerthServer {
             services.append(RetentionSchedule(runner: RetentionRunner(api: api, store: store, directory: accounts, logger: logger, lock: retentionLock),
                                               interval: config.retentionInterval))
         }
-        if let accounts = auth.accounts, !auth.signInProviders.isEmpty {
-            services.append(FederatedRevalidation(providers: auth.signInProviders, accounts: AccountAdministration(directory: accounts),
-                                                  sealer: SecretSealer.forProviderTokens(secret: secret), logger: logger))
-        }
+        if let revalidation = auth.providerRevalidation(secret: secret, logger: logger) { services.append(revalidation) }
         if let debugAddr = config.debugAddr, let metrics {
             services.append(try MetricsServer.make(address: debugAddr, path: config.prometheusPath, metrics: metrics, logger: logger))
         }
@@ -291,79 +289,5 @@ extension BerthServer {
         return try Notifier(endpoints: endpoints, driver: store.driver, sourceAddress: "\(ProcessInfo.processInfo.hostName):\(port)",
                             includeReferences: config.notificationIncludeReferences, logger: logger,
                             observe: observe)
-    }
-}
-
-/// Says in the log when a graceful shutdown (SIGTERM, SIGINT) begins: requests in flight,
-/// uploads included, are finished before the process exits.
-struct ShutdownAnnouncer: Service {
-    let logger: Logger
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        logger.notice("shutting down: no new connections; finishing the requests in flight, then exiting")
-    }
-}
-
-/// Holds the upstream connections open while the server runs and closes them when it stops.
-struct MirrorConnections: Service {
-    let mirror: MirroringContent
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        await mirror.shutdown()
-    }
-}
-
-/// Evicts mirrored content nobody pulled within its upstream's `ttl`, on a schedule.
-struct MirrorRetention: Service {
-    let mirror: MirroringContent
-    let interval: Double
-    let logger: Logger
-
-    func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do { try await Task.sleep(for: .seconds(interval)) } catch { return }
-                do {
-                    _ = try await mirror.evictUnpulled()
-                } catch {
-                    logger.error("mirror retention failed", metadata: ["error": .string(String(describing: error))])
-                }
-            }
-        }
-    }
-}
-
-/// Removes abandoned uploads on a schedule (`storage.maintenance.uploadpurging`).
-struct UploadPurger: Service {
-    let store: RegistryStore
-    let age: Double
-    let interval: Double
-    let dryRun: Bool
-    let logger: Logger
-
-    func run() async throws {
-        // Sleeping between runs must not hold up a graceful shutdown.
-        try? await cancelWhenGracefulShutdown { try await loop() }
-    }
-
-    private func loop() async throws {
-        while !Task.isCancelled {
-            do {
-                try await Task.sleep(for: .seconds(interval))
-            } catch {
-                return
-            }
-            do {
-                let purged = try await store.purgeUploads(startedBefore: Date(timeIntervalSinceNow: -age), dryRun: dryRun)
-                if !purged.isEmpty {
-                    logger.info(dryRun ? "uploads that would be purged" : "purged abandoned uploads",
-                                metadata: ["count": .stringConvertible(purged.count)])
-                }
-            } catch {
-                logger.error("upload purge failed", metadata: ["error": .string(String(describing: error))])
-            }
-        }
     }
 }
