@@ -786,17 +786,36 @@ def pull_small_image(port, repo, tag):
     c.close()
 
 
-def pull_scenarios(port, prefix, digest, size, server=None):
-    """A big blob and 100 small images (16 workers), pulled through `port`."""
+def bytes_written(server):
+    """What the process has written through write(2) and friends so far, sockets included
+    (/proc/PID/io's wchar): for an upstream registry, about the bytes it has served."""
+    for line in open(f"/proc/{server.proc.pid}/io"):
+        if line.startswith("wchar:"): return int(line.split()[1])
+    return 0
+
+
+def pull_scenarios(port, prefix, digest, size, server=None, upstream=None):
+    """A big blob and 100 small images (16 workers), pulled through `port`; with `server`, its
+    memory and CPU during the big blob; with `upstream`, how many times the upstream sent it."""
     r = {}
     settle(); sampler = RSSSampler(server) if server else None
+    sent = bytes_written(upstream) if upstream else 0
+    c0 = cpu_seconds(server)
     t = time.time(); n = pull(port, prefix + "bench/big", digest); assert n == size
     r["pull the big blob (MB/s)"] = n / (time.time() - t) / 1e6
+    c1 = cpu_seconds(server)
     if sampler: r["peak RSS growth during it (MiB)"] = sampler.growth()
+    if server: r["server CPU during it, user+sys (s/GiB)"] = (sum(c1) - sum(c0)) / (size / 2**30)
     t = time.time()
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(lambda i: pull_small_image(port, prefix + f"small/img{i % 20}", f"v{i}"), range(100)))
     r["100 small images, 16 workers (s)"] = time.time() - t
+    if upstream:
+        # A proxy may still be fetching in the background: counted once the upstream is quiet.
+        quiet, last = 0, bytes_written(upstream)
+        while quiet < 5:
+            time.sleep(0.2); now = bytes_written(upstream); quiet = quiet + 1 if now == last else 0; last = now
+        r["upstream sent, big blob and small images (GiB)"] = (last - sent) / 2**30
     return r
 
 
@@ -810,7 +829,7 @@ def mirror_bench(a, work):
         push_monolithic(upstream.port, "bench/big", blob, digest)
         with ThreadPoolExecutor(16) as pool:
             list(pool.map(lambda i: push_small_image(upstream.port, f"small/img{i % 20}", f"v{i}", i), range(100)))
-        columns = {"direct from upstream": pull_scenarios(upstream.port, "", digest, size)}
+        columns = {"direct from upstream": pull_scenarios(upstream.port, "", digest, size, upstream, upstream)}
         remote = f"http://127.0.0.1:{upstream.port}"
         mirrors = [("Berth", Server("berth", os.path.abspath(a.berth), os.path.join(work, "berth-mirror"), work,
                                     extra=f"proxy:\n  upstreams:\n    - prefix: up\n      remoteurl: {remote}\n"), "up/"),
@@ -818,13 +837,17 @@ def mirror_bench(a, work):
                                            extra=f"proxy:\n  remoteurl: {remote}\n"), "")]
         for label, server, prefix in mirrors:
             try:
-                columns[f"{label} first pull"] = pull_scenarios(server.port, prefix, digest, size, server)
-                columns[f"{label} cached"] = pull_scenarios(server.port, prefix, digest, size, server)
+                columns[f"{label} first pull"] = pull_scenarios(server.port, prefix, digest, size, server, upstream)
+                columns[f"{label} cached"] = pull_scenarios(server.port, prefix, digest, size, server, upstream)
             finally:
                 server.stop()
         print_columns(f"pull-through cache, {a.blob_mib} MiB blob", columns)
         print("Upstream: Distribution 2.8 on loopback. Berth's mirror checks tags against the upstream after 60 s "
               "(here: within it); Distribution's proxy checks on every pull.")
+        print("Berth fetches a blob once, hashes and stores it while the client reads it, and hands out the last byte "
+              "only once the digest matched. Distribution 2.8's proxy streams the upstream's bytes to the client "
+              "unverified and fetches the blob a second time in the background to store it (hence its upstream "
+              "bytes); the second fetch's CPU falls partly after the client's pull.")
     finally:
         upstream.stop()
 
