@@ -11,12 +11,13 @@ import _CryptoExtras
 ///
 /// The JOSE header is the same for every token, so it is encoded once here; jwt-kit's own
 /// `sign` re-parses the `x5c` certificates and re-encodes the header on every call, which
-/// cost a quarter of the token endpoint's CPU. jwt-kit's signer still makes the signature.
+/// cost a quarter of the token endpoint's CPU. jwt-kit's signer makes ES256 signatures;
+/// RS256 ones come from OpenSSL (`OpenSSLRS256`), whose RSA is faster than BoringSSL's.
 public struct TokenIssuer: Sendable {
     public let issuer: String
     public let expiration: Int
     let signingKey: SigningKey
-    let algorithm: any JWTAlgorithm
+    let algorithm: any TokenSigner
     /// base64url of the header JSON, and the "." after it.
     let headerSegment: String
     let claimsCache: ClaimsCache
@@ -34,14 +35,14 @@ public struct TokenIssuer: Sendable {
         self.signingKey = signingKey
         claimsCache = ClaimsCache(issuer: issuer)
         let kid = signingKey.libtrustKeyID
-        let keys = JWTKeyCollection()
         switch signingKey.key {
         case .rsa(let key):
-            await keys.add(rsa: try Insecure.RSA.PrivateKey(backing: key), digestAlgorithm: .sha256, kid: JWKIdentifier(string: kid))
+            algorithm = try OpenSSLRS256(privateKeyPEM: key.pemRepresentation)
         case .ecdsaP256(let key):
+            let keys = JWTKeyCollection()
             await keys.add(ecdsa: try ES256PrivateKey(backing: key), kid: JWKIdentifier(string: kid))
+            algorithm = JWTKitSigner(algorithm: try await keys.getKey(for: JWKIdentifier(string: kid)))
         }
-        algorithm = try await keys.getKey(for: JWKIdentifier(string: kid))
         // x5c holds standard base64 of each certificate's DER (RFC 7515 §4.1.6).
         let x5c = try signingKey.certificates.map { certificate in
             var serializer = DER.Serializer()

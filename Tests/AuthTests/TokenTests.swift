@@ -43,6 +43,27 @@ import _CryptoExtras
         #expect(!claims.grants(type: "repository", name: "team/other", action: "pull"))
     }
 
+    /// RS256 signatures come from OpenSSL: PKCS#1 v1.5 is deterministic, so they must be
+    /// byte for byte BoringSSL's (swift-crypto's), also when many are made at once.
+    @Test func openSSLSignsRS256AsBoringSSLDoes() async throws {
+        let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+        let signer = try OpenSSLRS256(privateKeyPEM: key.pemRepresentation)
+        #expect(signer.name == "RS256")
+        let messages = (0..<32).map { Array("header.claims-\($0)".utf8) }
+        let signatures = try await withThrowingTaskGroup(of: (Int, [UInt8]).self) { group in
+            for (index, message) in messages.enumerated() { group.addTask { (index, try signer.sign(message)) } }
+            var out: [Int: [UInt8]] = [:]
+            for try await (index, signature) in group { out[index] = signature }
+            return out
+        }
+        for (index, message) in messages.enumerated() {
+            let expected = try key.signature(for: SHA256.hash(data: message), padding: .insecurePKCS1v1_5)
+            #expect(signatures[index] == Array(expected.rawRepresentation), "message \(index)")
+        }
+        #expect(throws: AuthError.self) { try OpenSSLRS256(privateKeyPEM: "-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n") }
+        #expect(throws: AuthError.self) { try OpenSSLRS256(privateKeyPEM: P256.Signing.PrivateKey().pemRepresentation) }
+    }
+
     /// Claims are JSON whatever an account or service is called, and every token of one
     /// account, service and grant gets its own times and id (the encoded rest is cached).
     @Test func claimsOfAnyNameAndFreshTimesPerToken() async throws {
