@@ -35,9 +35,11 @@ package struct TokenEndpoint: Sendable {
         return prefix
     }
 
-    func respond(_ request: Request, context: BerthRequestContext) async -> Response {
+    /// The token, or a refusal thrown for `ErrorMiddleware` to write (a 401 with this
+    /// endpoint's Basic challenge, 429, 503, 400), counted in the metrics either way.
+    func respond(_ request: Request, context: BerthRequestContext) async throws -> Response {
         guard request.method == .get || request.method == .post else {
-            return RegistryError(.unsupported, message: "use GET or POST", status: 405).response
+            throw RegistryError(.unsupported, message: "use GET or POST", status: 405)
         }
         // Token requests are form-encoded (`+` is a space), in the query and in POST bodies.
         var parameters = Self.formDecode(request.uri.query ?? "")
@@ -45,11 +47,11 @@ package struct TokenEndpoint: Sendable {
             var body = ByteBuffer()
             do {
                 for try await chunk in request.body {
-                    guard body.readableBytes + chunk.readableBytes <= 64 * 1024 else { return error(.badRequest("request body too large")) }
+                    guard body.readableBytes + chunk.readableBytes <= 64 * 1024 else { throw refusal(.badRequest("request body too large")) }
                     body.writeImmutableBuffer(chunk)
                 }
             } catch {
-                return self.error(.badRequest("request body incomplete"))
+                throw refusal(.badRequest("request body incomplete"))
             }
             parameters += Self.formDecode(String(buffer: body))
         }
@@ -57,14 +59,14 @@ package struct TokenEndpoint: Sendable {
         var credentials = Self.basicCredentials(request.headers[.authorization]) ?? Self.bearerCredentials(request.headers[.authorization])
         if credentials == nil, request.headers[.authorization] != nil {
             // Credentials that cannot be read are refused, never treated as anonymous.
-            return error(.unauthorized("unreadable credentials"))
+            throw refusal(.unauthorized("unreadable credentials"))
         }
         if credentials == nil, request.method == .post, let user = first("username"), let password = first("password") {
             credentials = (user, password)
         }
         let grantType = first("grant_type") ?? "password"
-        guard let grant = grants[grantType] else { return error(.badRequest("unsupported grant_type \(grantType.prefix(40))")) }
-        if context.clientAddressMissing { return error(.badRequest("client address not provided")) }
+        guard let grant = grants[grantType] else { throw refusal(.badRequest("unsupported grant_type \(grantType.prefix(40))")) }
+        if context.clientAddressMissing { throw refusal(.badRequest("client address not provided")) }
         let tokenRequest = TokenRequest(
             service: first("service") ?? "", scopes: parameters.filter { $0.0 == "scope" }.map(\.1),
             account: first("account") ?? (request.method == .post ? first("username") : nil), credentials: credentials,
@@ -86,14 +88,14 @@ package struct TokenEndpoint: Sendable {
             // The account name helps find brute force attempts; the password is never logged.
             context.logger.log(level: { if case .unavailable = failure { .error } else { .info } }(), "token refused", metadata: [
                 "account": .string(String((tokenRequest.account ?? credentials?.0 ?? "-").prefix(64))), "reason": .string("\(failure)")])
-            return error(failure)
+            throw refusal(failure)
         } catch {
             context.logger.error("token request failed", metadata: ["error": .string("\(error)")])
-            return self.error(.unavailable("\(error)"))
+            throw refusal(.unavailable("\(error)"))
         }
     }
 
-    private func error(_ failure: AuthError) -> Response {
+    private func refusal(_ failure: AuthError) -> any Error {
         metrics?.tokenRequest(result: {
             switch failure {
             case .unauthorized, .inactive: "unauthorized"
@@ -104,16 +106,15 @@ package struct TokenEndpoint: Sendable {
         }())
         switch failure {
         case .unauthorized, .inactive:
-            var response = RegistryError(.unauthorized, message: "authentication failed").response
-            response.headers[.wwwAuthenticate] = "Basic realm=\"\(basicRealm.replacingOccurrences(of: "\"", with: ""))\""
-            return response
-        case .tooManyRequests(let seconds):
-            return RegistryError.throttled(retryAfter: seconds)
+            return AuthenticationChallenge(error: RegistryError(.unauthorized, message: "authentication failed"),
+                                           wwwAuthenticate: "Basic realm=\"\(basicRealm.replacingOccurrences(of: "\"", with: ""))\"")
+        case .tooManyRequests:
+            return failure
         case .unavailable:
             // docker_auth answers 500 "Authentication failed"; 503 tells clients to retry.
-            return RegistryError(.unavailable, message: "authentication backend unavailable, try again later").response
+            return RegistryError(.unavailable, message: "authentication backend unavailable, try again later")
         case .badRequest(let message), .configuration(let message):
-            return RegistryError(.unsupported, message: message, status: 400).response
+            return RegistryError(.unsupported, message: message, status: 400)
         }
     }
 

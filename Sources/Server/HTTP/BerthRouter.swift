@@ -87,7 +87,7 @@ extension RouterMethods where Context == BerthRequestContext {
         let token = labelled("token")
         for path in endpoint.paths {
             for method in [HTTPRequest.Method.get, .post] {
-                token.on(RouterPath(path), method: method) { request, context in await endpoint.respond(request, context: context) }
+                token.on(RouterPath(path), method: method) { request, context in try await endpoint.respond(request, context: context) }
             }
         }
     }
