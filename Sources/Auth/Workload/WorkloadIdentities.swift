@@ -83,28 +83,7 @@ public final class WorkloadIdentities: IdentityBackend, Sendable {
             }
             return known.identity
         }
-        let parts = password.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, password.utf8.count <= 16 * 1024,
-              let headerBytes = Base64URL.decode(parts[0]), let header = try? JSONDecoder().decode(Header.self, from: headerBytes),
-              let payloadBytes = Base64URL.decode(parts[1]),
-              let iss = (try? JSONDecoder().decode(Unverified.self, from: payloadBytes))?.iss,
-              let issuer = issuers[Self.normalized(iss)] else { return nil }
-        guard let alg = header.alg, let family = Self.allowedAlgorithms[alg] else {
-            throw AuthError.unauthorized("workload token signed with \(header.alg ?? "none"), not an allowed algorithm")
-        }
-        guard let kid = header.kid else { throw AuthError.unauthorized("workload token without a key id") }
-        let keys = try await self.keys(for: issuer, kid: kid)
-        guard keys.families[kid] == family else {
-            throw AuthError.unauthorized(keys.families[kid] == nil ? "workload token signed by an unknown key" : "algorithm \(alg) does not fit the key")
-        }
-        do {
-            _ = try await keys.collection.verify(password, as: SignedPayload.self)
-        } catch {
-            throw AuthError.unauthorized("workload token signature does not verify")
-        }
-        guard let claims = (try? JSONSerialization.jsonObject(with: payloadBytes)) as? [String: Any] else {
-            throw AuthError.unauthorized("workload token claims are not a JSON object")
-        }
+        guard let (claims, issuer) = try await signedClaims(password, called: "workload token") else { return nil }
         let identity = try identity(from: claims, issuer: issuer)
         let maxAge = try issuer.maxAge().map { Double($0.components.seconds) }
         let entry = Verified(identity: identity, expires: Self.number(claims["exp"]) ?? 0, issuedAt: Self.number(claims["iat"]),
@@ -124,25 +103,8 @@ public final class WorkloadIdentities: IdentityBackend, Sendable {
     /// for a workload login, and its claims: for OpenID Connect sign-in, whose id_token is
     /// checked against the same keys (the caller checks `nonce` and reads what it needs).
     public func verifiedClaims(_ token: String) async throws -> [String: Any] {
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, token.utf8.count <= 16 * 1024,
-              let headerBytes = Base64URL.decode(parts[0]), let header = try? JSONDecoder().decode(Header.self, from: headerBytes),
-              let payloadBytes = Base64URL.decode(parts[1]),
-              let iss = (try? JSONDecoder().decode(Unverified.self, from: payloadBytes))?.iss,
-              let issuer = issuers[Self.normalized(iss)] else { throw AuthError.unauthorized("not a token of a trusted issuer") }
-        guard let alg = header.alg, let family = Self.allowedAlgorithms[alg] else {
-            throw AuthError.unauthorized("token signed with \(header.alg ?? "none"), not an allowed algorithm")
-        }
-        guard let kid = header.kid else { throw AuthError.unauthorized("token without a key id") }
-        let keys = try await self.keys(for: issuer, kid: kid)
-        guard keys.families[kid] == family else { throw AuthError.unauthorized("token signed by an unknown key") }
-        do {
-            _ = try await keys.collection.verify(token, as: SignedPayload.self)
-        } catch {
-            throw AuthError.unauthorized("token signature does not verify")
-        }
-        guard let claims = (try? JSONSerialization.jsonObject(with: payloadBytes)) as? [String: Any] else {
-            throw AuthError.unauthorized("token claims are not a JSON object")
+        guard let (claims, issuer) = try await signedClaims(token, called: "token") else {
+            throw AuthError.unauthorized("not a token of a trusted issuer")
         }
         var checks = issuer
         checks.account_claim = "iss"
@@ -150,6 +112,35 @@ public final class WorkloadIdentities: IdentityBackend, Sendable {
         checks.labels = nil
         _ = try identity(from: claims, issuer: checks)
         return claims
+    }
+
+    /// The claims of a token of one of the issuers, once its signature holds against the
+    /// issuer's keys (fetched on an unknown `kid`); nil when it names no trusted issuer.
+    /// Refusals say what `called` was wrong.
+    private func signedClaims(_ token: String, called: String) async throws -> (claims: [String: Any], issuer: WorkloadIssuer)? {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, token.utf8.count <= 16 * 1024,
+              let headerBytes = Base64URL.decode(parts[0]), let header = try? JSONDecoder().decode(Header.self, from: headerBytes),
+              let payloadBytes = Base64URL.decode(parts[1]),
+              let iss = (try? JSONDecoder().decode(Unverified.self, from: payloadBytes))?.iss,
+              let issuer = issuers[Self.normalized(iss)] else { return nil }
+        guard let alg = header.alg, let family = Self.allowedAlgorithms[alg] else {
+            throw AuthError.unauthorized("\(called) signed with \(header.alg ?? "none"), not an allowed algorithm")
+        }
+        guard let kid = header.kid else { throw AuthError.unauthorized("\(called) without a key id") }
+        let keys = try await self.keys(for: issuer, kid: kid)
+        guard keys.families[kid] == family else {
+            throw AuthError.unauthorized(keys.families[kid] == nil ? "\(called) signed by an unknown key" : "algorithm \(alg) does not fit the key")
+        }
+        do {
+            _ = try await keys.collection.verify(token, as: SignedPayload.self)
+        } catch {
+            throw AuthError.unauthorized("\(called) signature does not verify")
+        }
+        guard let claims = (try? JSONSerialization.jsonObject(with: payloadBytes)) as? [String: Any] else {
+            throw AuthError.unauthorized("\(called) claims are not a JSON object")
+        }
+        return (claims, issuer)
     }
 
     /// The claims' checks and what they name, once the signature holds.
