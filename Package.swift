@@ -100,7 +100,7 @@ let package = Package(
         ]),
         // Thin Hummingbird handlers translating HTTP to registry calls.
         .target(name: "Server", dependencies: [
-            "OCI", "Storage", "Config", "Auth", "Accounts", "Notifications", "Mirror", "Client", "Policies",
+            "OCI", "Storage", "Auth", "Accounts", "Notifications", "Policies",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -160,6 +160,8 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .executableTarget(name: "berth", dependencies: [
             "Assembly", "Config", "Storage", "Auth", "Accounts", "Client", "OCI", "Policies",

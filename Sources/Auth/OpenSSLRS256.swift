@@ -26,21 +26,21 @@ final class OpenSSLRS256: TokenSigner, @unchecked Sendable {
             defer { BIO_free(bio) }
             return PEM_read_bio_PrivateKey(bio, nil, nil, nil)
         }
-        guard let parsed else { throw AuthError.configuration("token key: OpenSSL cannot read the RSA private key") }
+        guard let parsed else { throw AuthError.configuration("token key: OpenSSL cannot read the RSA private key: \(Self.failureReason())") }
         guard EVP_PKEY_get_base_id(parsed) == EVP_PKEY_RSA else {
             EVP_PKEY_free(parsed)
             throw AuthError.configuration("token key: not an RSA key")
         }
         guard let context = EVP_PKEY_CTX_new(parsed, nil) else {
             EVP_PKEY_free(parsed)
-            throw AuthError.configuration("token key: OpenSSL cannot sign with it")
+            throw AuthError.configuration("token key: OpenSSL cannot sign with it: \(Self.failureReason())")
         }
         guard EVP_PKEY_sign_init(context) == 1,
               EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PADDING) == 1,
               EVP_PKEY_CTX_set_signature_md(context, EVP_sha256()) == 1 else {
             EVP_PKEY_CTX_free(context)
             EVP_PKEY_free(parsed)
-            throw AuthError.configuration("token key: OpenSSL cannot sign RS256 with it")
+            throw AuthError.configuration("token key: OpenSSL cannot sign RS256 with it: \(Self.failureReason())")
         }
         key = parsed
         template = context
@@ -52,18 +52,35 @@ final class OpenSSLRS256: TokenSigner, @unchecked Sendable {
     }
 
     func sign(_ plaintext: [UInt8]) throws -> [UInt8] {
-        let digest = Array(SHA256.hash(data: plaintext))
-        guard let context = EVP_PKEY_CTX_dup(template) else { throw SigningFailure() }
+        let digest = Array(Crypto.SHA256.hash(data: plaintext))
+        guard let context = EVP_PKEY_CTX_dup(template) else { throw SigningFailure(reason: Self.failureReason()) }
         defer { EVP_PKEY_CTX_free(context) }
         var length = 0
-        guard EVP_PKEY_sign(context, nil, &length, digest, digest.count) == 1 else { throw SigningFailure() }
+        guard EVP_PKEY_sign(context, nil, &length, digest, digest.count) == 1 else { throw SigningFailure(reason: Self.failureReason()) }
         var signature = [UInt8](repeating: 0, count: length)
-        guard EVP_PKEY_sign(context, &signature, &length, digest, digest.count) == 1 else { throw SigningFailure() }
+        guard EVP_PKEY_sign(context, &signature, &length, digest, digest.count) == 1 else {
+            throw SigningFailure(reason: Self.failureReason())
+        }
         return Array(signature.prefix(length))
     }
 
+    /// OpenSSL's reasons for the failure just seen, emptying this thread's error queue (left
+    /// there, they would be blamed on whatever next uses OpenSSL on the thread).
+    static func failureReason() -> String {
+        var reasons: [String] = []
+        while true {
+            let code = ERR_get_error()
+            if code == 0 { break }
+            var text = [CChar](repeating: 0, count: 256)
+            ERR_error_string_n(code, &text, text.count)
+            reasons.append(String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        return reasons.isEmpty ? "no reason given" : reasons.joined(separator: "; ")
+    }
+
     struct SigningFailure: Error, CustomStringConvertible {
-        var description: String { "OpenSSL could not sign the token" }
+        var reason: String
+        var description: String { "OpenSSL could not sign the token: \(reason)" }
     }
 }
 

@@ -234,7 +234,7 @@ public struct TokenService: Sendable {
         if let refreshToken = request.refreshToken {
             return try await issueToken(to: try await redeem(refreshToken), for: request, scopes: scopes, mayRefresh: false)
         }
-        return try await issueToken(to: try await authenticate(request), for: request, scopes: scopes)
+        return try await issueToken(to: try await authenticate(request), for: request, scopes: scopes, mayRefresh: true)
     }
 
     /// The request's scopes, checked before anyone is authenticated for it (bad input costs
@@ -250,7 +250,7 @@ public struct TokenService: Sendable {
     /// allows them, and a refresh token when asked for and `mayRefresh` (not for a token
     /// that was itself obtained with one).
     public func issueToken(to identity: Identity, for request: TokenRequest, scopes: [ResourceScope],
-                           mayRefresh: Bool = true) async throws -> TokenResponse {
+                           mayRefresh: Bool) async throws -> TokenResponse {
         var refreshToken: String?
         // A workload token (a CI job's, minutes long) is never turned into a refresh token
         // that would outlive it: the client keeps sending the token itself.

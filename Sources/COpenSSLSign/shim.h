@@ -5,3 +5,4 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/bio.h>
+#include <openssl/err.h>

@@ -49,6 +49,16 @@ import Testing
         }
     }
 
+    /// A token request's body is form fields, 64 KiB at most: more is refused as such.
+    @Test func anOversizedTokenRequestIsRefusedAsTooLarge() async throws {
+        try await fixture().run { c, _ in
+            let response = try await c.send(.post, "/auth/token", headers: [.contentType: "application/x-www-form-urlencoded"],
+                                            body: Array(repeating: UInt8(ascii: "a"), count: 70_000))
+            #expect(response.status == .badRequest)
+            #expect(response.text.contains("request body too large"))
+        }
+    }
+
     static func basic(_ user: String, _ password: String = AuthAPITests.password) -> String {
         "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
     }

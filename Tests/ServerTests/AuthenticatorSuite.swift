@@ -151,11 +151,9 @@ import Testing
             let head = HTTPRequest(method: .get, scheme: "http", authority: "localhost", path: "/auth/token?service=registry&" + query)
             return try await endpoint.respond(Request(head: head, body: .init(buffer: ByteBuffer())), context: context)
         }
-        /// What `ErrorMiddleware` would answer.
-        func status(_ query: String) async -> Int {
-            do { return Int(try await ask(query).status.code) } catch let challenge as AuthenticationChallenge {
-                return challenge.wwwAuthenticate == #"Basic realm="Berth""# ? challenge.error.httpStatus : -1
-            } catch let error as RegistryError { return error.httpStatus } catch { return -2 }
+        /// What clients get: a refusal as `ErrorMiddleware` writes it.
+        func written(_ query: String) async -> Response {
+            do { return try await ask(query) } catch { return ErrorMiddleware(metrics: nil).response(for: error, context: context) }
         }
         let answer = try await ask("grant_type=urn:test&assertion=ok&scope=repository:a/app:pull,push&offline_token=true")
         #expect(answer.status == .ok)
@@ -169,8 +167,10 @@ import Testing
         #expect(claims.sub == "alice")
         #expect(claims.grants(type: "repository", name: "a/app", action: "pull"))
         #expect(!claims.grants(type: "repository", name: "a/app", action: "push"))
-        #expect(await status("grant_type=urn:test&assertion=no") == 401)
-        #expect(await status("grant_type=urn:other") == 400)
+        let refused = await written("grant_type=urn:test&assertion=no")
+        #expect(refused.status == .unauthorized)
+        #expect(refused.headers[.wwwAuthenticate] == #"Basic realm="Berth""#)
+        #expect(await written("grant_type=urn:other").status == .badRequest)
     }
 
     func challenge(_ body: () async throws -> Void) async -> AuthenticationChallenge? {

@@ -1,11 +1,8 @@
 import Accounts
 import Auth
-import Config
-import Foundation
 import HTTPTypes
 import Logging
 import ServiceLifecycle
-import Storage
 
 /// What the configuration's authentication became (built by the Assembly target's
 /// `AuthAssembly`): the registry's door, the token endpoint, the accounts, sign-in providers.

@@ -2,7 +2,7 @@ import Auth
 import Hummingbird
 
 /// Who is calling and how they proved it: what every front door (the registry API, the admin
-/// API) learns from its authenticators before its access gate decides.
+/// API, the web UI's pages) learns from its authenticators before its access gate decides.
 struct Caller: Sendable {
     enum Proof: Sendable {
         /// A password, or what stands in a password field (an access token, a CI job's

@@ -4,7 +4,7 @@ import Foundation
 /// Secrets Berth must use again later but not keep readable in its database (a provider's
 /// refresh token): AES-GCM with a key derived from the upload secret, which lives in the
 /// storage and is shared by replicas. Someone with the database alone cannot use them.
-package struct SecretSealer: Sendable {
+struct SecretSealer: Sendable {
     let key: SymmetricKey
 
     static func forProviderTokens(secret: [UInt8]) -> SecretSealer {

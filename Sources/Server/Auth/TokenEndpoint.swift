@@ -36,7 +36,8 @@ package struct TokenEndpoint: Sendable {
     }
 
     /// The token, or a refusal thrown for `ErrorMiddleware` to write (a 401 with this
-    /// endpoint's Basic challenge, 429, 503, 400), counted in the metrics either way.
+    /// endpoint's Basic challenge, 429, 503, 400); each counted once in the token metrics
+    /// (a method other than GET or POST never reaches the endpoint's routes).
     func respond(_ request: Request, context: BerthRequestContext) async throws -> Response {
         guard request.method == .get || request.method == .post else {
             throw RegistryError(.unsupported, message: "use GET or POST", status: 405)
@@ -45,14 +46,16 @@ package struct TokenEndpoint: Sendable {
         var parameters = Self.formDecode(request.uri.query ?? "")
         if request.method == .post {
             var body = ByteBuffer()
+            var tooLarge = false
             do {
                 for try await chunk in request.body {
-                    guard body.readableBytes + chunk.readableBytes <= 64 * 1024 else { throw refusal(.badRequest("request body too large")) }
+                    guard body.readableBytes + chunk.readableBytes <= 64 * 1024 else { tooLarge = true; break }
                     body.writeImmutableBuffer(chunk)
                 }
             } catch {
                 throw refusal(.badRequest("request body incomplete"))
             }
+            if tooLarge { throw refusal(.badRequest("request body too large")) }
             parameters += Self.formDecode(String(buffer: body))
         }
         func first(_ name: String) -> String? { parameters.first { $0.0 == name }?.1 }
@@ -86,7 +89,7 @@ package struct TokenEndpoint: Sendable {
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: try response.json())))
         } catch let failure as AuthError {
             // The account name helps find brute force attempts; the password is never logged.
-            context.logger.log(level: { if case .unavailable = failure { .error } else { .info } }(), "token refused", metadata: [
+            context.logger.log(level: { switch failure { case .unavailable, .configuration: .error; default: .info } }(), "token refused", metadata: [
                 "account": .string(String((tokenRequest.account ?? credentials?.0 ?? "-").prefix(64))), "reason": .string("\(failure)")])
             throw refusal(failure)
         } catch {
@@ -100,8 +103,8 @@ package struct TokenEndpoint: Sendable {
             switch failure {
             case .unauthorized, .inactive: "unauthorized"
             case .tooManyRequests: "throttled"
-            case .badRequest, .configuration: "bad_request"
-            case .unavailable: "unavailable"
+            case .badRequest: "bad_request"
+            case .unavailable, .configuration: "unavailable"
             }
         }())
         switch failure {
@@ -110,10 +113,12 @@ package struct TokenEndpoint: Sendable {
                                            wwwAuthenticate: "Basic realm=\"\(basicRealm.replacingOccurrences(of: "\"", with: ""))\"")
         case .tooManyRequests:
             return failure
-        case .unavailable:
-            // docker_auth answers 500 "Authentication failed"; 503 tells clients to retry.
+        case .unavailable, .configuration:
+            // docker_auth answers 500 "Authentication failed"; 503 tells clients to retry. A
+            // backend that cannot be used as configured is the operator's to mend (logged as
+            // an error), never the client's to read.
             return RegistryError(.unavailable, message: "authentication backend unavailable, try again later")
-        case .badRequest(let message), .configuration(let message):
+        case .badRequest(let message):
             return RegistryError(.unsupported, message: message, status: 400)
         }
     }

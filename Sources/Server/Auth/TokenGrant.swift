@@ -3,8 +3,9 @@ import Auth
 /// Who a token request proved to be, and whether it may also get a refresh token.
 struct GrantedCaller: Sendable {
     var identity: Identity
-    /// False for a token obtained with a refresh token: it is not exchanged for another.
-    var mayRefresh = true
+    /// Whether a refresh token may be issued with the token when asked for: only for a
+    /// login (a password grant), never for a token obtained with a refresh token or an assertion.
+    var mayRefresh = false
 }
 
 /// One `grant_type` of the token endpoint (the Docker token protocol and its OAuth2 form): how
@@ -21,7 +22,7 @@ protocol TokenGrant: Sendable {
 /// where the backends allow it.
 struct PasswordGrant: TokenGrant {
     func caller(_ request: TokenRequest, parameters: (String) -> String?, service: TokenService) async throws -> GrantedCaller {
-        GrantedCaller(identity: try await service.authenticate(request))
+        GrantedCaller(identity: try await service.authenticate(request), mayRefresh: true)
     }
 }
 
@@ -29,6 +30,6 @@ struct PasswordGrant: TokenGrant {
 struct RefreshTokenGrant: TokenGrant {
     func caller(_ request: TokenRequest, parameters: (String) -> String?, service: TokenService) async throws -> GrantedCaller {
         guard let token = parameters("refresh_token") else { throw AuthError.badRequest("refresh_token is required") }
-        return GrantedCaller(identity: try await service.redeem(token), mayRefresh: false)
+        return GrantedCaller(identity: try await service.redeem(token))
     }
 }

@@ -14,9 +14,9 @@ import Hummingbird
 ///   are removed before any handler sees them, so a client cannot choose the URLs and token
 ///   realm Berth builds (`http.host` set makes those fixed anyway).
 package struct ClientAddressPolicy: Sendable {
-    package var realIPHeader: HTTPField.Name?
-    package var realIPPosition = 0
-    package var trustedProxies: [CIDR] = Self.defaultTrustedProxies
+    var realIPHeader: HTTPField.Name?
+    var realIPPosition = 0
+    var trustedProxies: [CIDR] = Self.defaultTrustedProxies
 
     package init() {}
 

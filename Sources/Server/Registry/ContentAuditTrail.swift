@@ -12,7 +12,6 @@ package struct ContentAuditTrail: EventSink {
 
     package init(directory: AccountDirectory) { self.directory = directory }
 
-
     /// Manifest pushes and pulls, and deletes: a blob's push, pull or mount builds no event here.
     package func wants(_ action: Event.Action, mediaType: String?) -> Bool {
         switch action {
