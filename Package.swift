@@ -37,10 +37,11 @@ let package = Package(
         ]),
         // Storage driver protocol, filesystem, S3 and in-memory drivers, and the registry's
         // Distribution-compatible layout (blobs, uploads, manifests, tags) on top of a driver.
-        // OpenSSL's libcrypto (Debian's libssl-dev), for SHA-256 state that can be saved.
-        .systemLibrary(name: "CSHA256", providers: [.apt(["libssl-dev"])]),
+        // OpenSSL's libcrypto (Debian's libssl-dev): SHA-256 state that can be saved (uploads),
+        // RSA signing faster than BoringSSL's (RS256 tokens).
+        .systemLibrary(name: "COpenSSL", providers: [.apt(["libssl-dev"])]),
         .target(name: "Storage", dependencies: [
-            "OCI", "CSHA256",
+            "OCI", "COpenSSL",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "_CryptoExtras", package: "swift-crypto"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -54,10 +55,8 @@ let package = Package(
         // OpenLDAP's client library (Debian's libldap-dev), for the LDAP identity backend.
         .systemLibrary(name: "CLDAP", providers: [.apt(["libldap-dev"])]),
         // Identity backends, the docker_auth ACL engine, token issue and verification: no HTTP.
-        // OpenSSL's RSA signing (Debian's libssl-dev), for RS256 tokens: faster than BoringSSL's.
-        .systemLibrary(name: "COpenSSLSign", providers: [.apt(["libssl-dev"])]),
         .target(name: "Auth", dependencies: [
-            "CLDAP", "COpenSSLSign",
+            "CLDAP", "COpenSSL",
             "OCI",
             .product(name: "JWTKit", package: "jwt-kit"),
             .product(name: "Crypto", package: "swift-crypto"),

@@ -1,4 +1,4 @@
-import COpenSSLSign
+import COpenSSL
 import Crypto
 import Foundation
 import JWTKit

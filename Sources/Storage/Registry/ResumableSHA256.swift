@@ -1,4 +1,4 @@
-import CSHA256
+import COpenSSL
 import OCI
 
 /// SHA-256 whose running state can be saved and restored, in the encoding of Go's
