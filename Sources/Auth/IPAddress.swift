@@ -2,6 +2,16 @@
 public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
     public let bytes: [UInt8]
 
+    /// From the 4 or 16 bytes of a socket address (network order).
+    public init?(bytes: [UInt8]) {
+        switch bytes.count {
+        case 4: self.bytes = bytes
+        // IPv4-mapped IPv6 compares as IPv4, as Go's net.IP does.
+        case 16: self.bytes = bytes.prefix(10).allSatisfy({ $0 == 0 }) && bytes[10] == 0xff && bytes[11] == 0xff ? Array(bytes.suffix(4)) : bytes
+        default: return nil
+        }
+    }
+
     public init?(_ text: String) {
         if let v4 = Self.parseV4(text) { bytes = v4; return }
         if let v6 = Self.parseV6(text) {

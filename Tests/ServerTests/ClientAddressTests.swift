@@ -9,6 +9,18 @@ import Testing
 @Suite struct ClientAddressTests {
     let forwardedFor = HTTPField.Name("X-Forwarded-For")!
 
+    /// The peer's address is read from the socket's bytes, as its text would parse.
+    @Test func thePeersAddressComesFromTheSocket() throws {
+        for text in ["127.0.0.1", "203.0.113.9", "::1", "2001:db8::7", "::ffff:10.0.0.1"] {
+            let socket = try SocketAddress(ipAddress: text, port: 5000)
+            #expect(BerthRequestContext.ipAddress(socket) == IPAddress(text), "\(text)")
+        }
+        #expect(IPAddress(bytes: [10, 0, 0, 1]) == IPAddress("::ffff:10.0.0.1"))
+        #expect(IPAddress(bytes: [1, 2, 3]) == nil)
+        #expect(BerthRequestContext.ipAddress(try SocketAddress(unixDomainSocketPath: "/tmp/berth-test.sock")) == nil)
+        #expect(BerthRequestContext.ipAddress(nil) == nil)
+    }
+
     @Test func forwardedForIsBelievedOnlyFromTrustedProxies() {
         let policy = ClientAddressPolicy()
         let headers: HTTPFields = [forwardedFor: "203.0.113.9, 10.0.0.5"]

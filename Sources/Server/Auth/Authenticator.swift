@@ -1,5 +1,6 @@
 import Auth
 import Hummingbird
+import OCI
 
 /// Who is calling and how they proved it: what every front door (the registry API, the admin
 /// API, the web UI's pages) learns from its authenticators before its access gate decides.
@@ -57,7 +58,7 @@ struct BearerTokenAuthenticator: Authenticator {
         guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else {
             return nil
         }
-        let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        let token = String(header.dropFirst(7).trimmingHTTPWhitespace())
         do {
             let claims = try await verifier.verify(token)
             return Caller(identity: Identity(account: claims.sub, labels: [:]), proof: .registryToken(claims))

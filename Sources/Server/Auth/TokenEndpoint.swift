@@ -130,7 +130,7 @@ package struct TokenEndpoint: Sendable {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard let name = parts.first else { return nil }
             func unescape(_ part: Substring) -> String {
-                PercentDecoding.decode(part.contains("+") ? part.replacingOccurrences(of: "+", with: " ") : String(part))
+                PercentDecoding.decode(part.utf8.contains(UInt8(ascii: "+")) ? part.replacingOccurrences(of: "+", with: " ") : String(part))
             }
             return (unescape(name), parts.count > 1 ? unescape(parts[1]) : "")
         }
@@ -140,7 +140,7 @@ package struct TokenEndpoint: Sendable {
     /// whose user name does not matter. Only a JWT's shape is taken; anything else is unreadable.
     static func bearerCredentials(_ header: String?) -> (user: String, password: String)? {
         guard let header, header.count > 7, header.prefix(7).lowercased() == "bearer ", header.utf8.count <= 16 * 1024 else { return nil }
-        let token = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
+        let token = String(header.dropFirst(7).trimmingHTTPWhitespace())
         guard token.split(separator: ".", omittingEmptySubsequences: false).count == 3 else { return nil }
         return ("bearer", token)
     }
@@ -149,7 +149,7 @@ package struct TokenEndpoint: Sendable {
         // Up to a 16 KiB password: a CI system's token (workload_auth) is one.
         guard let header, header.count > 6, header.prefix(6).lowercased() == "basic ",
               header.utf8.count <= 22 * 1024,
-              let data = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+              let data = Data(base64Encoded: String(header.dropFirst(6).trimmingHTTPWhitespace())),
               let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":") else { return nil }
         return (String(text[..<colon]), String(text[text.index(after: colon)...]))
     }

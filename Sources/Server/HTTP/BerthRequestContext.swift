@@ -34,9 +34,18 @@ public struct BerthRequestContext: RequestContext {
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
-        clientAddress = source.channel.remoteAddress?.ipAddress.flatMap(IPAddress.init)
+        clientAddress = Self.ipAddress(source.channel.remoteAddress)
         requestID = ""
         requestID = id
+    }
+
+    /// The peer's address from the socket's bytes (not parsed back from its text on every request).
+    static func ipAddress(_ address: SocketAddress?) -> IPAddress? {
+        switch address {
+        case .v4(let v4)?: withUnsafeBytes(of: v4.address.sin_addr) { IPAddress(bytes: Array($0)) }
+        case .v6(let v6)?: withUnsafeBytes(of: v6.address.sin6_addr) { IPAddress(bytes: Array($0)) }
+        default: nil
+        }
     }
 
     /// A proxy's request id is kept only when it is short and plain, so it cannot forge
