@@ -11,19 +11,16 @@ public struct TokenRequest: Sendable {
     public var clientIP: IPAddress?
     /// `offline_token=true` (GET) or `access_type=offline` (POST): also return a refresh token.
     public var wantsRefreshToken = false
-    /// OAuth2 `grant_type=refresh_token`: the token to exchange instead of credentials.
-    public var refreshToken: String?
     public var clientID: String?
 
     public init(service: String, scopes: [String], account: String?, credentials: (user: String, password: String)?, clientIP: IPAddress?,
-                wantsRefreshToken: Bool = false, refreshToken: String? = nil, clientID: String? = nil) {
+                wantsRefreshToken: Bool = false, clientID: String? = nil) {
         self.service = service
         self.scopes = scopes
         self.account = account
         self.credentials = credentials
         self.clientIP = clientIP
         self.wantsRefreshToken = wantsRefreshToken
-        self.refreshToken = refreshToken
         self.clientID = clientID
     }
 }
@@ -227,13 +224,10 @@ public struct TokenService: Sendable {
         return identity
     }
 
-    /// Proves the request's caller (its refresh token, else its credentials or none) and issues
-    /// the token: what the token endpoint's `password` and `refresh_token` grants do.
+    /// A login (the request's credentials, or none) and its token: what the token endpoint's
+    /// `password` grant does.
     public func issueToken(_ request: TokenRequest) async throws -> TokenResponse {
         let scopes = try requestedScopes(request)
-        if let refreshToken = request.refreshToken {
-            return try await issueToken(to: try await redeem(refreshToken), for: request, scopes: scopes, mayRefresh: false)
-        }
         return try await issueToken(to: try await authenticate(request), for: request, scopes: scopes, mayRefresh: true)
     }
 

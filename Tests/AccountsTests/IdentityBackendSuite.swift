@@ -87,10 +87,13 @@ enum ExternalScripts {
         let service = TokenService(issuer: try await TokenIssuer(issuer: "t", expiration: 60, signingKey: try SigningKey.generate()),
                                    backends: [external], policies: [try ACL([ACLRule(match: .init(name: "${labels:team}/*"), actions: ["pull"])])])
         let login = try await service.issueToken(TokenRequest(service: "s", scopes: [], account: nil, credentials: ("ext", "ext-password"),
-                                                              clientIP: nil, wantsRefreshToken: true, refreshToken: nil, clientID: "docker"))
+                                                              clientIP: nil, wantsRefreshToken: true, clientID: "docker"))
         let refresh = try #require(login.refresh_token)
-        let again = try await service.issueToken(TokenRequest(service: "s", scopes: ["repository:build/app:pull"], account: nil,
-                                                              credentials: nil, clientIP: nil, refreshToken: refresh, clientID: "docker"))
+        // The refresh_token grant: the token redeemed, then what the policy allows its account.
+        let exchange = TokenRequest(service: "s", scopes: ["repository:build/app:pull"], account: nil, credentials: nil, clientIP: nil,
+                                    clientID: "docker")
+        let again = try await service.issueToken(to: try await service.redeem(refresh), for: exchange,
+                                                 scopes: try service.requestedScopes(exchange), mayRefresh: false)
         let claims = try JSONSerialization.jsonObject(with: Base64URL.decode(again.token.split(separator: ".")[1]) ?? Data()) as? [String: Any]
         let access = (claims?["access"] as? [[String: Any]])?.first
         #expect(access?["name"] as? String == "build/app")
@@ -100,10 +103,7 @@ enum ExternalScripts {
         // the account: refused (and forgotten).
         let strict = TokenService(issuer: try await TokenIssuer(issuer: "t", expiration: 60, signingKey: try SigningKey.generate()),
                                   backends: [StaticUsers([:])], policies: [], refreshTokens: InMemoryRefreshTokenStore())
-        await #expect(throws: AuthError.self) {
-            try await strict.issueToken(TokenRequest(service: "s", scopes: [], account: nil, credentials: nil, clientIP: nil,
-                                                     refreshToken: refresh, clientID: "docker"))
-        }
+        await #expect(throws: AuthError.self) { try await strict.redeem(refresh) }
     }
 
 

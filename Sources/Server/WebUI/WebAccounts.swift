@@ -28,7 +28,7 @@ struct TokenServiceAccounts: WebAccounts {
     func signIn(user: String, password: String, address: IPAddress?) async throws -> Identity {
         let identity = try await service.authenticate(TokenRequest(
             service: serviceName, scopes: [], account: nil, credentials: (user, password), clientIP: address,
-            wantsRefreshToken: false, refreshToken: nil, clientID: WebSession.clientID))
+            wantsRefreshToken: false, clientID: WebSession.clientID))
         // A CI job's token is for the registry, minutes long, and an access token may be
         // limited to some repositories: neither becomes a 12-hour web session.
         guard identity.provenance == nil else {
