@@ -60,7 +60,7 @@ enum ETag {
     /// `If-None-Match` holding the digest, quoted or not, or `*`.
     static func matches(_ header: String, _ digest: Digest) -> Bool {
         header.split(separator: ",").contains { candidate in
-            var value = candidate.trimmingCharacters(in: .whitespaces)
+            var value = String(candidate.trimmingHTTPWhitespace())
             if value.hasPrefix("W/") { value.removeFirst(2) }
             if value == "*" { return true }
             return value.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) == digest.description

@@ -137,7 +137,7 @@ public struct RegistryAPI: Sendable {
         var host = request.head.authority ?? "localhost"
         if let forwarded = request.headers[HTTPField.Name("Forwarded")!] {
             for element in forwarded.split(separator: ",").first?.split(separator: ";") ?? [] {
-                let pair = element.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                let pair = element.split(separator: "=", maxSplits: 1).map { String($0.trimmingHTTPWhitespace()) }
                 guard pair.count == 2 else { continue }
                 let value = pair[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))
                 switch pair[0].lowercased() {
@@ -148,11 +148,11 @@ public struct RegistryAPI: Sendable {
             }
         }
         if let proto = request.headers[HTTPField.Name("X-Forwarded-Proto")!]?.split(separator: ",").first?
-            .trimmingCharacters(in: .whitespaces), proto == "http" || proto == "https" {
-            scheme = proto
+            .trimmingHTTPWhitespace(), proto == "http" || proto == "https" {
+            scheme = String(proto)
         }
-        if let forwardedHost = request.headers[HTTPField.Name("X-Forwarded-Host")!]?.split(separator: ",").first?
-            .trimmingCharacters(in: .whitespaces), Self.isSafeHost(forwardedHost) {
+        if let forwardedHost = request.headers[HTTPField.Name("X-Forwarded-Host")!]?.split(separator: ",").first
+            .map({ String($0.trimmingHTTPWhitespace()) }), Self.isSafeHost(forwardedHost) {
             host = forwardedHost
         }
         return "\(scheme)://\(host)"
