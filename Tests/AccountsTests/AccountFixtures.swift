@@ -46,11 +46,7 @@ let cli = AuditActor("cli:test")
 /// is not available (see `AccountEngine`).
 func withStore(_ engine: AccountEngine, _ body: (AccountStore, AccountDatabaseLocation) async throws -> Void) async throws {
     guard let location = try engine.makeLocation() else { return }
-    defer {
-        if case .sqlite(let path) = location {
-            try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent)
-        }
-    }
+    defer { removeFiles(of: location) }
     let store = try await AccountStore.open(location, logger: testLogger)
     do {
         try await body(store, location)
@@ -59,4 +55,11 @@ func withStore(_ engine: AccountEngine, _ body: (AccountStore, AccountDatabaseLo
         throw error
     }
     await store.close()
+}
+
+/// Deletes a SQLite location's directory (PostgreSQL test databases go with the server).
+func removeFiles(of location: AccountDatabaseLocation) {
+    if case .sqlite(let path) = location {
+        try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent)
+    }
 }

@@ -24,10 +24,7 @@ final class SQLiteAccountDatabase: AccountDatabase {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                         attributes: [.posixPermissions: 0o700])
             }
-            // Password hashes and robot secrets' hashes live here: owner only.
-            if !FileManager.default.fileExists(atPath: path) {
-                FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
-            }
+            try createOwnerOnly(path)
         }
         threadPool = NIOThreadPool(numberOfThreads: 1)
         threadPool.start()
@@ -81,7 +78,9 @@ final class SQLiteAccountDatabase: AccountDatabase {
 
     func close() async {
         guard !closed.withLock({ let was = $0; $0 = true; return was }) else { return }
-        try? await connection.close()
+        // The future-returning close, not the async one: that one gives up in a cancelled task
+        // (a store opened beside one that failed), leaving the connection open.
+        try? await connection.close().get()
         try? await threadPool.shutdownGracefully()
     }
 
@@ -93,5 +92,17 @@ final class SQLiteAccountDatabase: AccountDatabase {
         guard !closed.withLock({ $0 }) else { return }
         let pool = threadPool
         connection.close().whenComplete { _ in pool.shutdownGracefully { _ in } }
+    }
+}
+
+/// Password hashes and robot secrets' hashes live here: owner only. Created in place with
+/// O_EXCL, never written aside and renamed (FileManager's way): a process starting at the
+/// same moment would otherwise swap a fresh empty file for the database another one opened.
+private func createOwnerOnly(_ path: String) throws {
+    let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+    if descriptor >= 0 {
+        close(descriptor)
+    } else if errno != EEXIST {
+        throw AccountError.invalid("cannot create the accounts database \(path): \(String(cString: strerror(errno)))")
     }
 }
