@@ -1,5 +1,6 @@
+import Foundation
 import NIOCore
-import Storage
+@testable import Storage
 import Testing
 
 /// Behaviour every `StorageDriver` must have, as Distribution's driver `testsuites`.
@@ -114,6 +115,44 @@ import Testing
             let empty = try path("up/empty")
             #expect(try await append(d, empty, at: 0, Chunks(parts: [])) == 0)
             #expect(try await d.writtenSize(empty) == 0)
+        }
+    }
+
+    /// Sessions starting and ending anywhere (a filesystem writes the aligned middle around
+    /// the page cache, the edges through it), chunks of every size, a disconnect after more
+    /// than a buffer's worth: the stored bytes are exactly the bytes given, and a disconnected
+    /// session keeps all it received.
+    @Test(arguments: DriverKind.allCases)
+    func largeSessionsAtAnyOffsetKeepEveryByte(_ kind: DriverKind) async throws {
+        try await kind.with { make in
+            let d = try make()
+            let p = try path("up/large")
+            let blob = randomBytes(5 << 20 + 12_345, seed: 7)
+            func parts(_ range: Range<Int>, sizes: [Int]) -> [[UInt8]] {
+                var parts: [[UInt8]] = [], start = range.lowerBound, index = 0
+                while start < range.upperBound {
+                    let end = min(range.upperBound, start + sizes[index % sizes.count])
+                    parts.append(Array(blob[start..<end]))
+                    start = end
+                    index += 1
+                }
+                return parts
+            }
+            let first = (1 << 20) * 2 + 4_097
+            #expect(try await append(d, p, at: 0, Chunks(parts: parts(0..<first, sizes: [65_537, 7, 1 << 20, 3_000]))) == Int64(first))
+            let cut = first + (1 << 20) + 12_289
+            await #expect(throws: Chunks.DisconnectError.self) {
+                let rest = parts(first..<cut, sizes: [(1 << 20) + 1, 12_288])
+                _ = try await append(d, p, at: Int64(first), Chunks(parts: rest + [[0]], failAfter: rest.count))
+            }
+            #expect(try await d.writtenSize(p) == Int64(cut))
+            #expect(try await append(d, p, at: Int64(cut), Chunks(parts: parts(cut..<blob.count, sizes: [4_096, 500_000]))) == Int64(blob.count))
+            let writer = try await d.writer(p, at: nil)
+            try await writer.commit(to: p)
+            #expect(try await d.getContent(p, maxSize: 16 << 20) == blob)
+            var middle: [UInt8] = []
+            try await d.read(p, range: 1_000_000..<4_500_000) { middle += Array(buffer: $0) }
+            #expect(middle == Array(blob[1_000_000..<4_500_000]))
         }
     }
 
@@ -287,6 +326,47 @@ import Testing
         _ = try FilesystemDriver(rootDirectory: root)
         #expect(FileManager.default.fileExists(atPath: fresh))
         #expect(!FileManager.default.fileExists(atPath: stale))
+    }
+
+    enum DirectWriteCase: String, CaseIterable, CustomTestStringConvertible {
+        /// The test directory's disk takes direct I/O.
+        case taken
+        /// The file cannot be opened again for direct I/O (a filesystem that refuses the flag).
+        case refusedAtOpen
+        /// Direct writes fail with EINVAL (an alignment the device does not accept).
+        case refusedAtWrite
+        var testDescription: String { rawValue }
+    }
+
+    /// The aligned middle of a session goes around the page cache where the filesystem
+    /// takes it; where it refuses, everything goes through the page cache; the file holds
+    /// the same bytes either way.
+    @Test(arguments: DirectWriteCase.allCases)
+    func directWritesFallBackWhereRefused(_ situation: DirectWriteCase) throws {
+        let file = FileManager.default.temporaryDirectory.path + "/berth-direct-\(UUID().uuidString)"
+        let fd = open(file, O_RDWR | O_CREAT | O_EXCL, 0o600)
+        try #require(fd >= 0)
+        defer { close(fd); unlink(file) }
+        let contentPath = "/proc/self/fd/\(fd)"
+        if situation == .refusedAtOpen { unlink(file) }
+        let blob = randomBytes(3 << 20 + 5_000, seed: 3)
+        let writes = DirectWrites(path: situation == .refusedAtOpen ? file : contentPath, from: 100,
+                                  alignment: situation == .refusedAtWrite ? 8 : 4096)
+        try blob.withUnsafeBytes { bytes in
+            try writes.write(UnsafeRawBufferPointer(rebasing: bytes[100..<1_500_000]), at: 100, through: fd)
+            try writes.write(UnsafeRawBufferPointer(rebasing: bytes[1_500_000...]), at: 1_500_000, through: fd)
+        }
+        // Taken, the last unaligned bytes wait in the buffer for the session's end.
+        #expect((writes.writtenEnd < Int64(blob.count)) == (situation == .taken))
+        try writes.drain(through: fd)
+        #expect(writes.writtenEnd == Int64(blob.count))
+        try blob.withUnsafeBytes { try POSIXFiles.writeFully(fd, UnsafeRawBufferPointer(rebasing: $0[0..<100]), at: 0, path: file) }
+        #expect(try POSIXFiles.readAll(contentPath, maxSize: 8 << 20) == blob)
+        if situation == .taken {
+            #expect(writes.writtenDirectly >= 3 << 20)
+        } else {
+            #expect(writes.writtenDirectly == 0)
+        }
     }
 
     @Test func pathsCannotEscapeTheRoot() {

@@ -166,29 +166,49 @@ public struct FilesystemDriver: StorageDriver {
             return fd
         }
         defer { close(fd) }
-        var offset = range?.lowerBound ?? 0
+        let start = range?.lowerBound ?? 0
         let end = range?.upperBound ?? Int64.max
         let allocator = ByteBufferAllocator()
-        while offset < end {
+        let pool = self.pool
+        // The next chunk is read while the consumer sends this one: a blob not in the page
+        // cache (written around it, or evicted) streams at the disk's pace, not at the sum of
+        // the disk's and the network's latencies.
+        func readChunk(at offset: Int64) -> Task<ByteBuffer, any Error> {
             let want = Int(min(Int64(Self.readChunkSize), end - offset))
-            let at = offset
-            let chunk = try await run { () throws -> ByteBuffer in
-                var buffer = allocator.buffer(capacity: want)
-                var failure: Int32 = 0
-                buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: want) { ptr in
-                    while true {
-                        let n = pread(fd, ptr.baseAddress!, want, off_t(at))
-                        if n < 0, errno == EINTR { continue }
-                        if n < 0 { failure = errno; return 0 }
-                        return n
+            return Task {
+                try await pool.runIfActive { () throws -> ByteBuffer in
+                    var buffer = allocator.buffer(capacity: want)
+                    var failure: Int32 = 0
+                    buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: want) { ptr in
+                        while true {
+                            let n = pread(fd, ptr.baseAddress!, want, off_t(offset))
+                            if n < 0, errno == EINTR { continue }
+                            if n < 0 { failure = errno; return 0 }
+                            return n
+                        }
                     }
+                    if failure != 0 { throw POSIXFiles.error("read", full, failure) }
+                    return buffer
                 }
-                if failure != 0 { throw POSIXFiles.error("read", full, failure) }
-                return buffer
             }
-            if chunk.readableBytes == 0 { break }
-            offset += Int64(chunk.readableBytes)
-            try await consumer(chunk)
+        }
+        guard start < end else { return }
+        var next: Task<ByteBuffer, any Error>? = readChunk(at: start)
+        var offset = start
+        do {
+            while let reading = next {
+                next = nil
+                let chunk = try await reading.value
+                let wanted = Int(min(Int64(Self.readChunkSize), end - offset))
+                offset += Int64(chunk.readableBytes)
+                // A short read is the end of the file.
+                if offset < end, chunk.readableBytes == wanted { next = readChunk(at: offset) }
+                if chunk.readableBytes > 0 { try await consumer(chunk) }
+            }
+        } catch {
+            // The descriptor is closed only once no read is under way.
+            _ = try? await next?.value
+            throw error
         }
     }
 
@@ -288,18 +308,22 @@ final class FilesystemWriter: StorageWriter, @unchecked Sendable {
         let backgroundSyncs = driver.backgroundSyncs
         var unsynced: Int64 = 0
         let pool = driver.pool
+        let direct = DirectWrites(path: full, from: offset)
         func write(_ buffers: [ByteBuffer], at start: Int64) -> Task<Void, any Error> {
             Task {
                 try await pool.runIfActive {
                     var cursor = start
                     for buffer in buffers {
                         try buffer.withUnsafeReadableBytes { bytes in
-                            try POSIXFiles.writeFully(fd, bytes, at: cursor, path: full)
+                            try direct.write(bytes, at: cursor, through: fd)
                         }
                         cursor += Int64(buffer.readableBytes)
                     }
                 }
             }
+        }
+        func drain() async throws {
+            try await pool.runIfActive { try direct.drain(through: fd) }
         }
         func flush() async throws {
             if let previous = inFlight {
@@ -333,13 +357,15 @@ final class FilesystemWriter: StorageWriter, @unchecked Sendable {
             }
             try await flush()
             try await flush()
+            do { try await drain() } catch { writeFailed = true; throw error }
         } catch {
             // Keep what arrived intact so the client can resume from the reported offset.
             if let previous = inFlight, (try? await previous.value) == nil { writeFailed = true }
             if !writeFailed, batchBytes > 0, (try? await write(batch, at: position).value) != nil {
                 position += Int64(batchBytes)
             }
-            size = writeFailed ? written : position
+            if !writeFailed, (try? await drain()) == nil { writeFailed = true }
+            size = writeFailed ? direct.writtenEnd : position
             throw error
         }
         assert(written == position)
