@@ -169,14 +169,13 @@ public struct FilesystemDriver: StorageDriver {
         let start = range?.lowerBound ?? 0
         let end = range?.upperBound ?? Int64.max
         let allocator = ByteBufferAllocator()
-        let pool = self.pool
         // The next chunk is read while the consumer sends this one: a blob not in the page
         // cache (written around it, or evicted) streams at the disk's pace, not at the sum of
         // the disk's and the network's latencies.
         func readChunk(at offset: Int64) -> Task<ByteBuffer, any Error> {
             let want = Int(min(Int64(Self.readChunkSize), end - offset))
             return Task {
-                try await pool.runIfActive { () throws -> ByteBuffer in
+                try await run { () throws -> ByteBuffer in
                     var buffer = allocator.buffer(capacity: want)
                     var failure: Int32 = 0
                     buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: want) { ptr in
