@@ -47,6 +47,17 @@ final class DirectWrites: @unchecked Sendable {
         free(stage)
     }
 
+    /// Nothing waits in the stage.
+    var isIdle: Bool { staged == 0 }
+
+    /// Writes `bytes`, which follow the bytes given before, at `offset`, through the page
+    /// cache; only while nothing is staged.
+    func writeBuffered(_ bytes: UnsafeRawBufferPointer, at offset: Int64, through descriptor: Int32) throws {
+        precondition(isIdle, "staged bytes would be overtaken")
+        try POSIXFiles.writeFully(descriptor, bytes, at: offset, path: path)
+        writtenEnd = offset + Int64(bytes.count)
+    }
+
     /// Writes `bytes`, which follow the bytes given before, at `offset`. Some may stay in the
     /// stage until the next call or `drain`.
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64, through descriptor: Int32) throws {

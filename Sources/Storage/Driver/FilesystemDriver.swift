@@ -312,9 +312,16 @@ final class FilesystemWriter: StorageWriter, @unchecked Sendable {
             Task {
                 try await pool.runIfActive {
                     var cursor = start
+                    // A small blob, or the short last batch of a session with nothing staged,
+                    // is not worth a direct write's buffer.
+                    let small = direct.isIdle && buffers.reduce(0, { $0 + $1.readableBytes }) < DirectWrites.capacity
                     for buffer in buffers {
                         try buffer.withUnsafeReadableBytes { bytes in
-                            try direct.write(bytes, at: cursor, through: fd)
+                            if small {
+                                try direct.writeBuffered(bytes, at: cursor, through: fd)
+                            } else {
+                                try direct.write(bytes, at: cursor, through: fd)
+                            }
                         }
                         cursor += Int64(buffer.readableBytes)
                     }
