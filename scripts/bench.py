@@ -594,9 +594,6 @@ def write_scenarios(port, work, blob, digest, blob2, digest2, size, server=None)
     settle(); sampler = RSSSampler(server) if server else None
     t = time.time(); n = pull(port, "bench/big", digest); r["pull (MB/s)"] = n / (time.time() - t) / 1e6
     if sampler: r["peak RSS growth during pull (MiB)"] = sampler.growth()
-    # Berth writes uploads around the page cache, so its first pull reads the disk; the
-    # second shows both servers reading from the page cache.
-    t = time.time(); n = pull(port, "bench/big", digest); r["pull again (MB/s)"] = n / (time.time() - t) / 1e6
     settle(); t = time.time()
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(lambda i: push_small_image(port, f"small/img{i % 20}", f"v{i}", i), range(200)))

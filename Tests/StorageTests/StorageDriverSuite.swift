@@ -1,6 +1,6 @@
 import Foundation
 import NIOCore
-@testable import Storage
+import Storage
 import Testing
 
 /// Behaviour every `StorageDriver` must have, as Distribution's driver `testsuites`.
@@ -118,9 +118,8 @@ import Testing
         }
     }
 
-    /// Sessions starting and ending anywhere (a filesystem writes the aligned middle around
-    /// the page cache, the edges through it), chunks of every size, a disconnect after more
-    /// than a buffer's worth: the stored bytes are exactly the bytes given, and a disconnected
+    /// Sessions starting and ending anywhere, chunks of every size, a disconnect after more
+    /// than a write batch's worth: the stored bytes are exactly the bytes given, and a disconnected
     /// session keeps all it received.
     @Test(arguments: DriverKind.allCases)
     func largeSessionsAtAnyOffsetKeepEveryByte(_ kind: DriverKind) async throws {
@@ -326,47 +325,6 @@ import Testing
         _ = try FilesystemDriver(rootDirectory: root)
         #expect(FileManager.default.fileExists(atPath: fresh))
         #expect(!FileManager.default.fileExists(atPath: stale))
-    }
-
-    enum DirectWriteCase: String, CaseIterable, CustomTestStringConvertible {
-        /// The test directory's disk takes direct I/O.
-        case taken
-        /// The file cannot be opened again for direct I/O (a filesystem that refuses the flag).
-        case refusedAtOpen
-        /// Direct writes fail with EINVAL (an alignment the device does not accept).
-        case refusedAtWrite
-        var testDescription: String { rawValue }
-    }
-
-    /// The aligned middle of a session goes around the page cache where the filesystem
-    /// takes it; where it refuses, everything goes through the page cache; the file holds
-    /// the same bytes either way.
-    @Test(arguments: DirectWriteCase.allCases)
-    func directWritesFallBackWhereRefused(_ situation: DirectWriteCase) throws {
-        let file = FileManager.default.temporaryDirectory.path + "/berth-direct-\(UUID().uuidString)"
-        let fd = open(file, O_RDWR | O_CREAT | O_EXCL, 0o600)
-        try #require(fd >= 0)
-        defer { close(fd); unlink(file) }
-        let contentPath = "/proc/self/fd/\(fd)"
-        if situation == .refusedAtOpen { unlink(file) }
-        let blob = randomBytes(3 << 20 + 5_000, seed: 3)
-        let writes = DirectWrites(path: situation == .refusedAtOpen ? file : contentPath, from: 100,
-                                  alignment: situation == .refusedAtWrite ? 8 : 4096)
-        try blob.withUnsafeBytes { bytes in
-            try writes.write(UnsafeRawBufferPointer(rebasing: bytes[100..<1_500_000]), at: 100, through: fd)
-            try writes.write(UnsafeRawBufferPointer(rebasing: bytes[1_500_000...]), at: 1_500_000, through: fd)
-        }
-        // Taken, the last unaligned bytes wait in the buffer for the session's end.
-        #expect((writes.writtenEnd < Int64(blob.count)) == (situation == .taken))
-        try writes.drain(through: fd)
-        #expect(writes.writtenEnd == Int64(blob.count))
-        try blob.withUnsafeBytes { try POSIXFiles.writeFully(fd, UnsafeRawBufferPointer(rebasing: $0[0..<100]), at: 0, path: file) }
-        #expect(try POSIXFiles.readAll(contentPath, maxSize: 8 << 20) == blob)
-        if situation == .taken {
-            #expect(writes.writtenDirectly >= 3 << 20)
-        } else {
-            #expect(writes.writtenDirectly == 0)
-        }
     }
 
     @Test func pathsCannotEscapeTheRoot() {

@@ -170,8 +170,8 @@ public struct FilesystemDriver: StorageDriver {
         let end = range?.upperBound ?? Int64.max
         let allocator = ByteBufferAllocator()
         // The next chunk is read while the consumer sends this one: a blob not in the page
-        // cache (written around it, or evicted) streams at the disk's pace, not at the sum of
-        // the disk's and the network's latencies.
+        // cache (evicted, or not read since the machine started) streams at the disk's pace,
+        // not at the sum of the disk's and the network's latencies.
         func readChunk(at offset: Int64) -> Task<ByteBuffer, any Error> {
             let want = Int(min(Int64(Self.readChunkSize), end - offset))
             return Task {
@@ -307,29 +307,18 @@ final class FilesystemWriter: StorageWriter, @unchecked Sendable {
         let backgroundSyncs = driver.backgroundSyncs
         var unsynced: Int64 = 0
         let pool = driver.pool
-        let direct = DirectWrites(path: full, from: offset)
         func write(_ buffers: [ByteBuffer], at start: Int64) -> Task<Void, any Error> {
             Task {
                 try await pool.runIfActive {
                     var cursor = start
-                    // A small blob, or the short last batch of a session with nothing staged,
-                    // is not worth a direct write's buffer.
-                    let small = direct.isIdle && buffers.reduce(0, { $0 + $1.readableBytes }) < DirectWrites.capacity
                     for buffer in buffers {
                         try buffer.withUnsafeReadableBytes { bytes in
-                            if small {
-                                try direct.writeBuffered(bytes, at: cursor, through: fd)
-                            } else {
-                                try direct.write(bytes, at: cursor, through: fd)
-                            }
+                            try POSIXFiles.writeFully(fd, bytes, at: cursor, path: full)
                         }
                         cursor += Int64(buffer.readableBytes)
                     }
                 }
             }
-        }
-        func drain() async throws {
-            try await pool.runIfActive { try direct.drain(through: fd) }
         }
         func flush() async throws {
             if let previous = inFlight {
@@ -363,15 +352,13 @@ final class FilesystemWriter: StorageWriter, @unchecked Sendable {
             }
             try await flush()
             try await flush()
-            do { try await drain() } catch { writeFailed = true; throw error }
         } catch {
             // Keep what arrived intact so the client can resume from the reported offset.
             if let previous = inFlight, (try? await previous.value) == nil { writeFailed = true }
             if !writeFailed, batchBytes > 0, (try? await write(batch, at: position).value) != nil {
                 position += Int64(batchBytes)
             }
-            if !writeFailed, (try? await drain()) == nil { writeFailed = true }
-            size = writeFailed ? direct.writtenEnd : position
+            size = writeFailed ? written : position
             throw error
         }
         assert(written == position)
