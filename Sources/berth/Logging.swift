@@ -36,10 +36,64 @@ struct TextLogHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
-        let merged = metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 })
-        let fields = merged.isEmpty ? "" : " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        let time = Date().formatted(.iso8601)
-        FileHandle.standardError.write(Data("\(time) \(event.level) \(label) :\(fields) \(event.message)\n".utf8))
+        // Built as bytes and written with one write(2): with the access log on, a line per
+        // request, and Foundation's date formatting and string building were a tenth of a
+        // token server's CPU.
+        var line: [UInt8] = []
+        line.reserveCapacity(256)
+        appendTimestamp(to: &line)
+        line.append(0x20)
+        line += event.level.rawValue.utf8
+        line.append(0x20)
+        line += label.utf8
+        line += " :".utf8
+        let fields: Logger.Metadata
+        if let extra = event.metadata, !extra.isEmpty {
+            fields = metadata.isEmpty ? extra : metadata.merging(extra, uniquingKeysWith: { $1 })
+        } else {
+            fields = metadata
+        }
+        for key in fields.keys.sorted() {
+            line.append(0x20)
+            line += key.utf8
+            line.append(0x3D)
+            line += fields[key]!.description.utf8
+        }
+        line.append(0x20)
+        line += event.message.description.utf8
+        line.append(0x0A)
+        line.withUnsafeBytes { bytes in
+            var done = 0
+            while done < bytes.count {
+                let n = write(STDERR_FILENO, bytes.baseAddress! + done, bytes.count - done)
+                if n < 0, errno == EINTR { continue }
+                if n <= 0 { return }
+                done += n
+            }
+        }
+    }
+
+    /// UTC, to the second, as ISO 8601 (`2026-12-06T12:59:36Z`).
+    private func appendTimestamp(to line: inout [UInt8]) {
+        var now = time(nil)
+        var parts = tm()
+        gmtime_r(&now, &parts)
+        func digits(_ value: Int32, _ count: Int) {
+            var divisor: Int32 = 1
+            for _ in 1..<count { divisor *= 10 }
+            var rest = value
+            while divisor > 0 {
+                line.append(0x30 + UInt8(truncatingIfNeeded: (rest / divisor) % 10))
+                rest %= divisor
+                divisor /= 10
+            }
+        }
+        digits(parts.tm_year + 1900, 4); line.append(0x2D)
+        digits(parts.tm_mon + 1, 2); line.append(0x2D)
+        digits(parts.tm_mday, 2); line.append(0x54)
+        digits(parts.tm_hour, 2); line.append(0x3A)
+        digits(parts.tm_min, 2); line.append(0x3A)
+        digits(parts.tm_sec, 2); line.append(0x5A)
     }
 }
 
