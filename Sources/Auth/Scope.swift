@@ -15,28 +15,34 @@ public struct ResourceScope: Sendable, Hashable, Codable, CustomStringConvertibl
     /// Parses one scope: `type[(class)]:name:actions`, where the name may itself hold one
     /// `:` (a registry host:port). Actions are de-duplicated and sorted, as docker_auth does.
     public init(parsing input: some StringProtocol) throws(AuthError) {
-        let text = String(input)
-        let parts: [String] = text.split(separator: ":", omittingEmptySubsequences: false).map { String($0) }
+        let text = Substring(input)
+        let parts = text.split(separator: ":", maxSplits: 4, omittingEmptySubsequences: false)
         guard text.utf8.count <= 1024, parts.count == 3 || parts.count == 4 else {
             throw AuthError.badRequest("invalid scope: \(text.prefix(100))")
         }
         var type = parts[0]
-        if let open = type.firstIndex(of: "("), type.hasSuffix(")") { type = String(type[..<open]) }
+        if let open = type.firstIndex(of: "("), type.hasSuffix(")") { type = type[..<open] }
         let lowerAlnum: (UInt8) -> Bool = { c in (c >= 97 && c <= 122) || (c >= 48 && c <= 57) }
         guard !type.isEmpty, type.utf8.allSatisfy(lowerAlnum) else {
             throw AuthError.badRequest("invalid scope type: \(parts[0].prefix(40))")
         }
-        let name = parts.count == 4 ? parts[1] + ":" + parts[2] : parts[1]
+        // The name may hold one `:` (a registry host:port): the span between the type's colon
+        // and the actions'.
+        let name = String(text[parts[1].startIndex..<parts[parts.count - 2].endIndex])
         guard !name.isEmpty else { throw AuthError.badRequest("invalid scope: empty resource name") }
         // Only names the registry could store get rights: a token for anything else would
         // grant actions on nothing, or on a name another spelling maps to.
         if type == "repository", !Self.isRepositoryName(name) {
             throw AuthError.badRequest("invalid scope: \(name.prefix(100)) is not a valid repository name")
         }
-        self.type = type
+        self.type = String(type)
         self.name = name
-        let requested: [String] = parts[parts.count - 1].split(separator: ",").map { String($0) }
-        actions = Array(Set(requested)).sorted()
+        var actions = parts[parts.count - 1].split(separator: ",").map { String($0) }
+        if actions.count > 1 {
+            actions.sort()
+            actions = actions.enumerated().compactMap { $0.offset > 0 && actions[$0.offset - 1] == $0.element ? nil : $0.element }
+        }
+        self.actions = actions
     }
 
     /// A repository name as the registry accepts it, optionally after a `host:port/` prefix.

@@ -26,18 +26,28 @@ public struct RepositoryName: Sendable, Hashable, Comparable, CustomStringConver
         (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"))
     }
 
+    /// Checked on the string's own bytes, without copying a component: every registry
+    /// request and every token request names a repository.
     static func isValid(_ text: String) -> Bool {
-        if text.isEmpty { return false }
-        for component in text.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false) {
-            if !isValidComponent(Array(component)) { return false }
+        var text = text
+        return text.withUTF8 { bytes in
+            guard !bytes.isEmpty else { return false }
+            var start = 0
+            for index in 0...bytes.count where index == bytes.count || bytes[index] == UInt8(ascii: "/") {
+                guard isValidComponent(UnsafeBufferPointer(rebasing: bytes[start..<index])) else { return false }
+                start = index + 1
+            }
+            return true
         }
-        return true
     }
 
     /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`
-    public static func isValidComponent(_ text: String) -> Bool { isValidComponent(Array(text.utf8)) }
+    public static func isValidComponent(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { isValidComponent($0) }
+    }
 
-    static func isValidComponent(_ c: [UInt8]) -> Bool {
+    static func isValidComponent(_ c: UnsafeBufferPointer<UInt8>) -> Bool {
         var i = 0
         func alnumRun() -> Bool {
             let start = i
