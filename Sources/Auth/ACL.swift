@@ -140,7 +140,8 @@ public struct ACL: Sendable {
     /// `${name}`, `${type}` and `${service}` are escaped for the pattern kind they land in,
     /// while label values and `${field:N}` captures go in raw: a label `socke*` is a pattern.
     static func expansions(_ pattern: String, _ r: AccessRequest, _ captures: [String: [String]]) -> [String] {
-        guard pattern.contains("${") else { return [pattern] }
+        // Stdlib bytes, not Foundation's string search: every rule's patterns, every request.
+        guard pattern.utf8.contains(UInt8(ascii: "$")), pattern.contains("${") else { return [pattern] }
         let regex = Pattern.isRegex(pattern)
         func escape(_ value: String) -> String {
             if regex { return NSRegularExpression.escapedPattern(for: value) }

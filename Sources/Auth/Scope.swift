@@ -48,7 +48,7 @@ public struct ResourceScope: Sendable, Hashable, Codable, CustomStringConvertibl
     /// A repository name as the registry accepts it, optionally after a `host:port/` prefix.
     static func isRepositoryName(_ name: String) -> Bool {
         var path = Substring(name)
-        if let slash = path.firstIndex(of: "/"), path[..<slash].contains(":") { path = path[path.index(after: slash)...] }
+        if let slash = path.firstIndex(of: "/"), path[..<slash].utf8.contains(UInt8(ascii: ":")) { path = path[path.index(after: slash)...] }
         return (try? RepositoryName(path)) != nil
     }
 

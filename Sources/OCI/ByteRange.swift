@@ -12,7 +12,7 @@ public enum ByteRange: Equatable, Sendable {
         }
         let spec = header.dropFirst(6).trimmingCharacters(in: .whitespaces)
         // Multiple ranges are legal to ignore (RFC 9110 §14.2): answer with the full body.
-        guard !spec.contains(","), let dash = spec.firstIndex(of: "-") else {
+        guard !spec.utf8.contains(UInt8(ascii: ",")), let dash = spec.firstIndex(of: "-") else {
             self = .full
             return
         }

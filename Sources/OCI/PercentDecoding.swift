@@ -15,6 +15,34 @@ public enum PercentDecoding {
         return String(validating: out, as: UTF8.self) ?? text
     }
 
+    /// One field of an `application/x-www-form-urlencoded` body or query: `+` is a space,
+    /// `%XX` a byte. A malformed escape leaves the field as written (spaces decoded).
+    public static func decodeFormField(_ field: Substring.UTF8View) -> String {
+        guard field.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) else { return String(Substring(field)) }
+        var out: [UInt8] = []
+        out.reserveCapacity(field.count)
+        var iterator = field.makeIterator()
+        var malformed = false
+        while let byte = iterator.next() {
+            switch byte {
+            case UInt8(ascii: "+"):
+                out.append(UInt8(ascii: " "))
+            case UInt8(ascii: "%") where !malformed:
+                if let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) {
+                    out.append(high << 4 | low)
+                } else {
+                    malformed = true
+                }
+            default:
+                out.append(byte)
+            }
+        }
+        if malformed || String(validating: out, as: UTF8.self) == nil {
+            return String(decoding: field.map { $0 == UInt8(ascii: "+") ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     static func hexValue(_ byte: UInt8) -> UInt8? {
         switch byte {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")

@@ -126,13 +126,9 @@ package struct TokenEndpoint: Sendable {
     /// `application/x-www-form-urlencoded` pairs (`+` is a space); a malformed escape leaves
     /// the name or value as it was written rather than dropping it.
     static func formDecode(_ text: String) -> [(String, String)] {
-        text.split(separator: "&").compactMap { pair in
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let name = parts.first else { return nil }
-            func unescape(_ part: Substring) -> String {
-                PercentDecoding.decode(part.utf8.contains(UInt8(ascii: "+")) ? part.replacingOccurrences(of: "+", with: " ") : String(part))
-            }
-            return (unescape(name), parts.count > 1 ? unescape(parts[1]) : "")
+        text.utf8.split(separator: UInt8(ascii: "&")).map { pair in
+            guard let equals = pair.firstIndex(of: UInt8(ascii: "=")) else { return (PercentDecoding.decodeFormField(pair), "") }
+            return (PercentDecoding.decodeFormField(pair[..<equals]), PercentDecoding.decodeFormField(pair[pair.index(after: equals)...]))
         }
     }
 
