@@ -169,45 +169,46 @@ public struct FilesystemDriver: StorageDriver {
         let start = range?.lowerBound ?? 0
         let end = range?.upperBound ?? Int64.max
         let allocator = ByteBufferAllocator()
-        // The next chunk is read while the consumer sends this one: a blob not in the page
-        // cache (evicted, or not read since the machine started) streams at the disk's pace,
-        // not at the sum of the disk's and the network's latencies.
-        func readChunk(at offset: Int64) -> Task<ByteBuffer, any Error> {
+        func readChunk(at offset: Int64) async throws -> ByteBuffer {
             let want = Int(min(Int64(Self.readChunkSize), end - offset))
-            return Task {
-                try await run { () throws -> ByteBuffer in
-                    var buffer = allocator.buffer(capacity: want)
-                    var failure: Int32 = 0
-                    buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: want) { ptr in
-                        while true {
-                            let n = pread(fd, ptr.baseAddress!, want, off_t(offset))
-                            if n < 0, errno == EINTR { continue }
-                            if n < 0 { failure = errno; return 0 }
-                            return n
-                        }
+            return try await run { () throws -> ByteBuffer in
+                var buffer = allocator.buffer(capacity: want)
+                var failure: Int32 = 0
+                buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: want) { ptr in
+                    while true {
+                        let n = pread(fd, ptr.baseAddress!, want, off_t(offset))
+                        if n < 0, errno == EINTR { continue }
+                        if n < 0 { failure = errno; return 0 }
+                        return n
                     }
-                    if failure != 0 { throw POSIXFiles.error("read", full, failure) }
-                    return buffer
                 }
+                if failure != 0 { throw POSIXFiles.error("read", full, failure) }
+                return buffer
             }
         }
         guard start < end else { return }
-        var next: Task<ByteBuffer, any Error>? = readChunk(at: start)
+        // A file that fits in one chunk (a manifest, a link) is one read. For a larger one,
+        // the next chunk is read while the consumer sends this one: a blob not in the page
+        // cache (evicted, or not read since the machine started) streams at the disk's pace,
+        // not at the sum of the disk's and the network's latencies.
         var offset = start
-        do {
-            while let reading = next {
-                next = nil
-                let chunk = try await reading.value
-                let wanted = Int(min(Int64(Self.readChunkSize), end - offset))
-                offset += Int64(chunk.readableBytes)
-                // A short read is the end of the file.
-                if offset < end, chunk.readableBytes == wanted { next = readChunk(at: offset) }
-                if chunk.readableBytes > 0 { try await consumer(chunk) }
+        var chunk = try await readChunk(at: offset)
+        while true {
+            let wanted = Int(min(Int64(Self.readChunkSize), end - offset))
+            offset += Int64(chunk.readableBytes)
+            // A short read is the end of the file.
+            let next = offset < end && chunk.readableBytes == wanted ? Task { [offset] in try await readChunk(at: offset) } : nil
+            if chunk.readableBytes > 0 {
+                do {
+                    try await consumer(chunk)
+                } catch {
+                    // The descriptor is closed only once no read is under way.
+                    _ = try? await next?.value
+                    throw error
+                }
             }
-        } catch {
-            // The descriptor is closed only once no read is under way.
-            _ = try? await next?.value
-            throw error
+            guard let next else { return }
+            chunk = try await next.value
         }
     }
 
