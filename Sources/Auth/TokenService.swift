@@ -265,6 +265,6 @@ public struct TokenService: Sendable {
         }
         let (token, expiresIn, issuedAt) = try await issuer.issue(subject: identity.account, audience: request.service, access: granted)
         return TokenResponse(token: token, access_token: token, expires_in: expiresIn,
-                             issued_at: issuedAt.formatted(.iso8601), refresh_token: refreshToken)
+                             issued_at: UTCTimestamp.iso8601(secondsSince1970: Int(issuedAt.timeIntervalSince1970)), refresh_token: refreshToken)
     }
 }

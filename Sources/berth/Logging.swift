@@ -1,6 +1,7 @@
 import Config
 import Foundation
 import Logging
+import OCI
 
 enum Logging {
     static func make(_ config: RegistryConfiguration) -> Logger {
@@ -41,7 +42,7 @@ struct TextLogHandler: LogHandler {
         // token server's CPU.
         var line: [UInt8] = []
         line.reserveCapacity(256)
-        appendTimestamp(to: &line)
+        line += UTCTimestamp.bytes(secondsSince1970: time(nil))
         line.append(0x20)
         line += event.level.rawValue.utf8
         line.append(0x20)
@@ -71,29 +72,6 @@ struct TextLogHandler: LogHandler {
                 done += n
             }
         }
-    }
-
-    /// UTC, to the second, as ISO 8601 (`2026-12-06T12:59:36Z`).
-    private func appendTimestamp(to line: inout [UInt8]) {
-        var now = time(nil)
-        var parts = tm()
-        gmtime_r(&now, &parts)
-        func digits(_ value: Int32, _ count: Int) {
-            var divisor: Int32 = 1
-            for _ in 1..<count { divisor *= 10 }
-            var rest = value
-            while divisor > 0 {
-                line.append(0x30 + UInt8(truncatingIfNeeded: (rest / divisor) % 10))
-                rest %= divisor
-                divisor /= 10
-            }
-        }
-        digits(parts.tm_year + 1900, 4); line.append(0x2D)
-        digits(parts.tm_mon + 1, 2); line.append(0x2D)
-        digits(parts.tm_mday, 2); line.append(0x54)
-        digits(parts.tm_hour, 2); line.append(0x3A)
-        digits(parts.tm_min, 2); line.append(0x3A)
-        digits(parts.tm_sec, 2); line.append(0x5A)
     }
 }
 
