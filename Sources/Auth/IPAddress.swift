@@ -13,17 +13,8 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     public init?(_ text: String) {
-        if let v4 = Self.parseV4(text) { bytes = v4; return }
-        if let v6 = Self.parseV6(text) {
-            // IPv4-mapped IPv6 compares as IPv4, as Go's net.IP does.
-            if v6.prefix(10).allSatisfy({ $0 == 0 }) && v6[10] == 0xff && v6[11] == 0xff {
-                bytes = Array(v6.suffix(4))
-            } else {
-                bytes = v6
-            }
-            return
-        }
-        return nil
+        guard let parsed = Self.parseV4(text) ?? Self.parseV6(text) else { return nil }
+        self.init(bytes: parsed)
     }
 
     public var description: String {

@@ -4,43 +4,34 @@
 public enum PercentDecoding {
     public static func decode(_ text: String) -> String {
         guard text.utf8.contains(UInt8(ascii: "%")) else { return text }
-        var out: [UInt8] = []
-        out.reserveCapacity(text.utf8.count)
-        var iterator = text.utf8.makeIterator()
-        while let byte = iterator.next() {
-            guard byte == UInt8(ascii: "%") else { out.append(byte); continue }
-            guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else { return text }
-            out.append(high << 4 | low)
-        }
-        return String(validating: out, as: UTF8.self) ?? text
+        return decoded(text.utf8, plusIsSpace: false) ?? text
     }
 
     /// One field of an `application/x-www-form-urlencoded` body or query: `+` is a space,
     /// `%XX` a byte. A malformed escape leaves the field as written (spaces decoded).
     public static func decodeFormField(_ field: Substring.UTF8View) -> String {
         guard field.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) else { return String(Substring(field)) }
+        return decoded(field, plusIsSpace: true)
+            ?? String(decoding: field.map { $0 == UInt8(ascii: "+") ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
+    }
+
+    /// The decoded text, or nil for a malformed escape or invalid UTF-8.
+    private static func decoded(_ bytes: some Collection<UInt8>, plusIsSpace: Bool) -> String? {
         var out: [UInt8] = []
-        out.reserveCapacity(field.count)
-        var iterator = field.makeIterator()
-        var malformed = false
+        out.reserveCapacity(bytes.count)
+        var iterator = bytes.makeIterator()
         while let byte = iterator.next() {
             switch byte {
-            case UInt8(ascii: "+"):
+            case UInt8(ascii: "%"):
+                guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else { return nil }
+                out.append(high << 4 | low)
+            case UInt8(ascii: "+") where plusIsSpace:
                 out.append(UInt8(ascii: " "))
-            case UInt8(ascii: "%") where !malformed:
-                if let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) {
-                    out.append(high << 4 | low)
-                } else {
-                    malformed = true
-                }
             default:
                 out.append(byte)
             }
         }
-        if malformed || String(validating: out, as: UTF8.self) == nil {
-            return String(decoding: field.map { $0 == UInt8(ascii: "+") ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
-        }
-        return String(decoding: out, as: UTF8.self)
+        return String(validating: out, as: UTF8.self)
     }
 
     static func hexValue(_ byte: UInt8) -> UInt8? {
