@@ -25,19 +25,24 @@ final class Spool: Sendable {
 
     deinit { close(fd) }
 
-    func write(_ buffer: ByteBuffer, at offset: Int64) async throws {
+    /// Writes `buffers` one after the other from `offset`, in one trip to the thread pool.
+    func write(_ buffers: [ByteBuffer], at offset: Int64) async throws {
         let fd = self.fd
         try await NIOThreadPool.singleton.runIfActive {
-            try buffer.withUnsafeReadableBytes { bytes in
-                var done = 0
-                while done < bytes.count {
-                    let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        throw RegistryError(.unavailable, message: "spool write failed: \(String(cString: strerror(errno)))")
+            var position = off_t(offset)
+            for buffer in buffers {
+                try buffer.withUnsafeReadableBytes { bytes in
+                    var done = 0
+                    while done < bytes.count {
+                        let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, position + off_t(done))
+                        if n < 0 {
+                            if errno == EINTR { continue }
+                            throw RegistryError(.unavailable, message: "spool write failed: \(String(cString: strerror(errno)))")
+                        }
+                        done += n
                     }
-                    done += n
                 }
+                position += off_t(buffer.readableBytes)
             }
         }
     }
