@@ -66,6 +66,9 @@ actor BlobFetch {
     private var window: [(offset: Int64, bytes: ByteBuffer)] = []
     private var windowBytes = 0
     static let windowLimit = 4 << 20
+    /// Pieces held at most, whatever their size: an upstream trickling a few bytes per read
+    /// would otherwise fill the window with thousands of buffers, each keeping its own storage.
+    static let windowPieceLimit = 256
 
     func received(_ pieces: [ByteBuffer], at offset: Int64) {
         var position = offset
@@ -75,7 +78,8 @@ actor BlobFetch {
             position += Int64(piece.readableBytes)
         }
         var dropped = 0
-        while dropped < window.count, windowBytes - window[dropped].bytes.readableBytes >= Self.windowLimit {
+        while dropped < window.count,
+              windowBytes - window[dropped].bytes.readableBytes >= Self.windowLimit || window.count - dropped > Self.windowPieceLimit {
             windowBytes -= window[dropped].bytes.readableBytes
             dropped += 1
         }
@@ -173,6 +177,8 @@ struct FetchBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable where 
     let fetch: BlobFetch
     let expectedSize: Int64?
     static var chunkSize: Int { 1 << 20 }
+    /// Readers also hear of this many pieces at once when they are small (a slow upstream's).
+    static var piecesPerAnnouncement: Int { 64 }
 
     /// Hands the upstream's pieces to the storage's writer as they come (no copy into bigger
     /// buffers: that copy, into freshly mapped pages, was a twentieth of a first pull's CPU),
@@ -203,7 +209,7 @@ struct FetchBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable where 
             offset = end
             unannounced.append(piece)
             unannouncedBytes += piece.readableBytes
-            if unannouncedBytes >= FetchBody.chunkSize { try await announce() }
+            if unannouncedBytes >= FetchBody.chunkSize || unannounced.count >= FetchBody.piecesPerAnnouncement { try await announce() }
             return piece
         }
 

@@ -70,4 +70,28 @@ import Testing
         await #expect(throws: (any Error).self) { _ = try await iterator.next() }
         #expect(await fetch.received == 0, "nothing of an oversized body reaches readers")
     }
+
+    /// A slow upstream's many small pieces: readers hear of them every few dozen pieces, and the
+    /// window keeps a bounded number of them (a reader further behind reads the storage).
+    @Test func smallPiecesAreAnnouncedByCountAndTheWindowHoldsFewOfThem() async throws {
+        typealias Body = FetchBody<AsyncStream<ByteBuffer>>
+        let count = 1000, size = 10
+        let fetch = BlobFetch(spool: nil)
+        let upstream = AsyncStream<ByteBuffer> { continuation in
+            for index in 0..<count { continuation.yield(chunk(UInt8(index % 256), size)) }
+            continuation.finish()
+        }
+        var iterator = Body(base: upstream, spool: nil, fetch: fetch, expectedSize: Int64(count * size)).makeAsyncIterator()
+        var handed = 0
+        while try await iterator.next() != nil {
+            handed += 1
+            #expect(await fetch.received == Int64(handed / Body.piecesPerAnnouncement * Body.piecesPerAnnouncement * size))
+        }
+        #expect(await fetch.received == Int64(count * size))
+        #expect(await fetch.recent(0..<Int64(size)) == nil, "the oldest pieces left the window")
+        let held = BlobFetch.windowPieceLimit
+        let slices = try #require(await fetch.recent(Int64((count - held) * size)..<Int64(count * size)))
+        #expect(slices.count == held)
+        #expect(await fetch.recent(Int64((count - held - 1) * size)..<Int64(count * size)) == nil)
+    }
 }
