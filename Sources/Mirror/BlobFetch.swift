@@ -2,12 +2,14 @@ import NIOCore
 import OCI
 import Storage
 
-/// One blob on its way from an upstream into storage. Readers follow it as it grows, from
-/// the spool or, where the storage lets unfinished uploads be read (a local disk), from the
-/// upload itself, so the bytes are written once. The last byte is handed out only once the
-/// whole blob has matched its digest, so no client ever receives a complete copy of corrupt
-/// content; it does not wait for the blob to be durable (a cache that crashes before its
-/// commit fetches the blob again), so the fsync is off the client's path.
+/// One blob on its way from an upstream into storage. The bytes go to its readers as they
+/// arrive, from memory at the head of the fetch; the storage's writer follows the same window
+/// but does not hold the readers back: when it falls behind the window, it stops, and the rest
+/// is written after the last byte arrived (from the spool, or fetched again from the upstream
+/// from where the writer stopped), so the page cache's cost of a first write stays off the
+/// client's path. The last byte is handed out only once the whole blob has matched its digest,
+/// so no client ever receives a complete copy of corrupt content; the blob is stored only
+/// after the storage's own hash of what it wrote matched too.
 actor BlobFetch {
     enum State {
         case running
@@ -18,10 +20,19 @@ actor BlobFetch {
 
     /// What a reader may do next.
     enum Progress {
-        /// Bytes up to `received` have reached the spool (or the upload's writer); `verified`:
-        /// that is the whole blob and it matched its digest.
-        case running(received: Int64, verified: Bool)
+        /// Bytes up to `received` have arrived; `verified`: that is the whole blob and it
+        /// matched its digest. `change` counts what happened so far (bytes arrived, written).
+        case running(received: Int64, verified: Bool, change: Int)
         case stored(size: Int64)
+    }
+
+    /// What the storage's writer gets next.
+    enum WriterStep {
+        case pieces([ByteBuffer])
+        /// The window moved past the writer's position: the rest is written after the fetch.
+        case fellBehind
+        /// Every byte is written.
+        case end
     }
 
     /// Where the bytes wait for readers when the upload cannot be read before its commit.
@@ -36,6 +47,7 @@ actor BlobFetch {
     private(set) var upload: UploadID?
     /// All the bytes are received and match the digest (the commit may still be running).
     private(set) var verified = false
+    private var change = 0
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
     init(spool: Spool?) {
@@ -46,6 +58,7 @@ actor BlobFetch {
         responded = true
         announcedSize = size
         self.upload = upload
+        change += 1
         wake()
     }
 
@@ -60,17 +73,60 @@ actor BlobFetch {
     }
 
     /// The latest bytes received, for readers at the head of the fetch (most often the
-    /// client that asked for the blob): they take them from memory rather than reading them
-    /// back from the upload or the spool. Readers further behind read those. At most
-    /// `windowLimit` bytes (plus a chunk) are held, shared with the storage's writer, not copied.
+    /// client that asked for the blob) and for the storage's writer while it keeps up. At most
+    /// `windowLimit` bytes (plus a chunk) and `windowPieceLimit` pieces are held, shared, not copied.
     private var window: [(offset: Int64, bytes: ByteBuffer)] = []
     private var windowBytes = 0
     static let windowLimit = 4 << 20
     /// Pieces held at most, whatever their size: an upstream trickling a few bytes per read
     /// would otherwise fill the window with thousands of buffers, each keeping its own storage.
     static let windowPieceLimit = 256
+    private var windowStart: Int64 { window.first?.offset ?? received }
 
-    func received(_ pieces: [ByteBuffer], at offset: Int64) {
+    /// Where each reader that took bytes from the window has got to, and the writer while it
+    /// follows the window: the fetch goes on no faster than the one furthest ahead of them,
+    /// so the window is not overrun by the upstream while someone still takes from it.
+    private var readers: [Int: Int64] = [:]
+    private var nextReader = 0
+    private var writerPosition: Int64?
+    /// Readers that held the fetch back for a whole `stallCheck` without taking anything (a
+    /// client that stopped reading): they no longer set its pace until they take bytes again.
+    private var stalled: Set<Int> = []
+    /// Counts the steps forward of those setting the pace, for `checkStalls`.
+    private var paceSteps = 0
+    private var stepsAtLastCheck = 0
+    private(set) var waitingForPace = false
+    private var paceWaiters: [CheckedContinuation<Void, Never>] = []
+
+    func addReader(at position: Int64) -> Int {
+        nextReader += 1
+        readers[nextReader] = position
+        return nextReader
+    }
+
+    func removeReader(_ id: Int) {
+        readers[id] = nil
+        stalled.remove(id)
+        wakePace()
+    }
+
+    /// The position of whoever is furthest ahead among those in the window; nil when nobody
+    /// is (then the upstream is read as fast as it sends, and the writer catches up later).
+    private var pace: Int64? {
+        let start = windowStart
+        var lead: Int64?
+        for (reader, position) in readers where position >= start && !stalled.contains(reader) { lead = max(lead ?? position, position) }
+        if let writerPosition, writerPosition >= start { lead = max(lead ?? writerPosition, writerPosition) }
+        return lead
+    }
+
+    /// Adds pieces that arrived, once the one furthest ahead in the window is close enough.
+    func received(_ pieces: [ByteBuffer], at offset: Int64) async {
+        while case .running = state, let lead = pace, received - lead >= Self.windowLimit {
+            waitingForPace = true
+            await withCheckedContinuation { paceWaiters.append($0) }
+            waitingForPace = false
+        }
         var position = offset
         for piece in pieces {
             window.append((position, piece))
@@ -85,6 +141,7 @@ actor BlobFetch {
         }
         window.removeFirst(dropped)
         received = position
+        change += 1
         wake()
     }
 
@@ -101,8 +158,67 @@ actor BlobFetch {
         return slices
     }
 
+    /// `recent(range)` for a reader, which is then counted at the range's end.
+    func take(_ range: Range<Int64>, reader: Int) -> [ByteBuffer]? {
+        guard let slices = recent(range) else { return nil }
+        if readers[reader] != nil {
+            readers[reader] = range.upperBound
+            stalled.remove(reader)
+            paceSteps += 1
+            wakePace()
+        }
+        return slices
+    }
+
+    /// The storage's writer, at `position`: the bytes received past it, once there are any.
+    func writerStep(from position: Int64) async throws -> WriterStep {
+        while true {
+            if case .failed(let error) = state { throw error }
+            if position < windowStart || (window.isEmpty && position < received) {
+                stopWriting()
+                return .fellBehind
+            }
+            if position < received, let slices = recent(position..<received) {
+                writerPosition = received
+                paceSteps += 1
+                wakePace()
+                return .pieces(slices)
+            }
+            writerPosition = position
+            if verified, position >= received { return .end }
+            await waitForChange()
+        }
+    }
+
+    /// Whether the storage's writer follows the window (and sets the pace when no reader does).
+    var writerFollows: Bool { writerPosition != nil }
+
+    /// The writer stopped following the window (it fell behind, finished or failed).
+    func stopWriting() {
+        writerPosition = nil
+        wakePace()
+    }
+
+    /// Called every `stallCheck` while the fetch runs: the readers setting the pace of a fetch
+    /// that waited for them all along, without one step forward, stop setting it.
+    func checkStalls() {
+        defer { stepsAtLastCheck = paceSteps }
+        guard waitingForPace, paceSteps == stepsAtLastCheck else { return }
+        let start = windowStart
+        for (reader, position) in readers where position >= start { stalled.insert(reader) }
+        wakePace()
+    }
+    static let stallCheck = Duration.seconds(2)
+
+    /// More of the upload is written (readers that fell behind the window may read it).
+    func wrote() {
+        change += 1
+        wake()
+    }
+
     func verifiedWhole() {
         verified = true
+        change += 1
         wake()
     }
 
@@ -110,11 +226,19 @@ actor BlobFetch {
         state = outcome
         window = []
         windowBytes = 0
+        change += 1
         wake()
+        wakePace()
     }
 
     private func waitForChange() async {
         await withCheckedContinuation { waiters.append($0) }
+    }
+
+    private func wakePace() {
+        let waiting = paceWaiters
+        paceWaiters.removeAll()
+        for waiter in waiting { waiter.resume() }
     }
 
     private func wake() {
@@ -123,14 +247,14 @@ actor BlobFetch {
         for waiter in waiting { waiter.resume() }
     }
 
-    /// The fetch's progress once more than `seen` bytes were received (or the verification a
-    /// reader has not seen yet happened), or it ended. Throws the fetch's failure.
-    func progress(after seen: Int64, sawVerified: Bool = false) async throws -> Progress {
+    /// The fetch's progress once something happened since `seen` (a `change` a reader had),
+    /// or it ended. Throws the fetch's failure.
+    func progress(after seen: Int) async throws -> Progress {
         while true {
             switch state {
             case .failed(let error): throw error
             case .stored(let size): return .stored(size: size)
-            case .running: if received > seen || verified != sawVerified { return .running(received: received, verified: verified) }
+            case .running: if change > seen { return .running(received: received, verified: verified, change: change) }
             }
             await waitForChange()
         }
@@ -167,63 +291,3 @@ actor BlobFetches {
     }
 }
 
-/// The upstream's body, gathered into chunks of about a MiB (the network hands out a few
-/// KiB at a time; each chunk costs a storage write, a wake-up of readers and, with a spool,
-/// a spool write) and copied into the spool, if any, as the storage consumes it.
-struct FetchBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable where Base.Element == ByteBuffer {
-    typealias Element = ByteBuffer
-    let base: Base
-    let spool: Spool?
-    let fetch: BlobFetch
-    let expectedSize: Int64?
-    static var chunkSize: Int { 1 << 20 }
-    /// Readers also hear of this many pieces at once when they are small (a slow upstream's).
-    static var piecesPerAnnouncement: Int { 64 }
-
-    /// Hands the upstream's pieces to the storage's writer as they come (no copy into bigger
-    /// buffers: that copy, into freshly mapped pages, was a twentieth of a first pull's CPU),
-    /// and tells the readers about them, and spools them, a chunk's worth at a time.
-    struct AsyncIterator: AsyncIteratorProtocol {
-        var base: Base.AsyncIterator
-        let spool: Spool?
-        let fetch: BlobFetch
-        let expectedSize: Int64?
-        /// Bytes handed to the writer.
-        var offset: Int64 = 0
-        /// Pieces handed to the writer that readers have not been told about yet.
-        var unannounced: [ByteBuffer] = []
-        var unannouncedBytes = 0
-        var finished = false
-
-        mutating func next() async throws -> ByteBuffer? {
-            guard !finished else { return nil }
-            guard let piece = try await base.next() else {
-                finished = true
-                try await announce()
-                return nil
-            }
-            let end = offset + Int64(piece.readableBytes)
-            if let expectedSize, end > expectedSize {
-                throw RegistryError(.unavailable, message: "the upstream sent more than the \(expectedSize) bytes it announced")
-            }
-            offset = end
-            unannounced.append(piece)
-            unannouncedBytes += piece.readableBytes
-            if unannouncedBytes >= FetchBody.chunkSize || unannounced.count >= FetchBody.piecesPerAnnouncement { try await announce() }
-            return piece
-        }
-
-        private mutating func announce() async throws {
-            guard !unannounced.isEmpty else { return }
-            let start = offset - Int64(unannouncedBytes)
-            try await spool?.write(unannounced, at: start)
-            await fetch.received(unannounced, at: start)
-            unannounced.removeAll(keepingCapacity: true)
-            unannouncedBytes = 0
-        }
-    }
-
-    func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(base: base.makeAsyncIterator(), spool: spool, fetch: fetch, expectedSize: expectedSize)
-    }
-}

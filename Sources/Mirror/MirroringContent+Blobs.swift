@@ -64,11 +64,23 @@ extension MirroringContent {
     /// Streams `range` of a blob being fetched as it arrives.
     private func follow(_ fetch: BlobFetch, _ repository: RepositoryName, digest: Digest, range: Range<Int64>?,
                         into consumer: (ByteBuffer) async throws -> Void) async throws {
+        let reader = await fetch.addReader(at: range?.lowerBound ?? 0)
+        do {
+            try await follow(fetch, as: reader, repository, digest: digest, range: range, into: consumer)
+        } catch {
+            await fetch.removeReader(reader)
+            throw error
+        }
+        await fetch.removeReader(reader)
+    }
+
+    private func follow(_ fetch: BlobFetch, as reader: Int, _ repository: RepositoryName, digest: Digest, range: Range<Int64>?,
+                        into consumer: (ByteBuffer) async throws -> Void) async throws {
         var position = range?.lowerBound ?? 0
         let end = range?.upperBound
-        var seen: Int64 = 0, sawVerified = false
+        var seen = -1
         while end.map({ position < $0 }) ?? true {
-            switch try await fetch.progress(after: seen, sawVerified: sawVerified) {
+            switch try await fetch.progress(after: seen) {
             case .stored(let size):
                 let upTo = min(size, end ?? size)
                 guard position < upTo else { return }
@@ -79,14 +91,13 @@ extension MirroringContent {
                     try await local.readBlob(digest, range: position..<upTo, into: consumer)
                 }
                 return
-            case .running(let received, let verified):
-                seen = received
-                sawVerified = verified
+            case .running(let received, let verified, let change):
+                seen = change
                 // Everything but the last byte so far: that one waits for the digest (not
                 // for the commit).
                 let limit = min(verified ? received : received - 1, end ?? .max)
                 do {
-                    try await readReceived(fetch, repository, from: &position, to: limit, into: consumer)
+                    try await readReceived(fetch, as: reader, repository, from: &position, to: limit, into: consumer)
                     if verified, position >= limit { return }
                 } catch let error as RegistryError where error.code == .blobUploadUnknown {
                     // Committed (the blob is stored) or cancelled (the fetch failed) meanwhile.
@@ -98,10 +109,10 @@ extension MirroringContent {
 
     /// Reads what a running fetch has received, up to `limit`: from memory when it is recent,
     /// else from its spool or, without one, from the upload, whose own size says how much of
-    /// it is written yet.
-    private func readReceived(_ fetch: BlobFetch, _ repository: RepositoryName, from position: inout Int64, to limit: Int64,
-                              into consumer: (ByteBuffer) async throws -> Void) async throws {
-        if position < limit, let recent = await fetch.recent(position..<limit) {
+    /// it is written yet (a reader behind both the window and the writer waits for the writer).
+    private func readReceived(_ fetch: BlobFetch, as reader: Int, _ repository: RepositoryName, from position: inout Int64,
+                              to limit: Int64, into consumer: (ByteBuffer) async throws -> Void) async throws {
+        while position < limit, let recent = await fetch.take(position..<limit, reader: reader) {
             for chunk in recent {
                 try await consumer(chunk)
                 position += Int64(chunk.readableBytes)
@@ -123,15 +134,12 @@ extension MirroringContent {
     }
 
     private static func copy(from spool: Spool, _ range: Range<Int64>, into consumer: (ByteBuffer) async throws -> Void) async throws {
-        var position = range.lowerBound
-        while position < range.upperBound {
-            let count = Int(min(range.upperBound - position, 1 << 20))
-            try await consumer(try await spool.read(at: position, count: count))
-            position += Int64(count)
-        }
+        for try await chunk in SpoolChunks(spool: spool, range: range) { try await consumer(chunk) }
     }
 
-    /// Upstream → storage (and spool), verified against the digest before it is stored.
+    /// Upstream → readers and storage. The readers get the bytes as they arrive (the last one
+    /// once the digest matched); the storage's writer follows as far as it keeps up and
+    /// writes the rest afterwards; the blob is committed once the storage's own hash matched.
     static func fetchBlob(_ fetch: BlobFetch, local: RegistryStore, _ repository: RepositoryName, _ upstream: Upstream,
                           _ name: RepositoryName, _ digest: Digest, logger: Logger) async {
         if (try? await local.hasBlob(repository, digest)) == true, let size = try? await local.blobSize(repository, digest) {
@@ -140,6 +148,13 @@ extension MirroringContent {
             return
         }
         var upload: UploadID?
+        let stallChecks = Task {
+            while !Task.isCancelled {
+                try await Task.sleep(for: BlobFetch.stallCheck)
+                await fetch.checkStalls()
+            }
+        }
+        defer { stallChecks.cancel() }
         do {
             let stream: RegistryClient.BlobStream
             do {
@@ -150,13 +165,28 @@ extension MirroringContent {
             let id = try await local.startUpload(repository)
             upload = id
             await fetch.upstreamResponded(size: stream.size, upload: id)
-            let body = FetchBody(base: stream.body, spool: fetch.spool, fetch: fetch, expectedSize: stream.size)
-            let written = try await local.appendUpload(repository, id, at: 0, from: body)
-            if let expected = stream.size, written != expected {
-                throw RegistryError(.unavailable, message: "the upstream sent \(written) of the \(expected) bytes it announced")
+            let writer = Task {
+                do {
+                    let written = try await local.appendUpload(repository, id, at: 0, from: WindowFollower(fetch: fetch, start: 0))
+                    await fetch.stopWriting()
+                    return written
+                } catch {
+                    await fetch.stopWriting()
+                    throw error
+                }
             }
-            // Verified, readers may have the last byte while the commit makes it durable.
-            if await local.uploadDigestMatches(repository, id, digest: digest, size: written) == true { await fetch.verifiedWhole() }
+            let size: Int64
+            do {
+                size = try await FetchReceiver.receive(stream.body, into: fetch, expectedSize: stream.size, digest: digest)
+            } catch {
+                await fetch.finish(.failed(error))
+                _ = await writer.result
+                throw error
+            }
+            var written = try await writer.value
+            if written < size {
+                written = try await catchUp(fetch, local: local, repository, id, from: written, size: size, upstream, name, digest)
+            }
             _ = try await local.completeUpload(repository, id, digest: digest)
             logger.info("cached a blob from the upstream", metadata: [
                 "repository": .string(repository.value), "digest": .string(digest.description), "size": .stringConvertible(written)])
@@ -167,6 +197,32 @@ extension MirroringContent {
             if let upload { try? await local.cancelUpload(repository, upload) }
             await fetch.finish(.failed(error))
         }
+    }
+
+    /// Writes what the storage's writer missed, `offset..<size`: from the spool when there
+    /// is one, else from the upstream again (a ranged GET; an upstream that sends the whole
+    /// blob instead has its first `offset` bytes dropped). The storage hashes these bytes on
+    /// top of those already written, and the commit checks that hash against the digest.
+    private static func catchUp(_ fetch: BlobFetch, local: RegistryStore, _ repository: RepositoryName, _ id: UploadID,
+                                from offset: Int64, size: Int64, _ upstream: Upstream, _ name: RepositoryName,
+                                _ digest: Digest) async throws -> Int64 {
+        if let spool = fetch.spool {
+            let body = CatchUpBody(base: SpoolChunks(spool: spool, range: offset..<size), skipping: 0, fetch: fetch)
+            return try await local.appendUpload(repository, id, at: offset, from: body)
+        }
+        let stream: RegistryClient.BlobStream
+        do {
+            stream = try await upstream.attempt { try await $0.openBlob(name, digest, from: offset) }
+        } catch {
+            throw UpstreamFailure(error, upstream: upstream).registryError(.blobUnknown, detail: RegistryError.detail(["digest": digest.description]))
+        }
+        let body = CatchUpBody(base: stream.body, skipping: offset - stream.offset, fetch: fetch)
+        let written = try await local.appendUpload(repository, id, at: offset, from: body)
+        await fetch.wrote()
+        guard written == size else {
+            throw RegistryError(.unavailable, message: "the upstream sent \(written - offset) of the \(size - offset) bytes asked for from byte \(offset)")
+        }
+        return written
     }
 
     public func blobRedirectURL(_ repository: RepositoryName, _ digest: Digest) async throws -> String? {

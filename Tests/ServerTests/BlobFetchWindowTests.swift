@@ -1,12 +1,32 @@
 @testable import Mirror
 import Foundation
 import NIOCore
+import OCI
 import Testing
 
 /// A reader at the head of a fetch takes the bytes from memory; one that fell further behind
-/// than the window is sent back to the storage.
+/// than the window is sent back to the storage. The fetch goes at the pace of whoever is
+/// furthest ahead in the window; the storage's writer follows it as far as it keeps up.
 @Suite struct BlobFetchWindowTests {
     func chunk(_ value: UInt8, _ count: Int) -> ByteBuffer { ByteBuffer(bytes: [UInt8](repeating: value, count: count)) }
+
+    func digest(of pieces: [ByteBuffer]) -> Digest {
+        var hasher = DigestHasher(algorithm: .sha256)
+        for piece in pieces { piece.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) } }
+        return hasher.finalize()
+    }
+
+    func stream(_ pieces: [ByteBuffer]) -> AsyncStream<ByteBuffer> {
+        AsyncStream { continuation in
+            for piece in pieces { continuation.yield(piece) }
+            continuation.finish()
+        }
+    }
+
+    /// Waits for a condition (never for a duration).
+    func until(_ condition: () async -> Bool) async {
+        while await !condition() { await Task.yield() }
+    }
 
     @Test func recentBytesComeFromMemoryWithinTheWindow() async throws {
         let fetch = BlobFetch(spool: nil)
@@ -33,65 +53,128 @@ import Testing
         #expect(slices.map { $0.getInteger(at: $0.readerIndex, as: UInt8.self) } == [2, 3, 4])
     }
 
-    /// The upstream's pieces go to the storage's writer as they are, and readers hear of them
-    /// (and the spool gets them) a chunk at a time, never ahead of the writer.
-    @Test func fetchBodyHandsPiecesOnAndAnnouncesThemByChunk() async throws {
+    /// The receiver hashes the upstream's pieces as they come, hands them on as they are (the
+    /// spool gets every byte) and lets readers have the last byte only once the digest matched.
+    @Test func theReceiverVerifiesAndSpoolsEveryByte() async throws {
         let pieceSize = 64 * 1024, count = 40
         let pieces = (0..<count).map { chunk(UInt8($0), pieceSize) }
         let spool = try Spool(directory: NSTemporaryDirectory())
         let fetch = BlobFetch(spool: spool)
-        let upstream = AsyncStream<ByteBuffer> { continuation in
-            for piece in pieces { continuation.yield(piece) }
-            continuation.finish()
-        }
-        var iterator = FetchBody(base: upstream, spool: spool, fetch: fetch, expectedSize: Int64(count * pieceSize)).makeAsyncIterator()
-        var handed: [ByteBuffer] = []
-        while let piece = try await iterator.next() {
-            handed.append(piece)
-            let wholeChunks = handed.count * pieceSize / FetchBody<AsyncStream<ByteBuffer>>.chunkSize
-            #expect(await fetch.received == Int64(wholeChunks * FetchBody<AsyncStream<ByteBuffer>>.chunkSize))
-        }
-        #expect(handed == pieces)
-        #expect(await fetch.received == Int64(count * pieceSize), "the last, partial chunk is announced at the end")
+        let size = try await FetchReceiver.receive(stream(pieces), into: fetch, expectedSize: Int64(count * pieceSize),
+                                                   digest: digest(of: pieces))
+        #expect(size == Int64(count * pieceSize))
+        #expect(await fetch.received == size)
+        #expect(await fetch.verified)
         var whole = ByteBuffer()
         for var piece in pieces { whole.writeBuffer(&piece) }
         #expect(try await spool.read(at: 0, count: count * pieceSize) == whole)
+        let tail = try #require(await fetch.recent(size - Int64(pieceSize)..<size))
+        #expect(tail == [pieces[count - 1]], "the pieces are held as they came, not copied into bigger buffers")
     }
 
-    @Test func moreThanTheUpstreamAnnouncedIsRefused() async throws {
+    @Test func otherBytesThanTheDigestsAreNeverVerified() async throws {
+        let pieces = [chunk(1, 1000), chunk(2, 1000)]
         let fetch = BlobFetch(spool: nil)
-        let upstream = AsyncStream<ByteBuffer> { continuation in
-            continuation.yield(chunk(1, 600))
-            continuation.yield(chunk(2, 600))
-            continuation.finish()
+        await #expect(throws: RegistryError.self) {
+            _ = try await FetchReceiver.receive(stream(pieces), into: fetch, expectedSize: 2000, digest: digest(of: [chunk(1, 2000)]))
         }
-        var iterator = FetchBody(base: upstream, spool: nil, fetch: fetch, expectedSize: 1000).makeAsyncIterator()
-        #expect(try await iterator.next()?.readableBytes == 600)
-        await #expect(throws: (any Error).self) { _ = try await iterator.next() }
+        #expect(await fetch.received == 2000)
+        #expect(await !fetch.verified, "readers never get the last byte of a corrupt blob")
+    }
+
+    @Test func moreOrLessThanTheUpstreamAnnouncedIsRefused() async throws {
+        let pieces = [chunk(1, 600), chunk(2, 600)]
+        let fetch = BlobFetch(spool: nil)
+        await #expect(throws: RegistryError.self) {
+            _ = try await FetchReceiver.receive(stream(pieces), into: fetch, expectedSize: 1000, digest: digest(of: pieces))
+        }
         #expect(await fetch.received == 0, "nothing of an oversized body reaches readers")
+        let short = BlobFetch(spool: nil)
+        await #expect(throws: RegistryError.self) {
+            _ = try await FetchReceiver.receive(stream(pieces), into: short, expectedSize: 1300, digest: digest(of: pieces))
+        }
+        #expect(await !short.verified)
     }
 
-    /// A slow upstream's many small pieces: readers hear of them every few dozen pieces, and the
-    /// window keeps a bounded number of them (a reader further behind reads the storage).
-    @Test func smallPiecesAreAnnouncedByCountAndTheWindowHoldsFewOfThem() async throws {
-        typealias Body = FetchBody<AsyncStream<ByteBuffer>>
+    /// A slow upstream's many small pieces: the window keeps a bounded number of them (a
+    /// reader further behind reads the storage).
+    @Test func theWindowHoldsABoundedNumberOfSmallPieces() async throws {
         let count = 1000, size = 10
+        let pieces = (0..<count).map { chunk(UInt8($0 % 256), size) }
         let fetch = BlobFetch(spool: nil)
-        let upstream = AsyncStream<ByteBuffer> { continuation in
-            for index in 0..<count { continuation.yield(chunk(UInt8(index % 256), size)) }
-            continuation.finish()
-        }
-        var iterator = Body(base: upstream, spool: nil, fetch: fetch, expectedSize: Int64(count * size)).makeAsyncIterator()
-        var handed = 0
-        while try await iterator.next() != nil {
-            handed += 1
-            #expect(await fetch.received == Int64(handed / Body.piecesPerAnnouncement * Body.piecesPerAnnouncement * size))
-        }
-        #expect(await fetch.received == Int64(count * size))
+        _ = try await FetchReceiver.receive(stream(pieces), into: fetch, expectedSize: Int64(count * size), digest: digest(of: pieces))
         #expect(await fetch.recent(0..<Int64(size)) == nil, "the oldest pieces left the window")
         let held = BlobFetch.windowPieceLimit
         let slices = try #require(await fetch.recent(Int64((count - held) * size)..<Int64(count * size)))
         #expect(slices.count == held)
         #expect(await fetch.recent(Int64((count - held - 1) * size)..<Int64(count * size)) == nil)
+    }
+
+    /// The reader furthest ahead sets the pace: the upstream is not read further than a window
+    /// ahead of it; a reader that stops taking for a whole stall check no longer holds it.
+    @Test func theReaderFurthestAheadSetsThePaceUntilItStalls() async throws {
+        let mib = 1 << 20, count = 8
+        let pieces = (0..<count).map { chunk(UInt8($0), mib) }
+        let fetch = BlobFetch(spool: nil)
+        let reader = await fetch.addReader(at: 0)
+        let receiving = Task {
+            try await FetchReceiver.receive(stream(pieces), into: fetch, expectedSize: Int64(count * mib), digest: digest(of: pieces))
+        }
+        await until { await fetch.received >= Int64(BlobFetch.windowLimit) }
+        #expect(await fetch.received == Int64(BlobFetch.windowLimit), "a window ahead of the reader, no more")
+        #expect(try #require(await fetch.take(0..<Int64(mib), reader: reader)) == [pieces[0]])
+        await until { await fetch.received >= Int64(BlobFetch.windowLimit + mib) }
+        #expect(await fetch.received == Int64(BlobFetch.windowLimit + mib))
+        // The reader stops taking: one check records where the pace was, the next finds no
+        // step forward since and lets the fetch go on without it.
+        await until { await fetch.waitingForPace }
+        await fetch.checkStalls()
+        await fetch.checkStalls()
+        #expect(try await receiving.value == Int64(count * mib))
+        #expect(await fetch.verified)
+    }
+
+    /// The storage's writer gets every byte while it keeps up (and then sets the pace when no
+    /// reader does); once the window has moved past it, it stops, to write the rest later.
+    @Test func theWriterFollowsTheWindowUntilItFallsBehind() async throws {
+        let mib = 1 << 20, count = 8
+        let pieces = (0..<count).map { chunk(UInt8($0), mib) }
+        let following = BlobFetch(spool: nil)
+        let written = Task {
+            var bytes = 0
+            for try await piece in WindowFollower(fetch: following, start: 0) { bytes += piece.readableBytes }
+            return bytes
+        }
+        await until { await following.writerFollows }
+        _ = try await FetchReceiver.receive(stream(pieces), into: following, expectedSize: Int64(count * mib), digest: digest(of: pieces))
+        #expect(try await written.value == count * mib)
+
+        // A reader takes everything as it comes while the writer is held back.
+        let behind = BlobFetch(spool: nil)
+        let reader = await behind.addReader(at: 0)
+        let taking = Task {
+            var position: Int64 = 0
+            while position < Int64(count * mib) {
+                await until { await behind.received > position }
+                let received = await behind.received
+                for slice in try #require(await behind.take(position..<received, reader: reader)) { position += Int64(slice.readableBytes) }
+            }
+        }
+        _ = try await FetchReceiver.receive(stream(pieces), into: behind, expectedSize: Int64(count * mib), digest: digest(of: pieces))
+        try await taking.value
+        var iterator = WindowFollower(fetch: behind, start: 0).makeAsyncIterator()
+        #expect(try await iterator.next() == nil, "the window has moved past the writer")
+        var resumed = WindowFollower(fetch: behind, start: Int64((count - 1) * mib)).makeAsyncIterator()
+        #expect(try await resumed.next() == pieces[count - 1], "a writer still within the window gets its bytes")
+    }
+
+    /// The bytes the writer missed, from an upstream that sent the whole blob to a ranged GET:
+    /// the first ones are dropped, whatever the pieces' sizes.
+    @Test func aCatchUpDropsWhatWasWrittenAlready() async throws {
+        let fetch = BlobFetch(spool: nil)
+        let pieces = [chunk(1, 300), chunk(2, 300), chunk(3, 300)]
+        var collected: [UInt8] = []
+        for try await piece in CatchUpBody(base: stream(pieces), skipping: 450, fetch: fetch) { collected += piece.readableBytesView }
+        #expect(collected == [UInt8](repeating: 2, count: 150) + [UInt8](repeating: 3, count: 300))
     }
 }

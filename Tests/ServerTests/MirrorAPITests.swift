@@ -102,8 +102,10 @@ import Testing
             let blob = try await mirror.send(.get, "/v2/up.local/team/app/blobs/\(Digest.compute(layer))")
             #expect(blob.status == .ok)
             #expect(Array(blob.body.readableBytesView) == layer)
-            // Stored like pushed content: readable from the store without the mirror.
+            // Stored like pushed content (the commit follows the client's last byte): readable
+            // from the store without the mirror.
             let repository = try RepositoryName("up.local/team/app")
+            while try await !mirrorStore.hasBlob(repository, Digest.compute(layer)) { try await Task.sleep(for: .milliseconds(5)) }
             #expect(try await mirrorStore.manifest(repository, .tag(try Tag("v1"))).digest == digest)
             #expect(try await mirrorStore.blobSize(repository, Digest.compute(layer)) == 100)
             let ranged = try await mirror.send(.get, "/v2/up.local/team/app/blobs/\(Digest.compute(layer))", headers: [.range: "bytes=10-19"])

@@ -1,0 +1,164 @@
+@testable import Assembly
+import Client
+import Foundation
+import HummingbirdTesting
+@testable import Mirror
+import NIOCore
+import OCI
+import Server
+import Storage
+import Synchronization
+import Testing
+
+/// The client's pull does not wait for the storage: when the writer cannot keep up, the
+/// readers go on from memory, and what the writer missed is written afterwards (from the
+/// spool, or fetched again from the upstream from where the writer stopped), then verified by
+/// the storage's own hash before it is stored.
+@Suite struct MirrorCatchUpTests {
+    /// A storage whose upload writes stop after their first MiB until the test opens the gate.
+    final class GatedWrites: StorageDriver {
+        let inner: any StorageDriver
+        var name: String { "gated-writes" }
+        let open = Mutex(false)
+        /// Where each writer was opened (nil: at the end of what exists).
+        let openedAt = Mutex<[Int64?]>([])
+
+        init(inner: any StorageDriver) { self.inner = inner }
+
+        func getContent(_ path: StoragePath, maxSize: Int) async throws -> [UInt8] { try await inner.getContent(path, maxSize: maxSize) }
+        func putContent(_ path: StoragePath, _ content: [UInt8]) async throws { try await inner.putContent(path, content) }
+        func createContent(_ path: StoragePath, _ content: [UInt8], privately: Bool) async throws -> Bool {
+            try await inner.createContent(path, content, privately: privately)
+        }
+        func stat(_ path: StoragePath) async throws -> StorageFileInfo { try await inner.stat(path) }
+        func list(_ path: StoragePath) async throws -> [String] { try await inner.list(path) }
+        func move(from source: StoragePath, to destination: StoragePath) async throws { try await inner.move(from: source, to: destination) }
+        func delete(_ path: StoragePath) async throws { try await inner.delete(path) }
+        func read(_ path: StoragePath, range: Range<Int64>?, into consumer: (ByteBuffer) async throws -> Void) async throws {
+            try await inner.read(path, range: range, into: consumer)
+        }
+        func writtenSize(_ path: StoragePath) async throws -> Int64 { try await inner.writtenSize(path) }
+        var readsUnfinishedWrites: Bool { inner.readsUnfinishedWrites }
+        func writer(_ path: StoragePath, at offset: Int64?) async throws -> any StorageWriter {
+            openedAt.withLock { $0.append(offset) }
+            return Writer(inner: try await inner.writer(path, at: offset), driver: self)
+        }
+
+        final class Writer: StorageWriter {
+            let inner: any StorageWriter
+            let driver: GatedWrites
+            init(inner: any StorageWriter, driver: GatedWrites) {
+                self.inner = inner
+                self.driver = driver
+            }
+            var size: Int64 { inner.size }
+            func write<Chunks: AsyncSequence>(_ chunks: Chunks, observe: (ByteBuffer) -> Void) async throws -> Int64 where Chunks.Element == ByteBuffer {
+                try await inner.write(Gate(base: chunks, driver: driver), observe: observe)
+            }
+            func close() async throws { try await inner.close() }
+            func cancel() async throws { try await inner.cancel() }
+            func commit(to destination: StoragePath) async throws { try await inner.commit(to: destination) }
+        }
+
+        struct Gate<Base: AsyncSequence>: AsyncSequence where Base.Element == ByteBuffer {
+            typealias Element = ByteBuffer
+            let base: Base
+            let driver: GatedWrites
+            struct AsyncIterator: AsyncIteratorProtocol {
+                var base: Base.AsyncIterator
+                let driver: GatedWrites
+                var passed = 0
+                mutating func next() async throws -> ByteBuffer? {
+                    // A condition, not a duration: the test opens the gate when it is ready.
+                    while passed >= 1 << 20, !driver.open.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
+                    let piece = try await base.next()
+                    passed += piece?.readableBytes ?? 0
+                    return piece
+                }
+            }
+            func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: base.makeAsyncIterator(), driver: driver) }
+        }
+    }
+
+    enum Kind: CaseIterable, Sendable {
+        /// In memory: readers follow a spool, and the writer catches up from it.
+        case memory
+        /// A local disk: readers follow the upload itself, and the writer catches up from the upstream.
+        case disk
+    }
+
+    func withMirror(_ kind: Kind, _ test: @escaping @Sendable (_ upstreamStore: RegistryStore, _ digest: Digest, _ blob: [UInt8], _ mirror: MirroringContent,
+                                           _ driver: GatedWrites, _ store: RegistryStore) async throws -> Void) async throws {
+        var logger = MirrorAPITests.quiet
+        logger.logLevel = .critical
+        let config = APIFixture().config
+        let upstreamStore = try BerthServer.makeStore(config, logger: logger)
+        let upstreamApp = try await BerthServer.makeApplication(config, store: upstreamStore, logger: logger)
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("berth-catch-up-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try await upstreamApp.test(.live) { liveClient in
+            let upstream = APIFixture.Client(client: liveClient)
+            let port = try #require(liveClient.port)
+            // Three windows' worth: the reader leaves the held-back writer behind.
+            let blob = [UInt8](unsafeUninitializedCapacity: 12 << 20) { buffer, initialized in
+                for index in buffer.indices { buffer[index] = UInt8(truncatingIfNeeded: index &* 13) }
+                initialized = buffer.count
+            }
+            let digest = try await upstream.pushBlob("team/big", blob)
+            let driver = GatedWrites(inner: kind == .memory ? InMemoryDriver() : try FilesystemDriver(rootDirectory: root))
+            let store = RegistryStore(driver: driver)
+            let client = try RegistryClient.lazy(baseURL: "http://127.0.0.1:\(port)", credentials: .anonymous)
+            defer { Task { try? await client.shutdown() } }
+            let mirror = MirroringContent(local: store, upstreams: [Upstream(prefix: "up.local", client: client, tagTTL: 0)],
+                                          logger: MirrorAPITests.quiet)
+            try await test(upstreamStore, digest, blob, mirror, driver, store)
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)), arguments: Kind.allCases)
+    func theClientGetsTheBlobWhileTheWriterIsHeldBackAndTheRestIsWrittenAfter(kind: Kind) async throws {
+        try await withMirror(kind) { _, digest, blob, mirror, driver, store in
+            let repository = try RepositoryName("up.local/team/big")
+            var received: [UInt8] = []
+            try await mirror.readBlob(repository, digest, range: nil) { received += $0.readableBytesView }
+            #expect(received == blob, "whole and right while the storage had written a MiB of it")
+            #expect(try await !store.hasBlob(repository, digest))
+            // A second client now starts from the beginning: behind the window, it follows the
+            // spool or what the writer has written, and waits for the rest.
+            let second = Task {
+                var bytes: [UInt8] = []
+                try await mirror.readBlob(repository, digest, range: nil) { bytes += $0.readableBytesView }
+                return bytes
+            }
+            driver.open.withLock { $0 = true }
+            #expect(try await second.value == blob)
+            while try await !store.hasBlob(repository, digest) { try await Task.sleep(for: .milliseconds(5)) }
+            var stored: [UInt8] = []
+            try await store.readBlob(digest, range: nil) { stored += $0.readableBytesView }
+            #expect(stored == blob)
+            // The rest was appended from where the writer stopped (a MiB or more in), not rewritten.
+            let offsets = driver.openedAt.withLock { $0 }.compactMap { $0 }.filter { $0 > 0 }
+            #expect(offsets.count == 1 && offsets[0] >= 1 << 20 && offsets[0] < Int64(blob.count), "\(offsets)")
+        }
+    }
+
+    /// Fetched again from the upstream, the missing part is checked too: an upstream whose
+    /// content changed in between gets nothing stored.
+    @Test(.timeLimit(.minutes(1)))
+    func whatTheUpstreamSendsTheSecondTimeIsVerifiedBeforeItIsStored() async throws {
+        try await withMirror(.disk) { upstreamStore, digest, blob, mirror, driver, store in
+            let repository = try RepositoryName("up.local/team/big")
+            var received: [UInt8] = []
+            try await mirror.readBlob(repository, digest, range: nil) { received += $0.readableBytesView }
+            #expect(received == blob)
+            var changed = blob
+            changed[blob.count - 100] &+= 1
+            try await upstreamStore.driver.putContent(Layout.blobData(digest), changed)
+            driver.open.withLock { $0 = true }
+            let key = MirroringContent.key(repository, digest)
+            while await mirror.fetches.existing(key) != nil { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(try await !store.hasBlob(repository, digest))
+            #expect(try await !driver.exists(Layout.blobData(digest)))
+        }
+    }
+}
