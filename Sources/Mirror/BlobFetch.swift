@@ -84,8 +84,10 @@ actor BlobFetch {
     private var windowStart: Int64 { window.first?.offset ?? received }
 
     /// Where each reader that took bytes from the window has got to, and the writer while it
-    /// follows the window: the fetch goes on no faster than the one furthest ahead of them,
-    /// so the window is not overrun by the upstream while someone still takes from it.
+    /// follows the window. The fetch goes on no faster than the reader furthest ahead (or,
+    /// with no reader in the window, than the writer), so the window is never overrun while
+    /// that one still takes from it. Readers come first: were the writer to set the pace, a
+    /// reader left behind would follow it at the page cache's pace for the rest of the blob.
     private var readers: [Int: Int64] = [:]
     private var nextReader = 0
     private var writerPosition: Int64?
@@ -98,7 +100,16 @@ actor BlobFetch {
     private(set) var waitingForPace = false
     private var paceWaiters: [CheckedContinuation<Void, Never>] = []
 
+    /// Readers announced before they start (a GET's handler prepares the read, then begins
+    /// its response): until they come, the fetch keeps the blob's first window for them.
+    private var expectedReaders = 0
+
+    func expectReader() {
+        expectedReaders += 1
+    }
+
     func addReader(at position: Int64) -> Int {
+        expectedReaders = max(expectedReaders - 1, 0)
         nextReader += 1
         readers[nextReader] = position
         return nextReader
@@ -110,23 +121,41 @@ actor BlobFetch {
         wakePace()
     }
 
-    /// The position of whoever is furthest ahead among those in the window; nil when nobody
-    /// is (then the upstream is read as fast as it sends, and the writer catches up later).
+    /// The position of the reader furthest ahead in the window, else of the writer if it is
+    /// there; nil when neither is (then the upstream is read as fast as it sends, and the
+    /// writer catches up later).
     private var pace: Int64? {
+        if expectedReaders > 0 { return 0 }
         let start = windowStart
         var lead: Int64?
         for (reader, position) in readers where position >= start && !stalled.contains(reader) { lead = max(lead ?? position, position) }
-        if let writerPosition, writerPosition >= start { lead = max(lead ?? writerPosition, writerPosition) }
+        if lead == nil, let writerPosition, writerPosition >= start { lead = writerPosition }
         return lead
     }
 
-    /// Adds pieces that arrived, once the one furthest ahead in the window is close enough.
+    /// Whether `count` more pieces of `bytes` would put the window more than its limits ahead
+    /// of `lead`.
+    private func overruns(_ lead: Int64, adding bytes: Int, pieces count: Int) -> Bool {
+        guard received > lead else { return false }
+        if received + Int64(bytes) - lead > Int64(Self.windowLimit) { return true }
+        var ahead = count
+        for piece in window.reversed() {
+            guard piece.offset + Int64(piece.bytes.readableBytes) > lead else { break }
+            ahead += 1
+        }
+        return ahead > Self.windowPieceLimit
+    }
+
+    /// Adds pieces that arrived, once the one setting the pace is close enough to take them
+    /// without the window dropping what it has yet to take.
     func received(_ pieces: [ByteBuffer], at offset: Int64) async {
-        while case .running = state, let lead = pace, received - lead >= Self.windowLimit {
+        let bytes = pieces.reduce(0) { $0 + $1.readableBytes }
+        while case .running = state, let lead = pace, overruns(lead, adding: bytes, pieces: pieces.count) {
             waitingForPace = true
             await withCheckedContinuation { paceWaiters.append($0) }
             waitingForPace = false
         }
+        let lead = pace
         var position = offset
         for piece in pieces {
             window.append((position, piece))
@@ -135,7 +164,8 @@ actor BlobFetch {
         }
         var dropped = 0
         while dropped < window.count,
-              windowBytes - window[dropped].bytes.readableBytes >= Self.windowLimit || window.count - dropped > Self.windowPieceLimit {
+              windowBytes - window[dropped].bytes.readableBytes >= Self.windowLimit || window.count - dropped > Self.windowPieceLimit,
+              lead.map({ window[dropped].offset + Int64(window[dropped].bytes.readableBytes) <= $0 }) ?? true {
             windowBytes -= window[dropped].bytes.readableBytes
             dropped += 1
         }
@@ -199,16 +229,16 @@ actor BlobFetch {
         wakePace()
     }
 
-    /// Called every `stallCheck` while the fetch runs: the readers setting the pace of a fetch
+    /// Called every `MirroringContent.stallCheck` (2 s) while the fetch runs: the readers setting the pace of a fetch
     /// that waited for them all along, without one step forward, stop setting it.
     func checkStalls() {
         defer { stepsAtLastCheck = paceSteps }
         guard waitingForPace, paceSteps == stepsAtLastCheck else { return }
+        expectedReaders = 0
         let start = windowStart
         for (reader, position) in readers where position >= start { stalled.insert(reader) }
         wakePace()
     }
-    static let stallCheck = Duration.seconds(2)
 
     /// More of the upload is written (readers that fell behind the window may read it).
     func wrote() {

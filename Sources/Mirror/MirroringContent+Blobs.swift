@@ -36,15 +36,24 @@ extension MirroringContent {
 
     public func readBlob(_ repository: RepositoryName, _ digest: Digest, range: Range<Int64>?,
                          into consumer: (ByteBuffer) async throws -> Void) async throws {
+        try await readBlobBuffers(repository, digest, range: range) { buffers in
+            for buffer in buffers { try await consumer(buffer) }
+        }
+    }
+
+    public func readBlobBuffers(_ repository: RepositoryName, _ digest: Digest, range: Range<Int64>?,
+                                into consumer: ([ByteBuffer]) async throws -> Void) async throws {
         guard case .mirrored(let upstream, let name) = route(repository), !(try await local.hasBlob(repository, digest)) else {
-            return try await local.readBlob(digest, range: range, into: consumer)
+            return try await local.readBlob(digest, range: range) { try await consumer([$0]) }
         }
         try await follow(try await joinFetch(repository, upstream, name, digest), repository, digest: digest, range: range, into: consumer)
     }
 
     public func prepareBlobRead(_ repository: RepositoryName, _ digest: Digest) async throws {
         guard case .mirrored(let upstream, let name) = route(repository), !(try await local.hasBlob(repository, digest)) else { return }
-        try await joinFetch(repository, upstream, name, digest).started()
+        let fetch = try await joinFetch(repository, upstream, name, digest)
+        await fetch.expectReader()
+        try await fetch.started()
     }
 
     /// What concurrent work on one blob of one repository is shared by.
@@ -53,17 +62,17 @@ extension MirroringContent {
     /// The fetch of this blob in flight, started when there is none.
     private func joinFetch(_ repository: RepositoryName, _ upstream: Upstream, _ name: RepositoryName,
                            _ digest: Digest) async throws -> BlobFetch {
-        let local = self.local, logger = self.logger, directory = spoolDirectory
+        let local = self.local, logger = self.logger, directory = spoolDirectory, stallCheck = self.stallCheck
         // Readers follow the upload itself where the storage lets them (one write of each byte).
         let spooled = !local.readsUnfinishedUploads
         return try await fetches.join(Self.key(repository, digest), makeSpool: { spooled ? try Spool(directory: directory) : nil }) { fetch in
-            await Self.fetchBlob(fetch, local: local, repository, upstream, name, digest, logger: logger)
+            await Self.fetchBlob(fetch, local: local, repository, upstream, name, digest, stallCheck: stallCheck, logger: logger)
         }
     }
 
     /// Streams `range` of a blob being fetched as it arrives.
     private func follow(_ fetch: BlobFetch, _ repository: RepositoryName, digest: Digest, range: Range<Int64>?,
-                        into consumer: (ByteBuffer) async throws -> Void) async throws {
+                        into consumer: ([ByteBuffer]) async throws -> Void) async throws {
         let reader = await fetch.addReader(at: range?.lowerBound ?? 0)
         do {
             try await follow(fetch, as: reader, repository, digest: digest, range: range, into: consumer)
@@ -75,7 +84,7 @@ extension MirroringContent {
     }
 
     private func follow(_ fetch: BlobFetch, as reader: Int, _ repository: RepositoryName, digest: Digest, range: Range<Int64>?,
-                        into consumer: (ByteBuffer) async throws -> Void) async throws {
+                        into consumer: ([ByteBuffer]) async throws -> Void) async throws {
         var position = range?.lowerBound ?? 0
         let end = range?.upperBound
         var seen = -1
@@ -88,7 +97,7 @@ extension MirroringContent {
                 if let spool = fetch.spool, await fetch.received >= size {
                     try await Self.copy(from: spool, position..<upTo, into: consumer)
                 } else {
-                    try await local.readBlob(digest, range: position..<upTo, into: consumer)
+                    try await local.readBlob(digest, range: position..<upTo) { try await consumer([$0]) }
                 }
                 return
             case .running(let received, let verified, let change):
@@ -111,12 +120,10 @@ extension MirroringContent {
     /// else from its spool or, without one, from the upload, whose own size says how much of
     /// it is written yet (a reader behind both the window and the writer waits for the writer).
     private func readReceived(_ fetch: BlobFetch, as reader: Int, _ repository: RepositoryName, from position: inout Int64,
-                              to limit: Int64, into consumer: (ByteBuffer) async throws -> Void) async throws {
-        while position < limit, let recent = await fetch.take(position..<limit, reader: reader) {
-            for chunk in recent {
-                try await consumer(chunk)
-                position += Int64(chunk.readableBytes)
-            }
+                              to limit: Int64, into consumer: ([ByteBuffer]) async throws -> Void) async throws {
+        if position < limit, let recent = await fetch.take(position..<limit, reader: reader) {
+            try await consumer(recent)
+            position = limit
             return
         }
         if let spool = fetch.spool {
@@ -129,19 +136,19 @@ extension MirroringContent {
         guard position < upTo else { return }
         try await local.readUnfinishedUpload(repository, upload, range: position..<upTo) { chunk in
             position += Int64(chunk.readableBytes)
-            try await consumer(chunk)
+            try await consumer([chunk])
         }
     }
 
-    private static func copy(from spool: Spool, _ range: Range<Int64>, into consumer: (ByteBuffer) async throws -> Void) async throws {
-        for try await chunk in SpoolChunks(spool: spool, range: range) { try await consumer(chunk) }
+    private static func copy(from spool: Spool, _ range: Range<Int64>, into consumer: ([ByteBuffer]) async throws -> Void) async throws {
+        for try await chunk in SpoolChunks(spool: spool, range: range) { try await consumer([chunk]) }
     }
 
     /// Upstream → readers and storage. The readers get the bytes as they arrive (the last one
     /// once the digest matched); the storage's writer follows as far as it keeps up and
     /// writes the rest afterwards; the blob is committed once the storage's own hash matched.
     static func fetchBlob(_ fetch: BlobFetch, local: RegistryStore, _ repository: RepositoryName, _ upstream: Upstream,
-                          _ name: RepositoryName, _ digest: Digest, logger: Logger) async {
+                          _ name: RepositoryName, _ digest: Digest, stallCheck: Duration, logger: Logger) async {
         if (try? await local.hasBlob(repository, digest)) == true, let size = try? await local.blobSize(repository, digest) {
             // Stored between the reader's check and this fetch's start.
             await fetch.finish(.stored(size: size))
@@ -150,7 +157,7 @@ extension MirroringContent {
         var upload: UploadID?
         let stallChecks = Task {
             while !Task.isCancelled {
-                try await Task.sleep(for: BlobFetch.stallCheck)
+                try await Task.sleep(for: stallCheck)
                 await fetch.checkStalls()
             }
         }

@@ -20,10 +20,13 @@ public struct MirroringContent: RegistryContent {
     let manifestFetches = SingleFlight<StoredManifest>()
     let blobSizes = SingleFlight<Int64>()
     let pulls: PullRecorder
+    /// How long a reader may hold a fetch back without taking anything (see `BlobFetch.checkStalls`).
+    let stallCheck: Duration
 
     public init(local: RegistryStore, upstreams: [Upstream], spoolDirectory: String = NSTemporaryDirectory(),
-                logger: Logger = Logger(label: "berth.mirror")) {
+                stallCheck: Duration = .seconds(2), logger: Logger = Logger(label: "berth.mirror")) {
         self.local = local
+        self.stallCheck = stallCheck
         self.upstreams = upstreams.sorted { $0.prefix.count > $1.prefix.count }
         self.spoolDirectory = spoolDirectory.hasSuffix("/") && spoolDirectory.count > 1 ? String(spoolDirectory.dropLast()) : spoolDirectory
         self.logger = logger

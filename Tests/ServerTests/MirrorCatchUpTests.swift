@@ -20,6 +20,8 @@ import Testing
         let inner: any StorageDriver
         var name: String { "gated-writes" }
         let open = Mutex(false)
+        /// A write is waiting at the gate.
+        let blocked = Mutex(false)
         /// Where each writer was opened (nil: at the end of what exists).
         let openedAt = Mutex<[Int64?]>([])
 
@@ -70,7 +72,10 @@ import Testing
                 var passed = 0
                 mutating func next() async throws -> ByteBuffer? {
                     // A condition, not a duration: the test opens the gate when it is ready.
-                    while passed >= 1 << 20, !driver.open.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
+                    while passed >= 1 << 20, !driver.open.withLock({ $0 }) {
+                        driver.blocked.withLock { $0 = true }
+                        try await Task.sleep(for: .milliseconds(5))
+                    }
                     let piece = try await base.next()
                     passed += piece?.readableBytes ?? 0
                     return piece
@@ -109,16 +114,26 @@ import Testing
             let store = RegistryStore(driver: driver)
             let client = try RegistryClient.lazy(baseURL: "http://127.0.0.1:\(port)", credentials: .anonymous)
             defer { Task { try? await client.shutdown() } }
+            // No reader is let go of for stalling here, however loaded the machine.
             let mirror = MirroringContent(local: store, upstreams: [Upstream(prefix: "up.local", client: client, tagTTL: 0)],
-                                          logger: MirrorAPITests.quiet)
+                                          stallCheck: .seconds(3600), logger: MirrorAPITests.quiet)
             try await test(upstreamStore, digest, blob, mirror, driver, store)
         }
+    }
+
+    /// Starts the fetch as a GET does (the reader announced, so the fetch keeps the blob's
+    /// first window for it) and waits until the writer has written its MiB and is held back.
+    static func startWithTheWriterHeldBack(_ mirror: MirroringContent, _ repository: RepositoryName, _ digest: Digest,
+                                           _ driver: GatedWrites) async throws {
+        try await mirror.prepareBlobRead(repository, digest)
+        while !driver.blocked.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
     }
 
     @Test(.timeLimit(.minutes(1)), arguments: Kind.allCases)
     func theClientGetsTheBlobWhileTheWriterIsHeldBackAndTheRestIsWrittenAfter(kind: Kind) async throws {
         try await withMirror(kind) { _, digest, blob, mirror, driver, store in
             let repository = try RepositoryName("up.local/team/big")
+            try await Self.startWithTheWriterHeldBack(mirror, repository, digest, driver)
             var received: [UInt8] = []
             try await mirror.readBlob(repository, digest, range: nil) { received += $0.readableBytesView }
             #expect(received == blob, "whole and right while the storage had written a MiB of it")
@@ -148,6 +163,7 @@ import Testing
     func whatTheUpstreamSendsTheSecondTimeIsVerifiedBeforeItIsStored() async throws {
         try await withMirror(.disk) { upstreamStore, digest, blob, mirror, driver, store in
             let repository = try RepositoryName("up.local/team/big")
+            try await Self.startWithTheWriterHeldBack(mirror, repository, digest, driver)
             var received: [UInt8] = []
             try await mirror.readBlob(repository, digest, range: nil) { received += $0.readableBytesView }
             #expect(received == blob)

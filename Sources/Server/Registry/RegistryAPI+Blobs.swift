@@ -44,7 +44,7 @@ extension RegistryAPI {
         try await store.prepareBlobRead(repository, digest)
         let store = self.store
         return Response(status: status, headers: headers, body: ResponseBody(contentLength: Int(length)) { writer in
-            try await store.readBlob(repository, digest, range: range) { chunk in try await writer.write(chunk) }
+            try await store.readBlobBuffers(repository, digest, range: range) { buffers in try await writer.write(contentsOf: buffers) }
             try await writer.finish(nil)
         })
     }

@@ -98,6 +98,10 @@ public struct PolicedContent: RegistryContent {
                          into consumer: (ByteBuffer) async throws -> Void) async throws {
         try await inner.readBlob(repository, digest, range: range, into: consumer)
     }
+    public func readBlobBuffers(_ repository: RepositoryName, _ digest: Digest, range: Range<Int64>?,
+                                into consumer: ([ByteBuffer]) async throws -> Void) async throws {
+        try await inner.readBlobBuffers(repository, digest, range: range, into: consumer)
+    }
     public func blobRedirectURL(_ repository: RepositoryName, _ digest: Digest) async throws -> String? {
         try await inner.blobRedirectURL(repository, digest)
     }

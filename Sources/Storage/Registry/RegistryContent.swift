@@ -13,6 +13,11 @@ public protocol RegistryContent: Sendable {
     func prepareBlobRead(_ repository: RepositoryName, _ digest: Digest) async throws
     func readBlob(_ repository: RepositoryName, _ digest: Digest, range: Range<Int64>?,
                   into consumer: (ByteBuffer) async throws -> Void) async throws
+    /// `readBlob`, handing over several buffers at once where they come that way (a mirror's
+    /// fetch holds the upstream's pieces as they arrived, 64 KiB each): a client's connection
+    /// then writes them in one go rather than one trip to its event loop each.
+    func readBlobBuffers(_ repository: RepositoryName, _ digest: Digest, range: Range<Int64>?,
+                         into consumer: ([ByteBuffer]) async throws -> Void) async throws
     /// Where a client can fetch the blob itself (a presigned URL), or nil to stream it here.
     func blobRedirectURL(_ repository: RepositoryName, _ digest: Digest) async throws -> String?
     func deleteBlob(_ repository: RepositoryName, _ digest: Digest) async throws
@@ -60,6 +65,13 @@ extension RegistryContent {
     public func putManifest(_ repository: RepositoryName, _ reference: Reference, bytes: [UInt8],
                             contentType: String?) async throws -> RegistryStore.PutManifestResult {
         try await putManifest(repository, reference, bytes: bytes, contentType: contentType, tags: [])
+    }
+}
+
+extension RegistryContent {
+    public func readBlobBuffers(_ repository: RepositoryName, _ digest: Digest, range: Range<Int64>?,
+                                into consumer: ([ByteBuffer]) async throws -> Void) async throws {
+        try await readBlob(repository, digest, range: range) { try await consumer([$0]) }
     }
 }
 
