@@ -443,7 +443,8 @@ def main():
     ap.add_argument("--wrk-seconds", type=int, default=10)
     ap.add_argument("--tokens", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--before", help="an earlier Berth binary: its manifest GET figures are printed beside this one's")
-    ap.add_argument("--only", choices=["hot-path", "tokens", "ui", "writes", "s3", "mirror", "retention", "cdn"],
+    ap.add_argument("--rounds", type=int, default=3, help="--only mirror-first: interleaved rounds")
+    ap.add_argument("--only", choices=["hot-path", "tokens", "ui", "writes", "s3", "mirror", "mirror-first", "retention", "cdn"],
                     help="run only the manifest GET comparison, the token scenarios or the web UI pages")
     a = ap.parse_args()
     if a.only:
@@ -861,6 +862,42 @@ def mirror_bench(a, work):
         upstream.stop()
 
 
+def mirror_first_bench(a, work):
+    """The big blob's first pull alone, through a fresh Berth mirror and a fresh Distribution
+    proxy in turn, --rounds times (this VM's figures swing from one minute to the next, so
+    only interleaved pairs compare); each server's CPU during the pull beside."""
+    blob, digest = make_blob(work, "blob.bin", a.blob_mib)
+    size = a.blob_mib * CHUNK
+    upstream = Server("distribution", "", os.path.join(work, "upstream"), work)
+    remote = f"http://127.0.0.1:{upstream.port}"
+    results = {"Berth": [], "Distribution": []}
+    try:
+        push_monolithic(upstream.port, "bench/big", blob, digest)
+        for round in range(a.rounds):
+            for label in results:
+                root = os.path.join(work, f"first-{label}-{round}")
+                if label == "Berth":
+                    server = Server("berth", os.path.abspath(a.berth), root, work,
+                                    extra=f"proxy:\n  upstreams:\n    - prefix: up\n      remoteurl: {remote}\n")
+                    prefix = "up/"
+                else:
+                    server = Server("distribution", "", root, work, extra=f"proxy:\n  remoteurl: {remote}\n")
+                    prefix = ""
+                try:
+                    settle(); c0 = cpu_seconds(server); t = time.time()
+                    n = pull(server.port, prefix + "bench/big", digest); assert n == size, n
+                    took = time.time() - t; c1 = cpu_seconds(server)
+                    results[label].append((n / took / 1e6, (sum(c1) - sum(c0)) / (size / 2**30)))
+                    until_quiet(upstream)
+                finally:
+                    server.stop(); shutil.rmtree(root, ignore_errors=True)
+    finally:
+        upstream.stop()
+    print(f"\nfirst pull of a {a.blob_mib} MiB blob through a fresh mirror, {a.rounds} interleaved rounds")
+    for label, runs in results.items():
+        print(f"{label + ' (MB/s, CPU s/GiB)':40} " + "   ".join(f"{rate:7.0f} {cpu:5.2f}" for rate, cpu in runs))
+
+
 def make_blob(work, name, mib):
     path, h = os.path.join(work, name), hashlib.sha256()
     with open(path, "wb") as f:
@@ -910,6 +947,8 @@ def partial(a):
             write_bench(a, work)
         elif a.only == "mirror":
             mirror_bench(a, work)
+        elif a.only == "mirror-first":
+            mirror_first_bench(a, work)
         elif a.only == "cdn":
             cdn_bench(a, work)
         elif a.only == "retention":
