@@ -6,10 +6,11 @@ import NIOHTTP1
 extension RegistryClient {
     /// Executes `request`, following up to five redirects where `UpstreamHosts` allows; the
     /// Authorization header goes only to the registry's own host.
-    func execute(_ request: HTTPClientRequest, timeout: TimeAmount) async throws -> HTTPClientResponse {
+    /// `readingAhead`: the body is read ahead of its consumer (see `ReadAheadBody`).
+    func execute(_ request: HTTPClientRequest, timeout: TimeAmount, readingAhead: Bool = false) async throws -> HTTPClientResponse {
         var request = request
         for _ in 0...5 {
-            let response = try await http.execute(request, timeout: timeout)
+            let response = try await readingAhead ? executeReadingAhead(request, timeout: timeout) : http.execute(request, timeout: timeout)
             guard [301, 302, 303, 307, 308].contains(response.status.code), let location = response.headers.first(name: "Location") else {
                 return response
             }

@@ -19,7 +19,8 @@ extension RegistryClient {
     /// `offset` on when the registry honours a range (see `BlobStream.offset`).
     public func openBlob(_ repository: RepositoryName, _ digest: Digest, from offset: Int64 = 0) async throws -> BlobStream {
         let headers = offset > 0 ? [("Range", "bytes=\(offset)-")] : []
-        let response = try await stream(.GET, "/v2/\(repository.value)/blobs/\(digest)", scope: pullScope(repository), headers: headers)
+        let response = try await stream(.GET, "/v2/\(repository.value)/blobs/\(digest)", scope: pullScope(repository), headers: headers,
+                                        readingAhead: true)
         let size = response.headers.first(name: "Content-Length").flatMap(Int64.init)
         guard response.status == .partialContent else { return BlobStream(size: size, body: response.body) }
         // `Content-Range: bytes 100-999/1000`: the range sent must be the one asked for.
@@ -40,7 +41,8 @@ extension RegistryClient {
 
     /// `send` without collecting the body: answers one auth challenge, maps errors the same way,
     /// and hands back a 2xx response whose body the caller must read or drop.
-    func stream(_ method: HTTPMethod, _ path: String, scope: String?, headers: [(String, String)] = []) async throws -> HTTPClientResponse {
+    func stream(_ method: HTTPMethod, _ path: String, scope: String?, headers: [(String, String)] = [],
+                readingAhead: Bool = false) async throws -> HTTPClientResponse {
         var authorization = await tokens.authorization(for: scope ?? "")
         for attempt in 0..<2 {
             var request = HTTPClientRequest(url: baseURL + path)
@@ -50,7 +52,7 @@ extension RegistryClient {
             if let authorization { request.headers.add(name: "Authorization", value: authorization) }
             let response: HTTPClientResponse
             do {
-                response = try await execute(request, timeout: .seconds(Int64(options.timeout)))
+                response = try await execute(request, timeout: .seconds(Int64(options.timeout)), readingAhead: readingAhead)
             } catch {
                 throw ClientError.transport("\(baseURL)\(path): \(error)")
             }
