@@ -98,13 +98,13 @@ extension RegistryClient {
     /// bounds the wait for the response's head, as there (the client's read timeout bounds
     /// each wait for data after it).
     func executeReadingAhead(_ request: HTTPClientRequest, timeout: TimeAmount) async throws -> HTTPClientResponse {
+        let plain = try HTTPClient.Request(url: request.url, method: request.method, headers: request.headers)
         let eventLoop = http.eventLoopGroup.any()
         let state = NIOLoopBoundBox.makeBoxSendingValue(ReadAheadBody.LoopState(), eventLoop: eventLoop)
         let body = ReadAheadBody.Producer.makeSequence(
             backPressureStrategy: .init(lowWatermark: ReadAheadBody.readAheadParts / 4, highWatermark: ReadAheadBody.readAheadParts),
             finishOnDeinit: true, delegate: ReadAheadBody.Demand(state: state))
         let delegate = ReadAheadBody.Delegate(state: state, source: body.source)
-        let plain = try HTTPClient.Request(url: request.url, method: request.method, headers: request.headers)
         let task = http.execute(request: plain, delegate: delegate, eventLoop: .delegate(on: eventLoop), deadline: nil)
         let timer = eventLoop.scheduleTask(in: timeout) { task.cancel() }
         defer { timer.cancel() }

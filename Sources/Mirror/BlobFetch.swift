@@ -50,14 +50,18 @@ actor BlobFetch {
     private var change = 0
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
-    init(spool: Spool?) {
+    /// `expectingReader`: whoever starts the fetch reads it (see `expectReader`).
+    init(spool: Spool?, expectingReader: Bool = false) {
         self.spool = spool
+        expectedReaders = expectingReader ? 1 : 0
     }
 
     func upstreamResponded(size: Int64?, upload: UploadID) {
         responded = true
         announcedSize = size
         self.upload = upload
+        // The writer follows from the start, even before its task has asked for bytes.
+        writerPosition = 0
         change += 1
         wake()
     }
@@ -105,6 +109,9 @@ actor BlobFetch {
     private var expectedReaders = 0
 
     func expectReader() {
+        // Once the window has left the blob's start, a reader from there reads the storage
+        // anyway: holding the fetch for it would only stall the others.
+        guard windowStart == 0 else { return }
         expectedReaders += 1
     }
 
@@ -112,8 +119,12 @@ actor BlobFetch {
         expectedReaders = max(expectedReaders - 1, 0)
         nextReader += 1
         readers[nextReader] = position
+        // The pace may have been held for this reader, or may now be its.
+        wakePace()
         return nextReader
     }
+
+    var readerCount: Int { readers.count }
 
     func removeReader(_ id: Int) {
         readers[id] = nil
@@ -125,7 +136,7 @@ actor BlobFetch {
     /// there; nil when neither is (then the upstream is read as fast as it sends, and the
     /// writer catches up later).
     private var pace: Int64? {
-        if expectedReaders > 0 { return 0 }
+        if expectedReaders > 0, windowStart == 0 { return 0 }
         let start = windowStart
         var lead: Int64?
         for (reader, position) in readers where position >= start && !stalled.contains(reader) { lead = max(lead ?? position, position) }
@@ -205,6 +216,7 @@ actor BlobFetch {
         while true {
             if case .failed(let error) = state { throw error }
             if position < windowStart || (window.isEmpty && position < received) {
+                writerFellBehindAt = position
                 stopWriting()
                 return .fellBehind
             }
@@ -219,6 +231,11 @@ actor BlobFetch {
             await waitForChange()
         }
     }
+
+    /// Where the writer fell behind the window: the upload's bytes past it come from a second
+    /// request to the upstream (or the spool), checked only by the commit. Set before any of
+    /// them is written; nil while the upload holds only what this fetch received.
+    private(set) var writerFellBehindAt: Int64?
 
     /// Whether the storage's writer follows the window (and sets the pace when no reader does).
     var writerFollows: Bool { writerPosition != nil }
@@ -305,15 +322,17 @@ actor BlobFetches {
 
     /// The fetch for `key`, started with `run` when none is in flight. The fetch runs on its
     /// own: a client that disconnects does not stop it (the next one finds the blob stored).
-    func join(_ key: String, makeSpool: () throws -> Spool?, run: @escaping @Sendable (BlobFetch) async -> Void) throws -> BlobFetch {
-        if let fetch = inFlight[key] { return fetch }
-        let fetch = BlobFetch(spool: try makeSpool())
+    /// `created`: this call started it (counting its caller as an expected reader).
+    func join(_ key: String, makeSpool: () throws -> Spool?,
+              run: @escaping @Sendable (BlobFetch) async -> Void) throws -> (fetch: BlobFetch, created: Bool) {
+        if let fetch = inFlight[key] { return (fetch, false) }
+        let fetch = BlobFetch(spool: try makeSpool(), expectingReader: true)
         inFlight[key] = fetch
         Task.detached {
             await run(fetch)
             await self.remove(key, fetch)
         }
-        return fetch
+        return (fetch, true)
     }
 
     private func remove(_ key: String, _ fetch: BlobFetch) {

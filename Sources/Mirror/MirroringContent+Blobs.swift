@@ -46,13 +46,14 @@ extension MirroringContent {
         guard case .mirrored(let upstream, let name) = route(repository), !(try await local.hasBlob(repository, digest)) else {
             return try await local.readBlob(digest, range: range) { try await consumer([$0]) }
         }
-        try await follow(try await joinFetch(repository, upstream, name, digest), repository, digest: digest, range: range, into: consumer)
+        try await follow(try await joinFetch(repository, upstream, name, digest).fetch, repository, digest: digest, range: range, into: consumer)
     }
 
     public func prepareBlobRead(_ repository: RepositoryName, _ digest: Digest) async throws {
         guard case .mirrored(let upstream, let name) = route(repository), !(try await local.hasBlob(repository, digest)) else { return }
-        let fetch = try await joinFetch(repository, upstream, name, digest)
-        await fetch.expectReader()
+        let (fetch, created) = try await joinFetch(repository, upstream, name, digest)
+        // A fetch started here already counts this reader.
+        if !created { await fetch.expectReader() }
         try await fetch.started()
     }
 
@@ -61,7 +62,7 @@ extension MirroringContent {
 
     /// The fetch of this blob in flight, started when there is none.
     private func joinFetch(_ repository: RepositoryName, _ upstream: Upstream, _ name: RepositoryName,
-                           _ digest: Digest) async throws -> BlobFetch {
+                           _ digest: Digest) async throws -> (fetch: BlobFetch, created: Bool) {
         let local = self.local, logger = self.logger, directory = spoolDirectory, stallCheck = self.stallCheck
         // Readers follow the upload itself where the storage lets them (one write of each byte).
         let spooled = !local.readsUnfinishedUploads
@@ -132,7 +133,12 @@ extension MirroringContent {
             return
         }
         guard let upload = await fetch.upload else { return }
-        let upTo = min(limit, try await local.unfinishedUploadSize(repository, upload))
+        // Only what this fetch received and hashed: past where the writer fell behind, the
+        // upload holds a second request's bytes, checked by the commit (the reader then reads
+        // the stored blob). The size first: were the writer to fall behind in between, no byte
+        // of the second request could be in it yet.
+        let written = try await local.unfinishedUploadSize(repository, upload)
+        let upTo = min(limit, written, await fetch.writerFellBehindAt ?? written)
         guard position < upTo else { return }
         try await local.readUnfinishedUpload(repository, upload, range: position..<upTo) { chunk in
             position += Int64(chunk.readableBytes)
@@ -176,6 +182,7 @@ extension MirroringContent {
                 do {
                     let written = try await local.appendUpload(repository, id, at: 0, from: WindowFollower(fetch: fetch, start: 0))
                     await fetch.stopWriting()
+                    await fetch.wrote()
                     return written
                 } catch {
                     await fetch.stopWriting()

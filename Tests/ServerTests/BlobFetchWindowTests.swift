@@ -134,6 +134,31 @@ import Testing
         #expect(await fetch.verified)
     }
 
+    /// A GET's reader is announced before its response begins: the fetch keeps the blob's
+    /// start for it until it comes; once the window has left the start, nothing is held.
+    @Test func anAnnouncedReaderHasTheBlobsStartKeptForIt() async throws {
+        let mib = 1 << 20, count = 8
+        let pieces = (0..<count).map { chunk(UInt8($0), mib) }
+        let fetch = BlobFetch(spool: nil)
+        await fetch.expectReader()
+        let receiving = Task {
+            try await FetchReceiver.receive(stream(pieces), into: fetch, expectedSize: Int64(count * mib), digest: digest(of: pieces))
+        }
+        await until { await fetch.waitingForPace }
+        #expect(await fetch.received == Int64(BlobFetch.windowLimit))
+        let reader = await fetch.addReader(at: 0)
+        #expect(try #require(await fetch.take(0..<Int64(count * mib / 2), reader: reader)) == Array(pieces[0..<count / 2]))
+        await fetch.removeReader(reader)
+        #expect(try await receiving.value == Int64(count * mib))
+        await fetch.expectReader()
+        #expect(await fetch.recent(0..<1) == nil)
+        let late = BlobFetch(spool: nil)
+        await late.received([chunk(1, mib)], at: 0)
+        for index in 1..<count { await late.received([chunk(UInt8(index), mib)], at: Int64(index * mib)) }
+        await late.expectReader()
+        #expect(await !late.waitingForPace, "a reader announced after the window left the start holds nothing")
+    }
+
     /// The storage's writer gets every byte while it keeps up (and then sets the pace when no
     /// reader does); once the window has moved past it, it stops, to write the rest later.
     @Test func theWriterFollowsTheWindowUntilItFallsBehind() async throws {

@@ -170,8 +170,18 @@ import Testing
             var changed = blob
             changed[blob.count - 100] &+= 1
             try await upstreamStore.driver.putContent(Layout.blobData(digest), changed)
-            driver.open.withLock { $0 = true }
+            // A second client, behind the window, reads the upload as it is written: it must
+            // not get the whole of what the upstream sent the second time.
+            let second = Task {
+                var bytes: [UInt8] = []
+                try await mirror.readBlob(repository, digest, range: nil) { bytes += $0.readableBytesView }
+                return bytes
+            }
             let key = MirroringContent.key(repository, digest)
+            let fetch = try #require(await mirror.fetches.existing(key))
+            while await fetch.readerCount == 0 { try await Task.sleep(for: .milliseconds(5)) }
+            driver.open.withLock { $0 = true }
+            await #expect(throws: (any Error).self, "the second client gets an error, not the changed blob") { _ = try await second.value }
             while await mirror.fetches.existing(key) != nil { try await Task.sleep(for: .milliseconds(5)) }
             #expect(try await !store.hasBlob(repository, digest))
             #expect(try await !driver.exists(Layout.blobData(digest)))
