@@ -16,32 +16,14 @@ import Testing
 /// the storage's own hash before it is stored.
 @Suite struct MirrorCatchUpTests {
     /// A storage whose upload writes stop after their first MiB until the test opens the gate.
-    final class GatedWrites: StorageDriver {
-        let inner: any StorageDriver
-        var name: String { "gated-writes" }
+    final class GatedWrites: ForwardingDriver, @unchecked Sendable {
         let open = Mutex(false)
         /// A write is waiting at the gate.
         let blocked = Mutex(false)
         /// Where each writer was opened (nil: at the end of what exists).
         let openedAt = Mutex<[Int64?]>([])
 
-        init(inner: any StorageDriver) { self.inner = inner }
-
-        func getContent(_ path: StoragePath, maxSize: Int) async throws -> [UInt8] { try await inner.getContent(path, maxSize: maxSize) }
-        func putContent(_ path: StoragePath, _ content: [UInt8]) async throws { try await inner.putContent(path, content) }
-        func createContent(_ path: StoragePath, _ content: [UInt8], privately: Bool) async throws -> Bool {
-            try await inner.createContent(path, content, privately: privately)
-        }
-        func stat(_ path: StoragePath) async throws -> StorageFileInfo { try await inner.stat(path) }
-        func list(_ path: StoragePath) async throws -> [String] { try await inner.list(path) }
-        func move(from source: StoragePath, to destination: StoragePath) async throws { try await inner.move(from: source, to: destination) }
-        func delete(_ path: StoragePath) async throws { try await inner.delete(path) }
-        func read(_ path: StoragePath, range: Range<Int64>?, into consumer: (ByteBuffer) async throws -> Void) async throws {
-            try await inner.read(path, range: range, into: consumer)
-        }
-        func writtenSize(_ path: StoragePath) async throws -> Int64 { try await inner.writtenSize(path) }
-        var readsUnfinishedWrites: Bool { inner.readsUnfinishedWrites }
-        func writer(_ path: StoragePath, at offset: Int64?) async throws -> any StorageWriter {
+        override func writer(_ path: StoragePath, at offset: Int64?) async throws -> any StorageWriter {
             openedAt.withLock { $0.append(offset) }
             return Writer(inner: try await inner.writer(path, at: offset), driver: self)
         }

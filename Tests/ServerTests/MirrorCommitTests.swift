@@ -15,25 +15,13 @@ import Testing
 /// client's path); a corrupt blob still never arrives whole.
 @Suite struct MirrorCommitTests {
     /// An in-memory storage whose commits wait until the test opens the gate.
-    final class GatedCommits: StorageDriver {
-        let inner = InMemoryDriver()
-        var name: String { "gated-commits" }
+    final class GatedCommits: ForwardingDriver, @unchecked Sendable {
         let open = Mutex(false)
         let commits = Mutex(0)
 
-        func getContent(_ path: StoragePath, maxSize: Int) async throws -> [UInt8] { try await inner.getContent(path, maxSize: maxSize) }
-        func putContent(_ path: StoragePath, _ content: [UInt8]) async throws { try await inner.putContent(path, content) }
-        func createContent(_ path: StoragePath, _ content: [UInt8], privately: Bool) async throws -> Bool {
-            try await inner.createContent(path, content, privately: privately)
-        }
-        func stat(_ path: StoragePath) async throws -> StorageFileInfo { try await inner.stat(path) }
-        func list(_ path: StoragePath) async throws -> [String] { try await inner.list(path) }
-        func move(from source: StoragePath, to destination: StoragePath) async throws { try await inner.move(from: source, to: destination) }
-        func delete(_ path: StoragePath) async throws { try await inner.delete(path) }
-        func read(_ path: StoragePath, range: Range<Int64>?, into consumer: (ByteBuffer) async throws -> Void) async throws {
-            try await inner.read(path, range: range, into: consumer)
-        }
-        func writer(_ path: StoragePath, at offset: Int64?) async throws -> any StorageWriter {
+        init() { super.init(inner: InMemoryDriver()) }
+
+        override func writer(_ path: StoragePath, at offset: Int64?) async throws -> any StorageWriter {
             Writer(inner: try await inner.writer(path, at: offset), driver: self)
         }
 
