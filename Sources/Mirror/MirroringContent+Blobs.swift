@@ -119,7 +119,8 @@ extension MirroringContent {
 
     /// Reads what a running fetch has received, up to `limit`: from memory when it is recent,
     /// else from its spool or, without one, from the upload, whose own size says how much of
-    /// it is written yet (a reader behind both the window and the writer waits for the writer).
+    /// it is written yet (a reader behind both the window and the writer waits for the writer,
+    /// and past where the writer fell behind, for the commit).
     private func readReceived(_ fetch: BlobFetch, as reader: Int, _ repository: RepositoryName, from position: inout Int64,
                               to limit: Int64, into consumer: ([ByteBuffer]) async throws -> Void) async throws {
         if position < limit, let recent = await fetch.take(position..<limit, reader: reader) {
