@@ -200,6 +200,9 @@ extension MirroringContent {
             }
             var written = try await writer.value
             if written < size {
+                logger.info("the storage fell behind the clients; writing the rest of the blob after its fetch", metadata: [
+                    "repository": .string(repository.value), "digest": .string(digest.description),
+                    "from": .stringConvertible(written), "source": .string(fetch.spool == nil ? "upstream (ranged GET)" : "spool")])
                 written = try await catchUp(fetch, local: local, repository, id, from: written, size: size, upstream, name, digest)
             }
             _ = try await local.completeUpload(repository, id, digest: digest)
