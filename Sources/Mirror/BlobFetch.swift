@@ -215,7 +215,7 @@ actor BlobFetch {
     func writerStep(from position: Int64) async throws -> WriterStep {
         while true {
             if case .failed(let error) = state { throw error }
-            if position < windowStart || (window.isEmpty && position < received) {
+            if position < windowStart {
                 writerFellBehindAt = position
                 stopWriting()
                 return .fellBehind
@@ -246,8 +246,9 @@ actor BlobFetch {
         wakePace()
     }
 
-    /// Called every `MirroringContent.stallCheck` (2 s) while the fetch runs: the readers setting the pace of a fetch
-    /// that waited for them all along, without one step forward, stop setting it.
+    /// Called every `MirroringContent.stallCheck` (2 s) while the fetch runs: the readers
+    /// setting the pace of a fetch that waited for them all along, without one step forward,
+    /// stop setting it.
     func checkStalls() {
         defer { stepsAtLastCheck = paceSteps }
         guard waitingForPace, paceSteps == stepsAtLastCheck else { return }
@@ -257,7 +258,7 @@ actor BlobFetch {
         wakePace()
     }
 
-    /// More of the upload is written (readers that fell behind the window may read it).
+    /// The writer has written all it took from the window (readers behind it may read it).
     func wrote() {
         change += 1
         wake()

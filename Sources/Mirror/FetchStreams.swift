@@ -92,23 +92,21 @@ struct WindowFollower: AsyncSequence, Sendable {
     func makeAsyncIterator() -> AsyncIterator { AsyncIterator(fetch: fetch, position: start) }
 }
 
-/// A body whose first `count` bytes are dropped (an upstream that answered a ranged GET with
-/// the whole blob), each piece reported to `fetch` once handed on (readers behind the window
-/// wait for the writer).
+/// What the storage's writer missed, from a second source (a ranged GET, or the spool): the
+/// first `skipping` bytes are dropped (an upstream that answered the range with the whole
+/// blob), and more than `expected` bytes after them are refused before they reach the disk.
 struct CatchUpBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable where Base.Element == ByteBuffer {
     typealias Element = ByteBuffer
     let base: Base
     let skipping: Int64
-    let fetch: BlobFetch
+    let expected: Int64
 
     struct AsyncIterator: AsyncIteratorProtocol {
         var base: Base.AsyncIterator
         var skipping: Int64
-        let fetch: BlobFetch
-        var handed = false
+        var remaining: Int64
 
         mutating func next() async throws -> ByteBuffer? {
-            if handed { await fetch.wrote() }
             while var piece = try await base.next() {
                 if skipping > 0 {
                     let dropped = Int(Swift.min(skipping, Int64(piece.readableBytes)))
@@ -116,14 +114,17 @@ struct CatchUpBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable wher
                     skipping -= Int64(dropped)
                     if piece.readableBytes == 0 { continue }
                 }
-                handed = true
+                remaining -= Int64(piece.readableBytes)
+                guard remaining >= 0 else {
+                    throw RegistryError(.unavailable, message: "the upstream sent more than the rest of the blob it was asked for")
+                }
                 return piece
             }
             return nil
         }
     }
 
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: base.makeAsyncIterator(), skipping: skipping, fetch: fetch) }
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: base.makeAsyncIterator(), skipping: skipping, remaining: expected) }
 }
 
 /// `range` of a spool, a MiB at a time.

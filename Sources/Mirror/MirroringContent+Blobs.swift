@@ -34,13 +34,6 @@ extension MirroringContent {
         }
     }
 
-    public func readBlob(_ repository: RepositoryName, _ digest: Digest, range: Range<Int64>?,
-                         into consumer: (ByteBuffer) async throws -> Void) async throws {
-        try await readBlobBuffers(repository, digest, range: range) { buffers in
-            for buffer in buffers { try await consumer(buffer) }
-        }
-    }
-
     public func readBlobBuffers(_ repository: RepositoryName, _ digest: Digest, range: Range<Int64>?,
                                 into consumer: ([ByteBuffer]) async throws -> Void) async throws {
         guard case .mirrored(let upstream, let name) = route(repository), !(try await local.hasBlob(repository, digest)) else {
@@ -170,12 +163,7 @@ extension MirroringContent {
         }
         defer { stallChecks.cancel() }
         do {
-            let stream: RegistryClient.BlobStream
-            do {
-                stream = try await upstream.attempt { try await $0.openBlob(name, digest) }
-            } catch {
-                throw UpstreamFailure(error, upstream: upstream).registryError(.blobUnknown, detail: RegistryError.detail(["digest": digest.description]))
-            }
+            let stream = try await openUpstreamBlob(upstream, name, digest)
             let id = try await local.startUpload(repository)
             upload = id
             await fetch.upstreamResponded(size: stream.size, upload: id)
@@ -218,29 +206,36 @@ extension MirroringContent {
     }
 
     /// Writes what the storage's writer missed, `offset..<size`: from the spool when there
-    /// is one, else from the upstream again (a ranged GET; an upstream that sends the whole
-    /// blob instead has its first `offset` bytes dropped). The storage hashes these bytes on
-    /// top of those already written, and the commit checks that hash against the digest.
+    /// is one, else from the upstream again (a ranged GET). The storage hashes these bytes on
+    /// top of those already written, and the commit checks that hash against the digest;
+    /// readers wait for the commit rather than read them (see `readReceived`).
     private static func catchUp(_ fetch: BlobFetch, local: RegistryStore, _ repository: RepositoryName, _ id: UploadID,
                                 from offset: Int64, size: Int64, _ upstream: Upstream, _ name: RepositoryName,
                                 _ digest: Digest) async throws -> Int64 {
+        let written: Int64
         if let spool = fetch.spool {
-            let body = CatchUpBody(base: SpoolChunks(spool: spool, range: offset..<size), skipping: 0, fetch: fetch)
-            return try await local.appendUpload(repository, id, at: offset, from: body)
+            let body = CatchUpBody(base: SpoolChunks(spool: spool, range: offset..<size), skipping: 0, expected: size - offset)
+            written = try await local.appendUpload(repository, id, at: offset, from: body)
+        } else {
+            let stream = try await openUpstreamBlob(upstream, name, digest, from: offset)
+            let body = CatchUpBody(base: stream.body, skipping: offset - stream.offset, expected: size - offset)
+            written = try await local.appendUpload(repository, id, at: offset, from: body)
         }
-        let stream: RegistryClient.BlobStream
-        do {
-            stream = try await upstream.attempt { try await $0.openBlob(name, digest, from: offset) }
-        } catch {
-            throw UpstreamFailure(error, upstream: upstream).registryError(.blobUnknown, detail: RegistryError.detail(["digest": digest.description]))
-        }
-        let body = CatchUpBody(base: stream.body, skipping: offset - stream.offset, fetch: fetch)
-        let written = try await local.appendUpload(repository, id, at: offset, from: body)
-        await fetch.wrote()
         guard written == size else {
             throw RegistryError(.unavailable, message: "the upstream sent \(written - offset) of the \(size - offset) bytes asked for from byte \(offset)")
         }
         return written
+    }
+
+    /// The upstream's blob from `offset` on; what goes wrong is the client's BLOB_UNKNOWN or
+    /// UNAVAILABLE, naming the upstream.
+    private static func openUpstreamBlob(_ upstream: Upstream, _ name: RepositoryName, _ digest: Digest,
+                                         from offset: Int64 = 0) async throws -> RegistryClient.BlobStream {
+        do {
+            return try await upstream.attempt { try await $0.openBlob(name, digest, from: offset) }
+        } catch {
+            throw UpstreamFailure(error, upstream: upstream).registryError(.blobUnknown, detail: RegistryError.detail(["digest": digest.description]))
+        }
     }
 
     public func blobRedirectURL(_ repository: RepositoryName, _ digest: Digest) async throws -> String? {

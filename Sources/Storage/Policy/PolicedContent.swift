@@ -94,10 +94,6 @@ public struct PolicedContent: RegistryContent {
 
     public func blobSize(_ repository: RepositoryName, _ digest: Digest) async throws -> Int64 { try await inner.blobSize(repository, digest) }
     public func prepareBlobRead(_ repository: RepositoryName, _ digest: Digest) async throws { try await inner.prepareBlobRead(repository, digest) }
-    public func readBlob(_ repository: RepositoryName, _ digest: Digest, range: Range<Int64>?,
-                         into consumer: (ByteBuffer) async throws -> Void) async throws {
-        try await inner.readBlob(repository, digest, range: range, into: consumer)
-    }
     public func readBlobBuffers(_ repository: RepositoryName, _ digest: Digest, range: Range<Int64>?,
                                 into consumer: ([ByteBuffer]) async throws -> Void) async throws {
         try await inner.readBlobBuffers(repository, digest, range: range, into: consumer)

@@ -11,9 +11,7 @@ public protocol RegistryContent: Sendable {
     /// Called before a blob GET's response is begun: whatever could still fail before the
     /// first byte (an upstream refusing the fetch) fails here, as an error response.
     func prepareBlobRead(_ repository: RepositoryName, _ digest: Digest) async throws
-    func readBlob(_ repository: RepositoryName, _ digest: Digest, range: Range<Int64>?,
-                  into consumer: (ByteBuffer) async throws -> Void) async throws
-    /// `readBlob`, handing over several buffers at once where they come that way (a mirror's
+    /// Streams `range` of a blob, several buffers at once where they come that way (a mirror's
     /// fetch holds the upstream's pieces as they arrived, 64 KiB each): a client's connection
     /// then writes them in one go rather than one trip to its event loop each.
     func readBlobBuffers(_ repository: RepositoryName, _ digest: Digest, range: Range<Int64>?,
@@ -69,16 +67,19 @@ extension RegistryContent {
 }
 
 extension RegistryContent {
-    public func readBlobBuffers(_ repository: RepositoryName, _ digest: Digest, range: Range<Int64>?,
-                                into consumer: ([ByteBuffer]) async throws -> Void) async throws {
-        try await readBlob(repository, digest, range: range) { try await consumer([$0]) }
+    /// `readBlobBuffers` a buffer at a time.
+    public func readBlob(_ repository: RepositoryName, _ digest: Digest, range: Range<Int64>?,
+                         into consumer: (ByteBuffer) async throws -> Void) async throws {
+        try await readBlobBuffers(repository, digest, range: range) { buffers in
+            for buffer in buffers { try await consumer(buffer) }
+        }
     }
 }
 
 extension RegistryStore: RegistryContent {
-    public func readBlob(_ repository: RepositoryName, _ digest: Digest, range: Range<Int64>?,
-                         into consumer: (ByteBuffer) async throws -> Void) async throws {
-        try await readBlob(digest, range: range, into: consumer)
+    public func readBlobBuffers(_ repository: RepositoryName, _ digest: Digest, range: Range<Int64>?,
+                                into consumer: ([ByteBuffer]) async throws -> Void) async throws {
+        try await readBlob(digest, range: range) { try await consumer([$0]) }
     }
 
     public func blobRedirectURL(_ repository: RepositoryName, _ digest: Digest) async throws -> String? {
