@@ -194,12 +194,15 @@ import Testing
     }
 
     /// The bytes the writer missed, from an upstream that sent the whole blob to a ranged GET:
-    /// the first ones are dropped, whatever the pieces' sizes.
-    @Test func aCatchUpDropsWhatWasWrittenAlready() async throws {
-        let fetch = BlobFetch(spool: nil)
+    /// the first ones are dropped, whatever the pieces' sizes; more than the rest asked for is
+    /// refused before it is handed on (to the disk).
+    @Test func aCatchUpDropsWhatWasWrittenAlreadyAndRefusesMoreThanTheRest() async throws {
         let pieces = [chunk(1, 300), chunk(2, 300), chunk(3, 300)]
         var collected: [UInt8] = []
-        for try await piece in CatchUpBody(base: stream(pieces), skipping: 450, fetch: fetch) { collected += piece.readableBytesView }
+        for try await piece in CatchUpBody(base: stream(pieces), skipping: 450, expected: 450) { collected += piece.readableBytesView }
         #expect(collected == [UInt8](repeating: 2, count: 150) + [UInt8](repeating: 3, count: 300))
+        var iterator = CatchUpBody(base: stream(pieces), skipping: 450, expected: 400).makeAsyncIterator()
+        #expect(try await iterator.next()?.readableBytes == 150)
+        await #expect(throws: RegistryError.self) { _ = try await iterator.next() }
     }
 }

@@ -11,18 +11,9 @@ import Testing
 @Suite struct BlobStreamClientTests {
     @Test(.timeLimit(.minutes(1)))
     func blobStreamsReadAheadWholeFromAnOffsetDroppedAndMissing() async throws {
-        var logger = MirrorAPITests.quiet
-        logger.logLevel = .critical
-        let config = APIFixture().config
-        let app = try await BerthServer.makeApplication(config, store: try BerthServer.makeStore(config, logger: logger), logger: logger)
-        try await app.test(.live) { liveClient in
-            let upstream = APIFixture.Client(client: liveClient)
-            let port = try #require(liveClient.port)
+        try await MirrorAPITests.withLiveUpstream { upstream, _, port in
             // Many times the read-ahead (64 parts), so the producer is paused and resumed.
-            let blob = [UInt8](unsafeUninitializedCapacity: 24 << 20) { buffer, initialized in
-                for index in buffer.indices { buffer[index] = UInt8(truncatingIfNeeded: index &* 11 &+ index >> 16) }
-                initialized = buffer.count
-            }
+            let blob = MirrorAPITests.patterned(24 << 20, step: 11)
             let digest = try await upstream.pushBlob("team/blob", blob)
             let client = try RegistryClient.lazy(baseURL: "http://127.0.0.1:\(port)", credentials: .anonymous)
             let repository = try RepositoryName("team/blob")

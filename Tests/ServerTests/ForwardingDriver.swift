@@ -25,3 +25,18 @@ class ForwardingDriver: StorageDriver, @unchecked Sendable {
     var readsUnfinishedWrites: Bool { inner.readsUnfinishedWrites }
     func writer(_ path: StoragePath, at offset: Int64?) async throws -> any StorageWriter { try await inner.writer(path, at: offset) }
 }
+
+/// A storage writer that hands everything to `inner`, for the same purpose.
+class ForwardingWriter: StorageWriter, @unchecked Sendable {
+    let inner: any StorageWriter
+
+    init(inner: any StorageWriter) { self.inner = inner }
+
+    var size: Int64 { inner.size }
+    func write<Chunks: AsyncSequence>(_ chunks: Chunks, observe: (ByteBuffer) -> Void) async throws -> Int64 where Chunks.Element == ByteBuffer {
+        try await inner.write(chunks, observe: observe)
+    }
+    func close() async throws { try await inner.close() }
+    func cancel() async throws { try await inner.cancel() }
+    func commit(to destination: StoragePath) async throws { try await inner.commit(to: destination) }
+}

@@ -28,20 +28,16 @@ import Testing
             return Writer(inner: try await inner.writer(path, at: offset), driver: self)
         }
 
-        final class Writer: StorageWriter {
-            let inner: any StorageWriter
+        final class Writer: ForwardingWriter, @unchecked Sendable {
             let driver: GatedWrites
             init(inner: any StorageWriter, driver: GatedWrites) {
-                self.inner = inner
                 self.driver = driver
+                super.init(inner: inner)
             }
-            var size: Int64 { inner.size }
-            func write<Chunks: AsyncSequence>(_ chunks: Chunks, observe: (ByteBuffer) -> Void) async throws -> Int64 where Chunks.Element == ByteBuffer {
+            override func write<Chunks: AsyncSequence>(_ chunks: Chunks, observe: (ByteBuffer) -> Void) async throws -> Int64
+            where Chunks.Element == ByteBuffer {
                 try await inner.write(Gate(base: chunks, driver: driver), observe: observe)
             }
-            func close() async throws { try await inner.close() }
-            func cancel() async throws { try await inner.cancel() }
-            func commit(to destination: StoragePath) async throws { try await inner.commit(to: destination) }
         }
 
         struct Gate<Base: AsyncSequence>: AsyncSequence where Base.Element == ByteBuffer {
@@ -76,21 +72,11 @@ import Testing
 
     func withMirror(_ kind: Kind, _ test: @escaping @Sendable (_ upstreamStore: RegistryStore, _ digest: Digest, _ blob: [UInt8], _ mirror: MirroringContent,
                                            _ driver: GatedWrites, _ store: RegistryStore) async throws -> Void) async throws {
-        var logger = MirrorAPITests.quiet
-        logger.logLevel = .critical
-        let config = APIFixture().config
-        let upstreamStore = try BerthServer.makeStore(config, logger: logger)
-        let upstreamApp = try await BerthServer.makeApplication(config, store: upstreamStore, logger: logger)
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("berth-catch-up-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: root) }
-        try await upstreamApp.test(.live) { liveClient in
-            let upstream = APIFixture.Client(client: liveClient)
-            let port = try #require(liveClient.port)
+        try await MirrorAPITests.withLiveUpstream { upstream, upstreamStore, port in
             // Three windows' worth: the reader leaves the held-back writer behind.
-            let blob = [UInt8](unsafeUninitializedCapacity: 12 << 20) { buffer, initialized in
-                for index in buffer.indices { buffer[index] = UInt8(truncatingIfNeeded: index &* 13) }
-                initialized = buffer.count
-            }
+            let blob = MirrorAPITests.patterned(12 << 20, step: 13)
             let digest = try await upstream.pushBlob("team/big", blob)
             let driver = GatedWrites(inner: kind == .memory ? InMemoryDriver() : try FilesystemDriver(rootDirectory: root))
             let store = RegistryStore(driver: driver)

@@ -25,20 +25,13 @@ import Testing
             Writer(inner: try await inner.writer(path, at: offset), driver: self)
         }
 
-        final class Writer: StorageWriter {
-            let inner: any StorageWriter
+        final class Writer: ForwardingWriter, @unchecked Sendable {
             let driver: GatedCommits
             init(inner: any StorageWriter, driver: GatedCommits) {
-                self.inner = inner
                 self.driver = driver
+                super.init(inner: inner)
             }
-            var size: Int64 { inner.size }
-            func write<Chunks: AsyncSequence>(_ chunks: Chunks, observe: (ByteBuffer) -> Void) async throws -> Int64 where Chunks.Element == ByteBuffer {
-                try await inner.write(chunks, observe: observe)
-            }
-            func close() async throws { try await inner.close() }
-            func cancel() async throws { try await inner.cancel() }
-            func commit(to destination: StoragePath) async throws {
+            override func commit(to destination: StoragePath) async throws {
                 driver.commits.withLock { $0 += 1 }
                 // A condition, not a duration: the test opens the gate once it has its bytes.
                 while !driver.open.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
@@ -49,17 +42,8 @@ import Testing
 
     @Test(.timeLimit(.minutes(1)))
     func theLastByteWaitsForTheDigestNotTheCommit() async throws {
-        var logger = MirrorAPITests.quiet
-        logger.logLevel = .critical
-        let config = APIFixture().config
-        let upstreamApp = try await BerthServer.makeApplication(config, store: try BerthServer.makeStore(config, logger: logger), logger: logger)
-        try await upstreamApp.test(.live) { liveClient in
-            let upstream = APIFixture.Client(client: liveClient)
-            let port = try #require(liveClient.port)
-            let blob = [UInt8](unsafeUninitializedCapacity: 3 << 20) { buffer, initialized in
-                for index in buffer.indices { buffer[index] = UInt8(truncatingIfNeeded: index &* 7) }
-                initialized = buffer.count
-            }
+        try await MirrorAPITests.withLiveUpstream { upstream, _, port in
+            let blob = MirrorAPITests.patterned(3 << 20, step: 7)
             let digest = try await upstream.pushBlob("team/big", blob)
             let driver = GatedCommits()
             let store = RegistryStore(driver: driver)
