@@ -837,11 +837,7 @@ def mirror_bench(a, work):
         with ThreadPoolExecutor(16) as pool:
             list(pool.map(lambda i: push_small_image(upstream.port, f"small/img{i % 20}", f"v{i}", i), range(100)))
         columns = {"direct from upstream": pull_scenarios(upstream.port, "", digest, size, upstream, upstream)}
-        remote = f"http://127.0.0.1:{upstream.port}"
-        mirrors = [("Berth", Server("berth", os.path.abspath(a.berth), os.path.join(work, "berth-mirror"), work,
-                                    extra=f"proxy:\n  upstreams:\n    - prefix: up\n      remoteurl: {remote}\n"), "up/"),
-                   ("Distribution", Server("distribution", "", os.path.join(work, "dist-mirror"), work,
-                                           extra=f"proxy:\n  remoteurl: {remote}\n"), "")]
+        mirrors = [(label, *proxy_server(label, a, os.path.join(work, f"{label}-mirror"), work, upstream)) for label in ("Berth", "Distribution")]
         for label, server, prefix in mirrors:
             try:
                 columns[f"{label} first pull"] = pull_scenarios(server.port, prefix, digest, size, server, upstream)
@@ -862,6 +858,16 @@ def mirror_bench(a, work):
         upstream.stop()
 
 
+def proxy_server(label, a, root, work, upstream):
+    """Berth's mirror of `upstream` (under the prefix `up/`) or Distribution's proxy of it;
+    with the prefix its repositories have there."""
+    remote = f"http://127.0.0.1:{upstream.port}"
+    if label == "Berth":
+        return Server("berth", os.path.abspath(a.berth), root, work,
+                      extra=f"proxy:\n  upstreams:\n    - prefix: up\n      remoteurl: {remote}\n"), "up/"
+    return Server("distribution", "", root, work, extra=f"proxy:\n  remoteurl: {remote}\n"), ""
+
+
 def mirror_first_bench(a, work):
     """The big blob's first pull alone, through a fresh Berth mirror and a fresh Distribution
     proxy in turn, --rounds times (this VM's figures swing from one minute to the next, so
@@ -869,20 +875,13 @@ def mirror_first_bench(a, work):
     blob, digest = make_blob(work, "blob.bin", a.blob_mib)
     size = a.blob_mib * CHUNK
     upstream = Server("distribution", "", os.path.join(work, "upstream"), work)
-    remote = f"http://127.0.0.1:{upstream.port}"
     results = {"Berth": [], "Distribution": []}
     try:
         push_monolithic(upstream.port, "bench/big", blob, digest)
         for round in range(a.rounds):
             for label in results:
                 root = os.path.join(work, f"first-{label}-{round}")
-                if label == "Berth":
-                    server = Server("berth", os.path.abspath(a.berth), root, work,
-                                    extra=f"proxy:\n  upstreams:\n    - prefix: up\n      remoteurl: {remote}\n")
-                    prefix = "up/"
-                else:
-                    server = Server("distribution", "", root, work, extra=f"proxy:\n  remoteurl: {remote}\n")
-                    prefix = ""
+                server, prefix = proxy_server(label, a, root, work, upstream)
                 try:
                     settle(); c0 = cpu_seconds(server); t = time.time()
                     n = pull(server.port, prefix + "bench/big", digest); assert n == size, n
