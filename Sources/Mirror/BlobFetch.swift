@@ -28,7 +28,8 @@ actor BlobFetch {
 
     /// What the storage's writer gets next.
     enum WriterStep {
-        case pieces([ByteBuffer])
+        /// `hashAfter`: the fetch's sha256 state after them (nil for another algorithm).
+        case pieces([ByteBuffer], hashAfter: ResumableSHA256?)
         /// The window moved past the writer's position: the rest is written after the fetch.
         case fellBehind
         /// Every byte is written.
@@ -38,6 +39,8 @@ actor BlobFetch {
     /// Where the bytes wait for readers when the upload cannot be read before its commit.
     nonisolated let spool: Spool?
     private(set) var received: Int64 = 0
+    /// The fetch's sha256 state after `received` bytes.
+    private var hashAtReceived: ResumableSHA256?
     private(set) var state: State = .running
     /// The upstream has answered the GET with a success status.
     private(set) var responded = false
@@ -159,7 +162,7 @@ actor BlobFetch {
 
     /// Adds pieces that arrived, once the one setting the pace is close enough to take them
     /// without the window dropping what it has yet to take.
-    func received(_ pieces: [ByteBuffer], at offset: Int64) async {
+    func received(_ pieces: [ByteBuffer], at offset: Int64, hashAfter: ResumableSHA256? = nil) async {
         let bytes = pieces.reduce(0) { $0 + $1.readableBytes }
         while case .running = state, let lead = pace, overruns(lead, adding: bytes, pieces: pieces.count) {
             waitingForPace = true
@@ -182,6 +185,7 @@ actor BlobFetch {
         }
         window.removeFirst(dropped)
         received = position
+        hashAtReceived = hashAfter
         change += 1
         wake()
     }
@@ -224,7 +228,7 @@ actor BlobFetch {
                 writerPosition = received
                 paceSteps += 1
                 wakePace()
-                return .pieces(slices)
+                return .pieces(slices, hashAfter: hashAtReceived)
             }
             writerPosition = position
             if verified, position >= received { return .end }

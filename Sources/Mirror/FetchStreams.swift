@@ -1,5 +1,7 @@
 import NIOCore
 import OCI
+import Storage
+import Synchronization
 
 /// The upstream's body into a fetch: each piece hashed as it comes and handed to the readers
 /// (and the spool, if any) a chunk's worth at a time, as it is (no copy into bigger buffers:
@@ -16,7 +18,7 @@ enum FetchReceiver {
     /// announced or other bytes than the digest's, and then no reader gets the last byte.
     static func receive<Body: AsyncSequence>(_ body: Body, into fetch: BlobFetch, expectedSize: Int64?,
                                              digest: Digest) async throws -> Int64 where Body.Element == ByteBuffer {
-        var hasher = DigestHasher(algorithm: digest.algorithm)
+        var hasher = FetchHasher(algorithm: digest.algorithm)
         var offset: Int64 = 0
         var batch: [ByteBuffer] = []
         var batchBytes = 0
@@ -30,12 +32,12 @@ enum FetchReceiver {
             batch.append(piece)
             batchBytes += piece.readableBytes
             if batchBytes >= chunkSize || batch.count >= piecesPerAnnouncement {
-                try await announce(batch, at: offset - Int64(batchBytes), to: fetch)
+                try await announce(batch, at: offset - Int64(batchBytes), hashAfter: hasher.resumable, to: fetch)
                 batch.removeAll(keepingCapacity: true)
                 batchBytes = 0
             }
         }
-        try await announce(batch, at: offset - Int64(batchBytes), to: fetch)
+        try await announce(batch, at: offset - Int64(batchBytes), hashAfter: hasher.resumable, to: fetch)
         if let expectedSize, offset != expectedSize {
             throw RegistryError(.unavailable, message: "the upstream sent \(offset) of the \(expectedSize) bytes it announced")
         }
@@ -48,11 +50,29 @@ enum FetchReceiver {
         return offset
     }
 
-    private static func announce(_ batch: [ByteBuffer], at offset: Int64, to fetch: BlobFetch) async throws {
+    private static func announce(_ batch: [ByteBuffer], at offset: Int64, hashAfter: ResumableSHA256?, to fetch: BlobFetch) async throws {
         guard !batch.isEmpty else { return }
         try await fetch.spool?.write(batch, at: offset)
-        await fetch.received(batch, at: offset)
+        await fetch.received(batch, at: offset, hashAfter: hashAfter)
     }
+}
+
+/// The fetch's check of the digest. A sha256 one (nearly all) is kept in the storage's
+/// resumable form: its state after each announcement goes with the bytes to the storage's
+/// writer, which then need not hash them a second time.
+struct FetchHasher {
+    private(set) var resumable: ResumableSHA256?
+    private var other: DigestHasher?
+
+    init(algorithm: DigestAlgorithm) {
+        if algorithm == .sha256 { resumable = ResumableSHA256() } else { other = DigestHasher(algorithm: algorithm) }
+    }
+
+    mutating func update(bufferPointer: UnsafeRawBufferPointer) {
+        if resumable != nil { resumable!.update(bufferPointer: bufferPointer) } else { other!.update(bufferPointer: bufferPointer) }
+    }
+
+    func finalize() -> Digest { resumable?.finalize() ?? other!.finalize() }
 }
 
 /// What the storage's writer writes while the fetch runs: the fetch's bytes from its window,
@@ -62,9 +82,21 @@ struct WindowFollower: AsyncSequence, Sendable {
     typealias Element = ByteBuffer
     let fetch: BlobFetch
     let start: Int64
+    /// The fetch's hash state after the last piece handed out (the storage keeps it as the
+    /// upload's once all of them are written).
+    let hashAfterHandedOut = HashState()
+
+    final class HashState: Sendable {
+        private let state = Mutex<ResumableSHA256?>(nil)
+        var value: ResumableSHA256? {
+            get { state.withLock { $0 } }
+            set { state.withLock { $0 = newValue } }
+        }
+    }
 
     struct AsyncIterator: AsyncIteratorProtocol {
         let fetch: BlobFetch
+        let hashAfterHandedOut: HashState
         var position: Int64
         var pending: [ByteBuffer] = []
         var next = 0
@@ -77,7 +109,8 @@ struct WindowFollower: AsyncSequence, Sendable {
             }
             guard !ended else { return nil }
             switch try await fetch.writerStep(from: position) {
-            case .pieces(let pieces):
+            case .pieces(let pieces, let hashAfter):
+                hashAfterHandedOut.value = hashAfter
                 pending = pieces
                 next = 1
                 for piece in pieces { position += Int64(piece.readableBytes) }
@@ -89,7 +122,7 @@ struct WindowFollower: AsyncSequence, Sendable {
         }
     }
 
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(fetch: fetch, position: start) }
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(fetch: fetch, hashAfterHandedOut: hashAfterHandedOut, position: start) }
 }
 
 /// What the storage's writer missed, from a second source (a ranged GET, or the spool): the

@@ -169,7 +169,11 @@ extension MirroringContent {
             await fetch.upstreamResponded(size: stream.size, upload: id)
             let writer = Task {
                 do {
-                    let written = try await local.appendUpload(repository, id, at: 0, from: WindowFollower(fetch: fetch, start: 0))
+                    // What the writer takes from the window the fetch has hashed: the storage keeps
+                    // that state instead of hashing the bytes again.
+                    let follower = WindowFollower(fetch: fetch, start: 0)
+                    let written = try await local.appendUpload(repository, id, at: 0, from: follower,
+                                                               hashedAlready: { follower.hashAfterHandedOut.value })
                     await fetch.stopWriting()
                     await fetch.wrote()
                     return written

@@ -22,6 +22,14 @@ import Testing
         let blocked = Mutex(false)
         /// Where each writer was opened (nil: at the end of what exists).
         let openedAt = Mutex<[Int64?]>([])
+        /// Files moved: a commit that found no hash state for the upload's size hashes the
+        /// data read back, then moves it into place (with one, its writer commits it there).
+        let moved = Mutex<[StoragePath]>([])
+
+        override func move(from source: StoragePath, to destination: StoragePath) async throws {
+            moved.withLock { $0.append(source) }
+            try await inner.move(from: source, to: destination)
+        }
 
         override func writer(_ path: StoragePath, at offset: Int64?) async throws -> any StorageWriter {
             openedAt.withLock { $0.append(offset) }
@@ -122,6 +130,27 @@ import Testing
             // The rest was appended from where the writer stopped (a MiB or more in), not rewritten.
             let offsets = driver.openedAt.withLock { $0 }.compactMap { $0 }.filter { $0 > 0 }
             #expect(offsets.count == 1 && offsets[0] >= 1 << 20 && offsets[0] < Int64(blob.count), "\(offsets)")
+            // The storage went on from the fetch's hash of what the writer took from the window:
+            // the commit did not need to read the upload back.
+            #expect(driver.moved.withLock { $0 }.isEmpty, "\(driver.moved.withLock { $0 })")
+        }
+    }
+
+    /// A writer that keeps up writes what the fetch hashed: the storage keeps the fetch's hash
+    /// state instead of hashing each byte a second time, and commits from it.
+    @Test(.timeLimit(.minutes(1)), arguments: Kind.allCases)
+    func theStorageTakesTheFetchsHashOfWhatItWrote(kind: Kind) async throws {
+        try await withMirror(kind) { _, digest, blob, mirror, driver, store in
+            driver.open.withLock { $0 = true }
+            let repository = try RepositoryName("up.local/team/big")
+            var received: [UInt8] = []
+            try await mirror.readBlob(repository, digest, range: nil) { received += $0.readableBytesView }
+            #expect(received == blob)
+            while try await !store.hasBlob(repository, digest) { try await Task.sleep(for: .milliseconds(5)) }
+            var stored: [UInt8] = []
+            try await store.readBlob(digest, range: nil) { stored += $0.readableBytesView }
+            #expect(stored == blob)
+            #expect(driver.moved.withLock { $0 }.isEmpty, "the commit read the upload back: \(driver.moved.withLock { $0 })")
         }
     }
 

@@ -82,6 +82,42 @@ import Testing
         }
     }
 
+    /// Bytes a mirror's fetch has hashed already: the upload keeps the caller's state (saved
+    /// where a replica finds it) instead of hashing them again, and a later append goes on
+    /// from it; a state that does not cover exactly the upload's bytes is ignored, and the
+    /// commit then reads the upload back.
+    @Test(arguments: DriverKind.allCases)
+    func anAppendHashedAlreadyKeepsTheCallersState(_ kind: DriverKind) async throws {
+        try await kind.with { make in
+            let store = RegistryStore(driver: try make())
+            let bytes = randomBytes(300_000, seed: 31)
+            var prefixState = ResumableSHA256()
+            bytes[..<200_000].withUnsafeBytes { prefixState.update(bufferPointer: $0) }
+            let state = prefixState
+            let id = try await store.startUpload(repo)
+            #expect(try await store.appendUpload(repo, id, at: 0, from: Chunks(parts: [Array(bytes[..<200_000])]), hashedAlready: { state }) == 200_000)
+            #expect(try await store.driver.getContent(Layout.uploadHashState(repo, id, offset: 200_000)) == state.marshaled())
+            #expect(try await store.appendUpload(repo, id, at: 200_000, from: Chunks(parts: [Array(bytes[200_000...])])) == 300_000)
+            #expect(try await store.completeUpload(repo, id, digest: Digest.compute(bytes)) == 300_000)
+
+            // Proof the storage took the caller's word: a state of other bytes is a mismatch at the commit.
+            var forged = ResumableSHA256()
+            randomBytes(200_000, seed: 32).withUnsafeBytes { forged.update(bufferPointer: $0) }
+            let lied = forged
+            let other = try await store.startUpload(repo)
+            _ = try await store.appendUpload(repo, other, at: 0, from: Chunks(parts: [Array(bytes[..<200_000])]), hashedAlready: { lied })
+            await #expect(throws: RegistryError.self) { _ = try await store.completeUpload(repo, other, digest: Digest.compute(Array(bytes[..<200_000]))) }
+
+            // A state of fewer bytes than were written (or none) is not kept: the commit reads the data.
+            let short = try await store.startUpload(repo)
+            _ = try await store.appendUpload(repo, short, at: 0, from: Chunks(parts: [Array(bytes[..<200_000]), Array(bytes[200_000...])]),
+                                             hashedAlready: { state })
+            #expect(try await !store.driver.exists(Layout.uploadHashState(repo, short, offset: 300_000)))
+            #expect(try await !store.driver.exists(Layout.uploadHashState(repo, short, offset: 200_000)))
+            #expect(try await store.completeUpload(repo, short, digest: Digest.compute(bytes)) == 300_000)
+        }
+    }
+
     @Test(arguments: DriverKind.allCases)
     func wrongDigestStoresNothing(_ kind: DriverKind) async throws {
         try await kind.with { make in

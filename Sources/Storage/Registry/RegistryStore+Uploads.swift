@@ -46,6 +46,25 @@ extension RegistryStore {
     public func appendUpload<Chunks: AsyncSequence>(
         _ repository: RepositoryName, _ id: UploadID, at offset: Int64?, from chunks: Chunks
     ) async throws -> Int64 where Chunks.Element == ByteBuffer {
+        try await append(repository, id, at: offset, from: chunks, hashedAlready: nil)
+    }
+
+    /// Appends bytes the caller has hashed already, as the upload's first bytes or from where
+    /// the last append's state ends: `hashAfter` is read once they are written, and the upload
+    /// keeps it as its state when it covers exactly the upload's bytes (a mirror's fetch,
+    /// which hashes each byte to check it against the digest anyway, spares the storage a
+    /// second hash). Any other state is ignored, and the commit then reads the upload back.
+    public func appendUpload<Chunks: AsyncSequence>(
+        _ repository: RepositoryName, _ id: UploadID, at offset: Int64?, from chunks: Chunks,
+        hashedAlready hashAfter: @escaping @Sendable () -> ResumableSHA256?
+    ) async throws -> Int64 where Chunks.Element == ByteBuffer {
+        try await append(repository, id, at: offset, from: chunks, hashedAlready: hashAfter)
+    }
+
+    private func append<Chunks: AsyncSequence>(
+        _ repository: RepositoryName, _ id: UploadID, at offset: Int64?, from chunks: Chunks,
+        hashedAlready hashAfter: (@Sendable () -> ResumableSHA256?)?
+    ) async throws -> Int64 where Chunks.Element == ByteBuffer {
         try requireWritable()
         // Opened at nil rather than 0: an append never creates an upload; `startUpload` does.
         let writer = try await uploadWriter(repository, id, at: offset == 0 ? nil : offset)
@@ -54,12 +73,14 @@ extension RegistryStore {
             try? await writer.close()
             throw RegistryError(.rangeInvalid, message: "invalid content range: upload is at offset \(current), chunk starts at \(offset)")
         }
-        var hasher = current == 0 ? ResumableSHA256() : await savedHash(repository, id, at: current)
+        var hasher: ResumableSHA256?
+        if hashAfter == nil { hasher = current == 0 ? ResumableSHA256() : await savedHash(repository, id, at: current) }
         do {
             let size = try await writer.write(chunks) { chunk in
                 chunk.withUnsafeReadableBytes { hasher?.update(bufferPointer: $0) }
             }
             try await writer.close()
+            if let hashAfter { hasher = hashAfter() }
             if let hasher, hasher.count == size { await saveHash(hasher, repository, id) }
             return size
         } catch {

@@ -6,22 +6,22 @@ import OCI
 /// `hashstates/sha256/<offset>`. With it, a PATCH or the final PUT that reaches another
 /// replica (or a restarted one) goes on hashing where the last request stopped instead of
 /// reading the whole upload back from storage.
-struct ResumableSHA256: @unchecked Sendable {
+public struct ResumableSHA256: @unchecked Sendable {
     private var context = SHA256_CTX()
     static let marshaledSize = 4 + 32 + 64 + 8
     private static let magic: [UInt8] = Array("sha".utf8) + [0x03]
 
-    init() { SHA256_Init(&context) }
+    public init() { SHA256_Init(&context) }
 
-    mutating func update(bufferPointer: UnsafeRawBufferPointer) {
+    public mutating func update(bufferPointer: UnsafeRawBufferPointer) {
         guard let base = bufferPointer.baseAddress, bufferPointer.count > 0 else { return }
         SHA256_Update(&context, base, bufferPointer.count)
     }
 
     /// The number of bytes hashed so far.
-    var count: Int64 { Int64(bitPattern: (UInt64(context.Nh) << 32 | UInt64(context.Nl)) / 8) }
+    public var count: Int64 { Int64(bitPattern: (UInt64(context.Nh) << 32 | UInt64(context.Nl)) / 8) }
 
-    func finalize() -> Digest {
+    public func finalize() -> Digest {
         var copy = context
         var bytes = [UInt8](repeating: 0, count: 32)
         SHA256_Final(&bytes, &copy)
