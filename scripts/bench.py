@@ -185,7 +185,7 @@ class LimitedReader:
         data = self.f.read(size); self.left -= len(data); return data
 
 
-def pull(port, repo, digest):
+def pull(port, repo, digest, mbps=0):
     c = conn(port); c.request("GET", f"/v2/{repo}/blobs/{digest}")
     r = c.getresponse()
     if r.status in (302, 307):  # redirected to the object store, as clients follow it
@@ -195,11 +195,14 @@ def pull(port, repo, digest):
         c.request("GET", target.path + ("?" + target.query if target.query else ""))
         r = c.getresponse()
     assert r.status == 200, r.status
-    h, total = hashlib.sha256(), 0
+    total, start = 0, time.time()
     while True:
         b = r.read(CHUNK)
         if not b: break
         total += len(b)
+        if mbps:
+            ahead = total / (mbps * 1e6) - (time.time() - start)
+            if ahead > 0: time.sleep(ahead)
     c.close(); return total
 
 
@@ -442,8 +445,11 @@ def main():
     ap.add_argument("--tags", type=int, default=5000)
     ap.add_argument("--wrk-seconds", type=int, default=10)
     ap.add_argument("--tokens", action=argparse.BooleanOptionalAction, default=True)
-    ap.add_argument("--before", help="an earlier Berth binary: its manifest GET figures are printed beside this one's")
+    ap.add_argument("--before", help="an earlier Berth binary: its figures are printed beside this one's (hot-path, mirror-first)")
     ap.add_argument("--rounds", type=int, default=3, help="--only mirror-first: interleaved rounds")
+    ap.add_argument("--client-mbps", type=float, default=0,
+                    help="--only mirror-first: the client reads at most this many MB/s (a network slower than the disk), "
+                         "and each server's CPU is counted until the blob is stored")
     ap.add_argument("--only", choices=["hot-path", "tokens", "ui", "writes", "s3", "mirror", "mirror-first", "retention", "cdn"],
                     help="run only the manifest GET comparison, the token scenarios or the web UI pages")
     a = ap.parse_args()
@@ -859,11 +865,11 @@ def mirror_bench(a, work):
 
 
 def proxy_server(label, a, root, work, upstream):
-    """Berth's mirror of `upstream` (under the prefix `up/`) or Distribution's proxy of it;
-    with the prefix its repositories have there."""
+    """Berth's mirror of `upstream` (under the prefix `up/`; "Berth before": a.before's) or
+    Distribution's proxy of it; with the prefix its repositories have there."""
     remote = f"http://127.0.0.1:{upstream.port}"
-    if label == "Berth":
-        return Server("berth", os.path.abspath(a.berth), root, work,
+    if label.startswith("Berth"):
+        return Server("berth", os.path.abspath(a.before if label == "Berth before" else a.berth), root, work,
                       extra=f"proxy:\n  upstreams:\n    - prefix: up\n      remoteurl: {remote}\n"), "up/"
     return Server("distribution", "", root, work, extra=f"proxy:\n  remoteurl: {remote}\n"), ""
 
@@ -875,7 +881,7 @@ def mirror_first_bench(a, work):
     blob, digest = make_blob(work, "blob.bin", a.blob_mib)
     size = a.blob_mib * CHUNK
     upstream = Server("distribution", "", os.path.join(work, "upstream"), work)
-    results = {"Berth": [], "Distribution": []}
+    results = {"Berth": []} | ({"Berth before": []} if a.before else {}) | {"Distribution": []}
     try:
         push_monolithic(upstream.port, "bench/big", blob, digest)
         for round in range(a.rounds):
@@ -884,15 +890,22 @@ def mirror_first_bench(a, work):
                 server, prefix = proxy_server(label, a, root, work, upstream)
                 try:
                     settle(); c0 = cpu_seconds(server); t = time.time()
-                    n = pull(server.port, prefix + "bench/big", digest); assert n == size, n
-                    took = time.time() - t; c1 = cpu_seconds(server)
+                    n = pull(server.port, prefix + "bench/big", digest, a.client_mbps); assert n == size, n
+                    took = time.time() - t
+                    if a.client_mbps:
+                        # All the work a first pull causes: up to the blob stored.
+                        until_quiet(upstream)
+                        stored = os.path.join(root, "docker/registry/v2/blobs/sha256", digest[7:9], digest[7:], "data")
+                        while not os.path.exists(stored): time.sleep(0.1)
+                    c1 = cpu_seconds(server)
                     results[label].append((n / took / 1e6, (sum(c1) - sum(c0)) / (size / 2**30)))
                     until_quiet(upstream)
                 finally:
                     server.stop(); shutil.rmtree(root, ignore_errors=True)
     finally:
         upstream.stop()
-    print(f"\nfirst pull of a {a.blob_mib} MiB blob through a fresh mirror, {a.rounds} interleaved rounds")
+    pace = f", the client reading at most {a.client_mbps:.0f} MB/s, CPU until stored" if a.client_mbps else ""
+    print(f"\nfirst pull of a {a.blob_mib} MiB blob through a fresh mirror, {a.rounds} interleaved rounds{pace}")
     for label, runs in results.items():
         print(f"{label + ' (MB/s, CPU s/GiB)':40} " + "   ".join(f"{rate:7.0f} {cpu:5.2f}" for rate, cpu in runs))
 
