@@ -82,8 +82,9 @@ struct WindowFollower: AsyncSequence, Sendable {
     typealias Element = ByteBuffer
     let fetch: BlobFetch
     let start: Int64
-    /// The fetch's hash state after the last piece handed out (the storage keeps it as the
-    /// upload's once all of them are written).
+    /// The fetch's hash state after the last piece handed out, which covers the blob from its
+    /// first byte: so only when following from there (the storage keeps it as the upload's
+    /// once all of them are written).
     let hashAfterHandedOut = HashState()
 
     final class HashState: Sendable {
@@ -97,6 +98,7 @@ struct WindowFollower: AsyncSequence, Sendable {
     struct AsyncIterator: AsyncIteratorProtocol {
         let fetch: BlobFetch
         let hashAfterHandedOut: HashState
+        let startedAtZero: Bool
         var position: Int64
         var pending: [ByteBuffer] = []
         var next = 0
@@ -110,7 +112,7 @@ struct WindowFollower: AsyncSequence, Sendable {
             guard !ended else { return nil }
             switch try await fetch.writerStep(from: position) {
             case .pieces(let pieces, let hashAfter):
-                hashAfterHandedOut.value = hashAfter
+                if startedAtZero { hashAfterHandedOut.value = hashAfter }
                 pending = pieces
                 next = 1
                 for piece in pieces { position += Int64(piece.readableBytes) }
@@ -122,7 +124,7 @@ struct WindowFollower: AsyncSequence, Sendable {
         }
     }
 
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(fetch: fetch, hashAfterHandedOut: hashAfterHandedOut, position: start) }
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(fetch: fetch, hashAfterHandedOut: hashAfterHandedOut, startedAtZero: start == 0, position: start) }
 }
 
 /// What the storage's writer missed, from a second source (a ranged GET, or the spool): the

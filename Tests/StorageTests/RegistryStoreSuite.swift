@@ -115,6 +115,27 @@ import Testing
             #expect(try await !store.driver.exists(Layout.uploadHashState(repo, short, offset: 300_000)))
             #expect(try await !store.driver.exists(Layout.uploadHashState(repo, short, offset: 200_000)))
             #expect(try await store.completeUpload(repo, short, digest: Digest.compute(bytes)) == 300_000)
+
+            // Nor a state of more bytes, or none at all.
+            var whole = ResumableSHA256()
+            bytes.withUnsafeBytes { whole.update(bufferPointer: $0) }
+            let more = whole
+            for claim: @Sendable () -> ResumableSHA256? in [{ more }, { nil }] {
+                let upload = try await store.startUpload(repo)
+                _ = try await store.appendUpload(repo, upload, at: 0, from: Chunks(parts: [Array(bytes[..<200_000])]), hashedAlready: claim)
+                #expect(try await !store.driver.exists(Layout.uploadHashState(repo, upload, offset: 200_000)))
+                #expect(try await store.completeUpload(repo, upload, digest: Digest.compute(Array(bytes[..<200_000]))) == 200_000)
+            }
+
+            // Into an upload holding bytes already, a caller's state vouches for nothing: the
+            // bytes are hashed as by any append (were the forged state kept, the commit would fail).
+            let resumed = try await store.startUpload(repo)
+            _ = try await store.appendUpload(repo, resumed, at: 0, from: Chunks(parts: [Array(bytes[..<100_000])]))
+            var claimed = ResumableSHA256()
+            randomBytes(300_000, seed: 33).withUnsafeBytes { claimed.update(bufferPointer: $0) }
+            let forgedWhole = claimed
+            _ = try await store.appendUpload(repo, resumed, at: 100_000, from: Chunks(parts: [Array(bytes[100_000...])]), hashedAlready: { forgedWhole })
+            #expect(try await store.completeUpload(repo, resumed, digest: Digest.compute(bytes)) == 300_000)
         }
     }
 

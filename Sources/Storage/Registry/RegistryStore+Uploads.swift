@@ -49,11 +49,12 @@ extension RegistryStore {
         try await append(repository, id, at: offset, from: chunks, hashedAlready: nil)
     }
 
-    /// Appends bytes the caller has hashed already, as the upload's first bytes or from where
-    /// the last append's state ends: `hashAfter` is read once they are written, and the upload
-    /// keeps it as its state when it covers exactly the upload's bytes (a mirror's fetch,
-    /// which hashes each byte to check it against the digest anyway, spares the storage a
-    /// second hash). Any other state is ignored, and the commit then reads the upload back.
+    /// Appends the upload's first bytes, which the caller has hashed already: `hashAfter` is
+    /// read once they are written, and the upload keeps it as its state when it covers
+    /// exactly as many bytes (a mirror's fetch, which hashes each byte to check it against the
+    /// digest anyway, spares the storage a second hash). Any other state is ignored, and the
+    /// commit then reads the upload back. Into an upload that holds bytes already, the bytes
+    /// are hashed as by any append: a caller's state could not vouch for those.
     public func appendUpload<Chunks: AsyncSequence>(
         _ repository: RepositoryName, _ id: UploadID, at offset: Int64?, from chunks: Chunks,
         hashedAlready hashAfter: @escaping @Sendable () -> ResumableSHA256?
@@ -73,14 +74,15 @@ extension RegistryStore {
             try? await writer.close()
             throw RegistryError(.rangeInvalid, message: "invalid content range: upload is at offset \(current), chunk starts at \(offset)")
         }
+        let hashedAlready = current == 0 ? hashAfter : nil
         var hasher: ResumableSHA256?
-        if hashAfter == nil { hasher = current == 0 ? ResumableSHA256() : await savedHash(repository, id, at: current) }
+        if hashedAlready == nil { hasher = current == 0 ? ResumableSHA256() : await savedHash(repository, id, at: current) }
         do {
             let size = try await writer.write(chunks) { chunk in
                 chunk.withUnsafeReadableBytes { hasher?.update(bufferPointer: $0) }
             }
             try await writer.close()
-            if let hashAfter { hasher = hashAfter() }
+            if let hashedAlready { hasher = hashedAlready() }
             if let hasher, hasher.count == size { await saveHash(hasher, repository, id) }
             return size
         } catch {
