@@ -448,8 +448,7 @@ def main():
     ap.add_argument("--before", help="an earlier Berth binary: its figures are printed beside this one's (hot-path, mirror-first)")
     ap.add_argument("--rounds", type=int, default=3, help="--only mirror-first: interleaved rounds")
     ap.add_argument("--client-mbps", type=float, default=0,
-                    help="--only mirror-first: the client reads at most this many MB/s (a network slower than the disk), "
-                         "and each server's CPU is counted until the blob is stored")
+                    help="--only mirror-first: the client reads at most this many MB/s (a network slower than the disk)")
     ap.add_argument("--only", choices=["hot-path", "tokens", "ui", "writes", "s3", "mirror", "mirror-first", "retention", "cdn"],
                     help="run only the manifest GET comparison, the token scenarios or the web UI pages")
     a = ap.parse_args()
@@ -877,7 +876,10 @@ def proxy_server(label, a, root, work, upstream):
 def mirror_first_bench(a, work):
     """The big blob's first pull alone, through a fresh Berth mirror and a fresh Distribution
     proxy in turn, --rounds times (this VM's figures swing from one minute to the next, so
-    only interleaved pairs compare); each server's CPU during the pull beside."""
+    only interleaved pairs compare). Beside the client's rate, each server's CPU during the
+    pull and until the blob is stored (a proxy may leave work for after the client's last
+    byte: Distribution fetches the blob a second time to store it, Berth's writer may catch
+    up), and what the upstream sent for it."""
     blob, digest = make_blob(work, "blob.bin", a.blob_mib)
     size = a.blob_mib * CHUNK
     upstream = Server("distribution", "", os.path.join(work, "upstream"), work)
@@ -889,25 +891,25 @@ def mirror_first_bench(a, work):
                 root = os.path.join(work, f"first-{label}-{round}")
                 server, prefix = proxy_server(label, a, root, work, upstream)
                 try:
-                    settle(); c0 = cpu_seconds(server); t = time.time()
+                    settle(); c0 = cpu_seconds(server); sent0 = until_quiet(upstream); t = time.time()
                     n = pull(server.port, prefix + "bench/big", digest, a.client_mbps); assert n == size, n
-                    took = time.time() - t
-                    if a.client_mbps:
-                        # All the work a first pull causes: up to the blob stored.
-                        until_quiet(upstream)
-                        stored = os.path.join(root, "docker/registry/v2/blobs/sha256", digest[7:9], digest[7:], "data")
-                        while not os.path.exists(stored): time.sleep(0.1)
-                    c1 = cpu_seconds(server)
-                    results[label].append((n / took / 1e6, (sum(c1) - sum(c0)) / (size / 2**30)))
-                    until_quiet(upstream)
+                    took = time.time() - t; c1 = cpu_seconds(server)
+                    sent = until_quiet(upstream) - sent0
+                    stored = os.path.join(root, "docker/registry/v2/blobs/sha256", digest[7:9], digest[7:], "data")
+                    while not os.path.exists(stored): time.sleep(0.1)
+                    c2 = cpu_seconds(server)
+                    gib = size / 2**30
+                    results[label].append((n / took / 1e6, (sum(c1) - sum(c0)) / gib, (sum(c2) - sum(c0)) / gib, sent / size))
                 finally:
                     server.stop(); shutil.rmtree(root, ignore_errors=True)
     finally:
         upstream.stop()
-    pace = f", the client reading at most {a.client_mbps:.0f} MB/s, CPU until stored" if a.client_mbps else ""
+    pace = f", the client reading at most {a.client_mbps:.0f} MB/s" if a.client_mbps else ""
     print(f"\nfirst pull of a {a.blob_mib} MiB blob through a fresh mirror, {a.rounds} interleaved rounds{pace}")
+    print(f"{'':20} {'client MB/s':>14} {'CPU s/GiB, pull':>16} {'until stored':>13} {'upstream sent (blobs)':>22}")
     for label, runs in results.items():
-        print(f"{label + ' (MB/s, CPU s/GiB)':40} " + "   ".join(f"{rate:7.0f} {cpu:5.2f}" for rate, cpu in runs))
+        for rate, during, stored, sent in runs:
+            print(f"{label:20} {rate:14.0f} {during:16.2f} {stored:13.2f} {sent:22.2f}")
 
 
 def make_blob(work, name, mib):

@@ -81,13 +81,19 @@ actor BlobFetch {
 
     /// The latest bytes received, for readers at the head of the fetch (most often the
     /// client that asked for the blob) and for the storage's writer while it keeps up. At most
-    /// `windowLimit` bytes (plus a chunk) and `windowPieceLimit` pieces are held, shared, not copied.
+    /// `windowLimit` bytes (plus a chunk) and `windowPieceLimit` pieces are held, shared, not
+    /// copied; up to `writerWindowLimit` and `writerPieceLimit` while the writer lags.
     private var window: [(offset: Int64, bytes: ByteBuffer)] = []
     private var windowBytes = 0
     static let windowLimit = 4 << 20
     /// Pieces held at most, whatever their size: an upstream trickling a few bytes per read
     /// would otherwise fill the window with thousands of buffers, each keeping its own storage.
     static let windowPieceLimit = 256
+    /// What the window keeps on top for a storage writer that lags behind the readers: a
+    /// moment's slack (16 ms at 500 MB/s), so that a writer descheduled for a moment
+    /// does not fall behind for good and have the rest fetched a second time.
+    static let writerWindowLimit = 8 << 20
+    static let writerPieceLimit = 1024
     private var windowStart: Int64 { window.first?.offset ?? received }
 
     /// Where each reader that took bytes from the window has got to, and the writer while it
@@ -179,7 +185,8 @@ actor BlobFetch {
         var dropped = 0
         while dropped < window.count,
               windowBytes - window[dropped].bytes.readableBytes >= Self.windowLimit || window.count - dropped > Self.windowPieceLimit,
-              lead.map({ window[dropped].offset + Int64(window[dropped].bytes.readableBytes) <= $0 }) ?? true {
+              lead.map({ window[dropped].offset + Int64(window[dropped].bytes.readableBytes) <= $0 }) ?? true,
+              !writerStillNeeds(dropped) {
             windowBytes -= window[dropped].bytes.readableBytes
             dropped += 1
         }
@@ -188,6 +195,16 @@ actor BlobFetch {
         hashAtReceived = hashAfter
         change += 1
         wake()
+    }
+
+    /// Whether the window's piece at `index` is one the writer has yet to take, and the window
+    /// from it stays within the writer's slack.
+    private func writerStillNeeds(_ index: Int) -> Bool {
+        guard let writerPosition else { return false }
+        let piece = window[index]
+        return piece.offset + Int64(piece.bytes.readableBytes) > writerPosition
+            && windowBytes - piece.bytes.readableBytes < Self.writerWindowLimit
+            && window.count - index <= Self.writerPieceLimit
     }
 
     /// The received bytes of `range` from memory, or nil when the window has moved past its start.

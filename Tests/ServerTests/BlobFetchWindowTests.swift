@@ -2,6 +2,7 @@
 import Foundation
 import NIOCore
 import OCI
+import Storage
 import Testing
 
 /// A reader at the head of a fetch takes the bytes from memory; one that fell further behind
@@ -191,6 +192,37 @@ import Testing
         #expect(try await iterator.next() == nil, "the window has moved past the writer")
         var resumed = WindowFollower(fetch: behind, start: Int64((count - 1) * mib)).makeAsyncIterator()
         #expect(try await resumed.next() == pieces[count - 1], "a writer still within the window gets its bytes")
+    }
+
+    /// A writer lagging behind a reader keeps its bytes in the window up to its slack (a
+    /// writer descheduled for a moment does not fall behind for good, and nothing is fetched
+    /// twice); beyond the slack, it falls behind.
+    @Test(arguments: [false, true])
+    func theWindowKeepsALaggingWritersBytesUpToItsSlack(beyondTheSlack: Bool) async throws {
+        let mib = 1 << 20
+        let count = BlobFetch.writerWindowLimit / mib + (beyondTheSlack ? 4 : -4)
+        let pieces = (0..<count).map { chunk(UInt8($0 % 251), mib) }
+        let fetch = BlobFetch(spool: nil)
+        // The writer follows from the start (as once the upstream answered), but takes nothing yet.
+        await fetch.upstreamResponded(size: Int64(count * mib), upload: UploadID.random())
+        let reader = await fetch.addReader(at: 0)
+        let taking = Task {
+            var position: Int64 = 0
+            while position < Int64(count * mib) {
+                await until { await fetch.received > position }
+                let received = await fetch.received
+                for slice in try #require(await fetch.take(position..<received, reader: reader)) { position += Int64(slice.readableBytes) }
+            }
+        }
+        _ = try await FetchReceiver.receive(stream(pieces), into: fetch, expectedSize: Int64(count * mib), digest: digest(of: pieces))
+        try await taking.value
+        var written = 0
+        for try await piece in WindowFollower(fetch: fetch, start: 0) { written += piece.readableBytes }
+        if beyondTheSlack {
+            #expect(written == 0, "the window moved past the writer")
+        } else {
+            #expect(written == count * mib, "the writer got every byte, \(count) MiB behind the reader")
+        }
     }
 
     /// The bytes the writer missed, from an upstream that sent the whole blob to a ranged GET:
