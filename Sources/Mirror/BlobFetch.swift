@@ -82,16 +82,18 @@ actor BlobFetch {
     /// The latest bytes received, for readers at the head of the fetch (most often the
     /// client that asked for the blob) and for the storage's writer while it keeps up. At most
     /// `windowLimit` bytes (plus a chunk) and `windowPieceLimit` pieces are held, shared, not
-    /// copied; up to `writerWindowLimit` and `writerPieceLimit` while the writer lags.
+    /// copied; while the writer lags, up to `writerWindowLimit` and `writerPieceLimit` in all.
     private var window: [(offset: Int64, bytes: ByteBuffer)] = []
     private var windowBytes = 0
     static let windowLimit = 4 << 20
-    /// Pieces held at most, whatever their size: an upstream trickling a few bytes per read
-    /// would otherwise fill the window with thousands of buffers, each keeping its own storage.
+    /// Pieces held at most, whatever their size (`writerPieceLimit` while the writer lags): an
+    /// upstream trickling a few bytes per read would otherwise fill the window with thousands
+    /// of buffers, each keeping its own storage.
     static let windowPieceLimit = 256
-    /// What the window keeps on top for a storage writer that lags behind the readers: a
-    /// moment's slack (16 ms at 500 MB/s), so that a writer descheduled for a moment
-    /// does not fall behind for good and have the rest fetched a second time.
+    /// How much the window may hold in all (the readers' part included) while the storage's
+    /// writer lags behind the readers: a moment's slack (16 ms at 500 MB/s), so that a writer
+    /// descheduled for a moment does not fall behind for good and have the rest fetched a
+    /// second time. The readers are never held back for it.
     static let writerWindowLimit = 8 << 20
     static let writerPieceLimit = 1024
     private var windowStart: Int64 { window.first?.offset ?? received }
@@ -114,13 +116,15 @@ actor BlobFetch {
     private var paceWaiters: [CheckedContinuation<Void, Never>] = []
 
     /// Readers announced before they start (a GET's handler prepares the read, then begins
-    /// its response): until they come, the fetch keeps the blob's first window for them.
+    /// its response): until they come, the fetch keeps the blob's first window for them
+    /// (`windowLimit`, however much more a lagging writer has the window hold).
     private var expectedReaders = 0
 
     func expectReader() {
         // Once the window has left the blob's start, a reader from there reads the storage
-        // anyway: holding the fetch for it would only stall the others.
-        guard windowStart == 0 else { return }
+        // anyway: holding the fetch for it would only stall the others. (The start may still
+        // be held for a lagging writer; past the first window it does not hold readers back.)
+        guard windowStart == 0, received <= Int64(Self.windowLimit) else { return }
         expectedReaders += 1
     }
 
@@ -197,12 +201,13 @@ actor BlobFetch {
         wake()
     }
 
-    /// Whether the window's piece at `index` is one the writer has yet to take, and the window
-    /// from it stays within the writer's slack.
+    /// Whether the window's piece at `index`, the first one left, is the writer's next (a
+    /// writer whose next piece is gone has fallen behind already), and the window from it
+    /// stays within the writer's slack.
     private func writerStillNeeds(_ index: Int) -> Bool {
         guard let writerPosition else { return false }
         let piece = window[index]
-        return piece.offset + Int64(piece.bytes.readableBytes) > writerPosition
+        return piece.offset <= writerPosition && writerPosition < piece.offset + Int64(piece.bytes.readableBytes)
             && windowBytes - piece.bytes.readableBytes < Self.writerWindowLimit
             && window.count - index <= Self.writerPieceLimit
     }

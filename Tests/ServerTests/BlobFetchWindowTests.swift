@@ -200,7 +200,8 @@ import Testing
     @Test(arguments: [false, true])
     func theWindowKeepsALaggingWritersBytesUpToItsSlack(beyondTheSlack: Bool) async throws {
         let mib = 1 << 20
-        let count = BlobFetch.writerWindowLimit / mib + (beyondTheSlack ? 4 : -4)
+        // The whole slack (twice the readers' window), or a MiB more.
+        let count = BlobFetch.writerWindowLimit / mib + (beyondTheSlack ? 1 : 0)
         let pieces = (0..<count).map { chunk(UInt8($0 % 251), mib) }
         let fetch = BlobFetch(spool: nil)
         // The writer follows from the start (as once the upstream answered), but takes nothing yet.
@@ -223,6 +224,31 @@ import Testing
         } else {
             #expect(written == count * mib, "the writer got every byte, \(count) MiB behind the reader")
         }
+    }
+
+    /// A late GET is awaited (the readers held for it) only while the fetch is within its first
+    /// window, even when a lagging writer has the window keep the blob's start longer.
+    @Test func aLateReaderIsNotAwaitedPastTheFirstWindowWhileTheWriterKeepsTheStart() async throws {
+        let mib = 1 << 20
+        let fetch = BlobFetch(spool: nil)
+        await fetch.upstreamResponded(size: nil, upload: UploadID.random())
+        let reader = await fetch.addReader(at: 0)
+        for index in 0..<6 {
+            await fetch.received([chunk(UInt8(index), mib)], at: Int64(index * mib))
+            _ = try #require(await fetch.take(Int64(index * mib)..<Int64((index + 1) * mib), reader: reader))
+        }
+        #expect(await fetch.recent(0..<1) != nil, "the start is kept for the writer")
+        await fetch.expectReader()
+        let more = Task { await fetch.received([chunk(6, mib)], at: Int64(6 * mib)) }
+        await until {
+            let received = await fetch.received, waiting = await fetch.waitingForPace
+            return received == Int64(7 * mib) || waiting
+        }
+        #expect(await !fetch.waitingForPace, "the reader at the head was held for the late one")
+        #expect(await fetch.received == Int64(7 * mib))
+        // Ends a fetch held by mistake too, so that a failure does not hang the run.
+        await fetch.finish(.stored(size: Int64(7 * mib)))
+        await more.value
     }
 
     /// The bytes the writer missed, from an upstream that sent the whole blob to a ranged GET:
