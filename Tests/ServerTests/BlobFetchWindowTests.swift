@@ -24,6 +24,18 @@ import Testing
         }
     }
 
+    /// A reader taking every byte of a `size`-byte blob as it arrives.
+    func takingEverything(_ fetch: BlobFetch, as reader: Int, size: Int64) -> Task<Void, any Error> {
+        Task {
+            var position: Int64 = 0
+            while position < size {
+                await until { await fetch.received > position }
+                let received = await fetch.received
+                for slice in try #require(await fetch.take(position..<received, reader: reader)) { position += Int64(slice.readableBytes) }
+            }
+        }
+    }
+
     /// Waits for a condition (never for a duration).
     func until(_ condition: () async -> Bool) async {
         while await !condition() { await Task.yield() }
@@ -178,14 +190,7 @@ import Testing
         // A reader takes everything as it comes while the writer is held back.
         let behind = BlobFetch(spool: nil)
         let reader = await behind.addReader(at: 0)
-        let taking = Task {
-            var position: Int64 = 0
-            while position < Int64(count * mib) {
-                await until { await behind.received > position }
-                let received = await behind.received
-                for slice in try #require(await behind.take(position..<received, reader: reader)) { position += Int64(slice.readableBytes) }
-            }
-        }
+        let taking = takingEverything(behind, as: reader, size: Int64(count * mib))
         _ = try await FetchReceiver.receive(stream(pieces), into: behind, expectedSize: Int64(count * mib), digest: digest(of: pieces))
         try await taking.value
         var iterator = WindowFollower(fetch: behind, start: 0).makeAsyncIterator()
@@ -207,14 +212,7 @@ import Testing
         // The writer follows from the start (as once the upstream answered), but takes nothing yet.
         await fetch.upstreamResponded(size: Int64(count * mib), upload: UploadID.random())
         let reader = await fetch.addReader(at: 0)
-        let taking = Task {
-            var position: Int64 = 0
-            while position < Int64(count * mib) {
-                await until { await fetch.received > position }
-                let received = await fetch.received
-                for slice in try #require(await fetch.take(position..<received, reader: reader)) { position += Int64(slice.readableBytes) }
-            }
-        }
+        let taking = takingEverything(fetch, as: reader, size: Int64(count * mib))
         _ = try await FetchReceiver.receive(stream(pieces), into: fetch, expectedSize: Int64(count * mib), digest: digest(of: pieces))
         try await taking.value
         var written = 0
