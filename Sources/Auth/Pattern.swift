@@ -14,7 +14,7 @@ public enum Pattern {
     }
 
     public static func isRegex(_ pattern: String) -> Bool {
-        pattern.count >= 2 && pattern.hasPrefix("/") && pattern.hasSuffix("/")
+        pattern.utf8.count >= 2 && pattern.utf8.first == UInt8(ascii: "/") && pattern.utf8.last == UInt8(ascii: "/")
     }
 
     /// Validates a pattern at load time.
@@ -42,6 +42,11 @@ public enum Pattern {
             case .noMatch: return false
             case .exhausted: return nil
             }
+        }
+        // Without a metacharacter a glob is the value itself (as in Go's path.Match), compared
+        // on its bytes: most rules' account and type fields, on every request.
+        if !pattern.utf8.contains(where: { $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "[") || $0 == UInt8(ascii: "\\") }) {
+            return pattern.utf8.elementsEqual(value.utf8)
         }
         return globMatch(Array(pattern.unicodeScalars), Array(value.unicodeScalars)) ?? false
     }

@@ -15,20 +15,24 @@ public struct ResourceScope: Sendable, Hashable, Codable, CustomStringConvertibl
     /// Parses one scope: `type[(class)]:name:actions`, where the name may itself hold one
     /// `:` (a registry host:port). Actions are de-duplicated and sorted, as docker_auth does.
     public init(parsing input: some StringProtocol) throws(AuthError) {
+        // Split on the bytes (as docker_auth does), not on Characters: every token request
+        // parses its scopes.
         let text = Substring(input)
-        let parts = text.split(separator: ":", maxSplits: 4, omittingEmptySubsequences: false)
-        guard text.utf8.count <= 1024, parts.count == 3 || parts.count == 4 else {
+        let bytes = text.utf8
+        let colon = UInt8(ascii: ":")
+        let colons = bytes.count <= 1024 ? bytes.reduce(0) { $1 == colon ? $0 + 1 : $0 } : 0
+        guard colons == 2 || colons == 3, let typeEnd = bytes.firstIndex(of: colon), let actionsStart = bytes.lastIndex(of: colon) else {
             throw AuthError.badRequest("invalid scope: \(text.prefix(100))")
         }
-        var type = parts[0]
-        if let open = type.firstIndex(of: "("), type.hasSuffix(")") { type = type[..<open] }
+        var type = text[..<typeEnd]
+        if let open = type.utf8.firstIndex(of: UInt8(ascii: "(")), type.utf8.last == UInt8(ascii: ")") { type = type[..<open] }
         let lowerAlnum: (UInt8) -> Bool = { c in (c >= 97 && c <= 122) || (c >= 48 && c <= 57) }
         guard !type.isEmpty, type.utf8.allSatisfy(lowerAlnum) else {
-            throw AuthError.badRequest("invalid scope type: \(parts[0].prefix(40))")
+            throw AuthError.badRequest("invalid scope type: \(text[..<typeEnd].prefix(40))")
         }
         // The name may hold one `:` (a registry host:port): the span between the type's colon
         // and the actions'.
-        let name = String(text[parts[1].startIndex..<parts[parts.count - 2].endIndex])
+        let name = String(text[bytes.index(after: typeEnd)..<actionsStart])
         guard !name.isEmpty else { throw AuthError.badRequest("invalid scope: empty resource name") }
         // Only names the registry could store get rights: a token for anything else would
         // grant actions on nothing, or on a name another spelling maps to.
@@ -37,7 +41,7 @@ public struct ResourceScope: Sendable, Hashable, Codable, CustomStringConvertibl
         }
         self.type = String(type)
         self.name = name
-        var actions = parts[parts.count - 1].split(separator: ",").map { String($0) }
+        var actions = text[bytes.index(after: actionsStart)...].utf8.split(separator: UInt8(ascii: ",")).map { String(Substring($0)) }
         if actions.count > 1 {
             actions.sort()
             actions = actions.enumerated().compactMap { $0.offset > 0 && actions[$0.offset - 1] == $0.element ? nil : $0.element }
@@ -48,7 +52,7 @@ public struct ResourceScope: Sendable, Hashable, Codable, CustomStringConvertibl
     /// A repository name as the registry accepts it, optionally after a `host:port/` prefix.
     static func isRepositoryName(_ name: String) -> Bool {
         var path = Substring(name)
-        if let slash = path.firstIndex(of: "/"), path[..<slash].utf8.contains(UInt8(ascii: ":")) { path = path[path.index(after: slash)...] }
+        if let slash = path.utf8.firstIndex(of: UInt8(ascii: "/")), path[..<slash].utf8.contains(UInt8(ascii: ":")) { path = path[path.utf8.index(after: slash)...] }
         return (try? RepositoryName(path)) != nil
     }
 
@@ -56,7 +60,7 @@ public struct ResourceScope: Sendable, Hashable, Codable, CustomStringConvertibl
     public static func parseAll(_ values: [String]) throws(AuthError) -> [ResourceScope] {
         var out: [ResourceScope] = []
         for value in values {
-            for part in value.split(separator: " ") { out.append(try ResourceScope(parsing: part)) }
+            for part in value.utf8.split(separator: UInt8(ascii: " ")) { out.append(try ResourceScope(parsing: Substring(part))) }
         }
         return out
     }

@@ -3,9 +3,9 @@
 /// measurable cost on every request that carries credentials.
 extension Substring {
     public func trimmingHTTPWhitespace() -> Substring {
-        func isWhitespace(_ c: Character) -> Bool { c == " " || c == "\t" }
-        guard let first = firstIndex(where: { !isWhitespace($0) }), let last = lastIndex(where: { !isWhitespace($0) }) else { return "" }
-        return self[first...last]
+        func isWhitespace(_ c: UInt8) -> Bool { c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") }
+        guard let first = utf8.firstIndex(where: { !isWhitespace($0) }), let last = utf8.lastIndex(where: { !isWhitespace($0) }) else { return "" }
+        return self[first..<utf8.index(after: last)]
     }
 }
 

@@ -6,7 +6,9 @@ import Testing
         ("*", "ubuntu", true), ("*", "team/app", false), ("team/*", "team/app", true), ("team/*", "team/a/b", false),
         ("test-*", "test-app", true), ("?x", "ax", true), ("?x", "/x", false), ("[a-c]*", "box", true), ("[^a-c]*", "box", false),
         ("/.+/", "anyone", true), ("/.+/", "", false), ("/^team\\/.+$/", "team/a/b", true), ("/app/", "my-app-x", true),
-        ("ubuntu", "ubuntu", true), ("ubuntu", "ubuntu2", false),
+        ("ubuntu", "ubuntu", true), ("ubuntu", "ubuntu2", false), ("ubuntu2", "ubuntu", false), ("", "", true), ("", "a", false),
+        // A literal compares bytes, as Go does: canonically equivalent spellings differ.
+        ("caf\u{E9}", "caf\u{E9}", true), ("caf\u{E9}", "cafe\u{301}", false), ("/", "/", true), ("\\*", "*", true), ("\\*", "a", false),
     ])
     func matchesLikeDockerAuth(_ pattern: String, _ value: String, _ expected: Bool) {
         #expect(Pattern.matches(pattern, value) == expected)
@@ -25,7 +27,12 @@ import Testing
         #expect(try ResourceScope(parsing: "repository(plugin):x:pull").type == "repository")
         #expect(try ResourceScope(parsing: "registry:catalog:*").actions == ["*"])
         #expect(try ResourceScope.parseAll(["repository:a:pull repository:b:push"]).count == 2)
-        for bad in ["repository", "repository:a", "a:b:c:d:e", "Repo:x:pull", "repository::pull"] {
+        #expect(try ResourceScope.parseAll(["repository:a:pull  registry:catalog:*", "repository:c:"]).map(\.description)
+            == ["repository:a:pull", "registry:catalog:*", "repository:c:"])
+        #expect(try ResourceScope(parsing: "repository:localhost:5000/team/app:push,,pull").actions == ["pull", "push"])
+        #expect(try ResourceScope(parsing: "repository:a:").actions == [])
+        for bad in ["repository", "repository:a", "a:b:c:d:e", "Repo:x:pull", "repository::pull", "repository:localhost:5000:app:pull",
+                    ":a:pull", "()(x):a:pull", "repository:a:b/:pull", "repository:" + String(repeating: "a", count: 1100) + ":pull"] {
             #expect(throws: AuthError.self) { try ResourceScope(parsing: bad) }
         }
     }

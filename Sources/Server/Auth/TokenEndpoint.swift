@@ -142,11 +142,14 @@ package struct TokenEndpoint: Sendable {
     }
 
     static func basicCredentials(_ header: String?) -> (user: String, password: String)? {
+        // On the header's bytes: every token request carries one.
+        guard let header else { return nil }
+        let bytes = header.utf8
         // Up to a 16 KiB password: a CI system's token (workload_auth) is one.
-        guard let header, header.count > 6, header.prefix(6).lowercased() == "basic ",
-              header.utf8.count <= 22 * 1024,
-              let data = Data(base64Encoded: String(header.dropFirst(6).trimmingHTTPWhitespace())),
-              let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":") else { return nil }
-        return (String(text[..<colon]), String(text[text.index(after: colon)...]))
+        guard bytes.count > 6, bytes.count <= 22 * 1024,
+              bytes.prefix(6).elementsEqual("basic ".utf8, by: { ($0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0) == $1 }),
+              let data = Data(base64Encoded: String(header[bytes.index(bytes.startIndex, offsetBy: 6)...].trimmingHTTPWhitespace())),
+              let text = String(validating: data, as: UTF8.self), let colon = text.utf8.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+        return (String(text[..<colon]), String(text[text.utf8.index(after: colon)...]))
     }
 }
