@@ -19,7 +19,8 @@ public struct RepositoryName: Sendable, Hashable, Comparable, CustomStringConver
     }
 
     public var description: String { value }
-    public var components: [Substring] { value.split(separator: "/") }
+    /// Split on bytes: storage paths are built from them on every request.
+    public var components: [Substring] { value.utf8.split(separator: UInt8(ascii: "/")).map { Substring($0) } }
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.value < rhs.value }
 
     static func isAlnum(_ c: UInt8) -> Bool {

@@ -19,11 +19,12 @@ enum RegistryRoute: Equatable {
     /// `path` is the request path with any `http.prefix` removed, starting at `/v2`.
     init?(path: String) {
         guard path == "/v2" || path.hasPrefix("/v2/") else { return nil }
-        var components = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst(2).map(String.init)
+        // Split on the path's bytes (every registry request), each component percent-decoded;
+        // a decoded `/` then fails name validation.
+        var components = path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst(2)
+            .map { PercentDecoding.decode(String(Substring($0))) }
         // A trailing slash is tolerated everywhere, as Distribution's StrictSlash router does.
         if components.last == "" { components.removeLast() }
-        // Percent-encoded components are decoded; a decoded `/` then fails name validation.
-        components = components.map { PercentDecoding.decode($0) }
         let n = components.count
         func name(dropping k: Int) -> String? {
             let parts = components.prefix(n - k)
