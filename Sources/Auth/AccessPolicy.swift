@@ -20,6 +20,14 @@ public struct AccessDecision: Sendable, Equatable, Codable {
 /// next policy decide. Throws `AuthError.unavailable` when it cannot answer.
 public protocol AccessPolicy: Sendable {
     func decide(_ request: AccessRequest) async throws -> AccessDecision?
+    /// Whether a decision runs something outside this process (ext_authz: a program per
+    /// request). A page listing what a visitor may see then asks about a bounded number of
+    /// names only; an in-process policy is asked about every one.
+    var decidesOutOfProcess: Bool { get }
+}
+
+extension AccessPolicy {
+    public var decidesOutOfProcess: Bool { false }
 }
 
 /// Policies asked in order; the first that matches decides; no match anywhere grants nothing.
@@ -27,6 +35,8 @@ public struct PolicyChain: AccessPolicy {
     public let policies: [any AccessPolicy]
 
     public init(_ policies: [any AccessPolicy]) { self.policies = policies }
+
+    public var decidesOutOfProcess: Bool { policies.contains { $0.decidesOutOfProcess } }
 
     public func decide(_ request: AccessRequest) async throws -> AccessDecision? {
         for policy in policies {

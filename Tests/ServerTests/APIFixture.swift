@@ -43,21 +43,24 @@ struct APIFixture {
 
         /// Pushes a blob with a single monolithic POST and returns its digest.
         @discardableResult
-        func pushBlob(_ repo: String, _ bytes: [UInt8]) async throws -> Digest {
+        func pushBlob(_ repo: String, _ bytes: [UInt8], headers: HTTPFields = [:]) async throws -> Digest {
             let digest = Digest.compute(bytes)
-            let r = try await send(.post, "/v2/\(repo)/blobs/uploads/?digest=\(digest)", body: bytes)
+            let r = try await send(.post, "/v2/\(repo)/blobs/uploads/?digest=\(digest)", headers: headers, body: bytes)
             #expect(r.status == .created)
             return digest
         }
 
         /// Pushes a minimal image (config + one layer) and returns the manifest bytes.
-        func pushImage(_ repo: String, tag: String, seed: UInt8 = 1, subject: Digest? = nil, artifactType: String? = nil) async throws -> (manifest: [UInt8], digest: Digest) {
+        func pushImage(_ repo: String, tag: String, seed: UInt8 = 1, subject: Digest? = nil, artifactType: String? = nil,
+                       headers: HTTPFields = [:]) async throws -> (manifest: [UInt8], digest: Digest) {
             let config = Array(#"{"architecture":"amd64","os":"linux","seed":\#(seed)}"#.utf8)
             let layer = [UInt8](repeating: seed, count: 100)
-            let c = try await pushBlob(repo, config)
-            let l = try await pushBlob(repo, layer)
+            let c = try await pushBlob(repo, config, headers: headers)
+            let l = try await pushBlob(repo, layer, headers: headers)
             let manifest = Self.manifest(config: (c, config.count), layers: [(l, layer.count)], subject: subject, artifactType: artifactType)
-            let r = try await send(.put, "/v2/\(repo)/manifests/\(tag)", headers: [.contentType: MediaType.ociManifest], body: manifest)
+            var manifestHeaders = headers
+            manifestHeaders[.contentType] = MediaType.ociManifest
+            let r = try await send(.put, "/v2/\(repo)/manifests/\(tag)", headers: manifestHeaders, body: manifest)
             #expect(r.status == .created, "\(String(buffer: r.body))")
             return (manifest, Digest.compute(manifest))
         }

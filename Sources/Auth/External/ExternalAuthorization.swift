@@ -8,6 +8,8 @@ public struct ExternalAuthorization: AccessPolicy {
 
     public init(_ program: ExternalProgram) { self.program = program }
 
+    public var decidesOutOfProcess: Bool { true }
+
     struct Request: Encodable {
         var Account: String
         var `Type`: String

@@ -42,6 +42,18 @@ package struct WebUI: Sendable {
     func mirrorOf(_ repository: RepositoryName) -> String? { queries.upstream(of: repository) }
 
     static let pageSize = 50
+    /// How many repositories a listing asks a policy that runs a program per decision
+    /// (ext_authz) about: every repository would be a program run per page view.
+    static let outOfProcessListLimit = 200
+
+    /// The names a listing asks the access policy about: all of them, or for a policy that
+    /// runs a program per decision the first `outOfProcessListLimit`, with a notice saying so.
+    func namesToAsk(_ names: [String]) -> (names: [String], notice: String?) {
+        guard access.decidesOutOfProcess, names.count > Self.outOfProcessListLimit else { return (names, nil) }
+        return (Array(names.prefix(Self.outOfProcessListLimit)),
+                "The access policy runs a program for every repository (ext_authz): the first \(Self.outOfProcessListLimit) of "
+                    + "\(names.count) repositories were checked, the others are not listed. Search by name to find them.")
+    }
     static let tagPageSize = 100
     static let securityHeaders: [(HTTPField.Name, String)] = [
         (.contentSecurityPolicy, "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),

@@ -64,6 +64,9 @@ struct WebUIAccess: Sendable {
         return await accounts.anonymous()
     }
 
+    /// Whether the access policy runs a program per decision (ext_authz).
+    var decidesOutOfProcess: Bool { accounts?.gate.policy?.decidesOutOfProcess ?? false }
+
     /// The actions `identity` has on `repository` among `wanted`.
     func granted(_ identity: Identity, repository: String, _ wanted: [String], address: IPAddress?) async -> Set<String> {
         await granted(identity, ResourceScope(type: "repository", name: repository, actions: wanted), address: address)

@@ -24,18 +24,15 @@ extension WebUI {
             return redirect(base + "/ui/login?next=" + base + "/ui/home")
         }
         let names = try await queries.repositories()
-        var pushable: [String] = []
-        var pullable = Set<String>()
-        for name in names {
+        let asked = namesToAsk(names)
+        let rights = await asked.names.concurrentMap { [self] name -> (name: String, push: Bool, pull: Bool) in
             let granted = await access.granted(identity, repository: name, ["pull", "push"], address: visitor.address)
-            if granted.contains("push") { pushable.append(name) }
             // Its own grant answered already; only the anonymous visitors' rules are left to ask.
-            if granted.contains("pull") {
-                pullable.insert(name)
-            } else if await anonymousMayPull(visitor, name) {
-                pullable.insert(name)
-            }
+            let pull = granted.contains("pull") ? true : await anonymousMayPull(visitor, name)
+            return (name, granted.contains("push"), pull)
         }
+        let pushable = rights.filter(\.push).map(\.name)
+        let pullable = Set(rights.filter(\.pull).map(\.name))
         var pushes: [HomePage.Push] = []
         if let accounts {
             // The audit log's pushes, newest first: those of repositories this visitor may see.
@@ -53,6 +50,7 @@ extension WebUI {
             storage = report.map(HomePage.Storage.init)
         }
         var frame = frame("Home", visitor)
+        frame.notice = asked.notice
         frame.isAdmin = visitor.isAdmin
         return render("home", HomePage(
             frame: frame, host: configuredHost ?? requestHost(request), tlsFlag: reachedSecurely(request) ? "" : " --tls-verify=false",

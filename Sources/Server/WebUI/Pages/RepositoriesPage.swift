@@ -18,12 +18,10 @@ extension WebUI {
         if visitor.identity == nil { return redirect(base + "/ui/login") }
         let query = String((request.uri.queryParameters["q"].map(String.init) ?? "").prefix(256))
         let needle = query.lowercased()
-        var visible: [String] = []
         // The catalog's index (kept current with other writers), not a walk of the layout.
         let catalog = try await queries.repositories()
-        for name in catalog where needle.isEmpty || name.contains(needle) {
-            if await canPull(visitor, name) { visible.append(name) }
-        }
+        let asked = namesToAsk(catalog.filter { needle.isEmpty || $0.contains(needle) })
+        let visible = await asked.names.concurrentMap { [self] name in await canPull(visitor, name) ? name : nil }.compactMap { $0 }
         let pages = max(1, (visible.count + Self.pageSize - 1) / Self.pageSize)
         let page = min(max(1, request.uri.queryParameters["page"].flatMap { Int(String($0)) } ?? 1), pages)
         let names = visible.dropFirst((page - 1) * Self.pageSize).prefix(Self.pageSize).compactMap { try? RepositoryName($0) }
@@ -39,10 +37,11 @@ extension WebUI {
                                         mirrorOf: mirrorOf(repository))
         }
         var pageFrame = frame("Repositories", visitor)
+        pageFrame.notice = asked.notice
         // The confirmation after a repository delete (only for a name that is really gone).
         if let deleted = request.uri.queryParameters["deleted"].map(String.init), let name = try? RepositoryName(deleted),
            !catalog.contains(name.value) {
-            pageFrame.notice = "Deleted the repository \(name.value)."
+            pageFrame.notice = (["Deleted the repository \(name.value)."] + [asked.notice].compactMap { $0 }).joined(separator: " ")
         }
         return render("repositories", RepositoriesPage(frame: pageFrame, query: query, repositories: rows,
                                                          total: visible.count, page: page, pages: pages))
