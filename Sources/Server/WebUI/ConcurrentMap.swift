@@ -22,7 +22,7 @@ extension Sequence where Element: Sendable {
         }
     }
 
-    private func asyncMap<T>(_ transform: (Element) async -> T) async -> [T] {
+    func asyncMap<T>(_ transform: (Element) async -> T) async -> [T] {
         var results: [T] = []
         for item in self { results.append(await transform(item)) }
         return results

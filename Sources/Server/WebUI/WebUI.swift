@@ -54,6 +54,12 @@ package struct WebUI: Sendable {
                 "The access policy runs a program for every repository (ext_authz): the first \(Self.outOfProcessListLimit) of "
                     + "\(names.count) repositories were checked, the others are not listed. Search by name to find them.")
     }
+
+    /// `question` about each name, in order: a program per decision is run several at a time,
+    /// an in-process policy is asked one name after another (no task per name).
+    func askEach<T: Sendable>(_ names: [String], _ question: @escaping @Sendable (String) async -> T) async -> [T] {
+        access.decidesOutOfProcess ? await names.concurrentMap(question) : await names.asyncMap(question)
+    }
     static let tagPageSize = 100
     static let securityHeaders: [(HTTPField.Name, String)] = [
         (.contentSecurityPolicy, "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),

@@ -25,7 +25,7 @@ extension WebUI {
         }
         let names = try await queries.repositories()
         let asked = namesToAsk(names)
-        let rights = await asked.names.concurrentMap { [self] name -> (name: String, push: Bool, pull: Bool) in
+        let rights = await askEach(asked.names) { [self] name -> (name: String, push: Bool, pull: Bool) in
             let granted = await access.granted(identity, repository: name, ["pull", "push"], address: visitor.address)
             // Its own grant answered already; only the anonymous visitors' rules are left to ask.
             let pull = granted.contains("pull") ? true : await anonymousMayPull(visitor, name)

@@ -21,7 +21,7 @@ extension WebUI {
         // The catalog's index (kept current with other writers), not a walk of the layout.
         let catalog = try await queries.repositories()
         let asked = namesToAsk(catalog.filter { needle.isEmpty || $0.contains(needle) })
-        let visible = await asked.names.concurrentMap { [self] name in await canPull(visitor, name) ? name : nil }.compactMap { $0 }
+        let visible = await askEach(asked.names) { [self] name in await canPull(visitor, name) ? name : nil }.compactMap { $0 }
         let pages = max(1, (visible.count + Self.pageSize - 1) / Self.pageSize)
         let page = min(max(1, request.uri.queryParameters["page"].flatMap { Int(String($0)) } ?? 1), pages)
         let names = visible.dropFirst((page - 1) * Self.pageSize).prefix(Self.pageSize).compactMap { try? RepositoryName($0) }
