@@ -104,7 +104,7 @@ public struct ACL: Sendable {
         // Capture groups of each field's own regex, for `${field:N}` elsewhere.
         for (key, pattern, value) in fields {
             guard let pattern, Pattern.isRegex(pattern), !pattern.contains("${") else { continue }
-            switch Pattern.regexMatch(String(pattern.dropFirst().dropLast()), value) {
+            switch Pattern.regexMatch(Pattern.regexBody(pattern), value) {
             case .match(let groups): captures[key] = groups
             case .noMatch: break
             case .exhausted: return nil

@@ -13,14 +13,23 @@ public enum Pattern {
         return escaped
     }
 
+    /// `/…/` with something between the slashes, on bytes, as docker_auth's `len(p) > 2`
+    /// (so `//` is a literal glob, not an empty regex matching everything).
     public static func isRegex(_ pattern: String) -> Bool {
-        pattern.utf8.count >= 2 && pattern.utf8.first == UInt8(ascii: "/") && pattern.utf8.last == UInt8(ascii: "/")
+        pattern.utf8.count > 2 && pattern.utf8.first == UInt8(ascii: "/") && pattern.utf8.last == UInt8(ascii: "/")
+    }
+
+    /// A `/regex/` pattern's expression: the bytes between its slashes (a combining mark after
+    /// the first slash stays part of the expression).
+    static func regexBody(_ pattern: String) -> String {
+        let bytes = pattern.utf8
+        return String(Substring(bytes[bytes.index(after: bytes.startIndex)..<bytes.index(before: bytes.endIndex)]))
     }
 
     /// Validates a pattern at load time.
     public static func validate(_ pattern: String) throws(AuthError) {
         if isRegex(pattern) {
-            guard BoundedRegex(String(pattern.dropFirst().dropLast())) != nil else {
+            guard BoundedRegex(regexBody(pattern)) != nil else {
                 throw AuthError.configuration("invalid regular expression \(pattern)")
             }
         } else if globMatch(Array(pattern.unicodeScalars), Array("".unicodeScalars)) == nil {
@@ -37,7 +46,7 @@ public enum Pattern {
     /// Whether `pattern` matches `value`; nil when a regex gave up at its step limit.
     static func evaluate(_ pattern: String, _ value: String) -> Bool? {
         if isRegex(pattern) {
-            switch regexMatch(String(pattern.dropFirst().dropLast()), value) {
+            switch regexMatch(regexBody(pattern), value) {
             case .match: return true
             case .noMatch: return false
             case .exhausted: return nil

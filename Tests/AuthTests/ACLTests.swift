@@ -9,6 +9,9 @@ import Testing
         ("ubuntu", "ubuntu", true), ("ubuntu", "ubuntu2", false), ("ubuntu2", "ubuntu", false), ("", "", true), ("", "a", false),
         // A literal compares bytes, as Go does: canonically equivalent spellings differ.
         ("caf\u{E9}", "caf\u{E9}", true), ("caf\u{E9}", "cafe\u{301}", false), ("/", "/", true), ("\\*", "*", true), ("\\*", "a", false),
+        // docker_auth's `len(p) > 2`: `//` is a literal, not an empty regex matching everything;
+        // a regex's body is the bytes between its slashes.
+        ("//", "//", true), ("//", "anything", false), ("/x\u{600}/", "x\u{600}", true), ("/x\u{600}/", "x", false),
     ])
     func matchesLikeDockerAuth(_ pattern: String, _ value: String, _ expected: Bool) {
         #expect(Pattern.matches(pattern, value) == expected)

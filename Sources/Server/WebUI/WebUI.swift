@@ -45,21 +45,26 @@ package struct WebUI: Sendable {
     /// How many repositories a listing asks a policy that runs a program per decision
     /// (ext_authz) about: every repository would be a program run per page view.
     static let outOfProcessListLimit = 200
+    /// How many of those programs one page view runs at once: ext_authz has 16 slots for
+    /// every request, and token requests must not wait behind a page.
+    static let outOfProcessWidth = 4
 
     /// The names a listing asks the access policy about: all of them, or for a policy that
-    /// runs a program per decision the first `outOfProcessListLimit`, with a notice saying so.
+    /// runs a program per decision the first `outOfProcessListLimit` by name, with a notice
+    /// saying so (not how many there are: the visitor may see fewer).
     func namesToAsk(_ names: [String]) -> (names: [String], notice: String?) {
         guard access.decidesOutOfProcess, names.count > Self.outOfProcessListLimit else { return (names, nil) }
         return (Array(names.prefix(Self.outOfProcessListLimit)),
-                "The access policy runs a program for every repository (ext_authz): the first \(Self.outOfProcessListLimit) of "
-                    + "\(names.count) repositories were checked, the others are not listed. Search by name to find them.")
+                "The access policy runs a program for every repository (ext_authz): only the first \(Self.outOfProcessListLimit) "
+                    + "repositories by name were checked, and only those are listed. Search by name to find others.")
     }
 
-    /// `question` about each name, in order: a program per decision is run several at a time,
+    /// `question` about each name, in order: a program per decision is run a few at a time,
     /// an in-process policy is asked one name after another (no task per name).
     func askEach<T: Sendable>(_ names: [String], _ question: @escaping @Sendable (String) async -> T) async -> [T] {
-        access.decidesOutOfProcess ? await names.concurrentMap(question) : await names.asyncMap(question)
+        access.decidesOutOfProcess ? await names.concurrentMap(width: Self.outOfProcessWidth, question) : await names.asyncMap(question)
     }
+
     static let tagPageSize = 100
     static let securityHeaders: [(HTTPField.Name, String)] = [
         (.contentSecurityPolicy, "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
