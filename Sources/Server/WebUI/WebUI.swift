@@ -52,11 +52,11 @@ package struct WebUI: Sendable {
     /// The names a listing asks the access policy about: all of them, or for a policy that
     /// runs a program per decision the first `outOfProcessListLimit` by name, with a notice
     /// saying so (not how many there are: the visitor may see fewer).
-    func namesToAsk(_ names: [String]) -> (names: [String], notice: String?) {
+    func namesToAsk(_ names: [String], order: String = "by name") -> (names: [String], notice: String?) {
         guard access.decidesOutOfProcess, names.count > Self.outOfProcessListLimit else { return (names, nil) }
         return (Array(names.prefix(Self.outOfProcessListLimit)),
                 "The access policy runs a program for every repository (ext_authz): only the first \(Self.outOfProcessListLimit) "
-                    + "repositories by name were checked, and only those are listed. Search by name to find others.")
+                    + "repositories \(order) were checked, and only those are listed. Search by name to find others.")
     }
 
     /// `question` about each name, in order: a program per decision is run a few at a time,

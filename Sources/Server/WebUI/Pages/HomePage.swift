@@ -24,7 +24,20 @@ extension WebUI {
             return redirect(base + "/ui/login?next=" + base + "/ui/home")
         }
         let names = try await queries.repositories()
-        let asked = namesToAsk(names)
+        // The audit log's pushes, newest first (shown below: those of repositories this visitor may see).
+        let recentPushes = try await accounts?.audit(limit: 200, account: nil, action: "manifest.push", before: nil) ?? []
+        func pushedRepository(_ entry: AuditEntry) -> String { String(entry.target.prefix { $0 != ":" && $0 != "@" }) }
+        var order = names
+        if access.decidesOutOfProcess {
+            // A program per decision is asked about a bounded number of names: the recently
+            // pushed ones first, so the page's recent pushes are complete.
+            let existing = Set(names)
+            var recent: [String] = []
+            var seen = Set<String>()
+            for name in recentPushes.map(pushedRepository) where existing.contains(name) && seen.insert(name).inserted { recent.append(name) }
+            order = recent + names.filter { !seen.contains($0) }
+        }
+        let asked = namesToAsk(order, order: "(recently pushed, then by name)")
         let rights = await askEach(asked.names) { [self] name -> (name: String, push: Bool, pull: Bool) in
             let granted = await access.granted(identity, repository: name, ["pull", "push"], address: visitor.address)
             // Its own grant answered already; only the anonymous visitors' rules are left to ask.
@@ -34,10 +47,9 @@ extension WebUI {
         let pushable = rights.filter(\.push).map(\.name)
         let pullable = Set(rights.filter(\.pull).map(\.name))
         var pushes: [HomePage.Push] = []
-        if let accounts {
-            // The audit log's pushes, newest first: those of repositories this visitor may see.
-            for entry in try await accounts.audit(limit: 200, account: nil, action: "manifest.push", before: nil) {
-                let repository = String(entry.target.prefix { $0 != ":" && $0 != "@" })
+        if accounts != nil {
+            for entry in recentPushes {
+                let repository = pushedRepository(entry)
                 guard pullable.contains(repository) else { continue }
                 pushes.append(.init(reference: entry.target, repository: repository, by: entry.actor, at: Formatting.time(entry.at),
                                     atISO: entry.at.formatted(.iso8601)))
