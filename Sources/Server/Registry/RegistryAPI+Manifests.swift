@@ -8,7 +8,9 @@ extension RegistryAPI {
     func getManifest(_ repository: RepositoryName, _ reference: Reference, _ request: Request,
                      _ events: RequestEvents) async throws -> Response {
         var manifest = request.method == .head ? try await store.manifestHead(repository, reference) : try await store.manifest(repository, reference)
-        let accepted = request.headers[values: .accept].flatMap { $0.split(separator: ",") }.map { MediaType.essence(String($0)) }
+        // Split on bytes: clients send several media types on every manifest request.
+        let accepted = request.headers[values: .accept].flatMap { $0.utf8.split(separator: UInt8(ascii: ",")) }
+            .map { MediaType.essence(String(Substring($0))) }
         // As Distribution: a client that cannot read manifest lists, asking by tag, gets the
         // linux/amd64 image of the list.
         if !Self.accepts(accepted, manifest.mediaType), manifest.mediaType == MediaType.dockerManifestList, reference.tag != nil,
