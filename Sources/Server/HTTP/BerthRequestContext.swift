@@ -33,8 +33,10 @@ public struct BerthRequestContext: RequestContext {
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
-        remoteAddress = source.channel.remoteAddress
-        clientAddress = Self.ipAddress(source.channel.remoteAddress)
+        // Read once: the channel's address is behind a lock.
+        let peer = source.channel.remoteAddress
+        remoteAddress = peer
+        clientAddress = Self.ipAddress(peer)
         requestID = ""
         requestID = id
     }
