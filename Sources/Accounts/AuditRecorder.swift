@@ -13,6 +13,13 @@ import Synchronization
 ///   only counted, in one row per minute and in `notItemised` (a metric and a log line).
 /// - A batch the database did not take is kept and written with the next one.
 final class AuditRecorder: Sendable {
+    /// A login already recorded within `successInterval` (every token request is a login).
+    struct SuccessKey: Hashable {
+        var account: String
+        var address: String?
+        var reason: String?
+    }
+
     struct RefusalKey: Hashable {
         var account: String
         var address: String?
@@ -53,7 +60,7 @@ final class AuditRecorder: Sendable {
         var robotsUsed: [String: Date] = [:]
         var tokensUsed: [String: Date] = [:]
         var pulls: [PullDay: Int] = [:]
-        var lastSuccess: [String: ContinuousClock.Instant] = [:]
+        var lastSuccess: [SuccessKey: ContinuousClock.Instant] = [:]
         var unwritten = Batch()
         var notItemised = 0
     }
@@ -78,7 +85,7 @@ final class AuditRecorder: Sendable {
         let account = String(account.prefix(256))
         state.withLock { state in
             if success {
-                let key = account + "\u{0}" + (address ?? "") + "\u{0}" + (reason ?? "")
+                let key = SuccessKey(account: account, address: address, reason: reason)
                 if let last = state.lastSuccess[key], now - last < successInterval { return }
                 if state.lastSuccess.count > 100_000 {
                     state.lastSuccess = state.lastSuccess.filter { now - $0.value < successInterval }
