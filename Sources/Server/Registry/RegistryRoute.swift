@@ -19,8 +19,8 @@ enum RegistryRoute: Equatable {
     /// `path` is the request path with any `http.prefix` removed, starting at `/v2`.
     init?(path: String) {
         guard path == "/v2" || path.hasPrefix("/v2/") else { return nil }
-        // Split on the path's bytes (every registry request), each component percent-decoded;
-        // a decoded `/` then fails name validation.
+        // Split on the path's bytes (every registry request), each component percent-decoded as
+        // Distribution's router reads the decoded path (`a%2Fb` names `a/b`).
         var components = path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst(2)
             .map { PercentDecoding.decode(String(Substring($0))) }
         // A trailing slash is tolerated everywhere, as Distribution's StrictSlash router does.

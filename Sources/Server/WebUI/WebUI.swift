@@ -56,7 +56,7 @@ package struct WebUI: Sendable {
         guard access.decidesOutOfProcess, names.count > Self.outOfProcessListLimit else { return (names, nil) }
         return (Array(names.prefix(Self.outOfProcessListLimit)),
                 "The access policy runs a program for every repository (ext_authz): only the first \(Self.outOfProcessListLimit) "
-                    + "repositories \(order) were checked, and only those are listed. Search by name to find others.")
+                    + "repositories \(order) were checked, and only those are listed. Search the repository list by name to find others.")
     }
 
     /// `question` about each name, in order: a program per decision is run a few at a time,

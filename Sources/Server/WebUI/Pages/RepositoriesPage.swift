@@ -36,13 +36,14 @@ extension WebUI {
                                         pushed: pushed.map(Formatting.time) ?? "-", pushedISO: pushed?.formatted(.iso8601) ?? "",
                                         mirrorOf: mirrorOf(repository))
         }
-        var pageFrame = frame("Repositories", visitor)
-        pageFrame.notice = asked.notice
+        var notices = [asked.notice].compactMap { $0 }
         // The confirmation after a repository delete (only for a name that is really gone).
         if let deleted = request.uri.queryParameters["deleted"].map(String.init), let name = try? RepositoryName(deleted),
            !catalog.contains(name.value) {
-            pageFrame.notice = (["Deleted the repository \(name.value)."] + [asked.notice].compactMap { $0 }).joined(separator: " ")
+            notices.insert("Deleted the repository \(name.value).", at: 0)
         }
+        var pageFrame = frame("Repositories", visitor)
+        pageFrame.notice = notices.isEmpty ? nil : notices.joined(separator: " ")
         return render("repositories", RepositoriesPage(frame: pageFrame, query: query, repositories: rows,
                                                          total: visible.count, page: page, pages: pages))
     }
