@@ -63,6 +63,7 @@ import Testing
             let home = try await c.send(.get, "/ui/home", headers: [.cookie: session.cookie])
             #expect(home.status == .ok)
             #expect(home.text.contains("only the first \(WebUI.outOfProcessListLimit) repositories (recently pushed, then by name) were checked"))
+            #expect(home.text.contains("You may pull at least \(WebUI.outOfProcessListLimit) repositories"))
             // The newest pushes (past the first 200 by name) were asked about first.
             #expect(home.text.contains("Recent pushes") && home.text.contains(">team/r209:v1</a>"), "\(home.text)")
             #expect(runCount() - before <= WebUI.outOfProcessListLimit + 5)

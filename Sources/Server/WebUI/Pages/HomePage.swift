@@ -68,8 +68,9 @@ extension WebUI {
             frame: frame, host: configuredHost ?? requestHost(request), tlsFlag: reachedSecurely(request) ? "" : " --tls-verify=false",
             pushable: pushable.prefix(Self.homeListSize).map { .init(name: $0) },
             morePushable: pushable.count > Self.homeListSize ? "and \(pushable.count - Self.homeListSize) more" : nil,
-            pushableSummary: Formatting.count(pushable.count, "repository", plural: "repositories"),
-            pullableSummary: Formatting.count(pullable.count, "repository", plural: "repositories"),
+            // Counted among the names asked: with a bound (see the notice), at least that many.
+            pushableSummary: (asked.notice == nil ? "" : "at least ") + Formatting.count(pushable.count, "repository", plural: "repositories"),
+            pullableSummary: (asked.notice == nil ? "" : "at least ") + Formatting.count(pullable.count, "repository", plural: "repositories"),
             pushes: pushes, hasPushes: !pushes.isEmpty, auditKept: accounts != nil,
             storage: storage, storageDeferred: visitor.isAdmin && storage == nil))
     }
