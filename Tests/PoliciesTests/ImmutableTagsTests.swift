@@ -73,9 +73,11 @@ import Testing
         let rules = [ImmutableTags.Rule(repositories: "prod/*", tags: "v*", label: "immutable #1")]
         // Between the check and the write, each push waits for a second one to have checked
         // too (or gives up after a while, as it must when pushes are serialised): without the
-        // serialisation, two would both see the tag free.
+        // serialisation, two would both see the tag free. The lock's patience is out of reach
+        // here: on a loaded machine the first push's yields took longer than the default 30 s,
+        // the others went on unserialised, and two won (a red CI).
         let content = PolicedContent(RegistryStore(driver: InMemoryDriver()),
-                                     policies: Fixed(list: [ImmutableTags(rules: rules), Rendezvous()]))
+                                     policies: Fixed(list: [ImmutableTags(rules: rules), Rendezvous()]), tagChangePatience: .seconds(3600))
         var images: [[UInt8]] = []
         for seed in 0..<8 { images.append(try await image(content, prod, seed: seed)) }
         let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in

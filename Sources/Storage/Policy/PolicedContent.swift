@@ -9,11 +9,14 @@ public struct PolicedContent: RegistryContent {
     public let source: any RepositoryPolicySource
     /// Tag changes of one repository, one at a time where a policy looks at them: two pushes
     /// racing to an immutable tag cannot both see it free (within this process).
-    let tagChanges = KeyedLocks()
+    let tagChanges: KeyedLocks
 
-    public init(_ inner: any RegistryContent, policies source: any RepositoryPolicySource) {
+    /// `tagChangePatience`: how long a tag change waits for the one ahead of it before it goes
+    /// on unserialised (a stalled client may hold the lock).
+    public init(_ inner: any RegistryContent, policies source: any RepositoryPolicySource, tagChangePatience: Duration = .seconds(30)) {
         self.inner = inner
         self.source = source
+        tagChanges = KeyedLocks(patience: tagChangePatience)
     }
 
     public var options: RegistryOptions { inner.options }
